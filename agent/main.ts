@@ -1,0 +1,45 @@
+/**
+ * The agent program, bundled into one self-contained file (dist/agent.mjs) that any Node >= 20
+ * runs. The main thread reads credentials and supervises; the same file runs as each lane.
+ *
+ *   node agent.mjs [--credentials-file FILE] [--watch-parent]
+ *
+ * Without --credentials-file the first line of stdin holds the credentials; stdin then stays
+ * open as a lifeline: when it closes (launcher or SSH session gone) the agent exits.
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseCredentials, readCredentialsFile, readCredentialsLine } from './credentials.js';
+import { runLane } from './lane.js';
+import { Supervisor } from './supervisor.js';
+import type { LaneData } from './lane-state.js';
+
+const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date().toISOString()}] ${line}\n`);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'credentials-file': { type: 'string' }, 'watch-parent': { type: 'boolean', default: false } } });
+  const file = values['credentials-file'];
+  const line = file ? readCredentialsFile(file) : await readCredentialsLine(process.stdin);
+  const credentials = parseCredentials(line);
+  const sup = new Supervisor({ credentials, credentialsLine: line, entry: fileURLToPath(import.meta.url), watchParent: values['watch-parent'] ?? false, log });
+  if (!file) {
+    process.stdin.on('end', () => void sup.shutdown('stdin closed (launcher gone)', 0));
+    process.stdin.on('error', () => void sup.shutdown('stdin failed (launcher gone)', 0));
+    process.stdin.resume();
+  }
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void sup.shutdown(`received ${sig}`, 0));
+  sup.start();
+}
+
+if (isMainThread) {
+  main().catch((err) => {
+    log(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  });
+} else {
+  runLane(workerData as LaneData).catch((err) => {
+    log(`lane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });
+}

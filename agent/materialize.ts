@@ -1,0 +1,96 @@
+/**
+ * The agent's half of function shipping: rebuilds a `FnSpec` into a callable, with the spec's
+ * globals in scope under their names. Bundled into the agent, so it imports only agent/protocol.
+ */
+import { decodeValue } from './protocol/codec.js';
+import { FlotillaError } from './protocol/errors.js';
+import type { FnSpec } from './protocol/fnspec.js';
+
+/** Defined for every shipped function: code transpiled by esbuild (tsx) calls it to keep names. */
+const NAME_HELPER = '__name';
+
+function setName(f: unknown, name: unknown): unknown {
+  try {
+    Object.defineProperty(f, 'name', { value: name, configurable: true });
+  } catch {
+    // Naming is cosmetic; a frozen or odd value still works unnamed.
+  }
+  return f;
+}
+
+/**
+ * Builds the function a spec describes. Value globals are decoded once and shared by every call
+ * of the returned function; function globals are in scope for the function and for each other.
+ * Evaluated as strict code, like the ES modules the functions come from.
+ * @throws FlotillaError `BAD_INPUT` when a global name is unusable, a source does not compile,
+ *   or a source does not evaluate to a function.
+ */
+export function materialize(spec: FnSpec): (...args: unknown[]) => unknown {
+  const valNames = Object.keys(spec.vals ?? {});
+  const fnNames = Object.keys(spec.fns ?? {});
+  checkNames(valNames, fnNames);
+  const parts: Array<[string, unknown]> = [['the shipped function', spec.src], ...fnNames.map((n): [string, unknown] => [`global "${n}"`, spec.fns[n]])];
+  for (const [what, src] of parts) {
+    if (typeof src !== 'string') throw new FlotillaError('BAD_INPUT', `${what} has no source text (got ${typeof src})`);
+  }
+
+  // Parentheses make a `function f() {}` source an expression; the newlines keep a trailing
+  // line comment from swallowing the closing parenthesis.
+  const body = [
+    '"use strict";',
+    ...fnNames.map((n) => `const ${n} = (\n${spec.fns[n]}\n);`),
+    `return [(\n${spec.src}\n), [${fnNames.join(', ')}]];`,
+  ].join('\n');
+  let factory: (...args: unknown[]) => unknown;
+  try {
+    factory = new Function(NAME_HELPER, ...valNames, body) as typeof factory;
+  } catch (err) {
+    throw compileError(parts, err);
+  }
+
+  const values = valNames.map((n) => decodeValue(spec.vals[n]!));
+  let built: [unknown, unknown[]];
+  try {
+    built = factory(setName, ...values) as typeof built;
+  } catch (err) {
+    throw new FlotillaError('BAD_INPUT', `evaluating the shipped source threw: ${message(err)}`, { cause: err });
+  }
+  const [main, fns] = built;
+  fns.forEach((f, i) => {
+    if (typeof f !== 'function') throw new FlotillaError('BAD_INPUT', `global "${fnNames[i]}" does not evaluate to a function (got ${typeof f})`);
+  });
+  if (typeof main !== 'function') {
+    throw new FlotillaError('BAD_INPUT', `the shipped source does not evaluate to a function (got ${main === null ? 'null' : typeof main})`);
+  }
+  return main as (...args: unknown[]) => unknown;
+}
+
+// The names are spliced into generated code, so only plain identifiers may pass.
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200C\u200D]*$/u;
+
+function checkNames(valNames: readonly string[], fnNames: readonly string[]): void {
+  const vals = new Set(valNames);
+  for (const n of [...valNames, ...fnNames]) {
+    if (!IDENTIFIER.test(n)) throw new FlotillaError('BAD_INPUT', `global name ${JSON.stringify(n)} is not a JavaScript identifier`);
+    if (n === NAME_HELPER) throw new FlotillaError('BAD_INPUT', `global name "${n}" is reserved for transpiled code`);
+  }
+  for (const n of fnNames) {
+    if (vals.has(n)) throw new FlotillaError('BAD_INPUT', `global "${n}" is given both as a value and as a function`);
+  }
+}
+
+/** Compiles each part alone to say which one is broken; only runs once compiling has failed. */
+function compileError(parts: ReadonlyArray<[string, unknown]>, err: unknown): FlotillaError {
+  for (const [what, src] of parts) {
+    try {
+      new Function(`"use strict";\nreturn (\n${String(src)}\n);`);
+    } catch (partErr) {
+      return new FlotillaError('BAD_INPUT', `${what} does not compile: ${message(partErr)}`, { cause: partErr });
+    }
+  }
+  return new FlotillaError('BAD_INPUT', `the shipped function and its globals do not compile together: ${message(err)}`, { cause: err });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,119 @@
+/**
+ * One error class for every layer, with a typed `code` and the context of the failure.
+ * Lives in the protocol folder because agent, controller and client all raise and carry it.
+ */
+
+/** What went wrong, in words a caller can switch on. */
+export type FlotillaErrorCode =
+  /** An option, argument or function that cannot be used as given. */
+  | 'BAD_INPUT'
+  /** The caller did not prove who it is (token, agent key). */
+  | 'UNAUTHORIZED'
+  /** The user's function threw or rejected. */
+  | 'TASK_ERROR'
+  /** A task ran past its `timeoutMs`. */
+  | 'TIMEOUT'
+  /** The job or task was cancelled, or its `signal` aborted. */
+  | 'CANCELLED'
+  /** The agent running the task went away (crash, SIGKILL, lost connection). */
+  | 'AGENT_LOST'
+  /** The secure channel failed: handshake, authentication, a frame that does not open. */
+  | 'CHANNEL'
+  /** A job, task or agent id that the controller does not know. */
+  | 'NOT_FOUND'
+  /** The session or controller was closed. */
+  | 'CLOSED'
+  /** A bug or an unexpected condition inside flotilla. */
+  | 'INTERNAL';
+
+/** Which failures are worth another attempt by default: a lost agent is, a user's exception is not. */
+export const RETRYABLE: Readonly<Record<FlotillaErrorCode, boolean>> = Object.freeze({
+  BAD_INPUT: false,
+  UNAUTHORIZED: false,
+  TASK_ERROR: false,
+  TIMEOUT: false,
+  CANCELLED: false,
+  AGENT_LOST: true,
+  CHANNEL: true,
+  NOT_FOUND: false,
+  CLOSED: false,
+  INTERNAL: false,
+});
+
+/** Where a failure happened. Every field is optional: each layer adds what it knows. */
+export interface ErrorContext {
+  jobId?: string;
+  taskIndex?: number;
+  attempt?: number;
+  pool?: string;
+  agentId?: string;
+  host?: string;
+  pid?: number;
+  durationMs?: number;
+  timedOut?: boolean;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string;
+  [key: string]: unknown;
+}
+
+/** The plain shape of an error as it travels between processes. */
+export interface ErrorInfo {
+  code: FlotillaErrorCode;
+  message: string;
+  /** The user's error class name, e.g. `RangeError`. */
+  name?: string;
+  /** The stack as the agent saw it. */
+  stack?: string;
+  context?: ErrorContext;
+}
+
+/** The error every flotilla API throws or returns. */
+export class FlotillaError extends Error {
+  override readonly name = 'FlotillaError';
+  readonly code: FlotillaErrorCode;
+  readonly context: ErrorContext;
+  /** The name of the user's original error class, when there was one. */
+  readonly remoteName: string | undefined;
+
+  constructor(code: FlotillaErrorCode, message: string, opts: { cause?: unknown; context?: ErrorContext; remoteName?: string; stack?: string } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.context = opts.context ?? {};
+    this.remoteName = opts.remoteName;
+    if (opts.stack) this.stack = opts.stack;
+  }
+
+  /** Whether the default retry policy gives this failure another attempt. */
+  get retryable(): boolean {
+    return RETRYABLE[this.code];
+  }
+
+  /** The wire shape of this error. */
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message, name: this.remoteName ?? this.name, stack: this.stack, context: this.context };
+  }
+
+  /** Rebuilds an error received from another process. */
+  static fromInfo(info: ErrorInfo): FlotillaError {
+    return new FlotillaError(info.code, info.message, { context: info.context, remoteName: info.name, stack: info.stack });
+  }
+
+  /** Converts anything thrown into a FlotillaError once, at a boundary. */
+  static from(err: unknown, code: FlotillaErrorCode = 'INTERNAL', context?: ErrorContext): FlotillaError {
+    if (err instanceof FlotillaError) return err;
+    if (err instanceof Error) return new FlotillaError(code, err.message, { cause: err, context, remoteName: err.name, stack: err.stack });
+    return new FlotillaError(code, String(err), { context });
+  }
+}
+
+/** Throws a BAD_INPUT error naming the option and the value it got. */
+export function badInput(what: string, got: unknown, expected: string): never {
+  let shown: string;
+  try {
+    shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'function' ? 'a function' : String(JSON.stringify(got) ?? got);
+  } catch {
+    shown = Object.prototype.toString.call(got);
+  }
+  throw new FlotillaError('BAD_INPUT', `${what} must be ${expected}, got ${shown}`);
+}

@@ -1,0 +1,53 @@
+/**
+ * The messages inside sealed frames. Controller and agent both import these types; the `t`
+ * field names the message. Task and result lists are tuples, not objects, because a frame may
+ * carry thousands of tiny tasks and every key name would be paid for on each one.
+ */
+import type { Encoded } from './codec.js';
+import type { ErrorInfo } from './errors.js';
+import type { FnSpec } from './fnspec.js';
+
+/** An Encoded value on the wire: its binary parts moved into the frame's attachments. */
+export interface WireEncoded {
+  j: unknown;
+  m?: unknown;
+  /** Indices into the frame's attachments. */
+  b?: number[];
+}
+
+/** A task as dispatched: [run handle, fn id, argument, timeout ms (0: none), task index, attempt]. */
+export type WireTask = [run: number, fnId: string, arg: WireEncoded, timeoutMs: number, index: number, attempt: number];
+
+/** A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds]. */
+export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: number] | [run: number, ok: 0, error: ErrorInfo, durationUs: number];
+
+/** Controller to agent lane. */
+export type ToAgent =
+  /** Defines a function before any task that uses it, once per connection. */
+  | { t: 'fn'; spec: Omit<FnSpec, 'vals'> & { vals: Record<string, WireEncoded> } }
+  | { t: 'run'; tasks: WireTask[] }
+  /** Aborts running or queued runs; their results are no longer wanted. */
+  | { t: 'cancel'; runs: number[] }
+  /** The controller is closing: finish nothing, exit. */
+  | { t: 'shutdown'; reason: string };
+
+/** Agent lane to controller. */
+export type ToController =
+  | { t: 'ready'; slots: number; lane: number; pid: number; host: string; node: string; platform: string; pool?: string }
+  /** Results, and the run now starting when it has a timeout (so the controller's clock starts). */
+  | { t: 'res'; r: WireResult[]; s?: number }
+  | { t: 'hb'; running: number; queued: number; rssBytes: number };
+
+/** Moves an Encoded's binary parts into `bins` (frame attachments). */
+export function packEncoded(e: Encoded, bins: Uint8Array[]): WireEncoded {
+  if (!e.b || e.b.length === 0) return e.m === undefined ? { j: e.j } : { j: e.j, m: e.m };
+  const idx: number[] = [];
+  for (const b of e.b) idx.push(bins.push(b) - 1);
+  return { j: e.j, m: e.m, b: idx };
+}
+
+/** Inverse of `packEncoded` on the receiving side. */
+export function unpackEncoded(w: WireEncoded, bins: readonly Uint8Array[]): Encoded {
+  if (!w.b) return w as Encoded;
+  return { j: w.j, m: w.m, b: w.b.map((i) => bins[i] ?? new Uint8Array(0)) };
+}

@@ -1,0 +1,135 @@
+/**
+ * The agent's main thread: starts one lane per slot, replaces lanes that crash or hang past
+ * their task's deadline, and ends the whole agent when it is idle too long, when the controller
+ * has been unreachable past the grace period, or when whoever started it goes away.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { AgentCredentials } from './protocol/identity.js';
+import { createLaneStatus, laneRow, S } from './lane-state.js';
+import type { LaneData, LaneEvent } from './lane-state.js';
+
+/** A task stuck in synchronous code this long past its deadline gets its lane replaced. */
+const STUCK_GRACE_MS = 500;
+const TICK_MS = 100;
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_GRACE_MS = 30_000;
+
+export interface SupervisorOptions {
+  credentials: AgentCredentials;
+  /** The credentials line, passed on to lanes as is. */
+  credentialsLine: string;
+  /** The file the lanes run (this bundle). */
+  entry: string;
+  /** Exit when this process is re-parented (the launcher died). */
+  watchParent: boolean;
+  log(line: string): void;
+}
+
+export class Supervisor {
+  private readonly slots: number;
+  private readonly status: SharedArrayBuffer;
+  private readonly workers: (Worker | undefined)[];
+  private readonly idleTimeoutMs: number;
+  private readonly graceMs: number;
+  private readonly startPpid = process.ppid;
+  private lastConnected = Date.now();
+  private stopping = false;
+  private tick: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.slots = opts.credentials.slots ?? availableParallelism();
+    this.idleTimeoutMs = opts.credentials.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.graceMs = opts.credentials.graceMs ?? DEFAULT_GRACE_MS;
+    this.status = createLaneStatus(this.slots);
+    this.workers = new Array(this.slots).fill(undefined);
+  }
+
+  start(): void {
+    const now = Date.now();
+    for (let i = 0; i < this.slots; i++) {
+      laneRow(this.status, i)[S.LAST_ACTIVITY] = now;
+      this.spawn(i);
+    }
+    this.tick = setInterval(() => this.check(), TICK_MS);
+    this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
+  }
+
+  private spawn(lane: number): void {
+    const row = laneRow(this.status, lane);
+    row[S.DEADLINE] = 0;
+    row[S.BUSY] = 0;
+    row[S.CONNECTED] = 0;
+    const data: LaneData = { lane, status: this.status, credentials: this.opts.credentialsLine };
+    const w = new Worker(this.opts.entry, { workerData: data });
+    this.workers[lane] = w;
+    w.on('message', (e: LaneEvent) => this.onEvent(lane, e));
+    w.on('error', (err) => this.opts.log(`lane ${lane} crashed: ${err.stack ?? err.message}`));
+    w.on('exit', (code) => {
+      if (this.workers[lane] !== w || this.stopping) return;
+      this.workers[lane] = undefined;
+      this.opts.log(`lane ${lane} exited (code ${code}); starting a new one`);
+      this.spawn(lane);
+    });
+  }
+
+  private replace(lane: number, reason: string): void {
+    const w = this.workers[lane];
+    this.opts.log(`lane ${lane}: ${reason}; replacing it`);
+    this.workers[lane] = undefined;
+    void w?.terminate();
+    if (!this.stopping) this.spawn(lane);
+  }
+
+  private onEvent(lane: number, e: LaneEvent): void {
+    switch (e.t) {
+      case 'connected':
+        this.lastConnected = Date.now();
+        return;
+      case 'disconnected':
+        this.opts.log(`lane ${lane} disconnected (${e.code} ${e.reason})`);
+        return;
+      case 'exit':
+        void this.shutdown(`controller asked to exit: ${e.reason}`, 0);
+        return;
+      case 'fatal':
+        void this.shutdown(e.reason, 2);
+        return;
+      case 'recycle':
+        this.replace(lane, e.reason);
+        return;
+    }
+  }
+
+  private check(): void {
+    const now = Date.now();
+    let anyConnected = false;
+    let anyBusy = false;
+    let lastActivity = 0;
+    for (let i = 0; i < this.slots; i++) {
+      const row = laneRow(this.status, i);
+      if (row[S.CONNECTED]) anyConnected = true;
+      if (row[S.BUSY]) anyBusy = true;
+      lastActivity = Math.max(lastActivity, row[S.LAST_ACTIVITY]!);
+      const deadline = row[S.DEADLINE]!;
+      if (deadline > 0 && now > deadline + STUCK_GRACE_MS) this.replace(i, 'task still running past its timeout');
+    }
+    if (anyConnected) this.lastConnected = now;
+    else if (now - this.lastConnected > this.graceMs) void this.shutdown(`controller unreachable for ${this.graceMs} ms`, 0);
+    if (!anyBusy && now - lastActivity > this.idleTimeoutMs) void this.shutdown(`idle for ${this.idleTimeoutMs} ms`, 0);
+    if (this.opts.watchParent && process.ppid !== this.startPpid) void this.shutdown('the process that started this agent is gone', 0);
+  }
+
+  /** Ends every lane and the process. */
+  async shutdown(reason: string, code: number): Promise<never> {
+    if (!this.stopping) {
+      this.stopping = true;
+      clearInterval(this.tick);
+      this.opts.log(`agent ${this.opts.credentials.agentId} exiting: ${reason}`);
+      const force = setTimeout(() => process.exit(code), 1000);
+      force.unref();
+      await Promise.allSettled(this.workers.map((w) => w?.terminate()));
+    }
+    process.exit(code);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `clusterMap()`: the one-line form. It uses a shared embedded session (started on first use,
+ * local agents on this machine) that closes by itself when the program has nothing else to do.
+ */
+import { connect } from './connect.js';
+import type { Session, MapOptions, TaskFn } from './session.js';
+import type { MapJob } from './job.js';
+
+let shared: Promise<Session> | undefined;
+
+function defaultSession(): Promise<Session> {
+  if (!shared) {
+    shared = connect();
+    // Everything the embedded controller holds is unref'd, so this fires once the program's own
+    // work is done; then agents are stopped and the temporary state is removed.
+    const onIdle = () => {
+      process.off('beforeExit', onIdle);
+      void closeDefaultSession();
+    };
+    process.on('beforeExit', onIdle);
+  }
+  return shared;
+}
+
+/** Closes the shared session of `clusterMap`, if one was started. */
+export async function closeDefaultSession(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s).close();
+}
+
+/**
+ * Runs `fn` on every item on local agents and resolves with the values in input order.
+ * Rejects with the first failure (by input order) once every task has finished.
+ *
+ * @example await clusterMap([1, 2, 3], (x) => x * x) // [1, 4, 9]
+ * @example await clusterMap(rows, (r) => r.v * k, { globals: { k } })
+ */
+export async function clusterMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): Promise<Awaited<R>[]> {
+  const session = await defaultSession();
+  const job: MapJob<Awaited<R>> = session.map(items, fn, opts);
+  return await job;
+}

@@ -1,0 +1,67 @@
+/**
+ * `connect()`: a session with a running controller (`url` + token), or, with no url, with an
+ * embedded controller started in this process with local agents.
+ */
+import { readFileSync } from 'node:fs';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import { Controller } from '../server/controller.js';
+import type { ControllerOptions } from '../server/controller.js';
+import type { LocalPoolOptions } from '../server/pool.js';
+import { Session, localClient, remoteClient } from './session.js';
+import { fromTRPCError } from './errors.js';
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** URL of a running controller (`http://host:port`, as `flotilla controller` prints). @default embedded */
+  url?: string;
+  /** Bearer token of that controller. @default the content of `tokenFile`, or FLOTILLA_TOKEN */
+  token?: string;
+  /** File holding the token (the controller prints its path). */
+  tokenFile?: string;
+  /** Embedded only: pools to start. @default { local: { launcher: 'local' } } with one agent per core */
+  pools?: Record<string, LocalPoolOptions>;
+  /** Embedded only: further controller options. */
+  controller?: Omit<ControllerOptions, 'pools' | 'embedded'>;
+  /** Wait until this many agent slots are connected before returning. @default 0 */
+  waitForAgents?: number;
+}
+
+/** Opens a session. */
+export async function connect(opts: ConnectOptions = {}): Promise<Session> {
+  if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `connect() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+  if (opts.url === undefined) {
+    const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
+    const session = new Session(localClient(controller), controller, () => controller.close());
+    if (opts.waitForAgents) await controller.waitForLanes(opts.waitForAgents);
+    return session;
+  }
+  let url: URL;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    throw new FlotillaError('BAD_INPUT', `url must be the controller's address like http://127.0.0.1:7711, got ${JSON.stringify(opts.url)}`);
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new FlotillaError('BAD_INPUT', `url must use http, https, ws or wss, got ${url.protocol}`);
+  const token = opts.token ?? (opts.tokenFile ? readToken(opts.tokenFile) : process.env.FLOTILLA_TOKEN);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = '/trpc';
+  const { trpc, close } = remoteClient(url.toString(), token);
+  const session = new Session(trpc, undefined, close);
+  try {
+    await trpc.agents.list.query(); // fail now, with the reason, rather than on the first map
+  } catch (err) {
+    await close();
+    const e = fromTRPCError(err);
+    if (e.code === 'UNAUTHORIZED') throw new FlotillaError('UNAUTHORIZED', `the controller at ${opts.url} refused the token${token ? '' : ' (none was given: pass token or tokenFile)'}`);
+    throw e;
+  }
+  return session;
+}
+
+function readToken(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new FlotillaError('BAD_INPUT', `cannot read tokenFile ${path}: ${(err as Error).message}`);
+  }
+}

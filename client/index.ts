@@ -1,0 +1,20 @@
+/**
+ * flotilla: run functions across machines.
+ *
+ *   import { clusterMap, connect } from 'flotilla';
+ */
+export { clusterMap, closeDefaultSession } from './cluster-map.js';
+export { connect } from './connect.js';
+export type { ConnectOptions } from './connect.js';
+export { Session } from './session.js';
+export type { MapOptions, TaskFn } from './session.js';
+export { MapJob } from './job.js';
+export type { TaskOutcome } from './outcome.js';
+export { shipFunction } from './ship.js';
+export { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
+export type { FlotillaErrorCode, ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
+export type { TaskContext } from '../agent/protocol/task-context.js';
+export type { JobStatus } from '../server/job.js';
+export type { LaneInfo } from '../server/lane.js';
+export type { PoolStatus, LocalPoolOptions } from '../server/pool.js';
+export type { ControllerOptions } from '../server/controller.js';

@@ -1,0 +1,123 @@
+/**
+ * The handle `map()` returns: awaitable (all values in input order) and async-iterable (each
+ * outcome as it finishes). Both views read one buffer filled by the controller's result stream,
+ * so they can be used together, and an iterator started late still sees every outcome.
+ */
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { TaskOutcome } from './outcome.js';
+
+export type { TaskOutcome } from './outcome.js';
+
+export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>> {
+  /** Outcomes in arrival order. */
+  private readonly arrived: TaskOutcome<R>[] = [];
+  private byIndex: (TaskOutcome<R> | undefined)[] = [];
+  private total: number | undefined;
+  private failure: FlotillaError | undefined;
+  private waiters: (() => void)[] = [];
+  private readonly settled: Promise<R[]>;
+  private jobId: string | undefined;
+  private readonly idReady: Promise<string>;
+  private resolveId!: (id: string) => void;
+
+  /** @internal created by Session.map */
+  constructor(private readonly canceller: (jobId: string) => Promise<void>) {
+    this.idReady = new Promise((resolve) => (this.resolveId = resolve));
+    this.settled = new Promise<R[]>((resolve, reject) => {
+      const check = () => {
+        if (this.failure) return reject(this.failure);
+        if (this.total !== undefined && this.arrived.length >= this.total) {
+          try {
+            return resolve(this.collect());
+          } catch (err) {
+            return reject(err);
+          }
+        }
+        this.waiters.push(check);
+      };
+      check();
+    });
+    this.settled.catch(() => {}); // unhandled only if nobody awaits; the iterator reports it too
+  }
+
+  /** The controller's id for this job, once submitted. */
+  get id(): Promise<string> {
+    return this.idReady;
+  }
+
+  /** @internal */
+  started(jobId: string, total: number): void {
+    this.jobId = jobId;
+    this.total = total;
+    this.byIndex = new Array(total);
+    this.resolveId(jobId);
+    this.wake();
+  }
+
+  /** @internal */
+  push(outcomes: TaskOutcome<R>[]): void {
+    for (const o of outcomes) {
+      if (this.byIndex[o.index]) continue; // a resumed stream may repeat what we have
+      this.byIndex[o.index] = o;
+      this.arrived.push(o);
+    }
+    this.wake();
+  }
+
+  /** @internal the job cannot go on: submit failed, the stream broke, or it was aborted. */
+  fail(err: FlotillaError): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private collect(): R[] {
+    const failed = this.byIndex.filter((o): o is Extract<TaskOutcome<R>, { ok: false }> => !!o && !o.ok);
+    if (failed.length > 0) {
+      const first = failed[0]!;
+      throw Object.assign(
+        new FlotillaError(first.error.code, `${failed.length} of ${this.total} task(s) failed; first, task ${first.index}: ${first.error.message}`, {
+          cause: first.error,
+          context: { ...first.error.context, jobId: this.jobId, taskIndex: first.index },
+        }),
+        { outcomes: this.byIndex as TaskOutcome<R>[] },
+      );
+    }
+    return this.byIndex.map((o) => (o as { value: R }).value);
+  }
+
+  then<A = R[], B = never>(onok?: ((v: R[]) => A | PromiseLike<A>) | null, onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.settled.then(onok, onerr);
+  }
+
+  catch<B = never>(onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<R[] | B> {
+    return this.settled.catch(onerr);
+  }
+
+  /** Every outcome in input order, failures included; never rejects for a task's failure. */
+  async outcomes(): Promise<TaskOutcome<R>[]> {
+    const all: TaskOutcome<R>[] = [];
+    for await (const o of this) all[o.index] = o;
+    return all;
+  }
+
+  /** Cancels the job: queued tasks are dropped, running ones aborted on their agents. */
+  async cancel(): Promise<void> {
+    await this.canceller(await this.idReady);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TaskOutcome<R>> {
+    let cursor = 0;
+    for (;;) {
+      while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
+      if (this.failure) throw this.failure;
+      if (this.total !== undefined && cursor >= this.total) return;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { decodeValue } from '../agent/protocol/codec.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { TaskResult } from '../server/job.js';
+
+/** One task's outcome: success and failure share one shape, told apart by `ok`. */
+export type TaskOutcome<R> = { index: number; ok: true; value: R } | { index: number; ok: false; error: FlotillaError };
+
+/** Decodes a result as the controller recorded it. */
+export function toOutcome<R>(r: TaskResult): TaskOutcome<R> {
+  if (r.ok) return { index: r.index, ok: true, value: decodeValue(r.value) as R };
+  const error = FlotillaError.fromInfo(r.error);
+  error.context.taskIndex ??= r.index;
+  return { index: r.index, ok: false, error };
+}

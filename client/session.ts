@@ -1,0 +1,181 @@
+/**
+ * A session with a controller: the typed tRPC client plus what app code calls. Embedded
+ * sessions run the controller in this process and call it without a socket (localLink); remote
+ * ones speak tRPC over WebSocket with the bearer token.
+ */
+import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import { encodeValue } from '../agent/protocol/codec.js';
+import type { Encoded } from '../agent/protocol/codec.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { TaskContext } from '../agent/protocol/task-context.js';
+import type { Controller } from '../server/controller.js';
+import type { AppRouter } from '../server/router.js';
+import type { JobStatus } from '../server/job.js';
+import type { LaneInfo } from '../server/lane.js';
+import type { PoolStatus } from '../server/pool.js';
+import { appRouter } from '../server/router.js';
+import { transformer } from '../server/transformer.js';
+import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
+import type { MapSchedulingOptions } from '../server/schemas.js';
+import { shipFunction } from './ship.js';
+import { MapJob } from './job.js';
+import { toOutcome } from './outcome.js';
+import { fromTRPCError } from './errors.js';
+
+/** Options of one map. */
+export interface MapOptions extends MapSchedulingOptions {
+  /** Names the function uses from outside itself; they are shipped with it and in scope remotely. */
+  globals?: Record<string, unknown>;
+  /** Aborting cancels the job: queued tasks are dropped, running ones aborted on their agents. */
+  signal?: AbortSignal;
+}
+
+/** The function a map runs: gets one item and the task's context. */
+export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
+
+export class Session {
+  private active = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** @internal use `connect()` */
+  constructor(
+    private readonly trpc: TRPCClient<AppRouter>,
+    /** The embedded controller, when this session runs one. */
+    readonly controller: Controller | undefined,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  /**
+   * Runs `fn` on every item, on the agents of a pool. Returns at once; the job is awaitable
+   * (values in input order) and async-iterable (outcomes as they finish).
+   */
+  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions = {}): MapJob<Awaited<R>> {
+    const job = new MapJob<Awaited<R>>((jobId) => this.cancel(jobId).then(() => undefined));
+    let input;
+    try {
+      input = this.prepare(items, fn, opts);
+    } catch (err) {
+      job.fail(FlotillaError.from(err, 'BAD_INPUT'));
+      return job;
+    }
+    void this.run(job, input, opts.signal);
+    return job;
+  }
+
+  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions) {
+    if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
+    if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
+      throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
+    }
+    const { globals, signal, ...sched } = opts;
+    const parsed = mapOptionsSchema.safeParse(sched);
+    if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
+    const list = Array.isArray(items) ? items : Array.from(items as Iterable<T>);
+    const spec = shipFunction(fn, globals ?? {});
+    const args: Encoded[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) args[i] = encodeValue(list[i], `item ${i}`);
+    return { ...parsed.data, fn: spec, args };
+  }
+
+  private async run<R>(job: MapJob<R>, input: ReturnType<Session['prepare']>, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return job.fail(new FlotillaError('CANCELLED', 'the signal was aborted before the job was submitted'));
+    this.hold(+1);
+    try {
+      const { jobId, total } = await this.trpc.map.submit.mutate(input);
+      job.started(jobId, total);
+      const onAbort = () => {
+        job.fail(new FlotillaError('CANCELLED', 'job cancelled by its signal', { context: { jobId } }));
+        void this.cancel(jobId).catch(() => {});
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        if (total > 0) await this.stream(job, jobId);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      job.fail(fromTRPCError(err));
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  private stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const sub = this.trpc.jobs.results.subscribe(
+        { jobId },
+        {
+          onData: (ev) => {
+            job.push(ev.data.results.map((r) => toOutcome<R>(r)));
+            if (ev.data.seq >= ev.data.total) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: (err) => reject(err),
+          onComplete: () => resolve(),
+        },
+      );
+    });
+  }
+
+  /** While jobs run, keep the process alive even though an embedded controller does not. */
+  private hold(d: number): void {
+    this.active += d;
+    if (this.active > 0 && !this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.active === 0 && this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
+  }
+
+  /** Cancels a job, or one of its tasks. */
+  async cancel(jobId: string, index?: number): Promise<{ cancelled: number }> {
+    try {
+      return await this.trpc.jobs.cancel.mutate({ jobId, index });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  /** A job's progress. */
+  async status(jobId: string): Promise<JobStatus> {
+    try {
+      return await this.trpc.jobs.status.query({ jobId });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  /** Pools and connected agent slots. */
+  async agents(): Promise<{ pools: PoolStatus[]; lanes: LaneInfo[] }> {
+    try {
+      return await this.trpc.agents.list.query();
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  /** Ends the session; an embedded controller stops its agents. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    await this.onClose();
+  }
+}
+
+/** The tRPC client of an in-process controller. */
+export function localClient(controller: Controller): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
+}
+
+/** The tRPC client of a controller over WebSocket. */
+export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
+  const ws = createWSClient({ url, connectionParams: token ? { token } : undefined, retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
+  const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
+  return { trpc, close: () => ws.close() };
+}

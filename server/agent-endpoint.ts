@@ -1,0 +1,95 @@
+/**
+ * The agent endpoint: a WebSocket path on the controller's port where agents dial in. Each
+ * connection must finish the handshake and say `ready` before it becomes a lane; anything else
+ * (unknown key, replayed handshake, garbage, oversized frames) is closed with a reason, and the
+ * controller goes on serving everyone else.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { acceptChannel, CLOSE } from '../agent/protocol/channel.js';
+import type { Identity } from '../agent/protocol/identity.js';
+import type { ToController } from '../agent/protocol/messages.js';
+import type { AgentRegistry } from './registry.js';
+import type { Scheduler } from './scheduler.js';
+import { Lane } from './lane.js';
+
+export const AGENT_PATH = '/agent';
+const PING_MS = 5_000;
+
+export interface AgentEndpointOptions {
+  identity: Identity;
+  registry: AgentRegistry;
+  scheduler: Scheduler;
+  maxFrameBytes: number;
+  /** Let the process exit while agents are connected (embedded controller). */
+  unrefSockets: boolean;
+  log(line: string): void;
+}
+
+export class AgentEndpoint {
+  private readonly wss: WebSocketServer;
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly pinger: NodeJS.Timeout;
+
+  constructor(private readonly opts: AgentEndpointOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
+    this.wss.on('connection', (ws, req) => void this.accept(ws, req));
+    this.wss.on('error', (err) => opts.log(`agent endpoint error: ${err.message}`));
+    this.pinger = setInterval(() => this.ping(), PING_MS);
+    this.pinger.unref();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
+    const from = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (this.opts.unrefSockets) req.socket.unref();
+    ws.on('error', (err) => this.opts.log(`agent socket ${from}: ${err.message}`));
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    let accepted;
+    try {
+      accepted = await acceptChannel(ws, { identity: this.opts.identity, lookup: (id) => this.opts.registry.lookup(id) });
+    } catch (err) {
+      this.opts.log(`refused agent connection from ${from}: ${(err as Error).message}`);
+      return;
+    }
+    const { channel, agentId } = accepted;
+    let lane: Lane | undefined;
+    channel.onmessage = (msg: ToController) => {
+      if (msg.t !== 'ready') {
+        channel.close(CLOSE.BAD_FRAME, `expected ready, got ${String(msg.t)}`);
+        return;
+      }
+      lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', msg);
+      this.opts.scheduler.addLane(lane);
+    };
+    channel.onclose = (code, reason) => {
+      if (lane) this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
+    };
+  }
+
+  /** Pings every agent; one that missed the previous pong while holding no task is dropped. */
+  private ping(): void {
+    const busy = new Set([...this.opts.scheduler.lanes].filter((l) => l.runs.size > 0).map((l) => l.channel.ws));
+    for (const ws of this.wss.clients) {
+      // A lane running synchronous code cannot answer; its agent's supervisor bounds that case.
+      if (!this.alive.get(ws) && !busy.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The controller: one HTTP server on one port carrying the tRPC API (HTTP and WebSocket) and the
+ * agent endpoint (WebSocket path /agent), the scheduler, the key registry and the pools.
+ * Listens on loopback unless told otherwise, and refuses to listen elsewhere without a token.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { badInput, FlotillaError } from '../agent/protocol/errors.js';
+import type { Identity } from '../agent/protocol/identity.js';
+import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
+import { AgentRegistry } from './registry.js';
+import { Scheduler } from './scheduler.js';
+import { Job } from './job.js';
+import { Pool } from './pool.js';
+import type { LocalPoolOptions, PoolStatus } from './pool.js';
+import type { LaneInfo } from './lane.js';
+import { LocalLauncher } from './launchers/local.js';
+import { appRouter } from './router.js';
+import type { Context } from './router.js';
+import { loadIdentity, loadToken, tokenPath } from './state.js';
+import type { SubmitInput } from './schemas.js';
+
+export const VERSION = '0.1.0';
+
+/** Options of a controller. */
+export interface ControllerOptions {
+  /** Address to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Folder for the controller key and token. @default a private temporary folder when embedded, else ~/.flotilla */
+  stateDir?: string;
+  /** Require the bearer token from clients. Only a loopback controller may turn it off. @default true */
+  requireToken?: boolean;
+  /** Pools by name. @default { local: { launcher: 'local' } } */
+  pools?: Record<string, LocalPoolOptions>;
+  /** Pool of maps that name none. @default the first pool */
+  defaultPool?: string;
+  /** Largest frame accepted from an agent. @default 256 MiB */
+  maxFrameBytes?: number;
+  /** Run inside the client's process: do not keep it alive, kill agents when it exits. @default false */
+  embedded?: boolean;
+  /** Where log lines go. @default stderr */
+  log?: (line: string) => void;
+  /** Finished jobs kept for late collection. @default 1000 */
+  retainJobs?: number;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class Controller {
+  readonly version = VERSION;
+  readonly scheduler = new Scheduler();
+  readonly registry: AgentRegistry;
+  readonly pools = new Map<string, Pool>();
+  readonly defaultPool: string;
+  /** http://host:port of the API. */
+  url = '';
+  /** ws://host:port/agent, where agents dial. */
+  agentUrl = '';
+  private endpoint!: AgentEndpoint;
+  private server!: Server;
+  private trpcWss!: WebSocketServer;
+  private closed = false;
+  private readonly killOnExit = () => this.killAgentsSync();
+
+  private constructor(
+    private readonly opts: ControllerOptions & { log: (line: string) => void },
+    private readonly identity: Identity,
+    readonly stateDir: string,
+    readonly token: string | undefined,
+    private readonly ownsStateDir: boolean,
+  ) {
+    this.registry = new AgentRegistry(identity);
+    const names = Object.keys(opts.pools ?? { local: {} });
+    this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
+  }
+
+  /** Where the token is stored, for clients of a standalone controller. */
+  get tokenFile(): string | undefined {
+    return this.token ? tokenPath(this.stateDir) : undefined;
+  }
+
+  /** Starts a controller and its pools' agents. */
+  static async start(options: ControllerOptions = {}): Promise<Controller> {
+    // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
+    // caller as errors; a standalone one logs to stderr.
+    const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
+    const log = options.log ?? (options.embedded && !process.env.FLOTILLA_DEBUG ? () => {} : toStderr);
+    const host = options.host ?? '127.0.0.1';
+    const requireToken = options.requireToken ?? true;
+    if (!requireToken && !LOOPBACK.has(host)) {
+      throw new FlotillaError('BAD_INPUT', `refusing to listen on ${host} without a token: only a loopback controller may set requireToken: false`);
+    }
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
+    const ownsStateDir = !options.stateDir && !!options.embedded;
+    const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
+    // An embedded controller is reached in process only; its token guards the socket anyway.
+    const token = !requireToken ? undefined : options.embedded && !options.stateDir ? randomBytes(32).toString('base64url') : loadToken(stateDir);
+    const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
+    await c.listen(host, port);
+    c.startPools();
+    return c;
+  }
+
+  private async listen(host: string, port: number): Promise<void> {
+    const createContext = ({ req, info }: { req: import('node:http').IncomingMessage; info?: { connectionParams?: Record<string, string | undefined> | null } }): Context => {
+      const header = req.headers.authorization;
+      const given = header?.startsWith('Bearer ') ? header.slice(7) : info?.connectionParams?.token;
+      return { controller: this, authorized: !this.token || (typeof given === 'string' && tokensEqual(given, this.token)) };
+    };
+    const http = createHTTPHandler({ router: appRouter, createContext: ({ req }) => createContext({ req }), basePath: '/trpc/' });
+    this.server = createServer((req, res) => {
+      if (req.url?.startsWith('/trpc/')) return void http(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
+    });
+    this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 512 * 1024 * 1024 });
+    applyWSSHandler({
+      wss: this.trpcWss,
+      router: appRouter,
+      createContext: ({ req, res, info }) => ({ ...createContext({ req, info }), ws: res }),
+      keepAlive: { enabled: true, pingMs: 10_000, pongWaitMs: 5_000 },
+    });
+    this.endpoint = new AgentEndpoint({
+      identity: this.identity,
+      registry: this.registry,
+      scheduler: this.scheduler,
+      maxFrameBytes: this.opts.maxFrameBytes ?? 256 * 1024 * 1024,
+      unrefSockets: !!this.opts.embedded,
+      log: this.opts.log,
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => {});
+      const path = (req.url ?? '').split('?')[0];
+      if (path === AGENT_PATH) this.endpoint.handleUpgrade(req, socket, head);
+      else if (path === '/trpc' || path === '/trpc/') this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
+      else socket.destroy();
+    });
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    if (this.opts.embedded) this.server.unref();
+    const addr = this.server.address() as import('node:net').AddressInfo;
+    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `http://${h}:${addr.port}`;
+    this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
+  }
+
+  private startPools(): void {
+    const pools = this.opts.pools ?? { local: { launcher: 'local' as const } };
+    for (const [name, p] of Object.entries(pools)) {
+      if (p.launcher !== 'local') badInput(`pools.${name}.launcher`, p.launcher, "'local'");
+      const agents = p.agents ?? availableParallelism();
+      const slots = p.slots ?? 1;
+      if (!Number.isInteger(agents) || agents < 1) badInput(`pools.${name}.agents`, agents, 'a positive integer');
+      if (!Number.isInteger(slots) || slots < 1) badInput(`pools.${name}.slots`, slots, 'a positive integer');
+      const launcher = new LocalLauncher({ node: p.node, env: p.env, unref: this.opts.embedded, onLog: (id, line) => this.opts.log(`${id}: ${line}`) });
+      const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.agentUrl, this.opts.log);
+      pool.onFailure = (reason) => this.failPool(name, reason);
+      this.pools.set(name, pool);
+      pool.ensure();
+    }
+    if (this.opts.embedded) process.once('exit', this.killOnExit);
+  }
+
+  /** A pool that cannot start agents fails its queued tasks instead of leaving them to wait forever. */
+  private failPool(name: string, reason: string): void {
+    if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
+    for (const job of this.scheduler.jobs.values()) {
+      if (job.pool !== name || job.finished) continue;
+      for (let i = 0; i < job.total; i++) {
+        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
+      }
+    }
+  }
+
+  /** Queues a map; returns its job id. */
+  submit(input: SubmitInput): { jobId: string; total: number } {
+    if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
+    const poolName = input.pool ?? this.defaultPool;
+    const pool = this.pools.get(poolName);
+    if (!pool) throw new FlotillaError('BAD_INPUT', `no pool named ${JSON.stringify(poolName)}; this controller has: ${[...this.pools.keys()].join(', ')}`);
+    if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
+    const job = new Job({ id: 'j-' + randomBytes(8).toString('hex'), fn: input.fn, args: input.args, pool: poolName, retries: input.retries ?? 2, timeoutMs: input.timeoutMs ?? 0 });
+    this.evictFinished();
+    this.scheduler.submit(job);
+    pool.ensure();
+    return { jobId: job.id, total: job.total };
+  }
+
+  private evictFinished(): void {
+    const keep = this.opts.retainJobs ?? 1000;
+    const finished = [...this.scheduler.jobs.values()].filter((j) => j.finished);
+    for (let i = 0; i < finished.length - keep; i++) this.scheduler.jobs.delete(finished[i]!.id);
+  }
+
+  /** A job by id, or NOT_FOUND. */
+  job(id: string): Job {
+    const job = this.scheduler.jobs.get(id);
+    if (!job) throw new FlotillaError('NOT_FOUND', `no job ${id} on this controller`);
+    return job;
+  }
+
+  /** Pools and connected lanes. */
+  agents(): { pools: PoolStatus[]; lanes: LaneInfo[] } {
+    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => l.info()) };
+  }
+
+  /** Resolves once `n` lanes are connected (of `pool`, if given). */
+  async waitForLanes(n: number, opts: { pool?: string; timeoutMs?: number } = {}): Promise<void> {
+    const count = () => [...this.scheduler.lanes].filter((l) => !opts.pool || l.pool === opts.pool).length;
+    if (count() >= n) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.scheduler.onChange = prev;
+        reject(new FlotillaError('AGENT_LOST', `only ${count()} of ${n} agent slots connected within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs ?? 30_000);
+      const prev = this.scheduler.onChange;
+      this.scheduler.onChange = () => {
+        prev?.();
+        if (count() >= n) {
+          clearTimeout(timer);
+          this.scheduler.onChange = prev;
+          resolve();
+        }
+      };
+    });
+  }
+
+  /** A context for in-process callers (the embedded client), already authorized. */
+  localContext(): Context {
+    return { controller: this, authorized: true };
+  }
+
+  private killAgentsSync(): void {
+    for (const p of this.pools.values()) (p.launcher as LocalLauncher).killAllSync?.();
+  }
+
+  /** Stops agents (gracefully, then by force), closes sockets, removes a private state folder. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    process.off('exit', this.killOnExit);
+    this.scheduler.shutdown('controller closing');
+    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
+    this.endpoint.close();
+    for (const ws of this.trpcWss.clients) ws.terminate();
+    this.trpcWss.close();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections?.();
+    if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}

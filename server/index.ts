@@ -1,0 +1,11 @@
+/**
+ * flotilla/server: the controller, for programs that host one themselves.
+ */
+export { Controller, VERSION } from './controller.js';
+export type { ControllerOptions } from './controller.js';
+export type { AppRouter, ResultBatch } from './router.js';
+export type { JobStatus, TaskResult } from './job.js';
+export type { LaneInfo } from './lane.js';
+export type { LocalPoolOptions, PoolStatus } from './pool.js';
+export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
+export { transformer } from './transformer.js';

@@ -1,0 +1,29 @@
+import type { AgentCredentials } from '../../agent/protocol/identity.js';
+
+/** How an agent process ended. */
+export interface AgentExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The last lines the agent wrote to stderr. */
+  stderrTail: string;
+}
+
+/** A launched agent, as its launcher tracks it. */
+export interface AgentHandle {
+  agentId: string;
+  host: string;
+  pid: number | undefined;
+  /** Settles when the agent process is gone, however it ended. */
+  exited: Promise<AgentExit>;
+  /** Ends the agent: politely, then by force after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts agents somewhere: child processes, SSH hosts, SLURM jobs. */
+export interface Launcher {
+  readonly kind: string;
+  /** Starts one agent with these credentials (delivered out of band, never in argv). */
+  launch(credentials: AgentCredentials): Promise<AgentHandle>;
+  /** Releases what the launcher holds (connections, tunnels). */
+  close(): Promise<void>;
+}

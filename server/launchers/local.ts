@@ -1,0 +1,79 @@
+/**
+ * Agents as child processes of the controller. Credentials go in on stdin, which then stays open
+ * as a lifeline: if the controller dies, the pipe closes and the agent exits (it also watches
+ * for being re-parented). stop() sends SIGTERM, then SIGKILL after a grace period.
+ */
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import { hostname } from 'node:os';
+import type { AgentCredentials } from '../../agent/protocol/identity.js';
+import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
+import { agentBundlePath } from '../bundle.js';
+
+const TAIL_BYTES = 8 * 1024;
+
+export interface LocalLauncherOptions {
+  /** Node binary to run agents with. @default process.execPath */
+  node?: string;
+  /** Extra environment for agents. */
+  env?: Record<string, string>;
+  /** Let the controller's process exit while agents run (embedded use); they follow it out. */
+  unref?: boolean;
+  /** Where agent stderr lines go, besides the tail kept for errors. */
+  onLog?: (agentId: string, line: string) => void;
+}
+
+export class LocalLauncher implements Launcher {
+  readonly kind = 'local';
+  private readonly children = new Set<ResultPromise>();
+
+  constructor(private readonly opts: LocalLauncherOptions = {}) {}
+
+  async launch(credentials: AgentCredentials): Promise<AgentHandle> {
+    const child = execa(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      reject: false,
+      cleanup: true,
+      buffer: false,
+      env: { ...this.opts.env, FLOTILLA_AGENT: '1' },
+      extendEnv: true,
+    });
+    this.children.add(child);
+    child.stdin.on('error', () => {}); // the agent may die before reading: its exit says why
+    child.stdin.write(JSON.stringify(credentials) + '\n');
+    let tail = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      tail = (tail + chunk).slice(-TAIL_BYTES);
+      if (this.opts.onLog) for (const line of chunk.split('\n')) if (line) this.opts.onLog(credentials.agentId, line);
+    });
+    if (this.opts.unref) {
+      child.unref();
+      for (const s of [child.stdin, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
+    }
+    const exited: Promise<AgentExit> = child.then((r) => {
+      this.children.delete(child);
+      return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stderrTail: tail };
+    });
+    const stop = async (graceMs = 2000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    };
+    return { agentId: credentials.agentId, host: hostname(), pid: child.pid, exited, stop };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await Promise.allSettled([...this.children]);
+  }
+
+  /** Kills every agent at once, synchronously: for process exit, where nothing async runs. */
+  killAllSync(): void {
+    for (const c of this.children) c.kill('SIGKILL');
+  }
+}

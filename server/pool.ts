@@ -1,0 +1,124 @@
+/**
+ * A pool: a named set of agents started by one launcher. It keeps up to `agents` agents alive
+ * while its jobs have work: a crashed or killed agent is replaced; one that left because it was
+ * idle is started again when work comes. Launches that keep failing stop, with the reason kept.
+ */
+import type { AgentRegistry } from './registry.js';
+import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
+
+/** Options of a pool of local agents. */
+export interface LocalPoolOptions {
+  launcher: 'local';
+  /** Agent processes. @default the machine's cores */
+  agents?: number;
+  /** Task slots per agent (each a thread). @default 1 */
+  slots?: number;
+  /** An agent with no task for this long exits. @default 10 minutes */
+  idleTimeoutMs?: number;
+  /** An agent that cannot reach the controller for this long exits. @default 30 s */
+  graceMs?: number;
+  /** Node binary for agents. @default the controller's */
+  node?: string;
+  /** Extra environment for agents. */
+  env?: Record<string, string>;
+}
+
+/** Launch failures in a row after which a pool stops trying. */
+const MAX_FAILURES = 3;
+/** An agent that exits this soon after launch, other than cleanly, counts as a failed launch. */
+const EARLY_EXIT_MS = 5_000;
+
+export interface PoolStatus {
+  name: string;
+  launcher: string;
+  agents: number;
+  running: number;
+  failure: string | undefined;
+}
+
+export class Pool {
+  readonly handles = new Map<string, AgentHandle>();
+  private starting = 0;
+  private failures = 0;
+  private closing = false;
+  /** Why the pool stopped launching, when it did. */
+  failure: string | undefined;
+  /** Called when the pool gives up, so its queued work can fail instead of waiting. */
+  onFailure: ((reason: string) => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly opts: Required<Pick<LocalPoolOptions, 'agents' | 'slots'>> & Omit<LocalPoolOptions, 'agents' | 'slots'>,
+    readonly launcher: Launcher,
+    private readonly registry: AgentRegistry,
+    private readonly agentUrl: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Starts agents until `agents` are running or starting. */
+  ensure(): void {
+    if (this.closing || this.failure) return;
+    while (this.handles.size + this.starting < this.opts.agents) void this.launchOne();
+  }
+
+  private async launchOne(): Promise<void> {
+    this.starting++;
+    const creds = this.registry.issue(this.name, this.agentUrl, { slots: this.opts.slots, idleTimeoutMs: this.opts.idleTimeoutMs, graceMs: this.opts.graceMs });
+    const t0 = Date.now();
+    let handle: AgentHandle;
+    try {
+      handle = await this.launcher.launch(creds);
+    } catch (err) {
+      this.starting--;
+      this.registry.revoke(creds.agentId);
+      this.failed(`launch failed: ${(err as Error).message}`);
+      return;
+    }
+    this.starting--;
+    if (this.closing) {
+      this.registry.revoke(creds.agentId);
+      await handle.stop(0);
+      return;
+    }
+    this.handles.set(handle.agentId, handle);
+    void handle.exited.then((exit) => this.exited(handle, exit, Date.now() - t0));
+  }
+
+  private exited(handle: AgentHandle, exit: AgentExit, livedMs: number): void {
+    this.handles.delete(handle.agentId);
+    this.registry.revoke(handle.agentId);
+    if (this.closing) return;
+    const clean = exit.exitCode === 0;
+    if (clean) {
+      this.failures = 0;
+      return; // left on its own (idle): started again when work comes
+    }
+    const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
+    this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);
+    if (livedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited after ${livedMs} ms with ${how}: ${exit.stderrTail.trim().split('\n').slice(-5).join(' | ')}`);
+    else this.failures = 0;
+    this.ensure();
+  }
+
+  private failed(reason: string): void {
+    this.failures++;
+    this.log(`pool ${this.name}: ${reason}`);
+    if (this.failures >= MAX_FAILURES) {
+      this.failure = `pool ${this.name} stopped launching after ${this.failures} failures in a row; last: ${reason}`;
+      this.onFailure?.(this.failure);
+    }
+  }
+
+  status(): PoolStatus {
+    return { name: this.name, launcher: this.launcher.kind, agents: this.opts.agents, running: this.handles.size, failure: this.failure };
+  }
+
+  /** Stops every agent (SIGTERM, then SIGKILL) and revokes their keys. */
+  async close(graceMs = 2000): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.handles.values()].map((h) => h.stop(graceMs)));
+    for (const id of this.handles.keys()) this.registry.revoke(id);
+    this.handles.clear();
+    await this.launcher.close();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The controller's tRPC router: what clients can call, over HTTP, WebSocket, or in process.
+ * Every procedure but `health` requires the bearer token.
+ */
+import { initTRPC, TRPCError, tracked } from '@trpc/server';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
+import { transformer } from './transformer.js';
+import { jobIdSchema, submitSchema } from './schemas.js';
+import type { Controller } from './controller.js';
+import type { TaskResult } from './job.js';
+
+/** What each call knows about its caller. */
+export interface Context {
+  controller: Controller;
+  authorized: boolean;
+  /** The client's socket, when the call came over WebSocket: used for backpressure. */
+  ws?: WebSocket;
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer,
+  errorFormatter({ shape, error }) {
+    const cause = error.cause instanceof FlotillaError ? error.cause : undefined;
+    return { ...shape, data: { ...shape.data, flotillaCode: cause?.code ?? null, context: cause?.context ?? null } };
+  },
+});
+
+const TRPC_CODE: Partial<Record<FlotillaErrorCode, TRPCError['code']>> = {
+  BAD_INPUT: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  NOT_FOUND: 'NOT_FOUND',
+  CLOSED: 'PRECONDITION_FAILED',
+};
+
+/** Converts errors once, at the boundary, keeping the FlotillaError as the cause. */
+const boundary = t.middleware(async ({ next }) => {
+  const res = await next();
+  if (!res.ok && res.error.cause instanceof FlotillaError) {
+    const cause = res.error.cause;
+    throw new TRPCError({ code: TRPC_CODE[cause.code] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+  }
+  return res;
+});
+
+const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
+  if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
+  return next();
+});
+
+/** Results of one stream event: a run of the job's completion log. */
+export interface ResultBatch {
+  /** Offset in the log just past these results: resume from here. */
+  seq: number;
+  results: TaskResult[];
+  total: number;
+}
+
+const BATCH = 2048;
+/** Above this many unsent bytes to a client, the result stream waits. */
+const HIGH_WATER = 4 * 1024 * 1024;
+
+async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
+  while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const appRouter = t.router({
+  health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.controller.version })),
+  map: t.router({
+    /** Queues a map; returns its job id at once. */
+    submit: authed.input(submitSchema).mutation(({ ctx, input }) => ctx.controller.submit(input)),
+  }),
+  jobs: t.router({
+    status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.job(input.jobId).status()),
+    list: authed.query(({ ctx }) => [...ctx.controller.scheduler.jobs.values()].map((j) => j.status())),
+    cancel: authed.input(jobIdSchema.extend({ index: z.number().int().min(0).optional() })).mutation(({ ctx, input }) => ctx.controller.scheduler.cancel(input.jobId, input.index)),
+    /**
+     * Results as they finish, in batches. Each event is tracked by its log offset, so a client
+     * that reconnects (or passes `lastEventId`) resumes after the last result it saw.
+     */
+    results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
+      const job = ctx.controller.job(input.jobId);
+      let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
+      if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
+      while (!signal?.aborted) {
+        if (cursor < job.log.length) {
+          const end = Math.min(job.log.length, cursor + BATCH);
+          const batch: ResultBatch = { seq: end, results: job.log.slice(cursor, end), total: job.total };
+          cursor = end;
+          yield tracked(String(end), batch);
+          await drained(ctx.ws, signal);
+          continue;
+        }
+        if (job.finished) return;
+        await job.changed();
+      }
+    }),
+  }),
+  agents: t.router({
+    list: authed.query(({ ctx }) => ctx.controller.agents()),
+  }),
+});
+
+/** The router's type, for typed clients. */
+export type AppRouter = typeof appRouter;

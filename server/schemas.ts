@@ -1,0 +1,46 @@
+/**
+ * Input schemas shared by the tRPC procedures and the programmatic API, so a bad option gets the
+ * same message whichever way it arrives.
+ */
+import { z } from 'zod';
+import type { Encoded } from '../agent/protocol/codec.js';
+
+const isEncoded = (v: unknown): v is Encoded =>
+  typeof v === 'object' && v !== null && 'j' in v && (!('b' in v) || v.b === undefined || (Array.isArray(v.b) && v.b.every((b) => b instanceof Uint8Array)));
+
+/** An encoded value: checked shallowly, since a job may carry millions. */
+export const encodedSchema = z.custom<Encoded>(isEncoded, { message: 'not an encoded value ({ j, m?, b? })' });
+
+export const fnSpecSchema = z.object({
+  id: z.string().min(1).max(128),
+  src: z.string().min(1),
+  vals: z.record(z.string(), encodedSchema),
+  fns: z.record(z.string(), z.string()),
+});
+
+/** Options of one map, as the caller gives them. */
+export const mapOptionsSchema = z
+  .object({
+    /** Pool to run on. @default the controller's default pool */
+    pool: z.string().min(1).optional(),
+    /** Re-runs of a task whose agent was lost. @default 2 */
+    retries: z.number().int().min(0).max(1000).optional(),
+    /** Per-task time limit in ms; 0 means none. @default 0 */
+    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict();
+
+export const submitSchema = mapOptionsSchema.extend({
+  fn: fnSpecSchema,
+  args: z.array(encodedSchema),
+});
+
+export type SubmitInput = z.infer<typeof submitSchema>;
+export type MapSchedulingOptions = z.infer<typeof mapOptionsSchema>;
+
+export const jobIdSchema = z.object({ jobId: z.string().min(1) });
+
+/** Formats a zod error as one line naming each bad option and what was wrong with it. */
+export function describeZodError(err: z.ZodError, what: string): string {
+  return `${what}: ` + err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(value)'}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,48 @@
+/**
+ * The controller's state folder: its long-term identity and the clients' bearer token, each in
+ * a 0600 file inside a 0700 folder, so only the user who runs the controller can read them.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { generateIdentity, identityFromSecret, keyFromText, keyToText } from '../agent/protocol/identity.js';
+import type { Identity } from '../agent/protocol/identity.js';
+
+/** Where a standalone controller keeps its state unless told otherwise. */
+export function defaultStateDir(): string {
+  return process.env.FLOTILLA_STATE_DIR ?? join(homedir(), '.flotilla');
+}
+
+function writeSecret(path: string, text: string): void {
+  writeFileSync(path, text + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600); // the mode above is ignored when the file already existed
+}
+
+/** Loads the controller identity from `dir`, creating it on first use. */
+export function loadIdentity(dir: string): Identity {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, 'controller.key');
+  if (existsSync(path)) return identityFromSecret(keyFromText(readFileSync(path, 'utf8'), 64, `controller key ${path}`));
+  const id = generateIdentity();
+  writeSecret(path, keyToText(id.secretKey));
+  return id;
+}
+
+/** The path of the token file in `dir`. */
+export function tokenPath(dir: string): string {
+  return join(dir, 'token');
+}
+
+/** Loads the bearer token from `dir`, creating a random one on first use. */
+export function loadToken(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = tokenPath(dir);
+  if (existsSync(path)) {
+    const t = readFileSync(path, 'utf8').trim();
+    if (t.length >= 32) return t;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeSecret(path, token);
+  return token;
+}
