@@ -3,6 +3,7 @@
  * sessions run the controller in this process and call it without a socket (localLink); remote
  * ones speak tRPC over WebSocket with the bearer token.
  */
+import { WebSocket } from 'ws';
 import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { encodeValue } from '../agent/protocol/codec.js';
@@ -103,6 +104,46 @@ export class Session {
     }
   }
 
+  /**
+   * A handle on a job submitted earlier (by this or another program): awaitable and iterable
+   * like the one `map()` returns, replaying results from the first.
+   */
+  attach<R = unknown>(jobId: string): MapJob<R> {
+    const job = new MapJob<R>((id) => this.cancel(id).then(() => undefined));
+    const run = async () => {
+      this.hold(+1);
+      try {
+        const { total } = await this.trpc.jobs.status.query({ jobId });
+        job.started(jobId, total);
+        if (total > 0) await this.stream(job, jobId);
+      } catch (err) {
+        job.fail(fromTRPCError(err));
+      } finally {
+        this.hold(-1);
+      }
+    };
+    void run();
+    return job;
+  }
+
+  /** Jobs the controller knows, newest last. */
+  async jobs(): Promise<JobStatus[]> {
+    try {
+      return await this.trpc.jobs.list.query();
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  /** The last lines agents wrote to stderr, oldest first. */
+  async logs(agentId?: string): Promise<{ agentId: string; at: number; line: string }[]> {
+    try {
+      return await this.trpc.agents.logs.query({ agentId });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
   private stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const sub = this.trpc.jobs.results.subscribe(
@@ -175,7 +216,8 @@ export function localClient(controller: Controller): TRPCClient<AppRouter> {
 
 /** The tRPC client of a controller over WebSocket. */
 export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
-  const ws = createWSClient({ url, connectionParams: token ? { token } : undefined, retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
+  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
+  const ws = createWSClient({ url, WebSocket: WebSocket as never, connectionParams: token ? { token } : undefined, retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
   const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
   return { trpc, close: () => ws.close() };
 }

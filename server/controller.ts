@@ -25,6 +25,7 @@ import { LocalLauncher } from './launchers/local.js';
 import { appRouter } from './router.js';
 import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
+import { LogRing } from './log-ring.js';
 import type { SubmitInput } from './schemas.js';
 
 export const VERSION = '0.1.0';
@@ -65,6 +66,8 @@ export class Controller {
   readonly scheduler = new Scheduler();
   readonly registry: AgentRegistry;
   readonly pools = new Map<string, Pool>();
+  /** Recent agent stderr lines, for `flotilla logs`. */
+  readonly logs = new LogRing(2000);
   readonly defaultPool: string;
   /** http://host:port of the API. */
   url = '';
@@ -169,7 +172,11 @@ export class Controller {
       const slots = p.slots ?? 1;
       if (!Number.isInteger(agents) || agents < 1) badInput(`pools.${name}.agents`, agents, 'a positive integer');
       if (!Number.isInteger(slots) || slots < 1) badInput(`pools.${name}.slots`, slots, 'a positive integer');
-      const launcher = new LocalLauncher({ node: p.node, env: p.env, unref: this.opts.embedded, onLog: (id, line) => this.opts.log(`${id}: ${line}`) });
+      const launcher = new LocalLauncher({ node: p.node, env: p.env, unref: this.opts.embedded, onLog: (id, line) => {
+          this.logs.push(id, line);
+          this.opts.log(`${id}: ${line}`);
+        },
+      });
       const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.agentUrl, this.opts.log);
       pool.onFailure = (reason) => this.failPool(name, reason);
       this.pools.set(name, pool);

@@ -102,6 +102,7 @@ export const appRouter = t.router({
   }),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
+    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
   }),
 });
 

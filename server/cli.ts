@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * `flotilla`: start a controller, and look at or act on what it runs.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { decodeValue } from '../agent/protocol/codec.js';
+import { Controller, VERSION } from './controller.js';
+import { cliConnect, describeCliError } from './cli-client.js';
+import type { CliConnection } from './cli-client.js';
+import { defaultStateDir } from './state.js';
+import type { TaskResult } from './job.js';
+
+const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
+
+function int(name: string, min: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+}
+
+program
+  .command('controller')
+  .description('run a controller that several programs share through connect({ url, token })')
+  .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
+  .option('-p, --port <port>', 'port to listen on (0: any free one)', int('port', 0), 7711)
+  .option('--state-dir <dir>', 'folder for the controller key and token', defaultStateDir())
+  .option('--agents <n>', 'local agents to keep (default: one per core)', int('agents', 1))
+  .option('--slots <n>', 'task slots per agent', int('slots', 1), 1)
+  .option('--idle-timeout <ms>', 'agents exit after this long without a task', int('idle-timeout', 1))
+  .option('--no-token', 'accept clients without the bearer token (loopback only)')
+  .action(async (o) => {
+    const controller = await Controller.start({
+      host: o.host,
+      port: o.port,
+      stateDir: o.stateDir,
+      requireToken: o.token,
+      pools: { local: { launcher: 'local', agents: o.agents, slots: o.slots, idleTimeoutMs: o.idleTimeout } },
+    });
+    process.stdout.write(`flotilla controller ${VERSION} listening on ${controller.url}\n`);
+    process.stdout.write(controller.tokenFile ? `token file: ${controller.tokenFile}\n` : 'no token required (loopback only)\n');
+    process.stdout.write(`agents dial: ${controller.agentUrl}\n`);
+    process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}' })\n`);
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) process.exit(1); // a second Ctrl-C: leave now
+      stopping = true;
+      process.stdout.write(`${sig}: stopping agents and closing\n`);
+      await controller.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+/** Adds the connection options and runs `fn` with a connection, closing it after. */
+function clientCommand(name: string, description: string) {
+  return program
+    .command(name)
+    .description(description)
+    .option('--url <url>', 'controller address', process.env.FLOTILLA_URL ?? 'http://127.0.0.1:7711')
+    .option('--token-file <file>', 'file holding the token (default: ~/.flotilla/token)')
+    .option('--json', 'print JSON');
+}
+
+async function withConnection(o: { url: string; tokenFile?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
+  const c = cliConnect(o);
+  try {
+    await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** JSON for what JSON lacks: BigInt as a string, Map and Set as arrays, typed arrays as lists. */
+function jsonSafe(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Map) return [...v.entries()];
+  if (v instanceof Set) return [...v];
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>, (x) => (typeof x === 'bigint' ? String(x) : x));
+  return v;
+}
+
+const print = (o: { json?: boolean }, value: unknown, human: () => void) => (o.json ? console.log(JSON.stringify(value, null, 2)) : human());
+
+clientCommand('status', 'show one job').argument('<jobId>').action((jobId: string, o) =>
+  withConnection(o, async ({ trpc }) => {
+    const s = await trpc.jobs.status.query({ jobId });
+    print(o, s, () => console.log(`${s.id}  ${s.state}  pool ${s.pool}  ${s.done}/${s.total} done, ${s.failed} failed, ${s.running} running, ${s.queued} queued`));
+  }),
+);
+
+clientCommand('jobs', 'list jobs').action((o) =>
+  withConnection(o, async ({ trpc }) => {
+    const jobs = await trpc.jobs.list.query();
+    print(o, jobs, () => {
+      if (jobs.length === 0) console.log('no jobs');
+      for (const s of jobs) console.log(`${s.id}  ${s.state.padEnd(9)}  ${String(s.done).padStart(7)}/${s.total}  failed ${s.failed}  pool ${s.pool}`);
+    });
+  }),
+);
+
+clientCommand('agents', 'list pools and connected agents').action((o) =>
+  withConnection(o, async ({ trpc }) => {
+    const a = await trpc.agents.list.query();
+    print(o, a, () => {
+      for (const p of a.pools) console.log(`pool ${p.name} (${p.launcher}): ${p.running}/${p.agents} agents${p.failure ? `  FAILED: ${p.failure}` : ''}`);
+      for (const l of a.lanes) console.log(`  ${l.agentId} lane ${l.lane}  ${l.host} pid ${l.pid}  node ${l.node}  in flight ${l.inFlight}  done ${l.completed}`);
+    });
+  }),
+);
+
+clientCommand('cancel', 'cancel a job, or one task of it')
+  .argument('<jobId>')
+  .option('--task <index>', 'cancel only this task', int('task', 0))
+  .action((jobId: string, o) =>
+    withConnection(o, async ({ trpc }) => {
+      const r = await trpc.jobs.cancel.mutate({ jobId, index: o.task });
+      print(o, r, () => console.log(`cancelled ${r.cancelled} task(s)`));
+    }),
+  );
+
+clientCommand('collect', "print a job's results in input order as JSON lines, once it is done")
+  .argument('<jobId>')
+  .action((jobId: string, o) =>
+    withConnection(o, async ({ trpc }) => {
+      const results: TaskResult[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const sub = trpc.jobs.results.subscribe(
+          { jobId },
+          {
+            onData: (ev) => {
+              results.push(...ev.data.results);
+              if (ev.data.seq >= ev.data.total) {
+                sub.unsubscribe();
+                resolve();
+              }
+            },
+            onError: reject,
+            onComplete: resolve,
+          },
+        );
+      });
+      results.sort((a, b) => a.index - b.index);
+      for (const r of results) console.log(JSON.stringify(r.ok ? { index: r.index, ok: true, value: decodeValue(r.value) } : r, jsonSafe));
+    }),
+  );
+
+clientCommand('logs', 'show recent agent log lines')
+  .argument('[agentId]')
+  .action((agentId: string | undefined, o) =>
+    withConnection(o, async ({ trpc }) => {
+      const lines = await trpc.agents.logs.query({ agentId });
+      print(o, lines, () => lines.forEach((l) => console.log(`${new Date(l.at).toISOString()} ${l.agentId}: ${l.line}`)));
+    }),
+  );
+
+program.parseAsync().catch((err) => {
+  console.error(`flotilla: ${describeCliError(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+/**
+ * Core benchmark: one empty task's latency, tiny-task throughput and agent readiness on 2 local
+ * agents over the encrypted channel, next to a raw `ws` echo between the same kind of processes
+ * measured in the same run (the physical limit), and the seal benchmark. Prints figures, a
+ * table against the issue's targets, and writes test/bench/results/core-latest.json.
+ *
+ *   npx tsx test/bench/core.bench.ts [--only seal,baseline,ready,latency,throughput]
+ *        [--reps 3] [--dist] [--profile DIR]
+ *
+ * --dist runs the compiled dist/ instead of the TypeScript sources. --profile DIR writes a CPU
+ * profile of the controller process per phase (only the measured part) and has the agents
+ * write theirs (NODE_OPTIONS=--cpu-prof, whole life); summarize with cpu-profile-summary.mjs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, platform, release } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runSealBench } from './seal.bench.js';
+import { runWsBaseline } from './ws-baseline.js';
+import type { WsBaselineResult } from './ws-baseline.js';
+import { measureLatency, measureReady, measureThroughput } from './flotilla-bench.js';
+import type { Connect, LatencyResult, ReadyResult, ThroughputResult } from './flotilla-bench.js';
+import { PhaseProfiler } from './profiler.js';
+import { REFERENCE, TARGETS, fmt, ratio, table, verdict } from './report.js';
+import type { Row } from './report.js';
+import type { ConnectOptions } from '../../client/connect.js';
+
+const PHASES = ['seal', 'baseline', 'ready', 'latency', 'throughput'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: args } = parseArgs({
+  options: { only: { type: 'string' }, reps: { type: 'string', default: '3' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
+});
+const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
+for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
+const run = (p: Phase) => only.has(p);
+const reps = Number(args.reps);
+if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${args.reps}`);
+const profileDir = args.profile ? resolve(args.profile) : undefined;
+
+// Source maps let the profiler point at TypeScript lines; enable them before the API loads.
+if (profileDir) process.setSourceMapsEnabled(true);
+const api = (args.dist ? await import(new URL('../../dist/client/index.js', import.meta.url).href) : await import('../../client/index.js')) as typeof import('../../client/index.js');
+const connect: Connect = api.connect;
+const profiler = profileDir ? new PhaseProfiler(profileDir) : undefined;
+
+/** The issue's session shape; when profiling, agents of this phase write CPU profiles too. */
+function sessionOptions(phase: string): ConnectOptions {
+  const env = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${join(profileDir, `agents-${phase}`)}` } : undefined;
+  return { pools: { local: { launcher: 'local', agents: 2, slots: 1, ...(env ? { env } : {}) } }, waitForAgents: 2 };
+}
+
+async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
+  await profiler?.start();
+  try {
+    return await f();
+  } finally {
+    const file = await profiler?.stop(name);
+    if (file) console.log(`  profile: ${file}`);
+  }
+}
+
+const errors: Record<string, string> = {};
+async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
+  if (!run(name)) return undefined;
+  console.log(`\n== ${name}`);
+  try {
+    return await f();
+  } catch (err) {
+    errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    console.log(`  FAILED: ${errors[name]}`);
+    return undefined;
+  }
+}
+
+console.log(`flotilla core benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), ${args.dist ? 'dist/' : 'sources via tsx'}`);
+
+const seal = await phase('seal', async () => {
+  const r = runSealBench();
+  for (const [name, bySize] of Object.entries(r)) {
+    const cells = Object.entries(bySize).map(([s, v]) => `${Number(s) >= 1024 ? `${Number(s) / 1024} KiB` : `${s} B`}: ${v.perFrameUs.toFixed(2)} us, ${v.mbps.toFixed(0)} MB/s`);
+    console.log(`  ${name.padEnd(30)} ${cells.join(' | ')}`);
+  }
+  return r;
+});
+
+const baseline: WsBaselineResult | undefined = await phase('baseline', async () => {
+  const b = await runWsBaseline();
+  console.log(`  round trip (1000 sequential, 64 B): median ${fmt(b.rttMedianUs, 'us')}, p99 ${fmt(b.rttP99Us, 'us')}`);
+  console.log(`  pipelined (${b.pipelined.messages} msgs, window ${b.pipelined.window}): ${fmt(b.pipelinedMsgPerS, 'msg/s')}`);
+  console.log(`  ${b.children} node children spawn-to-connected: median ${fmt(b.spawnToConnectedMs, 'ms')} [${b.spawnToConnectedSamplesMs.map((s) => s.toFixed(0)).join(', ')}]`);
+  return b;
+});
+
+const ready: ReadyResult | undefined = await phase('ready', async () => {
+  const r = await profiled('ready', () => measureReady(connect, sessionOptions('ready'), 5));
+  console.log(`  connect() until 2 agents ready: median ${fmt(r.medianMs, 'ms')} [${r.samplesMs.map((s) => s.toFixed(0)).join(', ')}] (close: ${r.closeMs.map((s) => s.toFixed(0)).join(', ')} ms)`);
+  return r;
+});
+
+async function withSession<T>(name: string, f: (fl: import('../../client/session.js').Session) => Promise<T>): Promise<T> {
+  const fl = await connect(sessionOptions(name));
+  try {
+    return await f(fl);
+  } finally {
+    await fl.close();
+  }
+}
+
+const latency: LatencyResult | undefined = await phase('latency', () =>
+  withSession('latency', async (fl) => {
+    await measureLatency(fl, 0, 200); // warm-up outside the profile
+    const l = await profiled('latency', () => measureLatency(fl, 1000, 100));
+    console.log(`  1000 x await map([i], x => x): median ${fmt(l.medianUs, 'us')}, p99 ${fmt(l.p99Us, 'us')}, mean ${fmt(l.meanUs, 'us')}`);
+    console.log(`    of which map() -> submit acknowledged: median ${fmt(l.submitMedianUs, 'us')}; -> values: median ${fmt(l.resultMedianUs, 'us')}`);
+    return l;
+  }),
+);
+
+const throughput: { t10k: ThroughputResult; t100k: ThroughputResult } | undefined = await phase('throughput', () =>
+  withSession('throughput', async (fl) => {
+    await measureThroughput(fl, 10_000, 1); // warm-up
+    const show = (t: ThroughputResult) =>
+      console.log(
+        `  ${t.tasks} tiny tasks: median ${fmt(t.medianTasksPerS, 'tasks/s')} (best ${fmt(t.bestTasksPerS)}); runs ` +
+          t.runs.map((r) => `${(r.seconds * 1e3).toFixed(0)} ms [map() ${r.mapCallMs.toFixed(0)} ms, submit ack ${r.submitMs.toFixed(0)} ms]`).join(', '),
+      );
+    const t10k = await profiled('throughput-10k', () => measureThroughput(fl, 10_000, reps));
+    show(t10k);
+    const t100k = await profiled('throughput-100k', () => measureThroughput(fl, 100_000, reps));
+    show(t100k);
+    return { t10k, t100k };
+  }),
+);
+profiler?.close();
+
+const rows: Row[] = [
+  { figure: 'latency median', unit: 'us', value: latency?.medianUs, baseline: baseline?.rttMedianUs, baselineName: 'ws rtt', better: 'lower', target: TARGETS.latencyMedianUs, reference: `mirai ${REFERENCE.mirai.latencyUs} us, raw ws ${REFERENCE.rawWsEcho.latencyUs} us` },
+  { figure: 'latency p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt', better: 'lower' },
+  { figure: 'throughput 10k tasks', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher' },
+  { figure: 'throughput 100k tasks', unit: 'tasks/s', value: throughput?.t100k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.tasksPerS100k, reference: `mirai ~${REFERENCE.mirai.tasksPerS.toLocaleString('en-US')}/s, raw ws ~${REFERENCE.rawWsEcho.msgPerS.toLocaleString('en-US')} msg/s` },
+  { figure: '2 agents ready', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: `${baseline?.children ?? 2} node spawn->ws`, better: 'lower', target: TARGETS.readyMs },
+];
+console.log(`\n== summary (ratio: x the baseline for times, % of the baseline for rates)\n${table(rows)}`);
+for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
+
+if (only.size === PHASES.length && !profileDir) {
+  let commit: string | undefined;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {}
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const out = new URL('core-latest.json', dir);
+  const json = {
+    date: new Date().toISOString(),
+    commit,
+    dirty: (() => { try { return execFileSync('git', ['status', '--porcelain', '--', 'agent', 'server', 'client'], { encoding: 'utf8' }).trim() !== ''; } catch { return undefined; } })(),
+    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, code: args.dist ? 'dist' : 'tsx' },
+    targets: TARGETS,
+    reference: REFERENCE,
+    summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? null, result: verdict(r) })),
+    flotilla: { ready, latency, throughput },
+    baseline,
+    seal,
+    errors,
+  };
+  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  console.log(`\nwrote ${out.pathname}`);
+}
+
+// Everything is closed; if some handle still holds the loop, say so instead of hanging.
+setTimeout(() => {
+  console.error('core.bench: something still holds the event loop after the run; exiting');
+  process.exit(1);
+}, 5000).unref();
+if (Object.keys(errors).length) process.exitCode = 1;
