@@ -4,10 +4,13 @@
  */
 import type { SecureChannel } from '../agent/protocol/channel.js';
 
-/** Work worth this many milliseconds sits in a lane, so a slot never waits for a round trip. */
+/**
+ * Besides the running task, a lane holds queued work estimated at up to this many milliseconds,
+ * so a slot running short tasks never waits for a round trip. Tasks of unknown or long duration
+ * are not queued behind one another: that would make a short task wait behind a long one.
+ */
 const WINDOW_MS = 2;
-const MIN_WINDOW = 2;
-const MAX_WINDOW = 512;
+const MAX_RUNS = 512;
 
 /** What `agents.list` reports for a lane. */
 export interface LaneInfo {
@@ -32,8 +35,8 @@ export class Lane {
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;
-  /** Mean task duration on this lane (ms). */
-  private ewmaMs: number | undefined;
+  /** Estimated milliseconds of work dispatched and not yet answered. */
+  pendingMs = 0;
 
   constructor(
     readonly channel: SecureChannel,
@@ -42,14 +45,10 @@ export class Lane {
     readonly hello: { lane: number; host: string; pid: number; node: string; platform: string },
   ) {}
 
-  /** How many more runs this lane should get now. */
-  get space(): number {
-    const w = this.ewmaMs === undefined ? MIN_WINDOW : Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.ceil(WINDOW_MS / Math.max(this.ewmaMs, 0.001))));
-    return w - this.runs.size;
-  }
-
-  observe(durationMs: number): void {
-    this.ewmaMs = this.ewmaMs === undefined ? durationMs : this.ewmaMs * 0.9 + durationMs * 0.1;
+  /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */
+  accepts(estMs: number): boolean {
+    if (this.runs.size === 0) return true;
+    return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
   }
 
   info(): LaneInfo {

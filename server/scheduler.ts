@@ -18,6 +18,8 @@ interface Run {
   job: Job;
   index: number;
   attempt: number;
+  /** Estimated duration at dispatch (ms), counted in the lane's pending work. */
+  est: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -73,36 +75,43 @@ export class Scheduler {
     if (!this.active.includes(job)) this.active.push(job);
   }
 
-  /** Fills every lane with space from the queues of jobs in its pool. */
+  /**
+   * Fills lanes from the queues of jobs in their pool: one task per lane per round, so idle lanes
+   * all get work before any lane queues more, then one frame per lane.
+   */
   dispatch(): void {
     if (this.active.length === 0) return;
-    for (const lane of this.lanes) {
-      let space = lane.space;
-      if (space <= 0 || !lane.channel.isOpen) continue;
-      let tasks: WireTask[] | undefined;
-      let bins: Uint8Array[] | undefined;
-      while (space > 0) {
+    const batches = new Map<Lane, { tasks: WireTask[]; bins: Uint8Array[] }>();
+    let progress = true;
+    while (progress && this.active.length > 0) {
+      progress = false;
+      for (const lane of this.lanes) {
+        if (!lane.channel.isOpen) continue;
         const job = this.pick(lane.pool);
-        if (!job) break;
+        if (!job) continue;
+        const est = job.ewmaMs ?? Infinity;
+        if (!lane.accepts(est)) continue;
         const index = job.take();
         if (index < 0) continue;
+        let batch = batches.get(lane);
         if (!lane.fnsSent.has(job.fn.id)) {
-          if (tasks) this.send(lane, tasks, bins!);
-          tasks = undefined;
+          if (batch) this.send(lane, batch.tasks, batch.bins);
+          batches.delete(lane);
+          batch = undefined;
           this.sendFn(lane, job);
         }
+        if (!batch) batches.set(lane, (batch = { tasks: [], bins: [] }));
         const run = this.nextRun++;
         const attempt = job.attempts[index]!;
-        this.runs.set(run, { lane, job, index, attempt });
+        const known = Number.isFinite(est) ? est : 0;
+        this.runs.set(run, { lane, job, index, attempt, est: known });
         lane.runs.add(run);
-        tasks ??= [];
-        bins ??= [];
-        tasks.push([run, job.fn.id, packEncoded(job.args[index]!, bins), job.timeoutMs, index, attempt]);
-        space--;
+        lane.pendingMs += known;
+        batch.tasks.push([run, job.fn.id, packEncoded(job.args[index]!, batch.bins), job.timeoutMs, index, attempt]);
+        progress = true;
       }
-      if (tasks) this.send(lane, tasks, bins!);
-      if (this.active.length === 0) return;
     }
+    for (const [lane, b] of batches) this.send(lane, b.tasks, b.bins);
   }
 
   /** The next job of `pool` with queued tasks, round-robin; drops jobs whose queue is empty. */
@@ -137,13 +146,9 @@ export class Scheduler {
         for (const [run, ok, payload, durationUs] of msg.r) {
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale: timed out, cancelled or re-dispatched
-          this.runs.delete(run);
-          lane.runs.delete(run);
-          clearTimeout(r.timer);
+          this.forget(run, r);
           lane.completed++;
-          const ms = durationUs / 1000;
-          lane.observe(ms);
-          r.job.observe(ms);
+          r.job.observe(durationUs / 1000);
           if (ok) {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
             const enc = unpackEncoded(payload, bins);
@@ -177,10 +182,16 @@ export class Scheduler {
     r.timer.unref();
   }
 
-  private dropRun(run: number, r: Run): void {
+  /** Stops tracking a run: no result for it will be accepted any more. */
+  private forget(run: number, r: Run): void {
     this.runs.delete(run);
     r.lane.runs.delete(run);
+    r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
     clearTimeout(r.timer);
+  }
+
+  private dropRun(run: number, r: Run): void {
+    this.forget(run, r);
     r.lane.channel.send({ t: 'cancel', runs: [run] } satisfies ToAgent);
   }
 
@@ -207,9 +218,7 @@ export class Scheduler {
     const byLane = new Map<Lane, number[]>();
     for (const [run, r] of this.runs) {
       if (r.job !== job || !wanted(r.index)) continue;
-      this.runs.delete(run);
-      r.lane.runs.delete(run);
-      clearTimeout(r.timer);
+      this.forget(run, r);
       byLane.set(r.lane, [...(byLane.get(r.lane) ?? []), run]);
     }
     for (const [lane, runs] of byLane) lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);

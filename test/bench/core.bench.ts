@@ -9,13 +9,14 @@
  *
  * --dist runs the compiled dist/ instead of the TypeScript sources. --profile DIR writes a CPU
  * profile of the controller process per phase (only the measured part) and has the agents
- * write theirs (NODE_OPTIONS=--cpu-prof, whole life); summarize with cpu-profile-summary.mjs.
+ * write theirs (run through node-cpu-prof.sh: whole life, one file per thread); summarize with cpu-profile-summary.mjs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { runSealBench } from './seal.bench.js';
 import { runWsBaseline } from './ws-baseline.js';
 import type { WsBaselineResult } from './ws-baseline.js';
@@ -47,8 +48,11 @@ const profiler = profileDir ? new PhaseProfiler(profileDir) : undefined;
 
 /** The issue's session shape; when profiling, agents of this phase write CPU profiles too. */
 function sessionOptions(phase: string): ConnectOptions {
-  const env = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${join(profileDir, `agents-${phase}`)}` } : undefined;
-  return { pools: { local: { launcher: 'local', agents: 2, slots: 1, ...(env ? { env } : {}) } }, waitForAgents: 2 };
+  const prof = profileDir && {
+    node: fileURLToPath(new URL('./node-cpu-prof.sh', import.meta.url)),
+    env: { BENCH_NODE: process.execPath, BENCH_CPU_PROF_DIR: join(profileDir, `agents-${phase}`) },
+  };
+  return { pools: { local: { launcher: 'local', agents: 2, slots: 1, ...prof } }, waitForAgents: 2 };
 }
 
 async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
