@@ -19,10 +19,15 @@ export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>
   private jobId: string | undefined;
   private readonly idReady: Promise<string>;
   private resolveId!: (id: string) => void;
+  private rejectId!: (err: FlotillaError) => void;
 
   /** @internal created by Session.map */
   constructor(private readonly canceller: (jobId: string) => Promise<void>) {
-    this.idReady = new Promise((resolve) => (this.resolveId = resolve));
+    this.idReady = new Promise((resolve, reject) => {
+      this.resolveId = resolve;
+      this.rejectId = reject;
+    });
+    this.idReady.catch(() => {});
     this.settled = new Promise<R[]>((resolve, reject) => {
       const check = () => {
         if (this.failure) return reject(this.failure);
@@ -67,6 +72,7 @@ export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>
   /** @internal the job cannot go on: submit failed, the stream broke, or it was aborted. */
   fail(err: FlotillaError): void {
     this.failure ??= err;
+    if (this.jobId === undefined) this.rejectId(err); // never submitted: no id will come
     this.wake();
   }
 
@@ -108,6 +114,7 @@ export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>
 
   /** Cancels the job: queued tasks are dropped, running ones aborted on their agents. */
   async cancel(): Promise<void> {
+    if (this.jobId === undefined && this.failure) return; // never submitted
     await this.canceller(await this.idReady);
   }
 

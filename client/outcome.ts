@@ -2,8 +2,12 @@ import { decodeValue } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskResult } from '../server/job.js';
 
+/** A task that returned a value. */
+export type TaskSuccess<R> = { index: number; ok: true; value: R };
+/** A task that failed: its error says why, where and on which attempt. */
+export type TaskFailure = { index: number; ok: false; error: FlotillaError };
 /** One task's outcome: success and failure share one shape, told apart by `ok`. */
-export type TaskOutcome<R> = { index: number; ok: true; value: R } | { index: number; ok: false; error: FlotillaError };
+export type TaskOutcome<R> = TaskSuccess<R> | TaskFailure;
 
 /** Decodes a result as the controller recorded it. */
 export function toOutcome<R>(r: TaskResult): TaskOutcome<R> {

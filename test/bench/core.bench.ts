@@ -12,7 +12,7 @@
  * write theirs (run through node-cpu-prof.sh: whole life, one file per thread); summarize with cpu-profile-summary.mjs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform, release } from 'node:os';
+import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,8 @@ import type { WsBaselineResult } from './ws-baseline.js';
 import { measureLatency, measureReady, measureThroughput } from './flotilla-bench.js';
 import type { Connect, LatencyResult, ReadyResult, ThroughputResult } from './flotilla-bench.js';
 import { PhaseProfiler } from './profiler.js';
+import { countFrames } from './frame-counter.js';
+import type { FrameStats } from './frame-counter.js';
 import { REFERENCE, TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
 import type { ConnectOptions } from '../../client/connect.js';
@@ -42,7 +44,8 @@ const profileDir = args.profile ? resolve(args.profile) : undefined;
 
 // Source maps let the profiler point at TypeScript lines; enable them before the API loads.
 if (profileDir) process.setSourceMapsEnabled(true);
-const api = (args.dist ? await import(new URL('../../dist/client/index.js', import.meta.url).href) : await import('../../client/index.js')) as typeof import('../../client/index.js');
+const codeBase = new URL(args.dist ? '../../dist/' : '../../', import.meta.url);
+const api = (args.dist ? await import(new URL('client/index.js', codeBase).href) : await import('../../client/index.js')) as typeof import('../../client/index.js');
 const connect: Connect = api.connect;
 const profiler = profileDir ? new PhaseProfiler(profileDir) : undefined;
 
@@ -78,7 +81,26 @@ async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined
   }
 }
 
-console.log(`flotilla core benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), ${args.dist ? 'dist/' : 'sources via tsx'}`);
+const loadAtStart = loadavg()[0]!;
+console.log(`flotilla core benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), ${args.dist ? 'dist/' : 'sources via tsx'}, load average ${loadAtStart.toFixed(2)}`);
+if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
+
+/** One diagnostic (untimed) pass with the controller's frames counted. */
+async function framesDuring(f: () => Promise<unknown>): Promise<FrameStats> {
+  const counter = await countFrames(codeBase);
+  try {
+    await f();
+  } catch (err) {
+    counter.stop();
+    throw err;
+  }
+  return counter.stop();
+}
+const showFrames = (what: string, n: number, f: FrameStats) =>
+  console.log(
+    `  frames (${what}): to agents ${f.framesOut} (${(f.tasksSent / Math.max(1, f.runFrames)).toFixed(1)} tasks per run frame, ${(f.bytesOut / Math.max(1, f.framesOut)).toFixed(0)} B avg), ` +
+      `from agents ${f.framesIn} (${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(1)} results per res frame, ${(f.bytesIn / Math.max(1, f.framesIn)).toFixed(0)} B avg); ${((f.framesOut + f.framesIn) / n).toFixed(2)} frames per task`,
+  );
 
 const seal = await phase('seal', async () => {
   const r = runSealBench();
@@ -112,17 +134,19 @@ async function withSession<T>(name: string, f: (fl: import('../../client/session
   }
 }
 
-const latency: LatencyResult | undefined = await phase('latency', () =>
+const latency: (LatencyResult & { frames: FrameStats }) | undefined = await phase('latency', () =>
   withSession('latency', async (fl) => {
     await measureLatency(fl, 0, 200); // warm-up outside the profile
     const l = await profiled('latency', () => measureLatency(fl, 1000, 100));
     console.log(`  1000 x await map([i], x => x): median ${fmt(l.medianUs, 'us')}, p99 ${fmt(l.p99Us, 'us')}, mean ${fmt(l.meanUs, 'us')}`);
     console.log(`    of which map() -> submit acknowledged: median ${fmt(l.submitMedianUs, 'us')}; -> values: median ${fmt(l.resultMedianUs, 'us')}`);
-    return l;
+    const frames = await framesDuring(() => measureLatency(fl, 100, 0));
+    showFrames('100 calls', 100, frames);
+    return { ...l, frames };
   }),
 );
 
-const throughput: { t10k: ThroughputResult; t100k: ThroughputResult } | undefined = await phase('throughput', () =>
+const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: FrameStats } | undefined = await phase('throughput', () =>
   withSession('throughput', async (fl) => {
     await measureThroughput(fl, 10_000, 1); // warm-up
     const show = (t: ThroughputResult) =>
@@ -134,7 +158,9 @@ const throughput: { t10k: ThroughputResult; t100k: ThroughputResult } | undefine
     show(t10k);
     const t100k = await profiled('throughput-100k', () => measureThroughput(fl, 100_000, reps));
     show(t100k);
-    return { t10k, t100k };
+    const frames = await framesDuring(() => measureThroughput(fl, 100_000, 1));
+    showFrames('one more 100k map, untimed', 100_000, frames);
+    return { t10k, t100k, frames };
   }),
 );
 profiler?.close();
@@ -150,18 +176,22 @@ console.log(`\n== summary (ratio: x the baseline for times, % of the baseline fo
 for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
 
 if (only.size === PHASES.length && !profileDir) {
-  let commit: string | undefined;
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {}
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const commit = git('rev-parse', 'HEAD');
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const out = new URL('core-latest.json', dir);
   const json = {
     date: new Date().toISOString(),
     commit,
-    dirty: (() => { try { return execFileSync('git', ['status', '--porcelain', '--', 'agent', 'server', 'client'], { encoding: 'utf8' }).trim() !== ''; } catch { return undefined; } })(),
-    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, code: args.dist ? 'dist' : 'tsx' },
+    dirty: git('status', '--porcelain', '--', 'agent', 'server', 'client') ? true : false,
+    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, code: args.dist ? 'dist' : 'tsx', loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
     targets: TARGETS,
     reference: REFERENCE,
     summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? null, result: verdict(r) })),

@@ -2,16 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, FlotillaError } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { encodeValue } from '../../agent/protocol/codec.js';
-
-/** The error a promise rejects with; fails the test if it resolves. */
-async function rejection(p: PromiseLike<unknown>): Promise<FlotillaError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FlotillaError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers.js';
 
 let fl: Session;
 beforeAll(async () => {
@@ -77,7 +68,9 @@ describe('map on local agents', () => {
   it('fails before submitting when the function uses a name it was not given', async () => {
     const before = fl.controller!.scheduler.jobs.size;
     const k = 2;
-    const err = await rejection(fl.map([1], (x) => x * k));
+    const job = fl.map([1], (x) => x * k);
+    const err = await rejection(job);
+    expect(await rejection(job.id)).toBe(err); // no id will ever come for a job never submitted
     expect(err).toBeInstanceOf(FlotillaError);
     expect(err.code).toBe('BAD_INPUT');
     expect(err.message).toContain('"k"');

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, FlotillaError } from '../../client/index.js';
+import type { Session } from '../../client/index.js';
+import { rejection, until } from './helpers.js';
+
+/** Shipped to the agents in `globals`. */
+declare const marker: string;
+
+let fl: Session;
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-faults-'));
+  fl = await connect({ pools: { local: { launcher: 'local', agents: 2 } }, waitForAgents: 2 });
+});
+afterAll(async () => {
+  await fl?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('faults', () => {
+  it('times out a task that never settles, and one stuck in synchronous code', async () => {
+    const job = fl.map([0, 1, 2, 3], (x) => {
+      if (x === 1) return new Promise(() => {});
+      if (x === 2) for (;;);
+      return x;
+    }, { timeoutMs: 400 });
+    const out = await job.outcomes();
+    expect(out.map((o) => o.ok)).toEqual([true, false, false, true]);
+    for (const i of [1, 2]) {
+      const e = (out[i] as { error: FlotillaError }).error;
+      expect(e.code).toBe('TIMEOUT');
+      expect(e.message).toMatch(/timed out after 400 ms/);
+      expect(e.context.timedOut).toBe(true);
+    }
+    // The stuck lane was replaced: the pool still has all its slots and they work.
+    await until(async () => (await fl.agents()).lanes.length === 2);
+    expect(await fl.map([5, 6, 7], (x) => x * 2)).toEqual([10, 12, 14]);
+  });
+
+  it('cancels a job: queued tasks dropped, running ones aborted on the agents', async () => {
+    const done = join(dir, 'cancel');
+    const job = fl.map([0, 1, 2, 3, 4, 5], async (x, { signal }) => {
+      const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+      await new Promise((resolve, reject) => {
+        // This task ignores its signal: only the agent can stop it, by replacing its lane.
+        if (x % 2 === 1) setTimeout(resolve, 3000);
+        else {
+          const t = setTimeout(resolve, 3000);
+          signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)));
+        }
+      });
+      fs.writeFileSync(`${marker}-${x}`, 'ran to the end');
+    }, { globals: { marker: done } });
+    const id = await job.id;
+    await until(async () => (await fl.status(id)).running === 2);
+    await job.cancel();
+    const err = await rejection(job);
+    expect(err?.code).toBe('CANCELLED');
+    const status = await fl.status(id);
+    expect(status).toMatchObject({ state: 'cancelled', done: 6, running: 0, queued: 0 });
+    // Wait past the tasks' natural end: none of them may have finished its work.
+    await new Promise((r) => setTimeout(r, 3500));
+    for (let i = 0; i < 6; i++) expect(existsSync(`${done}-${i}`)).toBe(false);
+    expect(await fl.map([1], (x) => x)).toEqual([1]);
+  });
+
+  it('cancels one task and leaves the others running', async () => {
+    const job = fl.map([50, 2000, 50], (ms) => new Promise((r) => setTimeout(() => r(ms), ms)));
+    const id = await job.id;
+    await until(async () => (await fl.status(id)).done >= 1);
+    expect(await fl.cancel(id, 1)).toEqual({ cancelled: 1 });
+    const out = await job.outcomes();
+    expect(out.map((o) => o.ok)).toEqual([true, false, true]);
+    expect((out[1] as { error: FlotillaError }).error.code).toBe('CANCELLED');
+  });
+
+  it('aborting the signal cancels the job', async () => {
+    const ac = new AbortController();
+    const job = fl.map([1, 2], () => new Promise((r) => setTimeout(r, 5000)), { signal: ac.signal });
+    const id = await job.id;
+    ac.abort();
+    const err = await rejection(job);
+    expect(err?.code).toBe('CANCELLED');
+    await until(async () => (await fl.status(id)).state === 'cancelled');
+    const pre = new AbortController();
+    pre.abort();
+    const e2 = await rejection(fl.map([1], (x) => x, { signal: pre.signal }));
+    expect(e2?.code).toBe('CANCELLED');
+  });
+
+  it('re-runs the tasks of an agent killed with SIGKILL: none lost, none reported twice', async () => {
+    const n = 60;
+    const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
+      await new Promise((r) => setTimeout(r, 40));
+      return x * 10;
+    });
+    const seen = new Map<number, number>();
+    let killed = false;
+    for await (const r of job) {
+      seen.set(r.index, (seen.get(r.index) ?? 0) + 1);
+      expect(r.ok).toBe(true);
+      if (!killed && seen.size >= 10) {
+        killed = true;
+        const lanes = (await fl.agents()).lanes;
+        const busy = lanes.find((l) => l.inFlight > 0) ?? lanes[0]!;
+        process.kill(busy.pid, 'SIGKILL');
+      }
+    }
+    expect(killed).toBe(true);
+    expect(seen.size).toBe(n);
+    expect([...seen.values()].every((c) => c === 1)).toBe(true);
+    expect(await job).toEqual(Array.from({ length: n }, (_, i) => i * 10));
+    // The pool replaced the killed agent.
+    await until(async () => (await fl.agents()).lanes.length === 2);
+  });
+
+  it('fails a task with AGENT_LOST once its retries are spent', async () => {
+    const job = fl.map([1], () => {
+      process.kill(process.pid, 'SIGKILL'); // kills whichever agent runs it, every time
+    }, { retries: 1 });
+    const [o] = await job.outcomes();
+    expect(o!.ok).toBe(false);
+    const e = (o as { error: FlotillaError }).error;
+    expect(e.code).toBe('AGENT_LOST');
+    expect(e.context.attempt).toBe(2);
+    await until(async () => (await fl.agents()).lanes.length === 2);
+  });
+});

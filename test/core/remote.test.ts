@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, FlotillaError } from '../../client/index.js';
+import { remoteClient } from '../../client/session.js';
+import { Controller } from '../../server/controller.js';
+import { rejection } from './helpers.js';
+
+const cli = join(import.meta.dirname, '../../dist/server/cli.js');
+let dir: string;
+let ctl: ResultPromise;
+let url: string;
+let tokenFile: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-remote-'));
+  ctl = execa('node', [cli, 'controller', '--port', '0', '--state-dir', dir, '--agents', '2'], { reject: false, buffer: false });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    ctl.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      if (/token file: .*\n/.test(out)) resolve();
+    });
+    void ctl.then(() => reject(new Error(`controller exited early: ${out}`)));
+  });
+  url = /listening on (\S+)/.exec(out)![1]!;
+  tokenFile = /token file: (\S+)/.exec(out)![1]!;
+});
+afterAll(async () => {
+  ctl?.kill('SIGTERM');
+  await ctl;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a standalone controller shared by several programs', () => {
+  it('prints where it listens and keeps its token in a 0600 file', () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('runs maps from two clients, and one can follow the job of the other', async () => {
+    const a = await connect({ url, tokenFile });
+    const b = await connect({ url, tokenFile });
+    try {
+      const job = a.map([1, 2, 3, 4], async (x) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return x + 100;
+      });
+      const followed = b.attach<number>(await job.id);
+      expect(await followed).toEqual([101, 102, 103, 104]);
+      expect(await job).toEqual([101, 102, 103, 104]);
+      expect(await b.map(['x'], (s) => s.toUpperCase())).toEqual(['X']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('resumes a result stream after the last result seen', async () => {
+    const fl = await connect({ url, tokenFile });
+    const { trpc, close } = remoteClient(url.replace('http', 'ws') + '/trpc', (await import('node:fs')).readFileSync(tokenFile, 'utf8').trim());
+    try {
+      const job = fl.map([0, 1, 2, 3, 4, 5], (x) => x);
+      await job;
+      const id = await job.id;
+      const seen: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const sub = trpc.jobs.results.subscribe({ jobId: id, lastEventId: '4' }, {
+          onData: (ev) => {
+            seen.push(...ev.data.results.map((r) => r.index));
+            if (ev.data.seq >= ev.data.total) (sub.unsubscribe(), resolve());
+          },
+          onError: reject,
+        });
+      });
+      expect(seen.length).toBe(2); // offsets 4 and 5 of the completion log
+      const all = await fl.attach(id).outcomes();
+      expect(all.map((o) => o.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      await close();
+      await fl.close();
+    }
+  });
+
+  it('refuses a client with a wrong or missing token, clearly', async () => {
+    const err = await rejection(connect({ url, token: 'wrong' }));
+    expect(err?.code).toBe('UNAUTHORIZED');
+    expect(err?.message).toMatch(/refused the token/);
+    const res = await fetch(`${url}/trpc/agents.list`);
+    expect(res.status).toBe(401);
+    const ok = await fetch(`${url}/trpc/health`);
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers the CLI: jobs, status, collect, agents', async () => {
+    const fl = await connect({ url, tokenFile });
+    const job = fl.map([3, 1, 2], (x) => ({ x, big: BigInt(x) }));
+    await job;
+    const id = await job.id;
+    await fl.close();
+    const opts = ['--url', url, '--token-file', tokenFile];
+    const status = await execa('node', [cli, 'status', id, ...opts]);
+    expect(status.stdout).toMatch(new RegExp(`${id}\\s+done\\s+pool local\\s+3/3 done, 0 failed`));
+    const collect = await execa('node', [cli, 'collect', id, ...opts]);
+    expect(collect.stdout.split('\n').map((l) => JSON.parse(l))).toEqual([
+      { index: 0, ok: true, value: { x: 3, big: '3' } },
+      { index: 1, ok: true, value: { x: 1, big: '1' } },
+      { index: 2, ok: true, value: { x: 2, big: '2' } },
+    ]);
+    const agents = await execa('node', [cli, 'agents', ...opts]);
+    expect(agents.stdout).toMatch(/pool local \(local\): 2\/2 agents/);
+    const bad = await execa('node', [cli, 'status', 'j-nope', ...opts], { reject: false });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/no job j-nope/);
+  });
+});
+
+describe('listening address', () => {
+  it('refuses to listen beyond loopback without a token', async () => {
+    const err = await rejection(Controller.start({ host: '0.0.0.0', requireToken: false }));
+    expect(err?.code).toBe('BAD_INPUT');
+    expect(err?.message).toMatch(/refusing to listen on 0\.0\.0\.0 without a token/);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { clusterMap, connect } from '../client/index.js';
+import type { FlotillaError, MapJob, Session, TaskContext, TaskOutcome } from '../client/index.js';
+
+describe('what clusterMap and map infer', () => {
+  it('clusterMap resolves to the awaited return type of fn, per item', () => {
+    expectTypeOf(clusterMap([1, 2, 3], (x) => x * x)).toEqualTypeOf<Promise<number[]>>();
+    expectTypeOf(clusterMap(['a'], async (s) => ({ s, n: s.length }))).toEqualTypeOf<Promise<{ s: string; n: number }[]>>();
+    clusterMap([{ v: 1 }], (r) => {
+      expectTypeOf(r).toEqualTypeOf<{ v: number }>();
+      return r.v;
+    });
+  });
+
+  it('the task function gets the item and the task context', () => {
+    clusterMap(new Set([1n]), (x, ctx) => {
+      expectTypeOf(x).toEqualTypeOf<bigint>();
+      expectTypeOf(ctx).toEqualTypeOf<TaskContext>();
+      expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>();
+      return ctx.index;
+    });
+  });
+
+  it('map returns a job that awaits to values and iterates outcomes', async () => {
+    expectTypeOf(connect).returns.resolves.toEqualTypeOf<Session>();
+    const fl = {} as Session;
+    const job = fl.map([1, 2], (x) => String(x));
+    expectTypeOf(job).toEqualTypeOf<MapJob<string>>();
+    expectTypeOf(job).resolves.toEqualTypeOf<string[]>();
+    for await (const r of job) {
+      expectTypeOf(r).toEqualTypeOf<TaskOutcome<string>>();
+      if (r.ok) expectTypeOf(r.value).toEqualTypeOf<string>();
+      else expectTypeOf(r.error).toEqualTypeOf<FlotillaError>();
+    }
+    expectTypeOf(fl.map([1], async (x) => [x])).resolves.toEqualTypeOf<number[][]>();
+  });
+
+  it('rejects options that do not exist and items that do not fit', () => {
+    const fl = {} as Session;
+    // @ts-expect-error: no such option
+    fl.map([1], (x) => x, { retry: 1 });
+    // @ts-expect-error: the function takes strings, the items are numbers
+    fl.map([1], (s: string) => s);
+  });
+});
