@@ -8,7 +8,8 @@ import type { TaskOutcome } from './outcome.js';
 
 export type { TaskOutcome } from './outcome.js';
 
-export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>> {
+export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
+  readonly [Symbol.toStringTag] = 'MapJob';
   /** Outcomes in arrival order. */
   private readonly arrived: TaskOutcome<R>[] = [];
   private byIndex: (TaskOutcome<R> | undefined)[] = [];
@@ -103,6 +104,10 @@ export class MapJob<R> implements PromiseLike<R[]>, AsyncIterable<TaskOutcome<R>
 
   catch<B = never>(onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<R[] | B> {
     return this.settled.catch(onerr);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<R[]> {
+    return this.settled.finally(onfinally);
   }
 
   /** Every outcome in input order, failures included; never rejects for a task's failure. */

@@ -143,7 +143,12 @@ export class Scheduler {
   private onMessage(lane: Lane, msg: ToController, bins: Buffer[]): void {
     switch (msg.t) {
       case 'res':
-        for (const [run, ok, payload, durationUs] of msg.r) {
+        if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
+        for (const item of msg.r) {
+          if (!Array.isArray(item) || typeof item[0] !== 'number' || typeof item[2] !== 'object' || item[2] === null || typeof item[3] !== 'number') {
+            throw new FlotillaError('CHANNEL', 'malformed result');
+          }
+          const [run, ok, payload, durationUs] = item;
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale: timed out, cancelled or re-dispatched
           this.forget(run, r);

@@ -78,7 +78,13 @@ export class SecureChannel {
       this.close(CLOSE.BAD_FRAME, (err as Error).message);
       return;
     }
-    this.onmessage?.(msg, bins);
+    try {
+      this.onmessage?.(msg, bins);
+    } catch (err) {
+      // A sealed message from an authenticated peer that its handler cannot take: end this
+      // connection, never the process that serves the others.
+      this.close(CLOSE.BAD_FRAME, `bad message: ${(err as Error).message}`);
+    }
   }
 
   /** Seals and sends one message with optional binary attachments. */
@@ -129,7 +135,9 @@ function handshakeStep(ws: WebSocket, timeoutMs: number, what: string): { next()
       waiter = undefined;
     } else queue.push(b);
   };
-  const onClose = (code: number, reason: Buffer) => failAll(new FlotillaError('CHANNEL', `peer closed during handshake (${code} ${reason.toString()})`));
+  const onClose = (code: number, reason: Buffer) =>
+    // A refusal (4401) is final: an agent that retried would be refused forever.
+    failAll(new FlotillaError(code === CLOSE.UNAUTHORIZED ? 'UNAUTHORIZED' : 'CHANNEL', `peer closed during handshake (${code} ${reason.toString()})`));
   const onError = (err: Error) => failAll(new FlotillaError('CHANNEL', `socket error during handshake: ${err.message}`, { cause: err }));
   ws.on('message', onMessage);
   ws.on('close', onClose);

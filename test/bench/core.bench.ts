@@ -5,7 +5,7 @@
  * table against the issue's targets, and writes test/bench/results/core-latest.json.
  *
  *   npx tsx test/bench/core.bench.ts [--only seal,baseline,ready,latency,throughput]
- *        [--reps 3] [--dist] [--profile DIR]
+ *        [--reps 5] [--dist] [--profile DIR]
  *
  * --dist runs the compiled dist/ instead of the TypeScript sources. --profile DIR writes a CPU
  * profile of the controller process per phase (only the measured part) and has the agents
@@ -33,7 +33,7 @@ const PHASES = ['seal', 'baseline', 'ready', 'latency', 'throughput'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, reps: { type: 'string', default: '3' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
+  options: { only: { type: 'string' }, reps: { type: 'string', default: '5' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
 });
 const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
@@ -72,12 +72,15 @@ const errors: Record<string, string> = {};
 async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
   if (!run(name)) return undefined;
   console.log(`\n== ${name}`);
+  const t0 = Date.now();
   try {
     return await f();
   } catch (err) {
     errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
     console.log(`  FAILED: ${errors[name]}`);
     return undefined;
+  } finally {
+    console.log(`  (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
   }
 }
 
@@ -122,6 +125,7 @@ const baseline: WsBaselineResult | undefined = await phase('baseline', async () 
 const ready: ReadyResult | undefined = await phase('ready', async () => {
   const r = await profiled('ready', () => measureReady(connect, sessionOptions('ready'), 5));
   console.log(`  connect() until 2 agents ready: median ${fmt(r.medianMs, 'ms')} [${r.samplesMs.map((s) => s.toFixed(0)).join(', ')}] (close: ${r.closeMs.map((s) => s.toFixed(0)).join(', ')} ms)`);
+  console.log(`    of which until both agent processes were up (supervisor dialing): median ${fmt(r.agentsUpMedianMs, 'ms')}; the rest is lane thread start, connect and handshake`);
   return r;
 });
 

@@ -11,6 +11,12 @@ export type Connect = (opts: ConnectOptions) => Promise<Session>;
 export interface ReadyResult {
   medianMs: number;
   samplesMs: number[];
+  /**
+   * When the last agent's main thread was up (its supervisor logged that it is dialing), ms
+   * after connect() was called: process spawn + loading the bundle + reading credentials. The
+   * rest of the ready time is the lane thread starting, connecting and the handshake.
+   */
+  agentsUpMedianMs: number | undefined;
   /** Time `close()` took, per session, ms. */
   closeMs: number[];
 }
@@ -18,16 +24,24 @@ export interface ReadyResult {
 /** Times `connect()` with `waitForAgents` until it resolves, on `reps` fresh sessions. */
 export async function measureReady(connect: Connect, opts: ConnectOptions, reps: number): Promise<ReadyResult> {
   const samplesMs: number[] = [];
+  const upMs: number[] = [];
   const closeMs: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const up = new Map<string, number>();
     const t0 = nowUs();
-    const fl = await within(connect(opts), 30_000, 'connect() with waitForAgents');
+    // The embedded controller forwards agents' stderr lines to this log; it only notes times.
+    const log = (line: string) => {
+      const m = /^(\S+): .*dialing/.exec(line);
+      if (m && !up.has(m[1]!)) up.set(m[1]!, (nowUs() - t0) / 1e3);
+    };
+    const fl = await within(connect({ ...opts, controller: { ...opts.controller, log } }), 30_000, 'connect() with waitForAgents');
     samplesMs.push((nowUs() - t0) / 1e3);
+    if (up.size > 0) upMs.push(Math.max(...up.values()));
     const t1 = nowUs();
     await within(fl.close(), 30_000, 'session close()');
     closeMs.push((nowUs() - t1) / 1e3);
   }
-  return { medianMs: median(samplesMs), samplesMs, closeMs };
+  return { medianMs: median(samplesMs), samplesMs, agentsUpMedianMs: upMs.length ? median(upMs) : undefined, closeMs };
 }
 
 export interface LatencyResult {

@@ -34,12 +34,13 @@ export function deferred<T = void>(): Deferred<T> {
 
 /**
  * Bounds a wait that should end on an event, so a regression fails with a message instead of
- * eating the whole test timeout. Not a sleep: it resolves as soon as `p` does.
+ * eating the whole test timeout. Not a sleep: it resolves as soon as `p` does. `what` may be a
+ * function, to describe the state at the moment the wait fails.
  */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export async function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`${typeof what === 'function' ? what() : what}: nothing after ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([p, timeout]);

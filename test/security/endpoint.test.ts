@@ -22,7 +22,7 @@ import {
   rawUpgrade,
   readyMessage,
   sealMessage,
-  serverFrames,
+  parseFrames,
   spawnAgent,
   startController,
   within,
@@ -226,7 +226,7 @@ describe('agent endpoint: garbage and oversized frames', () => {
       const tcp = await rawUpgrade(port, '/agent', cleanup);
       tcp.socket.write(bytes);
       await within(tcp.closed, 5_000, `${name}: close`);
-      const frames = serverFrames(tcp.received().subarray(tcp.headerBytes));
+      const frames = parseFrames(tcp.received().subarray(tcp.headerBytes));
       expect(frames[0]?.opcode, name).toBe(0x2); // HELLO went out first
       const close = frames.find((f) => f.opcode === 0x8);
       expect(close?.payload.readUInt16BE(0), name).toBe(1002);

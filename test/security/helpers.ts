@@ -344,23 +344,33 @@ export async function rawUpgrade(port: number, path: string, cleanup: Cleanup): 
   return { ...tcp, headerBytes };
 }
 
-/** Splits unmasked (server to client) WebSocket frames. */
-export function serverFrames(buf: Buffer): { opcode: number; payload: Buffer }[] {
-  const out: { opcode: number; payload: Buffer }[] = [];
+/**
+ * Splits a WebSocket byte stream (after the HTTP upgrade) into frames, unmasking client frames:
+ * masking is not encryption, so a capture check must look at the unmasked payloads.
+ */
+export function parseFrames(buf: Buffer): { opcode: number; payload: Buffer; size: number }[] {
+  const out: { opcode: number; payload: Buffer; size: number }[] = [];
   let at = 0;
   while (at + 2 <= buf.length) {
     const opcode = buf[at]! & 0x0f;
+    const masked = (buf[at + 1]! & 0x80) !== 0;
     let len = buf[at + 1]! & 0x7f;
     let p = at + 2;
     if (len === 126) {
+      if (p + 2 > buf.length) break;
       len = buf.readUInt16BE(p);
       p += 2;
     } else if (len === 127) {
+      if (p + 8 > buf.length) break;
       len = Number(buf.readBigUInt64BE(p));
       p += 8;
     }
+    const key = masked ? buf.subarray(p, p + 4) : undefined;
+    if (masked) p += 4;
     if (p + len > buf.length) break;
-    out.push({ opcode, payload: buf.subarray(p, p + len) });
+    const payload = Buffer.from(buf.subarray(p, p + len));
+    if (key) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ key[i % 4]!;
+    out.push({ opcode, payload, size: p + len - at });
     at = p + len;
   }
   return out;
