@@ -179,6 +179,8 @@ export class Controller {
       });
       const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.agentUrl, this.opts.log);
       pool.onFailure = (reason) => this.failPool(name, reason);
+      // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
+      pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
       this.pools.set(name, pool);
       pool.ensure();
     }

@@ -45,6 +45,8 @@ export class Pool {
   failure: string | undefined;
   /** Called when the pool gives up, so its queued work can fail instead of waiting. */
   onFailure: ((reason: string) => void) | undefined;
+  /** Whether jobs of this pool are unfinished; set by the controller. */
+  hasWork: (() => boolean) | undefined;
 
   constructor(
     readonly name: string,
@@ -91,7 +93,10 @@ export class Pool {
     const clean = exit.exitCode === 0;
     if (clean) {
       this.failures = 0;
-      return; // left on its own (idle): started again when work comes
+      // Idle agents leave cleanly, but so does one told to stop (SIGTERM) mid-job: its tasks
+      // went back to the queue and need an agent now, not at the next submit.
+      if (this.hasWork?.()) this.ensure();
+      return;
     }
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
     this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);

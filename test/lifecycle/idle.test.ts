@@ -6,6 +6,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { connect } from '../../client/index.js';
 import { Reaper, isGone, waitGone, within } from './helpers.js';
 
+/** When the agent logged a line containing `text` (its stderr lines carry an ISO timestamp). */
+function agentLogTime(logs: readonly string[], text: string): number {
+  const line = logs.find((l) => l.includes(text));
+  const iso = line?.match(/\[flotilla-agent (\S+)\]/)?.[1];
+  if (!iso) throw new Error(`no agent log line with ${JSON.stringify(text)} in:\n${logs.join('\n')}`);
+  return Date.parse(iso);
+}
+
 describe('idle timeout', () => {
   it('an idle agent exits 0 and is not relaunched until work arrives; the next map starts a new one', async () => {
     const reaper = new Reaper();
@@ -19,14 +27,15 @@ describe('idle timeout', () => {
     expect(first?.pid).toBeTypeOf('number');
     reaper.pid(first!.pid);
     const launch = vi.spyOn(pool.launcher, 'launch');
-    const connectedAt = Date.now();
 
     const exit = await within(first!.exited, idleTimeoutMs + 5_000, 'idle agent exiting');
-    const idleMs = Date.now() - connectedAt;
     expect(exit).toMatchObject({ exitCode: 0, signal: null });
-    // The agent's idle clock starts when its lanes start, a little before they connect.
-    expect(idleMs).toBeGreaterThanOrEqual(idleTimeoutMs - 400);
-    expect(logs.some((l) => l.includes(`exiting: idle for ${idleTimeoutMs} ms`))).toBe(true);
+    // The agent's idle clock starts as its supervisor starts the lanes, which it logs; measured
+    // on the agent's own clock, it stayed up the whole idle period and no longer.
+    const startedAt = agentLogTime(logs, `agent ${first!.agentId} pid ${first!.pid}:`);
+    const exitingAt = agentLogTime(logs, `agent ${first!.agentId} exiting: idle for ${idleTimeoutMs} ms`);
+    expect(exitingAt - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs);
+    expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + 1_000);
     await waitGone([first!.pid!], 1_000, 'idle agent');
 
     // A relaunch would start synchronously from the pool's exit handler, which ran before ours.

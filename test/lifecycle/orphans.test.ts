@@ -6,10 +6,28 @@
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Controller } from '../../server/controller.js';
 import { Reaper, isGone, startAgent, startFixture, tempDir, waitGone, within } from './helpers.js';
 
 describe('orphaned agents', () => {
-  it('agents of an app process killed with SIGKILL exit within seconds (stdin lifeline)', async () => {
+  it('an agent whose stdin closes (its launcher is gone) exits 0 at once', async () => {
+    const reaper = new Reaper();
+    const c = await Controller.start({ pools: {}, embedded: true, requireToken: false, log: () => {} });
+    reaper.add(() => c.close());
+    const creds = c.registry.issue('external', c.agentUrl, { slots: 1, graceMs: 20_000, idleTimeoutMs: 60_000 });
+    const agent = startAgent(reaper, { stdinLine: JSON.stringify(creds) + '\n' });
+    await c.waitForLanes(1, { timeoutMs: 10_000 });
+
+    const t0 = Date.now();
+    agent.child.stdin.end();
+    const ended = await within(agent.exited, 3_000, 'agent after its stdin closed');
+    expect(ended.code).toBe(0);
+    expect(ended.at - t0).toBeLessThan(2_000);
+    expect(agent.stderr()).toContain('stdin closed');
+    await waitGone([agent.pid], 1_000, 'agent');
+  });
+
+  it('agents of an app process killed with SIGKILL exit within seconds (their lifeline closes)', async () => {
     const reaper = new Reaper();
     const app = startFixture(reaper, 'embedded-client.ts');
     const { agents } = await within(app.nextJson<{ pid: number; agents: number[] }>(), 20_000, 'app with two connected agents');
