@@ -11,7 +11,6 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseCredentials, readCredentialsFile, readCredentialsLine } from './credentials.js';
-import { runLane } from './lane.js';
 import { Supervisor } from './supervisor.js';
 import type { LaneData } from './lane-state.js';
 
@@ -38,7 +37,9 @@ if (isMainThread) {
     process.exit(2);
   });
 } else {
-  runLane(workerData as LaneData).catch((err) => {
+  // Loaded only in lane threads: the supervisor never pays for ws, superjson and the runner.
+  // (esbuild keeps this lazy inside the single bundle file.)
+  import('./lane.js').then(({ runLane }) => runLane(workerData as LaneData)).catch((err) => {
     log(`lane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   });

@@ -125,7 +125,9 @@ export class Runner {
     }
     this.status[S.BUSY] = this.queue.length - this.head + (this.running ? 1 : 0);
     this.status[S.LAST_ACTIVITY] = Date.now();
-    this.scheduleFlush();
+    // Nothing left to batch with: send now rather than a loop turn later.
+    if (this.head === this.queue.length) this.flush();
+    else this.scheduleFlush();
   }
 
   private schedulePump(): void {

@@ -7,7 +7,7 @@ import { FlotillaError } from '../agent/protocol/errors.js';
 import { Controller } from '../server/controller.js';
 import type { ControllerOptions } from '../server/controller.js';
 import type { LocalPoolOptions } from '../server/pool.js';
-import { Session, localClient, remoteClient } from './session.js';
+import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
 import { fromTRPCError } from './errors.js';
 
 /** Options of `connect()`. */
@@ -31,7 +31,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `connect() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (opts.url === undefined) {
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
-    const session = new Session(localClient(controller), controller, () => controller.close());
+    const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
     if (opts.waitForAgents) await controller.waitForLanes(opts.waitForAgents);
     return session;
   }
@@ -46,7 +46,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = '/trpc';
   const { trpc, close } = remoteClient(url.toString(), token);
-  const session = new Session(trpc, undefined, close);
+  const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   try {
     await trpc.agents.list.query(); // fail now, with the reason, rather than on the first map
   } catch (err) {

@@ -11,14 +11,14 @@ import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
 import type { Controller } from '../server/controller.js';
-import type { AppRouter } from '../server/router.js';
+import type { AppRouter, ResultBatch } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
 import type { LaneInfo } from '../server/lane.js';
 import type { PoolStatus } from '../server/pool.js';
 import { appRouter } from '../server/router.js';
 import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
-import type { MapSchedulingOptions } from '../server/schemas.js';
+import type { MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
 import { shipFunction } from './ship.js';
 import { MapJob } from './job.js';
 import { toOutcome } from './outcome.js';
@@ -35,6 +35,44 @@ export interface MapOptions extends MapSchedulingOptions {
 /** The function a map runs: gets one item and the task's context. */
 export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
 
+/**
+ * The two calls on every map's path. An embedded controller takes them in process (no router,
+ * no serialization, no AbortSignal per call); a remote one over tRPC. Everything else goes
+ * through the typed tRPC client either way.
+ */
+export interface HotPath {
+  submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
+  /** Streams a job's results from the first; returns a function that stops the stream. */
+  watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
+}
+
+/** The hot path of an in-process controller. */
+export function localHotPath(controller: Controller): HotPath {
+  return {
+    submit: async (input) => controller.submit(input),
+    watch: (jobId, onBatch, onError) => {
+      try {
+        const job = controller.job(jobId);
+        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total }));
+      } catch (err) {
+        onError(err);
+        return () => {};
+      }
+    },
+  };
+}
+
+/** The hot path over tRPC. */
+export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
+  return {
+    submit: (input) => trpc.map.submit.mutate(input),
+    watch: (jobId, onBatch, onError) => {
+      const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
 export class Session {
   private active = 0;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -43,6 +81,7 @@ export class Session {
   /** @internal use `connect()` */
   constructor(
     private readonly trpc: TRPCClient<AppRouter>,
+    private readonly hot: HotPath,
     /** The embedded controller, when this session runs one. */
     readonly controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
@@ -85,7 +124,7 @@ export class Session {
     if (signal?.aborted) return job.fail(new FlotillaError('CANCELLED', 'the signal was aborted before the job was submitted'));
     this.hold(+1);
     try {
-      const { jobId, total } = await this.trpc.map.submit.mutate(input);
+      const { jobId, total } = await this.hot.submit(input);
       job.started(jobId, total);
       const onAbort = () => {
         job.fail(new FlotillaError('CANCELLED', 'job cancelled by its signal', { context: { jobId } }));
@@ -146,19 +185,19 @@ export class Session {
 
   private stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sub = this.trpc.jobs.results.subscribe(
-        { jobId },
-        {
-          onData: (ev) => {
-            job.push(ev.data.results.map((r) => toOutcome<R>(r)));
-            if (ev.data.seq >= ev.data.total) {
-              sub.unsubscribe();
-              resolve();
-            }
-          },
-          onError: (err) => reject(err),
-          onComplete: () => resolve(),
+      let finished = false;
+      const stop = this.hot.watch(
+        jobId,
+        (b) => {
+          job.push(b.results.map((r) => toOutcome<R>(r)));
+          if (b.seq >= b.total && !finished) {
+            finished = true;
+            // The watcher may call back before it has returned its stop function.
+            queueMicrotask(() => stop());
+            resolve();
+          }
         },
+        reject,
       );
     });
   }

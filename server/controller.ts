@@ -77,6 +77,10 @@ export class Controller {
   private server!: Server;
   private trpcWss!: WebSocketServer;
   private closed = false;
+  /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
+  private readonly idPrefix = randomBytes(4).toString('hex');
+  private jobCounter = 0;
+  private readonly finishedJobs: string[] = [];
   private readonly killOnExit = () => this.killAgentsSync();
 
   private constructor(
@@ -205,17 +209,19 @@ export class Controller {
     const pool = this.pools.get(poolName);
     if (!pool) throw new FlotillaError('BAD_INPUT', `no pool named ${JSON.stringify(poolName)}; this controller has: ${[...this.pools.keys()].join(', ')}`);
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
-    const job = new Job({ id: 'j-' + randomBytes(8).toString('hex'), fn: input.fn, args: input.args, pool: poolName, retries: input.retries ?? 2, timeoutMs: input.timeoutMs ?? 0 });
-    this.evictFinished();
+    const job = new Job({ id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, args: input.args, pool: poolName, retries: input.retries ?? 2, timeoutMs: input.timeoutMs ?? 0 });
+    job.onFinish = (j) => this.retire(j);
     this.scheduler.submit(job);
+    if (job.finished) this.retire(job);
     pool.ensure();
     return { jobId: job.id, total: job.total };
   }
 
-  private evictFinished(): void {
+  /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
+  private retire(job: Job): void {
+    this.finishedJobs.push(job.id);
     const keep = this.opts.retainJobs ?? 1000;
-    const finished = [...this.scheduler.jobs.values()].filter((j) => j.finished);
-    for (let i = 0; i < finished.length - keep; i++) this.scheduler.jobs.delete(finished[i]!.id);
+    while (this.finishedJobs.length > keep) this.scheduler.jobs.delete(this.finishedJobs.shift()!);
   }
 
   /** A job by id, or NOT_FOUND. */

@@ -64,6 +64,8 @@ export class Job {
   private qHead = 0;
   private retryQueue: number[] = [];
   private waiters: (() => void)[] = [];
+  /** Called once, when the last task is recorded. */
+  onFinish: ((job: Job) => void) | undefined;
 
   constructor(spec: JobSpec) {
     this.id = spec.id;
@@ -77,6 +79,7 @@ export class Job {
     this.attempts = new Uint16Array(this.total);
     this.results = new Array(this.total);
     this.queue = Array.from({ length: this.total }, (_, i) => i);
+    if (this.total === 0) this.finishedAt = this.createdAt;
   }
 
   get finished(): boolean {
@@ -128,7 +131,10 @@ export class Job {
     this.log.push(result);
     this.done++;
     if (!result.ok) this.failed++;
-    if (this.done === this.total) this.finishedAt = Date.now();
+    if (this.done === this.total) {
+      this.finishedAt = Date.now();
+      this.onFinish?.(this);
+    }
     this.wake();
     return true;
   }
@@ -136,6 +142,29 @@ export class Job {
   /** Notes a task's measured duration. */
   observe(durationMs: number): void {
     this.ewmaMs = this.ewmaMs === undefined ? durationMs : this.ewmaMs * 0.9 + durationMs * 0.1;
+  }
+
+  /**
+   * Calls `onBatch` with every run of the completion log from offset `from`, now and as results
+   * arrive, until the job finishes or the returned function is called. The in-process form of
+   * the results subscription: no generator, no copies beyond the batch slice.
+   */
+  watch(from: number, onBatch: (seq: number, results: TaskResult[]) => void, batch = 2048): () => void {
+    let cursor = from;
+    let stopped = false;
+    const pump = () => {
+      while (!stopped && cursor < this.log.length) {
+        const end = Math.min(this.log.length, cursor + batch);
+        const results = this.log.slice(cursor, end);
+        cursor = end;
+        onBatch(end, results);
+      }
+      if (!stopped && !this.finished) void this.changed().then(pump);
+    };
+    pump();
+    return () => {
+      stopped = true;
+    };
   }
 
   /** Resolves when the log grows or the job finishes. */

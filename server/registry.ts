@@ -3,7 +3,8 @@
  * here and not revoked; a key is revoked when its agent's process is gone.
  */
 import { randomBytes } from 'node:crypto';
-import { generateIdentity, keyToText } from '../agent/protocol/identity.js';
+import { generateIdentity } from '../agent/protocol/generate-identity.js';
+import { keyToText } from '../agent/protocol/identity.js';
 import type { AgentCredentials, Identity } from '../agent/protocol/identity.js';
 
 interface Issued {

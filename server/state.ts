@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { generateIdentity, identityFromSecret, keyFromText, keyToText } from '../agent/protocol/identity.js';
+import { generateIdentity } from '../agent/protocol/generate-identity.js';
+import { identityFromSecret, keyFromText, keyToText } from '../agent/protocol/identity.js';
 import type { Identity } from '../agent/protocol/identity.js';
 
 /** Where a standalone controller keeps its state unless told otherwise. */

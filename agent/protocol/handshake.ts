@@ -9,8 +9,8 @@
  * challenge and both ephemeral keys: a recorded AUTH or WELCOME is useless on another connection,
  * and the session keys (HKDF over the X25519 secret) are forward secret.
  */
-import nacl from 'tweetnacl';
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { ed25519Sign, ed25519SigningKey, ed25519Verify, x25519Ephemeral } from './native-keys.js';
 import { FlotillaError } from './errors.js';
 import type { Identity } from './identity.js';
 
@@ -40,17 +40,26 @@ function deriveKeys(secret: Uint8Array, transcriptHash: Buffer): SessionKeys {
   return { toAgent: okm.subarray(0, 32), toController: okm.subarray(32, 64) };
 }
 
+/** The X25519 secret; a malformed peer key is a handshake failure, not a crash. */
+function agree(eph: ReturnType<typeof x25519Ephemeral>, peer: Uint8Array): Uint8Array {
+  try {
+    return eph.agree(peer);
+  } catch {
+    fail('invalid ephemeral key');
+  }
+}
+
 function hashTranscript(hello: Uint8Array, authBody: Uint8Array): Buffer {
   return createHash('sha256').update(hello).update(authBody).digest();
 }
 
 /** The controller's side of one handshake. */
 export class ControllerHandshake {
-  private readonly eph = nacl.box.keyPair();
+  private readonly eph = x25519Ephemeral();
   readonly hello: Buffer;
 
   constructor(private readonly identity: Identity) {
-    this.hello = Buffer.concat([Buffer.from([HELLO, PROTOCOL_VERSION]), randomBytes(32), Buffer.from(this.eph.publicKey)]);
+    this.hello = Buffer.concat([Buffer.from([HELLO, PROTOCOL_VERSION]), randomBytes(32), this.eph.publicKey]);
   }
 
   /**
@@ -67,18 +76,18 @@ export class ControllerHandshake {
     if (!pub) throw new FlotillaError('UNAUTHORIZED', `agent ${JSON.stringify(agentId)} holds no key issued by this controller`);
     const authBody = Buffer.concat([msg.subarray(1, 65), msg.subarray(129)]);
     const th = hashTranscript(this.hello, authBody);
-    if (!nacl.sign.detached.verify(Buffer.concat([LABEL_AGENT, th]), sig, pub)) {
+    if (!ed25519Verify(Buffer.concat([LABEL_AGENT, th]), sig, pub)) {
       throw new FlotillaError('UNAUTHORIZED', `agent ${JSON.stringify(agentId)} failed the challenge (bad signature or replayed handshake)`);
     }
-    const keys = deriveKeys(nacl.scalarMult(this.eph.secretKey, ephA), th);
-    const welcome = Buffer.concat([Buffer.from([WELCOME]), nacl.sign.detached(Buffer.concat([LABEL_CONTROLLER, th]), this.identity.secretKey)]);
+    const keys = deriveKeys(agree(this.eph, ephA), th);
+    const welcome = Buffer.concat([Buffer.from([WELCOME]), ed25519Sign(Buffer.concat([LABEL_CONTROLLER, th]), ed25519SigningKey(this.identity.secretKey))]);
     return { agentId, keys, welcome };
   }
 }
 
 /** The agent's side of one handshake. */
 export class AgentHandshake {
-  private readonly eph = nacl.box.keyPair();
+  private readonly eph = x25519Ephemeral();
   private transcript: Buffer | undefined;
   private ephC: Uint8Array | undefined;
 
@@ -91,9 +100,9 @@ export class AgentHandshake {
     if (hello.length !== 2 + 32 + 32 || hello[0] !== HELLO) fail('malformed HELLO message');
     if (hello[1] !== PROTOCOL_VERSION) fail(`controller speaks protocol ${hello[1]}, this agent speaks ${PROTOCOL_VERSION}`);
     this.ephC = hello.subarray(34, 66);
-    const authBody = Buffer.concat([Buffer.from(this.eph.publicKey), randomBytes(32), Buffer.from(this.agentId, 'utf8')]);
+    const authBody = Buffer.concat([this.eph.publicKey, randomBytes(32), Buffer.from(this.agentId, 'utf8')]);
     this.transcript = hashTranscript(hello, authBody);
-    const sig = nacl.sign.detached(Buffer.concat([LABEL_AGENT, this.transcript]), this.identity.secretKey);
+    const sig = ed25519Sign(Buffer.concat([LABEL_AGENT, this.transcript]), ed25519SigningKey(this.identity.secretKey));
     return Buffer.concat([Buffer.from([AUTH]), authBody.subarray(0, 64), Buffer.from(sig), authBody.subarray(64)]);
   }
 
@@ -101,9 +110,9 @@ export class AgentHandshake {
   onWelcome(msg: Uint8Array): SessionKeys {
     if (!this.transcript || !this.ephC) fail('WELCOME before HELLO');
     if (msg.length !== 1 + 64 || msg[0] !== WELCOME) fail('malformed WELCOME message');
-    if (!nacl.sign.detached.verify(Buffer.concat([LABEL_CONTROLLER, this.transcript]), msg.subarray(1), this.controllerKey)) {
+    if (!ed25519Verify(Buffer.concat([LABEL_CONTROLLER, this.transcript]), msg.subarray(1), this.controllerKey)) {
       throw new FlotillaError('UNAUTHORIZED', 'the controller failed to prove its identity (wrong controller key or tampered handshake)');
     }
-    return deriveKeys(nacl.scalarMult(this.eph.secretKey, this.ephC), this.transcript);
+    return deriveKeys(agree(this.eph, this.ephC), this.transcript);
   }
 }

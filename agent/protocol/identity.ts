@@ -1,8 +1,8 @@
 /**
- * Long-term identities: Ed25519 keypairs from tweetnacl. The controller has one; every agent it
- * launches gets its own, handed over out of band (stdin or a 0600 file, never argv).
+ * Long-term identities: Ed25519 keypairs. The controller has one; every agent it launches gets
+ * its own, handed over out of band (stdin or a 0600 file, never argv). They are made by
+ * tweetnacl (generate-identity.ts), which agents never load: they only use a key they were given.
  */
-import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 
 /** An Ed25519 keypair. `secretKey` is tweetnacl's 64-byte form (seed + public key). */
@@ -11,16 +11,10 @@ export interface Identity {
   secretKey: Uint8Array;
 }
 
-/** A fresh Ed25519 identity. */
-export function generateIdentity(): Identity {
-  const kp = nacl.sign.keyPair();
-  return { publicKey: kp.publicKey, secretKey: kp.secretKey };
-}
-
-/** Rebuilds an identity from its 64-byte secret key. */
+/** Rebuilds an identity from its 64-byte secret key (tweetnacl's form: seed, then public key). */
 export function identityFromSecret(secretKey: Uint8Array): Identity {
-  const kp = nacl.sign.keyPair.fromSecretKey(secretKey);
-  return { publicKey: kp.publicKey, secretKey: kp.secretKey };
+  if (secretKey.length !== 64) throw new Error(`an Ed25519 secret key has 64 bytes, got ${secretKey.length}`);
+  return { publicKey: secretKey.slice(32), secretKey: secretKey.slice() };
 }
 
 /** Base64url text of a key, for files and stdin. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Controller } from '../../server/controller.js';
 import { AgentRegistry } from '../../server/registry.js';
-import { generateIdentity, keyToText } from '../../agent/protocol/identity.js';
+import { generateIdentity } from '../../agent/protocol/generate-identity.js';
+import { keyToText } from '../../agent/protocol/identity.js';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
 import { Reaper, startAgent, tempDir, waitGone, within } from './helpers.js';
 

@@ -11,7 +11,7 @@ import type { SecureChannel } from '../../agent/protocol/channel.js';
 import { ControllerHandshake } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
-import { generateIdentity } from '../../agent/protocol/identity.js';
+import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import { Cleanup, RawPeer, deferred, flipBit, sealMessage, within } from './helpers.js';
 import type { Closed } from './helpers.js';
 

@@ -7,7 +7,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { CLOSE } from '../../agent/protocol/channel.js';
-import { generateIdentity, keyFromText, keyToText } from '../../agent/protocol/identity.js';
+import { generateIdentity } from '../../agent/protocol/generate-identity.js';
+import { keyFromText, keyToText } from '../../agent/protocol/identity.js';
 import type { Controller } from '../../server/controller.js';
 import {
   Cleanup,

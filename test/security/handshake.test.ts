@@ -7,7 +7,7 @@ import { AgentHandshake, ControllerHandshake } from '../../agent/protocol/handsh
 import type { SessionKeys } from '../../agent/protocol/handshake.js';
 import { Opener, Sealer } from '../../agent/protocol/seal.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
-import { generateIdentity } from '../../agent/protocol/identity.js';
+import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import type { Identity } from '../../agent/protocol/identity.js';
 import { flipBit } from './helpers.js';
 

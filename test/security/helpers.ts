@@ -15,7 +15,7 @@ import { Controller } from '../../server/controller.js';
 import type { ControllerOptions } from '../../server/controller.js';
 import type { Lane } from '../../server/lane.js';
 import { agentBundlePath } from '../../server/bundle.js';
-import { Session, localClient } from '../../client/session.js';
+import { Session, localClient, localHotPath } from '../../client/session.js';
 import type { MapOptions, TaskFn } from '../../client/session.js';
 import { AgentHandshake } from '../../agent/protocol/handshake.js';
 import type { SessionKeys } from '../../agent/protocol/handshake.js';
@@ -107,7 +107,7 @@ export async function startController(cleanup: Cleanup, opts: Omit<ControllerOpt
  * that the agent endpoint still dispatches to, and collects from, the genuine agents.
  */
 export async function runMap<T, R>(controller: Controller, items: T[], fn: TaskFn<T, R>, opts: MapOptions = {}): Promise<Awaited<R>[]> {
-  const session = new Session(localClient(controller), controller, async () => {});
+  const session = new Session(localClient(controller), localHotPath(controller), controller, async () => {});
   try {
     return await session.map(items, fn, opts);
   } finally {
