@@ -24,7 +24,7 @@ const SLICE_MS = 4;
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
-  private readonly fns = new Map<string, (...a: unknown[]) => unknown>();
+  private readonly fns = new Map<number, (...a: unknown[]) => unknown>();
   private queue: Queued[] = [];
   private head = 0;
   private pending: WireResult[] = [];
@@ -48,10 +48,10 @@ export class Runner {
       case 'fn': {
         const vals = Object.fromEntries(Object.entries(msg.spec.vals).map(([k, w]) => [k, unpackEncoded(w, bins)]));
         try {
-          this.fns.set(msg.spec.id, materialize({ ...msg.spec, vals }));
+          this.fns.set(msg.ref, materialize({ ...msg.spec, vals }));
         } catch (err) {
           // Tasks of this function will fail with the reason, one by one.
-          this.fns.set(msg.spec.id, () => {
+          this.fns.set(msg.ref, () => {
             throw err;
           });
         }
@@ -137,11 +137,11 @@ export class Runner {
   }
 
   private start({ task, bins }: Queued): void {
-    const [run, fnId, wireArg, timeoutMs, index, attempt] = task;
+    const [run, fnRef, wireArg, timeoutMs, index, attempt] = task;
     const t0 = performance.now();
     if (this.pending.length > 0 && t0 - this.pendingSince > FLUSH_AFTER_MS) this.flush();
-    const fn = this.fns.get(fnId);
-    if (!fn) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnId} was not defined on this agent before its task`));
+    const fn = this.fns.get(fnRef);
+    if (!fn) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
     let arg: unknown;
     try {
       arg = decodeValue(unpackEncoded(wireArg, bins));

@@ -30,8 +30,8 @@ export interface LaneInfo {
 export class Lane {
   /** Run handles dispatched to this lane and not yet answered. */
   readonly runs = new Set<number>();
-  /** Function ids already defined on the other end of this connection. */
-  readonly fnsSent = new Set<string>();
+  /** Functions defined on the other end of this connection: content id to connection ref. */
+  readonly fnRefs = new Map<string, number>();
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;

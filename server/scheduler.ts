@@ -94,11 +94,12 @@ export class Scheduler {
         const index = job.take();
         if (index < 0) continue;
         let batch = batches.get(lane);
-        if (!lane.fnsSent.has(job.fn.id)) {
+        let ref = lane.fnRefs.get(job.fn.id);
+        if (ref === undefined) {
           if (batch) this.send(lane, batch.tasks, batch.bins);
           batches.delete(lane);
           batch = undefined;
-          this.sendFn(lane, job);
+          ref = this.sendFn(lane, job);
         }
         if (!batch) batches.set(lane, (batch = { tasks: [], bins: [] }));
         const run = this.nextRun++;
@@ -107,7 +108,7 @@ export class Scheduler {
         this.runs.set(run, { lane, job, index, attempt, est: known });
         lane.runs.add(run);
         lane.pendingMs += known;
-        batch.tasks.push([run, job.fn.id, packEncoded(job.args[index]!, batch.bins), job.timeoutMs, index, attempt]);
+        batch.tasks.push([run, ref, packEncoded(job.args[index]!, batch.bins), job.timeoutMs, index, attempt]);
         progress = true;
       }
     }
@@ -133,11 +134,14 @@ export class Scheduler {
     lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
   }
 
-  private sendFn(lane: Lane, job: Job): void {
+  /** Defines a job's function on a lane; returns the ref its tasks use there. */
+  private sendFn(lane: Lane, job: Job): number {
     const bins: Uint8Array[] = [];
     const vals = Object.fromEntries(Object.entries(job.fn.vals).map(([k, e]) => [k, packEncoded(e, bins)]));
-    lane.channel.send({ t: 'fn', spec: { ...job.fn, vals } } satisfies ToAgent, bins);
-    lane.fnsSent.add(job.fn.id);
+    const ref = lane.fnRefs.size + 1;
+    lane.channel.send({ t: 'fn', ref, spec: { ...job.fn, vals } } satisfies ToAgent, bins);
+    lane.fnRefs.set(job.fn.id, ref);
+    return ref;
   }
 
   private onMessage(lane: Lane, msg: ToController, bins: Buffer[]): void {

@@ -15,8 +15,12 @@ export interface WireEncoded {
   b?: number[];
 }
 
-/** A task as dispatched: [run handle, fn id, argument, timeout ms (0: none), task index, attempt]. */
-export type WireTask = [run: number, fnId: string, arg: WireEncoded, timeoutMs: number, index: number, attempt: number];
+/**
+ * A task as dispatched: [run handle, function ref, argument, timeout ms (0: none), task index,
+ * attempt]. The function ref is the small number its `fn` message gave it on this connection,
+ * not the 64-character content hash, which would be most of a tiny task's bytes.
+ */
+export type WireTask = [run: number, fnRef: number, arg: WireEncoded, timeoutMs: number, index: number, attempt: number];
 
 /** A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds]. */
 export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: number] | [run: number, ok: 0, error: ErrorInfo, durationUs: number];
@@ -24,7 +28,7 @@ export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: nu
 /** Controller to agent lane. */
 export type ToAgent =
   /** Defines a function before any task that uses it, once per connection. */
-  | { t: 'fn'; spec: Omit<FnSpec, 'vals'> & { vals: Record<string, WireEncoded> } }
+  | { t: 'fn'; ref: number; spec: Omit<FnSpec, 'vals'> & { vals: Record<string, WireEncoded> } }
   | { t: 'run'; tasks: WireTask[] }
   /** Aborts running or queued runs; their results are no longer wanted. */
   | { t: 'cancel'; runs: number[] }
