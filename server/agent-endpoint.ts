@@ -46,7 +46,7 @@ export class AgentEndpoint {
   }
 
   private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
-    const from = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const from = req.socket.remoteAddress ? `${req.socket.remoteAddress}:${req.socket.remotePort}` : "the local socket";
     if (this.opts.unrefSockets) req.socket.unref();
     ws.on('error', (err) => this.opts.log(`agent socket ${from}: ${err.message}`));
     this.alive.set(ws, true);

@@ -26,6 +26,7 @@ import { appRouter } from './router.js';
 import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
+import { listenLocalSocket } from './local-socket.js';
 import type { SubmitInput } from './schemas.js';
 
 export const VERSION = '0.1.0';
@@ -73,6 +74,9 @@ export class Controller {
   url = '';
   /** ws://host:port/agent, where agents dial. */
   agentUrl = '';
+  /** Where local agents dial: the Unix socket in the state folder when there is one, else agentUrl. */
+  localAgentUrl = '';
+  private localSocket: { server: Server; path: string } | undefined;
   private endpoint!: AgentEndpoint;
   private server!: Server;
   private trpcWss!: WebSocketServer;
@@ -166,6 +170,10 @@ export class Controller {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${h}:${addr.port}`;
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    if (local && this.opts.embedded) local.server.unref();
+    this.localSocket = local;
+    this.localAgentUrl = local?.url ?? this.agentUrl;
   }
 
   private startPools(): void {
@@ -181,7 +189,7 @@ export class Controller {
           this.opts.log(`${id}: ${line}`);
         },
       });
-      const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.agentUrl, this.opts.log);
+      const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.localAgentUrl, this.opts.log);
       pool.onFailure = (reason) => this.failPool(name, reason);
       // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
       pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
@@ -262,8 +270,10 @@ export class Controller {
     return { controller: this, authorized: true };
   }
 
+  /** On process exit, where nothing async runs: kill agents, remove a private state folder. */
   private killAgentsSync(): void {
     for (const p of this.pools.values()) (p.launcher as LocalLauncher).killAllSync?.();
+    if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
 
   /** Stops agents (gracefully, then by force), closes sockets, removes a private state folder. */
@@ -278,6 +288,11 @@ export class Controller {
     this.trpcWss.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections?.();
+    if (this.localSocket) {
+      const { server } = this.localSocket;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+    }
     if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
