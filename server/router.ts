@@ -58,9 +58,28 @@ export interface ResultBatch {
   total: number;
 }
 
+/** Results per stream event, at most... */
 const BATCH = 2048;
+/** ...and about this many bytes, so one event cannot be a large allocation on its own. */
+const BATCH_BYTES = 1024 * 1024;
 /** Above this many unsent bytes to a client, the result stream waits. */
-const HIGH_WATER = 4 * 1024 * 1024;
+export const HIGH_WATER = 4 * 1024 * 1024;
+
+/** A cheap guess at a result's size on the wire: binary parts exactly, JSON roughly. */
+function estimate(r: TaskResult): number {
+  if (!r.ok) return 512 + (r.error.stack?.length ?? 0);
+  let n = typeof r.value.j === 'string' ? r.value.j.length : 64;
+  if (r.value.b) for (const b of r.value.b) n += b.byteLength * 1.34; // base64 on this link
+  return n;
+}
+
+/** The end of the next batch of `log` from `cursor`. */
+function batchEnd(log: TaskResult[], cursor: number): number {
+  let end = cursor;
+  let bytes = 0;
+  while (end < log.length && end - cursor < BATCH && (bytes < BATCH_BYTES || end === cursor)) bytes += estimate(log[end++]!);
+  return end;
+}
 
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
   while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
@@ -88,7 +107,7 @@ export const appRouter = t.router({
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
       while (!signal?.aborted) {
         if (cursor < job.log.length) {
-          const end = Math.min(job.log.length, cursor + BATCH);
+          const end = batchEnd(job.log, cursor);
           const batch: ResultBatch = { seq: end, results: job.log.slice(cursor, end), total: job.total };
           cursor = end;
           yield tracked(String(end), batch);
