@@ -8,7 +8,7 @@ import type { Session } from '../../client/index.js';
 import { Controller } from '../../server/controller.js';
 import { HIGH_WATER } from '../../server/router.js';
 import { transformer } from '../../server/transformer.js';
-import { until } from './helpers.js';
+import { until } from '../support/async.js';
 
 let controller: Controller;
 let fl: Session;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../../server/controller.js';
 import { connect } from '../../client/index.js';
-import { until } from './helpers.js';
+import { until } from '../support/async.js';
 
 const bundle = join(import.meta.dirname, '../../dist/agent.mjs');
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, FlotillaError } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import { rejection, until } from './helpers.js';
+import { rejection, until } from '../support/async.js';
 
 /** Shipped to the agents in `globals`. */
 declare const marker: string;

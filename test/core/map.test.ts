@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, FlotillaError } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { encodeValue } from '../../agent/protocol/codec.js';
-import { rejection } from './helpers.js';
+import { rejection } from '../support/async.js';
 
 let fl: Session;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect, FlotillaError } from '../../client/index.js';
 import { remoteClient } from '../../client/session.js';
 import { Controller } from '../../server/controller.js';
-import { rejection } from './helpers.js';
+import { rejection } from '../support/async.js';
 
 const cli = join(import.meta.dirname, '../../dist/server/cli.js');
 let dir: string;

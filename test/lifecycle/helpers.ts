@@ -10,44 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { onTestFinished } from 'vitest';
+import { onTestFinished, vi } from 'vitest';
+import { connect } from '../../client/index.js';
+import { deferred, within } from '../support/async.js';
+import type { Deferred } from '../support/async.js';
+
+export { deferred, within };
+export type { Deferred };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const AGENT_BUNDLE = join(ROOT, 'dist', 'agent.mjs');
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-
-/** A promise with its settle functions outside. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/**
- * Bounds a wait that should end on an event, so a regression fails with a message instead of
- * eating the whole test timeout. Not a sleep: it resolves as soon as `p` does. `what` may be a
- * function, to describe the state at the moment the wait fails.
- */
-export async function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${typeof what === 'function' ? what() : what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Whether `pid` no longer runs. `kill(pid, 0)` failing with ESRCH is the proof; a zombie also
@@ -202,4 +175,21 @@ export function startAgent(reaper: Reaper, opts: { args?: string[]; stdinLine?: 
   const p = startProcess(reaper, process.execPath, [AGENT_BUNDLE, ...(opts.args ?? [])]);
   if (opts.stdinLine !== undefined) p.child.stdin.write(opts.stdinLine);
   return p;
+}
+
+
+/**
+ * An embedded session with one agent of one slot, its pid reaped after the test, its
+ * controller's log lines kept, and a spy that counts launches from now on.
+ */
+export async function oneAgentSession(reaper: Reaper) {
+  const logs: string[] = [];
+  const fl = await connect({ pools: { local: { launcher: 'local', agents: 1, slots: 1 } }, waitForAgents: 1, controller: { log: (l) => logs.push(l) } });
+  reaper.add(() => fl.close());
+  const controller = fl.controller!;
+  const pool = controller.pools.get('local')!;
+  const pid = [...pool.handles.values()][0]!.pid!;
+  reaper.pid(pid);
+  const launch = vi.spyOn(pool.launcher, 'launch');
+  return { fl, controller, pool, pid, launch, logs };
 }

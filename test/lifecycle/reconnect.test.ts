@@ -3,24 +3,15 @@
  * with every task's result exactly once: the runs lost with the connection are re-run, and
  * nothing is recorded twice.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { connect } from '../../client/index.js';
+import { describe, expect, it } from 'vitest';
 import type { TaskOutcome } from '../../client/index.js';
 import type { Lane } from '../../server/lane.js';
-import { Reaper, waitGone, within } from './helpers.js';
+import { Reaper, oneAgentSession, waitGone, within } from './helpers.js';
 
 describe('reconnect', () => {
   it('a lane cut off by the controller mid-job reconnects and the job yields each result exactly once', async () => {
     const reaper = new Reaper();
-    const logs: string[] = [];
-    const fl = await connect({ pools: { local: { launcher: 'local', agents: 1, slots: 1 } }, waitForAgents: 1, controller: { log: (l) => logs.push(l) } });
-    reaper.add(() => fl.close());
-    const controller = fl.controller!;
-    const pool = controller.pools.get('local')!;
-    const [handle] = [...pool.handles.values()];
-    const pid = handle!.pid!;
-    reaper.pid(pid);
-    const launch = vi.spyOn(pool.launcher, 'launch');
+    const { fl, controller, pid, launch, logs } = await oneAgentSession(reaper);
     const [before] = [...controller.scheduler.lanes] as [Lane];
 
     const items = Array.from({ length: 12 }, (_, i) => i);

@@ -23,38 +23,11 @@ import { Opener, Sealer } from '../../agent/protocol/seal.js';
 import { encodeFrame } from '../../agent/protocol/frame.js';
 import { identityFromSecret, keyFromText } from '../../agent/protocol/identity.js';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
+import { deferred, within } from '../support/async.js';
+import type { Deferred } from '../support/async.js';
 
-/** A promise with its settle functions outside. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/**
- * Bounds a wait that should end on an event, so a regression fails with a message instead of
- * eating the whole test timeout. Not a sleep: it resolves as soon as `p` does.
- */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { deferred, within };
+export type { Deferred };
 
 /** Cleanups run in reverse order after each test, all of them even when one fails. */
 export class Cleanup {
