@@ -14,13 +14,23 @@ import type { TaskContext } from './protocol/task-context.js';
 
 
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
-type Queued = { task: WireTask; bins: Buffer[] };
+type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
+
+/** The task in the slot. After an abort it keeps the slot until it really stops. */
+interface Running {
+  run: number;
+  t0: number;
+  ac?: AbortController;
+  timer?: NodeJS.Timeout;
+  /** Why it was aborted (cancel, timeout): its one result, sent once the slot is free. */
+  aborted?: FlotillaError;
+}
 
 /** Results older than this are sent before another task starts, so slow tasks report promptly. */
 const FLUSH_AFTER_MS = 1;
 /** How long one event-loop turn may run synchronous tasks before yielding to I/O. */
 const SLICE_MS = 4;
-/** A cancelled async task gets this long to settle before its lane is replaced. */
+/** An aborted async task gets this long to settle before its lane is replaced. */
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
@@ -32,8 +42,9 @@ export class Runner {
   private pendingSince = 0;
   private flushScheduled = false;
   private pumpScheduled = false;
-  private running: { run: number; ac?: AbortController; timer?: NodeJS.Timeout; t0: number } | undefined;
-  private readonly cancelled = new Set<number>();
+  private running: Running | undefined;
+  /** Queued runs by handle, so a cancel finds its run without a scan. */
+  private readonly queuedRuns = new Map<number, Queued>();
 
   constructor(
     private readonly send: Send,
@@ -57,8 +68,15 @@ export class Runner {
         }
         return;
       }
+      case 'drop':
+        for (const ref of msg.refs) this.fns.delete(ref);
+        return;
       case 'run':
-        for (const task of msg.tasks) this.queue.push({ task, bins });
+        for (const task of msg.tasks) {
+          const q: Queued = { task, bins };
+          this.queue.push(q);
+          this.queuedRuns.set(task[0], q);
+        }
         this.status[S.BUSY] = this.queue.length - this.head + (this.running ? 1 : 0);
         this.pump();
         return;
@@ -86,24 +104,41 @@ export class Runner {
     this.head = 0;
     this.pending = [];
     this.pendingBins = [];
-    this.cancelled.clear();
+    this.queuedRuns.clear();
     this.fns.clear();
     this.status[S.DEADLINE] = 0;
     this.status[S.BUSY] = 0;
   }
 
+  /**
+   * Answers every cancel with a result for that run, so the controller knows when the slot is
+   * free: at once for a queued or unknown run, when it stops for the running one.
+   */
   private cancel(run: number): void {
-    const r = this.running;
-    if (r && r.run === run) {
-      r.ac?.abort(new FlotillaError('CANCELLED', 'task cancelled'));
-      // The result is no longer wanted; if the task ignores its signal, the lane is replaced.
-      const timer = setTimeout(() => {
-        if (this.running === r) this.onStuck(`cancelled run ${run} did not stop within ${CANCEL_GRACE_MS} ms`);
-      }, CANCEL_GRACE_MS);
-      timer.unref();
-      return;
+    if (this.running?.run === run) return this.abortRunning(new FlotillaError('CANCELLED', 'task cancelled'));
+    const q = this.queuedRuns.get(run);
+    if (q) {
+      q.cancelled = true;
+      this.queuedRuns.delete(run);
     }
-    this.cancelled.add(run);
+    this.fail(run, performance.now(), new FlotillaError('CANCELLED', 'task cancelled'));
+    this.scheduleFlush();
+  }
+
+  /**
+   * Aborts the running task's signal. It keeps the slot until it settles; one that ignores its
+   * signal for CANCEL_GRACE_MS has its lane replaced, which is the only way to stop its code.
+   */
+  private abortRunning(reason: FlotillaError): void {
+    const r = this.running;
+    if (!r || r.aborted) return;
+    r.aborted = reason;
+    clearTimeout(r.timer);
+    r.ac?.abort(reason);
+    const grace = setTimeout(() => {
+      if (this.running === r) this.onStuck(`run ${r.run} (${reason.code}) did not stop within ${CANCEL_GRACE_MS} ms of its abort`);
+    }, CANCEL_GRACE_MS);
+    grace.unref();
   }
 
   private pump(): void {
@@ -112,7 +147,8 @@ export class Runner {
     while (!this.running && this.head < this.queue.length) {
       const q = this.queue[this.head]!;
       this.queue[this.head++] = undefined as never;
-      if (this.cancelled.delete(q.task[0])) continue;
+      if (q.cancelled) continue;
+      this.queuedRuns.delete(q.task[0]);
       this.start(q);
       if (performance.now() > sliceEnd && !this.running) {
         this.schedulePump();
@@ -148,7 +184,7 @@ export class Runner {
     } catch (err) {
       return this.fail(run, t0, FlotillaError.from(err, 'BAD_INPUT'));
     }
-    const slot: { run: number; ac?: AbortController; timer?: NodeJS.Timeout; t0: number } = { run, t0 };
+    const slot: Running = { run, t0 };
     const ctx: TaskContext = {
       index,
       attempt,
@@ -174,21 +210,19 @@ export class Runner {
     }
     this.running = slot;
     const settle = (ok: boolean, v: unknown) => {
-      if (this.running !== slot) return; // timed out, cancelled or reset meanwhile
+      if (this.running !== slot) return; // the lane was reset meanwhile
       clearTimeout(slot.timer);
       this.running = undefined;
       this.status[S.DEADLINE] = 0;
-      if (ok) this.ok(run, t0, v);
+      // An aborted task's own outcome is not wanted: its result is why it was aborted.
+      if (slot.aborted) this.fail(run, t0, slot.aborted);
+      else if (ok) this.ok(run, t0, v);
       else this.fail(run, t0, v);
       this.schedulePump();
     };
     (out as PromiseLike<unknown>).then((v) => settle(true, v), (e) => settle(false, e));
     if (timeoutMs > 0) {
-      slot.timer = setTimeout(() => {
-        const err = new FlotillaError('TIMEOUT', `task timed out after ${timeoutMs} ms`, { context: { ...this.where, timedOut: true } });
-        slot.ac?.abort(err);
-        settle(false, err);
-      }, timeoutMs);
+      slot.timer = setTimeout(() => this.abortRunning(new FlotillaError('TIMEOUT', `task timed out after ${timeoutMs} ms`, { context: { ...this.where, timedOut: true } })), timeoutMs);
     }
   }
 

@@ -8,7 +8,6 @@ import { Controller } from '../server/controller.js';
 import type { ControllerOptions } from '../server/controller.js';
 import type { LocalPoolOptions } from '../server/pool.js';
 import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
-import { fromTRPCError } from './errors.js';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -43,19 +42,31 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   }
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new FlotillaError('BAD_INPUT', `url must use http, https, ws or wss, got ${url.protocol}`);
   const token = opts.token ?? (opts.tokenFile ? readToken(opts.tokenFile) : process.env.FLOTILLA_TOKEN);
+  await preflight(url, opts.url, token);
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = '/trpc';
   const { trpc, close } = remoteClient(url.toString(), token);
-  const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
+  return new Session(trpc, trpcHotPath(trpc), undefined, close);
+}
+
+/**
+ * One authenticated HTTP call before the WebSocket exists, so a wrong token or an unreachable
+ * controller fails now with the reason, rather than as a socket that keeps reconnecting.
+ */
+async function preflight(url: URL, shown: string, token: string | undefined): Promise<void> {
+  const http = new URL(url);
+  http.protocol = http.protocol === 'wss:' || http.protocol === 'https:' ? 'https:' : 'http:';
+  http.pathname = '/trpc/agents.list';
+  let res: Response;
   try {
-    await trpc.agents.list.query(); // fail now, with the reason, rather than on the first map
+    res = await fetch(http, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    await close();
-    const e = fromTRPCError(err);
-    if (e.code === 'UNAUTHORIZED') throw new FlotillaError('UNAUTHORIZED', `the controller at ${opts.url} refused the token${token ? '' : ' (none was given: pass token or tokenFile)'}`);
-    throw e;
+    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new FlotillaError('CLOSED', `cannot reach a controller at ${shown} (${why})`, { cause: err });
   }
-  return session;
+  await res.body?.cancel();
+  if (res.status === 401) throw new FlotillaError('UNAUTHORIZED', `the controller at ${shown} refused the token${token ? '' : ' (none was given: pass token or tokenFile)'}`);
+  if (!res.ok) throw new FlotillaError('CLOSED', `${shown} answered ${res.status}: is it a flotilla controller?`);
 }
 
 function readToken(path: string): string {

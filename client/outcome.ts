@@ -11,7 +11,14 @@ export type TaskOutcome<R> = TaskSuccess<R> | TaskFailure;
 
 /** Decodes a result as the controller recorded it. */
 export function toOutcome<R>(r: TaskResult): TaskOutcome<R> {
-  if (r.ok) return { index: r.index, ok: true, value: decodeValue(r.value) as R };
+  if (r.ok) {
+    try {
+      return { index: r.index, ok: true, value: decodeValue(r.value) as R };
+    } catch (err) {
+      // Only a broken or hostile agent sends a value that does not decode: fail that task alone.
+      return { index: r.index, ok: false, error: new FlotillaError('CHANNEL', `the result of task ${r.index} does not decode: ${(err as Error).message}`, { context: { taskIndex: r.index } }) };
+    }
+  }
   const error = FlotillaError.fromInfo(r.error);
   error.context.taskIndex ??= r.index;
   return { index: r.index, ok: false, error };

@@ -3,7 +3,7 @@
  * sessions run the controller in this process and call it without a socket (localLink); remote
  * ones speak tRPC over WebSocket with the bearer token.
  */
-import { WebSocket } from 'ws';
+import { withBearer } from '../server/bearer-ws.js';
 import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { encodeValue } from '../agent/protocol/codec.js';
@@ -53,7 +53,7 @@ export function localHotPath(controller: Controller): HotPath {
     watch: (jobId, onBatch, onError) => {
       try {
         const job = controller.job(jobId);
-        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total }));
+        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total }), onError);
       } catch (err) {
         onError(err);
         return () => {};
@@ -75,6 +75,8 @@ export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
 
 export class Session {
   private active = 0;
+  /** Ends each open result stream; close() calls them so no job is left waiting. */
+  private readonly streams = new Set<(err: FlotillaError) => void>();
   private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -131,6 +133,7 @@ export class Session {
         void this.cancel(jobId).catch(() => {});
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort(); // aborted while the submit was on its way
       try {
         if (total > 0) await this.stream(job, jobId);
       } finally {
@@ -185,19 +188,24 @@ export class Session {
 
   private stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      let finished = false;
-      const stop = this.hot.watch(
+      let stop: (() => void) | undefined;
+      const end = (err?: unknown) => {
+        this.streams.delete(abort);
+        // The watcher may call back before it has returned its stop function.
+        queueMicrotask(() => stop?.());
+        if (err) reject(err);
+        else resolve();
+      };
+      const abort = (err: FlotillaError) => end(err);
+      this.streams.add(abort);
+      stop = this.hot.watch(
         jobId,
         (b) => {
+          if (!this.streams.has(abort)) return;
           job.push(b.results.map((r) => toOutcome<R>(r)));
-          if (b.seq >= b.total && !finished) {
-            finished = true;
-            // The watcher may call back before it has returned its stop function.
-            queueMicrotask(() => stop());
-            resolve();
-          }
+          if (b.seq >= b.total) end();
         },
-        reject,
+        (err) => end(err),
       );
     });
   }
@@ -243,6 +251,8 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const closedErr = new FlotillaError('CLOSED', 'the session was closed before the job finished');
+    for (const abort of [...this.streams]) abort(closedErr);
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.onClose();
   }
@@ -256,7 +266,7 @@ export function localClient(controller: Controller): TRPCClient<AppRouter> {
 /** The tRPC client of a controller over WebSocket. */
 export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
   // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
-  const ws = createWSClient({ url, WebSocket: WebSocket as never, connectionParams: token ? { token } : undefined, retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
+  const ws = createWSClient({ url, WebSocket: withBearer(token), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
   const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
   return { trpc, close: () => ws.close() };
 }

@@ -3,10 +3,10 @@
  * rebuilds with `materialize`. Everything that would fail remotely (a name the function uses but
  * was not given, a value that cannot travel) fails here, before anything is sent.
  */
-import { createHash } from 'node:crypto';
 import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError, badInput } from '../agent/protocol/errors.js';
+import { fnSpecId } from '../agent/protocol/fnspec.js';
 import type { FnSpec } from '../agent/protocol/fnspec.js';
 import { STANDARD_GLOBALS, analyzeSource, isBindableName } from './free-names.js';
 import type { FnAnalysis } from './free-names.js';
@@ -62,7 +62,7 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {})
     const value = globals[name];
     if (typeof value !== 'function') vals[name] = encodeValue(value, `global "${name}"`);
   }
-  return { id: specId(main.src, vals, fns), src: main.src, vals, fns };
+  return { id: fnSpecId({ src: main.src, vals, fns }), src: main.src, vals, fns };
 }
 
 function checkGlobalName(name: string): void {
@@ -94,35 +94,3 @@ function missingMessage(what: string, names: readonly string[]): string {
     `pass ${one ? 'it' : 'them'} in globals, e.g. { globals: { ${names.join(', ')} } }`;
 }
 
-/** Content hash over every part of the spec, so agents can cache what they built under it. */
-function specId(src: string, vals: Record<string, Encoded>, fns: Record<string, string>): string {
-  const h = createHash('sha256');
-  // Length prefixes keep the concatenation unambiguous.
-  const put = (s: string): void => {
-    h.update(`${Buffer.byteLength(s)}:`).update(s);
-  };
-  put('flotilla.fn.v1');
-  put(src);
-  for (const name of Object.keys(fns).sort()) {
-    put(`f:${name}`);
-    put(fns[name] ?? '');
-  }
-  for (const name of Object.keys(vals).sort()) {
-    const e = vals[name];
-    if (!e) continue;
-    put(`v:${name}`);
-    put(stableJson(e.j));
-    put(e.m === undefined ? '-' : stableJson(e.m));
-    put(String(e.b?.length ?? 0));
-    for (const bytes of e.b ?? []) h.update(`${bytes.byteLength}:`).update(bytes);
-  }
-  return h.digest('hex');
-}
-
-/** JSON with object keys sorted, so equal values hash equally whatever their key order. */
-function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_key, x: unknown) => {
-    if (x === null || typeof x !== 'object' || Array.isArray(x)) return x;
-    return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  }) ?? 'undefined';
-}

@@ -17,6 +17,10 @@ import { Lane } from './lane.js';
 
 export const AGENT_PATH = '/agent';
 const PING_MS = 5_000;
+/** Bytes a peer may send before it has proved who it is; a genuine handshake needs ~300. */
+const PRE_AUTH_BYTES = 64 * 1024;
+/** Handshakes in progress at once; beyond this, new sockets are turned away. */
+const MAX_PENDING_HANDSHAKES = 256;
 
 export interface AgentEndpointOptions {
   identity: Identity;
@@ -32,6 +36,7 @@ export class AgentEndpoint {
   private readonly wss: WebSocketServer;
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly pinger: NodeJS.Timeout;
+  private pending = 0;
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -51,12 +56,27 @@ export class AgentEndpoint {
     ws.on('error', (err) => this.opts.log(`agent socket ${from}: ${err.message}`));
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
+    if (this.pending >= MAX_PENDING_HANDSHAKES) {
+      ws.close(1013, 'too many handshakes in progress');
+      return;
+    }
+    // Until the handshake is done, the peer is nobody: it may not make us hold large frames.
+    let preAuth = 0;
+    const limit = (chunk: Buffer) => {
+      preAuth += chunk.length;
+      if (preAuth > PRE_AUTH_BYTES) req.socket.destroy();
+    };
+    req.socket.on('data', limit);
+    this.pending++;
     let accepted;
     try {
       accepted = await acceptChannel(ws, { identity: this.opts.identity, lookup: (id) => this.opts.registry.lookup(id) });
     } catch (err) {
       this.opts.log(`refused agent connection from ${from}: ${(err as Error).message}`);
       return;
+    } finally {
+      this.pending--;
+      req.socket.off('data', limit);
     }
     const { channel, agentId } = accepted;
     let lane: Lane | undefined;

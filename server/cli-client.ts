@@ -3,7 +3,7 @@
  * direction stays client -> server -> agent/protocol.
  */
 import { readFileSync } from 'node:fs';
-import { WebSocket } from 'ws';
+import { withBearer } from './bearer-ws.js';
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from './router.js';
@@ -16,20 +16,22 @@ export interface CliConnection {
 }
 
 /** Connects to `url` with the token from the flag, FLOTILLA_TOKEN, or the token file. */
-export function cliConnect(opts: { url: string; token?: string; tokenFile?: string }): CliConnection {
-  let token = opts.token ?? process.env.FLOTILLA_TOKEN;
+export function cliConnect(opts: { url: string; tokenFile?: string }): CliConnection {
+  // An explicit file first, then the environment, then the default file; never a flag, which
+  // would show the token in the process list.
+  let token = opts.tokenFile ? undefined : process.env.FLOTILLA_TOKEN;
   if (!token) {
     const file = opts.tokenFile ?? tokenPath(defaultStateDir());
     try {
       token = readFileSync(file, 'utf8').trim();
     } catch {
-      throw new Error(`no token: pass --token, set FLOTILLA_TOKEN, or point --token-file at the file the controller printed (looked in ${file})`);
+      throw new Error(`no token: set FLOTILLA_TOKEN or point --token-file at the file the controller printed (looked in ${file})`);
     }
   }
   const u = new URL(opts.url);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   u.pathname = '/trpc';
-  const ws = createWSClient({ url: u.toString(), WebSocket: WebSocket as never, connectionParams: { token }, retryDelayMs: () => 500 });
+  const ws = createWSClient({ url: u.toString(), WebSocket: withBearer(token), retryDelayMs: () => 500 });
   return { trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] }), close: () => ws.close() };
 }
 

@@ -4,7 +4,7 @@
  * Listens on loopback unless told otherwise, and refuses to listen elsewhere without a token.
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -85,6 +85,8 @@ export class Controller {
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
   private readonly finishedJobs: string[] = [];
+  /** Callers of waitForLanes, checked whenever lanes come or go. */
+  private readonly laneWaiters = new Set<() => void>();
   private readonly killOnExit = () => this.killAgentsSync();
 
   private constructor(
@@ -95,6 +97,7 @@ export class Controller {
     private readonly ownsStateDir: boolean,
   ) {
     this.registry = new AgentRegistry(identity);
+    this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
   }
@@ -117,32 +120,34 @@ export class Controller {
     }
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
+    const pools = normalizePools(options.pools); // before anything is created that would need undoing
     const ownsStateDir = !options.stateDir && !!options.embedded;
     const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
     // An embedded controller is reached in process only; its token guards the socket anyway.
     const token = !requireToken ? undefined : options.embedded && !options.stateDir ? randomBytes(32).toString('base64url') : loadToken(stateDir);
     const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
-    await c.listen(host, port);
-    c.startPools();
+    try {
+      await c.listen(host, port);
+      c.startPools(pools);
+    } catch (err) {
+      await c.close();
+      throw err;
+    }
     return c;
   }
 
   private async listen(host: string, port: number): Promise<void> {
-    const createContext = ({ req, info }: { req: import('node:http').IncomingMessage; info?: { connectionParams?: Record<string, string | undefined> | null } }): Context => {
-      const header = req.headers.authorization;
-      const given = header?.startsWith('Bearer ') ? header.slice(7) : info?.connectionParams?.token;
-      return { controller: this, authorized: !this.token || (typeof given === 'string' && tokensEqual(given, this.token)) };
-    };
+    const createContext = ({ req }: { req: IncomingMessage }): Context => ({ controller: this, authorized: this.headerAuthorized(req) });
     const http = createHTTPHandler({ router: appRouter, createContext: ({ req }) => createContext({ req }), basePath: '/trpc/' });
     this.server = createServer((req, res) => {
       if (req.url?.startsWith('/trpc/')) return void http(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
     });
-    this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 512 * 1024 * 1024 });
+    this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
     applyWSSHandler({
       wss: this.trpcWss,
       router: appRouter,
-      createContext: ({ req, res, info }) => ({ ...createContext({ req, info }), ws: res }),
+      createContext: ({ req, res }) => ({ ...createContext({ req }), ws: res }),
       keepAlive: { enabled: true, pingMs: 10_000, pongWaitMs: 5_000 },
     });
     this.endpoint = new AgentEndpoint({
@@ -157,7 +162,14 @@ export class Controller {
       socket.on('error', () => {});
       const path = (req.url ?? '').split('?')[0];
       if (path === AGENT_PATH) this.endpoint.handleUpgrade(req, socket, head);
-      else if (path === '/trpc' || path === '/trpc/') this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
+      else if (path === '/trpc' || path === '/trpc/') {
+        // No socket at all without the token: nobody unauthenticated can make us buffer messages.
+        if (!this.headerAuthorized(req)) {
+          socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nmissing or wrong bearer token\n');
+          return;
+        }
+        this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
+      }
       else socket.destroy();
     });
     this.server.on('clientError', (_err, socket) => socket.destroy());
@@ -176,20 +188,14 @@ export class Controller {
     this.localAgentUrl = local?.url ?? this.agentUrl;
   }
 
-  private startPools(): void {
-    const pools = this.opts.pools ?? { local: { launcher: 'local' as const } };
+  private startPools(pools: Record<string, NormalizedPool>): void {
     for (const [name, p] of Object.entries(pools)) {
-      if (p.launcher !== 'local') badInput(`pools.${name}.launcher`, p.launcher, "'local'");
-      const agents = p.agents ?? availableParallelism();
-      const slots = p.slots ?? 1;
-      if (!Number.isInteger(agents) || agents < 1) badInput(`pools.${name}.agents`, agents, 'a positive integer');
-      if (!Number.isInteger(slots) || slots < 1) badInput(`pools.${name}.slots`, slots, 'a positive integer');
       const launcher = new LocalLauncher({ node: p.node, env: p.env, unref: this.opts.embedded, onLog: (id, line) => {
           this.logs.push(id, line);
           this.opts.log(`${id}: ${line}`);
         },
       });
-      const pool = new Pool(name, { ...p, agents, slots }, launcher, this.registry, this.localAgentUrl, this.opts.log);
+      const pool = new Pool(name, p, launcher, this.registry, this.localAgentUrl, this.opts.log);
       pool.onFailure = (reason) => this.failPool(name, reason);
       // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
       pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
@@ -248,21 +254,33 @@ export class Controller {
   async waitForLanes(n: number, opts: { pool?: string; timeoutMs?: number } = {}): Promise<void> {
     const count = () => [...this.scheduler.lanes].filter((l) => !opts.pool || l.pool === opts.pool).length;
     if (count() >= n) return;
+    const timeoutMs = opts.timeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.scheduler.onChange = prev;
-        reject(new FlotillaError('AGENT_LOST', `only ${count()} of ${n} agent slots connected within ${opts.timeoutMs} ms`));
-      }, opts.timeoutMs ?? 30_000);
-      const prev = this.scheduler.onChange;
-      this.scheduler.onChange = () => {
-        prev?.();
-        if (count() >= n) {
-          clearTimeout(timer);
-          this.scheduler.onChange = prev;
-          resolve();
-        }
+      const check = () => {
+        if (count() < n) return;
+        clearTimeout(timer);
+        this.laneWaiters.delete(check);
+        resolve();
       };
+      const timer = setTimeout(() => {
+        this.laneWaiters.delete(check);
+        if (count() >= n) resolve();
+        else reject(new FlotillaError('AGENT_LOST', `only ${count()} of ${n} agent slots connected within ${timeoutMs} ms${this.poolFailures()}`));
+      }, timeoutMs);
+      this.laneWaiters.add(check);
     });
+  }
+
+  private poolFailures(): string {
+    const failures = [...this.pools.values()].map((p) => p.failure).filter(Boolean);
+    return failures.length ? `: ${failures.join('; ')}` : '';
+  }
+
+  /** Whether a request carries this controller's token as `Authorization: Bearer`. */
+  private headerAuthorized(req: IncomingMessage): boolean {
+    if (!this.token) return true;
+    const header = req.headers.authorization;
+    return typeof header === 'string' && header.startsWith('Bearer ') && tokensEqual(header.slice(7), this.token);
   }
 
   /** A context for in-process callers (the embedded client), already authorized. */
@@ -282,12 +300,20 @@ export class Controller {
     this.closed = true;
     process.off('exit', this.killOnExit);
     this.scheduler.shutdown('controller closing');
+    // Every waiting client gets an answer: what did not finish, will not.
+    for (const job of this.scheduler.jobs.values()) {
+      for (let i = 0; !job.finished && i < job.total; i++) {
+        job.record({ index: i, ok: false, error: { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, taskIndex: i, pool: job.pool } } });
+      }
+    }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
-    this.endpoint.close();
-    for (const ws of this.trpcWss.clients) ws.terminate();
-    this.trpcWss.close();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections?.();
+    this.endpoint?.close();
+    if (this.trpcWss) {
+      for (const ws of this.trpcWss.clients) ws.terminate();
+      this.trpcWss.close();
+    }
+    if (this.server?.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server?.closeAllConnections?.();
     if (this.localSocket) {
       const { server } = this.localSocket;
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -295,4 +321,25 @@ export class Controller {
     }
     if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
+}
+
+type NormalizedPool = ConstructorParameters<typeof Pool>[1];
+
+/** Checks and completes pool options, naming the first bad one. */
+function normalizePools(pools: ControllerOptions['pools']): Record<string, NormalizedPool> {
+  const out: Record<string, NormalizedPool> = {};
+  for (const [name, p] of Object.entries(pools ?? { local: { launcher: 'local' as const } })) {
+    if (p === null || typeof p !== 'object') badInput(`pools.${name}`, p, "an object like { launcher: 'local' }");
+    if (p.launcher !== 'local') badInput(`pools.${name}.launcher`, p.launcher, "'local'");
+    const agents = p.agents ?? availableParallelism();
+    const slots = p.slots ?? 1;
+    if (!Number.isInteger(agents) || agents < 1) badInput(`pools.${name}.agents`, agents, 'a positive integer');
+    if (!Number.isInteger(slots) || slots < 1) badInput(`pools.${name}.slots`, slots, 'a positive integer');
+    for (const k of ['idleTimeoutMs', 'graceMs'] as const) {
+      const v = p[k];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) badInput(`pools.${name}.${k}`, v, 'a positive integer of milliseconds');
+    }
+    out[name] = { ...p, agents, slots };
+  }
+  return out;
 }

@@ -86,8 +86,9 @@ export class Job {
     return this.finishedAt !== undefined;
   }
 
+  /** Tasks waiting for a lane (the queues may still hold entries finished meanwhile: not these). */
   get queued(): number {
-    return this.queue.length - this.qHead + this.retryQueue.length;
+    return this.total - this.done - this.running;
   }
 
   /** The next task to dispatch (re-runs first), or -1. Skips tasks finished meanwhile. */
@@ -111,11 +112,15 @@ export class Job {
     }
   }
 
-  /** Puts a running task back in the queue (its agent was lost). */
-  requeue(index: number): void {
+  /**
+   * Puts a running task back in the queue (its agent was lost). `uncharged`: it never started,
+   * so the dispatch does not count as an attempt.
+   */
+  requeue(index: number, opts: { uncharged?: boolean } = {}): void {
     if (this.state[index] !== RUNNING) return;
     this.state[index] = QUEUED;
     this.running--;
+    if (opts.uncharged) this.attempts[index]!--;
     this.retryQueue.push(index);
   }
 
@@ -149,7 +154,7 @@ export class Job {
    * arrive, until the job finishes or the returned function is called. The in-process form of
    * the results subscription: no generator, no copies beyond the batch slice.
    */
-  watch(from: number, onBatch: (seq: number, results: TaskResult[]) => void, batch = 2048): () => void {
+  watch(from: number, onBatch: (seq: number, results: TaskResult[]) => void, onError?: (err: unknown) => void, batch = 2048): () => void {
     let cursor = from;
     let stopped = false;
     const pump = () => {
@@ -157,7 +162,13 @@ export class Job {
         const end = Math.min(this.log.length, cursor + batch);
         const results = this.log.slice(cursor, end);
         cursor = end;
-        onBatch(end, results);
+        try {
+          onBatch(end, results);
+        } catch (err) {
+          // A consumer's failure ends its watch, never the controller's process.
+          stopped = true;
+          onError?.(err);
+        }
       }
       if (!stopped && !this.finished) void this.changed().then(pump);
     };

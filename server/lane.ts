@@ -30,8 +30,11 @@ export interface LaneInfo {
 export class Lane {
   /** Run handles dispatched to this lane and not yet answered. */
   readonly runs = new Set<number>();
+  /** Runs given up on (timed out, cancelled) that may still hold the slot: no new work until they leave it. */
+  readonly draining = new Set<number>();
   /** Functions defined on the other end of this connection: content id to connection ref. */
   readonly fnRefs = new Map<string, number>();
+  private lastFnRef = 0;
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;
@@ -47,8 +50,14 @@ export class Lane {
 
   /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */
   accepts(estMs: number): boolean {
+    if (this.draining.size > 0) return false;
     if (this.runs.size === 0) return true;
     return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
+  }
+
+  /** A new ref for a function defined on this connection. */
+  nextFnRef(): number {
+    return ++this.lastFnRef;
   }
 
   info(): LaneInfo {

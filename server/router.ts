@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
 import { transformer } from './transformer.js';
+import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
@@ -91,7 +92,10 @@ export const appRouter = t.router({
   health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.controller.version })),
   map: t.router({
     /** Queues a map; returns its job id at once. */
-    submit: authed.input(submitSchema).mutation(({ ctx, input }) => ctx.controller.submit(input)),
+    submit: authed.input(submitSchema).mutation(({ ctx, input }) =>
+      // Lanes cache functions by id: a client does not get to choose which cached code its id names.
+      ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } }),
+    ),
   }),
   jobs: t.router({
     status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.job(input.jobId).status()),
@@ -103,6 +107,8 @@ export const appRouter = t.router({
      */
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
       const job = ctx.controller.job(input.jobId);
+      // A client that goes away while the job is quiet must not leave this generator waiting.
+      const gone = new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
       let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
       while (!signal?.aborted) {
@@ -115,7 +121,7 @@ export const appRouter = t.router({
           continue;
         }
         if (job.finished) return;
-        await job.changed();
+        await Promise.race([job.changed(), gone]);
       }
     }),
   }),

@@ -4,10 +4,10 @@
  * recorded once per task; a result for a run the controller no longer expects (timed out,
  * cancelled, re-run after a lost lane) is dropped.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
-import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
+import type { ToAgent, ToController, WireResult, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job, RUNNING } from './job.js';
 import type { TaskResult } from './job.js';
@@ -33,9 +33,17 @@ export class Scheduler {
   private nextRun = 1;
   /** Called whenever lanes come or go or jobs change, for the pools' bookkeeping. */
   onChange: (() => void) | undefined;
+  /** Set by shutdown: lanes that go away now take their runs with them. */
+  private closing = false;
 
   submit(job: Job): void {
     this.jobs.set(job.id, job);
+    const then = job.onFinish;
+    job.onFinish = (j) => {
+      this.dropFn(j);
+      this.onChange?.();
+      then?.(j);
+    };
     if (job.total > 0) this.active.push(job);
     this.dispatch();
   }
@@ -47,15 +55,27 @@ export class Scheduler {
     this.onChange?.();
   }
 
-  /** A lane went away: its unfinished runs go back to the queue, or fail once retries are spent. */
+  /**
+   * A lane went away: its unfinished runs go back to the queue. Only the run in its slot counts
+   * as an attempt (a lane runs its runs in order); one that has spent its retries fails with
+   * AGENT_LOST. Runs that never started are re-queued as if never sent.
+   */
   removeLane(lane: Lane, why: string): void {
     if (!this.lanes.delete(lane)) return;
+    // An aborted run still held the slot: then none of the runs queued behind it had started.
+    let started = lane.draining.size === 0;
     for (const run of lane.runs) {
       const r = this.runs.get(run);
       this.runs.delete(run);
       if (!r || r.job.state[r.index] !== RUNNING) continue;
       clearTimeout(r.timer);
-      if (r.attempt > r.job.retries) {
+      const charged = started;
+      started = false;
+      if (this.closing) continue;
+      if (!charged) {
+        r.job.requeue(r.index, { uncharged: true });
+        this.activate(r.job);
+      } else if (r.attempt > r.job.retries) {
         this.finish(r.job, r.index, {
           code: 'AGENT_LOST',
           message: `agent ${lane.agentId} was lost while running this task (${why}); gave up after ${r.attempt} attempt(s)`,
@@ -67,6 +87,8 @@ export class Scheduler {
       }
     }
     lane.runs.clear();
+    lane.draining.clear();
+    if (this.closing) return;
     this.dispatch();
     this.onChange?.();
   }
@@ -138,7 +160,7 @@ export class Scheduler {
   private sendFn(lane: Lane, job: Job): number {
     const bins: Uint8Array[] = [];
     const vals = Object.fromEntries(Object.entries(job.fn.vals).map(([k, e]) => [k, packEncoded(e, bins)]));
-    const ref = lane.fnRefs.size + 1;
+    const ref = lane.nextFnRef();
     lane.channel.send({ t: 'fn', ref, spec: { ...job.fn, vals } } satisfies ToAgent, bins);
     lane.fnRefs.set(job.fn.id, ref);
     return ref;
@@ -149,12 +171,11 @@ export class Scheduler {
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
         for (const item of msg.r) {
-          if (!Array.isArray(item) || typeof item[0] !== 'number' || typeof item[2] !== 'object' || item[2] === null || typeof item[3] !== 'number') {
-            throw new FlotillaError('CHANNEL', 'malformed result');
-          }
-          const [run, ok, payload, durationUs] = item;
+          // An agent is authenticated, not trusted to be well-formed: check before acting.
+          const [run, ok, payload, durationUs] = checkResult(item, bins.length);
+          if (lane.draining.delete(run)) continue; // an aborted run has left its slot
           const r = this.runs.get(run);
-          if (!r || r.lane !== lane) continue; // stale: timed out, cancelled or re-dispatched
+          if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
           this.forget(run, r);
           lane.completed++;
           r.job.observe(durationUs / 1000);
@@ -164,10 +185,10 @@ export class Scheduler {
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
             this.record(r.job, { index: r.index, ok: true, value: enc });
           } else {
-            this.finish(r.job, r.index, { ...payload, context: { ...payload.context, ...this.context(r, lane) } });
+            this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
           }
         }
-        if (msg.s !== undefined) this.startClock(msg.s);
+        if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.dispatch();
         return;
       case 'hb':
@@ -179,12 +200,12 @@ export class Scheduler {
   }
 
   /** A run with a timeout has started on its lane: the controller's clock is the one that counts. */
-  private startClock(run: number): void {
+  private startClock(lane: Lane, run: number): void {
     const r = this.runs.get(run);
-    if (!r || r.job.timeoutMs <= 0) return;
+    if (!r || r.lane !== lane || r.job.timeoutMs <= 0 || r.timer) return;
     r.timer = setTimeout(() => {
       if (this.runs.get(run) !== r) return;
-      this.dropRun(run, r);
+      this.abandon(lane, [run]);
       this.finish(r.job, r.index, { code: 'TIMEOUT', message: `task timed out after ${r.job.timeoutMs} ms`, context: { ...this.context(r, r.lane), timedOut: true } });
       this.dispatch();
     }, r.job.timeoutMs);
@@ -199,9 +220,30 @@ export class Scheduler {
     clearTimeout(r.timer);
   }
 
-  private dropRun(run: number, r: Run): void {
-    this.forget(run, r);
-    r.lane.channel.send({ t: 'cancel', runs: [run] } satisfies ToAgent);
+  /**
+   * Gives up on runs (timed out, cancelled): their results will be dropped. The lane is told to
+   * abort them and takes no new work until each has left its slot, so nothing queues behind a
+   * task that may never stop.
+   */
+  private abandon(lane: Lane, runs: number[]): void {
+    for (const run of runs) {
+      const r = this.runs.get(run);
+      if (r) this.forget(run, r);
+      lane.draining.add(run);
+    }
+    lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);
+  }
+
+  /** Tells lanes to forget a finished job's function, unless another unfinished job uses it. */
+  private dropFn(job: Job): void {
+    const id = job.fn.id;
+    for (const other of this.jobs.values()) if (other !== job && !other.finished && other.fn.id === id) return;
+    for (const lane of this.lanes) {
+      const ref = lane.fnRefs.get(id);
+      if (ref === undefined) continue;
+      lane.fnRefs.delete(id);
+      lane.channel.send({ t: 'drop', refs: [ref] } satisfies ToAgent);
+    }
   }
 
   private context(r: Run, lane: Lane) {
@@ -212,8 +254,8 @@ export class Scheduler {
     this.record(job, { index, ok: false, error });
   }
 
-  private record(job: Job, result: TaskResult): void {
-    if (job.record(result) && job.finished) this.onChange?.();
+  private record(job: Job, result: TaskResult): boolean {
+    return job.record(result);
   }
 
   /** Cancels one task, or every unfinished task of a job; running ones are aborted on their agents. */
@@ -227,27 +269,52 @@ export class Scheduler {
     const byLane = new Map<Lane, number[]>();
     for (const [run, r] of this.runs) {
       if (r.job !== job || !wanted(r.index)) continue;
-      this.forget(run, r);
-      byLane.set(r.lane, [...(byLane.get(r.lane) ?? []), run]);
+      const list = byLane.get(r.lane);
+      if (list) list.push(run);
+      else byLane.set(r.lane, [run]);
     }
-    for (const [lane, runs] of byLane) lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);
+    for (const [lane, runs] of byLane) this.abandon(lane, runs);
     if (index === undefined) job.cancelled = true;
     let cancelled = 0;
     const from = index ?? 0, to = index === undefined ? job.total : index + 1;
     for (let i = from; i < to; i++) {
-      if (job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
+      if (this.record(job, { index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
     }
     this.dispatch();
-    this.onChange?.();
     return { cancelled };
   }
 
-  /** Tells every lane to exit and closes the channels. */
+  /** Tells every lane to exit and closes the channels; nothing is re-queued from now on. */
   shutdown(reason: string): void {
+    this.closing = true;
     for (const lane of [...this.lanes]) {
       lane.channel.send({ t: 'shutdown', reason } satisfies ToAgent);
       lane.channel.close(CLOSE.SHUTDOWN, reason);
       this.removeLane(lane, reason);
     }
   }
+}
+
+const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
+
+/** Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
+function checkResult(item: unknown, attachments: number): WireResult {
+  const bad = (why: string): never => {
+    throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
+  };
+  if (!Array.isArray(item) || item.length !== 4) bad('not a 4-tuple');
+  const [run, ok, payload, durationUs] = item as unknown[];
+  if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
+  if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
+  const p = payload as Record<string, unknown>;
+  if (ok === 1) {
+    if (!('j' in p)) bad('value without j');
+    if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
+  } else {
+    if (typeof p.message !== 'string') bad('error without a message');
+    if (typeof p.code !== 'string' || !ERROR_CODES.has(p.code)) p.code = 'TASK_ERROR';
+    if (p.context !== undefined && (typeof p.context !== 'object' || p.context === null)) delete p.context;
+    for (const k of ['name', 'stack'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') delete p[k];
+  }
+  return item as WireResult;
 }

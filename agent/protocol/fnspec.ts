@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Encoded } from './codec.js';
 
 /**
@@ -13,4 +14,37 @@ export interface FnSpec {
   vals: Record<string, Encoded>;
   /** Globals that are functions, as expression sources; in scope for `src` and for each other. */
   fns: Record<string, string>;
+}
+
+/** Content hash over every part of the spec, so agents can cache what they built under it. */
+export function fnSpecId({ src, vals, fns }: Omit<FnSpec, 'id'>): string {
+  const h = createHash('sha256');
+  // Length prefixes keep the concatenation unambiguous.
+  const put = (s: string): void => {
+    h.update(`${Buffer.byteLength(s)}:`).update(s);
+  };
+  put('flotilla.fn.v1');
+  put(src);
+  for (const name of Object.keys(fns).sort()) {
+    put(`f:${name}`);
+    put(fns[name] ?? '');
+  }
+  for (const name of Object.keys(vals).sort()) {
+    const e = vals[name];
+    if (!e) continue;
+    put(`v:${name}`);
+    put(stableJson(e.j));
+    put(e.m === undefined ? '-' : stableJson(e.m));
+    put(String(e.b?.length ?? 0));
+    for (const bytes of e.b ?? []) h.update(`${bytes.byteLength}:`).update(bytes);
+  }
+  return h.digest('hex');
+}
+
+/** JSON with object keys sorted, so equal values hash equally whatever their key order. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_key, x: unknown) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return x;
+    return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }) ?? 'undefined';
 }

@@ -30,8 +30,10 @@ export type ToAgent =
   /** Defines a function before any task that uses it, once per connection. */
   | { t: 'fn'; ref: number; spec: Omit<FnSpec, 'vals'> & { vals: Record<string, WireEncoded> } }
   | { t: 'run'; tasks: WireTask[] }
-  /** Aborts running or queued runs; their results are no longer wanted. */
+  /** Aborts running or queued runs. Each gets one result back, sent once its slot is free. */
   | { t: 'cancel'; runs: number[] }
+  /** Forgets functions no unfinished job uses any more. */
+  | { t: 'drop'; refs: number[] }
   /** The controller is closing: finish nothing, exit. */
   | { t: 'shutdown'; reason: string };
 

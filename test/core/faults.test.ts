@@ -129,3 +129,46 @@ describe('faults', () => {
     await until(async () => (await fl.agents()).lanes.length === 2);
   });
 });
+
+describe('a slot held by a task that will not stop', () => {
+  let one: Session;
+  beforeAll(async () => {
+    one = await connect({ pools: { local: { launcher: 'local', agents: 1 } }, waitForAgents: 1 });
+  });
+  afterAll(() => one?.close());
+
+  it('a sync task past its timeout costs the next task nothing: it waits for a fresh slot, not AGENT_LOST', async () => {
+    const out = await one.map([0, 1, 2], (x) => {
+      if (x === 0) for (;;);
+      return x;
+    }, { timeoutMs: 300, retries: 0 }).outcomes();
+    expect(out.map((o) => (o.ok ? o.value : o.error.code))).toEqual(['TIMEOUT', 1, 2]);
+  });
+
+  it('a cancelled task that ignores its signal costs the next job nothing', async () => {
+    const job = one.map([1], () => new Promise((r) => setTimeout(r, 3000)));
+    const id = await job.id;
+    await until(async () => (await one.status(id)).running === 1);
+    await job.cancel();
+    await rejection(job);
+    expect(await one.map([7], (x) => x * 2, { retries: 0 })).toEqual([14]);
+  });
+
+  it('a timed-out async task does not keep running on its agent: its thread is replaced', async () => {
+    const [o] = await one.map([0], () => {
+      const g = globalThis as { ticks?: number };
+      g.ticks = 0;
+      setInterval(() => g.ticks!++, 5);
+      return new Promise(() => {});
+    }, { timeoutMs: 200 }).outcomes();
+    expect(o!.ok ? 'ok' : o!.error.code).toBe('TIMEOUT');
+    expect(await one.map([0], () => (globalThis as { ticks?: number }).ticks ?? 'fresh thread')).toEqual(['fresh thread']);
+  });
+
+  it('aborting the signal right after map() still cancels the job', async () => {
+    const ac = new AbortController();
+    const job = one.map([1, 2, 3], (x) => new Promise((r) => setTimeout(() => r(x), 1500)), { signal: ac.signal });
+    ac.abort();
+    expect((await rejection(job)).code).toBe('CANCELLED');
+  });
+});
