@@ -52,6 +52,15 @@ export class Supervisor {
       this.spawn(i);
     }
     this.tick = setInterval(() => this.check(), TICK_MS);
+    // Off the path to the first task: lanes dial first, the control connection follows.
+    import('./control.js')
+      .then(({ runControl }) =>
+        runControl(this.opts.credentials, this.slots, {
+          recycle: (lane, reason) => this.workers[lane] && this.replace(lane, reason),
+          exit: (reason, code) => void this.shutdown(reason, code),
+        }),
+      )
+      .catch((err) => this.opts.log(`control connection failed: ${(err as Error).message}`));
     this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
   }
 

@@ -10,13 +10,15 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { acceptChannel, CLOSE } from '../agent/protocol/channel.js';
 import type { Identity } from '../agent/protocol/identity.js';
-import type { ToController } from '../agent/protocol/messages.js';
+import type { ToAgent, ToController } from '../agent/protocol/messages.js';
+import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import { Lane } from './lane.js';
 
 export const AGENT_PATH = '/agent';
-const PING_MS = 5_000;
+/** How often every agent connection is pinged. @default 5 s */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
 /** Bytes a peer may send before it has proved who it is; a genuine handshake needs ~300. */
 const PRE_AUTH_BYTES = 64 * 1024;
 /** Handshakes in progress at once; beyond this, new sockets are turned away. */
@@ -27,6 +29,8 @@ export interface AgentEndpointOptions {
   registry: AgentRegistry;
   scheduler: Scheduler;
   maxFrameBytes: number;
+  /** Ping interval; an agent's control connection that misses two pongs takes its lanes down. */
+  heartbeatMs?: number;
   /** Let the process exit while agents are connected (embedded controller). */
   unrefSockets: boolean;
   log(line: string): void;
@@ -34,15 +38,18 @@ export interface AgentEndpointOptions {
 
 export class AgentEndpoint {
   private readonly wss: WebSocketServer;
-  private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly pinger: NodeJS.Timeout;
   private pending = 0;
+  /** Each agent's control connection (its supervisor thread, never blocked by tasks). */
+  private readonly controls = new Map<string, SecureChannel>();
+  /** Pings missed in a row, per socket. */
+  private readonly missed = new WeakMap<WebSocket, number>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => void this.accept(ws, req));
     this.wss.on('error', (err) => opts.log(`agent endpoint error: ${err.message}`));
-    this.pinger = setInterval(() => this.ping(), PING_MS);
+    this.pinger = setInterval(() => this.ping(), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.pinger.unref();
   }
 
@@ -54,8 +61,7 @@ export class AgentEndpoint {
     const from = req.socket.remoteAddress ? `${req.socket.remoteAddress}:${req.socket.remotePort}` : "the local socket";
     if (this.opts.unrefSockets) req.socket.unref();
     ws.on('error', (err) => this.opts.log(`agent socket ${from}: ${err.message}`));
-    this.alive.set(ws, true);
-    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('pong', () => this.missed.set(ws, 0));
     if (this.pending >= MAX_PENDING_HANDSHAKES) {
       ws.close(1013, 'too many handshakes in progress');
       return;
@@ -80,9 +86,17 @@ export class AgentEndpoint {
     }
     const { channel, agentId } = accepted;
     let lane: Lane | undefined;
+    let control = false;
     channel.onmessage = (msg: ToController) => {
+      if (msg.t === 'ctl' && !control) {
+        control = true;
+        this.controls.get(agentId)?.close(CLOSE.REPLACED, 'a newer control connection');
+        this.controls.set(agentId, channel);
+        channel.onmessage = undefined; // a control connection says nothing more
+        return;
+      }
       if (msg.t !== 'ready') {
-        channel.close(CLOSE.BAD_FRAME, `expected ready, got ${String(msg.t)}`);
+        channel.close(CLOSE.BAD_FRAME, `expected ready or ctl, got ${String(msg.t)}`);
         return;
       }
       lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', msg);
@@ -90,19 +104,36 @@ export class AgentEndpoint {
     };
     channel.onclose = (code, reason) => {
       if (lane) this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
+      if (control && this.controls.get(agentId) === channel) this.controls.delete(agentId);
     };
   }
 
-  /** Pings every agent; one that missed the previous pong while holding no task is dropped. */
+  /** Asks a lane's agent to replace it: its aborted task will not leave the slot. */
+  recycle(lane: Lane, reason: string): boolean {
+    const ctl = this.controls.get(lane.agentId);
+    if (!ctl?.isOpen) return false;
+    ctl.send({ t: 'recycle', lane: lane.hello.lane, reason } satisfies ToAgent);
+    return true;
+  }
+
+  /**
+   * Pings every connection. Two pongs missed in a row end a connection, except a busy lane's:
+   * a lane running synchronous code cannot answer, so its agent's liveness is its control
+   * connection's. When that one goes silent the agent is frozen or cut off, and all its lanes go
+   * (their tasks run elsewhere).
+   */
   private ping(): void {
-    const busy = new Set([...this.opts.scheduler.lanes].filter((l) => l.runs.size > 0).map((l) => l.channel.ws));
+    const busy = new Set([...this.opts.scheduler.lanes].filter((l) => l.runs.size > 0 || l.draining.size > 0).map((l) => l.channel.ws));
+    const deadAgents = new Set<string>();
+    for (const [agentId, ctl] of this.controls) if ((this.missed.get(ctl.ws) ?? 0) >= 2) deadAgents.add(agentId);
+    for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) lane.channel.ws.terminate();
     for (const ws of this.wss.clients) {
-      // A lane running synchronous code cannot answer; its agent's supervisor bounds that case.
-      if (!this.alive.get(ws) && !busy.has(ws)) {
+      const missed = this.missed.get(ws) ?? 0;
+      if (missed >= 2 && !busy.has(ws)) {
         ws.terminate();
         continue;
       }
-      this.alive.set(ws, false);
+      this.missed.set(ws, missed + 1);
       ws.ping();
     }
   }

@@ -53,6 +53,11 @@ export interface ControllerOptions {
   log?: (line: string) => void;
   /** Finished jobs kept for late collection. @default 1000 */
   retainJobs?: number;
+  /**
+   * How often agents are pinged; an agent whose control connection misses two in a row is
+   * taken as frozen or cut off, and its tasks run elsewhere. @default 5000
+   */
+  heartbeatMs?: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -120,6 +125,8 @@ export class Controller {
     }
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
+    const hb = options.heartbeatMs;
+    if (hb !== undefined && !(Number.isInteger(hb) && hb >= 100 && hb <= 5000)) badInput('heartbeatMs', hb, 'an integer from 100 to 5000 (agents presume a controller silent for 16 s gone)');
     const pools = normalizePools(options.pools); // before anything is created that would need undoing
     const ownsStateDir = !options.stateDir && !!options.embedded;
     const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
@@ -156,8 +163,12 @@ export class Controller {
       scheduler: this.scheduler,
       maxFrameBytes: this.opts.maxFrameBytes ?? 256 * 1024 * 1024,
       unrefSockets: !!this.opts.embedded,
+      heartbeatMs: this.opts.heartbeatMs,
       log: this.opts.log,
     });
+    this.scheduler.onStuck = (lane, why) => {
+      if (!this.endpoint.recycle(lane, why)) this.opts.log(`lane ${lane.agentId}/${lane.hello.lane} is stuck (${why}) and its agent has no control connection`);
+    };
     this.server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => {});
       const path = (req.url ?? '').split('?')[0];

@@ -13,6 +13,9 @@ import { Job, RUNNING } from './job.js';
 import type { TaskResult } from './job.js';
 import { Lane } from './lane.js';
 
+/** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
+const STUCK_AFTER_MS = 2_000;
+
 interface Run {
   lane: Lane;
   job: Job;
@@ -33,6 +36,8 @@ export class Scheduler {
   private nextRun = 1;
   /** Called whenever lanes come or go or jobs change, for the pools' bookkeeping. */
   onChange: (() => void) | undefined;
+  /** Called for a lane whose aborted run still holds its slot: its agent should replace it. */
+  onStuck: ((lane: Lane, why: string) => void) | undefined;
   /** Set by shutdown: lanes that go away now take their runs with them. */
   private closing = false;
 
@@ -232,6 +237,11 @@ export class Scheduler {
       lane.draining.add(run);
     }
     lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);
+    // Code that never yields cannot even read the cancel: its agent must replace the lane.
+    const check = setTimeout(() => {
+      if (this.lanes.has(lane) && runs.some((run) => lane.draining.has(run))) this.onStuck?.(lane, `an aborted task did not leave its slot within ${STUCK_AFTER_MS} ms`);
+    }, STUCK_AFTER_MS);
+    check.unref();
   }
 
   /** Tells lanes to forget a finished job's function, unless another unfinished job uses it. */

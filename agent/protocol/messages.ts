@@ -35,14 +35,21 @@ export type ToAgent =
   /** Forgets functions no unfinished job uses any more. */
   | { t: 'drop'; refs: number[] }
   /** The controller is closing: finish nothing, exit. */
-  | { t: 'shutdown'; reason: string };
+  | { t: 'shutdown'; reason: string }
+  /** To an agent's control connection: replace this lane, whose aborted task will not stop. */
+  | { t: 'recycle'; lane: number; reason: string };
 
 /** Agent lane to controller. */
 export type ToController =
   | { t: 'ready'; slots: number; lane: number; pid: number; host: string; node: string; platform: string; pool?: string }
   /** Results, and the run now starting when it has a timeout (so the controller's clock starts). */
   | { t: 'res'; r: WireResult[]; s?: number }
-  | { t: 'hb'; running: number; queued: number; rssBytes: number };
+  | { t: 'hb'; running: number; queued: number; rssBytes: number }
+  /**
+   * First message of an agent's control connection, dialled by its supervisor thread (never
+   * blocked by task code): its liveness is the agent's, and it takes `recycle` and `shutdown`.
+   */
+  | { t: 'ctl'; pid: number; host: string; slots: number };
 
 /** Moves an Encoded's binary parts into `bins` (frame attachments). */
 export function packEncoded(e: Encoded, bins: Uint8Array[]): WireEncoded {

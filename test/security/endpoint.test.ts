@@ -203,7 +203,7 @@ describe('agent endpoint: garbage and oversized frames', () => {
       ['sealed bytes that are not a frame', (s) => s.seal(Buffer.from([0, 0])), /^malformed frame/],
       ['a sealed frame whose message is not JSON', (s) => s.seal(Buffer.from([0, 0, 0, 2, 0x7b, 0x7b])), /^malformed frame: message is not JSON$/],
       ['a sealed message without a type', (s) => sealMessage(s, { hello: 1 }), /^message without a type$/],
-      ['a first message other than ready', (s) => sealMessage(s, { t: 'hb', running: 0, queued: 0, rssBytes: 0 }), /^expected ready, got hb$/],
+      ['a first message other than ready', (s) => sealMessage(s, { t: 'hb', running: 0, queued: 0, rssBytes: 0 }), /^expected ready or ctl, got hb$/],
     ];
     for (const [name, make, reason] of garbage) {
       const { peer, sealer } = await genuinePeer(controller, cleanup);

@@ -1,0 +1,56 @@
+/**
+ * Dialling the controller, for a lane or the supervisor's control connection alike: connect,
+ * handshake, run a session on the open channel, and when it closes dial again with capped
+ * exponential backoff and full jitter. A refusal (an unknown or revoked key) is final.
+ */
+import { WebSocket } from 'ws';
+import { CLOSE, dialChannel } from './protocol/channel.js';
+import type { SecureChannel } from './protocol/channel.js';
+import { identityFromSecret, keyFromText } from './protocol/identity.js';
+import type { AgentCredentials } from './protocol/identity.js';
+
+/** Largest frame an agent accepts: a batch of tasks or a big argument. */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The controller pings every few seconds; this long without one, the connection is presumed dead. */
+const SILENCE_MS = 16_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How a dial loop ended. */
+export type DialEnd = { stopped: true } | { refused: string };
+
+/**
+ * Dials until `session` says stop or the controller refuses this agent. `session` runs while the
+ * channel is open and resolves with whether to stop once it has closed.
+ */
+export async function dialLoop(creds: AgentCredentials, session: (ch: SecureChannel, closed: Promise<{ code: number; reason: string }>) => Promise<boolean>): Promise<DialEnd> {
+  const identity = identityFromSecret(keyFromText(creds.secretKey, 64, 'agent secret key'));
+  const controllerKey = keyFromText(creds.controllerKey, 32, 'controller key');
+  let backoff = 100;
+  for (;;) {
+    const ws = new WebSocket(creds.url, { perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    ws.on('error', () => {}); // the close that follows is what we act on
+    let ch: SecureChannel;
+    try {
+      ch = await dialChannel(ws, { agentId: creds.agentId, identity, controllerKey });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (e.code === 'UNAUTHORIZED') return { refused: e.message };
+      await sleep(Math.random() * backoff); // full jitter: a fleet does not reconnect in lockstep
+      backoff = Math.min(backoff * 2, 5_000);
+      continue;
+    }
+    backoff = 100;
+    let lastPing = Date.now();
+    ws.on('ping', () => (lastPing = Date.now()));
+    const watch = setInterval(() => Date.now() - lastPing > SILENCE_MS && ws.terminate(), 1_000);
+    watch.unref();
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => (ch.onclose = (code, reason) => resolve({ code, reason })));
+    const stop = await session(ch, closed);
+    clearInterval(watch);
+    const { code, reason } = await closed;
+    if (code === CLOSE.UNAUTHORIZED) return { refused: `controller refused this agent: ${reason}` };
+    if (stop) return { stopped: true };
+    await sleep(Math.random() * backoff);
+  }
+}
