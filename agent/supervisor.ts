@@ -35,6 +35,7 @@ export class Supervisor {
   private readonly startPpid = process.ppid;
   private lastConnected = Date.now();
   private stopping = false;
+  private controlStarted = false;
   private tick: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -52,7 +53,13 @@ export class Supervisor {
       this.spawn(i);
     }
     this.tick = setInterval(() => this.check(), TICK_MS);
-    // Off the path to the first task: lanes dial first, the control connection follows.
+    this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
+  }
+
+  /** Dials the control connection; called once a lane is up, so it is off the path to the first task. */
+  private startControl(): void {
+    if (this.controlStarted) return;
+    this.controlStarted = true;
     import('./control.js')
       .then(({ runControl }) =>
         runControl(this.opts.credentials, this.slots, {
@@ -61,7 +68,6 @@ export class Supervisor {
         }),
       )
       .catch((err) => this.opts.log(`control connection failed: ${(err as Error).message}`));
-    this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
   }
 
   private spawn(lane: number): void {
@@ -94,6 +100,7 @@ export class Supervisor {
     switch (e.t) {
       case 'connected':
         this.lastConnected = Date.now();
+        this.startControl();
         return;
       case 'disconnected':
         this.opts.log(`lane ${lane} disconnected (${e.code} ${e.reason})`);

@@ -16,6 +16,9 @@ import { Lane } from './lane.js';
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
 
+/** Functions (with their value globals) an agent lane keeps defined at most. */
+const MAX_FNS_PER_LANE = 64;
+
 interface Run {
   lane: Lane;
   job: Job;
@@ -45,7 +48,6 @@ export class Scheduler {
     this.jobs.set(job.id, job);
     const then = job.onFinish;
     job.onFinish = (j) => {
-      this.dropFn(j);
       this.onChange?.();
       then?.(j);
     };
@@ -168,6 +170,7 @@ export class Scheduler {
     const ref = lane.nextFnRef();
     lane.channel.send({ t: 'fn', ref, spec: { ...job.fn, vals } } satisfies ToAgent, bins);
     lane.fnRefs.set(job.fn.id, ref);
+    this.trimFns(lane);
     return ref;
   }
 
@@ -244,16 +247,23 @@ export class Scheduler {
     check.unref();
   }
 
-  /** Tells lanes to forget a finished job's function, unless another unfinished job uses it. */
-  private dropFn(job: Job): void {
-    const id = job.fn.id;
-    for (const other of this.jobs.values()) if (other !== job && !other.finished && other.fn.id === id) return;
-    for (const lane of this.lanes) {
-      const ref = lane.fnRefs.get(id);
-      if (ref === undefined) continue;
+  /**
+   * Keeps a lane's function cache bounded: past MAX_FNS_PER_LANE, the oldest functions that no
+   * unfinished job uses are dropped on the agent. Not per finished job: the next job usually
+   * runs the same function, and re-sending it would cost frames on every call.
+   */
+  private trimFns(lane: Lane): void {
+    if (lane.fnRefs.size <= MAX_FNS_PER_LANE) return;
+    const inUse = new Set<string>();
+    for (const job of this.jobs.values()) if (!job.finished) inUse.add(job.fn.id);
+    const refs: number[] = [];
+    for (const [id, ref] of lane.fnRefs) {
+      if (lane.fnRefs.size <= MAX_FNS_PER_LANE / 2) break;
+      if (inUse.has(id)) continue;
       lane.fnRefs.delete(id);
-      lane.channel.send({ t: 'drop', refs: [ref] } satisfies ToAgent);
+      refs.push(ref);
     }
+    if (refs.length > 0) lane.channel.send({ t: 'drop', refs } satisfies ToAgent);
   }
 
   private context(r: Run, lane: Lane) {

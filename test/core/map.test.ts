@@ -126,6 +126,12 @@ describe('map on local agents', () => {
     expect(out[n - 1]).toBe(n);
   });
 
+  it("keeps each lane's function cache bounded while many distinct functions run", async () => {
+    for (let k = 0; k < 70; k++) expect(await fl.map([1], (x) => x + k, { globals: { k } })).toEqual([1 + k]);
+    for (const lane of fl.controller!.scheduler.lanes) expect(lane.fnRefs.size).toBeLessThanOrEqual(64);
+    expect(await fl.map([1, 2], (x) => x * 3)).toEqual([3, 6]);
+  });
+
   it('shares lanes fairly: a small job submitted behind a big one is not starved', async () => {
     const big = fl.map(Array.from({ length: 400 }, (_, i) => i), async (x) => {
       await new Promise((r) => setTimeout(r, 5));
