@@ -117,13 +117,14 @@ export class AgentEndpoint {
   }
 
   /**
-   * Pings every connection. Two pongs missed in a row end a connection, except a busy lane's:
-   * a lane running synchronous code cannot answer, so its agent's liveness is its control
-   * connection's. When that one goes silent the agent is frozen or cut off, and all its lanes go
-   * (their tasks run elsewhere).
+   * Pings every connection. Two pongs missed in a row end a connection, except a busy lane's
+   * whose agent has a control connection: a lane running synchronous code cannot answer, so its
+   * agent's liveness is its control connection's. When that one goes silent the agent is frozen
+   * or cut off, and all its lanes go (their tasks run elsewhere).
    */
   private ping(): void {
-    const busy = new Set([...this.opts.scheduler.lanes].filter((l) => l.runs.size > 0 || l.draining.size > 0).map((l) => l.channel.ws));
+    // Excused from answering: busy lanes whose agent vouches for itself on its control connection.
+    const busy = new Set([...this.opts.scheduler.lanes].filter((l) => (l.runs.size > 0 || l.draining.size > 0) && this.controls.has(l.agentId)).map((l) => l.channel.ws));
     const deadAgents = new Set<string>();
     for (const [agentId, ctl] of this.controls) if ((this.missed.get(ctl.ws) ?? 0) >= 2) deadAgents.add(agentId);
     for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) lane.channel.ws.terminate();
