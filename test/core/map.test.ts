@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, FlotillaError } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { encodeValue } from '../../agent/protocol/codec.js';
-import { rejection } from '../support/async.js';
+import { rejection, until } from '../support/async.js';
 
 let fl: Session;
 beforeAll(async () => {
@@ -137,7 +137,8 @@ describe('map on local agents', () => {
       await new Promise((r) => setTimeout(r, 5));
       return x;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    const bigId = await big.id;
+    await until(async () => (await fl.status(bigId)).done > 0);
     let smallDoneAt = 0;
     const small = fl.map([1, 2, 3], (x) => x).then((v) => ((smallDoneAt = Date.now()), v));
     await small;
