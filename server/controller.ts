@@ -19,7 +19,9 @@ import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { Job } from './job.js';
 import { Pool } from './pool.js';
-import type { LocalPoolOptions, PoolStatus } from './pool.js';
+import type { PoolStatus } from './pool.js';
+import { createLauncher, planPools } from './pool-options.js';
+import type { PoolOptions, PoolPlan } from './pool-options.js';
 import type { LaneInfo } from './lane.js';
 import { LocalLauncher } from './launchers/local.js';
 import { appRouter } from './router.js';
@@ -42,7 +44,7 @@ export interface ControllerOptions {
   /** Require the bearer token from clients. Only a loopback controller may turn it off. @default true */
   requireToken?: boolean;
   /** Pools by name. @default { local: { launcher: 'local' } } */
-  pools?: Record<string, LocalPoolOptions>;
+  pools?: Record<string, PoolOptions>;
   /** Pool of maps that name none. @default the first pool */
   defaultPool?: string;
   /** Largest frame accepted from an agent. @default 256 MiB */
@@ -127,7 +129,7 @@ export class Controller {
     if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
     const hb = options.heartbeatMs;
     if (hb !== undefined && !(Number.isInteger(hb) && hb >= 100 && hb <= 5000)) badInput('heartbeatMs', hb, 'an integer from 100 to 5000 (agents presume a controller silent for 16 s gone)');
-    const pools = normalizePools(options.pools); // before anything is created that would need undoing
+    const pools = planPools(options.pools); // before anything is created that would need undoing
     const ownsStateDir = !options.stateDir && !!options.embedded;
     const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
     // An embedded controller is reached in process only; its token guards the socket anyway.
@@ -199,15 +201,23 @@ export class Controller {
     this.localAgentUrl = local?.url ?? this.agentUrl;
   }
 
-  private startPools(pools: Record<string, NormalizedPool>): void {
-    for (const [name, p] of Object.entries(pools)) {
-      const launcher = new LocalLauncher({ node: p.node, env: p.env, unref: this.opts.embedded, onLog: (id, line) => {
+  private startPools(pools: Record<string, PoolPlan>): void {
+    for (const [name, plan] of Object.entries(pools)) {
+      const launcher = createLauncher(plan, {
+        embedded: !!this.opts.embedded,
+        agentUrl: this.agentUrl,
+        log: this.opts.log,
+        onAgentLog: (id, line) => {
           this.logs.push(id, line);
           this.opts.log(`${id}: ${line}`);
         },
       });
-      const pool = new Pool(name, p, launcher, this.registry, this.localAgentUrl, this.opts.log);
-      pool.onFailure = (reason) => this.failPool(name, reason);
+      // Local agents dial the Unix socket; other launchers set each agent's URL themselves.
+      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log);
+      pool.onFailure = (reason) => {
+        this.failPool(name, reason);
+        this.laneWaiters.forEach((check) => check());
+      };
       // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
       pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
       this.pools.set(name, pool);
@@ -268,10 +278,12 @@ export class Controller {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (count() < n) return;
+        const failed = count() < n && [...this.pools.values()].some((p) => p.failure && (!opts.pool || p.name === opts.pool));
+        if (count() < n && !failed) return;
         clearTimeout(timer);
         this.laneWaiters.delete(check);
-        resolve();
+        if (failed) reject(new FlotillaError('LAUNCH_FAILED', `only ${count()} of ${n} agent slots connected${this.poolFailures()}`));
+        else resolve();
       };
       const timer = setTimeout(() => {
         this.laneWaiters.delete(check);
@@ -301,7 +313,7 @@ export class Controller {
 
   /** On process exit, where nothing async runs: kill agents, remove a private state folder. */
   private killAgentsSync(): void {
-    for (const p of this.pools.values()) (p.launcher as LocalLauncher).killAllSync?.();
+    for (const p of this.pools.values()) if (p.launcher instanceof LocalLauncher) p.launcher.killAllSync();
     if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
 
@@ -334,23 +346,3 @@ export class Controller {
   }
 }
 
-type NormalizedPool = ConstructorParameters<typeof Pool>[1];
-
-/** Checks and completes pool options, naming the first bad one. */
-function normalizePools(pools: ControllerOptions['pools']): Record<string, NormalizedPool> {
-  const out: Record<string, NormalizedPool> = {};
-  for (const [name, p] of Object.entries(pools ?? { local: { launcher: 'local' as const } })) {
-    if (p === null || typeof p !== 'object') badInput(`pools.${name}`, p, "an object like { launcher: 'local' }");
-    if (p.launcher !== 'local') badInput(`pools.${name}.launcher`, p.launcher, "'local'");
-    const agents = p.agents ?? availableParallelism();
-    const slots = p.slots ?? 1;
-    if (!Number.isInteger(agents) || agents < 1) badInput(`pools.${name}.agents`, agents, 'a positive integer');
-    if (!Number.isInteger(slots) || slots < 1) badInput(`pools.${name}.slots`, slots, 'a positive integer');
-    for (const k of ['idleTimeoutMs', 'graceMs'] as const) {
-      const v = p[k];
-      if (v !== undefined && !(Number.isInteger(v) && v > 0)) badInput(`pools.${name}.${k}`, v, 'a positive integer of milliseconds');
-    }
-    out[name] = { ...p, agents, slots };
-  }
-  return out;
-}

@@ -5,6 +5,7 @@
  */
 import type { AgentRegistry } from './registry.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
+import type { PoolPlan } from './pool-options.js';
 
 /** Options of a pool of local agents. */
 export interface LocalPoolOptions {
@@ -34,6 +35,8 @@ export interface PoolStatus {
   agents: number;
   running: number;
   failure: string | undefined;
+  /** Per host, for launchers that have hosts. */
+  hosts?: unknown[];
 }
 
 export class Pool {
@@ -41,6 +44,7 @@ export class Pool {
   private starting = 0;
   private failures = 0;
   private closing = false;
+  private retry: NodeJS.Timeout | undefined;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
   /** Called when the pool gives up, so its queued work can fail instead of waiting. */
@@ -50,7 +54,7 @@ export class Pool {
 
   constructor(
     readonly name: string,
-    readonly opts: Required<Pick<LocalPoolOptions, 'agents' | 'slots'>> & Omit<LocalPoolOptions, 'agents' | 'slots'>,
+    readonly opts: PoolPlan,
     readonly launcher: Launcher,
     private readonly registry: AgentRegistry,
     private readonly agentUrl: string,
@@ -90,6 +94,13 @@ export class Pool {
     this.handles.delete(handle.agentId);
     this.registry.revoke(handle.agentId);
     if (this.closing) return;
+    if (exit.lostConnection) {
+      // Its host's connection dropped: not a failed launch. Start it again (the launcher
+      // re-opens the connection, with backoff).
+      this.log(`pool ${this.name}: agent ${handle.agentId} lost with its connection to ${handle.host}`);
+      this.ensure();
+      return;
+    }
     const clean = exit.exitCode === 0;
     if (clean) {
       this.failures = 0;
@@ -111,16 +122,25 @@ export class Pool {
     if (this.failures >= MAX_FAILURES) {
       this.failure = `pool ${this.name} stopped launching after ${this.failures} failures in a row; last: ${reason}`;
       this.onFailure?.(this.failure);
+      return;
     }
+    // Try again, later each time; launches in flight at once count as one round.
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.ensure();
+    }, 500 * 2 ** this.failures);
+    this.retry.unref();
   }
 
   status(): PoolStatus {
-    return { name: this.name, launcher: this.launcher.kind, agents: this.opts.agents, running: this.handles.size, failure: this.failure };
+    return { name: this.name, launcher: this.launcher.kind, agents: this.opts.agents, running: this.handles.size, failure: this.failure, hosts: this.launcher.status?.() };
   }
 
   /** Stops every agent (SIGTERM, then SIGKILL) and revokes their keys. */
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;
+    clearTimeout(this.retry);
     await Promise.allSettled([...this.handles.values()].map((h) => h.stop(graceMs)));
     for (const id of this.handles.keys()) this.registry.revoke(id);
     this.handles.clear();

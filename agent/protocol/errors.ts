@@ -19,6 +19,8 @@ export type FlotillaErrorCode =
   | 'AGENT_LOST'
   /** The secure channel failed: handshake, authentication, a frame that does not open. */
   | 'CHANNEL'
+  /** A launcher could not start an agent: host unreachable or refusing, no usable Node there. */
+  | 'LAUNCH_FAILED'
   /** A job, task or agent id that the controller does not know. */
   | 'NOT_FOUND'
   /** The session or controller was closed. */
@@ -35,6 +37,7 @@ export const RETRYABLE: Readonly<Record<FlotillaErrorCode, boolean>> = Object.fr
   CANCELLED: false,
   AGENT_LOST: true,
   CHANNEL: true,
+  LAUNCH_FAILED: false,
   NOT_FOUND: false,
   CLOSED: false,
   INTERNAL: false,

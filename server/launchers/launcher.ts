@@ -6,6 +6,8 @@ export interface AgentExit {
   signal: string | null;
   /** The last lines the agent wrote to stderr. */
   stderrTail: string;
+  /** It ended because the connection to its host dropped: not a failed launch. */
+  lostConnection?: boolean;
 }
 
 /** A launched agent, as its launcher tracks it. */
@@ -26,4 +28,6 @@ export interface Launcher {
   launch(credentials: AgentCredentials): Promise<AgentHandle>;
   /** Releases what the launcher holds (connections, tunnels). */
   close(): Promise<void>;
+  /** Per-host state, for launchers that have hosts. */
+  status?(): unknown[];
 }

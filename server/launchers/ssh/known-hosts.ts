@@ -1,0 +1,72 @@
+/**
+ * Host key checking against known_hosts, as OpenSSH does it: plain and hashed (`|1|salt|hash`)
+ * entries, `[host]:port` for non-standard ports, `@revoked` markers. An unknown key is refused
+ * unless the user accepts new keys (then it is appended); a changed key is always refused.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** OpenSSH's fingerprint of a key blob: `SHA256:` and unpadded base64. */
+export function sshFingerprint(key: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+}
+
+/** The name known_hosts uses for a host and port. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function matches(pattern: string, name: string): boolean {
+  if (pattern.startsWith('|1|')) {
+    const [, , salt, hash] = pattern.split('|');
+    if (!salt || !hash) return false;
+    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+  }
+  // Wildcards as ssh_config patterns: * and ?.
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return re.test(name);
+}
+
+export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; known?: string[] };
+
+/** Checks `key` (the raw blob ssh2 hands the verifier) for `name` in the given files. */
+export function checkHostKey(files: string[], name: string, key: Buffer): HostKeyVerdict {
+  const b64 = key.toString('base64');
+  const others: string[] = [];
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    for (const raw of readFileSync(file, 'utf8').split('\n')) {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) continue;
+      let fields = line.split(/\s+/);
+      let marker: string | undefined;
+      if (fields[0]!.startsWith('@')) [marker, ...fields] = fields;
+      const [hosts, , blob] = fields;
+      if (!hosts || !blob) continue;
+      const patterns = hosts.split(',');
+      if (patterns.some((p) => p.startsWith('!') && matches(p.slice(1), name))) continue;
+      if (!patterns.some((p) => !p.startsWith('!') && matches(p, name))) continue;
+      if (marker === '@revoked') {
+        if (blob === b64) return { ok: false, reason: 'revoked' };
+        continue;
+      }
+      if (marker === '@cert-authority') continue;
+      if (blob === b64) return { ok: true };
+      others.push(sshFingerprint(Buffer.from(blob, 'base64')));
+    }
+  }
+  return others.length > 0 ? { ok: false, reason: 'changed', known: others } : { ok: false, reason: 'unknown' };
+}
+
+/** Records a newly accepted key, as `StrictHostKeyChecking accept-new` does. */
+export function addHostKey(file: string, name: string, keyType: string, key: Buffer): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  appendFileSync(file, `${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 });
+}
+
+/** The key type named inside an SSH public key blob (its first string). */
+export function keyTypeOf(key: Buffer): string {
+  const n = key.readUInt32BE(0);
+  return key.subarray(4, 4 + n).toString('latin1');
+}

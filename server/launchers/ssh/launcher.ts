@@ -1,0 +1,237 @@
+/**
+ * Agents on hosts reached over SSH. Per host, once per connection: connect (config, agent,
+ * keys, known_hosts, bastions), check Node, make sure the bundle is in the host's cache, and
+ * pick how agents reach the controller (directly or through a reverse tunnel). Each agent is an
+ * exec channel whose stdin carries its credentials and then stays open as its lifeline, so it
+ * ends with the SSH session. A dropped connection is re-opened (with backoff) when agents are
+ * started again; a host that keeps failing is set aside and the others go on.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Client as SshClient } from 'ssh2';
+import { FlotillaError } from '../../../agent/protocol/errors.js';
+import type { AgentCredentials } from '../../../agent/protocol/identity.js';
+import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
+import { agentBundlePath } from '../../bundle.js';
+import { forwardThrough, openConnection } from './connect.js';
+import { loadSshConfig, resolveHost } from './resolve.js';
+import type { ResolvedHost } from './resolve.js';
+import { canDial, checkNode, ensureBundle, nodeCommand } from './remote.js';
+import { openTunnel } from './tunnel.js';
+import type { Tunnel } from './tunnel.js';
+import type { SshPoolOptions } from './options.js';
+
+const TAIL_BYTES = 8 * 1024;
+/** Connection attempts per launch before a host counts one failure. */
+const CONNECT_TRIES = 3;
+/** Failures in a row after which a host is set aside. */
+const HOST_FAILURES = 3;
+
+interface Prepared {
+  client: SshClient;
+  jumps: SshClient[];
+  bundle: string;
+  agentUrl: string;
+  tunnel: Tunnel | undefined;
+  node: string;
+}
+
+interface HostState {
+  h: ResolvedHost;
+  ready: Promise<Prepared> | undefined;
+  running: number;
+  failures: number;
+  failure: string | undefined;
+}
+
+/** What the pool and tests can see of a host. */
+export interface SshHostStatus {
+  host: string;
+  running: number;
+  connected: boolean;
+  via: 'direct' | 'tunnel' | undefined;
+  failure: string | undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class SshLauncher implements Launcher {
+  readonly kind = 'ssh';
+  private readonly hosts: HostState[];
+  private readonly config: ReturnType<typeof loadSshConfig>;
+  /** How each connected host's agents reach the controller. */
+  private readonly via = new Map<HostState, 'direct' | 'tunnel'>();
+  private closed = false;
+  /** Bundle uploads done, for tests and the benchmark. */
+  uploads = 0;
+
+  constructor(
+    private readonly opts: SshPoolOptions,
+    /** The controller's TCP agent endpoint: agents dial it directly, or the tunnel pipes to it. */
+    private readonly controllerAgentUrl: string,
+    private readonly log: (line: string) => void,
+  ) {
+    const config = loadSshConfig(opts.sshConfig ?? join(homedir(), '.ssh', 'config'));
+    this.hosts = opts.hosts.map((spec) => ({ h: resolveHost(spec, config, { knownHosts: opts.knownHosts }), ready: undefined, running: 0, failures: 0, failure: undefined }));
+    this.config = config;
+  }
+
+  status(): SshHostStatus[] {
+    return this.hosts.map((s) => ({ host: s.h.spec, running: s.running, connected: s.ready !== undefined, via: this.via.get(s), failure: s.failure }));
+  }
+
+  /** Starts one agent on the healthy host running the fewest. */
+  async launch(credentials: AgentCredentials): Promise<AgentHandle> {
+    if (this.closed) throw new FlotillaError('CLOSED', 'the SSH launcher is closed');
+    const errors: string[] = [];
+    const candidates = this.hosts.filter((s) => !s.failure).sort((a, b) => a.running - b.running);
+    for (const host of candidates) {
+      host.running++; // counted now, so concurrent launches spread over the hosts
+      try {
+        const p = await this.prepare(host);
+        const handle = await this.start(host, p, credentials);
+        host.failures = 0;
+        return handle;
+      } catch (err) {
+        host.running--;
+        const e = FlotillaError.from(err, 'LAUNCH_FAILED');
+        errors.push(e.message);
+        host.failures++;
+        // A refused login or host key does not fix itself; other failures get a few chances.
+        if (e.code === 'UNAUTHORIZED' || host.failures >= HOST_FAILURES) {
+          host.failure = e.message;
+          this.log(`ssh host ${host.h.spec} set aside: ${e.message}`);
+        }
+      }
+    }
+    const aside = this.hosts.filter((s) => s.failure).map((s) => `${s.h.spec}: ${s.failure}`);
+    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${[...errors, ...aside].join('; ') || 'no hosts'}`);
+  }
+
+  /** The connection and set-up of a host, made once and shared until the connection drops. */
+  private prepare(host: HostState): Promise<Prepared> {
+    if (!host.ready) {
+      host.ready = this.connect(host);
+      host.ready.catch(() => (host.ready = undefined));
+    }
+    return host.ready;
+  }
+
+  private async connect(host: HostState): Promise<Prepared> {
+    let lastErr: unknown;
+    for (let i = 0; i < CONNECT_TRIES; i++) {
+      if (i > 0) await sleep(200 * 2 ** i * (0.5 + Math.random()));
+      try {
+        return await this.connectOnce(host);
+      } catch (err) {
+        lastErr = err;
+        if ((err as FlotillaError).code !== 'LAUNCH_FAILED') break; // refused: retrying will not help
+      }
+    }
+    throw lastErr;
+  }
+
+  private async connectOnce(host: HostState): Promise<Prepared> {
+    const h = host.h;
+    const jumps: SshClient[] = [];
+    let client: SshClient;
+    try {
+      // Each bastion is reached through the one before it; the host through the last.
+      const chain = [...h.proxyJump.map((spec) => resolveHost(spec, this.config, { knownHosts: this.opts.knownHosts })), h];
+      let sock;
+      for (let i = 0; i < chain.length - 1; i++) {
+        const j = await openConnection(chain[i]!, this.opts, sock);
+        jumps.push(j);
+        sock = await forwardThrough(j, chain[i + 1]!);
+      }
+      client = await openConnection(h, this.opts, sock);
+    } catch (err) {
+      jumps.forEach((j) => j.end());
+      throw err;
+    }
+    try {
+      const node = nodeCommand(this.opts.node ?? 'node', this.opts.setup);
+      await checkNode(client, h.spec, this.opts.node ?? 'node', this.opts.setup);
+      const { path, uploaded } = await ensureBundle(client, agentBundlePath());
+      if (uploaded) this.uploads++;
+      const target = new URL(this.controllerAgentUrl);
+      const port = Number(target.port);
+      const wildcard = ['0.0.0.0', '[::]', '::'].includes(target.hostname);
+      const mode = this.opts.tunnel ?? 'auto';
+      const direct = mode === 'never' || (mode === 'auto' && !wildcard && (await canDial(client, node, target.hostname.replace(/^\[|\]$/g, ''), port)));
+      let tunnel: Tunnel | undefined;
+      let agentUrl = this.controllerAgentUrl;
+      if (!direct) {
+        tunnel = await openTunnel(client, { host: wildcard ? '127.0.0.1' : target.hostname.replace(/^\[|\]$/g, ''), port });
+        agentUrl = `ws://127.0.0.1:${tunnel.remotePort}${target.pathname}`;
+      }
+      this.via.set(host, direct ? 'direct' : 'tunnel');
+      const prepared: Prepared = { client, jumps, bundle: path, agentUrl, tunnel, node };
+      client.on('error', (err) => this.log(`ssh ${h.spec}: ${err.message}`));
+      client.once('close', () => {
+        if (host.ready) this.log(`ssh connection to ${h.spec} closed`);
+        host.ready = undefined;
+        this.via.delete(host);
+        jumps.forEach((j) => j.end());
+      });
+      return prepared;
+    } catch (err) {
+      client.end();
+      jumps.forEach((j) => j.end());
+      throw err;
+    }
+  }
+
+  /** Starts the agent on an exec channel; its credentials go in on stdin, which stays open. */
+  private start(host: HostState, p: Prepared, credentials: AgentCredentials): Promise<AgentHandle> {
+    return new Promise((resolve, reject) => {
+      p.client.exec(`exec ${p.node} "$HOME/${p.bundle}"`, (err, ch) => {
+        if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
+        let tail = '';
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        ch.stderr.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-TAIL_BYTES)));
+        ch.on('data', () => {}); // stdout is not used; keep the window open
+        ch.on('exit', (code: number | null, sig?: string) => {
+          exitCode = code;
+          signal = sig ? `SIG${sig}` : null;
+        });
+        ch.on('error', () => {});
+        let connectionLost = false;
+        const onClientClose = () => (connectionLost = true);
+        p.client.once('close', onClientClose);
+        const exited = new Promise<AgentExit>((res) =>
+          ch.once('close', () => {
+            p.client.off('close', onClientClose);
+            host.running--;
+            res({ exitCode, signal, stderrTail: tail, lostConnection: connectionLost || (exitCode === null && signal === null) });
+          }),
+        );
+        ch.write(JSON.stringify({ ...credentials, url: p.agentUrl }) + '\n');
+        const stop = async (graceMs = 2000) => {
+          ch.end(); // stdin EOF: the agent's lifeline is cut and it exits
+          const t = setTimeout(() => {
+            ch.signal('KILL');
+            ch.close();
+          }, graceMs);
+          await exited;
+          clearTimeout(t);
+        };
+        resolve({ agentId: credentials.agentId, host: host.h.spec, pid: undefined, exited, stop });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(
+      this.hosts.map(async (s) => {
+        const p = await s.ready?.catch(() => undefined);
+        s.ready = undefined;
+        p?.tunnel?.close();
+        p?.client.end();
+        p?.jumps.forEach((j) => j.end());
+      }),
+    );
+  }
+}

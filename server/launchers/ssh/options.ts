@@ -1,0 +1,32 @@
+/** Options of a pool of agents on hosts reached over SSH. */
+export interface SshPoolOptions {
+  launcher: 'ssh';
+  /** Hosts as ssh knows them: aliases from ~/.ssh/config, or `[user@]host[:port]`. */
+  hosts: string[];
+  /** Agent processes per host. @default 1 */
+  agentsPerHost?: number;
+  /** Task slots per agent. @default each host's cores */
+  slots?: number;
+  /**
+   * How agents reach the controller: `never` dial it directly, `always` through a reverse SSH
+   * tunnel on the host's loopback, `auto` directly when the host can, else through the tunnel.
+   * @default 'auto'
+   */
+  tunnel?: 'auto' | 'always' | 'never';
+  /** Node on the hosts: a command on their PATH or an absolute path. @default 'node' */
+  node?: string;
+  /** Shell run before `node`, e.g. `module load nodejs/20` or `source ~/env/bin/activate`. */
+  setup?: string;
+  /** ssh_config to read. @default ~/.ssh/config */
+  sshConfig?: string;
+  /** known_hosts to check host keys against. @default UserKnownHostsFile from the config, else ~/.ssh/known_hosts */
+  knownHosts?: string;
+  /** Accept (and record) host keys not yet known. A changed key is never accepted. @default false */
+  acceptNewHostKeys?: boolean;
+  /** Passphrase of encrypted identity files. @default FLOTILLA_SSH_PASSPHRASE */
+  passphrase?: string;
+  /** An agent with no task for this long exits. @default 10 minutes */
+  idleTimeoutMs?: number;
+  /** An agent that cannot reach the controller for this long exits. @default 30 s */
+  graceMs?: number;
+}
