@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { Controller } from '../server/controller.js';
 import type { ControllerOptions } from '../server/controller.js';
-import type { LocalPoolOptions } from '../server/pool.js';
+import type { PoolOptions } from '../server/pool-options.js';
 import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
 
 /** Options of `connect()`. */
@@ -18,7 +18,7 @@ export interface ConnectOptions {
   /** File holding the token (the controller prints its path). */
   tokenFile?: string;
   /** Embedded only: pools to start. @default { local: { launcher: 'local' } } with one agent per core */
-  pools?: Record<string, LocalPoolOptions>;
+  pools?: Record<string, PoolOptions>;
   /** Embedded only: further controller options. */
   controller?: Omit<ControllerOptions, 'pools' | 'embedded'>;
   /** Wait until this many agent slots are connected before returning. @default 0 */

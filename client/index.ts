@@ -17,4 +17,6 @@ export type { TaskContext } from '../agent/protocol/task-context.js';
 export type { JobStatus } from '../server/job.js';
 export type { LaneInfo } from '../server/lane.js';
 export type { PoolStatus, LocalPoolOptions } from '../server/pool.js';
+export type { PoolOptions } from '../server/pool-options.js';
+export type { SshPoolOptions } from '../server/launchers/ssh/options.js';
 export type { ControllerOptions } from '../server/controller.js';

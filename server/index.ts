@@ -7,5 +7,7 @@ export type { AppRouter, ResultBatch } from './router.js';
 export type { JobStatus, TaskResult } from './job.js';
 export type { LaneInfo } from './lane.js';
 export type { LocalPoolOptions, PoolStatus } from './pool.js';
+export type { PoolOptions } from './pool-options.js';
+export type { SshPoolOptions } from './launchers/ssh/options.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
 export { transformer } from './transformer.js';

@@ -3,6 +3,7 @@
  * while its jobs have work: a crashed or killed agent is replaced; one that left because it was
  * idle is started again when work comes. Launches that keep failing stop, with the reason kept.
  */
+import type { FlotillaError } from '../agent/protocol/errors.js';
 import type { AgentRegistry } from './registry.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
 import type { PoolPlan } from './pool-options.js';
@@ -77,7 +78,7 @@ export class Pool {
     } catch (err) {
       this.starting--;
       this.registry.revoke(creds.agentId);
-      this.failed(`launch failed: ${(err as Error).message}`);
+      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).context?.permanent === true);
       return;
     }
     this.starting--;
@@ -116,10 +117,11 @@ export class Pool {
     this.ensure();
   }
 
-  private failed(reason: string): void {
+  private failed(reason: string, permanent = false): void {
     this.failures++;
     this.log(`pool ${this.name}: ${reason}`);
-    if (this.failures >= MAX_FAILURES) {
+    if (this.failure) return;
+    if (permanent || this.failures >= MAX_FAILURES) {
       this.failure = `pool ${this.name} stopped launching after ${this.failures} failures in a row; last: ${reason}`;
       this.onFailure?.(this.failure);
       return;

@@ -72,7 +72,11 @@ export class SshLauncher implements Launcher {
     private readonly log: (line: string) => void,
   ) {
     const config = loadSshConfig(opts.sshConfig ?? join(homedir(), '.ssh', 'config'));
-    this.hosts = opts.hosts.map((spec) => ({ h: resolveHost(spec, config, { knownHosts: opts.knownHosts }), ready: undefined, running: 0, failures: 0, failure: undefined }));
+    this.hosts = opts.hosts.map((spec) => {
+      const h = resolveHost(spec, config, { knownHosts: opts.knownHosts });
+      if (opts.identityFile) h.identityFiles.unshift(opts.identityFile);
+      return { h, ready: undefined, running: 0, failures: 0, failure: undefined };
+    });
     this.config = config;
   }
 
@@ -98,14 +102,17 @@ export class SshLauncher implements Launcher {
         errors.push(e.message);
         host.failures++;
         // A refused login or host key does not fix itself; other failures get a few chances.
-        if (e.code === 'UNAUTHORIZED' || host.failures >= HOST_FAILURES) {
+        if (e.code === 'UNAUTHORIZED' || e.context.hostPermanent === true || host.failures >= HOST_FAILURES) {
           host.failure = e.message;
           this.log(`ssh host ${host.h.spec} set aside: ${e.message}`);
         }
       }
     }
-    const aside = this.hosts.filter((s) => s.failure).map((s) => `${s.h.spec}: ${s.failure}`);
-    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${[...errors, ...aside].join('; ') || 'no hosts'}`);
+    const aside = this.hosts.filter((s) => s.failure);
+    const reasons = [...new Set([...errors, ...aside.map((s) => `${s.h.spec}: ${s.failure}`)])];
+    // Every host set aside: trying again cannot help, and the pool should say so at once.
+    const permanent = aside.length === this.hosts.length;
+    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${reasons.join('; ')}`, { context: { permanent } });
   }
 
   /** The connection and set-up of a host, made once and shared until the connection drops. */

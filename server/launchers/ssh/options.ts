@@ -17,6 +17,8 @@ export interface SshPoolOptions {
   node?: string;
   /** Shell run before `node`, e.g. `module load nodejs/20` or `source ~/env/bin/activate`. */
   setup?: string;
+  /** Identity file tried before those of the config, as `ssh -i`. */
+  identityFile?: string;
   /** ssh_config to read. @default ~/.ssh/config */
   sshConfig?: string;
   /** known_hosts to check host keys against. @default UserKnownHostsFile from the config, else ~/.ssh/known_hosts */

@@ -48,9 +48,9 @@ export async function checkNode(client: SshClient, host: string, node: string, s
   const m = /^v(\d+)\.\d+\.\d+/.exec(r.stdout.trim());
   if (r.code !== 0 || !m) {
     const why = r.code === 127 || /not found|No such file/i.test(r.stderr) ? 'not found' : `failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`;
-    throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${why} (ran \`${node} -v\`${setup ? ` after \`${setup}\`` : ''}). Install Node >= ${MIN_NODE} there, or set the pool's \`node\` option to its path (and \`setup\` for module or conda environments)`, { context: { host } });
+    throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${why} (ran \`${node} -v\`${setup ? ` after \`${setup}\`` : ''}). Install Node >= ${MIN_NODE} there, or set the pool's \`node\` option to its path (and \`setup\` for module or conda environments)`, { context: { host, hostPermanent: true } });
   }
-  if (Number(m[1]) < MIN_NODE) throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${r.stdout.trim()} is too old; flotilla agents need Node >= ${MIN_NODE} (set the pool's \`node\` option to a newer one)`, { context: { host } });
+  if (Number(m[1]) < MIN_NODE) throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${r.stdout.trim()} is too old; flotilla agents need Node >= ${MIN_NODE} (set the pool's \`node\` option to a newer one)`, { context: { host, hostPermanent: true } });
   return r.stdout.trim();
 }
 

@@ -1,0 +1,164 @@
+/**
+ * SSH pools against a real OpenSSH server on loopback and a firewalled node in a network
+ * namespace (test/fixtures). Agents run as the fixtures' user `hpcuser`, so its process list is
+ * the remote side's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../../client/index.js';
+import { Controller } from '../../server/controller.js';
+import type { SshLauncher } from '../../server/launchers/ssh/launcher.js';
+import { netns, remoteProcesses, sshd } from '../fixtures/index.js';
+import type { NetnsFixture, SshFixture } from '../fixtures/index.js';
+import { rejection, until, within } from '../support/async.js';
+
+let fx: SshFixture;
+let ns: NetnsFixture;
+const dirs: string[] = [];
+beforeAll(async () => {
+  fx = await sshd();
+  ns = await netns();
+}, 120_000);
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** Agents of ours still running as the remote user. */
+const remoteAgents = async () => (await remoteProcesses(fx.user)).filter((p) => p.cmd.includes('.cache/flotilla/agent-'));
+
+function lab(extra: Record<string, unknown> = {}) {
+  return { launcher: 'ssh' as const, hosts: [fx.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: fx.sshConfig, knownHosts: fx.knownHosts, ...extra };
+}
+
+describe('SSH pools', () => {
+  it('runs a job on agents started over the loopback sshd, and leaves no process there after close', async () => {
+    const fl = await connect({ pools: { lab: lab() }, waitForAgents: 2 });
+    try {
+      const out = await fl.map([1, 2, 3, 4, 5, 6], (x) => ({ x: x * x, uid: process.getuid!() }), { pool: 'lab' });
+      expect(out.map((o) => o.x)).toEqual([1, 4, 9, 16, 25, 36]);
+      const uid = Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${fx.user}:`))!.split(':')[2]);
+      expect(out.every((o) => o.uid === uid)).toBe(true); // ran as the remote user, not as us
+      expect((await remoteAgents()).length).toBe(2);
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await remoteAgents()).length === 0, 10_000);
+  });
+
+  it('uploads the agent once per host and reuses the cached copy', async () => {
+    const home = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${fx.user}:`))!.split(':')[5]!;
+    rmSync(join(home, '.cache', 'flotilla'), { recursive: true, force: true });
+    const uploads = async () => {
+      const fl = await connect({ pools: { lab: lab() }, waitForAgents: 2 });
+      try {
+        return (fl.controller!.pools.get('lab')!.launcher as SshLauncher).uploads;
+      } finally {
+        await fl.close();
+      }
+    };
+    expect(await uploads()).toBe(1); // cold: one upload serves both agents of the host
+    expect(await uploads()).toBe(0); // warm: the cached copy, found by its content hash
+  });
+
+  it('reaches a firewalled node only through the reverse tunnel, and the direct path is blocked', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'flotilla-ssh-'));
+    dirs.push(state);
+    // The controller listens where the node could reach it, were it not for the firewall.
+    const controller = await Controller.start({
+      host: ns.hostIp,
+      stateDir: state,
+      log: () => {},
+      pools: { fw: { launcher: 'ssh', hosts: [ns.hostAlias], slots: 1, sshConfig: ns.sshConfig, knownHosts: ns.knownHosts, tunnel: 'auto' } },
+    });
+    try {
+      const port = new URL(controller.agentUrl).port;
+      const direct = await ns.run(['node', '-e', `require('net').connect(${port}, '${ns.hostIp}').on('connect', () => process.exit(0)).on('error', (e) => { console.error(e.code); process.exit(3); })`], { timeoutMs: 5_000 });
+      expect(direct.exitCode).toBe(3); // refused by the node's firewall
+      await controller.waitForLanes(1, { pool: 'fw', timeoutMs: 30_000 });
+      const status = controller.agents().pools.find((p) => p.name === 'fw')!;
+      expect(status.hosts).toMatchObject([{ host: ns.hostAlias, via: 'tunnel' }]);
+      const fl = await connect({ url: controller.url, token: controller.token });
+      try {
+        // The pool's only agent is on the node: these results came back through the tunnel.
+        expect(await fl.map(['a', 'b', 'c'], (s) => s.toUpperCase(), { pool: 'fw' })).toEqual(['A', 'B', 'C']);
+      } finally {
+        await fl.close();
+      }
+    } finally {
+      await controller.close();
+    }
+  });
+
+  it('finishes a job with every result once when the SSH connection is killed mid-job', async () => {
+    const fl = await connect({ pools: { lab: lab() }, waitForAgents: 2 });
+    try {
+      const n = 40;
+      const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
+        await new Promise((r) => setTimeout(r, 60));
+        return x * 2;
+      }, { pool: 'lab', retries: 5 });
+      const seen = new Map<number, number>();
+      let killed = false;
+      for await (const r of job) {
+        expect(r.ok).toBe(true);
+        seen.set(r.index, (seen.get(r.index) ?? 0) + 1);
+        if (!killed && seen.size >= 6) {
+          killed = true;
+          // The sshd process serving this connection is the parent of the agents it started.
+          const agentPid = (await fl.agents()).lanes.find((l) => l.pool === 'lab')!.pid;
+          const sessionPid = Number(readFileSync(`/proc/${agentPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+          expect(readFileSync(`/proc/${sessionPid}/cmdline`, 'utf8')).toMatch(/^sshd/);
+          process.kill(sessionPid, 'SIGKILL');
+        }
+      }
+      expect(killed).toBe(true);
+      expect(seen.size).toBe(n);
+      expect([...seen.values()].every((c) => c === 1)).toBe(true);
+      expect(await job).toEqual(Array.from({ length: n }, (_, i) => i * 2));
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await remoteAgents()).length === 0, 10_000);
+  });
+});
+
+describe('SSH pools: clear errors', () => {
+  it('refuses an unknown host key, naming the host and its fingerprint', async () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'flotilla-kh-')), 'known_hosts');
+    dirs.push(join(empty, '..'));
+    writeFileSync(empty, '');
+    const err = await rejection(connect({ pools: { lab: lab({ knownHosts: empty, agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.code).toBe('LAUNCH_FAILED');
+    expect(err.message).toContain(`unknown host key for [127.0.0.1]:2222 (${fx.hostKeyFingerprint})`);
+  });
+
+  it('refuses a changed host key', async () => {
+    const other = join(mkdtempSync(join(tmpdir(), 'flotilla-kh-')), 'known_hosts');
+    dirs.push(join(other, '..'));
+    writeFileSync(other, '[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOyGDiAn0bQMPQ9M1bXl8oRyh6Nd7dLe3T/l4t9G3bDH\n');
+    const err = await rejection(connect({ pools: { lab: lab({ knownHosts: other, agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toContain(`HOST KEY CHANGED for [127.0.0.1]:2222: it offered ${fx.hostKeyFingerprint}`);
+  });
+
+  it('names the user a host refused', async () => {
+    const err = await rejection(connect({ pools: { lab: lab({ hosts: ['nobody-here@127.0.0.1:2222'], identityFile: fx.identityFile, agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toMatch(/nobody-here@127\.0\.0\.1:2222 refused user nobody-here/);
+  });
+
+  it('says when node is missing on the remote', async () => {
+    const err = await rejection(connect({ pools: { lab: lab({ node: '/opt/no-such-node/bin/node', agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toMatch(/testssh: node not found \(ran `\/opt\/no-such-node\/bin\/node -v`\)/);
+  });
+
+  it('keeps using the hosts that work when one refuses', async () => {
+    const fl = await connect({ pools: { lab: lab({ hosts: [fx.hostAlias, 'nobody-here@127.0.0.1:2222'], identityFile: fx.identityFile, agentsPerHost: 1 }) } });
+    try {
+      expect(await within(Promise.resolve(fl.map([1, 2, 3], (x) => x + 1, { pool: 'lab' })), 20_000, 'map on the working host')).toEqual([2, 3, 4]);
+      const hosts = (await fl.agents()).pools.find((p) => p.name === 'lab')!.hosts as { host: string; failure?: string }[];
+      expect(hosts.find((h) => h.host.startsWith('nobody-here'))?.failure).toMatch(/refused user nobody-here/);
+    } finally {
+      await fl.close();
+    }
+  });
+});
+
