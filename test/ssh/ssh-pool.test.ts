@@ -4,6 +4,7 @@
  * the remote side's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,3 +163,61 @@ describe('SSH pools: clear errors', () => {
   });
 });
 
+
+describe('SSH pools: the ways in', () => {
+  it('reaches a host behind a bastion (ProxyJump), with its agents tunnelled back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-jump-'));
+    dirs.push(dir);
+    const known = join(dir, 'known_hosts');
+    writeFileSync(known, readFileSync(fx.knownHosts, 'utf8') + readFileSync(ns.knownHosts, 'utf8'));
+    const config = join(dir, 'ssh_config');
+    writeFileSync(
+      config,
+      [
+        'Host bastion',
+        `  HostName ${fx.host}`,
+        `  Port ${fx.port}`,
+        `  User ${fx.user}`,
+        `  IdentityFile ${fx.identityFile}`,
+        'Host inner',
+        `  HostName ${ns.nodeIp}`,
+        `  User ${ns.user}`,
+        `  IdentityFile ${ns.identityFile}`,
+        '  ProxyJump bastion',
+        '',
+      ].join('\n'),
+    );
+    const fl = await connect({ pools: { far: { launcher: 'ssh', hosts: ['inner'], slots: 1, sshConfig: config, knownHosts: known } }, waitForAgents: 1 });
+    try {
+      expect(await fl.map([20, 22], (x) => x + 1, { pool: 'far' })).toEqual([21, 23]);
+      expect((await fl.agents()).pools.find((p) => p.name === 'far')!.hosts).toMatchObject([{ host: 'inner', via: 'tunnel' }]);
+    } finally {
+      await fl.close();
+    }
+  });
+
+  it('says how to give the passphrase of an encrypted key, and uses it when given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-key-'));
+    dirs.push(dir);
+    const key = join(dir, 'id_locked');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'flotilla-locked-key', '-f', key]);
+    const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+    const home = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${fx.user}:`))!.split(':')[5]!;
+    const authorized = join(home, '.ssh', 'authorized_keys');
+    const before = readFileSync(authorized, 'utf8');
+    writeFileSync(authorized, before + pub + '\n');
+    try {
+      const hosts = [`${fx.user}@${fx.host}:${fx.port}`];
+      const locked = await rejection(connect({ pools: { lab: { launcher: 'ssh', hosts, identityFile: key, knownHosts: fx.knownHosts, sshConfig: join(dir, 'none') } }, waitForAgents: 1 }));
+      expect(locked.message).toContain(`identity file ${key} is encrypted: give its passphrase as the pool's \`passphrase\` option or FLOTILLA_SSH_PASSPHRASE, or load it into ssh-agent`);
+      const fl = await connect({ pools: { lab: { launcher: 'ssh', hosts, identityFile: key, passphrase: 'open sesame', knownHosts: fx.knownHosts, sshConfig: join(dir, 'none'), slots: 1 } }, waitForAgents: 1 });
+      try {
+        expect(await fl.map([1], (x) => x * 5, { pool: 'lab' })).toEqual([5]);
+      } finally {
+        await fl.close();
+      }
+    } finally {
+      writeFileSync(authorized, before);
+    }
+  });
+});
