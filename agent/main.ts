@@ -3,6 +3,7 @@
  * runs. The main thread reads credentials and supervises; the same file runs as each lane.
  *
  *   node agent.mjs [--credentials-file FILE] [--watch-parent]
+ *   node agent.mjs --relay LISTEN_HOST:PORT --to HOST:PORT      (see relay.ts)
  *
  * Without --credentials-file the first line of stdin holds the credentials; stdin then stays
  * open as a lifeline: when it closes (launcher or SSH session gone) the agent exits.
@@ -17,7 +18,14 @@ import type { LaneData } from './lane-state.js';
 const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date().toISOString()}] ${line}\n`);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'credentials-file': { type: 'string' }, 'watch-parent': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { 'credentials-file': { type: 'string' }, 'watch-parent': { type: 'boolean', default: false }, relay: { type: 'string' }, to: { type: 'string' } },
+  });
+  if (values.relay !== undefined) {
+    if (!values.to) throw new Error('--relay needs --to HOST:PORT');
+    const { runRelay } = await import('./relay.js');
+    return runRelay(values.relay, values.to, log);
+  }
   const file = values['credentials-file'];
   const line = file ? readCredentialsFile(file) : await readCredentialsLine(process.stdin);
   const credentials = parseCredentials(line);

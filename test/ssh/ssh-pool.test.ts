@@ -221,3 +221,39 @@ describe('SSH pools: the ways in', () => {
     }
   });
 });
+
+describe('SSH pools: the relay on a login node', () => {
+  it('lets a compute node that reaches only the login node connect through relay and tunnel', async () => {
+    // The host plays the login node (its loopback sshd) and the laptop (the controller, on
+    // 127.0.0.1: the namespace cannot reach it). The namespace is the compute node: its firewall
+    // lets it dial only the login node's relay ports on 10.200.0.1.
+    const fl = await connect({ pools: { lab: lab({ agentsPerHost: 1, tunnel: 'always' }) }, waitForAgents: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-relay-'));
+    dirs.push(dir);
+    let compute: ReturnType<typeof execa> | undefined;
+    try {
+      const launcher = fl.controller!.pools.get('lab')!.launcher as SshLauncher;
+      const relay = await launcher.startRelay(fx.hostAlias, `${ns.hostIp}:7811`);
+      expect(relay.url).toBe(`ws://${ns.hostIp}:7811/agent`);
+      const direct = await ns.run(['node', '-e', `require('net').connect(${new URL(fl.controller!.agentUrl).port}, '${ns.hostIp}').on('connect', () => process.exit(0)).on('error', () => process.exit(3))`], { timeoutMs: 5_000 });
+      expect(direct.exitCode).toBe(3); // no direct path from the compute node to the controller
+      const creds = fl.controller!.registry.issue('lab', relay.url, { slots: 1 });
+      const file = join(dir, 'creds.json');
+      writeFileSync(file, JSON.stringify(creds) + '\n', { mode: 0o600 });
+      compute = execa('ip', ['netns', 'exec', ns.name, process.execPath, join(import.meta.dirname, '../../dist/agent.mjs'), '--credentials-file', file], { reject: false });
+      await until(() => [...fl.controller!.scheduler.lanes].some((l) => l.agentId === creds.agentId), 15_000);
+      const out = await fl.map(Array.from({ length: 8 }, (_, i) => i), async (x) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return x;
+      }, { pool: 'lab' });
+      expect(out).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      const lane = [...fl.controller!.scheduler.lanes].find((l) => l.agentId === creds.agentId)!;
+      expect(lane.completed).toBeGreaterThan(0); // tasks ran on the compute node, via the relay
+      relay.stop();
+    } finally {
+      compute?.kill('SIGKILL');
+      await compute;
+      await fl.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { agentBundlePath } from '../../bundle.js';
 import { forwardThrough, openConnection } from './connect.js';
 import { loadSshConfig, resolveHost } from './resolve.js';
 import type { ResolvedHost } from './resolve.js';
-import { canDial, checkNode, ensureBundle, nodeCommand } from './remote.js';
+import { canDial, checkNode, ensureBundle, nodeCommand, shq } from './remote.js';
 import { openTunnel } from './tunnel.js';
 import type { Tunnel } from './tunnel.js';
 import type { SshPoolOptions } from './options.js';
@@ -225,6 +225,32 @@ export class SshLauncher implements Launcher {
           clearTimeout(t);
         };
         resolve({ agentId: credentials.agentId, host: host.h.spec, pid: undefined, exited, stop });
+      });
+    });
+  }
+
+  /**
+   * Starts a relay on `hostSpec` (a login node) listening on `listen` (`ADDR:PORT`, an address
+   * compute nodes can reach; port 0 picks one), forwarding to wherever this host's agents dial:
+   * the controller directly or the reverse tunnel. Compute-node agents given the returned URL
+   * reach the controller through it. The relay ends with its SSH session, or with `stop()`.
+   */
+  async startRelay(hostSpec: string, listen: string): Promise<{ url: string; stop(): void }> {
+    const host = this.hosts.find((s) => s.h.spec === hostSpec);
+    if (!host) throw new FlotillaError('BAD_INPUT', `no host ${JSON.stringify(hostSpec)} in this pool: ${this.hosts.map((s) => s.h.spec).join(', ')}`);
+    const p = await this.prepare(host);
+    const to = new URL(p.agentUrl);
+    return new Promise((resolve, reject) => {
+      p.client.exec(`exec ${p.node} "$HOME/${p.bundle}" --relay ${shq(listen)} --to ${shq(`${to.hostname}:${to.port}`)}`, (err, ch) => {
+        if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${hostSpec}: cannot start the relay: ${err.message}`, { cause: err }));
+        let out = '', errText = '';
+        ch.stderr.on('data', (d: Buffer) => (errText += d));
+        ch.on('data', (d: Buffer) => {
+          out += d;
+          const m = /relay listening on (.+):(\d+)\n/.exec(out);
+          if (m) resolve({ url: `ws://${m[1]!.includes(':') ? `[${m[1]}]` : m[1]}:${m[2]}${to.pathname}`, stop: () => ch.end() });
+        });
+        ch.on('close', () => reject(new FlotillaError('LAUNCH_FAILED', `${hostSpec}: the relay exited: ${errText.trim() || 'no message'}`)));
       });
     });
   }

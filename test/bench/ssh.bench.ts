@@ -1,0 +1,605 @@
+/**
+ * SSH benchmark: agents started over SSH on the fixtures' loopback sshd (127.0.0.1:2222, user
+ * hpcuser), next to the OpenSSH CLI measured in the same run. Prints figures and a compact table,
+ * writes test/bench/results/ssh-latest.json. A script, not a test: run it as root (the fixtures
+ * need root, and a cold start deletes hpcuser's bundle cache).
+ *
+ *   npm run build && npx tsx test/bench/ssh.bench.ts
+ *        [--only baseline,breakdown,ready,paths,netns] [--reps 3] [--calls 500] [--tasks 20000]
+ *
+ * Phases:
+ *   baseline   `ssh -F <cfg> testssh true` (connection set-up) and `... node -e 0` (plus a remote
+ *              Node start), spawn to exit.
+ *   breakdown  the SSH launcher's own steps, one by one on a fresh ssh2 connection: connect +
+ *              auth, an exec of `true`, the Node check, a bare Node start, loading the agent
+ *              bundle, the bundle check (cached) and upload (cache cleared), the direct-dial probe
+ *              of `tunnel: 'auto'`, and opening the reverse tunnel. Where the ready time goes.
+ *   ready      connect() until 1 agent and until 8 agents are connected (agentsPerHost 1 and 8,
+ *              slots 1, tunnel 'never'), cold (~hpcuser/.cache/flotilla removed first: the bundle
+ *              is uploaded) and warm (cached), and warm with tunnel 'auto' and 'always'; the
+ *              launcher's bundle uploads per session (cold 1, warm 0).
+ *   paths      one controller, two pools of 2 agents on the same host: `direct` (tunnel 'never',
+ *              agents dial the controller's TCP port) and `tunnel` (tunnel 'always', through an
+ *              ssh2 reverse forward). Latency of sequential one-item maps and throughput of tiny
+ *              tasks, the two paths measured in alternating blocks so machine load hits both.
+ *   netns      the firewalled node (network namespace, reached only through the tunnel): time
+ *              until 2 agents are ready, latency and throughput.
+ *
+ * Caution: the cold runs delete ~hpcuser/.cache/flotilla, which an SSH test running at the same
+ * moment would be using. The script exits by itself and checks that no agent is left running as
+ * hpcuser (`ps -u hpcuser`, zombies aside).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, platform, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import ssh2 from 'ssh2';
+import { connect } from '../../client/index.js';
+import type { Session } from '../../client/session.js';
+import type { PoolOptions } from '../../server/pool-options.js';
+import { agentBundlePath } from '../../server/bundle.js';
+import { SshLauncher } from '../../server/launchers/ssh/launcher.js';
+import { openConnection } from '../../server/launchers/ssh/connect.js';
+import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
+import { agentBundle, canDial, checkNode, ensureBundle, run as sshRun } from '../../server/launchers/ssh/remote.js';
+import { openTunnel } from '../../server/launchers/ssh/tunnel.js';
+import { netns, remoteProcesses, sshd } from '../fixtures/index.js';
+import type { NetnsFixture, SshFixture, SshTarget } from '../fixtures/index.js';
+import { fmt } from './report.js';
+import { median, nowUs, percentile, within } from './stats.js';
+
+const PHASES = ['baseline', 'breakdown', 'ready', 'paths', 'netns'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    reps: { type: 'string', default: '3' },
+    calls: { type: 'string', default: '500' },
+    tasks: { type: 'string', default: '20000' },
+  },
+});
+const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
+for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
+const positive = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+  return n;
+};
+const reps = positive('reps', args.reps);
+const calls = positive('calls', args.calls);
+const tasks = positive('tasks', args.tasks);
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and the remote side
+
+const loadAtStart = loadavg()[0]!;
+console.log(`flotilla SSH benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), load average ${loadAtStart.toFixed(2)}`);
+if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
+
+const tFx = nowUs();
+const fx: SshFixture = await sshd();
+const ns: NetnsFixture | undefined = only.has('netns') ? await netns() : undefined;
+console.log(`fixtures up in ${fmt((nowUs() - tFx) / 1e3, 'ms')}: ${fx.user}@${fx.host}:${fx.port}${ns ? `, netns ${ns.hostAlias} (${ns.host})` : ''}`);
+
+const home = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${fx.user}:`))?.split(':')[5];
+if (!home) throw new Error(`no home folder for ${fx.user} in /etc/passwd`);
+const cacheDir = join(home, '.cache', 'flotilla');
+const bundle = agentBundle(agentBundlePath());
+console.log(`agent bundle ${agentBundlePath()}: ${fmt(bundle.bytes.length / 1024, 'KiB')}, hash ${bundle.hash}; remote cache ${cacheDir}`);
+const clearCache = () => rmSync(cacheDir, { recursive: true, force: true });
+
+// The proposed fix, applied from outside: TCP_NODELAY on ssh2's socket (see the report). ssh2
+// leaves Nagle's algorithm on, so a small SSH packet written while another is unacknowledged
+// waits for the peer's delayed ACK (40 ms on Linux). To compare both in the same run, a second
+// Host alias of the same server, `<alias>-nodelay`, differs only in its ServerAliveInterval (4 s);
+// connections ssh2 opens with that keepalive get setNoDelay(true).
+const NODELAY_KEEPALIVE_MS = 4000;
+{
+  const proto = (ssh2 as unknown as { Client: { prototype: Record<string, (...a: unknown[]) => unknown> } }).Client.prototype;
+  const orig = proto.connect!;
+  proto.connect = function (this: { setNoDelay(on: boolean): unknown }, ...a: unknown[]) {
+    const r = orig.apply(this, a);
+    if ((a[0] as { keepaliveInterval?: number } | undefined)?.keepaliveInterval === NODELAY_KEEPALIVE_MS) this.setNoDelay(true);
+    return r;
+  };
+}
+const tmp = mkdtempSync(join(tmpdir(), 'flotilla-ssh-bench-'));
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+/** `target` plus its `-nodelay` alias, in a private copy of its ssh_config. */
+function withNoDelayAlias<T extends SshTarget>(target: T): T & { nodelayAlias: string } {
+  const text = readFileSync(target.sshConfig, 'utf8');
+  const block = new RegExp(`^Host ${target.hostAlias}\\s*\\n((?:[ \\t]+.*\\n?)*)`, 'm').exec(text);
+  if (!block) throw new Error(`no Host ${target.hostAlias} block in ${target.sshConfig}`);
+  const body = block[1]!.replace(/^\s*ServerAliveInterval.*\n?/im, '').replace(/\n?$/, '\n');
+  const nodelayAlias = `${target.hostAlias}-nodelay`;
+  const file = join(tmp, `${target.hostAlias}.ssh_config`);
+  writeFileSync(file, `${text.replace(/\n?$/, '\n')}\nHost ${nodelayAlias}\n${body}  ServerAliveInterval ${NODELAY_KEEPALIVE_MS / 1000}\n`);
+  return { ...target, sshConfig: file, nodelayAlias };
+}
+const lab = withNoDelayAlias(fx);
+const labNd = { ...lab, hostAlias: lab.nodelayAlias };
+
+/** Agent processes running as the remote user (zombies left out). */
+const remoteAgents = async () => (await remoteProcesses(fx.user)).filter((p) => p.cmd.includes('.cache/flotilla/agent-'));
+const agentsAtStart = (await remoteAgents()).length;
+if (agentsAtStart) console.log(`  note: ${agentsAtStart} agent(s) already run as ${fx.user} (another session?); the leftover check below counts them too`);
+
+/** Waits until no more than `n` agents run as the remote user; returns how long that took, ms. */
+async function agentsGone(n = agentsAtStart, timeoutMs = 15_000): Promise<number> {
+  const t0 = nowUs();
+  while ((await remoteAgents()).length > n) {
+    if (nowUs() - t0 > timeoutMs * 1e3) throw new Error(`agents still running as ${fx.user} ${timeoutMs} ms after close: ${(await remoteAgents()).map((p) => p.pid).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return (nowUs() - t0) / 1e3;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instrumenting the launcher from outside (no core code changed): the once-per-connection
+// preparation (connect, Node check, bundle, tunnel) and each agent's exec being accepted.
+
+interface Marks {
+  t0: number;
+  /** [start, end] of each connectOnce, ms after t0. */
+  prepare: [number, number][];
+  /** When each agent's exec channel was accepted, ms after t0. */
+  exec: number[];
+}
+let marks: Marks | undefined;
+{
+  const proto = SshLauncher.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const connectOnce = proto.connectOnce!;
+  const start = proto.start!;
+  if (typeof connectOnce !== 'function' || typeof start !== 'function') throw new Error('SshLauncher changed: no connectOnce/start to instrument');
+  proto.connectOnce = async function (this: unknown, ...a: unknown[]) {
+    const m = marks;
+    const t = nowUs();
+    try {
+      return await connectOnce.apply(this, a);
+    } finally {
+      m?.prepare.push([(t - m.t0) / 1e3, (nowUs() - m.t0) / 1e3]);
+    }
+  };
+  proto.start = async function (this: unknown, ...a: unknown[]) {
+    const m = marks;
+    const r = await start.apply(this, a);
+    m?.exec.push((nowUs() - m.t0) / 1e3);
+    return r;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const errors: Record<string, string> = {};
+async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  console.log(`\n== ${name}`);
+  const t0 = Date.now();
+  try {
+    return await f();
+  } catch (err) {
+    errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    console.log(`  FAILED: ${errors[name]}`);
+    return undefined;
+  } finally {
+    console.log(`  (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
+  }
+}
+
+/** Wall time of one command, spawn to exit, ms; rejects when it fails. */
+function timeCommand(cmd: string, argv: string[]): Promise<number> {
+  const t0 = nowUs();
+  return new Promise((resolve, reject) =>
+    execFile(cmd, argv, { timeout: 30_000 }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${argv.join(' ')}: ${err.message} ${stderr}`)) : resolve((nowUs() - t0) / 1e3))),
+  );
+}
+
+const samples = (xs: number[]) => `[${xs.map((x) => x.toFixed(0)).join(', ')}]`;
+
+interface Stat {
+  medianMs: number;
+  samplesMs: number[];
+}
+const stat = (xs: number[]): Stat => ({ medianMs: median(xs), samplesMs: xs });
+
+function sshPool(target: Pick<SshTarget, 'hostAlias' | 'sshConfig' | 'knownHosts'>, extra: Partial<Extract<PoolOptions, { launcher: 'ssh' }>>): PoolOptions {
+  return { launcher: 'ssh', hosts: [target.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: target.sshConfig, knownHosts: target.knownHosts, ...extra };
+}
+
+const launcherOf = (fl: Session, pool: string) => fl.controller!.pools.get(pool)!.launcher as SshLauncher;
+
+// ---------------------------------------------------------------------------------------------
+// baseline: the OpenSSH CLI
+
+interface Baseline {
+  sshTrue: Stat;
+  sshNode: Stat;
+  netnsSshTrue?: Stat;
+  netnsSshNode?: Stat;
+}
+const baseline = await phase('baseline', async (): Promise<Baseline> => {
+  const n = Math.max(5, reps);
+  const cli = async (t: Pick<SshTarget, 'sshConfig' | 'hostAlias'>, cmd: string[]) => {
+    await timeCommand('ssh', ['-F', t.sshConfig, t.hostAlias, ...cmd]); // warm-up: page cache, sshd
+    const xs: number[] = [];
+    for (let i = 0; i < n; i++) xs.push(await timeCommand('ssh', ['-F', t.sshConfig, t.hostAlias, ...cmd]));
+    return stat(xs);
+  };
+  const sshTrue = await cli(fx, ['true']);
+  console.log(`  ssh -F <cfg> ${fx.hostAlias} true:        median ${fmt(sshTrue.medianMs, 'ms')} ${samples(sshTrue.samplesMs)}`);
+  const sshNode = await cli(fx, ['node', '-e', '0']);
+  console.log(`  ssh -F <cfg> ${fx.hostAlias} node -e 0:   median ${fmt(sshNode.medianMs, 'ms')} ${samples(sshNode.samplesMs)}`);
+  const out: Baseline = { sshTrue, sshNode };
+  if (ns) {
+    out.netnsSshTrue = await cli(ns, ['true']);
+    console.log(`  ssh -F <cfg> ${ns.hostAlias} true:        median ${fmt(out.netnsSshTrue.medianMs, 'ms')} ${samples(out.netnsSshTrue.samplesMs)}`);
+    out.netnsSshNode = await cli(ns, ['node', '-e', '0']);
+    console.log(`  ssh -F <cfg> ${ns.hostAlias} node -e 0:   median ${fmt(out.netnsSshNode.medianMs, 'ms')} ${samples(out.netnsSshNode.samplesMs)}`);
+  }
+  return out;
+});
+
+// ---------------------------------------------------------------------------------------------
+// breakdown: the launcher's steps one by one, with its own functions
+
+const STEPS = ['connect', 'execTrue', 'checkNode', 'nodeE0', 'bundleLoad', 'bundleCold', 'bundleWarm', 'canDial', 'tunnel', 'end'] as const;
+type Step = (typeof STEPS)[number];
+const STEP_NAMES: Record<Step, string> = {
+  connect: 'ssh2 connect + key exchange + auth',
+  execTrue: 'exec `true` (session channel + shell)',
+  checkNode: 'Node check (`node -v`)',
+  nodeE0: 'exec `node -e 0`',
+  bundleLoad: 'exec node <bundle> (load, then exits: no credentials)',
+  bundleCold: 'ensureBundle, cache cleared (SFTP + mkdir + upload + rename)',
+  bundleWarm: 'ensureBundle, cached (SFTP + stat)',
+  canDial: "direct-dial probe of tunnel 'auto' (a node -e)",
+  tunnel: 'reverse tunnel (forwardIn)',
+  end: 'connection end',
+};
+const breakdown = await phase('breakdown', async () => {
+  const h = resolveHost(fx.hostAlias, loadSshConfig(fx.sshConfig), { knownHosts: fx.knownHosts });
+  const per: Record<Step, number[]> = Object.fromEntries(STEPS.map((s) => [s, []])) as unknown as Record<Step, number[]>;
+  for (let i = 0; i < reps + 1; i++) {
+    const got: Partial<Record<Step, number>> = {};
+    const step = async <T>(s: Step, f: () => Promise<T>): Promise<T> => {
+      const t = nowUs();
+      const r = await f();
+      got[s] = (nowUs() - t) / 1e3;
+      return r;
+    };
+    const client = await step('connect', () => openConnection(h, {}));
+    try {
+      await step('execTrue', () => sshRun(client, 'true'));
+      await step('checkNode', () => checkNode(client, h.spec, 'node', undefined));
+      await step('nodeE0', () => sshRun(client, 'node -e 0'));
+      clearCache();
+      const cold = await step('bundleCold', () => ensureBundle(client, agentBundlePath()));
+      if (!cold.uploaded) throw new Error('ensureBundle did not upload after the cache was cleared');
+      const warm = await step('bundleWarm', () => ensureBundle(client, agentBundlePath()));
+      if (warm.uploaded) throw new Error('ensureBundle uploaded although the bundle was cached');
+      await step('bundleLoad', async () => {
+        const r = await sshRun(client, `node "$HOME/${warm.path}"`);
+        if (!/credentials/.test(r.stderr)) throw new Error(`the bundle without credentials said: ${r.stderr.trim().slice(-300)}`);
+      });
+      await step('canDial', () => canDial(client, 'node', '127.0.0.1', 9)); // refused at once: the probe's cost is the node start
+      await step('tunnel', async () => (await openTunnel(client, { host: '127.0.0.1', port: 9 })).close());
+    } finally {
+      await step('end', () => new Promise<void>((r) => (client.once('close', () => r()), client.end())));
+    }
+    if (i === 0) continue; // warm-up
+    for (const s of STEPS) per[s].push(got[s]!);
+  }
+  const out = Object.fromEntries(STEPS.map((s) => [s, stat(per[s])])) as Record<Step, Stat>;
+  for (const s of STEPS) console.log(`  ${STEP_NAMES[s].padEnd(62)} median ${fmt(out[s].medianMs, 'ms').padStart(9)} ${samples(out[s].samplesMs)}`);
+  const prep = out.connect.medianMs + out.checkNode.medianMs + out.bundleWarm.medianMs;
+  console.log(`  => warm preparation of a host (connect + Node check + cached bundle) ~${fmt(prep, 'ms')}, + ${fmt(out.bundleCold.medianMs - out.bundleWarm.medianMs, 'ms')} when cold, + ${fmt(out.canDial.medianMs, 'ms')} with tunnel 'auto'; then each agent: node + bundle load ~${fmt(out.bundleLoad.medianMs, 'ms')} (a bare node -e 0: ${fmt(out.nodeE0.medianMs, 'ms')})`);
+  return out;
+});
+
+// ---------------------------------------------------------------------------------------------
+// ready: connect() until the first and until all agents are connected
+
+interface ReadyRun {
+  /** connect() returned (controller listening, pools started), ms. */
+  connectMs: number;
+  /** When the k-th lane connected, ms after connect() was called (index 0 = first). */
+  lanesMs: number[];
+  uploads: number;
+  /** The launcher's per-host preparation, [start, end] ms. */
+  prepareMs: [number, number][];
+  /** When each agent's exec was accepted, ms. */
+  execMs: number[];
+  via: string | undefined;
+  closeMs: number;
+  /** From close() returning until no agent ran as the remote user any more, ms. */
+  goneMs: number;
+}
+interface ReadyCase {
+  name: string;
+  agents: number;
+  cold: boolean;
+  tunnel: 'never' | 'auto' | 'always';
+  runs: ReadyRun[];
+  firstMs: Stat;
+  allMs: Stat;
+  uploads: number[];
+}
+
+async function readyOnce(agents: number, cold: boolean, tunnel: 'never' | 'auto' | 'always'): Promise<ReadyRun> {
+  await agentsGone();
+  if (cold) clearCache();
+  const m: Marks = { t0: nowUs(), prepare: [], exec: [] };
+  marks = m;
+  const t0 = m.t0;
+  const fl = await connect({ pools: { lab: sshPool(fx, { agentsPerHost: agents, tunnel }) } });
+  const connectMs = (nowUs() - t0) / 1e3;
+  try {
+    const lanesMs: number[] = new Array(agents).fill(NaN);
+    await within(
+      Promise.all(Array.from({ length: agents }, (_, k) => fl.controller!.waitForLanes(k + 1, { pool: 'lab', timeoutMs: 60_000 }).then(() => (lanesMs[k] = (nowUs() - t0) / 1e3)))),
+      65_000,
+      `${agents} SSH agents ready`,
+    );
+    const launcher = launcherOf(fl, 'lab');
+    const via = launcher.status()[0]?.via;
+    marks = undefined;
+    const t1 = nowUs();
+    await within(fl.close(), 30_000, 'session close()');
+    const closeMs = (nowUs() - t1) / 1e3;
+    const goneMs = await agentsGone();
+    return { connectMs, lanesMs, uploads: launcher.uploads, prepareMs: m.prepare, execMs: m.exec, via, closeMs, goneMs };
+  } catch (err) {
+    marks = undefined;
+    await fl.close().catch(() => {});
+    throw err;
+  }
+}
+
+const ready = await phase('ready', async () => {
+  const cases: Omit<ReadyCase, 'runs' | 'firstMs' | 'allMs' | 'uploads'>[] = [
+    { name: '1 agent, cold', agents: 1, cold: true, tunnel: 'never' },
+    { name: '1 agent, warm', agents: 1, cold: false, tunnel: 'never' },
+    { name: '8 agents, cold', agents: 8, cold: true, tunnel: 'never' },
+    { name: '8 agents, warm', agents: 8, cold: false, tunnel: 'never' },
+    { name: "8 agents, warm, tunnel 'auto'", agents: 8, cold: false, tunnel: 'auto' },
+    { name: "8 agents, warm, tunnel 'always'", agents: 8, cold: false, tunnel: 'always' },
+  ];
+  await readyOnce(1, false, 'never'); // warm-up: modules, page cache, sshd
+  const runs: ReadyRun[][] = cases.map(() => []);
+  // Case after case within each repetition, so a burst of load elsewhere does not hit one case only.
+  for (let r = 0; r < reps; r++) for (const [i, c] of cases.entries()) runs[i]!.push(await readyOnce(c.agents, c.cold, c.tunnel));
+  const out: ReadyCase[] = cases.map((c, i) => {
+    const rs = runs[i]!;
+    return { ...c, runs: rs, firstMs: stat(rs.map((r) => r.lanesMs[0]!)), allMs: stat(rs.map((r) => r.lanesMs.at(-1)!)), uploads: rs.map((r) => r.uploads) };
+  });
+  for (const c of out) {
+    const rs = c.runs;
+    const prepEnd = median(rs.map((r) => r.prepareMs.at(-1)?.[1] ?? NaN));
+    const exec1 = median(rs.map((r) => Math.min(...r.execMs)));
+    const execN = median(rs.map((r) => Math.max(...r.execMs)));
+    console.log(
+      `  ${c.name.padEnd(32)} first ${fmt(c.firstMs.medianMs, 'ms').padStart(8)} ${samples(c.firstMs.samplesMs)}` +
+        (c.agents > 1 ? `, all ${c.agents} ${fmt(c.allMs.medianMs, 'ms').padStart(8)} ${samples(c.allMs.samplesMs)}` : '') +
+        `; uploads ${c.uploads.join(',')}; via ${rs[0]?.via ?? '?'}`,
+    );
+    console.log(
+      `      host prepared at ${fmt(prepEnd, 'ms')} (connectOnce calls per run: ${rs.map((r) => r.prepareMs.length).join(',')}), execs accepted ${fmt(exec1, 'ms')}..${fmt(execN, 'ms')}, ` +
+        `lanes ${rs.length ? samples(rs[Math.floor(rs.length / 2)]!.lanesMs) : ''}; close ${fmt(median(rs.map((r) => r.closeMs)), 'ms')}, agents gone ${fmt(median(rs.map((r) => r.goneMs)), 'ms')} later`,
+    );
+  }
+  return out;
+});
+
+// ---------------------------------------------------------------------------------------------
+// paths: direct vs tunnel, one controller, alternating blocks
+
+interface LatencyStat {
+  calls: number;
+  medianUs: number;
+  p99Us: number;
+  meanUs: number;
+}
+interface ThroughputStat {
+  tasks: number;
+  medianTasksPerS: number;
+  runsTasksPerS: number[];
+}
+
+/** `await fl.map([i], x => x, { pool })`, `n` times in a row; microseconds per call. */
+async function latencyBlock(fl: Session, pool: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowUs();
+    const [v] = await fl.map([i], (x) => x, { pool });
+    out.push(nowUs() - t0);
+    if (v !== i) throw new Error(`latency call ${i} on ${pool} returned ${String(v)}`);
+  }
+  return out;
+}
+const latencyStat = (xs: number[]): LatencyStat => ({ calls: xs.length, medianUs: median(xs), p99Us: percentile(xs, 99), meanUs: xs.reduce((a, b) => a + b, 0) / xs.length });
+
+/** One map of `n` tiny tasks on `pool`; tasks per second until all values are in. */
+async function throughputRun(fl: Session, pool: string, n: number): Promise<number> {
+  const items = Array.from({ length: n }, (_, i) => i);
+  const t0 = nowUs();
+  const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
+  const s = (nowUs() - t0) / 1e6;
+  if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
+  return n / s;
+}
+
+/** Latency and throughput of each pool, measured in alternating blocks. */
+async function comparePools(fl: Session, pools: string[]): Promise<Record<string, { latency: LatencyStat; throughput: ThroughputStat }>> {
+  for (const p of pools) await latencyBlock(fl, p, 100); // warm-up
+  for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000));
+  const lat: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
+  const blocks = 5;
+  for (let b = 0; b < blocks; b++) {
+    const order = b % 2 ? [...pools].reverse() : pools;
+    for (const p of order) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
+  }
+  const tput: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 ? [...pools].reverse() : pools;
+    for (const p of order) tput[p]!.push(await throughputRun(fl, p, tasks));
+  }
+  return Object.fromEntries(
+    pools.map((p) => [p, { latency: latencyStat(lat[p]!.slice(0, calls)), throughput: { tasks, medianTasksPerS: median(tput[p]!), runsTasksPerS: tput[p]! } }]),
+  );
+}
+
+function showPaths(r: Record<string, { latency: LatencyStat; throughput: ThroughputStat }>) {
+  for (const [p, v] of Object.entries(r)) {
+    console.log(
+      `  ${p.padEnd(8)} latency (${v.latency.calls} sequential one-item maps): median ${fmt(v.latency.medianUs, 'us')}, p99 ${fmt(v.latency.p99Us, 'us')}, mean ${fmt(v.latency.meanUs, 'us')}; ` +
+        `throughput (${v.throughput.tasks} tiny tasks): median ${fmt(v.throughput.medianTasksPerS, 'tasks/s')} [${v.throughput.runsTasksPerS.map((x) => fmt(x)).join(', ')}]`,
+    );
+  }
+}
+
+const paths = await phase('paths', async () => {
+  await agentsGone();
+  const fl = await connect({
+    pools: { direct: sshPool(fx, { tunnel: 'never' }), tunnel: sshPool(fx, { tunnel: 'always' }) },
+    waitForAgents: 4,
+  });
+  try {
+    const via = Object.fromEntries(['direct', 'tunnel'].map((p) => [p, launcherOf(fl, p).status()[0]?.via]));
+    if (via.direct !== 'direct' || via.tunnel !== 'tunnel') throw new Error(`pools did not take the intended paths: ${JSON.stringify(via)}`);
+    const r = await comparePools(fl, ['direct', 'tunnel']);
+    showPaths(r);
+    const d = r.direct!, t = r.tunnel!;
+    console.log(`  tunnel/direct: latency median ${(t.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(t.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(t.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
+    return r;
+  } finally {
+    await fl.close();
+    await agentsGone();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// netns: the firewalled node, through the tunnel only
+
+const netnsResult = await phase('netns', async () => {
+  if (!ns) throw new Error('netns fixture not up');
+  await agentsGone();
+  const t0 = nowUs();
+  const fl = await connect({ pools: { fw: sshPool(ns, { tunnel: 'always' }) }, waitForAgents: 2 });
+  const readyMs = (nowUs() - t0) / 1e3;
+  try {
+    const via = launcherOf(fl, 'fw').status()[0]?.via;
+    if (via !== 'tunnel') throw new Error(`the netns pool is not on the tunnel: ${via}`);
+    console.log(`  2 agents ready (warm, tunnel): ${fmt(readyMs, 'ms')}`);
+    const r = await comparePools(fl, ['fw']);
+    showPaths(r);
+    return { readyMs, ...r.fw! };
+  } finally {
+    await fl.close();
+    await agentsGone();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+}
+const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`);
+const rows: Row[] = [];
+const sshNode = baseline?.sshNode.medianMs;
+const bl = (v: number | undefined, name: string) => (v === undefined ? '-' : `${fmt(v, 'ms')} ${name}`);
+if (baseline) {
+  rows.push({ figure: 'ssh true (OpenSSH CLI)', value: fmt(baseline.sshTrue.medianMs, 'ms'), baseline: '-', ratio: '-' });
+  rows.push({ figure: 'ssh node -e 0 (OpenSSH CLI)', value: fmt(baseline.sshNode.medianMs, 'ms'), baseline: bl(baseline.sshTrue.medianMs, 'ssh true'), ratio: x(baseline.sshNode.medianMs, baseline.sshTrue.medianMs) });
+}
+if (breakdown) {
+  rows.push({ figure: 'ssh2 connect + exec true', value: fmt(breakdown.connect.medianMs + breakdown.execTrue.medianMs, 'ms'), baseline: bl(baseline?.sshTrue.medianMs, 'ssh true'), ratio: x(breakdown.connect.medianMs + breakdown.execTrue.medianMs, baseline?.sshTrue.medianMs) });
+  rows.push({ figure: 'bundle upload (cold - warm ensureBundle)', value: fmt(breakdown.bundleCold.medianMs - breakdown.bundleWarm.medianMs, 'ms'), baseline: '-', ratio: '-' });
+}
+for (const c of ready ?? []) {
+  rows.push({ figure: `ready: first agent, ${c.name}`, value: fmt(c.firstMs.medianMs, 'ms'), baseline: bl(sshNode, 'ssh node -e 0'), ratio: x(c.firstMs.medianMs, sshNode) });
+  if (c.agents > 1) rows.push({ figure: `ready: all ${c.agents} agents, ${c.name}`, value: fmt(c.allMs.medianMs, 'ms'), baseline: bl(sshNode, 'ssh node -e 0'), ratio: x(c.allMs.medianMs, sshNode) });
+  if (c.tunnel === 'never') rows.push({ figure: `uploads per session, ${c.name}`, value: c.uploads.join(', '), baseline: `expect ${c.cold ? 1 : 0}`, ratio: c.uploads.every((u) => u === (c.cold ? 1 : 0)) ? 'ok' : 'WRONG' });
+}
+if (paths) {
+  const d = paths.direct!, t = paths.tunnel!;
+  rows.push({ figure: 'latency median, direct', value: fmt(d.latency.medianUs, 'us'), baseline: '-', ratio: '-' });
+  rows.push({ figure: 'latency median, tunnel', value: fmt(t.latency.medianUs, 'us'), baseline: `${fmt(d.latency.medianUs, 'us')} direct`, ratio: x(t.latency.medianUs, d.latency.medianUs) });
+  rows.push({ figure: 'latency p99, direct', value: fmt(d.latency.p99Us, 'us'), baseline: '-', ratio: '-' });
+  rows.push({ figure: 'latency p99, tunnel', value: fmt(t.latency.p99Us, 'us'), baseline: `${fmt(d.latency.p99Us, 'us')} direct`, ratio: x(t.latency.p99Us, d.latency.p99Us) });
+  rows.push({ figure: `throughput ${tasks} tasks, direct`, value: fmt(d.throughput.medianTasksPerS, 'tasks/s'), baseline: '-', ratio: '-' });
+  rows.push({ figure: `throughput ${tasks} tasks, tunnel`, value: fmt(t.throughput.medianTasksPerS, 'tasks/s'), baseline: `${fmt(d.throughput.medianTasksPerS, 'tasks/s')} direct`, ratio: x(t.throughput.medianTasksPerS, d.throughput.medianTasksPerS) });
+}
+if (netnsResult) {
+  const t = paths?.tunnel;
+  const base = (v: number | undefined, unit: string) => (v === undefined ? '-' : `${fmt(v, unit)} loopback tunnel`);
+  rows.push({ figure: 'netns: 2 agents ready, warm', value: fmt(netnsResult.readyMs, 'ms'), baseline: bl(baseline?.netnsSshNode?.medianMs, 'ssh node -e 0'), ratio: x(netnsResult.readyMs, baseline?.netnsSshNode?.medianMs) });
+  rows.push({ figure: 'netns: latency median, tunnel', value: fmt(netnsResult.latency.medianUs, 'us'), baseline: base(t?.latency.medianUs, 'us'), ratio: x(netnsResult.latency.medianUs, t?.latency.medianUs) });
+  rows.push({ figure: 'netns: latency p99, tunnel', value: fmt(netnsResult.latency.p99Us, 'us'), baseline: base(t?.latency.p99Us, 'us'), ratio: x(netnsResult.latency.p99Us, t?.latency.p99Us) });
+  rows.push({ figure: `netns: throughput ${tasks} tasks, tunnel`, value: fmt(netnsResult.throughput.medianTasksPerS, 'tasks/s'), baseline: base(t?.throughput.medianTasksPerS, 'tasks/s'), ratio: x(netnsResult.throughput.medianTasksPerS, t?.throughput.medianTasksPerS) });
+}
+{
+  const head: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', ratio: 'ratio' };
+  const keys = ['figure', 'value', 'baseline', 'ratio'] as const;
+  const w = keys.map((k) => Math.max(head[k].length, ...rows.map((r) => r[k].length)));
+  const line = (r: Row) => keys.map((k, i) => r[k].padEnd(w[i]!)).join('  ').trimEnd();
+  console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs, latency over ${calls} calls)\n${[line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n')}`);
+}
+
+// No agent may be left running as the remote user.
+let leftover: { pid: number; cmd: string }[] = [];
+try {
+  await agentsGone(agentsAtStart, 10_000);
+} catch {
+  /* reported below */
+}
+leftover = await remoteAgents();
+const remoteAll = await remoteProcesses(fx.user);
+console.log(`\nleft running as ${fx.user}: ${leftover.length} agent(s)${leftover.length ? ` (${leftover.map((p) => `${p.pid} ${p.cmd}`).join('; ')})` : ''}; ${remoteAll.length} process(es) in all (zombies aside)${remoteAll.length ? `: ${remoteAll.map((p) => p.cmd).join('; ')}` : ''}`);
+if (leftover.length > agentsAtStart) errors.leftover = `${leftover.length} agent(s) still running as ${fx.user}`;
+for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
+
+if (only.size === PHASES.length) {
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const out = new URL('ssh-latest.json', dir);
+  const json = {
+    date: new Date().toISOString(),
+    commit: git('rev-parse', 'HEAD'),
+    dirty: git('status', '--porcelain', '--', 'agent', 'server', 'client') ? true : false,
+    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
+    options: { reps, calls, tasks },
+    bundle: { bytes: bundle.bytes.length, hash: bundle.hash },
+    summary: rows,
+    baseline,
+    breakdown,
+    ready,
+    paths,
+    netns: netnsResult,
+    leftover,
+    errors,
+  };
+  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  console.log(`\nwrote ${out.pathname}`);
+}
+
+// Everything is closed; if some handle still holds the loop, say so instead of hanging.
+setTimeout(() => {
+  console.error('ssh.bench: something still holds the event loop after the run; exiting');
+  process.exit(1);
+}, 5000).unref();
+if (Object.keys(errors).length) process.exitCode = 1;
