@@ -2,7 +2,7 @@
  * The agent program, bundled into one self-contained file (dist/agent.mjs) that any Node >= 20
  * runs. The main thread reads credentials and supervises; the same file runs as each lane.
  *
- *   node agent.mjs [--credentials-file FILE] [--watch-parent]
+ *   node agent.mjs [--credentials-file FILE] [--watch-parent] [--detached]
  *   node agent.mjs --relay LISTEN_HOST:PORT --to HOST:PORT      (see relay.ts)
  *
  * Without --credentials-file the first line of stdin holds the credentials; stdin then stays
@@ -19,7 +19,15 @@ const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date()
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'credentials-file': { type: 'string' }, 'watch-parent': { type: 'boolean', default: false }, relay: { type: 'string' }, to: { type: 'string' } },
+    options: {
+      'credentials-file': { type: 'string' },
+      'watch-parent': { type: 'boolean', default: false },
+      // Credentials still come on stdin, but its end is not a reason to exit: the agent outlives
+      // the session that started it and leaves by its idle timeout, its grace period, or when told.
+      detached: { type: 'boolean', default: false },
+      relay: { type: 'string' },
+      to: { type: 'string' },
+    },
   });
   if (values.relay !== undefined) {
     if (!values.to) throw new Error('--relay needs --to HOST:PORT');
@@ -30,12 +38,15 @@ async function main(): Promise<void> {
   const line = file ? readCredentialsFile(file) : await readCredentialsLine(process.stdin);
   const credentials = parseCredentials(line);
   const sup = new Supervisor({ credentials, credentialsLine: line, entry: fileURLToPath(import.meta.url), watchParent: values['watch-parent'] ?? false, log });
-  if (!file) {
+  if (!file && !values.detached) {
     process.stdin.on('end', () => void sup.shutdown('stdin closed (launcher gone)', 0));
     process.stdin.on('error', () => void sup.shutdown('stdin failed (launcher gone)', 0));
     process.stdin.resume();
+  } else if (values.detached) {
+    process.stdin.destroy();
+    process.on('SIGHUP', () => {}); // the session that started it ending is not our end
   }
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void sup.shutdown(`received ${sig}`, 0));
+  for (const sig of values.detached ? (['SIGTERM', 'SIGINT'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const)) process.on(sig, () => void sup.shutdown(`received ${sig}`, 0));
   sup.start();
 }
 

@@ -257,3 +257,40 @@ describe('SSH pools: the relay on a login node', () => {
     }
   });
 });
+
+describe('SSH pools: detached agents', () => {
+  it('outlive a dropped connection and dial back in through the re-opened tunnel; close still ends them', async () => {
+    const fl = await connect({ pools: { lab: lab({ detached: true, tunnel: 'always' }) }, waitForAgents: 2 });
+    let pids: number[] = [];
+    try {
+      const pool = fl.controller!.pools.get('lab')!;
+      pids = [...pool.handles.values()].map((h) => h.pid!).sort();
+      expect(pids.length).toBe(2);
+      const n = 30;
+      const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
+        await new Promise((r) => setTimeout(r, 80));
+        return x + 100;
+      }, { pool: 'lab', retries: 5 });
+      const seen = new Map<number, number>();
+      let killed = false;
+      for await (const r of job) {
+        seen.set(r.index, (seen.get(r.index) ?? 0) + 1);
+        if (!killed && seen.size >= 4) {
+          killed = true;
+          const sessionPid = Number(readFileSync(`/proc/${pids[0]}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+          expect(readFileSync(`/proc/${sessionPid}/cmdline`, 'utf8')).toMatch(/^sshd/);
+          process.kill(sessionPid, 'SIGKILL');
+        }
+      }
+      expect(seen.size).toBe(n);
+      expect([...seen.values()].every((c) => c === 1)).toBe(true);
+      expect(await job).toEqual(Array.from({ length: n }, (_, i) => i + 100));
+      // The same two processes did the work before and after the drop: none was started again.
+      expect([...pool.handles.values()].map((h) => h.pid!).sort()).toEqual(pids);
+      expect((await remoteAgents()).map((p) => p.pid).sort()).toEqual(pids);
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await remoteAgents()).length === 0, 10_000);
+  });
+});

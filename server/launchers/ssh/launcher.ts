@@ -16,7 +16,7 @@ import { agentBundlePath } from '../../bundle.js';
 import { forwardThrough, openConnection } from './connect.js';
 import { loadSshConfig, resolveHost } from './resolve.js';
 import type { ResolvedHost } from './resolve.js';
-import { canDial, checkNode, ensureBundle, nodeCommand, shq } from './remote.js';
+import { canDial, checkNode, ensureBundle, nodeCommand, run, shq } from './remote.js';
 import { openTunnel } from './tunnel.js';
 import type { Tunnel } from './tunnel.js';
 import type { SshPoolOptions } from './options.js';
@@ -42,6 +42,10 @@ interface HostState {
   running: number;
   failures: number;
   failure: string | undefined;
+  /** The tunnel's remote port, asked for again after a reconnect so detached agents find it. */
+  tunnelPort: number | undefined;
+  /** Detached agents: they outlive the connection and are watched again over the next one. */
+  detached: Map<number, (exit: AgentExit) => void>;
 }
 
 /** What the pool and tests can see of a host. */
@@ -75,7 +79,7 @@ export class SshLauncher implements Launcher {
     this.hosts = opts.hosts.map((spec) => {
       const h = resolveHost(spec, config, { knownHosts: opts.knownHosts });
       if (opts.identityFile) h.identityFiles.unshift(opts.identityFile);
-      return { h, ready: undefined, running: 0, failures: 0, failure: undefined };
+      return { h, ready: undefined, running: 0, failures: 0, failure: undefined, tunnelPort: undefined, detached: new Map() };
     });
     this.config = config;
   }
@@ -169,7 +173,8 @@ export class SshLauncher implements Launcher {
       let tunnel: Tunnel | undefined;
       let agentUrl = this.controllerAgentUrl;
       if (!direct) {
-        tunnel = await openTunnel(client, { host: wildcard ? '127.0.0.1' : target.hostname.replace(/^\[|\]$/g, ''), port });
+        tunnel = await openTunnel(client, { host: wildcard ? '127.0.0.1' : target.hostname.replace(/^\[|\]$/g, ''), port }, host.tunnelPort);
+        host.tunnelPort = tunnel.remotePort;
         agentUrl = `ws://127.0.0.1:${tunnel.remotePort}${target.pathname}`;
       }
       this.via.set(host, direct ? 'direct' : 'tunnel');
@@ -180,7 +185,9 @@ export class SshLauncher implements Launcher {
         host.ready = undefined;
         this.via.delete(host);
         jumps.forEach((j) => j.end());
+        if (host.detached.size > 0 && !this.closed) void this.reattach(host);
       });
+      for (const pid of host.detached.keys()) this.watchDetached(host, prepared, pid);
       return prepared;
     } catch (err) {
       client.end();
@@ -189,8 +196,38 @@ export class SshLauncher implements Launcher {
     }
   }
 
+  /**
+   * Re-opens the connection of a host whose detached agents outlived it: the tunnel comes back
+   * on the same port (so they dial back in) and each agent is watched again.
+   */
+  private async reattach(host: HostState): Promise<void> {
+    for (let i = 0; !this.closed && host.detached.size > 0 && !host.ready; i++) {
+      await sleep(Math.min(500 * 2 ** i, 10_000) * (0.5 + Math.random()));
+      try {
+        await this.prepare(host);
+      } catch (err) {
+        this.log(`ssh ${host.h.spec}: reconnecting for detached agents failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Settles a detached agent's exit when its process is gone (seen over the current connection). */
+  private watchDetached(host: HostState, p: Prepared, pid: number): void {
+    p.client.exec(`while kill -0 ${pid} 2>/dev/null; do sleep 1; done`, (err, ch) => {
+      if (err) return;
+      ch.on('data', () => {});
+      ch.on('close', () => {
+        if (host.ready === undefined) return; // the connection went: the next one watches again
+        const done = host.detached.get(pid);
+        host.detached.delete(pid);
+        done?.({ exitCode: null, signal: null, stderrTail: '' });
+      });
+    });
+  }
+
   /** Starts the agent on an exec channel; its credentials go in on stdin, which stays open. */
   private start(host: HostState, p: Prepared, credentials: AgentCredentials): Promise<AgentHandle> {
+    if (this.opts.detached) return this.startDetached(host, p, credentials);
     return new Promise((resolve, reject) => {
       p.client.exec(`exec ${p.node} "$HOME/${p.bundle}"`, (err, ch) => {
         if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
@@ -230,6 +267,54 @@ export class SshLauncher implements Launcher {
   }
 
   /**
+   * Starts an agent that outlives the SSH session: credentials on stdin as usual, then the agent
+   * ignores its end; its output goes to a log beside the bundle. It is watched by pid over this
+   * connection and the next ones; stop() kills it by pid.
+   */
+  private startDetached(host: HostState, p: Prepared, credentials: AgentCredentials): Promise<AgentHandle> {
+    const log = `${p.bundle.slice(0, p.bundle.lastIndexOf('/'))}/${credentials.agentId}.log`;
+    return new Promise((resolve, reject) => {
+      p.client.exec(`echo $$; exec nohup ${p.node} "$HOME/${p.bundle}" --detached >>"$HOME/${log}" 2>&1`, (err, ch) => {
+        if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
+        let out = '';
+        ch.on('error', () => {});
+        ch.stderr.on('data', () => {});
+        ch.on('data', (d: Buffer) => {
+          out += d;
+          const m = /^(\d+)\n/.exec(out);
+          if (!m || host.detached.has(Number(m[1]))) return;
+          const pid = Number(m[1]);
+          const exited = new Promise<AgentExit>((res) =>
+            host.detached.set(pid, (exit) => {
+              host.running--;
+              res(exit);
+            }),
+          );
+          // Over this connection, the channel closing is the process ending.
+          ch.on('exit', (code: number | null) => {
+            const done = host.detached.get(pid);
+            if (!done || host.ready === undefined) return;
+            host.detached.delete(pid);
+            done({ exitCode: code, signal: null, stderrTail: '' });
+          });
+          const stop = async (graceMs = 2000) => {
+            if (!host.detached.has(pid)) return;
+            const q = await this.prepare(host);
+            await runQuiet(q.client, `kill -TERM ${pid} 2>/dev/null`);
+            const t = setTimeout(() => void this.prepare(host).then((c) => runQuiet(c.client, `kill -KILL ${pid} 2>/dev/null`)), graceMs);
+            t.unref();
+            await exited;
+            clearTimeout(t);
+          };
+          resolve({ agentId: credentials.agentId, host: host.h.spec, pid, exited, stop });
+        });
+        ch.write(JSON.stringify({ ...credentials, url: p.agentUrl }) + '\n');
+        ch.end();
+      });
+    });
+  }
+
+  /**
    * Starts a relay on `hostSpec` (a login node) listening on `listen` (`ADDR:PORT`, an address
    * compute nodes can reach; port 0 picks one), forwarding to wherever this host's agents dial:
    * the controller directly or the reverse tunnel. Compute-node agents given the returned URL
@@ -256,6 +341,7 @@ export class SshLauncher implements Launcher {
   }
 
   async close(): Promise<void> {
+    // Detached agents were stopped by the pool (by pid); then the connections go.
     this.closed = true;
     await Promise.allSettled(
       this.hosts.map(async (s) => {
@@ -267,4 +353,9 @@ export class SshLauncher implements Launcher {
       }),
     );
   }
+}
+
+/** Runs a command whose result does not matter (best effort, e.g. a kill). */
+async function runQuiet(client: SshClient, cmd: string): Promise<void> {
+  await run(client, cmd, 10_000).catch(() => undefined);
 }

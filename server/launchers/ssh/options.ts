@@ -27,6 +27,11 @@ export interface SshPoolOptions {
   acceptNewHostKeys?: boolean;
   /** Passphrase of encrypted identity files. @default FLOTILLA_SSH_PASSPHRASE */
   passphrase?: string;
+  /**
+   * Agents outlive their SSH session: a dropped connection is re-opened and they dial back in,
+   * instead of being started again. close() still stops them. @default false
+   */
+  detached?: boolean;
   /** An agent with no task for this long exits. @default 10 minutes */
   idleTimeoutMs?: number;
   /** An agent that cannot reach the controller for this long exits. @default 30 s */

@@ -14,10 +14,13 @@ export interface Tunnel {
 }
 
 /** Opens a remote loopback port forwarding to `target` (the controller's agent endpoint). */
-export function openTunnel(client: SshClient, target: { host: string; port: number }): Promise<Tunnel> {
+export function openTunnel(client: SshClient, target: { host: string; port: number }, wanted = 0): Promise<Tunnel> {
   return new Promise((resolve, reject) => {
-    client.forwardIn('127.0.0.1', 0, (err, remotePort) => {
+    client.forwardIn('127.0.0.1', wanted, (err, remotePort) => {
+      // The port asked for (the one agents already dial) may be taken meanwhile: any will do.
+      if (err && wanted !== 0) return void openTunnel(client, target).then(resolve, reject);
       if (err) return reject(new FlotillaError('LAUNCH_FAILED', `the host refused a reverse tunnel (AllowTcpForwarding?): ${err.message}`, { cause: err }));
+      remotePort ||= wanted;
       const onConnection = (info: { destPort: number }, accept: () => import('ssh2').ClientChannel, rejectConn: () => void) => {
         if (info.destPort !== remotePort) return;
         const local = connect(target.port, target.host);
