@@ -31,7 +31,14 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   if (opts.url === undefined) {
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
     const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
-    if (opts.waitForAgents) await controller.waitForLanes(opts.waitForAgents);
+    if (opts.waitForAgents) {
+      try {
+        await controller.waitForLanes(opts.waitForAgents);
+      } catch (err) {
+        await session.close(); // nothing of a session that never became usable may linger
+        throw err;
+      }
+    }
     return session;
   }
   let url: URL;

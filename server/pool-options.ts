@@ -58,6 +58,6 @@ export function createLauncher(
   ctx: { embedded: boolean; agentUrl: string; log(line: string): void; onAgentLog(agentId: string, line: string): void },
 ): Launcher {
   const o = plan.options;
-  if (o.launcher === 'ssh') return new SshLauncher(o, ctx.agentUrl, ctx.log);
+  if (o.launcher === 'ssh') return new SshLauncher(o, ctx.agentUrl, ctx.log, ctx.onAgentLog);
   return new LocalLauncher({ node: o.node, env: o.env, unref: ctx.embedded, onLog: ctx.onAgentLog });
 }

@@ -6,24 +6,36 @@
  *
  *   npm run build && npx tsx test/bench/ssh.bench.ts
  *        [--only baseline,breakdown,ready,paths,netns] [--reps 3] [--calls 500] [--tasks 20000]
+ *        [--breakdown-reps 7] [--tput-reps 5]
  *
  * Phases:
- *   baseline   `ssh -F <cfg> testssh true` (connection set-up) and `... node -e 0` (plus a remote
- *              Node start), spawn to exit.
+ *   baseline   `ssh -F <cfg> testssh true` (connection set-up; also with the curve25519 key
+ *              exchange ssh2 uses instead of OpenSSH's default sntrup761x25519) and
+ *              `... node -e 0` (plus a remote Node start), spawn to exit.
  *   breakdown  the SSH launcher's own steps, one by one on a fresh ssh2 connection: connect +
  *              auth, an exec of `true`, the Node check, a bare Node start, loading the agent
- *              bundle, the bundle check (cached) and upload (cache cleared), the direct-dial probe
- *              of `tunnel: 'auto'`, and opening the reverse tunnel. Where the ready time goes.
+ *              bundle (1, and 8 at once), the bundle check (cached) and upload (cache cleared),
+ *              the direct-dial probe of `tunnel: 'auto'`, and opening the reverse tunnel. Where
+ *              the ready time goes.
  *   ready      connect() until 1 agent and until 8 agents are connected (agentsPerHost 1 and 8,
  *              slots 1, tunnel 'never'), cold (~hpcuser/.cache/flotilla removed first: the bundle
  *              is uploaded) and warm (cached), and warm with tunnel 'auto' and 'always'; the
- *              launcher's bundle uploads per session (cold 1, warm 0).
- *   paths      one controller, two pools of 2 agents on the same host: `direct` (tunnel 'never',
+ *              launcher's bundle uploads per session (cold 1, warm 0), when its host connection
+ *              was ready and its execs accepted (SshLauncher's connectOnce/start are wrapped from
+ *              here to note the times), and the CPU each agent process had used by then.
+ *   paths      one controller, pools of 2 agents on the same host: `direct` (tunnel 'never',
  *              agents dial the controller's TCP port) and `tunnel` (tunnel 'always', through an
  *              ssh2 reverse forward). Latency of sequential one-item maps and throughput of tiny
- *              tasks, the two paths measured in alternating blocks so machine load hits both.
+ *              tasks (and this process's CPU per task), the pools measured in alternating blocks
+ *              so machine load hits all of them.
  *   netns      the firewalled node (network namespace, reached only through the tunnel): time
  *              until 2 agents are ready, latency and throughput.
+ *
+ * +TCP_NODELAY: ssh2 leaves Nagle's algorithm on its socket. To measure the proposed fix
+ * (client.setNoDelay(true) in server/launchers/ssh/connect.ts) in the same run without touching
+ * core code, breakdown, ready, paths and netns also run against a `<alias>-nodelay` Host alias
+ * (a private copy of the fixture's ssh_config; same server, ServerAliveInterval 4 instead of 5),
+ * and ssh2's Client#connect is wrapped here to set TCP_NODELAY on connections with that keepalive.
  *
  * Caution: the cold runs delete ~hpcuser/.cache/flotilla, which an SSH test running at the same
  * moment would be using. The script exits by itself and checks that no agent is left running as
@@ -42,6 +54,7 @@ import { agentBundlePath } from '../../server/bundle.js';
 import { SshLauncher } from '../../server/launchers/ssh/launcher.js';
 import { openConnection } from '../../server/launchers/ssh/connect.js';
 import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
+import type { ResolvedHost } from '../../server/launchers/ssh/resolve.js';
 import { agentBundle, canDial, checkNode, ensureBundle, run as sshRun } from '../../server/launchers/ssh/remote.js';
 import { openTunnel } from '../../server/launchers/ssh/tunnel.js';
 import { netns, remoteProcesses, sshd } from '../fixtures/index.js';
@@ -58,6 +71,8 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     calls: { type: 'string', default: '500' },
     tasks: { type: 'string', default: '20000' },
+    'breakdown-reps': { type: 'string', default: '7' },
+    'tput-reps': { type: 'string', default: '5' },
   },
 });
 const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
@@ -70,6 +85,8 @@ const positive = (name: string, v: string | undefined) => {
 const reps = positive('reps', args.reps);
 const calls = positive('calls', args.calls);
 const tasks = positive('tasks', args.tasks);
+const breakdownReps = positive('breakdown-reps', args['breakdown-reps']);
+const tputReps = positive('tput-reps', args['tput-reps']);
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures and the remote side
@@ -78,6 +95,10 @@ const loadAtStart = loadavg()[0]!;
 console.log(`flotilla SSH benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), load average ${loadAtStart.toFixed(2)}`);
 if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
 
+{
+  const others = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => /vitest|\.bench\.ts/.test(l) && !l.includes(String(process.pid)) && !/ssh\.bench\.ts/.test(l));
+  if (others.length) console.log(`  note: other test or benchmark processes are running (${others.length}, e.g. ${others[0]!.trim().slice(0, 100)}); SSH tests share hpcuser's bundle cache and these CPUs`);
+}
 const tFx = nowUs();
 const fx: SshFixture = await sshd();
 const ns: NetnsFixture | undefined = only.has('netns') ? await netns() : undefined;
@@ -189,6 +210,22 @@ async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined
   }
 }
 
+/**
+ * connect() and wait for `lanes` agent slots. Not connect({ waitForAgents }): when that wait
+ * fails, connect() rejects without closing its embedded controller, and the agents it started
+ * keep running (and hold this process open). See the report.
+ */
+async function session(pools: Record<string, PoolOptions>, lanes: number): Promise<Session> {
+  const fl = await connect({ pools });
+  try {
+    await fl.controller!.waitForLanes(lanes, { timeoutMs: 60_000 });
+    return fl;
+  } catch (err) {
+    await fl.close();
+    throw err;
+  }
+}
+
 /** Wall time of one command, spawn to exit, ms; rejects when it fails. */
 function timeCommand(cmd: string, argv: string[]): Promise<number> {
   const t0 = nowUs();
@@ -196,6 +233,24 @@ function timeCommand(cmd: string, argv: string[]): Promise<number> {
     execFile(cmd, argv, { timeout: 30_000 }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${argv.join(' ')}: ${err.message} ${stderr}`)) : resolve((nowUs() - t0) / 1e3))),
   );
 }
+
+/** CPU time a process has used (user + system, all its threads), ms; undefined once it is gone. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 const samples = (xs: number[]) => `[${xs.map((x) => x.toFixed(0)).join(', ')}]`;
 
@@ -216,53 +271,63 @@ const launcherOf = (fl: Session, pool: string) => fl.controller!.pools.get(pool)
 
 interface Baseline {
   sshTrue: Stat;
+  /** The same with the key exchange ssh2 uses (curve25519) instead of OpenSSH 9's default sntrup761x25519. */
+  sshTrueCurve25519: Stat;
   sshNode: Stat;
   netnsSshTrue?: Stat;
   netnsSshNode?: Stat;
 }
 const baseline = await phase('baseline', async (): Promise<Baseline> => {
   const n = Math.max(5, reps);
-  const cli = async (t: Pick<SshTarget, 'sshConfig' | 'hostAlias'>, cmd: string[]) => {
-    await timeCommand('ssh', ['-F', t.sshConfig, t.hostAlias, ...cmd]); // warm-up: page cache, sshd
+  const cli = async (t: Pick<SshTarget, 'sshConfig' | 'hostAlias'>, what: string, cmd: string[], opts: string[] = []) => {
+    const argv = ['-F', t.sshConfig, ...opts, t.hostAlias, ...cmd];
+    await timeCommand('ssh', argv); // warm-up: page cache, sshd
     const xs: number[] = [];
-    for (let i = 0; i < n; i++) xs.push(await timeCommand('ssh', ['-F', t.sshConfig, t.hostAlias, ...cmd]));
-    return stat(xs);
+    for (let i = 0; i < n; i++) xs.push(await timeCommand('ssh', argv));
+    const s = stat(xs);
+    console.log(`  ${`ssh -F <cfg> ${opts.join(' ')}${opts.length ? ' ' : ''}${t.hostAlias} ${what}`.padEnd(72)} median ${fmt(s.medianMs, 'ms').padStart(8)} ${samples(xs)}`);
+    return s;
   };
-  const sshTrue = await cli(fx, ['true']);
-  console.log(`  ssh -F <cfg> ${fx.hostAlias} true:        median ${fmt(sshTrue.medianMs, 'ms')} ${samples(sshTrue.samplesMs)}`);
-  const sshNode = await cli(fx, ['node', '-e', '0']);
-  console.log(`  ssh -F <cfg> ${fx.hostAlias} node -e 0:   median ${fmt(sshNode.medianMs, 'ms')} ${samples(sshNode.samplesMs)}`);
-  const out: Baseline = { sshTrue, sshNode };
+  const out: Baseline = {
+    sshTrue: await cli(fx, 'true', ['true']),
+    sshTrueCurve25519: await cli(fx, 'true', ['true'], ['-o', 'KexAlgorithms=curve25519-sha256']),
+    sshNode: await cli(fx, 'node -e 0', ['node', '-e', '0']),
+  };
   if (ns) {
-    out.netnsSshTrue = await cli(ns, ['true']);
-    console.log(`  ssh -F <cfg> ${ns.hostAlias} true:        median ${fmt(out.netnsSshTrue.medianMs, 'ms')} ${samples(out.netnsSshTrue.samplesMs)}`);
-    out.netnsSshNode = await cli(ns, ['node', '-e', '0']);
-    console.log(`  ssh -F <cfg> ${ns.hostAlias} node -e 0:   median ${fmt(out.netnsSshNode.medianMs, 'ms')} ${samples(out.netnsSshNode.samplesMs)}`);
+    out.netnsSshTrue = await cli(ns, 'true', ['true']);
+    out.netnsSshNode = await cli(ns, 'node -e 0', ['node', '-e', '0']);
   }
   return out;
 });
 
 // ---------------------------------------------------------------------------------------------
-// breakdown: the launcher's steps one by one, with its own functions
+// breakdown: the launcher's steps one by one, with its own functions, as is and with TCP_NODELAY
 
-const STEPS = ['connect', 'execTrue', 'checkNode', 'nodeE0', 'bundleLoad', 'bundleCold', 'bundleWarm', 'canDial', 'tunnel', 'end'] as const;
+const STEPS = ['connect', 'execTrue', 'checkNode', 'nodeE0', 'bundleCold', 'bundleWarm', 'bundleLoad', 'bundleLoad8', 'canDial', 'tunnel', 'end'] as const;
 type Step = (typeof STEPS)[number];
 const STEP_NAMES: Record<Step, string> = {
   connect: 'ssh2 connect + key exchange + auth',
   execTrue: 'exec `true` (session channel + shell)',
   checkNode: 'Node check (`node -v`)',
   nodeE0: 'exec `node -e 0`',
-  bundleLoad: 'exec node <bundle> (load, then exits: no credentials)',
-  bundleCold: 'ensureBundle, cache cleared (SFTP + mkdir + upload + rename)',
-  bundleWarm: 'ensureBundle, cached (SFTP + stat)',
+  bundleCold: 'ensureBundle, cache cleared (SFTP, mkdir, upload, rename)',
+  bundleWarm: 'ensureBundle, cached (SFTP open + stat)',
+  bundleLoad: 'exec node <bundle> (loads it, exits: no credentials)',
+  bundleLoad8: 'the same, 8 at once on the connection',
   canDial: "direct-dial probe of tunnel 'auto' (a node -e)",
   tunnel: 'reverse tunnel (forwardIn)',
   end: 'connection end',
 };
-const breakdown = await phase('breakdown', async () => {
-  const h = resolveHost(fx.hostAlias, loadSshConfig(fx.sshConfig), { knownHosts: fx.knownHosts });
-  const per: Record<Step, number[]> = Object.fromEntries(STEPS.map((s) => [s, []])) as unknown as Record<Step, number[]>;
-  for (let i = 0; i < reps + 1; i++) {
+type Breakdown = Record<'asIs' | 'noDelay', Record<Step, Stat>>;
+const breakdown = await phase('breakdown', async (): Promise<Breakdown> => {
+  const config = loadSshConfig(lab.sshConfig);
+  const hosts = { asIs: resolveHost(lab.hostAlias, config, { knownHosts: lab.knownHosts }), noDelay: resolveHost(labNd.hostAlias, config, { knownHosts: lab.knownHosts }) };
+  if (hosts.noDelay.keepaliveMs !== NODELAY_KEEPALIVE_MS || hosts.asIs.keepaliveMs === NODELAY_KEEPALIVE_MS) {
+    throw new Error(`the aliases do not tell the variants apart: keepalive ${hosts.asIs.keepaliveMs} ms as is, ${hosts.noDelay.keepaliveMs} ms with -nodelay`);
+  }
+  const per = { asIs: {} as Record<Step, number[]>, noDelay: {} as Record<Step, number[]> };
+  for (const v of ['asIs', 'noDelay'] as const) for (const s of STEPS) per[v][s] = [];
+  const once = async (h: ResolvedHost): Promise<Record<Step, number>> => {
     const got: Partial<Record<Step, number>> = {};
     const step = async <T>(s: Step, f: () => Promise<T>): Promise<T> => {
       const t = nowUs();
@@ -280,22 +345,40 @@ const breakdown = await phase('breakdown', async () => {
       if (!cold.uploaded) throw new Error('ensureBundle did not upload after the cache was cleared');
       const warm = await step('bundleWarm', () => ensureBundle(client, agentBundlePath()));
       if (warm.uploaded) throw new Error('ensureBundle uploaded although the bundle was cached');
-      await step('bundleLoad', async () => {
+      const load = async () => {
         const r = await sshRun(client, `node "$HOME/${warm.path}"`);
         if (!/credentials/.test(r.stderr)) throw new Error(`the bundle without credentials said: ${r.stderr.trim().slice(-300)}`);
-      });
-      await step('canDial', () => canDial(client, 'node', '127.0.0.1', 9)); // refused at once: the probe's cost is the node start
+      };
+      await step('bundleLoad', load);
+      await step('bundleLoad8', () => Promise.all(Array.from({ length: 8 }, load)));
+      await step('canDial', () => canDial(client, 'node', '127.0.0.1', 9)); // refused at once: the probe costs a node start
       await step('tunnel', async () => (await openTunnel(client, { host: '127.0.0.1', port: 9 })).close());
     } finally {
       await step('end', () => new Promise<void>((r) => (client.once('close', () => r()), client.end())));
     }
-    if (i === 0) continue; // warm-up
-    for (const s of STEPS) per[s].push(got[s]!);
+    return got as Record<Step, number>;
+  };
+  for (let i = 0; i < breakdownReps + 1; i++) {
+    for (const v of i % 2 ? (['noDelay', 'asIs'] as const) : (['asIs', 'noDelay'] as const)) {
+      const got = await once(hosts[v]);
+      if (i === 0) continue; // warm-up
+      for (const s of STEPS) per[v][s].push(got[s]);
+    }
   }
-  const out = Object.fromEntries(STEPS.map((s) => [s, stat(per[s])])) as Record<Step, Stat>;
-  for (const s of STEPS) console.log(`  ${STEP_NAMES[s].padEnd(62)} median ${fmt(out[s].medianMs, 'ms').padStart(9)} ${samples(out[s].samplesMs)}`);
-  const prep = out.connect.medianMs + out.checkNode.medianMs + out.bundleWarm.medianMs;
-  console.log(`  => warm preparation of a host (connect + Node check + cached bundle) ~${fmt(prep, 'ms')}, + ${fmt(out.bundleCold.medianMs - out.bundleWarm.medianMs, 'ms')} when cold, + ${fmt(out.canDial.medianMs, 'ms')} with tunnel 'auto'; then each agent: node + bundle load ~${fmt(out.bundleLoad.medianMs, 'ms')} (a bare node -e 0: ${fmt(out.nodeE0.medianMs, 'ms')})`);
+  const out = { asIs: {}, noDelay: {} } as Breakdown;
+  for (const v of ['asIs', 'noDelay'] as const) for (const s of STEPS) out[v][s] = stat(per[v][s]);
+  console.log(`  ${'step (medians of ' + breakdownReps + ')'.padEnd(0)}`.padEnd(64) + 'as is'.padStart(10) + '  +TCP_NODELAY'.padStart(14) + '   samples as is | +nodelay');
+  for (const s of STEPS) {
+    console.log(`  ${STEP_NAMES[s].padEnd(62)}${fmt(out.asIs[s].medianMs, 'ms').padStart(10)}${fmt(out.noDelay[s].medianMs, 'ms').padStart(14)}   ${samples(out.asIs[s].samplesMs)} | ${samples(out.noDelay[s].samplesMs)}`);
+  }
+  for (const v of ['asIs', 'noDelay'] as const) {
+    const o = out[v];
+    console.log(
+      `  => ${v === 'asIs' ? 'as is' : '+TCP_NODELAY'}: warm preparation of a host (connect + Node check + cached bundle) ~${fmt(o.connect.medianMs + o.checkNode.medianMs + o.bundleWarm.medianMs, 'ms')}, ` +
+        `+ ${fmt(o.bundleCold.medianMs - o.bundleWarm.medianMs, 'ms')} cold, + ${fmt(o.canDial.medianMs, 'ms')} with tunnel 'auto', + ${fmt(o.tunnel.medianMs, 'ms')} for a tunnel; ` +
+        `then an agent: node + bundle ~${fmt(o.bundleLoad.medianMs, 'ms')}, 8 at once ~${fmt(o.bundleLoad8.medianMs, 'ms')}`,
+    );
+  }
   return out;
 });
 
@@ -313,36 +396,47 @@ interface ReadyRun {
   /** When each agent's exec was accepted, ms. */
   execMs: number[];
   via: string | undefined;
+  /** CPU time (user + system, all threads) each agent process had used when the last lane connected, ms. */
+  agentCpuMs: number[];
   closeMs: number;
   /** From close() returning until no agent ran as the remote user any more, ms. */
   goneMs: number;
 }
-interface ReadyCase {
+interface ReadySpec {
   name: string;
   agents: number;
   cold: boolean;
   tunnel: 'never' | 'auto' | 'always';
+  noDelay: boolean;
+}
+interface ReadyCase extends ReadySpec {
   runs: ReadyRun[];
   firstMs: Stat;
   allMs: Stat;
   uploads: number[];
+  /** Medians: host prepared, first and last exec accepted, CPU per agent at ready, ms. */
+  preparedMs: number;
+  agentCpuMs: number;
+  execFirstMs: number;
+  execLastMs: number;
 }
 
-async function readyOnce(agents: number, cold: boolean, tunnel: 'never' | 'auto' | 'always'): Promise<ReadyRun> {
+async function readyOnce(c: Omit<ReadySpec, 'name'>): Promise<ReadyRun> {
   await agentsGone();
-  if (cold) clearCache();
+  if (c.cold) clearCache();
   const m: Marks = { t0: nowUs(), prepare: [], exec: [] };
   marks = m;
   const t0 = m.t0;
-  const fl = await connect({ pools: { lab: sshPool(fx, { agentsPerHost: agents, tunnel }) } });
+  const fl = await connect({ pools: { lab: sshPool(c.noDelay ? labNd : lab, { agentsPerHost: c.agents, tunnel: c.tunnel }) } });
   const connectMs = (nowUs() - t0) / 1e3;
   try {
-    const lanesMs: number[] = new Array(agents).fill(NaN);
+    const lanesMs: number[] = new Array(c.agents).fill(NaN);
     await within(
-      Promise.all(Array.from({ length: agents }, (_, k) => fl.controller!.waitForLanes(k + 1, { pool: 'lab', timeoutMs: 60_000 }).then(() => (lanesMs[k] = (nowUs() - t0) / 1e3)))),
+      Promise.all(Array.from({ length: c.agents }, (_, k) => fl.controller!.waitForLanes(k + 1, { pool: 'lab', timeoutMs: 60_000 }).then(() => (lanesMs[k] = (nowUs() - t0) / 1e3)))),
       65_000,
-      `${agents} SSH agents ready`,
+      `${c.agents} SSH agents ready`,
     );
+    const agentCpuMs = (await remoteAgents()).map((p) => cpuMs(p.pid)).filter((v) => v !== undefined);
     const launcher = launcherOf(fl, 'lab');
     const via = launcher.status()[0]?.via;
     marks = undefined;
@@ -350,7 +444,7 @@ async function readyOnce(agents: number, cold: boolean, tunnel: 'never' | 'auto'
     await within(fl.close(), 30_000, 'session close()');
     const closeMs = (nowUs() - t1) / 1e3;
     const goneMs = await agentsGone();
-    return { connectMs, lanesMs, uploads: launcher.uploads, prepareMs: m.prepare, execMs: m.exec, via, closeMs, goneMs };
+    return { connectMs, lanesMs, uploads: launcher.uploads, prepareMs: m.prepare, execMs: m.exec, via, agentCpuMs, closeMs, goneMs };
   } catch (err) {
     marks = undefined;
     await fl.close().catch(() => {});
@@ -358,36 +452,46 @@ async function readyOnce(agents: number, cold: boolean, tunnel: 'never' | 'auto'
   }
 }
 
-const ready = await phase('ready', async () => {
-  const cases: Omit<ReadyCase, 'runs' | 'firstMs' | 'allMs' | 'uploads'>[] = [
-    { name: '1 agent, cold', agents: 1, cold: true, tunnel: 'never' },
-    { name: '1 agent, warm', agents: 1, cold: false, tunnel: 'never' },
-    { name: '8 agents, cold', agents: 8, cold: true, tunnel: 'never' },
-    { name: '8 agents, warm', agents: 8, cold: false, tunnel: 'never' },
-    { name: "8 agents, warm, tunnel 'auto'", agents: 8, cold: false, tunnel: 'auto' },
-    { name: "8 agents, warm, tunnel 'always'", agents: 8, cold: false, tunnel: 'always' },
+const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
+  const specs: ReadySpec[] = [
+    { name: '1 agent, cold', agents: 1, cold: true, tunnel: 'never', noDelay: false },
+    { name: '1 agent, warm', agents: 1, cold: false, tunnel: 'never', noDelay: false },
+    { name: '8 agents, cold', agents: 8, cold: true, tunnel: 'never', noDelay: false },
+    { name: '8 agents, warm', agents: 8, cold: false, tunnel: 'never', noDelay: false },
+    { name: "8 agents, warm, tunnel 'auto'", agents: 8, cold: false, tunnel: 'auto', noDelay: false },
+    { name: "8 agents, warm, tunnel 'always'", agents: 8, cold: false, tunnel: 'always', noDelay: false },
+    { name: '1 agent, cold, +TCP_NODELAY', agents: 1, cold: true, tunnel: 'never', noDelay: true },
+    { name: '1 agent, warm, +TCP_NODELAY', agents: 1, cold: false, tunnel: 'never', noDelay: true },
+    { name: '8 agents, warm, +TCP_NODELAY', agents: 8, cold: false, tunnel: 'never', noDelay: true },
   ];
-  await readyOnce(1, false, 'never'); // warm-up: modules, page cache, sshd
-  const runs: ReadyRun[][] = cases.map(() => []);
+  await readyOnce({ agents: 1, cold: false, tunnel: 'never', noDelay: false }); // warm-up: modules, page cache, sshd
+  const runs: ReadyRun[][] = specs.map(() => []);
   // Case after case within each repetition, so a burst of load elsewhere does not hit one case only.
-  for (let r = 0; r < reps; r++) for (const [i, c] of cases.entries()) runs[i]!.push(await readyOnce(c.agents, c.cold, c.tunnel));
-  const out: ReadyCase[] = cases.map((c, i) => {
+  for (let r = 0; r < reps; r++) for (const [i, c] of specs.entries()) runs[i]!.push(await readyOnce(c));
+  const out: ReadyCase[] = specs.map((c, i) => {
     const rs = runs[i]!;
-    return { ...c, runs: rs, firstMs: stat(rs.map((r) => r.lanesMs[0]!)), allMs: stat(rs.map((r) => r.lanesMs.at(-1)!)), uploads: rs.map((r) => r.uploads) };
+    return {
+      ...c,
+      runs: rs,
+      firstMs: stat(rs.map((r) => r.lanesMs[0]!)),
+      allMs: stat(rs.map((r) => r.lanesMs.at(-1)!)),
+      uploads: rs.map((r) => r.uploads),
+      preparedMs: median(rs.map((r) => r.prepareMs.at(-1)?.[1] ?? NaN)),
+      execFirstMs: median(rs.map((r) => Math.min(...r.execMs))),
+      execLastMs: median(rs.map((r) => Math.max(...r.execMs))),
+      agentCpuMs: median(rs.flatMap((r) => r.agentCpuMs)),
+    };
   });
   for (const c of out) {
     const rs = c.runs;
-    const prepEnd = median(rs.map((r) => r.prepareMs.at(-1)?.[1] ?? NaN));
-    const exec1 = median(rs.map((r) => Math.min(...r.execMs)));
-    const execN = median(rs.map((r) => Math.max(...r.execMs)));
     console.log(
-      `  ${c.name.padEnd(32)} first ${fmt(c.firstMs.medianMs, 'ms').padStart(8)} ${samples(c.firstMs.samplesMs)}` +
-        (c.agents > 1 ? `, all ${c.agents} ${fmt(c.allMs.medianMs, 'ms').padStart(8)} ${samples(c.allMs.samplesMs)}` : '') +
-        `; uploads ${c.uploads.join(',')}; via ${rs[0]?.via ?? '?'}`,
+      `  ${c.name.padEnd(34)} first ${fmt(c.firstMs.medianMs, 'ms').padStart(7)} ${samples(c.firstMs.samplesMs)}` +
+        (c.agents > 1 ? `, all ${c.agents} ${fmt(c.allMs.medianMs, 'ms').padStart(7)} ${samples(c.allMs.samplesMs)}` : '') +
+        `; uploads ${c.uploads.join(',')}${c.uploads.some((u) => u !== (c.cold ? 1 : 0)) ? ` (expected ${c.cold ? 1 : 0}: did another process use ${fx.user}'s cache meanwhile?)` : ''}; via ${rs[0]?.via ?? '?'}`,
     );
     console.log(
-      `      host prepared at ${fmt(prepEnd, 'ms')} (connectOnce calls per run: ${rs.map((r) => r.prepareMs.length).join(',')}), execs accepted ${fmt(exec1, 'ms')}..${fmt(execN, 'ms')}, ` +
-        `lanes ${rs.length ? samples(rs[Math.floor(rs.length / 2)]!.lanesMs) : ''}; close ${fmt(median(rs.map((r) => r.closeMs)), 'ms')}, agents gone ${fmt(median(rs.map((r) => r.goneMs)), 'ms')} later`,
+      `      host prepared at ${fmt(c.preparedMs, 'ms')} (connections per run: ${rs.map((r) => r.prepareMs.length).join(',')}), execs accepted ${fmt(c.execFirstMs, 'ms')}..${fmt(c.execLastMs, 'ms')}, ` +
+        `lanes ${rs.length ? samples(rs[Math.floor(rs.length / 2)]!.lanesMs) : ''}; CPU per agent by then ${fmt(c.agentCpuMs, 'ms')} (x${c.agents} = ${fmt((c.agentCpuMs * c.agents) / Math.max(1, c.allMs.medianMs - c.execFirstMs), '')} CPUs busy from exec to ready); close ${fmt(median(rs.map((r) => r.closeMs)), 'ms')}, agents gone ${fmt(median(rs.map((r) => r.goneMs)), 'ms')} later`,
     );
   }
   return out;
@@ -401,11 +505,20 @@ interface LatencyStat {
   medianUs: number;
   p99Us: number;
   meanUs: number;
+  maxUs: number;
+  /** Calls over 30 ms: a 40 ms delayed-ACK stall shows up here. */
+  over30ms: number;
 }
 interface ThroughputStat {
   tasks: number;
   medianTasksPerS: number;
   runsTasksPerS: number[];
+  /** CPU this process (controller, and ssh2 for the tunnel) spent per task, median over runs, us. */
+  controllerCpuUsPerTask: number;
+}
+interface PathResult {
+  latency: LatencyStat;
+  throughput: ThroughputStat;
 }
 
 /** `await fl.map([i], x => x, { pool })`, `n` times in a row; microseconds per call. */
@@ -419,60 +532,68 @@ async function latencyBlock(fl: Session, pool: string, n: number): Promise<numbe
   }
   return out;
 }
-const latencyStat = (xs: number[]): LatencyStat => ({ calls: xs.length, medianUs: median(xs), p99Us: percentile(xs, 99), meanUs: xs.reduce((a, b) => a + b, 0) / xs.length });
+const latencyStat = (xs: number[]): LatencyStat => ({
+  calls: xs.length,
+  medianUs: median(xs),
+  p99Us: percentile(xs, 99),
+  meanUs: xs.reduce((a, b) => a + b, 0) / xs.length,
+  maxUs: Math.max(...xs),
+  over30ms: xs.filter((v) => v > 30_000).length,
+});
 
-/** One map of `n` tiny tasks on `pool`; tasks per second until all values are in. */
-async function throughputRun(fl: Session, pool: string, n: number): Promise<number> {
+/** One map of `n` tiny tasks on `pool`: tasks per second until all values are in, and this process's CPU per task. */
+async function throughputRun(fl: Session, pool: string, n: number): Promise<{ tasksPerS: number; cpuUsPerTask: number }> {
   const items = Array.from({ length: n }, (_, i) => i);
+  const cpu0 = process.cpuUsage();
   const t0 = nowUs();
   const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
   const s = (nowUs() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
   if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
-  return n / s;
+  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n };
 }
 
-/** Latency and throughput of each pool, measured in alternating blocks. */
-async function comparePools(fl: Session, pools: string[]): Promise<Record<string, { latency: LatencyStat; throughput: ThroughputStat }>> {
+/** Latency and throughput of each pool, measured in alternating blocks (order rotating). */
+async function comparePools(fl: Session, pools: string[]): Promise<Record<string, PathResult>> {
   for (const p of pools) await latencyBlock(fl, p, 100); // warm-up
-  for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000));
+  for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000)); // warm-up
+  const rotate = (k: number) => pools.map((_, i) => pools[(i + k) % pools.length]!);
   const lat: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
   const blocks = 5;
-  for (let b = 0; b < blocks; b++) {
-    const order = b % 2 ? [...pools].reverse() : pools;
-    for (const p of order) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
-  }
-  const tput: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
-  for (let r = 0; r < reps; r++) {
-    const order = r % 2 ? [...pools].reverse() : pools;
-    for (const p of order) tput[p]!.push(await throughputRun(fl, p, tasks));
-  }
+  for (let b = 0; b < blocks; b++) for (const p of rotate(b)) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
+  const tput: Record<string, { tasksPerS: number; cpuUsPerTask: number }[]> = Object.fromEntries(pools.map((p) => [p, []]));
+  for (let r = 0; r < tputReps; r++) for (const p of rotate(r)) tput[p]!.push(await throughputRun(fl, p, tasks));
   return Object.fromEntries(
-    pools.map((p) => [p, { latency: latencyStat(lat[p]!.slice(0, calls)), throughput: { tasks, medianTasksPerS: median(tput[p]!), runsTasksPerS: tput[p]! } }]),
+    pools.map((p) => {
+      const runs = tput[p]!;
+      const throughput: ThroughputStat = { tasks, medianTasksPerS: median(runs.map((r) => r.tasksPerS)), runsTasksPerS: runs.map((r) => r.tasksPerS), controllerCpuUsPerTask: median(runs.map((r) => r.cpuUsPerTask)) };
+      return [p, { latency: latencyStat(lat[p]!.slice(0, calls)), throughput }];
+    }),
   );
 }
 
-function showPaths(r: Record<string, { latency: LatencyStat; throughput: ThroughputStat }>) {
+function showPaths(r: Record<string, PathResult>) {
   for (const [p, v] of Object.entries(r)) {
     console.log(
-      `  ${p.padEnd(8)} latency (${v.latency.calls} sequential one-item maps): median ${fmt(v.latency.medianUs, 'us')}, p99 ${fmt(v.latency.p99Us, 'us')}, mean ${fmt(v.latency.meanUs, 'us')}; ` +
-        `throughput (${v.throughput.tasks} tiny tasks): median ${fmt(v.throughput.medianTasksPerS, 'tasks/s')} [${v.throughput.runsTasksPerS.map((x) => fmt(x)).join(', ')}]`,
+      `  ${p.padEnd(15)} latency (${v.latency.calls} one-item maps): median ${fmt(v.latency.medianUs, 'us').padStart(8)}, p99 ${fmt(v.latency.p99Us, 'us').padStart(9)}, max ${fmt(v.latency.maxUs, 'us').padStart(9)}, >30 ms: ${v.latency.over30ms}; ` +
+        `throughput (${v.throughput.tasks} tiny tasks): median ${fmt(v.throughput.medianTasksPerS, 'tasks/s')} [${v.throughput.runsTasksPerS.map((x) => fmt(x)).join(', ')}], controller CPU ${v.throughput.controllerCpuUsPerTask.toFixed(1)} us/task`,
     );
   }
 }
 
 const paths = await phase('paths', async () => {
   await agentsGone();
-  const fl = await connect({
-    pools: { direct: sshPool(fx, { tunnel: 'never' }), tunnel: sshPool(fx, { tunnel: 'always' }) },
-    waitForAgents: 4,
-  });
+  const fl = await session({ direct: sshPool(lab, { tunnel: 'never' }), tunnel: sshPool(lab, { tunnel: 'always' }), 'tunnel-nodelay': sshPool(labNd, { tunnel: 'always' }) }, 6);
   try {
-    const via = Object.fromEntries(['direct', 'tunnel'].map((p) => [p, launcherOf(fl, p).status()[0]?.via]));
-    if (via.direct !== 'direct' || via.tunnel !== 'tunnel') throw new Error(`pools did not take the intended paths: ${JSON.stringify(via)}`);
-    const r = await comparePools(fl, ['direct', 'tunnel']);
+    const via = Object.fromEntries(['direct', 'tunnel', 'tunnel-nodelay'].map((p) => [p, launcherOf(fl, p).status()[0]?.via]));
+    if (via.direct !== 'direct' || via.tunnel !== 'tunnel' || via['tunnel-nodelay'] !== 'tunnel') throw new Error(`pools did not take the intended paths: ${JSON.stringify(via)}`);
+    const r = await comparePools(fl, ['direct', 'tunnel', 'tunnel-nodelay']);
     showPaths(r);
-    const d = r.direct!, t = r.tunnel!;
-    console.log(`  tunnel/direct: latency median ${(t.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(t.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(t.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
+    const d = r.direct!;
+    for (const p of ['tunnel', 'tunnel-nodelay']) {
+      const t = r[p]!;
+      console.log(`  ${p}/direct: latency median ${(t.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(t.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(t.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
+    }
     return r;
   } finally {
     await fl.close();
@@ -485,17 +606,27 @@ const paths = await phase('paths', async () => {
 
 const netnsResult = await phase('netns', async () => {
   if (!ns) throw new Error('netns fixture not up');
+  const fw = withNoDelayAlias(ns);
+  const fwNd = { ...fw, hostAlias: fw.nodelayAlias };
+  // Ready time of one pool alone first; then both pools side by side for latency and throughput.
+  const readySamples: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    await agentsGone();
+    const t0 = nowUs();
+    const one = await session({ fw: sshPool(fw, { tunnel: 'always' }) }, 2);
+    readySamples.push((nowUs() - t0) / 1e3);
+    await one.close();
+  }
   await agentsGone();
-  const t0 = nowUs();
-  const fl = await connect({ pools: { fw: sshPool(ns, { tunnel: 'always' }) }, waitForAgents: 2 });
-  const readyMs = (nowUs() - t0) / 1e3;
+  const readyMs = median(readySamples);
+  console.log(`  2 agents ready (warm, tunnel): median ${fmt(readyMs, 'ms')} ${samples(readySamples)}`);
+  const fl = await session({ fw: sshPool(fw, { tunnel: 'always' }), 'fw-nodelay': sshPool(fwNd, { tunnel: 'always' }) }, 4);
   try {
-    const via = launcherOf(fl, 'fw').status()[0]?.via;
-    if (via !== 'tunnel') throw new Error(`the netns pool is not on the tunnel: ${via}`);
-    console.log(`  2 agents ready (warm, tunnel): ${fmt(readyMs, 'ms')}`);
-    const r = await comparePools(fl, ['fw']);
+    const via = ['fw', 'fw-nodelay'].map((p) => launcherOf(fl, p).status()[0]?.via);
+    if (via.some((v) => v !== 'tunnel')) throw new Error(`the netns pools are not on the tunnel: ${via.join(', ')}`);
+    const r = await comparePools(fl, ['fw', 'fw-nodelay']);
     showPaths(r);
-    return { readyMs, ...r.fw! };
+    return { readyMs, readySamplesMs: readySamples, fw: r.fw!, fwNoDelay: r['fw-nodelay']! };
   } finally {
     await fl.close();
     await agentsGone();
@@ -513,37 +644,48 @@ interface Row {
 }
 const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`);
 const rows: Row[] = [];
+const ms = (v: number | undefined, name: string) => (v === undefined ? '-' : `${fmt(v, 'ms')} ${name}`);
 const sshNode = baseline?.sshNode.medianMs;
-const bl = (v: number | undefined, name: string) => (v === undefined ? '-' : `${fmt(v, 'ms')} ${name}`);
 if (baseline) {
   rows.push({ figure: 'ssh true (OpenSSH CLI)', value: fmt(baseline.sshTrue.medianMs, 'ms'), baseline: '-', ratio: '-' });
-  rows.push({ figure: 'ssh node -e 0 (OpenSSH CLI)', value: fmt(baseline.sshNode.medianMs, 'ms'), baseline: bl(baseline.sshTrue.medianMs, 'ssh true'), ratio: x(baseline.sshNode.medianMs, baseline.sshTrue.medianMs) });
+  rows.push({ figure: 'ssh -o KexAlgorithms=curve25519-sha256 true', value: fmt(baseline.sshTrueCurve25519.medianMs, 'ms'), baseline: ms(baseline.sshTrue.medianMs, 'ssh true'), ratio: x(baseline.sshTrueCurve25519.medianMs, baseline.sshTrue.medianMs) });
+  rows.push({ figure: 'ssh node -e 0 (OpenSSH CLI)', value: fmt(baseline.sshNode.medianMs, 'ms'), baseline: ms(baseline.sshTrue.medianMs, 'ssh true'), ratio: x(baseline.sshNode.medianMs, baseline.sshTrue.medianMs) });
 }
 if (breakdown) {
-  rows.push({ figure: 'ssh2 connect + exec true', value: fmt(breakdown.connect.medianMs + breakdown.execTrue.medianMs, 'ms'), baseline: bl(baseline?.sshTrue.medianMs, 'ssh true'), ratio: x(breakdown.connect.medianMs + breakdown.execTrue.medianMs, baseline?.sshTrue.medianMs) });
-  rows.push({ figure: 'bundle upload (cold - warm ensureBundle)', value: fmt(breakdown.bundleCold.medianMs - breakdown.bundleWarm.medianMs, 'ms'), baseline: '-', ratio: '-' });
+  const b = breakdown.asIs, n = breakdown.noDelay;
+  rows.push({ figure: 'ssh2 connect + exec true', value: fmt(b.connect.medianMs + b.execTrue.medianMs, 'ms'), baseline: ms(baseline?.sshTrue.medianMs, 'ssh true'), ratio: x(b.connect.medianMs + b.execTrue.medianMs, baseline?.sshTrue.medianMs) });
+  rows.push({ figure: 'ssh2 connect + exec true, +TCP_NODELAY', value: fmt(n.connect.medianMs + n.execTrue.medianMs, 'ms'), baseline: ms(b.connect.medianMs + b.execTrue.medianMs, 'as is'), ratio: x(n.connect.medianMs + n.execTrue.medianMs, b.connect.medianMs + b.execTrue.medianMs) });
+  const up = (o: Record<Step, Stat>) => o.bundleCold.medianMs - o.bundleWarm.medianMs;
+  rows.push({ figure: 'bundle upload (cold - cached ensureBundle)', value: fmt(up(b), 'ms'), baseline: '-', ratio: '-' });
+  rows.push({ figure: 'bundle upload, +TCP_NODELAY', value: fmt(up(n), 'ms'), baseline: ms(up(b), 'as is'), ratio: x(up(n), up(b)) });
+  rows.push({ figure: 'cached bundle check (SFTP open + stat)', value: fmt(b.bundleWarm.medianMs, 'ms'), baseline: ms(n.bundleWarm.medianMs, '+TCP_NODELAY'), ratio: x(b.bundleWarm.medianMs, n.bundleWarm.medianMs) });
+  rows.push({ figure: 'reverse tunnel open (forwardIn)', value: fmt(b.tunnel.medianMs, 'ms'), baseline: ms(n.tunnel.medianMs, '+TCP_NODELAY'), ratio: x(b.tunnel.medianMs, n.tunnel.medianMs) });
+  rows.push({ figure: '8 x node <bundle> at once (exec)', value: fmt(b.bundleLoad8.medianMs, 'ms'), baseline: ms(b.bundleLoad.medianMs, '1 alone'), ratio: x(b.bundleLoad8.medianMs, b.bundleLoad.medianMs) });
 }
+const readyAsIs = new Map((ready ?? []).filter((c) => !c.noDelay).map((c) => [`${c.agents}/${c.cold}/${c.tunnel}`, c]));
 for (const c of ready ?? []) {
-  rows.push({ figure: `ready: first agent, ${c.name}`, value: fmt(c.firstMs.medianMs, 'ms'), baseline: bl(sshNode, 'ssh node -e 0'), ratio: x(c.firstMs.medianMs, sshNode) });
-  if (c.agents > 1) rows.push({ figure: `ready: all ${c.agents} agents, ${c.name}`, value: fmt(c.allMs.medianMs, 'ms'), baseline: bl(sshNode, 'ssh node -e 0'), ratio: x(c.allMs.medianMs, sshNode) });
-  if (c.tunnel === 'never') rows.push({ figure: `uploads per session, ${c.name}`, value: c.uploads.join(', '), baseline: `expect ${c.cold ? 1 : 0}`, ratio: c.uploads.every((u) => u === (c.cold ? 1 : 0)) ? 'ok' : 'WRONG' });
+  // As-is cases against `ssh node -e 0`; +TCP_NODELAY cases against the same case as is.
+  const ref = c.noDelay ? readyAsIs.get(`${c.agents}/${c.cold}/${c.tunnel}`) : undefined;
+  const base = (v: (k: ReadyCase) => number) => (ref ? { baseline: ms(v(ref), 'as is'), ratio: x(v(c), v(ref)) } : { baseline: ms(sshNode, 'ssh node -e 0'), ratio: x(v(c), sshNode) });
+  rows.push({ figure: `ready: first agent, ${c.name}`, value: fmt(c.firstMs.medianMs, 'ms'), ...base((k) => k.firstMs.medianMs) });
+  if (c.agents > 1) rows.push({ figure: `ready: all ${c.agents} agents, ${c.name}`, value: fmt(c.allMs.medianMs, 'ms'), ...base((k) => k.allMs.medianMs) });
+  if (c.tunnel === 'never' && !c.noDelay) rows.push({ figure: `uploads per session, ${c.name}`, value: c.uploads.join(', '), baseline: `expect ${c.cold ? 1 : 0}`, ratio: c.uploads.every((u) => u === (c.cold ? 1 : 0)) ? 'ok' : 'WRONG' });
 }
+const pathRows = (label: string, r: PathResult, ref: PathResult | undefined, refName: string) => {
+  const b = (v: number | undefined, unit: string) => (v === undefined ? '-' : `${fmt(v, unit)} ${refName}`);
+  rows.push({ figure: `latency median, ${label}`, value: fmt(r.latency.medianUs, 'us'), baseline: b(ref?.latency.medianUs, 'us'), ratio: x(r.latency.medianUs, ref?.latency.medianUs) });
+  rows.push({ figure: `latency p99, ${label}`, value: fmt(r.latency.p99Us, 'us'), baseline: b(ref?.latency.p99Us, 'us'), ratio: x(r.latency.p99Us, ref?.latency.p99Us) });
+  rows.push({ figure: `throughput ${tasks} tasks, ${label}`, value: fmt(r.throughput.medianTasksPerS, 'tasks/s'), baseline: b(ref?.throughput.medianTasksPerS, 'tasks/s'), ratio: x(r.throughput.medianTasksPerS, ref?.throughput.medianTasksPerS) });
+};
 if (paths) {
-  const d = paths.direct!, t = paths.tunnel!;
-  rows.push({ figure: 'latency median, direct', value: fmt(d.latency.medianUs, 'us'), baseline: '-', ratio: '-' });
-  rows.push({ figure: 'latency median, tunnel', value: fmt(t.latency.medianUs, 'us'), baseline: `${fmt(d.latency.medianUs, 'us')} direct`, ratio: x(t.latency.medianUs, d.latency.medianUs) });
-  rows.push({ figure: 'latency p99, direct', value: fmt(d.latency.p99Us, 'us'), baseline: '-', ratio: '-' });
-  rows.push({ figure: 'latency p99, tunnel', value: fmt(t.latency.p99Us, 'us'), baseline: `${fmt(d.latency.p99Us, 'us')} direct`, ratio: x(t.latency.p99Us, d.latency.p99Us) });
-  rows.push({ figure: `throughput ${tasks} tasks, direct`, value: fmt(d.throughput.medianTasksPerS, 'tasks/s'), baseline: '-', ratio: '-' });
-  rows.push({ figure: `throughput ${tasks} tasks, tunnel`, value: fmt(t.throughput.medianTasksPerS, 'tasks/s'), baseline: `${fmt(d.throughput.medianTasksPerS, 'tasks/s')} direct`, ratio: x(t.throughput.medianTasksPerS, d.throughput.medianTasksPerS) });
+  pathRows('direct', paths.direct!, undefined, '');
+  pathRows('tunnel', paths.tunnel!, paths.direct, 'direct');
+  pathRows('tunnel +TCP_NODELAY', paths['tunnel-nodelay']!, paths.direct, 'direct');
 }
 if (netnsResult) {
-  const t = paths?.tunnel;
-  const base = (v: number | undefined, unit: string) => (v === undefined ? '-' : `${fmt(v, unit)} loopback tunnel`);
-  rows.push({ figure: 'netns: 2 agents ready, warm', value: fmt(netnsResult.readyMs, 'ms'), baseline: bl(baseline?.netnsSshNode?.medianMs, 'ssh node -e 0'), ratio: x(netnsResult.readyMs, baseline?.netnsSshNode?.medianMs) });
-  rows.push({ figure: 'netns: latency median, tunnel', value: fmt(netnsResult.latency.medianUs, 'us'), baseline: base(t?.latency.medianUs, 'us'), ratio: x(netnsResult.latency.medianUs, t?.latency.medianUs) });
-  rows.push({ figure: 'netns: latency p99, tunnel', value: fmt(netnsResult.latency.p99Us, 'us'), baseline: base(t?.latency.p99Us, 'us'), ratio: x(netnsResult.latency.p99Us, t?.latency.p99Us) });
-  rows.push({ figure: `netns: throughput ${tasks} tasks, tunnel`, value: fmt(netnsResult.throughput.medianTasksPerS, 'tasks/s'), baseline: base(t?.throughput.medianTasksPerS, 'tasks/s'), ratio: x(netnsResult.throughput.medianTasksPerS, t?.throughput.medianTasksPerS) });
+  rows.push({ figure: 'netns: 2 agents ready, warm, tunnel', value: fmt(netnsResult.readyMs, 'ms'), baseline: ms(baseline?.netnsSshNode?.medianMs, 'ssh node -e 0'), ratio: x(netnsResult.readyMs, baseline?.netnsSshNode?.medianMs) });
+  pathRows('netns tunnel', netnsResult.fw, paths?.tunnel, 'loopback tunnel');
+  pathRows('netns tunnel +TCP_NODELAY', netnsResult.fwNoDelay, netnsResult.fw, 'netns as is');
 }
 {
   const head: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', ratio: 'ratio' };

@@ -123,6 +123,22 @@ describe('SSH pools', () => {
   });
 });
 
+describe('SSH pools: many agents on a host', () => {
+  it('spreads a host\'s agents over connections of at most 8 sessions (sshd\'s MaxSessions is 10 by default)', async () => {
+    const fl = await connect({ pools: { lab: lab({ agentsPerHost: 10 }) }, waitForAgents: 10 });
+    try {
+      const hosts = (await fl.agents()).pools.find((p) => p.name === 'lab')!.hosts as { host: string; running: number; connected: boolean }[];
+      expect(hosts.map((h) => h.running).sort()).toEqual([5, 5]);
+      expect(hosts.every((h) => h.connected && h.host === fx.hostAlias)).toBe(true);
+      expect(await fl.map(Array.from({ length: 20 }, (_, i) => i), (x) => x * 2, { pool: 'lab' })).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+      expect(fl.controller!.logs.read().some((l) => /pid \d+: 1 slot\(s\), dialing/.test(l.line))).toBe(true); // agents' stderr reaches the controller
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await remoteAgents()).length === 0, 10_000);
+  });
+});
+
 describe('SSH pools: clear errors', () => {
   it('refuses an unknown host key, naming the host and its fingerprint', async () => {
     const empty = join(mkdtempSync(join(tmpdir(), 'flotilla-kh-')), 'known_hosts');

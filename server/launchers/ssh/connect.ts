@@ -103,6 +103,9 @@ export function openConnection(h: ResolvedHost, opts: SshAuthOptions, sock?: Dup
         return false;
       },
     });
+    // ssh2 leaves Nagle on: each small exchange of the set-up (auth, exec, SFTP, forwardIn) could
+    // wait ~40 ms for the server's delayed ACK. Measured: a warm host's set-up 135 -> 54 ms.
+    client.setNoDelay(true);
   });
 }
 

@@ -26,6 +26,8 @@ const TAIL_BYTES = 8 * 1024;
 const CONNECT_TRIES = 3;
 /** Failures in a row after which a host is set aside. */
 const HOST_FAILURES = 3;
+/** Agents sharing one SSH connection, below OpenSSH's default MaxSessions (10) with room for probes. */
+const AGENTS_PER_CONNECTION = 8;
 
 interface Prepared {
   client: SshClient;
@@ -74,13 +76,19 @@ export class SshLauncher implements Launcher {
     /** The controller's TCP agent endpoint: agents dial it directly, or the tunnel pipes to it. */
     private readonly controllerAgentUrl: string,
     private readonly log: (line: string) => void,
+    private readonly onAgentLog?: (agentId: string, line: string) => void,
   ) {
     const config = loadSshConfig(opts.sshConfig ?? join(homedir(), '.ssh', 'config'));
-    this.hosts = opts.hosts.map((spec) => {
-      const h = resolveHost(spec, config, { knownHosts: opts.knownHosts });
-      if (opts.identityFile) h.identityFiles.unshift(opts.identityFile);
-      return { h, ready: undefined, running: 0, failures: 0, failure: undefined, tunnelPort: undefined, detached: new Map() };
-    });
+    // sshd allows few sessions per connection (MaxSessions, 10 by default) and every agent is
+    // one: a host gets one connection for each AGENTS_PER_CONNECTION of its agents.
+    const perHost = Math.ceil((opts.agentsPerHost ?? 1) / AGENTS_PER_CONNECTION);
+    this.hosts = opts.hosts.flatMap((spec) =>
+      Array.from({ length: perHost }, () => {
+        const h = resolveHost(spec, config, { knownHosts: opts.knownHosts });
+        if (opts.identityFile) h.identityFiles.unshift(opts.identityFile);
+        return { h, ready: undefined, running: 0, failures: 0, failure: undefined, tunnelPort: undefined, detached: new Map() };
+      }),
+    );
     this.config = config;
   }
 
@@ -180,6 +188,7 @@ export class SshLauncher implements Launcher {
       this.via.set(host, direct ? 'direct' : 'tunnel');
       const prepared: Prepared = { client, jumps, bundle: path, agentUrl, tunnel, node };
       client.on('error', (err) => this.log(`ssh ${h.spec}: ${err.message}`));
+      client.setMaxListeners(0); // one 'close' listener per agent on this connection
       client.once('close', () => {
         if (host.ready) this.log(`ssh connection to ${h.spec} closed`);
         host.ready = undefined;
@@ -234,7 +243,15 @@ export class SshLauncher implements Launcher {
         let tail = '';
         let exitCode: number | null = null;
         let signal: string | null = null;
-        ch.stderr.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-TAIL_BYTES)));
+        let partial = '';
+        ch.stderr.on('data', (d: Buffer) => {
+          const text = d.toString();
+          tail = (tail + text).slice(-TAIL_BYTES);
+          if (!this.onAgentLog) return;
+          const lines = (partial + text).split('\n');
+          partial = lines.pop()!;
+          for (const line of lines) if (line) this.onAgentLog(credentials.agentId, line);
+        });
         ch.on('data', () => {}); // stdout is not used; keep the window open
         ch.on('exit', (code: number | null, sig?: string) => {
           exitCode = code;
