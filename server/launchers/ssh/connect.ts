@@ -63,6 +63,9 @@ export function openConnection(h: ResolvedHost, opts: SshAuthOptions, sock?: Dup
   const name = knownHostsName(h.hostKeyAlias ?? h.host, h.port);
   let hostKeyError: FlotillaError | undefined;
   const client = new ssh2.Client();
+  // Errors after the first (which rejects below) must never go unhandled: the owner of the
+  // connection adds its own listener once set up, and acts on 'close'.
+  client.on('error', () => {});
   return new Promise<SshClient>((resolve, reject) => {
     client.once('ready', () => resolve(client));
     client.once('error', (err: Error & { level?: string }) => {
