@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
@@ -308,5 +308,45 @@ describe('SSH pools: detached agents', () => {
       await fl.close();
     }
     await until(async () => (await remoteAgents()).length === 0, 10_000);
+  });
+});
+
+describe('SSH pools: ssh-agent and new host keys', () => {
+  it('logs in through ssh-agent (SSH_AUTH_SOCK) with no identity file configured', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-agent-'));
+    dirs.push(dir);
+    const sock = join(dir, 'agent.sock');
+    const agent = execa('ssh-agent', ['-D', '-a', sock], { reject: false });
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      await until(() => existsSync(sock), 5_000);
+      await execa('ssh-add', [fx.identityFile], { env: { SSH_AUTH_SOCK: sock } });
+      process.env.SSH_AUTH_SOCK = sock;
+      const hosts = [`${fx.user}@${fx.host}:${fx.port}`];
+      // No ssh_config, no identityFile, no default keys for this user: only the agent can log in.
+      const fl = await connect({ pools: { lab: { launcher: 'ssh', hosts, knownHosts: fx.knownHosts, sshConfig: join(dir, 'none'), slots: 1 } }, waitForAgents: 1 });
+      try {
+        expect(await fl.map([2], (x) => x ** 10, { pool: 'lab' })).toEqual([1024]);
+      } finally {
+        await fl.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      agent.kill();
+      await agent;
+    }
+  });
+
+  it('records an unknown host key when new keys are accepted, and checks it from then on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-accept-'));
+    dirs.push(dir);
+    const known = join(dir, 'known_hosts');
+    const fl = await connect({ pools: { lab: lab({ knownHosts: known, acceptNewHostKeys: true, agentsPerHost: 1 }) }, waitForAgents: 1 });
+    await fl.close();
+    const line = readFileSync(known, 'utf8').trim();
+    expect(line).toBe(`[${fx.host}]:${fx.port} ${fx.hostPublicKey.split(' ').slice(0, 2).join(' ')}`);
+    const again = await connect({ pools: { lab: lab({ knownHosts: known, agentsPerHost: 1 }) }, waitForAgents: 1 });
+    await again.close();
   });
 });
