@@ -203,7 +203,7 @@ export class Controller {
 
   private startPools(pools: Record<string, PoolPlan>): void {
     for (const [name, plan] of Object.entries(pools)) {
-      const launcher = createLauncher(plan, {
+      const launcher = createLauncher(name, plan, {
         embedded: !!this.opts.embedded,
         agentUrl: this.agentUrl,
         log: this.opts.log,

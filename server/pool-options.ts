@@ -9,9 +9,12 @@ import type { Launcher } from './launchers/launcher.js';
 import { LocalLauncher } from './launchers/local.js';
 import { SshLauncher } from './launchers/ssh/launcher.js';
 import type { SshPoolOptions } from './launchers/ssh/options.js';
+import { SlurmLauncher, resolveResources } from './launchers/slurm/launcher.js';
+import { sbatchLines } from './launchers/slurm/script.js';
+import type { SlurmPoolOptions } from './launchers/slurm/options.js';
 
 /** Any pool's options; `launcher` says which kind. */
-export type PoolOptions = LocalPoolOptions | SshPoolOptions;
+export type PoolOptions = LocalPoolOptions | SshPoolOptions | SlurmPoolOptions;
 
 /** What a Pool needs, whatever its launcher. */
 export interface PoolPlan {
@@ -45,8 +48,13 @@ export function planPools(pools: Record<string, PoolOptions> | undefined): Recor
       positive(name, 'agentsPerHost', p.agentsPerHost);
       if (p.tunnel !== undefined && !['auto', 'always', 'never'].includes(p.tunnel)) badInput(`pools.${name}.tunnel`, p.tunnel, "'auto', 'always' or 'never'");
       out[name] = { ...common, agents: p.hosts.length * (p.agentsPerHost ?? 1) };
+    } else if (p.launcher === 'slurm') {
+      positive(name, 'agents', p.agents);
+      const resources = resolveResources(p);
+      sbatchLines(resources); // checks times and lines now, not at the first launch
+      out[name] = { ...common, agents: p.agents ?? 1, slots: p.slots ?? resources.cpusPerTask ?? 1 };
     } else {
-      badInput(`pools.${name}.launcher`, (p as { launcher?: unknown }).launcher, "'local' or 'ssh'");
+      badInput(`pools.${name}.launcher`, (p as { launcher?: unknown }).launcher, "'local', 'ssh' or 'slurm'");
     }
   }
   return out;
@@ -54,10 +62,12 @@ export function planPools(pools: Record<string, PoolOptions> | undefined): Recor
 
 /** The launcher of a planned pool. */
 export function createLauncher(
+  name: string,
   plan: PoolPlan,
   ctx: { embedded: boolean; agentUrl: string; log(line: string): void; onAgentLog(agentId: string, line: string): void },
 ): Launcher {
   const o = plan.options;
   if (o.launcher === 'ssh') return new SshLauncher(o, ctx.agentUrl, ctx.log, ctx.onAgentLog);
+  if (o.launcher === 'slurm') return new SlurmLauncher(name, o, ctx.agentUrl, ctx.log);
   return new LocalLauncher({ node: o.node, env: o.env, unref: ctx.embedded, onLog: ctx.onAgentLog });
 }

@@ -332,6 +332,17 @@ export class SshLauncher implements Launcher {
   }
 
   /**
+   * The prepared connection to one of this launcher's hosts: for launchers that work through a
+   * host (SLURM's login node) rather than start agents on it.
+   */
+  async connection(hostSpec: string): Promise<{ client: SshClient; bundle: string; node: string; agentUrl: string }> {
+    const host = this.hosts.find((s) => s.h.spec === hostSpec);
+    if (!host) throw new FlotillaError('BAD_INPUT', `no host ${JSON.stringify(hostSpec)} in this pool`);
+    const { client, bundle, node, agentUrl } = await this.prepare(host);
+    return { client, bundle, node, agentUrl };
+  }
+
+  /**
    * Starts a relay on `hostSpec` (a login node) listening on `listen` (`ADDR:PORT`, an address
    * compute nodes can reach; port 0 picks one), forwarding to wherever this host's agents dial:
    * the controller directly or the reverse tunnel. Compute-node agents given the returned URL

@@ -14,7 +14,7 @@ export function shq(s: string): string {
 }
 
 /** Runs `cmd` through the remote user's shell; resolves with its exit code and output. */
-export function run(client: SshClient, cmd: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(client: SshClient, cmd: string, timeoutMs = 30_000, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     client.exec(cmd, (err, ch) => {
       if (err) return reject(new FlotillaError('LAUNCH_FAILED', `cannot run a command: ${err.message}`, { cause: err }));
@@ -30,7 +30,7 @@ export function run(client: SshClient, cmd: string, timeoutMs = 30_000): Promise
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });
-      ch.end();
+      ch.end(input);
     });
   });
 }

@@ -1,0 +1,79 @@
+/**
+ * Where SLURM commands run: on this machine (the controller is on the login node), or on the
+ * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
+ */
+import { execa } from 'execa';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { homedir } from 'node:os';
+import type { SshLauncher } from '../ssh/launcher.js';
+import { run, shq } from '../ssh/remote.js';
+import { agentBundlePath } from '../../bundle.js';
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Shell {
+  /** Where it runs, for messages. */
+  readonly where: string;
+  /** Runs a shell command line. */
+  run(cmd: string, input?: string): Promise<CommandResult>;
+  /** Writes a file only its owner can read (mode 0600, folder 0700). */
+  writePrivate(path: string, content: string): Promise<void>;
+  /** The user's home folder there. */
+  home(): Promise<string>;
+  /** The agent bundle's path, quoted as a job script there should use it. */
+  bundle(): Promise<string>;
+}
+
+/** Commands on this machine. */
+export class LocalShell implements Shell {
+  readonly where = 'this machine';
+
+  async run(cmd: string, input?: string): Promise<CommandResult> {
+    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '' });
+    return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
+  }
+
+  async writePrivate(path: string, content: string): Promise<void> {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, content, { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
+
+  async home(): Promise<string> {
+    return homedir();
+  }
+
+  async bundle(): Promise<string> {
+    return shq(agentBundlePath());
+  }
+}
+
+/** Commands on a login node, over the SSH launcher's connection to it (bundle already cached there). */
+export class SshShell implements Shell {
+  constructor(private readonly ssh: SshLauncher, readonly where: string) {}
+
+  async run(cmd: string, input?: string): Promise<CommandResult> {
+    const { client } = await this.ssh.connection(this.where);
+    return run(client, cmd, 60_000, input);
+  }
+
+  async writePrivate(path: string, content: string): Promise<void> {
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    const r = await this.run(`umask 077 && mkdir -p '${dir}' && cat > '${path}' && chmod 600 '${path}'`, content);
+    if (r.code !== 0) throw new Error(`cannot write ${path} on ${this.where}: ${r.stderr.trim()}`);
+  }
+
+  async home(): Promise<string> {
+    return (await this.run('printf %s "$HOME"')).stdout;
+  }
+
+  async bundle(): Promise<string> {
+    // Cached in the login node's home, which compute nodes share on a cluster.
+    return `"$HOME/${(await this.ssh.connection(this.where)).bundle}"`;
+  }
+}

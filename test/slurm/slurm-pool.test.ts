@@ -1,0 +1,145 @@
+/**
+ * SLURM pools against a real single-node SLURM (slurmctld, slurmd, munge from Debian's packages;
+ * test/fixtures/slurm-up.sh). The controller runs here, on the "login node", and submits with
+ * sbatch; agents run inside the jobs.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { connect } from '../../client/index.js';
+import type { Session } from '../../client/index.js';
+import { slurm, sshd } from '../fixtures/index.js';
+import { rejection, until, within } from '../support/async.js';
+
+beforeAll(async () => {
+  await slurm();
+}, 180_000);
+
+/** Our jobs still in the queue (any state). */
+async function ourJobs(name = 'flotilla-'): Promise<string[]> {
+  const r = await execa('squeue', ['-h', '-r', '-o', '%i|%j'], { reject: false });
+  return r.stdout.split('\n').filter((l) => l.includes(`|${name}`)).map((l) => l.split('|')[0]!);
+}
+
+const jobsOf = async (fl: Session, pool: string) => ((await fl.agents()).pools.find((p) => p.name === pool)!.hosts as { job: string; state: string }[]).map((h) => h.job);
+
+async function scontrol(job: string): Promise<string> {
+  return (await execa('scontrol', ['-o', 'show', 'job', job])).stdout;
+}
+
+describe('SLURM pools', () => {
+  it('runs a map on a job array of agents, with the resources asked for', async () => {
+    const fl = await connect({
+      pools: { hpc: { launcher: 'slurm', agents: 2, resources: { partition: 'debug', time: '10m', mem: '300M', cpusPerTask: 2, extra: ['--comment=flotilla-test'] }, graceMs: 3000 } },
+      waitForAgents: 2,
+    });
+    try {
+      const out = await fl.map([1, 2, 3, 4, 5, 6], (x) => ({ x: x * 3, job: process.env.SLURM_ARRAY_JOB_ID, task: process.env.SLURM_ARRAY_TASK_ID }), { pool: 'hpc' });
+      expect(out.map((o) => o.x)).toEqual([3, 6, 9, 12, 15, 18]);
+      const jobs = await jobsOf(fl, 'hpc');
+      expect(jobs.length).toBe(2);
+      const arrayId = jobs[0]!.split('_')[0];
+      expect(jobs.every((j) => j.startsWith(`${arrayId}_`))).toBe(true); // ONE array, not many jobs
+      for (const o of out) expect(jobs).toContain(`${o.job}_${o.task}`); // every task ran inside one of those jobs
+      const info = await scontrol(jobs[0]!);
+      expect(info).toMatch(/Partition=debug/);
+      expect(info).toMatch(/TimeLimit=00:10:00/);
+      expect(info).toMatch(/MinMemoryNode=300M/);
+      expect(info).toMatch(/MinCPUsNode=2/);
+      expect(info).toMatch(/Comment=flotilla-test/);
+      expect(fl.controller!.pools.get('hpc')!.opts.slots).toBe(2); // cpusPerTask slots per agent
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await ourJobs()).length === 0, 15_000);
+  });
+
+  it('re-runs the tasks of a job cancelled mid-task; nothing lost, nothing twice', async () => {
+    const fl = await connect({ pools: { hpc: { launcher: 'slurm', agents: 2, slots: 1, resources: { time: '10m' }, graceMs: 3000, pollSeconds: 1 } }, waitForAgents: 2 });
+    try {
+      const n = 30;
+      const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return x;
+      }, { pool: 'hpc', retries: 5 });
+      const seen = new Map<number, number>();
+      let cancelled = false;
+      for await (const r of job) {
+        seen.set(r.index, (seen.get(r.index) ?? 0) + 1);
+        if (!cancelled && seen.size >= 5) {
+          cancelled = true;
+          await execa('scancel', [(await jobsOf(fl, 'hpc'))[0]!]);
+        }
+      }
+      expect(seen.size).toBe(n);
+      expect([...seen.values()].every((c) => c === 1)).toBe(true);
+      expect(await job).toEqual(Array.from({ length: n }, (_, i) => i));
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await ourJobs()).length === 0, 15_000);
+  });
+
+  it('leaves no job of ours in the queue after its controller is killed (SIGKILL)', async () => {
+    const child = execa('node', ['--import', 'tsx', new URL('./fixtures/slurm-controller.ts', import.meta.url).pathname], { reject: false, buffer: false });
+    let line = '';
+    await within(
+      new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => ((line += d), line.includes('\n') && resolve()))),
+      60_000,
+      'controller child reporting its jobs',
+    );
+    const jobs = JSON.parse(line) as string[];
+    expect(jobs.length).toBe(2);
+    expect((await ourJobs()).filter((j) => jobs.includes(j)).length).toBe(2);
+    child.kill('SIGKILL');
+    await child;
+    // Its agents find the controller gone and leave after their grace period, ending their jobs.
+    await until(async () => (await ourJobs()).filter((j) => jobs.includes(j)).length === 0, 20_000);
+  });
+
+  it('refuses an impossible request and a bad partition, with sbatch\'s reason, before any task runs', async () => {
+    const before = new Set(await ourJobs());
+    const big = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { cpusPerTask: 512 } } }, waitForAgents: 1 }));
+    expect(big.code).toBe('LAUNCH_FAILED');
+    expect(big.message).toMatch(/sbatch on this machine refused the job: .*(Requested node configuration is not available|More processors requested)/);
+    const part = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { partition: 'no-such-partition' } } }, waitForAgents: 1 }));
+    expect(part.message).toMatch(/sbatch on this machine refused the job: .*invalid partition/i);
+    const time = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { time: 'soon' } } } }));
+    expect(time.message).toMatch(/resources\.time must be minutes/);
+    expect((await ourJobs()).filter((j) => !before.has(j))).toEqual([]); // nothing was queued
+  });
+});
+
+describe('SLURM pools through a login node', () => {
+  it('submits over SSH on the login node; agents come back through its relay and the tunnel', async () => {
+    const fx = await sshd();
+    const fl = await connect({
+      pools: {
+        hpc: {
+          launcher: 'slurm',
+          via: fx.hostAlias,
+          relayListen: '127.0.0.1:0',
+          agents: 2,
+          slots: 1,
+          resources: { time: '10m' },
+          graceMs: 3000,
+          ssh: { sshConfig: fx.sshConfig, knownHosts: fx.knownHosts, tunnel: 'always' },
+        },
+      },
+      waitForAgents: 2,
+    });
+    try {
+      const uid = Number((await execa('id', ['-u', fx.user])).stdout);
+      const out = await fl.map([1, 2, 3, 4], (x) => ({ x, job: process.env.SLURM_JOB_ID, uid: process.getuid!() }), { pool: 'hpc' });
+      expect(out.map((o) => o.x)).toEqual([1, 2, 3, 4]);
+      expect(out.every((o) => o.uid === uid && o.job)).toBe(true); // in jobs of the login node's user
+      // The agents dialled the relay (a port on the login node), not the controller's endpoint.
+      const controllerPort = new URL(fl.controller!.agentUrl).port;
+      const log = (await execa('sh', ['-c', `cat ${(await execa('getent', ['passwd', fx.user])).stdout.split(':')[5]}/.cache/flotilla/slurm/flotilla-hpc-*.log`])).stdout;
+      expect(log).toMatch(/dialing ws:\/\/127\.0\.0\.1:\d+\/agent/);
+      expect(log).not.toContain(`127.0.0.1:${controllerPort}/agent`);
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await ourJobs()).length === 0, 15_000);
+  });
+});
