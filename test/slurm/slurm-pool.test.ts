@@ -143,3 +143,30 @@ describe('SLURM pools through a login node', () => {
     await until(async () => (await ourJobs()).length === 0, 15_000);
   });
 });
+
+describe('SLURM pools: time limits', () => {
+  it('re-runs the tasks of a job that hits its time limit (TIMEOUT) in a new job; nothing lost', async () => {
+    // SLURM checks time limits about every 30 s: a 1-minute job ends 60-90 s after it starts, so
+    // the work (50 tasks of 2 s on one agent) must outlast that.
+    const logs: string[] = [];
+    const fl = await connect({
+      pools: { short: { launcher: 'slurm', agents: 1, slots: 1, resources: { time: 1 }, graceMs: 3000, pollSeconds: 1 } },
+      waitForAgents: 1,
+      controller: { log: (l) => logs.push(l) },
+    });
+    try {
+      const n = 50;
+      const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
+        await new Promise((r) => setTimeout(r, 2000));
+        return { x, job: process.env.SLURM_ARRAY_JOB_ID };
+      }, { pool: 'short', retries: 3 });
+      const out = await job;
+      expect(out.map((o) => o.x)).toEqual(Array.from({ length: n }, (_, i) => i));
+      expect(new Set(out.map((o) => o.job)).size).toBeGreaterThanOrEqual(2); // the work moved to a new job
+      expect(logs.some((l) => /slurm: job \d+_0 \(agent short-\w+\) ended TIMEOUT/.test(l))).toBe(true);
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await ourJobs('flotilla-short')).length === 0, 15_000);
+  }, 300_000);
+});
