@@ -31,10 +31,27 @@
  *              alias: sbatch over SSH as hpcuser, agents dial a relay on the login node that
  *              pipes into an ssh2 reverse tunnel, `tunnel: 'always'`). Latency of --calls
  *              sequential one-item maps and throughput of --tasks tiny tasks, in alternating
- *              blocks; ratio relay/direct. Also the time until each pool had its 2 agents.
+ *              blocks; ratio relay/direct. Also the time until each pool had its 2 agents, and the
+ *              CPU per task of the controller, the agents, the relay and the sshd session. As a
+ *              reference, a third pool `bench-sshtunnel` (launcher ssh, same sshd, 2 agents,
+ *              tunnel 'always'): the relay path without the relay and without SLURM.
+ *
+ * The scheduling pass: slurmctld allocates batch jobs in a periodic pass (~1 s apart), so a job
+ * waits 0..1 s depending on when in the second it arrives. Run k of n (baseline sbatch runs and
+ * ready runs alike) is timed to wait (k + 0.5)/n of a period (167, 500, 833 ms for 3 runs), so
+ * medians carry the average wait and compare fairly: a `true` job (slurmbench-phase) submitted
+ * just before each run gives the phase. Each run reports the wait it got. `sbatch --wait` itself
+ * first looks at its job after 2 s, then after 8 s more: its figure is sbatch's polling, not SLURM.
+ *
+ * Shared CPUs: before each run the script waits (up to 60 s) until the node has as many idle
+ * CPUs as the run needs; a ready run that started without them is left out of the medians (kept
+ * in the JSON as `contended`) and tried once more at the end. Other engineers' jobs and tests
+ * share the 2 real cores: look at the load average printed at the start.
  *
  * Instrumented from outside, no core code changed: Scheduler#addLane (when each lane
- * connected, of which agent) and the SLURM shells' run() (how long each command took).
+ * connected, of which agent), SlurmLauncher#launch/#submit (when the pool asked, when the
+ * gathered batch went out) and the SLURM shells' run() (how long each command took); CPU times
+ * from /proc (agents found by SLURM_ARRAY_JOB_ID in their environment).
  *
  * Shared cluster: only jobs named flotilla-bench1, flotilla-bench<agents>, flotilla-bench-direct,
  * flotilla-bench-relay and slurmbench-* are ours. The script exits by itself; at the end it lists
@@ -51,11 +68,13 @@ import type { PoolOptions } from '../../server/pool-options.js';
 import { Scheduler } from '../../server/scheduler.js';
 import type { Lane } from '../../server/lane.js';
 import { LocalShell, SshShell } from '../../server/launchers/slurm/shell.js';
-import type { SlurmLauncher } from '../../server/launchers/slurm/launcher.js';
+import { SlurmLauncher as SlurmLauncherClass } from '../../server/launchers/slurm/launcher.js';
 import { slurm, sshd } from '../fixtures/index.js';
 import type { SlurmFixture, SshFixture } from '../fixtures/index.js';
 import { fmt } from './report.js';
 import { median, nowUs, percentile, within } from './stats.js';
+
+type SlurmLauncher = SlurmLauncherClass;
 
 const PHASES = ['baseline', 'ready', 'paths'] as const;
 type Phase = (typeof PHASES)[number];
@@ -87,6 +106,8 @@ const POOL1 = 'bench1';
 const POOLN = `bench${many}`;
 const POOL_DIRECT = 'bench-direct';
 const POOL_RELAY = 'bench-relay';
+/** An SSH pool (no SLURM) through the same sshd's reverse tunnel: the relay path minus the relay. */
+const POOL_TUNNEL = 'bench-sshtunnel';
 const BASE_PREFIX = 'slurmbench-';
 /** Job names of ours: the pools' (flotilla-<pool>) and the baseline's. */
 const isOurName = (name: string) => [POOL1, POOLN, POOL_DIRECT, POOL_RELAY].some((p) => name === `flotilla-${p}`) || name.startsWith(BASE_PREFIX);
@@ -229,6 +250,52 @@ function slurmTimes(id: string): JobTimes {
 }
 
 // ---------------------------------------------------------------------------------------------
+// slurmctld schedules batch jobs in a periodic pass (~1 s apart here, see the baseline's probe):
+// a job waits from 0 to 1 s for the next one, depending only on when in the second it arrived.
+// So that baseline and flotilla runs are comparable, run k of n is timed to wait (k + 0.5)/n of
+// a period: 167, 500 and 833 ms for 3 runs (median: half a period, the average wait).
+
+/**
+ * When the next scheduling passes come: submits a `true` job now and returns when slurmctld
+ * allocated it (epoch ms, from its log), and the period. A fresh reference each time, since the
+ * passes drift (~2 ms a second here) and event-driven allocations (a job ending frees CPUs for a
+ * pending one) are not on the grid.
+ */
+const PASS_PERIOD_MS = 1002;
+let lastProbe: number | undefined;
+async function passClock(): Promise<{ last: number; periodMs: number } | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const id = execFileSync('sbatch', ['--parsable', `--job-name=${BASE_PREFIX}phase`, '--output=/dev/null', '--time=1', '--mem=100M', '--chdir=/tmp', '--wrap=true'], { encoding: 'utf8' }).trim().split(';')[0]!;
+    submitted.add(id);
+    await leftQueue([id], 15_000);
+    const last = slurmTimes(id).elements[0]?.allocated;
+    if (last === undefined) return undefined;
+    // On the grid of the previous probe (a minute or less ago)? Else an event-driven pass took it: probe again.
+    const prev = lastProbe;
+    lastProbe = last;
+    if (prev !== undefined && last - prev < 60_000) {
+      const off = (last - prev) % PASS_PERIOD_MS;
+      if (Math.min(off, PASS_PERIOD_MS - off) > 60) continue;
+    }
+    return { last, periodMs: PASS_PERIOD_MS };
+  }
+  return lastProbe === undefined ? undefined : { last: lastProbe, periodMs: PASS_PERIOD_MS };
+}
+/**
+ * Sleeps so that a submission reaching slurmctld `leadMs` from now waits `waitMs` for the next
+ * scheduling pass. Returns the wait planned, NaN when the passes are unknown.
+ */
+async function atSchedPhase(waitMs: number, leadMs: number): Promise<number> {
+  const c = await passClock();
+  if (!c) return NaN;
+  const arrival = Date.now() + leadMs;
+  const p = c.periodMs;
+  await sleep((((c.last - arrival - waitMs) % p) + 2 * p) % p);
+  return waitMs;
+}
+const plannedWait = (k: number, n: number) => Math.round((1000 * (k + 0.5)) / n);
+
+// ---------------------------------------------------------------------------------------------
 // Instrumenting from outside: lanes as they connect, and the SLURM shells' commands
 
 interface LaneMark {
@@ -247,6 +314,26 @@ const laneMarks: LaneMark[] = [];
     return addLane.call(this, lane);
   };
 }
+/** When the pool first asked the SLURM launcher for an agent (hrtime us), per run. */
+let firstLaunchUs: number | undefined;
+{
+  const proto = SlurmLauncherClass.prototype as unknown as { launch(...a: unknown[]): unknown };
+  const launch = proto.launch;
+  if (typeof launch !== 'function') throw new Error('SlurmLauncher changed: no launch to instrument');
+  proto.launch = function (this: unknown, ...a: unknown[]) {
+    firstLaunchUs ??= nowUs();
+    return launch.apply(this, a);
+  };
+  const proto2 = SlurmLauncherClass.prototype as unknown as { submit(...a: unknown[]): Promise<unknown> };
+  const submit = proto2.submit;
+  if (typeof submit !== 'function') throw new Error('SlurmLauncher changed: no submit to instrument');
+  proto2.submit = function (this: unknown, ...a: unknown[]) {
+    submitUs ??= nowUs();
+    return submit.apply(this, a);
+  };
+}
+/** When the launcher's gathered batch went to submit() (hrtime us), per run. */
+let submitUs: number | undefined;
 interface CommandMark {
   us: number;
   ms: number;
@@ -297,6 +384,63 @@ const maxOf = (xs: (number | undefined)[]) => Math.max(...xs.filter((x): x is nu
 const medOf = (xs: (number | undefined)[]) => median(xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)));
 const fin = (x: number) => (Number.isFinite(x) ? x : NaN);
 
+/** CPU time a process has used (user + system, all its threads), ms; undefined once it is gone. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** CPU used so far by each agent process of SLURM array `jobId` on this machine, ms. */
+function agentCpu(jobId: string): number[] {
+  return agentPids([jobId]).map(cpuMs).filter((c): c is number => c !== undefined);
+}
+/** PIDs of the agent processes of SLURM arrays `jobIds` on this machine. */
+function agentPids(jobIds: string[]): number[] {
+  const out: number[] = [];
+  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!m || !/agent[-\w]*\.mjs\S* --detached/.test(m[2]!)) continue; // dist/agent.mjs, or the login node's cached agent-<hash>.mjs
+    try {
+      const env = readFileSync(`/proc/${m[1]}/environ`, 'utf8').split('\0');
+      if (!jobIds.some((id) => env.includes(`SLURM_ARRAY_JOB_ID=${id}`))) continue;
+    } catch {
+      continue;
+    }
+    out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** PID of the process listening on 127.0.0.1:`port` (ss -ltnp), if any. */
+function listenerPid(port: string): number | undefined {
+  try {
+    const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+    const m = /pid=(\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+function ppidOf(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'flotilla-slurm-bench-'));
 process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
@@ -321,6 +465,9 @@ interface BatchRun {
   endLastMs: number;
   /** Payload run time (end - start), median over elements, ms. */
   payloadMs: number;
+  /** slurmctld took the job -> allocated (first element): the wait for the scheduling pass, ms; and the wait this run was timed for. */
+  schedWaitMs: number;
+  plannedWaitMs?: number;
 }
 interface BatchCase {
   name: string;
@@ -386,6 +533,7 @@ async function sbatchWait(tag: string, payload: string, n: number): Promise<Batc
     startLastMs: maxOf(st.map((s) => s.start)),
     endLastMs: maxOf(st.map((s) => s.end)),
     payloadMs: medOf(st.map((s) => s.end - s.start)),
+    schedWaitMs: t.submitted === undefined ? NaN : fin(minOf(t.elements.map((e) => e.allocated))) - t.submitted,
   };
 }
 
@@ -408,8 +556,17 @@ interface Baseline {
   sbatchArrayNode: BatchCase;
   srunTrue: Stat;
   srunNode: Stat;
-  /** Sub-second phase of slurmctld's allocations (ms after the whole second): batch jobs wait for its periodic pass. */
+  /** Sub-second phase of slurmctld's allocations of the runs above (ms after the whole second). */
   allocPhaseMs: number[];
+  /** `true` submitted at 8 phases of the second: how long each waited to be allocated. */
+  schedProbe: SchedProbe[];
+}
+interface SchedProbe {
+  /** ms past the whole second sbatch was spawned. */
+  submitPhaseMs: number;
+  /** spawn -> allocated (slurmctld log), ms. */
+  allocatedMs: number;
+  allocPhaseMs: number;
 }
 const baseline = await phase('baseline', async (): Promise<Baseline> => {
   await cpusFree(many);
@@ -422,7 +579,9 @@ const baseline = await phase('baseline', async (): Promise<Baseline> => {
   const runs: BatchRun[][] = cases.map(() => []);
   for (let r = 0; r < reps; r++) {
     for (const [i, [tag, payload, n]] of cases.entries()) {
+      const planned = await atSchedPhase(plannedWait(r, reps), 8);
       const run = await sbatchWait(tag, payload, n);
+      run.plannedWaitMs = planned;
       runs[i]!.push(run);
     }
   }
@@ -437,6 +596,7 @@ const baseline = await phase('baseline', async (): Promise<Baseline> => {
     if (c === sbatchArrayNode) show('  spawn -> payload started (last element)', c.startLastMs);
     show(`  spawn -> payload ended (${c === sbatchArrayNode ? 'last element' : 'finished'})`, c.endLastMs);
     show('  payload run time (date to date)', c.payloadMs);
+    show('  slurmctld took it -> allocated (wait for the pass)', stat(c.runs.map((r) => r.schedWaitMs)));
   }
   const srun = async (what: string[]) => {
     const xs: number[] = [];
@@ -451,8 +611,23 @@ const baseline = await phase('baseline', async (): Promise<Baseline> => {
     const t = slurmTimes(r.jobId);
     return t.elements.map((e) => (e.allocated === undefined ? NaN : e.allocated % 1000)).slice(0, 1);
   });
-  console.log(`  allocations happened at ${samples(allocPhaseMs)} ms past the second (slurmctld's periodic scheduling pass: a batch job waits for it, on average ~0.5 s)`);
-  return { sbatchTrue: sbatchTrue!, sbatchNode: sbatchNode!, sbatchArrayNode: sbatchArrayNode!, srunTrue, srunNode, allocPhaseMs };
+  console.log(`  allocations of the runs above happened at ${samples(allocPhaseMs)} ms past the second`);
+  // When in the second a batch job is submitted decides how long it waits for slurmctld's
+  // scheduling pass: submit `true` at 8 phases of the wall-clock second, no --wait.
+  const probe: SchedProbe[] = [];
+  for (let k = 0; k < 8; k++) {
+    const phase = k * 125;
+    await sleep((phase - (Date.now() % 1000) + 2000) % 1000);
+    const wall0 = Date.now();
+    const id = execFileSync('sbatch', ['--parsable', `--job-name=${BASE_PREFIX}probe`, '--output=/dev/null', '--time=1', '--mem=100M', '--chdir=/tmp', '--wrap=true'], { encoding: 'utf8' }).trim().split(';')[0]!;
+    submitted.add(id);
+    await leftQueue([id], 15_000);
+    const t = slurmTimes(id);
+    const e = t.elements[0];
+    probe.push({ submitPhaseMs: wall0 % 1000, allocatedMs: e?.allocated === undefined ? NaN : e.allocated - wall0, allocPhaseMs: e?.allocated === undefined ? NaN : e.allocated % 1000 });
+  }
+  console.log(`  scheduling pass: sbatch at ms ${probe.map((p) => p.submitPhaseMs).join(', ')} of the second -> allocated after ${samples(probe.map((p) => p.allocatedMs))} ms (at ms ${samples(probe.map((p) => p.allocPhaseMs))}); median ${fmt(median(probe.map((p) => p.allocatedMs)), 'ms')}`);
+  return { sbatchTrue: sbatchTrue!, sbatchNode: sbatchNode!, sbatchArrayNode: sbatchArrayNode!, srunTrue, srunNode, allocPhaseMs, schedProbe: probe };
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -494,6 +669,16 @@ interface ReadyRun {
   totalMs: number;
   /** connect() -> the 'slurm: submitted array' log line, ms. */
   submittedMs: number;
+  /** connect() -> the pool's first launch() (controller started, pools created), ms. */
+  firstLaunchMs: number;
+  /** connect() -> the gathered launches went to the launcher's submit(), ms. */
+  submitCalledMs: number;
+  /** Shell commands close() ran: command -> [count, total ms]. */
+  closeCommands: Record<string, [number, number]>;
+  /** CPU each agent process had used when connect() resolved, ms (user + system, all threads). */
+  agentCpuMs: number[];
+  /** CPU this process (controller) used from connect() to resolved, ms. */
+  controllerCpuMs: number;
   /** The launcher's commands before that line: [command, ms]. */
   commands: [string, number][];
   /** sbatch returned -> first / last lane connected, ms. */
@@ -501,18 +686,24 @@ interface ReadyRun {
   allReadyMs: number;
   /** slurmctld took the job (its log) -> the controller's log line, ms: how long sbatch + rm took after slurmctld had it. */
   ctldSubmitToLineMs: number;
+  /** slurmctld took the array -> first element allocated: the wait for the scheduling pass, ms; and the wait this run was timed for. */
+  schedWaitMs: number;
+  plannedWaitMs: number;
   elements: ElementSplit[];
   closeMs: number;
   /** From close() returning until the array left the queue, ms. */
   goneMs: number;
 }
 
-async function readyOnce(pool: string, agents: number): Promise<ReadyRun> {
+async function readyOnce(pool: string, agents: number, waitMs?: number, leadMs = 60): Promise<ReadyRun> {
   const idleCpusBefore = await cpusFree(agents);
+  const plannedWaitMs = waitMs === undefined ? NaN : await atSchedPhase(waitMs, leadMs);
   const lines: { us: number; wall: number; line: string }[] = [];
   laneMarks.length = 0;
   commandMarks.length = 0;
-  const wall0 = Date.now();
+  firstLaunchUs = undefined;
+  submitUs = undefined;
+  const cpu0 = process.cpuUsage();
   const t0 = nowUs();
   const fl = await connect({
     pools: { [pool]: slurmPool(agents) },
@@ -520,12 +711,17 @@ async function readyOnce(pool: string, agents: number): Promise<ReadyRun> {
     controller: { log: (line) => lines.push({ us: nowUs(), wall: Date.now(), line }) },
   });
   const totalMs = (nowUs() - t0) / 1e3;
+  const cpu = process.cpuUsage(cpu0);
+  const controllerCpuMs = (cpu.user + cpu.system) / 1e3;
   let jobId = '';
   try {
     const sub = lines.find((l) => /slurm: submitted array/.test(l.line));
     if (!sub) throw new Error(`no 'slurm: submitted array' log line; log: ${lines.map((l) => l.line).join(' | ')}`);
     jobId = /submitted array (\d+)/.exec(sub.line)![1]!;
     submitted.add(jobId);
+    const agentCpuMs = agentCpu(jobId);
+    const firstLaunchMs = firstLaunchUs === undefined ? NaN : (firstLaunchUs - t0) / 1e3;
+    const submitCalledMs = submitUs === undefined ? NaN : (submitUs - t0) / 1e3;
     const els = elementsOf(fl, pool);
     const lanes = laneMarks.filter((l) => l.pool === pool);
     if (lanes.length < agents) throw new Error(`${lanes.length} lanes seen, ${agents} expected`);
@@ -535,6 +731,12 @@ async function readyOnce(pool: string, agents: number): Promise<ReadyRun> {
     const t1 = nowUs();
     await within(fl.close(), 30_000, 'session close()');
     const closeMs = (nowUs() - t1) / 1e3;
+    const closeCommands: Record<string, [number, number]> = {};
+    for (const c of commandMarks.filter((c) => c.us >= t1)) {
+      const e = (closeCommands[c.cmd] ??= [0, 0]);
+      e[0]++;
+      e[1] += c.ms;
+    }
     const goneMs = await leftQueue([jobId]);
     // Logs are complete now.
     const times = slurmTimes(jobId);
@@ -547,7 +749,8 @@ async function readyOnce(pool: string, agents: number): Promise<ReadyRun> {
       return { key: e.key, allocatedMs: rel(t?.allocated), launchedMs: rel(t?.launched), dialingMs: rel(d?.at), readyMs: lane ? (lane.us - sub.us) / 1e3 : NaN };
     });
     const ctldSubmitToLineMs = times.submitted === undefined ? NaN : sub.wall - times.submitted;
-    return { agents, jobId, idleCpusBefore, totalMs, submittedMs: (sub.us - t0) / 1e3, commands, firstReadyMs, allReadyMs, ctldSubmitToLineMs, elements, closeMs, goneMs };
+    const schedWaitMs = times.submitted === undefined ? NaN : fin(minOf(times.elements.map((e) => e.allocated))) - times.submitted;
+    return { agents, jobId, idleCpusBefore, totalMs, submittedMs: (sub.us - t0) / 1e3, firstLaunchMs, submitCalledMs, closeCommands, schedWaitMs, plannedWaitMs, agentCpuMs, controllerCpuMs, commands, firstReadyMs, allReadyMs, ctldSubmitToLineMs, elements, closeMs, goneMs };
   } catch (err) {
     await fl.close().catch(() => {});
     if (jobId) await leftQueue([jobId]).catch(() => {});
@@ -572,7 +775,13 @@ interface ReadyCase {
   dialingToReadyMs: number;
   closeMs: number;
   goneMs: number;
+  firstLaunchMs: number;
+  /** Median CPU per agent at ready, and the controller's CPU until ready, ms. */
+  agentCpuMs: number;
+  controllerCpuMs: number;
   errors: string[];
+  /** Runs left out of the medians: they started with fewer idle CPUs than agents. */
+  contended: ReadyRun[];
 }
 
 const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
@@ -588,24 +797,38 @@ const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
   ];
   const runs: ReadyRun[][] = specs.map(() => []);
   const errs: string[][] = specs.map(() => []);
-  for (let r = 0; r < reps; r++) {
-    for (const [i, s] of specs.entries()) {
-      try {
-        const run = await readyOnce(s.pool, s.agents);
-        runs[i]!.push(run);
-        console.log(
-          `  ${String(s.agents).padStart(2)} agent(s) run ${r + 1}: ready ${fmt(run.totalMs, 'ms')} (idle CPUs before ${run.idleCpusBefore}); submitted at ${fmt(run.submittedMs, 'ms')}, then first ${fmt(run.firstReadyMs, 'ms')}, all ${fmt(run.allReadyMs, 'ms')}; ` +
-            `allocated +${fmt(medOf(run.elements.map((e) => e.allocatedMs)), 'ms')}, launched +${fmt(minOf(run.elements.map((e) => e.launchedMs)), 'ms')}..${fmt(maxOf(run.elements.map((e) => e.launchedMs)), 'ms')}, dialing +${fmt(minOf(run.elements.map((e) => e.dialingMs)), 'ms')}..${fmt(maxOf(run.elements.map((e) => e.dialingMs)), 'ms')}; ` +
-            `close ${fmt(run.closeMs, 'ms')}, off the queue ${fmt(run.goneMs, 'ms')} later`,
-        );
-      } catch (err) {
-        errs[i]!.push((err as Error).message);
-        console.log(`  ${s.agents} agent(s) run ${r + 1} FAILED: ${(err as Error).message}`);
-      }
+  // connect() -> slurmctld has the array, so the run can be timed to its planned wait.
+  const lead = (i: number) => {
+    const xs = runs[i]!.map((r) => r.submittedMs - r.ctldSubmitToLineMs).filter(Number.isFinite);
+    return xs.length ? median(xs) : specs[i]!.agents > 1 ? 110 : 50;
+  };
+  // A run that had to wait for others' jobs gets one more try at the end, with the same planned wait.
+  const plan: { i: number; r: number }[] = [];
+  for (let r = 0; r < reps; r++) for (const i of specs.keys()) plan.push({ i, r });
+  for (let k = 0; k < plan.length; k++) {
+    const { i, r } = plan[k]!;
+    const s = specs[i]!;
+    const label = `${String(s.agents).padStart(2)} agent(s) run ${r + 1}${k >= reps * specs.length ? ' (again)' : ''}`;
+    try {
+      const run = await readyOnce(s.pool, s.agents, plannedWait(r, reps), lead(i));
+      if (run.idleCpusBefore < s.agents && k < reps * specs.length) plan.push({ i, r });
+      runs[i]!.push(run);
+      console.log(
+        `  ${label}: ready ${fmt(run.totalMs, 'ms')} (idle CPUs before ${run.idleCpusBefore}; waited ${fmt(run.schedWaitMs, 'ms')} for the pass, planned ${fmt(run.plannedWaitMs, 'ms')}); submitted at ${fmt(run.submittedMs, 'ms')}, then first ${fmt(run.firstReadyMs, 'ms')}, all ${fmt(run.allReadyMs, 'ms')}; ` +
+          `allocated +${fmt(medOf(run.elements.map((e) => e.allocatedMs)), 'ms')}, launched +${fmt(minOf(run.elements.map((e) => e.launchedMs)), 'ms')}..${fmt(maxOf(run.elements.map((e) => e.launchedMs)), 'ms')}, dialing +${fmt(minOf(run.elements.map((e) => e.dialingMs)), 'ms')}..${fmt(maxOf(run.elements.map((e) => e.dialingMs)), 'ms')}; ` +
+          `close ${fmt(run.closeMs, 'ms')}, off the queue ${fmt(run.goneMs, 'ms')} later`,
+      );
+    } catch (err) {
+      errs[i]!.push((err as Error).message);
+      console.log(`  ${label} FAILED: ${(err as Error).message}`);
     }
   }
   const out = specs.map((s, i): ReadyCase => {
-    const rs = runs[i]!;
+    // A run that started while others' jobs held CPUs it needed measured their jobs, not ours:
+    // left out of the medians when there is any other run (still in the JSON, `contended`).
+    const clean = runs[i]!.filter((r) => r.idleCpusBefore >= s.agents);
+    const rs = clean.length ? clean : runs[i]!;
+    const contended = runs[i]!.filter((r) => !rs.includes(r));
     const el = (f: (e: ElementSplit) => number) => rs.map((r) => r.elements.map(f));
     const per = (xs: number[][], f: (v: number[]) => number) => median(xs.map(f).filter((v) => Number.isFinite(v)));
     return {
@@ -622,22 +845,33 @@ const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
       dialingToReadyMs: medOf(rs.flatMap((r) => r.elements.map((e) => e.readyMs - e.dialingMs))),
       closeMs: median(rs.map((r) => r.closeMs)),
       goneMs: median(rs.map((r) => r.goneMs)),
+      firstLaunchMs: median(rs.map((r) => r.firstLaunchMs)),
+      agentCpuMs: medOf(rs.flatMap((r) => r.agentCpuMs)),
+      controllerCpuMs: median(rs.map((r) => r.controllerCpuMs)),
       errors: errs[i]!,
+      contended,
     };
   });
   for (const c of out) {
-    console.log(`  -- ${c.agents} agent(s) in one array, medians of ${c.runs.length} run(s)`);
+    const short = c.runs.filter((r) => r.idleCpusBefore < c.agents).length;
+    console.log(
+      `  -- ${c.agents} agent(s) in one array, medians of ${c.runs.length} run(s)` +
+        (c.contended.length ? ` (left out: ${c.contended.length} run(s) started with fewer idle CPUs than agents, others' jobs: ready ${c.contended.map((r) => fmt(r.totalMs, 'ms')).join(', ')})` : '') +
+        (short ? ` (all runs started with fewer idle CPUs than agents: others' jobs)` : ''),
+    );
     show('connect() -> resolved (all ready)', c.totalMs);
     show("connect() -> 'slurm: submitted array' (sbatch returned)", c.submittedMs);
     show('sbatch returned -> first agent ready', c.firstReadyMs);
     show(`sbatch returned -> all ${c.agents} ready`, c.allReadyMs);
     const cmds = c.runs[0]?.commands.map(([cmd, ms]) => `${cmd} ${fmt(ms, 'ms')}`).join(', ');
-    console.log(`    before the log line (run 1): controller start + ${cmds || 'no shell commands'}; slurmctld took the job ${fmt(median(c.runs.map((r) => r.ctldSubmitToLineMs)), 'ms')} before the line`);
+    console.log(`    before the log line: controller start until the first launch() ${fmt(c.firstLaunchMs, 'ms')}, submit() at ${fmt(median(c.runs.map((r) => r.submitCalledMs)), 'ms')}, then (run 1) ${cmds || 'no shell commands'}; slurmctld took the job ${fmt(median(c.runs.map((r) => r.ctldSubmitToLineMs)), 'ms')} before the line`);
     console.log(
       `    per element, ms after the line: allocated ${fmt(c.allocated.first)}..${fmt(c.allocated.last)} (scheduler), launched by slurmd ${fmt(c.launched.first)}..${fmt(c.launched.last)}, ` +
-        `agent dialing ${fmt(c.dialing.first)}..${fmt(c.dialing.last)} (median ${fmt(c.dialing.median)}); launched -> dialing ${fmt(c.launchToDialingMs, 'ms')} (stepd, prolog, bash, node + bundle), dialing -> lane ${fmt(c.dialingToReadyMs, 'ms')} (handshake)`,
+        `agent dialing ${fmt(c.dialing.first)}..${fmt(c.dialing.last)} (median ${fmt(c.dialing.median)}); launched -> dialing ${fmt(c.launchToDialingMs, 'ms')} (stepd, prolog, bash, node + bundle), dialing -> lane ${fmt(c.dialingToReadyMs, 'ms')} (lane worker thread start, dial, handshake)`,
     );
-    console.log(`    close() ${fmt(c.closeMs, 'ms')}, array off the queue ${fmt(c.goneMs, 'ms')} after that`);
+    console.log(
+      `    CPU at ready: ${fmt(c.agentCpuMs, 'ms')} per agent (x${c.agents} = ${fmt(c.agentCpuMs * c.agents, 'ms')} on ${availableParallelism()} real cores), controller ${fmt(c.controllerCpuMs, 'ms')}; close() ${fmt(c.closeMs, 'ms')} (run 1 ran ${Object.entries(c.runs[0]?.closeCommands ?? {}).map(([k, [n, t]]) => `${n} ${k} ${fmt(t, 'ms')}`).join(', ') || 'no commands'}), array off the queue ${fmt(c.goneMs, 'ms')} after that`,
+    );
   }
   return out;
 });
@@ -658,6 +892,10 @@ interface ThroughputStat {
   runsTasksPerS: number[];
   /** CPU this process (controller, and ssh2 for the relay's tunnel) spent per task, median over runs, us. */
   controllerCpuUsPerTask: number;
+  /** CPU per task of the pool's agent processes, and (relay) of the relay process and the sshd session carrying the tunnel, median over runs, us. */
+  agentsCpuUsPerTask: number;
+  relayCpuUsPerTask?: number;
+  sshdCpuUsPerTask?: number;
 }
 interface PathResult {
   readyMs: number;
@@ -677,31 +915,44 @@ async function latencyBlock(fl: Session, pool: string, n: number): Promise<numbe
   return out;
 }
 const latencyStat = (xs: number[]): LatencyStat => ({ calls: xs.length, medianUs: median(xs), p99Us: percentile(xs, 99), meanUs: xs.reduce((a, b) => a + b, 0) / xs.length, maxUs: Math.max(...xs) });
-async function throughputRun(fl: Session, pool: string, n: number): Promise<{ tasksPerS: number; cpuUsPerTask: number }> {
+interface TputRun {
+  tasksPerS: number;
+  cpuUsPerTask: number;
+  /** CPU per task of the watched processes (by role), us. */
+  others: Record<string, number>;
+}
+/** One map of `n` tiny tasks on `pool`; `watch` names processes whose CPU to count (role -> pids). */
+async function throughputRun(fl: Session, pool: string, n: number, watch: Record<string, number[]> = {}): Promise<TputRun> {
   const items = Array.from({ length: n }, (_, i) => i);
+  const sum = (pids: number[]) => pids.reduce((a, p) => a + (cpuMs(p) ?? NaN), 0);
+  const before = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, sum(pids)]));
   const cpu0 = process.cpuUsage();
   const t0 = nowUs();
   const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
   const s = (nowUs() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
+  const others = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, ((sum(pids) - before[k]!) * 1e3) / n]));
   if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
-  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n };
+  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n, others };
 }
 
 const paths = await phase('paths', async (): Promise<Record<string, PathResult>> => {
   if (!ssh) throw new Error('sshd fixture not up');
   await cpusFree(4);
-  const pools = [POOL_DIRECT, POOL_RELAY];
+  const pools = [POOL_DIRECT, POOL_RELAY, POOL_TUNNEL];
   laneMarks.length = 0;
   const t0 = nowUs();
   const fl = await connect({
     pools: {
       [POOL_DIRECT]: slurmPool(2),
       [POOL_RELAY]: slurmPool(2, { via: ssh.hostAlias, relayListen: '127.0.0.1:0', ssh: { sshConfig: ssh.sshConfig, knownHosts: ssh.knownHosts, tunnel: 'always' } }),
+      // Reference, not SLURM: 2 agents started over SSH on the same sshd, dialling through the same kind of reverse tunnel, no relay.
+      [POOL_TUNNEL]: { launcher: 'ssh', hosts: [ssh.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: ssh.sshConfig, knownHosts: ssh.knownHosts, tunnel: 'always' },
     },
     controller: { log: (line) => (/slurm: submitted array (\d+)/.test(line) ? submitted.add(/submitted array (\d+)/.exec(line)![1]!) : undefined) },
   });
-  const jobIds = () => pools.flatMap((p) => elementsOf(fl, p).map((e) => arrayOf(e.key)));
+  const slurmPools = [POOL_DIRECT, POOL_RELAY];
+  const jobIds = () => slurmPools.flatMap((p) => elementsOf(fl, p).map((e) => arrayOf(e.key)));
   let ids: string[] = [];
   try {
     const readyMs: Record<string, number> = {};
@@ -709,10 +960,23 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
     ids = [...new Set(jobIds())];
     // Which address each pool's agents dialled: the controller's port, or the relay's.
     const controllerPort = new URL(fl.controller!.agentUrl).port;
-    const dialed: Record<string, string[]> = Object.fromEntries(pools.map((p) => [p, elementsOf(fl, p).map((e) => agentStarted(e.log)?.url ?? '?')]));
+    const dialed: Record<string, string[]> = Object.fromEntries(slurmPools.map((p) => [p, elementsOf(fl, p).map((e) => agentStarted(e.log)?.url ?? '?')]));
+    const sshVia = (fl.controller!.pools.get(POOL_TUNNEL)!.launcher as unknown as { status(): { via?: string }[] }).status().map((h) => h.via ?? '?');
+    if (!sshVia.every((v) => v === 'tunnel')) throw new Error(`the ${POOL_TUNNEL} pool is not on the tunnel: ${sshVia.join(', ')}`);
+    dialed[POOL_TUNNEL] = sshVia.map((v) => `(ssh ${v})`);
     if (!dialed[POOL_DIRECT]!.every((u) => u.includes(`:${controllerPort}/`))) throw new Error(`direct agents did not dial the controller (:${controllerPort}): ${dialed[POOL_DIRECT]!.join(', ')}`);
     if (!dialed[POOL_RELAY]!.every((u) => u !== '?' && !u.includes(`:${controllerPort}/`))) throw new Error(`relay agents dialled the controller, not a relay: ${dialed[POOL_RELAY]!.join(', ')}`);
     console.log(`  2+2 agents: ${pools.map((p) => `${p} ready ${fmt(readyMs[p], 'ms')}, dialled ${[...new Set(dialed[p])].join(' ')}`).join('; ')}`);
+    // Processes to watch: each pool's agents; the relay (listening on the port the relay agents
+    // dialled) and its parent, the sshd session of the controller's SSH connection.
+    const watch: Record<string, Record<string, number[]>> = {};
+    for (const p of slurmPools) watch[p] = { agents: agentPids([...new Set(elementsOf(fl, p).map((e) => arrayOf(e.key)))]) };
+    watch[POOL_TUNNEL] = { agents: fl.controller!.pools.get(POOL_TUNNEL)!.status().running ? [...fl.controller!.scheduler.lanes].filter((l) => l.pool === POOL_TUNNEL).map((l) => l.hello.pid) : [] };
+    const relayPid = listenerPid(new URL(dialed[POOL_RELAY]![0]!).port);
+    const sshdPid = relayPid === undefined ? undefined : ppidOf(relayPid);
+    if (relayPid !== undefined) watch[POOL_RELAY]!.relay = [relayPid];
+    if (sshdPid !== undefined) watch[POOL_RELAY]!.sshd = [sshdPid];
+    console.log(`  watching CPU of: ${pools.map((p) => `${p} ${Object.entries(watch[p]!).map(([k, v]) => `${k} ${v.join(',')}`).join(', ')}`).join('; ')}${sshdPid ? ` (sshd session: ${readFileSync(`/proc/${sshdPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()})` : ''}`);
 
     for (const p of pools) await latencyBlock(fl, p, 100); // warm-up
     for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000)); // warm-up
@@ -720,8 +984,8 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
     const lat: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
     const blocks = 6;
     for (let b = 0; b < blocks; b++) for (const p of rotate(b)) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
-    const tput: Record<string, { tasksPerS: number; cpuUsPerTask: number }[]> = Object.fromEntries(pools.map((p) => [p, []]));
-    for (let r = 0; r < tputReps; r++) for (const p of rotate(r)) tput[p]!.push(await throughputRun(fl, p, tasks));
+    const tput: Record<string, TputRun[]> = Object.fromEntries(pools.map((p) => [p, []]));
+    for (let r = 0; r < tputReps; r++) for (const p of rotate(r)) tput[p]!.push(await throughputRun(fl, p, tasks, watch[p]));
     const out: Record<string, PathResult> = {};
     for (const p of pools) {
       const rs = tput[p]!;
@@ -729,16 +993,29 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
         readyMs: readyMs[p]!,
         dialed: dialed[p]!,
         latency: latencyStat(lat[p]!.slice(0, calls)),
-        throughput: { tasks, medianTasksPerS: median(rs.map((r) => r.tasksPerS)), runsTasksPerS: rs.map((r) => r.tasksPerS), controllerCpuUsPerTask: median(rs.map((r) => r.cpuUsPerTask)) },
+        throughput: {
+          tasks,
+          medianTasksPerS: median(rs.map((r) => r.tasksPerS)),
+          runsTasksPerS: rs.map((r) => r.tasksPerS),
+          controllerCpuUsPerTask: median(rs.map((r) => r.cpuUsPerTask)),
+          agentsCpuUsPerTask: median(rs.map((r) => r.others.agents ?? NaN)),
+          ...(watch[p]!.relay ? { relayCpuUsPerTask: median(rs.map((r) => r.others.relay ?? NaN)) } : {}),
+          ...(watch[p]!.sshd ? { sshdCpuUsPerTask: median(rs.map((r) => r.others.sshd ?? NaN)) } : {}),
+        },
       };
       const v = out[p]!;
       console.log(
         `  ${p.padEnd(13)} latency (${v.latency.calls} one-item maps): median ${fmt(v.latency.medianUs, 'us').padStart(8)}, p99 ${fmt(v.latency.p99Us, 'us').padStart(9)}, max ${fmt(v.latency.maxUs, 'us').padStart(9)}; ` +
-          `throughput (${tasks} tiny tasks): median ${fmt(v.throughput.medianTasksPerS, 'tasks/s')} [${v.throughput.runsTasksPerS.map((x) => fmt(x)).join(', ')}], controller CPU ${v.throughput.controllerCpuUsPerTask.toFixed(1)} us/task`,
+          `throughput (${tasks} tiny tasks): median ${fmt(v.throughput.medianTasksPerS, 'tasks/s')} [${v.throughput.runsTasksPerS.map((x) => fmt(x)).join(', ')}], CPU per task: controller ${v.throughput.controllerCpuUsPerTask.toFixed(1)} us, agents ${v.throughput.agentsCpuUsPerTask.toFixed(1)} us` +
+          (v.throughput.relayCpuUsPerTask !== undefined ? `, relay ${v.throughput.relayCpuUsPerTask.toFixed(1)} us` : '') +
+          (v.throughput.sshdCpuUsPerTask !== undefined ? `, sshd ${v.throughput.sshdCpuUsPerTask.toFixed(1)} us` : ''),
       );
     }
-    const d = out[POOL_DIRECT]!, r = out[POOL_RELAY]!;
-    console.log(`  relay/direct: latency median ${(r.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(r.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(r.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
+    const d = out[POOL_DIRECT]!;
+    for (const p of [POOL_RELAY, POOL_TUNNEL]) {
+      const r = out[p]!;
+      console.log(`  ${p}/${POOL_DIRECT}: latency median ${(r.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(r.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(r.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
+    }
     return out;
   } finally {
     ids = [...new Set([...ids, ...(() => {
@@ -774,6 +1051,7 @@ if (baseline) {
   row('sbatch node -e 0: submit -> finished', b.sbatchNode.endLastMs.medianMs, 'ms', b.sbatchTrue.endLastMs.medianMs, 'true job');
   row(`sbatch --array=0-${many - 1} --wait node -e 0`, b.sbatchArrayNode.waitMs.medianMs, 'ms', b.sbatchNode.waitMs.medianMs, '1 job');
   row(`array ${many} node -e 0: submit -> last finished`, b.sbatchArrayNode.endLastMs.medianMs, 'ms', b.sbatchNode.endLastMs.medianMs, '1 job');
+  row('sbatch true: submit -> allocated, 8 phases', median(b.schedProbe.map((p) => p.allocatedMs)), 'ms', Math.max(...b.schedProbe.map((p) => p.allocatedMs)), 'worst');
   row('srun true', b.srunTrue.medianMs, 'ms');
   row('srun node -e 0', b.srunNode.medianMs, 'ms', b.srunTrue.medianMs, 'srun true');
 }
@@ -783,12 +1061,21 @@ for (const c of [r1, rN]) {
   const one = c.agents === 1;
   const ref = one ? baseline?.sbatchNode : baseline?.sbatchArrayNode;
   row(`ready: ${c.agents} agent(s), connect -> resolved`, c.totalMs.medianMs, 'ms', ref?.endLastMs.medianMs, one ? 'node -e 0 job' : `array ${many} node -e 0`);
+  row(
+    `ready ${c.agents}: same, minus the wait for the scheduling pass`,
+    median(c.runs.map((r) => r.totalMs - minOf(r.elements.map((e) => e.allocatedMs)))),
+    'ms',
+    ref ? median(ref.runs.map((r) => r.endLastMs - r.allocFirstMs)) : undefined,
+    one ? 'node -e 0 job, same' : 'array, same',
+  );
   row(`ready ${c.agents}: connect -> sbatch returned`, c.submittedMs.medianMs, 'ms', baseline?.sbatchTrue.submitMs.medianMs, 'sbatch CLI');
   row(`ready ${c.agents}: sbatch -> first agent ready`, c.firstReadyMs.medianMs, 'ms', ref ? ref.startFirstMs.medianMs - ref.submitMs.medianMs : undefined, 'job start');
   if (!one) row(`ready ${c.agents}: sbatch -> all ready`, c.allReadyMs.medianMs, 'ms', ref ? ref.endLastMs.medianMs - ref.submitMs.medianMs : undefined, 'last node -e 0 end');
+  row(`ready ${c.agents}: wait for the scheduling pass`, median(c.runs.map((r) => r.schedWaitMs)), 'ms', ref ? median(ref.runs.map((r) => r.schedWaitMs)) : undefined, 'same in baseline');
   row(`ready ${c.agents}: sbatch -> allocated (first)`, c.allocated.first, 'ms');
   row(`ready ${c.agents}: launched -> agent dialing`, c.launchToDialingMs, 'ms', ref ? ref.startFirstMs.medianMs - ref.launchFirstMs.medianMs + ref.payloadMs.medianMs : undefined, 'launch->node -e 0 end');
-  row(`ready ${c.agents}: dialing -> lane (handshake)`, c.dialingToReadyMs, 'ms');
+  row(`ready ${c.agents}: dialing -> lane (worker + handshake)`, c.dialingToReadyMs, 'ms');
+  row(`ready ${c.agents}: CPU per agent at ready`, c.agentCpuMs, 'ms', one ? undefined : r1?.agentCpuMs, '1 agent');
 }
 if (r1?.runs.length && rN?.runs.length) row(`ready: ${many} agents vs 1`, rN.totalMs.medianMs, 'ms', r1.totalMs.medianMs, '1 agent');
 if (paths) {
@@ -801,13 +1088,22 @@ if (paths) {
   row('latency p99, relay', r.latency.p99Us, 'us', d.latency.p99Us, 'direct');
   row(`throughput ${tasks} tasks, direct`, d.throughput.medianTasksPerS, 'tasks/s');
   row(`throughput ${tasks} tasks, relay`, r.throughput.medianTasksPerS, 'tasks/s', d.throughput.medianTasksPerS, 'direct');
+  const cpuAll = (t: ThroughputStat) => t.controllerCpuUsPerTask + t.agentsCpuUsPerTask + (t.relayCpuUsPerTask ?? 0) + (t.sshdCpuUsPerTask ?? 0);
+  row('CPU per task (all processes), direct', cpuAll(d.throughput), 'us');
+  row('CPU per task (all processes), relay', cpuAll(r.throughput), 'us', cpuAll(d.throughput), 'direct');
+  const t = paths[POOL_TUNNEL];
+  if (t) {
+    row('ref: latency median, ssh pool via tunnel', t.latency.medianUs, 'us', d.latency.medianUs, 'direct');
+    row('ref: throughput, ssh pool via tunnel', t.throughput.medianTasksPerS, 'tasks/s', d.throughput.medianTasksPerS, 'direct');
+    row('relay latency median vs tunnel alone', r.latency.medianUs, 'us', t.latency.medianUs, 'ssh tunnel');
+  }
 }
 {
   const head: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', ratio: 'ratio' };
   const keys = ['figure', 'value', 'baseline', 'ratio'] as const;
   const w = keys.map((k) => Math.max(head[k].length, ...rows.map((r) => r[k].length)));
   const line = (r: Row) => keys.map((k, i) => r[k].padEnd(w[i]!)).join('  ').trimEnd();
-  console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs; latency over ${calls} calls)\n${[line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n')}`);
+  console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs${ready?.some((c) => c.contended.length) ? ', ready: contended runs left out' : ''}; latency over ${calls} calls)\n${[line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n')}`);
 }
 
 // ---------------------------------------------------------------------------------------------

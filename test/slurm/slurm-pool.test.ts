@@ -29,13 +29,13 @@ async function scontrol(job: string): Promise<string> {
 describe('SLURM pools', () => {
   it('runs a map on a job array of agents, with the resources asked for', async () => {
     const fl = await connect({
-      pools: { hpc: { launcher: 'slurm', agents: 2, resources: { partition: 'debug', time: '10m', mem: '300M', cpusPerTask: 2, extra: ['--comment=flotilla-test'] }, graceMs: 3000 } },
+      pools: { arr: { launcher: 'slurm', agents: 2, resources: { partition: 'debug', time: '10m', mem: '300M', cpusPerTask: 2, extra: ['--comment=flotilla-test'] }, graceMs: 3000 } },
       waitForAgents: 2,
     });
     try {
-      const out = await fl.map([1, 2, 3, 4, 5, 6], (x) => ({ x: x * 3, job: process.env.SLURM_ARRAY_JOB_ID, task: process.env.SLURM_ARRAY_TASK_ID }), { pool: 'hpc' });
+      const out = await fl.map([1, 2, 3, 4, 5, 6], (x) => ({ x: x * 3, job: process.env.SLURM_ARRAY_JOB_ID, task: process.env.SLURM_ARRAY_TASK_ID }), { pool: 'arr' });
       expect(out.map((o) => o.x)).toEqual([3, 6, 9, 12, 15, 18]);
-      const jobs = await jobsOf(fl, 'hpc');
+      const jobs = await jobsOf(fl, 'arr');
       expect(jobs.length).toBe(2);
       const arrayId = jobs[0]!.split('_')[0];
       expect(jobs.every((j) => j.startsWith(`${arrayId}_`))).toBe(true); // ONE array, not many jobs
@@ -46,28 +46,28 @@ describe('SLURM pools', () => {
       expect(info).toMatch(/MinMemoryNode=300M/);
       expect(info).toMatch(/MinCPUsNode=2/);
       expect(info).toMatch(/Comment=flotilla-test/);
-      expect(fl.controller!.pools.get('hpc')!.opts.slots).toBe(2); // cpusPerTask slots per agent
+      expect(fl.controller!.pools.get('arr')!.opts.slots).toBe(2); // cpusPerTask slots per agent
     } finally {
       await fl.close();
     }
-    await until(async () => (await ourJobs()).length === 0, 15_000);
+    await until(async () => (await ourJobs('flotilla-arr')).length === 0, 15_000);
   });
 
   it('re-runs the tasks of a job cancelled mid-task; nothing lost, nothing twice', async () => {
-    const fl = await connect({ pools: { hpc: { launcher: 'slurm', agents: 2, slots: 1, resources: { time: '10m' }, graceMs: 3000, pollSeconds: 1 } }, waitForAgents: 2 });
+    const fl = await connect({ pools: { cancel: { launcher: 'slurm', agents: 2, slots: 1, resources: { time: '10m' }, graceMs: 3000, pollSeconds: 1 } }, waitForAgents: 2 });
     try {
       const n = 30;
       const job = fl.map(Array.from({ length: n }, (_, i) => i), async (x) => {
         await new Promise((r) => setTimeout(r, 100));
         return x;
-      }, { pool: 'hpc', retries: 5 });
+      }, { pool: 'cancel', retries: 5 });
       const seen = new Map<number, number>();
       let cancelled = false;
       for await (const r of job) {
         seen.set(r.index, (seen.get(r.index) ?? 0) + 1);
         if (!cancelled && seen.size >= 5) {
           cancelled = true;
-          await execa('scancel', [(await jobsOf(fl, 'hpc'))[0]!]);
+          await execa('scancel', [(await jobsOf(fl, 'cancel'))[0]!]);
         }
       }
       expect(seen.size).toBe(n);
@@ -76,7 +76,7 @@ describe('SLURM pools', () => {
     } finally {
       await fl.close();
     }
-    await until(async () => (await ourJobs()).length === 0, 15_000);
+    await until(async () => (await ourJobs('flotilla-cancel')).length === 0, 15_000);
   });
 
   it('leaves no job of ours in the queue after its controller is killed (SIGKILL)', async () => {
@@ -97,15 +97,14 @@ describe('SLURM pools', () => {
   });
 
   it('refuses an impossible request and a bad partition, with sbatch\'s reason, before any task runs', async () => {
-    const before = new Set(await ourJobs());
-    const big = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { cpusPerTask: 512 } } }, waitForAgents: 1 }));
+    const big = await rejection(connect({ pools: { bad: { launcher: 'slurm', resources: { cpusPerTask: 512 } } }, waitForAgents: 1 }));
     expect(big.code).toBe('LAUNCH_FAILED');
     expect(big.message).toMatch(/sbatch on this machine refused the job: .*(Requested node configuration is not available|More processors requested)/);
-    const part = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { partition: 'no-such-partition' } } }, waitForAgents: 1 }));
+    const part = await rejection(connect({ pools: { bad: { launcher: 'slurm', resources: { partition: 'no-such-partition' } } }, waitForAgents: 1 }));
     expect(part.message).toMatch(/sbatch on this machine refused the job: .*invalid partition/i);
-    const time = await rejection(connect({ pools: { hpc: { launcher: 'slurm', resources: { time: 'soon' } } } }));
+    const time = await rejection(connect({ pools: { bad: { launcher: 'slurm', resources: { time: 'soon' } } } }));
     expect(time.message).toMatch(/resources\.time must be minutes/);
-    expect((await ourJobs()).filter((j) => !before.has(j))).toEqual([]); // nothing was queued
+    expect(await ourJobs('flotilla-bad')).toEqual([]); // nothing was queued
   });
 });
 
@@ -114,7 +113,7 @@ describe('SLURM pools through a login node', () => {
     const fx = await sshd();
     const fl = await connect({
       pools: {
-        hpc: {
+        via: {
           launcher: 'slurm',
           via: fx.hostAlias,
           relayListen: '127.0.0.1:0',
@@ -129,18 +128,18 @@ describe('SLURM pools through a login node', () => {
     });
     try {
       const uid = Number((await execa('id', ['-u', fx.user])).stdout);
-      const out = await fl.map([1, 2, 3, 4], (x) => ({ x, job: process.env.SLURM_JOB_ID, uid: process.getuid!() }), { pool: 'hpc' });
+      const out = await fl.map([1, 2, 3, 4], (x) => ({ x, job: process.env.SLURM_JOB_ID, uid: process.getuid!() }), { pool: 'via' });
       expect(out.map((o) => o.x)).toEqual([1, 2, 3, 4]);
       expect(out.every((o) => o.uid === uid && o.job)).toBe(true); // in jobs of the login node's user
       // The agents dialled the relay (a port on the login node), not the controller's endpoint.
       const controllerPort = new URL(fl.controller!.agentUrl).port;
-      const log = (await execa('sh', ['-c', `cat ${(await execa('getent', ['passwd', fx.user])).stdout.split(':')[5]}/.cache/flotilla/slurm/flotilla-hpc-*.log`])).stdout;
+      const log = (await execa('sh', ['-c', `cat ${(await execa('getent', ['passwd', fx.user])).stdout.split(':')[5]}/.cache/flotilla/slurm/flotilla-via-*.log`])).stdout;
       expect(log).toMatch(/dialing ws:\/\/127\.0\.0\.1:\d+\/agent/);
       expect(log).not.toContain(`127.0.0.1:${controllerPort}/agent`);
     } finally {
       await fl.close();
     }
-    await until(async () => (await ourJobs()).length === 0, 15_000);
+    await until(async () => (await ourJobs('flotilla-via')).length === 0, 15_000);
   });
 });
 
