@@ -23,6 +23,8 @@ export interface ConnectOptions {
   controller?: Omit<ControllerOptions, 'pools' | 'embedded'>;
   /** Wait until this many agent slots are connected before returning. @default 0 */
   waitForAgents?: number;
+  /** How long to wait for them; SLURM queues can take minutes. @default 30000 */
+  waitForAgentsTimeoutMs?: number;
 }
 
 /** Opens a session. */
@@ -33,7 +35,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
     const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
     if (opts.waitForAgents) {
       try {
-        await controller.waitForLanes(opts.waitForAgents);
+        await controller.waitForLanes(opts.waitForAgents, { timeoutMs: opts.waitForAgentsTimeoutMs });
       } catch (err) {
         await session.close(); // nothing of a session that never became usable may linger
         throw err;
@@ -53,7 +55,21 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = '/trpc';
   const { trpc, close } = remoteClient(url.toString(), token);
-  return new Session(trpc, trpcHotPath(trpc), undefined, close);
+  const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
+  if (opts.waitForAgents) {
+    const want = opts.waitForAgents;
+    const deadline = Date.now() + (opts.waitForAgentsTimeoutMs ?? 30_000);
+    for (;;) {
+      const { lanes } = await session.agents();
+      if (lanes.length >= want) break;
+      if (Date.now() > deadline) {
+        await session.close();
+        throw new FlotillaError('LAUNCH_FAILED', `only ${lanes.length} of ${want} agent slots connected to ${opts.url} in time`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return session;
 }
 
 /**

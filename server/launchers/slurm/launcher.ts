@@ -152,8 +152,15 @@ export class SlurmLauncher implements Launcher {
       pid: undefined,
       exited,
       stop: async (graceMs = 5000) => {
-        if (!this.elements.has(key)) return;
-        await this.shell.run(`scancel ${key}`);
+        const e = this.elements.get(key);
+        if (!e) return;
+        const r = await this.shell.run(`scancel ${key}`);
+        if (r.code === 0) {
+          // Cancelled: the next queue check would only confirm it, one scontrol per element.
+          this.elements.delete(key);
+          e.done({ exitCode: null, signal: 'CANCELLED', stderrTail: '' });
+          return;
+        }
         await Promise.race([exited, sleep(graceMs)]);
       },
     };
