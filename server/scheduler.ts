@@ -10,7 +10,6 @@ import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job, RUNNING } from './job.js';
-import type { TaskResult } from './job.js';
 import { Lane } from './lane.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
@@ -191,7 +190,7 @@ export class Scheduler {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
-            this.record(r.job, { index: r.index, ok: true, value: enc });
+            r.job.record({ index: r.index, ok: true, value: enc });
           } else {
             this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
           }
@@ -271,11 +270,7 @@ export class Scheduler {
   }
 
   private finish(job: Job, index: number, error: ErrorInfo): void {
-    this.record(job, { index, ok: false, error });
-  }
-
-  private record(job: Job, result: TaskResult): boolean {
-    return job.record(result);
+    job.record({ index, ok: false, error });
   }
 
   /** Cancels one task, or every unfinished task of a job; running ones are aborted on their agents. */
@@ -298,7 +293,7 @@ export class Scheduler {
     let cancelled = 0;
     const from = index ?? 0, to = index === undefined ? job.total : index + 1;
     for (let i = from; i < to; i++) {
-      if (this.record(job, { index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
+      if (job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
     }
     this.dispatch();
     return { cancelled };

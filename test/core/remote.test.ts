@@ -4,7 +4,7 @@ import type { ResultPromise } from 'execa';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, FlotillaError } from '../../client/index.js';
+import { connect } from '../../client/index.js';
 import { remoteClient } from '../../client/session.js';
 import { Controller } from '../../server/controller.js';
 import { rejection } from '../support/async.js';

@@ -3,7 +3,6 @@
  * nothing, over HTTP or WebSocket, from `connect()` or from raw requests; `health` stays open.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { connect } from '../../client/connect.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
