@@ -11,9 +11,7 @@
  * profile of the controller process per phase (only the measured part) and has the agents
  * write theirs (run through node-cpu-prof.sh: whole life, one file per thread); summarize with cpu-profile-summary.mjs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +25,7 @@ import { countFrames } from './frame-counter.js';
 import type { FrameStats } from './frame-counter.js';
 import { REFERENCE, TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
+import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, writeResults } from './results.js';
 import type { ConnectOptions } from '../../client/connect.js';
 
 const PHASES = ['baseline', 'ready', 'latency', 'throughput', 'seal'] as const;
@@ -35,9 +34,7 @@ type Phase = (typeof PHASES)[number];
 const { values: args } = parseArgs({
   options: { only: { type: 'string' }, reps: { type: 'string', default: '5' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
 });
-const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
-const run = (p: Phase) => only.has(p);
+const only = onlyPhases(PHASES, args.only);
 const reps = Number(args.reps);
 if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${args.reps}`);
 const profileDir = args.profile ? resolve(args.profile) : undefined;
@@ -68,25 +65,9 @@ async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-const errors: Record<string, string> = {};
-async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
-  if (!run(name)) return undefined;
-  console.log(`\n== ${name}`);
-  const t0 = Date.now();
-  try {
-    return await f();
-  } catch (err) {
-    errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    console.log(`  FAILED: ${errors[name]}`);
-    return undefined;
-  } finally {
-    console.log(`  (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
-  }
-}
+const { phase, errors } = phaseRunner<Phase>(only);
 
-const loadAtStart = loadavg()[0]!;
-console.log(`flotilla core benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), ${args.dist ? 'dist/' : 'sources via tsx'}, load average ${loadAtStart.toFixed(2)}`);
-if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
+const loadAtStart = banner('core', args.dist ? 'dist/' : 'sources via tsx');
 
 /** One diagnostic (untimed) pass with the controller's frames counted. */
 async function framesDuring(f: () => Promise<unknown>): Promise<FrameStats> {
@@ -199,25 +180,11 @@ if (baseline && scaled) {
       `100k throughput target ${fmt(scaled.tasksPerS100k, 'tasks/s')} -> ${pm(throughput && throughput.t100k.medianTasksPerS >= scaled.tasksPerS100k)}`,
   );
 }
-for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
+printFailures(errors);
 
 if (only.size === PHASES.length && !profileDir) {
-  const git = (...a: string[]) => {
-    try {
-      return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const commit = git('rev-parse', 'HEAD');
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const out = new URL('core-latest.json', dir);
-  const json = {
-    date: new Date().toISOString(),
-    commit,
-    dirty: git('status', '--porcelain', '--', 'agent', 'server', 'client') ? true : false,
-    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, code: args.dist ? 'dist' : 'tsx', loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
+  writeResults('core-latest.json', {
+    env: { ...machineEnv(), code: args.dist ? 'dist' : 'tsx', loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
     targets: TARGETS,
     scaledTargets: scaled,
     reference: REFERENCE,
@@ -226,14 +193,7 @@ if (only.size === PHASES.length && !profileDir) {
     baseline,
     seal,
     errors,
-  };
-  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
-  console.log(`\nwrote ${out.pathname}`);
+  });
 }
 
-// Everything is closed; if some handle still holds the loop, say so instead of hanging.
-setTimeout(() => {
-  console.error('core.bench: something still holds the event loop after the run; exiting');
-  process.exit(1);
-}, 5000).unref();
-if (Object.keys(errors).length) process.exitCode = 1;
+exitWhenDone('core.bench', errors);

@@ -1,6 +1,7 @@
 /**
- * Targets, reference figures and the summary table of the core benchmark. A row holds one
- * figure, the same-run baseline it is compared with, the target and whether it is met.
+ * Targets, reference figures and the summary tables: the core benchmark's (a row holds one
+ * figure, the same-run baseline it is compared with, the target and whether it is met) and the
+ * SSH and SLURM benchmarks' (figures already formatted, with a ratio to the baseline).
  */
 
 /** Targets from the issue. */
@@ -58,6 +59,27 @@ export function table(rows: Row[]): string {
     verdict(r),
     r.reference ?? '',
   ]);
+  return columns(head, body);
+}
+
+/** A row of the SSH and SLURM summaries: figures already formatted. */
+export interface TextRow {
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+}
+
+/** `a / b` as `1.23x`; '-' when either is missing, NaN or b is 0. */
+export const times = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`);
+
+/** The SSH and SLURM summary table, as fixed-width text. */
+export function textTable(rows: TextRow[]): string {
+  return columns(['figure', 'value', 'baseline (same run)', 'ratio'], rows.map((r) => [r.figure, r.value, r.baseline, r.ratio]));
+}
+
+/** Left-aligned columns two spaces apart under a dashed rule. */
+function columns(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');

@@ -58,8 +58,8 @@
  * any of those left in the queue (squeue) and cancels only job ids it submitted itself.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from '../../client/index.js';
@@ -71,8 +71,12 @@ import { LocalShell, SshShell } from '../../server/launchers/slurm/shell.js';
 import { SlurmLauncher as SlurmLauncherClass } from '../../server/launchers/slurm/launcher.js';
 import { slurm, sshd } from '../fixtures/index.js';
 import type { SlurmFixture, SshFixture } from '../fixtures/index.js';
-import { fmt } from './report.js';
-import { median, nowUs, percentile, within } from './stats.js';
+import { fmt, textTable, times as x } from './report.js';
+import type { TextRow as Row } from './report.js';
+import { alternatePools, cpuMs, latencyStat, printVs, samples, stat, tempDir, timeCommand } from './measure.js';
+import type { LatencyStat, Stat } from './measure.js';
+import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, positive, printFailures, writeResults } from './results.js';
+import { median, nowUs, within } from './stats.js';
 
 type SlurmLauncher = SlurmLauncherClass;
 
@@ -89,13 +93,7 @@ const { values: args } = parseArgs({
     'tput-reps': { type: 'string', default: '3' },
   },
 });
-const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
-const positive = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-};
+const only = onlyPhases(PHASES, args.only);
 const reps = positive('reps', args.reps);
 const many = positive('agents', args.agents);
 const calls = positive('calls', args.calls);
@@ -117,9 +115,7 @@ const submitted = new Set<string>();
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-const loadAtStart = loadavg()[0]!;
-console.log(`flotilla SLURM benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), load average ${loadAtStart.toFixed(2)}`);
-if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
+const loadAtStart = banner('SLURM');
 const tFx = nowUs();
 const fx: SlurmFixture = await slurm();
 const ssh: SshFixture | undefined = only.has('paths') ? await sshd() : undefined;
@@ -357,50 +353,13 @@ for (const [Cls, where] of [[LocalShell, 'local'], [SshShell, 'ssh']] as const) 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const errors: Record<string, string> = {};
-async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
-  if (!only.has(name)) return undefined;
-  console.log(`\n== ${name}`);
-  const t0 = Date.now();
-  try {
-    return await f();
-  } catch (err) {
-    errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    console.log(`  FAILED: ${errors[name]}`);
-    return undefined;
-  } finally {
-    console.log(`  (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
-  }
-}
-interface Stat {
-  medianMs: number;
-  samplesMs: number[];
-}
-const stat = (xs: number[]): Stat => ({ medianMs: median(xs.filter((x) => !Number.isNaN(x))), samplesMs: xs });
-const samples = (xs: number[]) => `[${xs.map((x) => (Number.isNaN(x) ? '?' : x.toFixed(0))).join(', ')}]`;
+const { phase, errors } = phaseRunner<Phase>(only);
 const show = (label: string, s: Stat, width = 58) => console.log(`  ${label.padEnd(width)} median ${fmt(s.medianMs, 'ms').padStart(9)} ${samples(s.samplesMs)}`);
 const minOf = (xs: (number | undefined)[]) => Math.min(...xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)));
 const maxOf = (xs: (number | undefined)[]) => Math.max(...xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)));
 const medOf = (xs: (number | undefined)[]) => median(xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)));
 const fin = (x: number) => (Number.isFinite(x) ? x : NaN);
 
-/** CPU time a process has used (user + system, all its threads), ms; undefined once it is gone. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 /** CPU used so far by each agent process of SLURM array `jobId` on this machine, ms. */
 function agentCpu(jobId: string): number[] {
   return agentPids([jobId]).map(cpuMs).filter((c): c is number => c !== undefined);
@@ -441,8 +400,7 @@ function ppidOf(pid: number): number | undefined {
   }
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'flotilla-slurm-bench-'));
-process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('flotilla-slurm-bench-');
 
 // ---------------------------------------------------------------------------------------------
 // baseline: plain sbatch / srun
@@ -542,14 +500,6 @@ function batchCase(name: string, runs: BatchRun[]): BatchCase {
   return { name, runs, waitMs: s('waitMs'), submitMs: s('submitMs'), allocFirstMs: s('allocFirstMs'), launchFirstMs: s('launchFirstMs'), startFirstMs: s('startFirstMs'), startLastMs: s('startLastMs'), endLastMs: s('endLastMs'), payloadMs: s('payloadMs') };
 }
 
-/** Wall time of one command, spawn to exit, ms. */
-function timeCommand(cmd: string, argv: string[]): Promise<number> {
-  const t0 = nowUs();
-  return new Promise((resolve, reject) =>
-    execFile(cmd, argv, { timeout: 60_000 }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${argv.join(' ')}: ${err.message} ${stderr}`)) : resolve((nowUs() - t0) / 1e3))),
-  );
-}
-
 interface Baseline {
   sbatchTrue: BatchCase;
   sbatchNode: BatchCase;
@@ -570,7 +520,7 @@ interface SchedProbe {
 }
 const baseline = await phase('baseline', async (): Promise<Baseline> => {
   await cpusFree(many);
-  await timeCommand('node', ['-e', '0']); // page cache
+  await timeCommand('node', ['-e', '0'], 60_000); // page cache
   const cases: [string, string, number][] = [
     ['true', 'true', 1],
     ['node', 'node -e 0', 1],
@@ -600,7 +550,7 @@ const baseline = await phase('baseline', async (): Promise<Baseline> => {
   }
   const srun = async (what: string[]) => {
     const xs: number[] = [];
-    for (let r = 0; r < Math.max(reps, 3); r++) xs.push(await timeCommand('srun', ['-Q', `--job-name=${BASE_PREFIX}srun`, '--time=1', '--mem=100M', '--chdir=/tmp', ...what]));
+    for (let r = 0; r < Math.max(reps, 3); r++) xs.push(await timeCommand('srun', ['-Q', `--job-name=${BASE_PREFIX}srun`, '--time=1', '--mem=100M', '--chdir=/tmp', ...what], 60_000));
     return stat(xs);
   };
   const srunTrue = await srun(['true']);
@@ -879,13 +829,6 @@ const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
 // ---------------------------------------------------------------------------------------------
 // paths: direct vs relay, one controller, alternating blocks
 
-interface LatencyStat {
-  calls: number;
-  medianUs: number;
-  p99Us: number;
-  meanUs: number;
-  maxUs: number;
-}
 interface ThroughputStat {
   tasks: number;
   medianTasksPerS: number;
@@ -902,38 +845,6 @@ interface PathResult {
   dialed: string[];
   latency: LatencyStat;
   throughput: ThroughputStat;
-}
-
-async function latencyBlock(fl: Session, pool: string, n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowUs();
-    const [v] = await fl.map([i], (x) => x, { pool });
-    out.push(nowUs() - t0);
-    if (v !== i) throw new Error(`latency call ${i} on ${pool} returned ${String(v)}`);
-  }
-  return out;
-}
-const latencyStat = (xs: number[]): LatencyStat => ({ calls: xs.length, medianUs: median(xs), p99Us: percentile(xs, 99), meanUs: xs.reduce((a, b) => a + b, 0) / xs.length, maxUs: Math.max(...xs) });
-interface TputRun {
-  tasksPerS: number;
-  cpuUsPerTask: number;
-  /** CPU per task of the watched processes (by role), us. */
-  others: Record<string, number>;
-}
-/** One map of `n` tiny tasks on `pool`; `watch` names processes whose CPU to count (role -> pids). */
-async function throughputRun(fl: Session, pool: string, n: number, watch: Record<string, number[]> = {}): Promise<TputRun> {
-  const items = Array.from({ length: n }, (_, i) => i);
-  const sum = (pids: number[]) => pids.reduce((a, p) => a + (cpuMs(p) ?? NaN), 0);
-  const before = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, sum(pids)]));
-  const cpu0 = process.cpuUsage();
-  const t0 = nowUs();
-  const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
-  const s = (nowUs() - t0) / 1e6;
-  const cpu = process.cpuUsage(cpu0);
-  const others = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, ((sum(pids) - before[k]!) * 1e3) / n]));
-  if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
-  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n, others };
 }
 
 const paths = await phase('paths', async (): Promise<Record<string, PathResult>> => {
@@ -978,21 +889,14 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
     if (sshdPid !== undefined) watch[POOL_RELAY]!.sshd = [sshdPid];
     console.log(`  watching CPU of: ${pools.map((p) => `${p} ${Object.entries(watch[p]!).map(([k, v]) => `${k} ${v.join(',')}`).join(', ')}`).join('; ')}${sshdPid ? ` (sshd session: ${readFileSync(`/proc/${sshdPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()})` : ''}`);
 
-    for (const p of pools) await latencyBlock(fl, p, 100); // warm-up
-    for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000)); // warm-up
-    const rotate = (k: number) => pools.map((_, i) => pools[(i + k) % pools.length]!);
-    const lat: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
-    const blocks = 6;
-    for (let b = 0; b < blocks; b++) for (const p of rotate(b)) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
-    const tput: Record<string, TputRun[]> = Object.fromEntries(pools.map((p) => [p, []]));
-    for (let r = 0; r < tputReps; r++) for (const p of rotate(r)) tput[p]!.push(await throughputRun(fl, p, tasks, watch[p]));
+    const { latency: lat, tput } = await alternatePools(fl, pools, { calls, blocks: 6, tasks, tputReps, watch });
     const out: Record<string, PathResult> = {};
     for (const p of pools) {
       const rs = tput[p]!;
       out[p] = {
         readyMs: readyMs[p]!,
         dialed: dialed[p]!,
-        latency: latencyStat(lat[p]!.slice(0, calls)),
+        latency: latencyStat(lat[p]!),
         throughput: {
           tasks,
           medianTasksPerS: median(rs.map((r) => r.tasksPerS)),
@@ -1012,10 +916,7 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
       );
     }
     const d = out[POOL_DIRECT]!;
-    for (const p of [POOL_RELAY, POOL_TUNNEL]) {
-      const r = out[p]!;
-      console.log(`  ${p}/${POOL_DIRECT}: latency median ${(r.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(r.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(r.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
-    }
+    for (const p of [POOL_RELAY, POOL_TUNNEL]) printVs(p, POOL_DIRECT, out[p]!, d);
     return out;
   } finally {
     ids = [...new Set([...ids, ...(() => {
@@ -1033,13 +934,6 @@ const paths = await phase('paths', async (): Promise<Record<string, PathResult>>
 // ---------------------------------------------------------------------------------------------
 // Summary
 
-interface Row {
-  figure: string;
-  value: string;
-  baseline: string;
-  ratio: string;
-}
-const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`);
 const rows: Row[] = [];
 const row = (figure: string, v: number | undefined, unit: string, b?: number, bName = '') => rows.push({ figure, value: fmt(v, unit), baseline: b === undefined ? '-' : `${fmt(b, unit)} ${bName}`.trim(), ratio: x(v, b) });
 if (baseline) {
@@ -1098,13 +992,7 @@ if (paths) {
     row('relay latency median vs tunnel alone', r.latency.medianUs, 'us', t.latency.medianUs, 'ssh tunnel');
   }
 }
-{
-  const head: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', ratio: 'ratio' };
-  const keys = ['figure', 'value', 'baseline', 'ratio'] as const;
-  const w = keys.map((k) => Math.max(head[k].length, ...rows.map((r) => r[k].length)));
-  const line = (r: Row) => keys.map((k, i) => r[k].padEnd(w[i]!)).join('  ').trimEnd();
-  console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs${ready?.some((c) => c.contended.length) ? ', ready: contended runs left out' : ''}; latency over ${calls} calls)\n${[line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n')}`);
-}
+console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs${ready?.some((c) => c.contended.length) ? ', ready: contended runs left out' : ''}; latency over ${calls} calls)\n${textTable(rows)}`);
 
 // ---------------------------------------------------------------------------------------------
 // Nothing of ours may be left in the queue.
@@ -1131,24 +1019,11 @@ let leftover: QueueJob[] = [];
   );
   if (leftover.some((j) => submitted.has(arrayOf(j.jobId)))) errors.leftover = `${leftover.length} job(s) of ours still queued 15 s after the end`;
 }
-for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
+printFailures(errors);
 
 if (only.size === PHASES.length) {
-  const git = (...a: string[]) => {
-    try {
-      return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const out = new URL('slurm-latest.json', dir);
-  const json = {
-    date: new Date().toISOString(),
-    commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--', 'agent', 'server', 'client') ? true : false,
-    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0], slurm: sched, slurmCpus: fx.cpus },
+  writeResults('slurm-latest.json', {
+    env: { ...machineEnv(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0], slurm: sched, slurmCpus: fx.cpus },
     options: { reps, agents: many, calls, tasks, tputReps },
     summary: rows,
     baseline,
@@ -1157,14 +1032,7 @@ if (only.size === PHASES.length) {
     leftover,
     submitted: [...submitted],
     errors,
-  };
-  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
-  console.log(`\nwrote ${out.pathname}`);
+  });
 }
 
-// Everything is closed; if some handle still holds the loop, say so instead of hanging.
-setTimeout(() => {
-  console.error('slurm.bench: something still holds the event loop after the run; exiting');
-  process.exit(1);
-}, 5000).unref();
-if (Object.keys(errors).length) process.exitCode = 1;
+exitWhenDone('slurm.bench', errors);

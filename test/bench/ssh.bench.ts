@@ -41,9 +41,9 @@
  * moment would be using. The script exits by itself and checks that no agent is left running as
  * hpcuser (`ps -u hpcuser`, zombies aside).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ssh2 from 'ssh2';
@@ -59,8 +59,12 @@ import { agentBundle, canDial, checkNode, ensureBundle, run as sshRun } from '..
 import { openTunnel } from '../../server/launchers/ssh/tunnel.js';
 import { netns, remoteProcesses, sshd } from '../fixtures/index.js';
 import type { NetnsFixture, SshFixture, SshTarget } from '../fixtures/index.js';
-import { fmt } from './report.js';
-import { median, nowUs, percentile, within } from './stats.js';
+import { fmt, textTable, times as x } from './report.js';
+import type { TextRow as Row } from './report.js';
+import { alternatePools, cpuMs, latencyStat, printVs, samples, stat, tempDir, timeCommand } from './measure.js';
+import type { LatencyStat, Stat } from './measure.js';
+import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, positive, printFailures, writeResults } from './results.js';
+import { median, nowUs, within } from './stats.js';
 
 const PHASES = ['baseline', 'breakdown', 'ready', 'paths', 'netns'] as const;
 type Phase = (typeof PHASES)[number];
@@ -75,13 +79,7 @@ const { values: args } = parseArgs({
     'tput-reps': { type: 'string', default: '5' },
   },
 });
-const only = new Set((args.only ?? PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`--only takes ${PHASES.join(', ')}; got ${p}`);
-const positive = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-};
+const only = onlyPhases(PHASES, args.only);
 const reps = positive('reps', args.reps);
 const calls = positive('calls', args.calls);
 const tasks = positive('tasks', args.tasks);
@@ -91,9 +89,7 @@ const tputReps = positive('tput-reps', args['tput-reps']);
 // ---------------------------------------------------------------------------------------------
 // Fixtures and the remote side
 
-const loadAtStart = loadavg()[0]!;
-console.log(`flotilla SSH benchmark: node ${process.version}, ${platform()} ${release()}, ${availableParallelism()} cpu(s) (${cpus()[0]?.model ?? '?'}), load average ${loadAtStart.toFixed(2)}`);
-if (loadAtStart > availableParallelism() / 2) console.log(`  note: the machine is busy (load ${loadAtStart.toFixed(2)} on ${availableParallelism()} cpus); figures will be noisy`);
+const loadAtStart = banner('SSH');
 
 {
   const others = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => /vitest|\.bench\.ts/.test(l) && !l.includes(String(process.pid)) && !/ssh\.bench\.ts/.test(l));
@@ -126,8 +122,7 @@ const NODELAY_KEEPALIVE_MS = 4000;
     return r;
   };
 }
-const tmp = mkdtempSync(join(tmpdir(), 'flotilla-ssh-bench-'));
-process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('flotilla-ssh-bench-');
 /** `target` plus its `-nodelay` alias, in a private copy of its ssh_config. */
 function withNoDelayAlias<T extends SshTarget>(target: T): T & { nodelayAlias: string } {
   const text = readFileSync(target.sshConfig, 'utf8');
@@ -194,21 +189,7 @@ let marks: Marks | undefined;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const errors: Record<string, string> = {};
-async function phase<T>(name: Phase, f: () => Promise<T>): Promise<T | undefined> {
-  if (!only.has(name)) return undefined;
-  console.log(`\n== ${name}`);
-  const t0 = Date.now();
-  try {
-    return await f();
-  } catch (err) {
-    errors[name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    console.log(`  FAILED: ${errors[name]}`);
-    return undefined;
-  } finally {
-    console.log(`  (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
-  }
-}
+const { phase, errors } = phaseRunner<Phase>(only);
 
 /**
  * connect() and wait for `lanes` agent slots. Not connect({ waitForAgents }): when that wait
@@ -225,40 +206,6 @@ async function session(pools: Record<string, PoolOptions>, lanes: number): Promi
     throw err;
   }
 }
-
-/** Wall time of one command, spawn to exit, ms; rejects when it fails. */
-function timeCommand(cmd: string, argv: string[]): Promise<number> {
-  const t0 = nowUs();
-  return new Promise((resolve, reject) =>
-    execFile(cmd, argv, { timeout: 30_000 }, (err, _out, stderr) => (err ? reject(new Error(`${cmd} ${argv.join(' ')}: ${err.message} ${stderr}`)) : resolve((nowUs() - t0) / 1e3))),
-  );
-}
-
-/** CPU time a process has used (user + system, all its threads), ms; undefined once it is gone. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-const samples = (xs: number[]) => `[${xs.map((x) => x.toFixed(0)).join(', ')}]`;
-
-interface Stat {
-  medianMs: number;
-  samplesMs: number[];
-}
-const stat = (xs: number[]): Stat => ({ medianMs: median(xs), samplesMs: xs });
 
 function sshPool(target: Pick<SshTarget, 'hostAlias' | 'sshConfig' | 'knownHosts'>, extra: Partial<Extract<PoolOptions, { launcher: 'ssh' }>>): PoolOptions {
   return { launcher: 'ssh', hosts: [target.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: target.sshConfig, knownHosts: target.knownHosts, ...extra };
@@ -281,9 +228,9 @@ const baseline = await phase('baseline', async (): Promise<Baseline> => {
   const n = Math.max(5, reps);
   const cli = async (t: Pick<SshTarget, 'sshConfig' | 'hostAlias'>, what: string, cmd: string[], opts: string[] = []) => {
     const argv = ['-F', t.sshConfig, ...opts, t.hostAlias, ...cmd];
-    await timeCommand('ssh', argv); // warm-up: page cache, sshd
+    await timeCommand('ssh', argv, 30_000); // warm-up: page cache, sshd
     const xs: number[] = [];
-    for (let i = 0; i < n; i++) xs.push(await timeCommand('ssh', argv));
+    for (let i = 0; i < n; i++) xs.push(await timeCommand('ssh', argv, 30_000));
     const s = stat(xs);
     console.log(`  ${`ssh -F <cfg> ${opts.join(' ')}${opts.length ? ' ' : ''}${t.hostAlias} ${what}`.padEnd(72)} median ${fmt(s.medianMs, 'ms').padStart(8)} ${samples(xs)}`);
     return s;
@@ -500,12 +447,7 @@ const ready = await phase('ready', async (): Promise<ReadyCase[]> => {
 // ---------------------------------------------------------------------------------------------
 // paths: direct vs tunnel, one controller, alternating blocks
 
-interface LatencyStat {
-  calls: number;
-  medianUs: number;
-  p99Us: number;
-  meanUs: number;
-  maxUs: number;
+interface SshLatencyStat extends LatencyStat {
   /** Calls over 30 ms: a 40 ms delayed-ACK stall shows up here. */
   over30ms: number;
 }
@@ -517,57 +459,19 @@ interface ThroughputStat {
   controllerCpuUsPerTask: number;
 }
 interface PathResult {
-  latency: LatencyStat;
+  latency: SshLatencyStat;
   throughput: ThroughputStat;
-}
-
-/** `await fl.map([i], x => x, { pool })`, `n` times in a row; microseconds per call. */
-async function latencyBlock(fl: Session, pool: string, n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowUs();
-    const [v] = await fl.map([i], (x) => x, { pool });
-    out.push(nowUs() - t0);
-    if (v !== i) throw new Error(`latency call ${i} on ${pool} returned ${String(v)}`);
-  }
-  return out;
-}
-const latencyStat = (xs: number[]): LatencyStat => ({
-  calls: xs.length,
-  medianUs: median(xs),
-  p99Us: percentile(xs, 99),
-  meanUs: xs.reduce((a, b) => a + b, 0) / xs.length,
-  maxUs: Math.max(...xs),
-  over30ms: xs.filter((v) => v > 30_000).length,
-});
-
-/** One map of `n` tiny tasks on `pool`: tasks per second until all values are in, and this process's CPU per task. */
-async function throughputRun(fl: Session, pool: string, n: number): Promise<{ tasksPerS: number; cpuUsPerTask: number }> {
-  const items = Array.from({ length: n }, (_, i) => i);
-  const cpu0 = process.cpuUsage();
-  const t0 = nowUs();
-  const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
-  const s = (nowUs() - t0) / 1e6;
-  const cpu = process.cpuUsage(cpu0);
-  if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
-  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n };
 }
 
 /** Latency and throughput of each pool, measured in alternating blocks (order rotating). */
 async function comparePools(fl: Session, pools: string[]): Promise<Record<string, PathResult>> {
-  for (const p of pools) await latencyBlock(fl, p, 100); // warm-up
-  for (const p of pools) await throughputRun(fl, p, Math.min(tasks, 5000)); // warm-up
-  const rotate = (k: number) => pools.map((_, i) => pools[(i + k) % pools.length]!);
-  const lat: Record<string, number[]> = Object.fromEntries(pools.map((p) => [p, []]));
-  const blocks = 5;
-  for (let b = 0; b < blocks; b++) for (const p of rotate(b)) lat[p]!.push(...(await latencyBlock(fl, p, Math.ceil(calls / blocks))));
-  const tput: Record<string, { tasksPerS: number; cpuUsPerTask: number }[]> = Object.fromEntries(pools.map((p) => [p, []]));
-  for (let r = 0; r < tputReps; r++) for (const p of rotate(r)) tput[p]!.push(await throughputRun(fl, p, tasks));
+  const { latency, tput } = await alternatePools(fl, pools, { calls, blocks: 5, tasks, tputReps });
   return Object.fromEntries(
     pools.map((p) => {
       const runs = tput[p]!;
+      const xs = latency[p]!;
       const throughput: ThroughputStat = { tasks, medianTasksPerS: median(runs.map((r) => r.tasksPerS)), runsTasksPerS: runs.map((r) => r.tasksPerS), controllerCpuUsPerTask: median(runs.map((r) => r.cpuUsPerTask)) };
-      return [p, { latency: latencyStat(lat[p]!.slice(0, calls)), throughput }];
+      return [p, { latency: { ...latencyStat(xs), over30ms: xs.filter((v) => v > 30_000).length }, throughput }];
     }),
   );
 }
@@ -590,10 +494,7 @@ const paths = await phase('paths', async () => {
     const r = await comparePools(fl, ['direct', 'tunnel', 'tunnel-nodelay']);
     showPaths(r);
     const d = r.direct!;
-    for (const p of ['tunnel', 'tunnel-nodelay']) {
-      const t = r[p]!;
-      console.log(`  ${p}/direct: latency median ${(t.latency.medianUs / d.latency.medianUs).toFixed(2)}x, p99 ${(t.latency.p99Us / d.latency.p99Us).toFixed(2)}x, throughput ${(t.throughput.medianTasksPerS / d.throughput.medianTasksPerS).toFixed(2)}x`);
-    }
+    for (const p of ['tunnel', 'tunnel-nodelay']) printVs(p, 'direct', r[p]!, d);
     return r;
   } finally {
     await fl.close();
@@ -636,13 +537,6 @@ const netnsResult = await phase('netns', async () => {
 // ---------------------------------------------------------------------------------------------
 // Summary
 
-interface Row {
-  figure: string;
-  value: string;
-  baseline: string;
-  ratio: string;
-}
-const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b || Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`);
 const rows: Row[] = [];
 const ms = (v: number | undefined, name: string) => (v === undefined ? '-' : `${fmt(v, 'ms')} ${name}`);
 const sshNode = baseline?.sshNode.medianMs;
@@ -687,13 +581,7 @@ if (netnsResult) {
   pathRows('netns tunnel', netnsResult.fw, paths?.tunnel, 'loopback tunnel');
   pathRows('netns tunnel +TCP_NODELAY', netnsResult.fwNoDelay, netnsResult.fw, 'netns as is');
 }
-{
-  const head: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', ratio: 'ratio' };
-  const keys = ['figure', 'value', 'baseline', 'ratio'] as const;
-  const w = keys.map((k) => Math.max(head[k].length, ...rows.map((r) => r[k].length)));
-  const line = (r: Row) => keys.map((k, i) => r[k].padEnd(w[i]!)).join('  ').trimEnd();
-  console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs, latency over ${calls} calls)\n${[line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n')}`);
-}
+console.log(`\n== summary (ratio: value / baseline; medians of ${reps} runs, latency over ${calls} calls)\n${textTable(rows)}`);
 
 // No agent may be left running as the remote user.
 let leftover: { pid: number; cmd: string }[] = [];
@@ -706,24 +594,11 @@ leftover = await remoteAgents();
 const remoteAll = await remoteProcesses(fx.user);
 console.log(`\nleft running as ${fx.user}: ${leftover.length} agent(s)${leftover.length ? ` (${leftover.map((p) => `${p.pid} ${p.cmd}`).join('; ')})` : ''}; ${remoteAll.length} process(es) in all (zombies aside)${remoteAll.length ? `: ${remoteAll.map((p) => p.cmd).join('; ')}` : ''}`);
 if (leftover.length > agentsAtStart) errors.leftover = `${leftover.length} agent(s) still running as ${fx.user}`;
-for (const [name, e] of Object.entries(errors)) console.log(`phase ${name} FAILED: ${e.split('\n')[0]}`);
+printFailures(errors);
 
 if (only.size === PHASES.length) {
-  const git = (...a: string[]) => {
-    try {
-      return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const out = new URL('ssh-latest.json', dir);
-  const json = {
-    date: new Date().toISOString(),
-    commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--', 'agent', 'server', 'client') ? true : false,
-    env: { node: process.version, platform: `${platform()} ${release()}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
+  writeResults('ssh-latest.json', {
+    env: { ...machineEnv(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
     options: { reps, calls, tasks },
     bundle: { bytes: bundle.bytes.length, hash: bundle.hash },
     summary: rows,
@@ -734,14 +609,7 @@ if (only.size === PHASES.length) {
     netns: netnsResult,
     leftover,
     errors,
-  };
-  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
-  console.log(`\nwrote ${out.pathname}`);
+  });
 }
 
-// Everything is closed; if some handle still holds the loop, say so instead of hanging.
-setTimeout(() => {
-  console.error('ssh.bench: something still holds the event loop after the run; exiting');
-  process.exit(1);
-}, 5000).unref();
-if (Object.keys(errors).length) process.exitCode = 1;
+exitWhenDone('ssh.bench', errors);
