@@ -50,14 +50,24 @@ export function planPools(pools: Record<string, PoolOptions> | undefined): Recor
       out[name] = { ...common, agents: p.hosts.length * (p.agentsPerHost ?? 1) };
     } else if (p.launcher === 'slurm') {
       positive(name, 'agents', p.agents);
+      positive(name, 'max', p.max);
       const resources = resolveResources(p);
       sbatchLines(resources); // checks times and lines now, not at the first launch
-      out[name] = { ...common, agents: p.agents ?? 1, slots: p.slots ?? resources.cpusPerTask ?? 1 };
+      const idleTimeoutMs = p.idleTimeoutMs ?? (p.idleTimeout === undefined ? undefined : durationMs(p.idleTimeout, `pools.${name}.idleTimeout`));
+      out[name] = { ...common, idleTimeoutMs, agents: p.agents ?? p.max ?? 1, slots: p.slots ?? resources.cpusPerTask ?? 1 };
     } else {
       badInput(`pools.${name}.launcher`, (p as { launcher?: unknown }).launcher, "'local', 'ssh' or 'slurm'");
     }
   }
   return out;
+}
+
+/** Milliseconds from `'5m'`, `'90s'`, `'1h'`, `'250ms'` or a number of milliseconds. */
+export function durationMs(v: string | number, what: string): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(v.trim()) : null;
+  if (!m) badInput(what, v, "a duration like '5m', '90s', '1h' or a positive number of milliseconds");
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']);
 }
 
 /** The launcher of a planned pool. */

@@ -39,3 +39,12 @@ describe('SLURM batch scripts', () => {
     for (const line of s.split('\n')) if (line.includes('SECRET-')) expect(line.startsWith('{')).toBe(true);
   });
 });
+
+describe('SLURM pool options as the issue writes them', () => {
+  it("takes max and idleTimeout: '5m'", async () => {
+    const { planPools } = await import('../../server/pool-options.js');
+    const plan = planPools({ hpc: { launcher: 'slurm', max: 64, idleTimeout: '5m', resources: { cpusPerTask: 4 } } }).hpc!;
+    expect(plan).toMatchObject({ agents: 64, idleTimeoutMs: 300_000, slots: 4 });
+    expect(() => planPools({ hpc: { launcher: 'slurm', idleTimeout: 'soon' } })).toThrow(/pools\.hpc\.idleTimeout must be a duration like '5m'/);
+  });
+});

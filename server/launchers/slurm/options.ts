@@ -37,6 +37,10 @@ export interface SlurmPoolOptions {
   profiles?: Record<string, SlurmResources>;
   /** Agents to keep (one array element each). @default 1 */
   agents?: number;
+  /** The same as `agents` (the pool does not scale itself yet, so the most is the count). */
+  max?: number;
+  /** As `idleTimeoutMs`, written `'5m'`, `'90s'`, `'1h'` or milliseconds. */
+  idleTimeout?: string | number;
   /** Task slots per agent. @default resources.cpusPerTask, else 1 */
   slots?: number;
   /** Node on the compute nodes. @default 'node' */
