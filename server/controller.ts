@@ -30,6 +30,7 @@ import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
 import type { SubmitInput } from './schemas.js';
+import { choosePool } from './routing.js';
 
 export const VERSION = '0.1.0';
 
@@ -240,9 +241,8 @@ export class Controller {
   /** Queues a map; returns its job id. */
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
-    const poolName = input.pool ?? this.defaultPool;
-    const pool = this.pools.get(poolName);
-    if (!pool) throw new FlotillaError('BAD_INPUT', `no pool named ${JSON.stringify(poolName)}; this controller has: ${[...this.pools.keys()].join(', ')}`);
+    const pool = choosePool(this.pools, input, this.defaultPool);
+    const poolName = pool.name;
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
     const job = new Job({ id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, args: input.args, pool: poolName, retries: input.retries ?? 2, timeoutMs: input.timeoutMs ?? 0 });
     job.onFinish = (j) => this.retire(j);

@@ -40,6 +40,10 @@ export class Lane {
   rssBytes: number | undefined;
   /** Estimated milliseconds of work dispatched and not yet answered. */
   pendingMs = 0;
+  /** Since when the lane has held no run (its connection time until its first). */
+  idleSince = Date.now();
+  /** Set when its agent is to leave (scale-down, maxTasks, walltime): it takes no new work. */
+  retiring = false;
 
   constructor(
     readonly channel: SecureChannel,
@@ -50,7 +54,7 @@ export class Lane {
 
   /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */
   accepts(estMs: number): boolean {
-    if (this.draining.size > 0) return false;
+    if (this.draining.size > 0 || this.retiring) return false;
     if (this.runs.size === 0) return true;
     return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
   }

@@ -224,7 +224,33 @@ export class Scheduler {
     this.runs.delete(run);
     r.lane.runs.delete(run);
     r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
+    if (r.lane.runs.size === 0) r.lane.idleSince = Date.now();
     clearTimeout(r.timer);
+  }
+
+  /** Tasks of `pool`'s unfinished jobs that wait for a slot: what the autoscaler sizes the pool by. */
+  backlog(pool: string): number {
+    let n = 0;
+    for (const job of this.active) if (job.pool === pool) n += job.queued;
+    return n;
+  }
+
+  /** Lanes of `pool` that hold no run and take work: free slots. */
+  freeLanes(pool: string): number {
+    let n = 0;
+    for (const lane of this.lanes) if (lane.pool === pool && lane.runs.size === 0 && lane.draining.size === 0 && !lane.retiring) n++;
+    return n;
+  }
+
+  /** Stops giving work to an agent's lanes (it is to leave); returns how many runs they still hold. */
+  retireAgent(agentId: string): number {
+    let held = 0;
+    for (const lane of this.lanes) {
+      if (lane.agentId !== agentId) continue;
+      lane.retiring = true;
+      held += lane.runs.size + lane.draining.size;
+    }
+    return held;
   }
 
   /**

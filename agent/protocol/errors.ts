@@ -17,6 +17,8 @@ export type FlotillaErrorCode =
   | 'CANCELLED'
   /** The agent running the task went away (crash, SIGKILL, lost connection). */
   | 'AGENT_LOST'
+  /** The task was running on `crashLimit` agents that died: it is taken to be what kills them. */
+  | 'POISONOUS'
   /** The secure channel failed: handshake, authentication, a frame that does not open. */
   | 'CHANNEL'
   /** A launcher could not start an agent: host unreachable or refusing, no usable Node there. */
@@ -36,6 +38,7 @@ export const RETRYABLE: Readonly<Record<FlotillaErrorCode, boolean>> = Object.fr
   TIMEOUT: false,
   CANCELLED: false,
   AGENT_LOST: true,
+  POISONOUS: false,
   CHANNEL: true,
   LAUNCH_FAILED: false,
   NOT_FOUND: false,
