@@ -26,10 +26,22 @@ function setName(f: unknown, name: unknown): unknown {
  *   or a source does not evaluate to a function.
  */
 export function materialize(spec: FnSpec): (...args: unknown[]) => unknown {
+  return materializeSpec(spec).fn;
+}
+
+/** A shipped function and, when the spec has one, its retry predicate. */
+export interface Materialized {
+  fn: (...args: unknown[]) => unknown;
+  retryIf?: (err: unknown) => unknown;
+}
+
+/** Like `materialize`, with the spec's `retryIf` predicate built in the same scope. */
+export function materializeSpec(spec: FnSpec): Materialized {
   const valNames = Object.keys(spec.vals ?? {});
   const fnNames = Object.keys(spec.fns ?? {});
   checkNames(valNames, fnNames);
   const parts: Array<[string, unknown]> = [['the shipped function', spec.src], ...fnNames.map((n): [string, unknown] => [`global "${n}"`, spec.fns[n]])];
+  if (spec.retryIf !== undefined) parts.push(['retryIf', spec.retryIf]);
   for (const [what, src] of parts) {
     if (typeof src !== 'string') throw new FlotillaError('BAD_INPUT', `${what} has no source text (got ${typeof src})`);
   }
@@ -39,7 +51,7 @@ export function materialize(spec: FnSpec): (...args: unknown[]) => unknown {
   const body = [
     '"use strict";',
     ...fnNames.map((n) => `const ${n} = (\n${spec.fns[n]}\n);`),
-    `return [(\n${spec.src}\n), [${fnNames.join(', ')}]];`,
+    `return [(\n${spec.src}\n), [${fnNames.join(', ')}], ${spec.retryIf === undefined ? 'undefined' : `(\n${spec.retryIf}\n)`}];`,
   ].join('\n');
   let factory: (...args: unknown[]) => unknown;
   try {
@@ -49,20 +61,21 @@ export function materialize(spec: FnSpec): (...args: unknown[]) => unknown {
   }
 
   const values = valNames.map((n) => decodeValue(spec.vals[n]!));
-  let built: [unknown, unknown[]];
+  let built: [unknown, unknown[], unknown];
   try {
     built = factory(setName, ...values) as typeof built;
   } catch (err) {
     throw new FlotillaError('BAD_INPUT', `evaluating the shipped source threw: ${message(err)}`, { cause: err });
   }
-  const [main, fns] = built;
+  const [main, fns, retryIf] = built;
   fns.forEach((f, i) => {
     if (typeof f !== 'function') throw new FlotillaError('BAD_INPUT', `global "${fnNames[i]}" does not evaluate to a function (got ${typeof f})`);
   });
   if (typeof main !== 'function') {
     throw new FlotillaError('BAD_INPUT', `the shipped source does not evaluate to a function (got ${main === null ? 'null' : typeof main})`);
   }
-  return main as (...args: unknown[]) => unknown;
+  if (spec.retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', `retryIf does not evaluate to a function (got ${typeof retryIf})`);
+  return { fn: main as (...args: unknown[]) => unknown, retryIf: retryIf as Materialized['retryIf'] };
 }
 
 // The names are spliced into generated code, so only plain identifiers may pass.

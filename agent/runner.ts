@@ -8,7 +8,8 @@ import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from './protocol/messages.js';
-import { materialize } from './materialize.js';
+import { materializeSpec } from './materialize.js';
+import type { Materialized } from './materialize.js';
 import { S } from './lane-state.js';
 import type { TaskContext } from './protocol/task-context.js';
 
@@ -34,7 +35,7 @@ const SLICE_MS = 4;
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
-  private readonly fns = new Map<number, (...a: unknown[]) => unknown>();
+  private readonly fns = new Map<number, Materialized>();
   private queue: Queued[] = [];
   private head = 0;
   private pending: WireResult[] = [];
@@ -59,11 +60,13 @@ export class Runner {
       case 'fn': {
         const vals = Object.fromEntries(Object.entries(msg.spec.vals).map(([k, w]) => [k, unpackEncoded(w, bins)]));
         try {
-          this.fns.set(msg.ref, materialize({ ...msg.spec, vals }));
+          this.fns.set(msg.ref, materializeSpec({ ...msg.spec, vals }));
         } catch (err) {
           // Tasks of this function will fail with the reason, one by one.
-          this.fns.set(msg.ref, () => {
-            throw err;
+          this.fns.set(msg.ref, {
+            fn: () => {
+              throw err;
+            },
           });
         }
         return;
@@ -176,8 +179,8 @@ export class Runner {
     const [run, fnRef, wireArg, timeoutMs, index, attempt] = task;
     const t0 = performance.now();
     if (this.pending.length > 0 && t0 - this.pendingSince > FLUSH_AFTER_MS) this.flush();
-    const fn = this.fns.get(fnRef);
-    if (!fn) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
+    const entry = this.fns.get(fnRef);
+    if (!entry) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
     let arg: unknown;
     try {
       arg = decodeValue(unpackEncoded(wireArg, bins));
@@ -199,10 +202,10 @@ export class Runner {
     }
     let out: unknown;
     try {
-      out = fn(arg, ctx);
+      out = entry.fn(arg, ctx);
     } catch (err) {
       this.status[S.DEADLINE] = 0;
-      return this.fail(run, t0, err);
+      return this.fail(run, t0, err, entry.retryIf);
     }
     if (typeof (out as PromiseLike<unknown> | null)?.then !== 'function') {
       this.status[S.DEADLINE] = 0;
@@ -217,7 +220,7 @@ export class Runner {
       // An aborted task's own outcome is not wanted: its result is why it was aborted.
       if (slot.aborted) this.fail(run, t0, slot.aborted);
       else if (ok) this.ok(run, t0, v);
-      else this.fail(run, t0, v);
+      else this.fail(run, t0, v, entry.retryIf);
       this.schedulePump();
     };
     (out as PromiseLike<unknown>).then((v) => settle(true, v), (e) => settle(false, e));
@@ -236,9 +239,18 @@ export class Runner {
     this.push([run, 1, packEncoded(enc, this.pendingBins), Math.round((performance.now() - t0) * 1000)]);
   }
 
-  private fail(run: number, t0: number, err: unknown): void {
+  /** Reports a failed run; an error thrown by the task's code that `retryIf` accepts asks for a re-run. */
+  private fail(run: number, t0: number, err: unknown, retryIf?: (err: unknown) => unknown): void {
     const durationMs = performance.now() - t0;
-    this.push([run, 0, toErrorInfo(err, { ...this.where, durationMs }), Math.round(durationMs * 1000)]);
+    const info = toErrorInfo(err, { ...this.where, durationMs });
+    if (retryIf && !(err instanceof FlotillaError)) {
+      try {
+        if (retryIf(err)) info.context = { ...info.context, retry: true };
+      } catch (predErr) {
+        info.context = { ...info.context, retryIfThrew: String(predErr) };
+      }
+    }
+    this.push([run, 0, info, Math.round(durationMs * 1000)]);
   }
 
   private push(r: WireResult): void {

@@ -18,7 +18,7 @@ import type { PoolStatus } from '../server/pool.js';
 import { appRouter } from '../server/router.js';
 import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
-import type { MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
+import type { AppendInput, MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
 import { shipFunction } from './ship.js';
 import { MapJob } from './job.js';
 import { toOutcome } from './outcome.js';
@@ -30,6 +30,11 @@ export interface MapOptions extends MapSchedulingOptions {
   globals?: Record<string, unknown>;
   /** Aborting cancels the job: queued tasks are dropped, running ones aborted on their agents. */
   signal?: AbortSignal;
+  /**
+   * Whether an error thrown by the function should be retried (up to `retries`). Runs on the
+   * agent, in the function's scope (it may use its globals). @default no error is retried
+   */
+  retryIf?: (error: unknown) => boolean;
 }
 
 /** The function a map runs: gets one item and the task's context. */
@@ -42,6 +47,7 @@ export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
  */
 export interface HotPath {
   submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
+  append(input: AppendInput): Promise<unknown>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
 }
@@ -50,10 +56,11 @@ export interface HotPath {
 export function localHotPath(controller: Controller): HotPath {
   return {
     submit: async (input) => controller.submit(input),
+    append: async (input) => controller.append(input),
     watch: (jobId, onBatch, onError) => {
       try {
         const job = controller.job(jobId);
-        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total }), onError);
+        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total, pool: job.pool }), onError);
       } catch (err) {
         onError(err);
         return () => {};
@@ -66,6 +73,7 @@ export function localHotPath(controller: Controller): HotPath {
 export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
   return {
     submit: (input) => trpc.map.submit.mutate(input),
+    append: (input) => trpc.map.append.mutate(input),
     watch: (jobId, onBatch, onError) => {
       const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
       return () => sub.unsubscribe();
@@ -111,23 +119,71 @@ export class Session {
     if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
       throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
     }
-    const { globals, signal, ...sched } = opts;
+    const { globals, signal, retryIf, ...sched } = opts;
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
-    const list = Array.isArray(items) ? items : Array.from(items as Iterable<T>);
-    const spec = shipFunction(fn, globals ?? {});
-    const args: Encoded[] = new Array(list.length);
-    for (let i = 0; i < list.length; i++) args[i] = encodeValue(list[i], `item ${i}`);
-    return { ...parsed.data, fn: spec, args };
+    if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
+    const list: ArrayLike<T> = Array.isArray(items) || typeof items === 'string' ? items : 'length' in items ? items : Array.from(items);
+    const fnSpec = shipFunction(fn, globals ?? {}, { retryIf });
+    // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
+    const first = encodeChunk(list, 0);
+    return { sched: parsed.data, fn: fnSpec, list, first };
   }
 
-  private async run<R>(job: MapJob<R>, input: ReturnType<Session['prepare']>, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Submits a prepared job: the first chunk of arguments with the job, the others appended one
+   * after the other, each encoded only when its turn comes, so neither side holds the whole job
+   * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
+   */
+  private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
+    const { jobId } = await this.hot.submit({ ...input.sched, fn: input.fn, args: input.first, total: input.list.length });
+    onSubmitted?.(jobId, input.list.length);
+    for (let offset = input.first.length; offset < input.list.length; ) {
+      let args: Encoded[];
+      try {
+        args = encodeChunk(input.list, offset);
+      } catch (err) {
+        await this.cancel(jobId).catch(() => {});
+        throw err;
+      }
+      await this.hot.append({ jobId, offset, args });
+      offset += args.length;
+    }
+    return jobId;
+  }
+
+  /**
+   * Submits a job and returns its id once every argument is with the controller; nothing waits
+   * for results. The job runs on without this session: `attach(id)`, `status(id)` or the CLI
+   * (`flotilla status|collect|cancel <id>`) find it later, from any process.
+   */
+  async submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
+    const input = this.prepare(items, fn, opts);
+    this.hold(+1);
+    try {
+      return await this.send(input);
+    } catch (err) {
+      throw fromTRPCError(err);
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  private async run<R>(job: MapJob<R>, input: Prepared, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return job.fail(new FlotillaError('CANCELLED', 'the signal was aborted before the job was submitted'));
     this.hold(+1);
     try {
-      const { jobId, total } = await this.hot.submit(input);
-      job.started(jobId, total);
+      let jobId = '';
+      let total = 0;
+      // Results stream while later chunks are still being sent.
+      const sent = this.send(input, (id, n) => {
+        jobId = id;
+        total = n;
+        job.started(id, n);
+      });
+      sent.catch((err) => job.fail(fromTRPCError(err)));
+      await Promise.race([sent, job.id]);
       const onAbort = () => {
         job.fail(new FlotillaError('CANCELLED', 'job cancelled by its signal', { context: { jobId } }));
         void this.cancel(jobId).catch(() => {});
@@ -202,7 +258,7 @@ export class Session {
         jobId,
         (b) => {
           if (!this.streams.has(abort)) return;
-          job.push(b.results.map((r) => toOutcome<R>(r)));
+          job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
           if (b.seq >= b.total) end();
         },
         (err) => end(err),
@@ -256,6 +312,25 @@ export class Session {
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.onClose();
   }
+}
+
+type Prepared = ReturnType<Session['prepare']>;
+
+/** Items per chunk of a submission... */
+const CHUNK_ITEMS = 8192;
+/** ...and about this many bytes of binary parts at most. */
+const CHUNK_BIN_BYTES = 8 * 1024 * 1024;
+
+/** Encodes the next chunk of items from `from`. */
+function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
+  const out: Encoded[] = [];
+  let bytes = 0;
+  for (let i = from; i < list.length && out.length < CHUNK_ITEMS && bytes < CHUNK_BIN_BYTES; i++) {
+    const e = encodeValue(list[i], `item ${i}`);
+    if (e.b) for (const b of e.b) bytes += b.byteLength;
+    out.push(e);
+  }
+  return out;
 }
 
 /** The tRPC client of an in-process controller. */

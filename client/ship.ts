@@ -25,7 +25,7 @@ const NAME_HELPER = '__name';
  *   an identifier, `fn` or a function global uses a name that is neither given nor a standard
  *   global, or a value global cannot be sent.
  */
-export function shipFunction(fn: unknown, globals: Record<string, unknown> = {}): FnSpec {
+export function shipFunction(fn: unknown, globals: Record<string, unknown> = {}, extra: { retryIf?: unknown } = {}): FnSpec {
   if (typeof fn !== 'function') badInput('the function to ship', fn, 'a function');
   if (globals === null || typeof globals !== 'object' || Array.isArray(globals)) {
     badInput('globals', globals, 'an object mapping names to values or functions, e.g. { k, fit }');
@@ -37,6 +37,13 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {})
   const main = analyzeFunction(fn, 'the function');
   const fns: Record<string, string> = {};
   const uses: Array<[string, FnAnalysis]> = [['the function', main]];
+  let retryIf: string | undefined;
+  if (extra.retryIf !== undefined) {
+    if (typeof extra.retryIf !== 'function') badInput('retryIf', extra.retryIf, 'a function of the error');
+    const a = analyzeFunction(extra.retryIf, 'retryIf');
+    retryIf = a.src;
+    uses.push(['retryIf', a]);
+  }
   for (const name of names) {
     const value = globals[name];
     if (typeof value !== 'function') continue;
@@ -62,7 +69,8 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {})
     const value = globals[name];
     if (typeof value !== 'function') vals[name] = encodeValue(value, `global "${name}"`);
   }
-  return { id: fnSpecId({ src: main.src, vals, fns }), src: main.src, vals, fns };
+  const spec: Omit<FnSpec, 'id'> = retryIf === undefined ? { src: main.src, vals, fns } : { src: main.src, vals, fns, retryIf };
+  return { id: fnSpecId(spec), ...spec };
 }
 
 function checkGlobalName(name: string): void {

@@ -29,7 +29,8 @@ import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
-import type { SubmitInput } from './schemas.js';
+import type { AppendInput, SubmitInput } from './schemas.js';
+import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 
 export const VERSION = '0.1.0';
@@ -61,6 +62,12 @@ export interface ControllerOptions {
    * taken as frozen or cut off, and its tasks run elsewhere. @default 5000
    */
   heartbeatMs?: number;
+  /**
+   * Keep jobs, arguments and results in a SQLite database in the state folder: jobs survive a
+   * controller crash or restart, and a job's memory here stays small however many tasks it has.
+   * @default true, except for an embedded controller
+   */
+  durable?: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -96,6 +103,11 @@ export class Controller {
   /** Callers of waitForLanes, checked whenever lanes come or go. */
   private readonly laneWaiters = new Set<() => void>();
   private readonly killOnExit = () => this.killAgentsSync();
+  private readonly closing = new AbortController();
+  /** Aborted when the controller starts closing: result streams end with CLOSED. */
+  readonly closingSignal: AbortSignal = this.closing.signal;
+  /** The durable job store, when there is one. */
+  readonly store: JobStore | undefined;
 
   private constructor(
     private readonly opts: ControllerOptions & { log: (line: string) => void },
@@ -104,7 +116,8 @@ export class Controller {
     readonly token: string | undefined,
     private readonly ownsStateDir: boolean,
   ) {
-    this.registry = new AgentRegistry(identity);
+    this.store = (opts.durable ?? !opts.embedded) ? new JobStore(stateDir) : undefined;
+    this.registry = new AgentRegistry(identity, this.store);
     this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
@@ -137,6 +150,7 @@ export class Controller {
     const token = !requireToken ? undefined : options.embedded && !options.stateDir ? randomBytes(32).toString('base64url') : loadToken(stateDir);
     const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
     try {
+      c.restoreJobs();
       await c.listen(host, port);
       c.startPools(pools);
     } catch (err) {
@@ -238,13 +252,41 @@ export class Controller {
     }
   }
 
-  /** Queues a map; returns its job id. */
+  /**
+   * Jobs the store holds from before a restart: finished ones can still be collected; the others
+   * go on, their finished tasks kept and everything else queued again.
+   */
+  private restoreJobs(): void {
+    if (!this.store) return;
+    for (const row of this.store.jobs()) {
+      const job = Job.restore(row, this.store);
+      if (job.finished) {
+        this.scheduler.jobs.set(job.id, job);
+        this.retire(job);
+        continue;
+      }
+      job.onFinish = (j) => this.retire(j);
+      this.scheduler.submit(job);
+      // A job whose submitter was cut off by the crash will get no more arguments.
+      if (!job.sealed) this.abandonSubmission(job.id, 'the controller restarted before this job was fully submitted');
+      if (job.cancelled) this.scheduler.cancel(job.id);
+      this.opts.log(`resumed job ${job.id}: ${job.done} of ${job.total} tasks already finished`);
+    }
+  }
+
+  /** Queues a map (or its first chunk of arguments); returns its job id. */
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
+    const total = input.total ?? input.args.length;
+    if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
     const pool = choosePool(this.pools, input, this.defaultPool);
-    const poolName = pool.name;
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
-    const job = new Job({ id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, args: input.args, pool: poolName, retries: input.retries ?? 2, timeoutMs: input.timeoutMs ?? 0 });
+    const job = new Job(
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      this.store,
+    );
+    job.persist();
+    job.append(0, input.args);
     job.onFinish = (j) => this.retire(j);
     this.scheduler.submit(job);
     if (job.finished) this.retire(job);
@@ -252,11 +294,37 @@ export class Controller {
     return { jobId: job.id, total: job.total };
   }
 
+  /** More arguments of a job submitted in chunks. */
+  append(input: AppendInput): { appended: number } {
+    if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
+    const job = this.job(input.jobId);
+    if (job.sealed || job.cancelled) throw new FlotillaError('BAD_INPUT', `job ${job.id} takes no more arguments (${job.cancelled ? 'cancelled' : 'all ' + job.total + ' arrived'})`);
+    if (input.offset !== job.appended) badInput('offset', input.offset, `${job.appended}, where job ${job.id}'s arguments stop`);
+    if (input.offset + input.args.length > job.total) badInput('args', `${input.args.length} arguments`, `at most ${job.total - job.appended} more for job ${job.id}`);
+    job.append(input.offset, input.args);
+    this.scheduler.extended(job);
+    this.pools.get(job.pool)?.ensure();
+    return { appended: job.appended };
+  }
+
+  /** A submitter went away mid-submission: the tasks it never sent fail, the rest run. */
+  abandonSubmission(jobId: string, why: string): void {
+    const job = this.scheduler.jobs.get(jobId);
+    if (!job || job.sealed || job.finished) return;
+    for (let i = job.appended; i < job.total; i++) {
+      job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, taskIndex: i, pool: job.pool } } });
+    }
+  }
+
   /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
   private retire(job: Job): void {
     this.finishedJobs.push(job.id);
     const keep = this.opts.retainJobs ?? 1000;
-    while (this.finishedJobs.length > keep) this.scheduler.jobs.delete(this.finishedJobs.shift()!);
+    while (this.finishedJobs.length > keep) {
+      const id = this.finishedJobs.shift()!;
+      this.scheduler.jobs.delete(id);
+      this.store?.deleteJob(id);
+    }
   }
 
   /** A job by id, or NOT_FOUND. */
@@ -322,9 +390,11 @@ export class Controller {
     if (this.closed) return;
     this.closed = true;
     process.off('exit', this.killOnExit);
+    this.closing.abort();
     this.scheduler.shutdown('controller closing');
-    // Every waiting client gets an answer: what did not finish, will not.
-    for (const job of this.scheduler.jobs.values()) {
+    // Every waiting client gets an answer: what did not finish, will not. Durable jobs instead
+    // stay as they are, to go on at the next start.
+    for (const job of this.store ? [] : this.scheduler.jobs.values()) {
       for (let i = 0; !job.finished && i < job.total; i++) {
         job.record({ index: i, ok: false, error: { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, taskIndex: i, pool: job.pool } } });
       }
@@ -332,6 +402,8 @@ export class Controller {
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();
     if (this.trpcWss) {
+      // Let the result streams' CLOSED errors reach their clients before the sockets go.
+      if (this.trpcWss.clients.size > 0) await new Promise((r) => setTimeout(r, 50));
       for (const ws of this.trpcWss.clients) ws.terminate();
       this.trpcWss.close();
     }
@@ -342,6 +414,7 @@ export class Controller {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
     }
+    this.store?.close();
     if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
 }

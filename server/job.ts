@@ -1,14 +1,25 @@
 /**
- * One submitted map: its tasks' arguments, states and results. Results are kept twice by
- * reference: by input index (for `await`) and in completion order (the log a results stream
- * reads from a cursor, which is what makes the stream resumable).
+ * One submitted map: its tasks' states, where their arguments are, and the log of their results
+ * in completion order (what a results stream reads from a cursor, so a stream can resume).
+ *
+ * Without a store everything is in memory. With the durable store, arguments are read back in
+ * chunks as tasks are dispatched, a result is committed before it is published, and only a
+ * short tail of the log stays in memory: a million-task job costs a few bytes per task here.
  */
 import type { Encoded } from '../agent/protocol/codec.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import type { FnSpec } from '../agent/protocol/fnspec.js';
+import type { Flushing, JobRow, JobStore } from './store/job-store.js';
+
+/** Which run produced a result. */
+export interface RunMeta {
+  attempt?: number;
+  agentId?: string;
+  host?: string;
+}
 
 /** One task's outcome, as the controller records it and streams it to clients. */
-export type TaskResult = { index: number; ok: true; value: Encoded } | { index: number; ok: false; error: ErrorInfo };
+export type TaskResult = ({ index: number; ok: true; value: Encoded } | { index: number; ok: false; error: ErrorInfo }) & RunMeta;
 
 export const QUEUED = 0;
 export const RUNNING = 1;
@@ -18,7 +29,7 @@ export const DONE = 2;
 export interface JobStatus {
   id: string;
   pool: string;
-  state: 'running' | 'done' | 'cancelled';
+  state: 'submitting' | 'running' | 'done' | 'cancelled';
   total: number;
   done: number;
   failed: number;
@@ -31,64 +42,144 @@ export interface JobStatus {
 export interface JobSpec {
   id: string;
   fn: FnSpec;
-  args: Encoded[];
   pool: string;
+  total: number;
+  /** Re-runs after a lost agent, or after an error the job's retryIf accepts. */
   retries: number;
+  /** Agents that may die while running one task before it is failed as POISONOUS. */
+  crashLimit: number;
   timeoutMs: number;
 }
 
-export class Job {
+/** Results of a durable job kept in memory past the committed log's end. */
+const TAIL = 4096;
+const EMPTY8 = new Uint8Array(0);
+const EMPTY16 = new Uint16Array(0);
+
+export class Job implements Flushing {
   readonly id: string;
   readonly fn: FnSpec;
   readonly pool: string;
   readonly retries: number;
+  readonly crashLimit: number;
   readonly timeoutMs: number;
   readonly total: number;
-  readonly createdAt = Date.now();
+  createdAt = Date.now();
+  /** When every result was published (committed, with a store). */
   finishedAt: number | undefined;
+  /** When the last result was recorded. */
+  completedAt: number | undefined;
   cancelled = false;
-  /** Arguments of unfinished tasks; freed as each task finishes. */
-  readonly args: (Encoded | undefined)[];
-  readonly state: Uint8Array;
+  /** Tasks whose arguments have arrived: the submitter sends them in chunks. */
+  appended = 0;
+  state: Uint8Array;
   /** Dispatches so far, per task. */
-  readonly attempts: Uint16Array;
-  readonly results: (TaskResult | undefined)[];
-  /** Results in completion order; a stream's cursor is an offset into it. */
-  readonly log: TaskResult[] = [];
+  attempts: Uint16Array;
+  /** Agents that died while running the task. */
+  crashes: Uint8Array;
   done = 0;
   failed = 0;
   running = 0;
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
-  private queue: number[];
-  private qHead = 0;
-  private retryQueue: number[] = [];
-  private waiters: (() => void)[] = [];
-  /** Called once, when the last task is recorded. */
+  /** Called once, when the last result is published. */
   onFinish: ((job: Job) => void) | undefined;
 
-  constructor(spec: JobSpec) {
+  /** Memory mode: every unfinished task's argument. */
+  private args: (Encoded | undefined)[] | undefined;
+  /** Durable mode: the stored chunk fresh tasks are being taken from, and running tasks' arguments. */
+  private window: { first: number; args: Encoded[] } | undefined;
+  private readonly live = new Map<number, Encoded>();
+  private nextFresh = 0;
+  private retryQueue: number[] = [];
+  /** The published log is [base, base + recent.length); older entries are in the store. */
+  private base = 0;
+  private recent: TaskResult[] = [];
+  private pending: TaskResult[] = [];
+  private committing: TaskResult[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(spec: JobSpec, private readonly store?: JobStore) {
     this.id = spec.id;
     this.fn = spec.fn;
     this.pool = spec.pool;
     this.retries = spec.retries;
+    this.crashLimit = spec.crashLimit;
     this.timeoutMs = spec.timeoutMs;
-    this.total = spec.args.length;
-    this.args = spec.args;
+    this.total = spec.total;
     this.state = new Uint8Array(this.total);
     this.attempts = new Uint16Array(this.total);
-    this.results = new Array(this.total);
-    this.queue = Array.from({ length: this.total }, (_, i) => i);
-    if (this.total === 0) this.finishedAt = this.createdAt;
+    this.crashes = new Uint8Array(this.total);
+    if (!store) this.args = new Array(this.total);
+    if (this.total === 0) this.finishedAt = this.completedAt = this.createdAt;
+  }
+
+  /** Records a new job in the store. */
+  persist(): void {
+    this.store?.createJob({ id: this.id, pool: this.pool, total: this.total, createdAt: this.createdAt, spec: { fn: this.fn, retries: this.retries, crashLimit: this.crashLimit, timeoutMs: this.timeoutMs } });
+  }
+
+  /**
+   * A job as the store has it, after a restart: finished tasks stay finished (their results are
+   * in the store), everything else is queued again.
+   */
+  static restore(row: JobRow, store: JobStore): Job {
+    const job = new Job({ id: row.id, pool: row.pool, total: row.total, ...row.spec }, store);
+    job.createdAt = row.createdAt;
+    job.cancelled = row.cancelled;
+    job.appended = row.appended;
+    if (row.finishedAt !== undefined) {
+      job.finishedAt = job.completedAt = row.finishedAt;
+      job.done = row.total;
+      job.failed = row.failed;
+      job.base = row.total;
+      job.release();
+      return job;
+    }
+    let n = 0;
+    for (const i of store.recordedIndices(row.id)) {
+      if (job.state[i] === DONE) continue;
+      job.state[i] = DONE;
+      n++;
+    }
+    job.done = n;
+    job.failed = row.failed;
+    job.base = n;
+    return job;
   }
 
   get finished(): boolean {
     return this.finishedAt !== undefined;
   }
 
-  /** Tasks waiting for a lane (the queues may still hold entries finished meanwhile: not these). */
+  get sealed(): boolean {
+    return this.appended === this.total;
+  }
+
+  /** Tasks waiting for a lane (including those whose arguments have not arrived yet). */
   get queued(): number {
     return this.total - this.done - this.running;
+  }
+
+  /** Results published so far: the log's length. */
+  get logLength(): number {
+    return this.base + this.recent.length;
+  }
+
+  /** Adds the arguments of tasks [offset, offset + args.length). */
+  append(offset: number, args: readonly Encoded[]): void {
+    if (offset !== this.appended) throw new RangeError(`job ${this.id}: arguments must continue at task ${this.appended}, got offset ${offset}`);
+    if (offset + args.length > this.total) throw new RangeError(`job ${this.id}: ${offset + args.length} arguments for ${this.total} tasks`);
+    if (this.store) this.store.appendArgs(this.id, offset, args);
+    else for (let i = 0; i < args.length; i++) this.args![offset + i] = args[i];
+    this.appended += args.length;
+  }
+
+  /** The argument of a running task. */
+  arg(index: number): Encoded {
+    const a = this.args ? this.args[index] : this.live.get(index);
+    if (a === undefined) throw new Error(`job ${this.id}: no argument for task ${index}`);
+    return a;
   }
 
   /** The next task to dispatch (re-runs first), or -1. Skips tasks finished meanwhile. */
@@ -96,32 +187,39 @@ export class Job {
     for (;;) {
       let i: number | undefined = this.retryQueue.pop();
       if (i === undefined) {
-        if (this.qHead >= this.queue.length) return -1;
-        i = this.queue[this.qHead++]!;
-        if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.qHead);
-          this.qHead = 0;
-        }
+        if (this.nextFresh >= this.appended) return -1;
+        i = this.nextFresh++;
       }
-      if (this.state[i] === QUEUED) {
-        this.state[i] = RUNNING;
-        this.attempts[i]!++;
-        this.running++;
-        return i;
-      }
+      if (this.state[i] !== QUEUED) continue;
+      if (this.store && !this.live.has(i)) this.live.set(i, this.storedArg(i));
+      this.state[i] = RUNNING;
+      this.attempts[i]!++;
+      this.running++;
+      return i;
     }
   }
 
+  private storedArg(i: number): Encoded {
+    const w = this.window;
+    if (!w || i < w.first || i >= w.first + w.args.length) this.window = this.store!.argsChunk(this.id, i);
+    return this.window!.args[i - this.window!.first]!;
+  }
+
   /**
-   * Puts a running task back in the queue (its agent was lost). `uncharged`: it never started,
-   * so the dispatch does not count as an attempt.
+   * Puts a running task back in the queue. `uncharged`: it never started, so the dispatch does
+   * not count as an attempt. `crashed`: its agent died while running it.
    */
-  requeue(index: number, opts: { uncharged?: boolean } = {}): void {
+  requeue(index: number, opts: { uncharged?: boolean; crashed?: boolean } = {}): void {
     if (this.state[index] !== RUNNING) return;
     this.state[index] = QUEUED;
     this.running--;
     if (opts.uncharged) this.attempts[index]!--;
     this.retryQueue.push(index);
+  }
+
+  /** Counts a crash of an agent running task `index`; returns the count. */
+  crashed(index: number): number {
+    return this.crashes[index] === 255 ? 255 : ++this.crashes[index]!;
   }
 
   /** Records a task's outcome once; returns false for a task already finished. */
@@ -131,17 +229,70 @@ export class Job {
     if (st === DONE || st === undefined) return false;
     if (st === RUNNING) this.running--;
     this.state[i] = DONE;
-    this.args[i] = undefined;
-    this.results[i] = result;
-    this.log.push(result);
+    if (this.args) this.args[i] = undefined;
+    else this.live.delete(i);
     this.done++;
     if (!result.ok) this.failed++;
-    if (this.done === this.total) {
-      this.finishedAt = Date.now();
+    if (this.done === this.total) this.completedAt = Date.now();
+    this.pending.push(result);
+    if (this.store) this.store.markDirty(this);
+    else {
+      this.drainPending();
+      this.publish();
+    }
+    return true;
+  }
+
+  drainPending(): { seq: number; results: TaskResult[] } | undefined {
+    if (this.pending.length === 0) return undefined;
+    const seq = this.logLength + this.committing.length;
+    this.committing.push(...this.pending);
+    const results = this.pending;
+    this.pending = [];
+    return { seq, results };
+  }
+
+  publish(): void {
+    if (this.committing.length > 0) {
+      for (const r of this.committing) this.recent.push(r);
+      this.committing = [];
+      if (this.store && this.recent.length > 2 * TAIL) {
+        const drop = this.recent.length - TAIL;
+        this.recent = this.recent.slice(drop);
+        this.base += drop;
+      }
+    }
+    if (this.completedAt !== undefined && !this.finished && this.pending.length === 0 && this.logLength === this.total) {
+      this.finishedAt = this.completedAt;
+      if (this.store) {
+        // Everything is in the store now: keep nothing per task in memory.
+        this.base = this.total;
+        this.recent = [];
+        this.store.dropArgs(this.id);
+      }
+      this.release();
       this.onFinish?.(this);
     }
     this.wake();
-    return true;
+  }
+
+  /** Frees per-task state of a finished job; late records find nothing to change. */
+  private release(): void {
+    this.state = EMPTY8;
+    this.attempts = EMPTY16;
+    this.crashes = EMPTY8;
+    this.args = undefined;
+    this.window = undefined;
+    this.live.clear();
+    this.retryQueue = [];
+  }
+
+  /** Up to `max` results of the log from offset `from` (published ones only). */
+  readLog(from: number, max: number): TaskResult[] {
+    const end = Math.min(this.logLength, from + max);
+    if (from >= end) return [];
+    if (from >= this.base) return this.recent.slice(from - this.base, end - this.base);
+    return this.store!.readResults(this.id, from, Math.min(max, this.base - from));
   }
 
   /** Notes a task's measured duration. */
@@ -152,18 +303,17 @@ export class Job {
   /**
    * Calls `onBatch` with every run of the completion log from offset `from`, now and as results
    * arrive, until the job finishes or the returned function is called. The in-process form of
-   * the results subscription: no generator, no copies beyond the batch slice.
+   * the results subscription.
    */
   watch(from: number, onBatch: (seq: number, results: TaskResult[]) => void, onError?: (err: unknown) => void, batch = 2048): () => void {
     let cursor = from;
     let stopped = false;
     const pump = () => {
-      while (!stopped && cursor < this.log.length) {
-        const end = Math.min(this.log.length, cursor + batch);
-        const results = this.log.slice(cursor, end);
-        cursor = end;
+      while (!stopped && cursor < this.logLength) {
         try {
-          onBatch(end, results);
+          const results = this.readLog(cursor, batch);
+          cursor += results.length;
+          onBatch(cursor, results);
         } catch (err) {
           // A consumer's failure ends its watch, never the controller's process.
           stopped = true;
@@ -196,7 +346,7 @@ export class Job {
     return {
       id: this.id,
       pool: this.pool,
-      state: this.cancelled ? 'cancelled' : this.finished ? 'done' : 'running',
+      state: this.cancelled ? 'cancelled' : this.finished ? 'done' : this.sealed ? 'running' : 'submitting',
       total: this.total,
       done: this.done,
       failed: this.failed,

@@ -6,6 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '../agent/protocol/generate-identity.js';
 import { keyToText } from '../agent/protocol/identity.js';
 import type { AgentCredentials, Identity } from '../agent/protocol/identity.js';
+import type { JobStore } from './store/job-store.js';
+
+/** Keys from before a restart that no agent has used for this long are dropped. */
+const STALE_MS = 7 * 24 * 3600_000;
 
 interface Issued {
   publicKey: Uint8Array;
@@ -16,7 +20,16 @@ interface Issued {
 export class AgentRegistry {
   private readonly issued = new Map<string, Issued>();
 
-  constructor(private readonly controller: Identity) {}
+  /**
+   * With a store, issued keys are kept there too, so agents that outlive a controller restart
+   * (SSH agents started detached, SLURM jobs) are let back in when they reconnect.
+   */
+  constructor(private readonly controller: Identity, private readonly store?: JobStore) {
+    for (const a of store?.agents() ?? []) {
+      if (Date.now() - a.issuedAt > STALE_MS) store!.deleteAgent(a.id);
+      else this.issued.set(a.id, { publicKey: a.publicKey, pool: a.pool, issuedAt: a.issuedAt });
+    }
+  }
 
   /**
    * A new agent id and keypair for `pool`. The returned credentials hold the agent's secret key:
@@ -25,7 +38,9 @@ export class AgentRegistry {
   issue(pool: string, url: string, extra: Pick<AgentCredentials, 'slots' | 'idleTimeoutMs' | 'graceMs'> = {}): AgentCredentials {
     const agentId = `${pool}-${randomBytes(6).toString('hex')}`;
     const kp = generateIdentity();
-    this.issued.set(agentId, { publicKey: kp.publicKey, pool, issuedAt: Date.now() });
+    const issuedAt = Date.now();
+    this.issued.set(agentId, { publicKey: kp.publicKey, pool, issuedAt });
+    this.store?.saveAgent(agentId, pool, kp.publicKey, issuedAt);
     return { agentId, secretKey: keyToText(kp.secretKey), controllerKey: keyToText(this.controller.publicKey), url, pool, ...extra };
   }
 
@@ -41,6 +56,6 @@ export class AgentRegistry {
 
   /** Forgets a key: its holder can no longer connect. */
   revoke(agentId: string): void {
-    this.issued.delete(agentId);
+    if (this.issued.delete(agentId)) this.store?.deleteAgent(agentId);
   }
 }

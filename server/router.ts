@@ -9,7 +9,7 @@ import { FlotillaError } from '../agent/protocol/errors.js';
 import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
 import { transformer } from './transformer.js';
 import { fnSpecId } from '../agent/protocol/fnspec.js';
-import { jobIdSchema, submitSchema } from './schemas.js';
+import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
 
@@ -57,6 +57,8 @@ export interface ResultBatch {
   seq: number;
   results: TaskResult[];
   total: number;
+  /** The job's pool. */
+  pool: string;
 }
 
 /** Results per stream event, at most... */
@@ -74,12 +76,16 @@ function estimate(r: TaskResult): number {
   return n;
 }
 
-/** The end of the next batch of `log` from `cursor`. */
-function batchEnd(log: TaskResult[], cursor: number): number {
-  let end = cursor;
+/** The first results of `results` that make one event: up to BATCH of them, about BATCH_BYTES. */
+function batchLength(results: TaskResult[]): number {
+  let n = 0;
   let bytes = 0;
-  while (end < log.length && end - cursor < BATCH && (bytes < BATCH_BYTES || end === cursor)) bytes += estimate(log[end++]!);
-  return end;
+  while (n < results.length && (bytes < BATCH_BYTES || n === 0)) bytes += estimate(results[n++]!);
+  return n;
+}
+
+function closed(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
@@ -92,10 +98,15 @@ export const appRouter = t.router({
   health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.controller.version })),
   map: t.router({
     /** Queues a map; returns its job id at once. */
-    submit: authed.input(submitSchema).mutation(({ ctx, input }) =>
+    submit: authed.input(submitSchema).mutation(({ ctx, input }) => {
       // Lanes cache functions by id: a client does not get to choose which cached code its id names.
-      ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } }),
-    ),
+      const res = ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } });
+      // A submitter that goes away before sending every argument: its job runs what it has.
+      if (res.total > input.args.length) ctx.ws?.once('close', () => ctx.controller.abandonSubmission(res.jobId, 'the submitting client disconnected'));
+      return res;
+    }),
+    /** More arguments of a job whose submit gave a larger `total`; in order, one call at a time. */
+    append: authed.input(appendSchema).mutation(({ ctx, input }) => ctx.controller.append(input)),
   }),
   jobs: t.router({
     status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.job(input.jobId).status()),
@@ -109,19 +120,26 @@ export const appRouter = t.router({
       const job = ctx.controller.job(input.jobId);
       // A client that goes away while the job is quiet must not leave this generator waiting.
       const gone = new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
+      const closing = closed(ctx.controller.closingSignal);
       let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
       while (!signal?.aborted) {
-        if (cursor < job.log.length) {
-          const end = batchEnd(job.log, cursor);
-          const batch: ResultBatch = { seq: end, results: job.log.slice(cursor, end), total: job.total };
-          cursor = end;
+        if (cursor < job.logLength) {
+          const read = job.readLog(cursor, BATCH);
+          const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
+          cursor += results.length;
+          const batch: ResultBatch = { seq: cursor, results, total: job.total, pool: job.pool };
+          const end = cursor;
           yield tracked(String(end), batch);
           await drained(ctx.ws, signal);
           continue;
         }
         if (job.finished) return;
-        await Promise.race([job.changed(), gone]);
+        if (ctx.controller.closingSignal.aborted) {
+          const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
+          throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
+        }
+        await Promise.race([job.changed(), gone, closing]);
       }
     }),
   }),

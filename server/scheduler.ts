@@ -81,6 +81,15 @@ export class Scheduler {
       if (!charged) {
         r.job.requeue(r.index, { uncharged: true });
         this.activate(r.job);
+        continue;
+      }
+      const crashes = r.job.crashed(r.index);
+      if (crashes >= r.job.crashLimit) {
+        this.finish(r.job, r.index, {
+          code: 'POISONOUS',
+          message: `this task was running on ${crashes} agents that died (last: ${lane.agentId}, ${why}); failed as poisonous (crashLimit ${r.job.crashLimit})`,
+          context: this.context(r, lane),
+        });
       } else if (r.attempt > r.job.retries) {
         this.finish(r.job, r.index, {
           code: 'AGENT_LOST',
@@ -88,13 +97,20 @@ export class Scheduler {
           context: this.context(r, lane),
         });
       } else {
-        r.job.requeue(r.index);
+        r.job.requeue(r.index, { crashed: true });
         this.activate(r.job);
       }
     }
     lane.runs.clear();
     lane.draining.clear();
     if (this.closing) return;
+    this.dispatch();
+    this.onChange?.();
+  }
+
+  /** More of a job's arguments have arrived: its tasks can be dispatched. */
+  extended(job: Job): void {
+    this.activate(job);
     this.dispatch();
     this.onChange?.();
   }
@@ -136,7 +152,7 @@ export class Scheduler {
         this.runs.set(run, { lane, job, index, attempt, est: known });
         lane.runs.add(run);
         lane.pendingMs += known;
-        batch.tasks.push([run, ref, packEncoded(job.args[index]!, batch.bins), job.timeoutMs, index, attempt]);
+        batch.tasks.push([run, ref, packEncoded(job.arg(index), batch.bins), job.timeoutMs, index, attempt]);
         progress = true;
       }
     }
@@ -190,7 +206,11 @@ export class Scheduler {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
-            r.job.record({ index: r.index, ok: true, value: enc });
+            r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host });
+          } else if (payload.context?.retry === true && r.attempt <= r.job.retries) {
+            // The job's retryIf accepted this error (on the agent, where the error is).
+            r.job.requeue(r.index);
+            this.activate(r.job);
           } else {
             this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
           }

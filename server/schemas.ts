@@ -16,6 +16,7 @@ export const fnSpecSchema = z.object({
   src: z.string().min(1),
   vals: z.record(z.string(), encodedSchema),
   fns: z.record(z.string(), z.string()),
+  retryIf: z.string().min(1).optional(),
 });
 
 /** Options of one map, as the caller gives them. */
@@ -23,17 +24,34 @@ export const mapOptionsSchema = z
   .object({
     /** Pool to run on. @default the controller's default pool */
     pool: z.string().min(1).optional(),
-    /** Re-runs of a task whose agent was lost. @default 2 */
+    /** Re-runs of a task whose agent was lost, or whose error `retryIf` accepts. @default 2 */
     retries: z.number().int().min(0).max(1000).optional(),
+    /** A task that was running on this many agents that died is failed as POISONOUS. @default 3 */
+    crashLimit: z.number().int().min(1).max(255).optional(),
     /** Per-task time limit in ms; 0 means none. @default 0 */
     timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })
   .strict();
 
+/** Most arguments one submit or append call carries; larger jobs arrive in chunks. */
+export const MAX_CHUNK = 65_536;
+
 export const submitSchema = mapOptionsSchema.extend({
   fn: fnSpecSchema,
-  args: z.array(encodedSchema),
+  /** The first arguments; the rest follow by `map.append` when `total` is larger. */
+  args: z.array(encodedSchema).max(MAX_CHUNK),
+  /** Tasks in the job. @default args.length */
+  total: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
+
+export const appendSchema = z.object({
+  jobId: z.string().min(1),
+  /** Index of the first of these arguments' tasks: where the previous call stopped. */
+  offset: z.number().int().min(0),
+  args: z.array(encodedSchema).min(1).max(MAX_CHUNK),
+});
+
+export type AppendInput = z.infer<typeof appendSchema>;
 
 export type SubmitInput = z.infer<typeof submitSchema>;
 export type MapSchedulingOptions = z.infer<typeof mapOptionsSchema>;

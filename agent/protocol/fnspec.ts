@@ -14,10 +14,12 @@ export interface FnSpec {
   vals: Record<string, Encoded>;
   /** Globals that are functions, as expression sources; in scope for `src` and for each other. */
   fns: Record<string, string>;
+  /** A predicate on a thrown error, in the same scope: true asks for the task to be re-run. */
+  retryIf?: string;
 }
 
 /** Content hash over every part of the spec, so agents can cache what they built under it. */
-export function fnSpecId({ src, vals, fns }: Omit<FnSpec, 'id'>): string {
+export function fnSpecId({ src, vals, fns, retryIf }: Omit<FnSpec, 'id'>): string {
   const h = createHash('sha256');
   // Length prefixes keep the concatenation unambiguous.
   const put = (s: string): void => {
@@ -25,6 +27,7 @@ export function fnSpecId({ src, vals, fns }: Omit<FnSpec, 'id'>): string {
   };
   put('flotilla.fn.v1');
   put(src);
+  if (retryIf !== undefined) put(`r:${retryIf}`);
   for (const name of Object.keys(fns).sort()) {
     put(`f:${name}`);
     put(fns[name] ?? '');

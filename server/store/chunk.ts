@@ -1,0 +1,51 @@
+/**
+ * One stored chunk of values: a JSON part plus the raw bytes of every binary part, so a
+ * Float64Array result is stored as its bytes, not as JSON digits. Layout:
+ * [u32 JSON length][JSON][u32 part count][u32 length of each part][the parts].
+ */
+import { packEncoded, unpackEncoded } from '../../agent/protocol/messages.js';
+import type { WireEncoded } from '../../agent/protocol/messages.js';
+import type { Encoded } from '../../agent/protocol/codec.js';
+
+/** Packs JSON-able items; `pack` turns Encoded values into references to the binary parts. */
+export function writeChunk<T>(items: readonly T[], toJson: (item: T, pack: (e: Encoded) => WireEncoded) => unknown): Buffer {
+  const bins: Uint8Array[] = [];
+  const pack = (e: Encoded) => packEncoded(e, bins);
+  const json = Buffer.from(JSON.stringify(items.map((it) => toJson(it, pack))));
+  let size = 8 + json.length + 4 * bins.length;
+  for (const b of bins) size += b.byteLength;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(json.length, 0);
+  json.copy(out, 4);
+  let at = 4 + json.length;
+  out.writeUInt32LE(bins.length, at);
+  at += 4;
+  for (const b of bins) {
+    out.writeUInt32LE(b.byteLength, at);
+    at += 4;
+  }
+  for (const b of bins) {
+    out.set(b, at);
+    at += b.byteLength;
+  }
+  return out;
+}
+
+/** Inverse of writeChunk; binary parts are copied out, so the chunk's buffer can be freed. */
+export function readChunk<T>(blob: Uint8Array, fromJson: (raw: any, unpack: (w: WireEncoded) => Encoded) => T): T[] {
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const jsonLen = buf.readUInt32LE(0);
+  const raw = JSON.parse(buf.toString('utf8', 4, 4 + jsonLen)) as unknown[];
+  let at = 4 + jsonLen;
+  const n = buf.readUInt32LE(at);
+  at += 4;
+  const lens: number[] = [];
+  for (let i = 0; i < n; i++, at += 4) lens.push(buf.readUInt32LE(at));
+  const bins: Uint8Array[] = [];
+  for (const len of lens) {
+    bins.push(Uint8Array.prototype.slice.call(buf, at, at + len));
+    at += len;
+  }
+  const unpack = (w: WireEncoded) => unpackEncoded(w, bins);
+  return raw.map((r) => fromJson(r, unpack));
+}

@@ -1,0 +1,228 @@
+/**
+ * The durable job store: jobs, their arguments and their results in one SQLite database
+ * (better-sqlite3, WAL) in the controller's state folder. Arguments and results are written in
+ * chunks (one row per submitted chunk, one row per flush of results), so a job of a million tiny
+ * tasks costs thousands of rows, not millions. A result is committed before any client sees it:
+ * after a crash, every result a client was shown is still here, and no task that finished is
+ * run again.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Encoded } from '../../agent/protocol/codec.js';
+import type { ErrorInfo } from '../../agent/protocol/errors.js';
+import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { TaskResult } from '../job.js';
+import { readChunk, writeChunk } from './chunk.js';
+
+/** What a job was submitted with, as stored. */
+export interface StoredSpec {
+  fn: FnSpec;
+  retries: number;
+  crashLimit: number;
+  timeoutMs: number;
+}
+
+/** A job's row. */
+export interface JobRow {
+  id: string;
+  pool: string;
+  spec: StoredSpec;
+  total: number;
+  appended: number;
+  createdAt: number;
+  finishedAt: number | undefined;
+  cancelled: boolean;
+  done: number;
+  failed: number;
+}
+
+/** A job whose new results the store should write at its next flush. */
+export interface Flushing {
+  readonly id: string;
+  /** Results recorded since the last flush, with the log offset of the first; empties them. */
+  drainPending(): { seq: number; results: TaskResult[] } | undefined;
+  readonly done: number;
+  readonly failed: number;
+  /** Set when the last result is recorded. */
+  readonly completedAt: number | undefined;
+  readonly cancelled: boolean;
+  /** Called once what was drained is committed: it may be shown now. */
+  publish(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, pool TEXT NOT NULL, spec TEXT NOT NULL, total INTEGER NOT NULL,
+  appended INTEGER NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER,
+  cancelled INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS args (job TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, first)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS results (job TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, pool TEXT NOT NULL, public_key BLOB NOT NULL, issued_at INTEGER NOT NULL);
+`;
+
+/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host]. */
+type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null];
+
+export class JobStore {
+  private readonly db: Db;
+  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'cancel' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent', Statement>;
+  private readonly dirty = new Set<Flushing>();
+  private flushScheduled = false;
+  private closed = false;
+  readonly path: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.path = join(dir, 'jobs.db');
+    this.db = new Database(this.path);
+    // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is
+    // what this store promises; only a power cut may lose the last commits.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.st = {
+      insertJob: p('INSERT INTO jobs (id, pool, spec, total, appended, created_at) VALUES (?, ?, ?, ?, 0, ?)'),
+      appendArgs: p('INSERT INTO args (job, first, count, body) VALUES (?, ?, ?, ?)'),
+      setAppended: p('UPDATE jobs SET appended = ? WHERE id = ?'),
+      argsAt: p('SELECT first, body FROM args WHERE job = ? AND first <= ? ORDER BY first DESC LIMIT 1'),
+      insertResults: p('INSERT INTO results (job, seq, count, body) VALUES (?, ?, ?, ?)'),
+      progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ?, cancelled = ? WHERE id = ?'),
+      resultsFrom: p('SELECT seq, body FROM results WHERE job = ? AND seq + count > ? ORDER BY seq LIMIT ?'),
+      allResults: p('SELECT body FROM results WHERE job = ? ORDER BY seq'),
+      cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
+      deleteJob: p('DELETE FROM jobs WHERE id = ?'),
+      deleteArgs: p('DELETE FROM args WHERE job = ?'),
+      deleteResults: p('DELETE FROM results WHERE job = ?'),
+      insertAgent: p('INSERT OR REPLACE INTO agents (id, pool, public_key, issued_at) VALUES (?, ?, ?, ?)'),
+      deleteAgent: p('DELETE FROM agents WHERE id = ?'),
+    };
+  }
+
+  createJob(row: Pick<JobRow, 'id' | 'pool' | 'spec' | 'total' | 'createdAt'>): void {
+    this.st.insertJob.run(row.id, row.pool, JSON.stringify(row.spec), row.total, row.createdAt);
+  }
+
+  /** Stores arguments [first, first + args.length) as one chunk. */
+  appendArgs(jobId: string, first: number, args: readonly Encoded[]): void {
+    if (args.length === 0) return;
+    const body = writeChunk(args, (e, pack) => pack(e));
+    this.db.transaction(() => {
+      this.st.appendArgs.run(jobId, first, args.length, body);
+      this.st.setAppended.run(first + args.length, jobId);
+    })();
+  }
+
+  /** The stored chunk of arguments holding task `index`. */
+  argsChunk(jobId: string, index: number): { first: number; args: Encoded[] } {
+    const row = this.st.argsAt.get(jobId, index) as { first: number; body: Buffer } | undefined;
+    if (!row) throw new Error(`job ${jobId}: no stored argument for task ${index}`);
+    return { first: row.first, args: readChunk(row.body, (w, unpack) => unpack(w)) };
+  }
+
+  /** A job has results to write: they are committed at the end of this turn of the event loop. */
+  markDirty(job: Flushing): void {
+    this.dirty.add(job);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Commits every job's pending results in one transaction, then lets them be shown. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.dirty.size === 0 || this.closed) return;
+    const jobs = [...this.dirty];
+    this.dirty.clear();
+    this.db.transaction(() => {
+      for (const job of jobs) {
+        const p = job.drainPending();
+        if (p && p.results.length > 0) this.st.insertResults.run(job.id, p.seq, p.results.length, writeChunk(p.results, toStored));
+        this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
+      }
+    })();
+    for (const job of jobs) job.publish();
+  }
+
+  /**
+   * Up to `max` results of a job's log from offset `from`, reading no more stored chunks once
+   * about `maxBytes` have been read (a slow reader of large results reads a little at a time).
+   */
+  readResults(jobId: string, from: number, max: number, maxBytes = 1 << 20): TaskResult[] {
+    const out: TaskResult[] = [];
+    let bytes = 0;
+    for (const row of this.st.resultsFrom.iterate(jobId, from, max) as Iterable<{ seq: number; body: Buffer }>) {
+      const results = readChunk(row.body, fromStored);
+      for (let i = Math.max(0, from - row.seq); i < results.length && out.length < max; i++) out.push(results[i]!);
+      bytes += row.body.length;
+      if (out.length >= max || bytes >= maxBytes) break;
+    }
+    return out;
+  }
+
+  /** Every recorded result's task index, in log order (to rebuild a job's state on restart). */
+  *recordedIndices(jobId: string): Generator<number> {
+    for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) {
+      const buf = row.body;
+      // Only the JSON part is needed: the index is each item's first element.
+      const items = JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as StoredResult[];
+      for (const it of items) yield it[0];
+    }
+  }
+
+  jobs(): JobRow[] {
+    const rows = this.db.prepare('SELECT * FROM jobs ORDER BY created_at, rowid').all() as Record<string, any>[];
+    return rows.map((r) => ({
+      id: r.id, pool: r.pool, spec: JSON.parse(r.spec) as StoredSpec, total: r.total, appended: r.appended,
+      createdAt: r.created_at, finishedAt: r.finished_at ?? undefined, cancelled: r.cancelled === 1, done: r.done, failed: r.failed,
+    }));
+  }
+
+  markCancelled(jobId: string): void {
+    this.st.cancel.run(jobId);
+  }
+
+  /** Arguments of a finished job are no longer needed. */
+  dropArgs(jobId: string): void {
+    this.st.deleteArgs.run(jobId);
+  }
+
+  deleteJob(jobId: string): void {
+    this.db.transaction(() => {
+      this.st.deleteArgs.run(jobId);
+      this.st.deleteResults.run(jobId);
+      this.st.deleteJob.run(jobId);
+    })();
+  }
+
+  saveAgent(id: string, pool: string, publicKey: Uint8Array, issuedAt: number): void {
+    this.st.insertAgent.run(id, pool, Buffer.from(publicKey), issuedAt);
+  }
+
+  deleteAgent(id: string): void {
+    this.st.deleteAgent.run(id);
+  }
+
+  agents(): { id: string; pool: string; publicKey: Uint8Array; issuedAt: number }[] {
+    return (this.db.prepare('SELECT * FROM agents').all() as Record<string, any>[]).map((r) => ({ id: r.id, pool: r.pool, publicKey: new Uint8Array(r.public_key), issuedAt: r.issued_at }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function toStored(r: TaskResult, pack: (e: Encoded) => unknown): StoredResult {
+  return [r.index, r.ok ? 1 : 0, r.ok ? pack(r.value) : r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+}
+
+function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {
+  const [index, ok, payload, attempt, agentId, host] = raw;
+  const base = ok ? { index, ok: true as const, value: unpack(payload) } : { index, ok: false as const, error: payload as ErrorInfo };
+  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host });
+}
