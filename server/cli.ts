@@ -30,12 +30,14 @@ program
   .option('--slots <n>', 'task slots per agent', int('slots', 1), 1)
   .option('--idle-timeout <ms>', 'agents exit after this long without a task', int('idle-timeout', 1))
   .option('--no-token', 'accept clients without the bearer token (loopback only)')
+  .option('--no-durable', 'keep jobs in memory only (by default they are kept in the state folder and survive a restart)')
   .action(async (o) => {
     const controller = await Controller.start({
       host: o.host,
       port: o.port,
       stateDir: o.stateDir,
       requireToken: o.token,
+      durable: o.durable,
       pools: { local: { launcher: 'local', agents: o.agents, slots: o.slots, idleTimeoutMs: o.idleTimeout } },
     });
     process.stdout.write(`flotilla controller ${VERSION} listening on ${controller.url}\n`);
@@ -143,7 +145,10 @@ clientCommand('collect', "print a job's results in input order as JSON lines, on
         );
       });
       results.sort((a, b) => a.index - b.index);
-      for (const r of results) console.log(JSON.stringify(r.ok ? { index: r.index, ok: true, value: decodeValue(r.value) } : r, jsonSafe));
+      for (const r of results) {
+        const where = { attempt: r.attempt, agentId: r.agentId, host: r.host };
+        console.log(JSON.stringify(r.ok ? { index: r.index, ok: true, value: decodeValue(r.value), ...where } : r, jsonSafe));
+      }
     }),
   );
 
