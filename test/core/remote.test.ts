@@ -107,9 +107,9 @@ describe('a standalone controller shared by several programs', () => {
     expect(status.stdout).toMatch(new RegExp(`${id}\\s+done\\s+pool local\\s+3/3 done, 0 failed`));
     const collect = await execa('node', [cli, 'collect', id, ...opts]);
     expect(collect.stdout.split('\n').map((l) => JSON.parse(l))).toEqual([
-      { index: 0, ok: true, value: { x: 3, big: '3' } },
-      { index: 1, ok: true, value: { x: 1, big: '1' } },
-      { index: 2, ok: true, value: { x: 2, big: '2' } },
+      { index: 0, ok: true, value: { x: 3, big: '3' }, attempt: 1, agentId: expect.stringMatching(/^local-/), host: expect.any(String) },
+      { index: 1, ok: true, value: { x: 1, big: '1' }, attempt: 1, agentId: expect.stringMatching(/^local-/), host: expect.any(String) },
+      { index: 2, ok: true, value: { x: 2, big: '2' }, attempt: 1, agentId: expect.stringMatching(/^local-/), host: expect.any(String) },
     ]);
     const agents = await execa('node', [cli, 'agents', ...opts]);
     expect(agents.stdout).toMatch(/pool local \(local\): 2\/2 agents/);
