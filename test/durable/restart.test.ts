@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
-import { Reaper, ROOT, isGone, startFixture, startProcess, tempDir, waitGone, within } from '../lifecycle/helpers.js';
+import { Reaper, ROOT, isGone, startAgent, startFixture, startProcess, tempDir, waitGone, within } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
 
 const CLI = join(ROOT, 'dist', 'server', 'cli.js');
@@ -108,4 +108,45 @@ describe('a durable job across a controller crash', () => {
       expect(secondPids.every(isGone)).toBe(true);
     }
   }, 90_000);
+});
+
+describe('an agent that outlives its controller', () => {
+  it('reconnects to the restarted controller, whose store still knows its key, and finishes the job', async () => {
+    const reaper = new Reaper();
+    const dir = tempDir(reaper);
+    const state = join(dir, 'state');
+    const creds = join(dir, 'agent.json');
+    const port = await freePort();
+    const first = startFixture(reaper, '../../durable/fixtures/controller.ts', [state, String(port), creds]);
+    const { url, token } = await within(first.nextJson<{ url: string; token: string }>(), 20_000, 'the first controller');
+    // The agent's lifeline is not the controller: only its 30 s grace period would end it.
+    const agent = startAgent(reaper, { args: ['--credentials-file', creds] });
+
+    const fl = await connect({ url, token, waitForAgents: 2 });
+    const agentId = (JSON.parse(readFileSync(creds, 'utf8')) as { agentId: string }).agentId;
+    const n = 150;
+    const jobId = await fl.submit(Array.from({ length: n }, (_, i) => i), async (i: number) => {
+      await new Promise((r) => setTimeout(r, 10));
+      return i * i;
+    });
+    await until(async () => (await fl.status(jobId)).done >= 30, 20_000);
+    const doneBefore = (await fl.status(jobId)).done;
+    await fl.close();
+    first.child.kill('SIGKILL');
+    await within(first.exited, 5_000, 'the killed controller');
+    expect(isGone(agent.pid)).toBe(false);
+
+    const second = startFixture(reaper, '../../durable/fixtures/controller.ts', [state, String(port)]);
+    await within(second.nextJson(), 20_000, 'the restarted controller');
+    const again = await connect({ url, token });
+    const outcomes = await within(again.attach<number>(jobId).outcomes(), 30_000, 'the resumed job');
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error.message))).toEqual(Array.from({ length: n }, (_, i) => i * i));
+    // The agent that outlived the crash is back (the same process) and ran part of the rest.
+    const { lanes } = await again.agents();
+    const lane = lanes.find((l) => l.agentId === agentId);
+    expect(lane?.pid).toBe(agent.pid);
+    expect(lane?.completed).toBeGreaterThan(0);
+    expect(doneBefore).toBeLessThan(n);
+    await again.close();
+  }, 60_000);
 });
