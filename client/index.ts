@@ -9,7 +9,7 @@ export type { ConnectOptions } from './connect.js';
 export { Session } from './session.js';
 export type { MapOptions, TaskFn } from './session.js';
 export { MapJob } from './job.js';
-export type { TaskOutcome, TaskSuccess, TaskFailure } from './outcome.js';
+export type { TaskOutcome, TaskSuccess, TaskFailure, RanOn } from './outcome.js';
 export { shipFunction } from './ship.js';
 export { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
 export type { FlotillaErrorCode, ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';

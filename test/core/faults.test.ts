@@ -8,6 +8,8 @@ import { rejection, until } from '../support/async.js';
 
 /** Shipped to the agents in `globals`. */
 declare const marker: string;
+declare const flaky: string;
+declare const missingName: unknown;
 
 let fl: Session;
 let dir: string;
@@ -127,6 +129,46 @@ describe('faults', () => {
     expect(e.code).toBe('AGENT_LOST');
     expect(e.context.attempt).toBe(2);
     await until(async () => (await fl.agents()).lanes.length === 2);
+  });
+
+  it("re-runs a task whose error retryIf accepts, up to retries; other errors and other jobs' are not retried", async () => {
+    // Fails on its first attempt with a "flaky" error; task 2 always throws a "bug".
+    const fn = (x: number, ctx: { attempt: number }) => {
+      if (x === 2) throw new TypeError('bug');
+      if (ctx.attempt === 1) throw new Error(`flaky ${x}`);
+      return { x, attempt: ctx.attempt };
+    };
+    const retried = await fl.map([0, 1, 2], fn, { retries: 3, retryIf: (err: unknown) => String(err).includes(flaky), globals: { flaky: 'flaky' } }).outcomes();
+    expect(retried.map((o) => (o.ok ? o.value : o.error.message))).toEqual([{ x: 0, attempt: 2 }, { x: 1, attempt: 2 }, 'bug']);
+    expect(retried[2]!.ok ? 0 : retried[2]!.error.context.attempt).toBe(1);
+    expect(retried.map((o) => o.ok && o.attempt)).toEqual([2, 2, false]);
+
+    const plain = await fl.map([0, 1], fn, { retries: 3 }).outcomes();
+    expect(plain.map((o) => (o.ok ? o.value : o.error.message))).toEqual(['flaky 0', 'flaky 1']);
+    // retries bound retryIf too: always flaky, 1 retry, 2 attempts.
+    const [spent] = await fl.map([5], () => {
+      throw new Error('flaky always');
+    }, { retries: 1, retryIf: () => true }).outcomes();
+    expect(spent!.ok ? 0 : spent!.error.context.attempt).toBe(2);
+  });
+
+  it('says where each outcome ran: agent, host, pool and attempt', async () => {
+    const out = await fl.map([1, 2], (x) => {
+      if (x === 2) throw new Error('no');
+      return x;
+    }).outcomes();
+    const agentIds = (await fl.agents()).lanes.map((l) => l.agentId);
+    const [ok, bad] = out;
+    expect(ok).toMatchObject({ ok: true, pool: 'local', attempt: 1, host: expect.any(String) });
+    expect(agentIds).toContain(ok!.ok && ok!.agentId);
+    expect(bad!.ok).toBe(false);
+    expect(bad!.ok ? {} : bad!.error.context).toMatchObject({ pool: 'local', attempt: 1, host: expect.any(String), agentId: expect.stringMatching(/^local-/) });
+  });
+
+  it('bad retryIf and crashLimit options are named', async () => {
+    expect((await rejection(fl.map([1], (x) => x, { retryIf: 'yes' as never }))).message).toMatch(/retryIf must be a function/);
+    expect((await rejection(fl.map([1], (x) => x, { crashLimit: 0 }))).message).toMatch(/crashLimit/);
+    expect((await rejection(fl.map([1], (x) => x, { retryIf: (e: unknown) => e === missingName }))).message).toMatch(/retryIf uses "missingName"/);
   });
 });
 
