@@ -52,7 +52,7 @@ export interface JobSpec {
 }
 
 /** Results of a durable job kept in memory past the committed log's end. */
-const TAIL = 4096;
+const TAIL = 16_384;
 const EMPTY8 = new Uint8Array(0);
 const EMPTY16 = new Uint16Array(0);
 
