@@ -14,10 +14,10 @@ beforeAll(async () => {
   await slurm();
 }, 180_000);
 
-/** Our jobs still in the queue (any state). */
+/** Our jobs still in the queue (any state): by name, and submitted from this checkout (others may run the same tests). */
 async function ourJobs(name: string): Promise<string[]> {
-  const r = await execa('squeue', ['-h', '-r', '-o', '%i|%j'], { reject: false });
-  return r.stdout.split('\n').filter((l) => l.endsWith(`|${name}`)).map((l) => l.split('|')[0]!);
+  const r = await execa('squeue', ['-h', '-r', '-o', '%i|%j|%Z'], { reject: false });
+  return r.stdout.split('\n').filter((l) => l.endsWith(`|${name}|${process.cwd()}`)).map((l) => l.split('|')[0]!);
 }
 
 describe('SLURM pool autoscaling', () => {
@@ -40,6 +40,7 @@ describe('SLURM pool autoscaling', () => {
       expect(out.map((o) => o.x)).toEqual(Array.from({ length: 12 }, (_, i) => i));
       expect(Math.max(...s.samples.map((x) => x.agents))).toBe(2); // the backlog asked for more than max
       expect(new Set(out.map((o) => o.job)).size).toBeLessThanOrEqual(2);
+      expect((await ourJobs('flotilla-elastic')).length).toBeGreaterThan(0); // still there, idle
       expect(logs.filter((l) => /slurm: submitted array/.test(l)).length).toBe(1); // launched together: one array
 
       await s.until((x) => x.agents === 0, 15_000, 'idle SLURM agents retired');
