@@ -46,6 +46,8 @@ export function parseCredentials(line: string): AgentCredentials {
   for (const k of ['agentId', 'secretKey', 'controllerKey', 'url'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') throw new Error(`credentials lack "${k}"`);
   }
-  if (c.slots !== undefined && !(Number.isInteger(c.slots) && c.slots > 0)) throw new Error(`credentials "slots" must be a positive integer, got ${c.slots}`);
+  for (const k of ['slots', 'cores'] as const) {
+    if (c[k] !== undefined && !(Number.isInteger(c[k]) && c[k] > 0)) throw new Error(`credentials "${k}" must be a positive integer, got ${c[k]}`);
+  }
   return c as AgentCredentials;
 }

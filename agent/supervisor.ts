@@ -15,6 +15,24 @@ const TICK_MS = 100;
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_GRACE_MS = 30_000;
 
+/** What sizes the thread pools of common math and parallel runtimes (OpenMP, BLAS, Rayon, Julia, R...). */
+export const THREAD_VARS = [
+  'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS',
+  'NUMEXPR_NUM_THREADS', 'NUMEXPR_MAX_THREADS', 'RAYON_NUM_THREADS', 'JULIA_NUM_THREADS', 'POLARS_MAX_THREADS',
+  'MC_CORES', 'FLOTILLA_CORES',
+] as const;
+
+/**
+ * A lane's environment: every thread variable set to its slot's cores, so N slots running
+ * numpy-like code start N × cores threads, not N × all cores. What the agent's own environment
+ * already sets (the user's choice) wins.
+ */
+export function laneEnv(cores: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of THREAD_VARS) if (!out[k]) out[k] = String(cores);
+  return out;
+}
+
 export interface SupervisorOptions {
   credentials: AgentCredentials;
   /** The credentials line, passed on to lanes as is. */
@@ -28,6 +46,7 @@ export interface SupervisorOptions {
 
 export class Supervisor {
   private readonly slots: number;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly status: SharedArrayBuffer;
   private readonly workers: (Worker | undefined)[];
   private readonly idleTimeoutMs: number;
@@ -40,6 +59,7 @@ export class Supervisor {
 
   constructor(private readonly opts: SupervisorOptions) {
     this.slots = opts.credentials.slots ?? availableParallelism();
+    this.env = laneEnv(opts.credentials.cores ?? Math.max(1, Math.floor(availableParallelism() / this.slots)));
     this.idleTimeoutMs = opts.credentials.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.graceMs = opts.credentials.graceMs ?? DEFAULT_GRACE_MS;
     this.status = createLaneStatus(this.slots);
@@ -76,7 +96,8 @@ export class Supervisor {
     row[S.BUSY] = 0;
     row[S.CONNECTED] = 0;
     const data: LaneData = { lane, status: this.status, credentials: this.opts.credentialsLine };
-    const w = new Worker(this.opts.entry, { workerData: data });
+    // Its own copy of the environment: tasks and the processes they spawn see the slot's cores.
+    const w = new Worker(this.opts.entry, { workerData: data, env: this.env });
     this.workers[lane] = w;
     w.on('message', (e: LaneEvent) => this.onEvent(lane, e));
     w.on('error', (err) => this.opts.log(`lane ${lane} crashed: ${err.stack ?? err.message}`));

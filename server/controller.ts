@@ -228,7 +228,7 @@ export class Controller {
         },
       });
       // Local agents dial the Unix socket; other launchers set each agent's URL themselves.
-      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log);
+      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler);
       pool.onFailure = (reason) => {
         this.failPool(name, reason);
         this.laneWaiters.forEach((check) => check());

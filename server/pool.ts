@@ -1,24 +1,26 @@
 /**
- * A pool: a named set of agents started by one launcher. It keeps up to `agents` agents alive
- * while its jobs have work: a crashed or killed agent is replaced; one that left because it was
- * idle is started again when work comes. Launches that keep failing stop, with the reason kept.
+ * A pool: a named set of agents started by one launcher, sized by its work. It launches agents
+ * while tasks wait for a slot (up to `max`), keeps `min` while in use, and retires agents idle
+ * past `idleTimeout`, those that ran `maxTasks` and those near their `walltime`, replacing them
+ * while work needs them. A retiring agent takes no new task; once its runs are done it is
+ * stopped and its key revoked, a clean exit that is neither a failure nor a reason to relaunch.
+ * A crashed or lost agent is replaced; launches that keep failing stop, with the reason kept.
  */
 import type { FlotillaError } from '../agent/protocol/errors.js';
 import type { AgentRegistry } from './registry.js';
+import type { Scheduler } from './scheduler.js';
+import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
-import type { PoolPlan } from './pool-options.js';
+import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
+import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
 
 /** Options of a pool of local agents. */
-export interface LocalPoolOptions {
+export interface LocalPoolOptions extends CommonPoolOptions {
   launcher: 'local';
-  /** Agent processes. @default the machine's cores */
+  /** A fixed number of agent processes: min = max = agents. @default the machine's cores, when neither min nor max is given */
   agents?: number;
   /** Task slots per agent (each a thread). @default 1 */
   slots?: number;
-  /** An agent with no task for this long exits. @default 10 minutes */
-  idleTimeoutMs?: number;
-  /** An agent that cannot reach the controller for this long exits. @default 30 s */
-  graceMs?: number;
   /** Node binary for agents. @default the controller's */
   node?: string;
   /** Extra environment for agents. */
@@ -29,23 +31,61 @@ export interface LocalPoolOptions {
 const MAX_FAILURES = 3;
 /** An agent that exits this soon after launch, other than cleanly, counts as a failed launch. */
 const EARLY_EXIT_MS = 5_000;
+/** How often a pool looks at its backlog, its idle lanes and its agents' ages. */
+const TICK_MS = 100;
+/** A retired agent has this long to leave once told to, before it is killed. */
+const STOP_GRACE_MS = 5_000;
 
 export interface PoolStatus {
   name: string;
   launcher: string;
+  /** Agents alive: starting, running or retiring. */
   agents: number;
+  min: number;
+  max: number;
+  /** Agents connected and taking work. */
   running: number;
+  /** Agents launched and not connected yet (SLURM: also jobs waiting in the queue). */
+  starting: number;
+  /** Agents finishing their runs before they are stopped; they take no new work. */
+  retiring: number;
   failure: string | undefined;
   /** Per host, for launchers that have hosts. */
   hosts?: unknown[];
 }
 
+/** One agent of the pool, from its launch to its exit. */
+interface Agent {
+  id: string;
+  /** Launch order in the pool: spreads the ends of agents' lives. */
+  serial: number;
+  launchedAt: number;
+  /** Undefined while the launch is in flight. */
+  handle: AgentHandle | undefined;
+  /** When its first lane connected: its life (and a SLURM job's clock) began about then. */
+  connectedAt: number | undefined;
+  /** When it should stop taking work, for a pool with a walltime. */
+  endOfLife: number | undefined;
+  /** Why it is retiring, once it is. */
+  retiring: string | undefined;
+  stopping: boolean;
+  /** Its lanes as last seen; one that has gone leaves its count in `pastTasks`. */
+  lanes: Set<Lane>;
+  pastTasks: number;
+}
+
 export class Pool {
   readonly handles = new Map<string, AgentHandle>();
-  private starting = 0;
+  private readonly agents = new Map<string, Agent>();
+  private serial = 0;
+  /** Most lanes seen on one agent: slots per agent when the pool leaves it to the agents. */
+  private slotsSeen = 0;
   private failures = 0;
   private closing = false;
+  /** False after agents left on their own with no work to do: `min` waits for the next job. */
+  private inUse = true;
   private retry: NodeJS.Timeout | undefined;
+  private tick: NodeJS.Timeout | undefined;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
   /** Called when the pool gives up, so its queued work can fail instead of waiting. */
@@ -60,61 +100,185 @@ export class Pool {
     private readonly registry: AgentRegistry,
     private readonly agentUrl: string,
     private readonly log: (line: string) => void,
+    private readonly scheduler: Scheduler,
   ) {}
 
-  /** Starts agents until `agents` are running or starting. */
+  /** What one task slot gets, for routing. */
+  get slot(): SlotOffer {
+    return this.opts.slot;
+  }
+
+  get labels(): readonly string[] {
+    return this.opts.labels;
+  }
+
+  /** Work arrived (or the pool starts): size the pool now, and from now on every tick. */
   ensure(): void {
-    if (this.closing || this.failure) return;
-    while (this.handles.size + this.starting < this.opts.agents) void this.launchOne();
+    if (this.closing) return;
+    this.inUse = true;
+    if (!this.tick) {
+      this.tick = setInterval(() => this.step(), TICK_MS);
+      this.tick.unref();
+    }
+    this.step();
+  }
+
+  /** One round of decisions: retire who should go, stop who has drained, launch what is needed. */
+  private step(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    this.observe(now);
+    const backlog = this.scheduler.backlog(this.name);
+    if (backlog > 0) this.inUse = true;
+    const { maxTasks, walltimeMs, idleTimeoutMs } = this.opts;
+    for (const a of this.agents.values()) {
+      if (a.retiring || !a.handle) continue;
+      if (a.endOfLife !== undefined && now >= a.endOfLife) this.retire(a, `its walltime (${walltimeMs} ms) is near`);
+      else if (maxTasks !== undefined && this.tasksOf(a) >= maxTasks) this.retire(a, `it ran ${maxTasks} tasks`);
+    }
+    const min = this.inUse ? this.opts.min : 0;
+    const active = [...this.agents.values()].filter((a) => !a.retiring);
+    const idle = active.filter((a) => a.handle).map((a) => ({ id: a.id, idleSince: this.idleSince(a, backlog) }));
+    for (const id of idleToRetire(idle, active.length, min, idleTimeoutMs, now)) this.retire(this.agents.get(id)!, `idle for ${idleTimeoutMs} ms`);
+    for (const a of this.agents.values()) {
+      // Asked each round: a lane that connected since (a reconnect) must stop taking work too.
+      if (a.retiring && !a.stopping && this.scheduler.retireAgent(a.id) === 0) this.stop(a);
+    }
+    if (this.failure || this.retry) return; // given up, or backing off after a failed launch
+    const live = [...this.agents.values()].filter((a) => !a.retiring);
+    const n = agentsToLaunch({
+      backlog,
+      freeSlots: this.scheduler.freeLanes(this.name),
+      starting: live.filter((a) => a.lanes.size === 0).length,
+      active: live.length,
+      slotsPerAgent: this.opts.slots ?? (this.slotsSeen || 1),
+      min,
+      max: this.opts.max,
+      maxLaunching: this.opts.maxLaunching,
+    });
+    for (let i = 0; i < n; i++) void this.launchOne();
+  }
+
+  /** Matches connected lanes to agents; notes first connections and the ends of lives they set. */
+  private observe(now: number): void {
+    const byAgent = new Map<string, Lane[]>();
+    for (const lane of this.scheduler.lanes) {
+      if (lane.pool !== this.name) continue;
+      const list = byAgent.get(lane.agentId);
+      if (list) list.push(lane);
+      else byAgent.set(lane.agentId, [lane]);
+    }
+    for (const a of this.agents.values()) {
+      for (const l of a.lanes) {
+        if (this.scheduler.lanes.has(l)) continue;
+        a.pastTasks += l.completed;
+        a.lanes.delete(l);
+      }
+      for (const l of byAgent.get(a.id) ?? []) a.lanes.add(l);
+      this.slotsSeen = Math.max(this.slotsSeen, a.lanes.size);
+      if (a.connectedAt === undefined && a.lanes.size > 0) {
+        a.connectedAt = Math.min(now, ...[...a.lanes].map((l) => l.connectedAt));
+        if (this.opts.walltimeMs !== undefined) a.endOfLife = retireAt(a.connectedAt, this.opts.walltimeMs, a.serial);
+      }
+    }
+  }
+
+  /** Tasks an agent has run or holds, over all its connections. */
+  private tasksOf(a: Agent): number {
+    let n = a.pastTasks;
+    for (const l of a.lanes) n += l.completed + l.runs.size;
+    return n;
+  }
+
+  /**
+   * Since when every slot of an agent has been empty; undefined while any holds a run. One not
+   * connected (yet, or again) counts as idle since its launch only while no task waits: a queued
+   * SLURM job nobody needs any more is cancelled, one that tasks wait for is not.
+   */
+  private idleSince(a: Agent, backlog: number): number | undefined {
+    if (a.lanes.size === 0) return backlog === 0 ? a.launchedAt : undefined;
+    let since = 0;
+    for (const l of a.lanes) {
+      if (l.runs.size > 0 || l.draining.size > 0) return undefined;
+      since = Math.max(since, l.idleSince);
+    }
+    return since;
+  }
+
+  private retire(a: Agent, why: string): void {
+    a.retiring = why;
+    this.log(`pool ${this.name}: retiring agent ${a.id}: ${why}`);
+    this.scheduler.retireAgent(a.id);
+  }
+
+  /** Stops a drained retiring agent; its exit then says it is gone. */
+  private stop(a: Agent): void {
+    a.stopping = true;
+    this.registry.revoke(a.id);
+    a.handle!.stop(STOP_GRACE_MS).catch((err: unknown) => this.log(`pool ${this.name}: stopping agent ${a.id} failed: ${(err as Error).message}`));
   }
 
   private async launchOne(): Promise<void> {
-    this.starting++;
-    const creds = this.registry.issue(this.name, this.agentUrl, { slots: this.opts.slots, idleTimeoutMs: this.opts.idleTimeoutMs, graceMs: this.opts.graceMs });
-    const t0 = Date.now();
+    const creds = this.registry.issue(this.name, this.agentUrl, {
+      slots: this.opts.slots,
+      cores: this.opts.slot.cores,
+      idleTimeoutMs: this.opts.agentIdleTimeoutMs,
+      graceMs: this.opts.graceMs,
+    });
+    const a: Agent = { id: creds.agentId, serial: this.serial++, launchedAt: Date.now(), handle: undefined, connectedAt: undefined, endOfLife: undefined, retiring: undefined, stopping: false, lanes: new Set(), pastTasks: 0 };
+    this.agents.set(a.id, a);
     let handle: AgentHandle;
     try {
       handle = await this.launcher.launch(creds);
     } catch (err) {
-      this.starting--;
-      this.registry.revoke(creds.agentId);
+      this.agents.delete(a.id);
+      this.registry.revoke(a.id);
       this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).context?.permanent === true);
       return;
     }
-    this.starting--;
     if (this.closing) {
-      this.registry.revoke(creds.agentId);
+      this.agents.delete(a.id);
+      this.registry.revoke(a.id);
       await handle.stop(0);
       return;
     }
+    a.handle = handle;
     this.handles.set(handle.agentId, handle);
-    void handle.exited.then((exit) => this.exited(handle, exit, Date.now() - t0));
+    void handle.exited.then((exit) => this.exited(a, exit, Date.now() - a.launchedAt));
   }
 
-  private exited(handle: AgentHandle, exit: AgentExit, livedMs: number): void {
-    this.handles.delete(handle.agentId);
-    this.registry.revoke(handle.agentId);
+  private exited(a: Agent, exit: AgentExit, livedMs: number): void {
+    this.agents.delete(a.id);
+    this.handles.delete(a.id);
+    this.registry.revoke(a.id);
     if (this.closing) return;
+    if (a.retiring) {
+      // Stopped by us (SIGTERM, stdin closed or scancel): however it reports that, it is no failure.
+      this.failures = 0;
+      this.step();
+      return;
+    }
+    const handle = a.handle!;
     if (exit.lostConnection) {
       // Its host's connection dropped: not a failed launch. Start it again (the launcher
       // re-opens the connection, with backoff).
       this.log(`pool ${this.name}: agent ${handle.agentId} lost with its connection to ${handle.host}`);
-      this.ensure();
+      this.step();
       return;
     }
-    const clean = exit.exitCode === 0;
-    if (clean) {
+    if (exit.exitCode === 0) {
       this.failures = 0;
-      // Idle agents leave cleanly, but so does one told to stop (SIGTERM) mid-job: its tasks
-      // went back to the queue and need an agent now, not at the next submit.
-      if (this.hasWork?.()) this.ensure();
+      // It left on its own: idle past its own timeout, or told to stop (SIGTERM) mid-job. With
+      // no unfinished job, `min` waits for the next one instead of starting it again now.
+      if (!this.hasWork?.()) this.inUse = false;
+      this.step();
       return;
     }
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
     this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);
     if (livedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited after ${livedMs} ms with ${how}: ${exit.stderrTail.trim().split('\n').slice(-5).join(' | ')}`);
     else this.failures = 0;
-    this.ensure();
+    this.step();
   }
 
   private failed(reason: string, permanent = false): void {
@@ -130,22 +294,32 @@ export class Pool {
     if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      this.ensure();
+      this.step();
     }, 500 * 2 ** this.failures);
     this.retry.unref();
   }
 
   status(): PoolStatus {
-    return { name: this.name, launcher: this.launcher.kind, agents: this.opts.agents, running: this.handles.size, failure: this.failure, hosts: this.launcher.status?.() };
+    this.observe(Date.now());
+    let running = 0, starting = 0, retiring = 0;
+    for (const a of this.agents.values()) {
+      if (a.retiring) retiring++;
+      else if (a.lanes.size > 0) running++;
+      else starting++;
+    }
+    const { min, max } = this.opts;
+    return { name: this.name, launcher: this.launcher.kind, agents: this.agents.size, min, max, running, starting, retiring, failure: this.failure, hosts: this.launcher.status?.() };
   }
 
-  /** Stops every agent (SIGTERM, then SIGKILL) and revokes their keys. */
+  /** Stops every agent (politely, then by force) and revokes their keys. */
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;
+    clearInterval(this.tick);
     clearTimeout(this.retry);
     await Promise.allSettled([...this.handles.values()].map((h) => h.stop(graceMs)));
-    for (const id of this.handles.keys()) this.registry.revoke(id);
+    for (const id of this.agents.keys()) this.registry.revoke(id);
     this.handles.clear();
+    this.agents.clear();
     await this.launcher.close();
   }
 }

@@ -35,7 +35,7 @@ export class AgentRegistry {
    * A new agent id and keypair for `pool`. The returned credentials hold the agent's secret key:
    * hand them over on stdin or in a 0600 file, never in argv. Only the public half is kept here.
    */
-  issue(pool: string, url: string, extra: Pick<AgentCredentials, 'slots' | 'idleTimeoutMs' | 'graceMs'> = {}): AgentCredentials {
+  issue(pool: string, url: string, extra: Pick<AgentCredentials, 'slots' | 'cores' | 'idleTimeoutMs' | 'graceMs'> = {}): AgentCredentials {
     const agentId = `${pool}-${randomBytes(6).toString('hex')}`;
     const kp = generateIdentity();
     const issuedAt = Date.now();

@@ -30,6 +30,16 @@ export const mapOptionsSchema = z
     crashLimit: z.number().int().min(1).max(255).optional(),
     /** Per-task time limit in ms; 0 means none. @default 0 */
     timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    /** What each task needs from its slot; picks the first pool that offers it all. */
+    requires: z
+      .object({
+        cores: z.number().int().positive().optional(),
+        memoryMb: z.number().positive().optional(),
+        gpus: z.number().min(0).optional(),
+        labels: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

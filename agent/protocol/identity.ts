@@ -49,6 +49,11 @@ export interface AgentCredentials {
   url: string;
   /** Task slots; default the agent's cores. */
   slots?: number;
+  /**
+   * Cores one task slot gets: the agent sets OMP_NUM_THREADS and its kind to it, so a task's
+   * math libraries do not each start a thread per core. Default: the agent's cores over its slots.
+   */
+  cores?: number;
   /** Exit after this long without tasks (ms). */
   idleTimeoutMs?: number;
   /** Exit after the controller has been unreachable this long (ms). */

@@ -149,7 +149,8 @@ describe('SLURM pools: time limits', () => {
     // the work (50 tasks of 2 s on one agent) must outlast that.
     const logs: string[] = [];
     const fl = await connect({
-      pools: { short: { launcher: 'slurm', agents: 1, slots: 1, resources: { time: 1 }, graceMs: 3000, pollSeconds: 1 } },
+      // walltime: false, or the pool would retire the agent before SLURM's limit, as it should.
+      pools: { short: { launcher: 'slurm', agents: 1, slots: 1, resources: { time: 1 }, walltime: false, graceMs: 3000, pollSeconds: 1 } },
       waitForAgents: 1,
       controller: { log: (l) => logs.push(l) },
     });

@@ -118,6 +118,11 @@ export class SlurmLauncher implements Launcher {
         await this.shell.run(`rm -f ${shq(path)}`); // it holds credentials; sbatch keeps its own copy
       }
       this.arrays.add(jobId);
+      if (this.closed) {
+        // close() ran while sbatch did: it could not cancel what it did not know yet.
+        await this.shell.run(`scancel ${jobId}`);
+        throw new FlotillaError('CLOSED', 'the SLURM launcher closed');
+      }
       this.log(`slurm: submitted array ${jobId} of ${batch.length} agent(s) on ${this.shell.where}`);
       batch.forEach((b, i) => b.resolve(this.track(`${jobId}_${i}`, b.credentials.agentId, `${workDir}/${name}-${jobId}_${i}.log`)));
       this.poll();

@@ -1,3 +1,4 @@
+import type { CommonPoolOptions } from '../../pool-options.js';
 import type { SshPoolOptions } from '../ssh/options.js';
 
 /** What a job asks SLURM for, as `#SBATCH` options. */
@@ -21,8 +22,13 @@ export interface SlurmResources {
   extra?: string[];
 }
 
-/** Options of a pool of agents inside SLURM jobs. */
-export interface SlurmPoolOptions {
+/**
+ * Options of a pool of agents inside SLURM jobs. Besides those of every pool: `max` (the most
+ * jobs at once, @default `agents` or 1), `min` (@default 0 with `max`), `walltime` (@default
+ * `resources.time`: each agent leaves before SLURM would end its job), task slot resources
+ * derived from `resources` (cores `cpusPerTask / slots`, memory `mem / slots`, GPUs `gres / slots`).
+ */
+export interface SlurmPoolOptions extends CommonPoolOptions {
   launcher: 'slurm';
   /**
    * The login node, as an SSH host (alias or `[user@]host[:port]`); `sbatch` runs there and
@@ -35,12 +41,8 @@ export interface SlurmPoolOptions {
   /** A named set of resources from `profiles`, so a site's settings are written once. */
   profile?: string;
   profiles?: Record<string, SlurmResources>;
-  /** Agents to keep (one array element each). @default 1 */
+  /** A fixed number of agents (one job each): the same as `min` and `max` both set to it. */
   agents?: number;
-  /** The same as `agents` (the pool does not scale itself yet, so the most is the count). */
-  max?: number;
-  /** As `idleTimeoutMs`, written `'5m'`, `'90s'`, `'1h'` or milliseconds. */
-  idleTimeout?: string | number;
   /** Task slots per agent. @default resources.cpusPerTask, else 1 */
   slots?: number;
   /** Node on the compute nodes. @default 'node' */
@@ -55,8 +57,6 @@ export interface SlurmPoolOptions {
   relayAdvertise?: string;
   /** Seconds between queue checks. @default 2 */
   pollSeconds?: number;
-  idleTimeoutMs?: number;
-  graceMs?: number;
   /** SSH settings for `via`. */
-  ssh?: Omit<SshPoolOptions, 'launcher' | 'hosts' | 'agentsPerHost' | 'slots' | 'detached' | 'idleTimeoutMs' | 'graceMs'>;
+  ssh?: Omit<SshPoolOptions, 'launcher' | 'hosts' | 'agentsPerHost' | 'slots' | 'detached' | keyof CommonPoolOptions>;
 }

@@ -1,5 +1,11 @@
-/** Options of a pool of agents on hosts reached over SSH. */
-export interface SshPoolOptions {
+import type { CommonPoolOptions } from '../../pool-options.js';
+
+/**
+ * Options of a pool of agents on hosts reached over SSH. Its `max` is hosts × agentsPerHost
+ * (a smaller `max` may be given); `min` @default max, so every agent starts with the pool.
+ * Set `cores` (per slot) so tasks and routing know what a slot gets.
+ */
+export interface SshPoolOptions extends CommonPoolOptions {
   launcher: 'ssh';
   /** Hosts as ssh knows them: aliases from ~/.ssh/config, or `[user@]host[:port]`. */
   hosts: string[];
@@ -32,8 +38,4 @@ export interface SshPoolOptions {
    * instead of being started again. close() still stops them. @default false
    */
   detached?: boolean;
-  /** An agent with no task for this long exits. @default 10 minutes */
-  idleTimeoutMs?: number;
-  /** An agent that cannot reach the controller for this long exits. @default 30 s */
-  graceMs?: number;
 }
