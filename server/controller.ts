@@ -119,6 +119,7 @@ export class Controller {
     this.store = (opts.durable ?? !opts.embedded) ? new JobStore(stateDir) : undefined;
     this.registry = new AgentRegistry(identity, this.store);
     this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
+    this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
   }

@@ -40,6 +40,10 @@ export class Scheduler {
   onChange: (() => void) | undefined;
   /** Called for a lane whose aborted run still holds its slot: its agent should replace it. */
   onStuck: ((lane: Lane, why: string) => void) | undefined;
+  /** Most tasks an agent may be given (its pool's maxTasks), if any; set by the controller. */
+  maxTasksOf: ((pool: string) => number | undefined) | undefined;
+  /** Tasks dispatched to each agent so far, for maxTasks. */
+  private readonly given = new Map<string, number>();
   /** Set by shutdown: lanes that go away now take their runs with them. */
   private closing = false;
 
@@ -103,6 +107,7 @@ export class Scheduler {
     }
     lane.runs.clear();
     lane.draining.clear();
+    if (![...this.lanes].some((l) => l.agentId === lane.agentId)) this.given.delete(lane.agentId);
     if (this.closing) return;
     this.dispatch();
     this.onChange?.();
@@ -135,8 +140,12 @@ export class Scheduler {
         if (!job) continue;
         const est = job.ewmaMs ?? Infinity;
         if (!lane.accepts(est)) continue;
+        const budget = this.maxTasksOf?.(lane.pool);
+        const given = this.given.get(lane.agentId) ?? 0;
+        if (budget !== undefined && given >= budget) continue;
         const index = job.take();
         if (index < 0) continue;
+        if (budget !== undefined) this.given.set(lane.agentId, given + 1);
         let batch = batches.get(lane);
         let ref = lane.fnRefs.get(job.fn.id);
         if (ref === undefined) {
