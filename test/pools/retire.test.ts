@@ -73,8 +73,9 @@ describe('retiring agents mid-job', () => {
       expect(retired.length).toBeGreaterThanOrEqual(3);
       // The first three (started together) leave at different times, none past its walltime.
       const first = retired.slice(0, 3).map((r) => r.at).sort((a, b) => a - b);
-      expect(first[1]! - first[0]!).toBeGreaterThanOrEqual(80);
-      expect(first[2]! - first[1]!).toBeGreaterThanOrEqual(80);
+      // Their staggers are 0, 0.24 and 0.62 of 15% of the walltime, counted from when each
+      // connected: at least ~160 ms between the first and the last, whatever their start order.
+      expect(first[2]! - first[0]!).toBeGreaterThanOrEqual(100);
       expect(first[2]! - started).toBeLessThan(walltime);
       expect(new Set(out.map((o) => o.pid)).size).toBeGreaterThan(3); // replacements ran tasks
       expect(pool.failure).toBeUndefined();
