@@ -182,11 +182,17 @@ export class Job implements Flushing {
     return a;
   }
 
-  /** The next task to dispatch (re-runs first), or -1. Skips tasks finished meanwhile. */
-  take(): number {
+  /**
+   * The next task to dispatch, or -1; skips tasks finished meanwhile. With `rerun`, only a task
+   * sent back (by a lost agent, or for retryIf): those run alone, on a lane holding nothing else.
+   */
+  take(rerun = false): number {
     for (;;) {
-      let i: number | undefined = this.retryQueue.pop();
-      if (i === undefined) {
+      let i: number | undefined;
+      if (rerun) {
+        i = this.retryQueue.pop();
+        if (i === undefined) return -1;
+      } else {
         if (this.nextFresh >= this.appended) return -1;
         i = this.nextFresh++;
       }

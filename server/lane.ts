@@ -44,6 +44,8 @@ export class Lane {
   idleSince = Date.now();
   /** Set when its agent is to leave (scale-down, maxTasks, walltime): it takes no new work. */
   retiring = false;
+  /** It holds a task re-run after a lost agent, which runs alone: nothing is queued behind it. */
+  alone = false;
 
   constructor(
     readonly channel: SecureChannel,
@@ -54,7 +56,7 @@ export class Lane {
 
   /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */
   accepts(estMs: number): boolean {
-    if (this.draining.size > 0 || this.retiring) return false;
+    if (this.draining.size > 0 || this.retiring || this.alone) return false;
     if (this.runs.size === 0) return true;
     return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
   }

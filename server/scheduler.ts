@@ -66,14 +66,18 @@ export class Scheduler {
   }
 
   /**
-   * A lane went away: its unfinished runs go back to the queue. Only the run in its slot counts
-   * as an attempt (a lane runs its runs in order); one that has spent its retries fails with
-   * AGENT_LOST. Runs that never started are re-queued as if never sent.
+   * A lane went away: its unfinished runs go back to the queue. Only a run known to have been in
+   * its slot counts as an attempt (and a crash); one past its retries fails with AGENT_LOST, one
+   * past its crashLimit with POISONOUS. The others are re-queued as if never sent.
    */
   removeLane(lane: Lane, why: string): void {
     if (!this.lanes.delete(lane)) return;
     // An aborted run still held the slot: then none of the runs queued behind it had started.
-    let started = lane.draining.size === 0;
+    // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
+    // turn and their results leave together, so the first may have finished (its result lost
+    // with the agent) and a later one have been the crash. None is charged then; each re-runs
+    // alone (see dispatch), where a loss names its task.
+    let started = lane.draining.size === 0 && lane.runs.size === 1;
     for (const run of lane.runs) {
       const r = this.runs.get(run);
       this.runs.delete(run);
@@ -143,7 +147,10 @@ export class Scheduler {
         const budget = this.maxTasksOf?.(lane.pool);
         const given = this.given.get(lane.agentId) ?? 0;
         if (budget !== undefined && given >= budget) continue;
-        const index = job.take();
+        // A task sent back re-runs alone, so a crash it causes again is its own.
+        let index = lane.runs.size === 0 ? job.take(true) : -1;
+        if (index >= 0) lane.alone = true;
+        else index = job.take();
         if (index < 0) continue;
         if (budget !== undefined) this.given.set(lane.agentId, given + 1);
         let batch = batches.get(lane);
@@ -253,7 +260,10 @@ export class Scheduler {
     this.runs.delete(run);
     r.lane.runs.delete(run);
     r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
-    if (r.lane.runs.size === 0) r.lane.idleSince = Date.now();
+    if (r.lane.runs.size === 0) {
+      r.lane.idleSince = Date.now();
+      r.lane.alone = false;
+    }
     clearTimeout(r.timer);
   }
 

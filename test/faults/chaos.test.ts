@@ -1,0 +1,111 @@
+/**
+ * Chaos: while a job of 10,000 tiny tasks runs, a random connected agent is SIGKILLed every few
+ * hundred milliseconds. The pool replaces each one and the tasks it held run again, so the job
+ * still yields every result exactly once (as the client sees it and as the controller records
+ * it), `await` gives the values in input order, and once the session is closed no agent process
+ * it ever started is left running.
+ */
+import { describe, expect, it } from 'vitest';
+import { connect } from '../../client/index.js';
+import type { LaneInfo } from '../../client/index.js';
+import { deferred, Reaper, waitGone, within } from '../lifecycle/helpers.js';
+import { until } from '../support/async.js';
+import { newTag, TAG_VAR, waitNoneTagged } from '../support/procs.js';
+import { countOutcomes, notExactlyOnce, recordedCounts, trackAgents } from './helpers.js';
+
+const TASKS = 10_000;
+const AGENTS = 4;
+const KILL_EVERY_MS = 300;
+/**
+ * Kills at most, and never the last connected agent: on a loaded machine agents restart slower
+ * than they die, and the job must still end in bounded time.
+ */
+const MAX_KILLS = 30;
+
+/**
+ * A task of about 1 ms whose value depends on its input alone. It waits rather than spins, so the
+ * test's length does not hang on its share of two shared cores.
+ */
+async function tinyTask(x: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1));
+  return x * 2 + 1;
+}
+
+describe('chaos', () => {
+  it('SIGKILLing random agents all through a 10,000-task job loses no result and reports none twice', { timeout: 60_000 }, async () => {
+    const reaper = new Reaper();
+    const tag = newTag();
+    const fl = await connect({ pools: { local: { launcher: 'local', agents: AGENTS, env: { [TAG_VAR]: tag } } }, waitForAgents: AGENTS });
+    reaper.add(() => fl.close());
+    const pool = fl.controller!.pools.get('local')!;
+    const agents = trackAgents(pool, reaper);
+
+    const items = Array.from({ length: TASKS }, (_, i) => i);
+    const job = fl.map(items, tinyTask, { retries: 1000 });
+    const jobId = await job.id;
+
+    // The killer: every KILL_EVERY_MS, one connected agent chosen at random, until the job ends.
+    const killed: number[] = [];
+    let heldTasks = 0;
+    const done = deferred();
+    let running = true;
+    const killer = (async () => {
+      while (running && killed.length < MAX_KILLS) {
+        await Promise.race([new Promise((r) => setTimeout(r, KILL_EVERY_MS)), done.promise]);
+        if (!running) return;
+        let lanes: LaneInfo[];
+        try {
+          lanes = (await fl.agents()).lanes;
+        } catch {
+          return; // the session closed under us: the test failed and is being cleaned up
+        }
+        if (lanes.length < 2) continue;
+        const victim = lanes[Math.floor(Math.random() * lanes.length)]!;
+        try {
+          process.kill(victim.pid, 'SIGKILL');
+          killed.push(victim.pid);
+          if (victim.inFlight > 0) heldTasks++;
+        } catch {
+          // it ended meanwhile
+        }
+      }
+    })();
+
+    const t0 = Date.now();
+    let wrong = 0;
+    let counts: Uint32Array;
+    try {
+      counts = await within(
+        countOutcomes(job, TASKS, (o) => {
+          if (!(o.ok && o.value === o.index * 2 + 1)) wrong++;
+        }),
+        40_000,
+        () => `job under chaos (${killed.length} kills so far)`,
+      );
+    } finally {
+      running = false;
+      done.resolve();
+      await killer;
+    }
+    const tookMs = Date.now() - t0;
+
+    expect(wrong).toBe(0);
+    expect(notExactlyOnce(counts)).toEqual([]);
+    expect(notExactlyOnce(recordedCounts(fl, jobId))).toEqual([]);
+    expect(await job).toEqual(items.map((x) => x * 2 + 1));
+    expect(killed.length, `kills in ${tookMs} ms`).toBeGreaterThanOrEqual(5);
+    // The kills cost work: killed agents held tasks, which had to run again.
+    expect(heldTasks).toBeGreaterThan(0);
+    // A killed agent is not a failed launch: the pool is healthy and full again.
+    expect((await fl.agents()).pools[0]!.failure).toBeUndefined();
+    await until(async () => (await fl.agents()).lanes.length === AGENTS);
+
+    const pids = await agents.pids();
+    expect(pids.length).toBeGreaterThanOrEqual(AGENTS + killed.length);
+    await fl.close();
+    // close() waits for its agents to exit: none may still run once it has returned, including
+    // any it never reported (the tag is in every agent's environment).
+    await waitGone(pids, 1_000, 'agents after close');
+    await waitNoneTagged(tag, 1_000, 'tagged agents after close');
+  });
+});
