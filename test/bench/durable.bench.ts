@@ -9,7 +9,6 @@
  *   npx tsx test/bench/durable.bench.ts [--only throughput,memory] [--tasks 1000000] [--reps 3]
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,7 @@ import { tempDir, throughputRun } from './measure.js';
 import { median } from './stats.js';
 import { textTable, times } from './report.js';
 import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, positive, printFailures, writeResults } from './results.js';
+import { freePort } from '../support/ports.js';
 
 const PHASES = ['throughput', 'memory'] as const;
 const { values: args } = parseArgs({ options: { only: { type: 'string' }, tasks: { type: 'string', default: '1000000' }, reps: { type: 'string', default: '3' } } });
@@ -54,14 +54,6 @@ const tput = await phase('throughput', async () => {
   console.log(`  median: store on ${Math.round(on).toLocaleString('en')}/s, off ${Math.round(off).toLocaleString('en')}/s: durability costs ${((1 - on / off) * 100).toFixed(1)}% of throughput`);
   return { tasks: n, onTasksPerS: on, offTasksPerS: off, runs };
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as import('node:net').AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const kib = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 

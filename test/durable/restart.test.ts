@@ -5,23 +5,15 @@
  * crash are the same results after it (not re-run), and only tasks running at the crash ran twice.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { Reaper, ROOT, isGone, startAgent, startFixture, startProcess, tempDir, waitGone, within } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
+import { freePort } from '../support/ports.js';
 
 const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 const N = 400;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as import('node:net').AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function healthy(url: string): Promise<boolean> {
   try {
