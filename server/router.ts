@@ -84,7 +84,21 @@ function batchLength(results: TaskResult[]): number {
   return n;
 }
 
-function closed(signal: AbortSignal): Promise<void> {
+/** Jobs each client socket is still sending arguments for: one close listener per socket. */
+const submitting = new WeakMap<WebSocket, Set<string>>();
+
+function submittingOn(ws: WebSocket, controller: Controller): Set<string> {
+  let jobs = submitting.get(ws);
+  if (!jobs) {
+    const set = (jobs = new Set());
+    submitting.set(ws, set);
+    ws.once('close', () => set.forEach((id) => controller.abandonSubmission(id, 'the submitting client disconnected')));
+  }
+  return jobs;
+}
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
@@ -102,11 +116,15 @@ export const appRouter = t.router({
       // Lanes cache functions by id: a client does not get to choose which cached code its id names.
       const res = ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } });
       // A submitter that goes away before sending every argument: its job runs what it has.
-      if (res.total > input.args.length) ctx.ws?.once('close', () => ctx.controller.abandonSubmission(res.jobId, 'the submitting client disconnected'));
+      if (res.total > input.args.length && ctx.ws) submittingOn(ctx.ws, ctx.controller).add(res.jobId);
       return res;
     }),
     /** More arguments of a job whose submit gave a larger `total`; in order, one call at a time. */
-    append: authed.input(appendSchema).mutation(({ ctx, input }) => ctx.controller.append(input)),
+    append: authed.input(appendSchema).mutation(({ ctx, input }) => {
+      const res = ctx.controller.append(input);
+      if (res.appended === ctx.controller.job(input.jobId).total && ctx.ws) submitting.get(ctx.ws)?.delete(input.jobId);
+      return res;
+    }),
   }),
   jobs: t.router({
     status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.job(input.jobId).status()),
@@ -119,8 +137,8 @@ export const appRouter = t.router({
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
       const job = ctx.controller.job(input.jobId);
       // A client that goes away while the job is quiet must not leave this generator waiting.
-      const gone = new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
-      const closing = closed(ctx.controller.closingSignal);
+      const gone = signal ? aborted(signal) : new Promise<void>(() => {});
+      const closing = aborted(ctx.controller.closingSignal);
       let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
       while (!signal?.aborted) {

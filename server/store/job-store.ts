@@ -67,7 +67,7 @@ type StoredResult = [number, 0 | 1, unknown, number | null, string | null, strin
 
 export class JobStore {
   private readonly db: Db;
-  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'cancel' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent', Statement>;
+  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent', Statement>;
   private readonly dirty = new Set<Flushing>();
   private flushScheduled = false;
   private closed = false;
@@ -92,7 +92,6 @@ export class JobStore {
       progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ?, cancelled = ? WHERE id = ?'),
       resultsFrom: p('SELECT seq, body FROM results WHERE job = ? AND seq + count > ? ORDER BY seq LIMIT ?'),
       allResults: p('SELECT body FROM results WHERE job = ? ORDER BY seq'),
-      cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
       deleteJob: p('DELETE FROM jobs WHERE id = ?'),
       deleteArgs: p('DELETE FROM args WHERE job = ?'),
       deleteResults: p('DELETE FROM results WHERE job = ?'),
@@ -178,10 +177,6 @@ export class JobStore {
       id: r.id, pool: r.pool, spec: JSON.parse(r.spec) as StoredSpec, total: r.total, appended: r.appended,
       createdAt: r.created_at, finishedAt: r.finished_at ?? undefined, cancelled: r.cancelled === 1, done: r.done, failed: r.failed,
     }));
-  }
-
-  markCancelled(jobId: string): void {
-    this.st.cancel.run(jobId);
   }
 
   /** Arguments of a finished job are no longer needed. */
