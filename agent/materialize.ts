@@ -5,6 +5,7 @@
 import { decodeValue } from './protocol/codec.js';
 import { FlotillaError } from './protocol/errors.js';
 import type { FnSpec } from './protocol/fnspec.js';
+import { materializeBuiltin } from './builtins.js';
 
 /** Defined for every shipped function: code transpiled by esbuild (tsx) calls it to keep names. */
 const NAME_HELPER = '__name';
@@ -37,6 +38,7 @@ export interface Materialized {
 
 /** Like `materialize`, with the spec's `retryIf` predicate built in the same scope. */
 export function materializeSpec(spec: FnSpec): Materialized {
+  if (spec.builtin !== undefined) return { fn: materializeBuiltin(spec) };
   const valNames = Object.keys(spec.vals ?? {});
   const fnNames = Object.keys(spec.fns ?? {});
   checkNames(valNames, fnNames);

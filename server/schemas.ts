@@ -11,13 +11,38 @@ const isEncoded = (v: unknown): v is Encoded =>
 /** An encoded value: checked shallowly, since a job may carry millions. */
 export const encodedSchema = z.custom<Encoded>(isEncoded, { message: 'not an encoded value ({ j, m?, b? })' });
 
-export const fnSpecSchema = z.object({
-  id: z.string().min(1).max(128),
-  src: z.string().min(1),
-  vals: z.record(z.string(), encodedSchema),
-  fns: z.record(z.string(), z.string()),
-  retryIf: z.string().min(1).optional(),
-});
+const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest');
+
+export const moduleRefSchema = z
+  .object({
+    artifact: hashSchema,
+    export: z.string().min(1).max(1024),
+    file: z.string().min(1).max(4096),
+    target: z.string().regex(/^node\d+(\.\d+){0,2}$/, 'an esbuild node target such as node20'),
+    builtOn: z.object({ node: z.string().max(64), platform: z.string().max(64) }),
+    externals: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const fnSpecSchema = z
+  .object({
+    id: z.string().min(1).max(128),
+    /** Empty when the function is a module export or a builtin. */
+    src: z.string(),
+    vals: z.record(z.string(), encodedSchema),
+    fns: z.record(z.string(), z.string()),
+    retryIf: z.string().min(1).optional(),
+    module: moduleRefSchema.optional(),
+    setup: z.object({ id: z.string().min(1).max(128), module: moduleRefSchema.optional(), src: z.string().min(1).optional() }).strict().optional(),
+    builtin: z.enum(['flow-unit']).optional(),
+  })
+  .refine((f) => (f.src.length > 0 ? 1 : 0) + (f.module ? 1 : 0) + (f.builtin ? 1 : 0) === 1, {
+    message: 'a function is exactly one of: source (src), a module export (module) or a builtin',
+  })
+  .refine((f) => !f.setup || (f.setup.module ? 1 : 0) + (f.setup.src ? 1 : 0) === 1, {
+    message: 'a setup is exactly one of: a module export or source',
+    path: ['setup'],
+  });
 
 /** Options of one map, as the caller gives them. */
 export const mapOptionsSchema = z

@@ -11,6 +11,14 @@ export type FlotillaErrorCode =
   | 'UNAUTHORIZED'
   /** The user's function threw or rejected. */
   | 'TASK_ERROR'
+  /** A function's per-agent `setup` threw: every task that needs it fails with its error. */
+  | 'SETUP_FAILED'
+  /** A command stage exited non-zero or could not be started. */
+  | 'COMMAND_FAILED'
+  /** A flow row was not run because a stage it needs failed. */
+  | 'SKIPPED'
+  /** An artifact cannot run on the agent: Node too old for its syntax, or a missing dependency. */
+  | 'VERSION_SKEW'
   /** A task ran past its `timeoutMs`. */
   | 'TIMEOUT'
   /** The job or task was cancelled, or its `signal` aborted. */
@@ -35,6 +43,10 @@ export const RETRYABLE: Readonly<Record<FlotillaErrorCode, boolean>> = Object.fr
   BAD_INPUT: false,
   UNAUTHORIZED: false,
   TASK_ERROR: false,
+  SETUP_FAILED: false,
+  COMMAND_FAILED: false,
+  SKIPPED: false,
+  VERSION_SKEW: false,
   TIMEOUT: false,
   CANCELLED: false,
   AGENT_LOST: true,

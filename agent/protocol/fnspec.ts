@@ -2,6 +2,48 @@ import { createHash } from 'node:crypto';
 import type { Encoded } from './codec.js';
 
 /**
+ * A bundled ES module (the user's file and what it imports, built by esbuild into one file),
+ * named by the content hash of its code. Agents fetch the code once and cache it by that hash.
+ */
+export interface ModuleRef {
+  /** sha256 (hex) of the artifact's code: its name everywhere. */
+  artifact: string;
+  /** The export to call. */
+  export: string;
+  /** The user's entry file (a path or file URL), named in errors. */
+  file: string;
+  /** The esbuild target the artifact was built for, e.g. 'node20': agents older than it refuse it by name. */
+  target: string;
+  /** Node version and platform of the machine that built it, named in version-skew errors. */
+  builtOn: { node: string; platform: string };
+  /** Packages left out of the bundle, resolved on the agent (native addons). */
+  externals?: string[];
+}
+
+/** The code of a module artifact, sent to an agent that lacks it. */
+export interface Artifact {
+  /** sha256 (hex) of `code`. */
+  hash: string;
+  /** ESM source with an inline source map whose sources are the user's absolute file URLs. */
+  code: string;
+}
+
+/**
+ * Work an agent runs once per lane before the first task that names it; its value (awaited) is
+ * the tasks' `ctx.setup`. Either a module export or inline source evaluated in the scope of the
+ * spec it belongs to (its `vals` and `fns`).
+ */
+export interface SetupSpec {
+  /** Content hash of what the setup runs: lanes run each setup id once. */
+  id: string;
+  module?: ModuleRef;
+  src?: string;
+}
+
+/** Functions built into the agent, run in place of shipped source. */
+export type BuiltinName = 'flow-unit';
+
+/**
  * A function as it is shipped to agents: its source plus the globals it was given explicitly.
  * Built by client/ship.ts, turned back into a callable by agent/materialize.ts.
  */
@@ -16,10 +58,24 @@ export interface FnSpec {
   fns: Record<string, string>;
   /** A predicate on a thrown error, in the same scope: true asks for the task to be re-run. */
   retryIf?: string;
+  /** When set the function is this module export, and `src` is empty. */
+  module?: ModuleRef;
+  /** Runs once per lane before this function's first task there; its value is `ctx.setup`. */
+  setup?: SetupSpec;
+  /** When set the function is built into the agent (given `vals`), and `src` is empty. */
+  builtin?: BuiltinName;
+}
+
+/** Hashes of every artifact a spec needs on the agent, in no particular order. */
+export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup'>): string[] {
+  const out = new Set<string>();
+  if (spec.module) out.add(spec.module.artifact);
+  if (spec.setup?.module) out.add(spec.setup.module.artifact);
+  return [...out];
 }
 
 /** Content hash over every part of the spec, so agents can cache what they built under it. */
-export function fnSpecId({ src, vals, fns, retryIf }: Omit<FnSpec, 'id'>): string {
+export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin }: Omit<FnSpec, 'id'>): string {
   const h = createHash('sha256');
   // Length prefixes keep the concatenation unambiguous.
   const put = (s: string): void => {
@@ -28,6 +84,9 @@ export function fnSpecId({ src, vals, fns, retryIf }: Omit<FnSpec, 'id'>): strin
   put('flotilla.fn.v1');
   put(src);
   if (retryIf !== undefined) put(`r:${retryIf}`);
+  if (module !== undefined) put(`m:${stableJson(module)}`);
+  if (setup !== undefined) put(`s:${stableJson(setup)}`);
+  if (builtin !== undefined) put(`b:${builtin}`);
   for (const name of Object.keys(fns).sort()) {
     put(`f:${name}`);
     put(fns[name] ?? '');

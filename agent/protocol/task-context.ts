@@ -6,4 +6,6 @@ export interface TaskContext {
   attempt: number;
   /** Aborts when the task is cancelled or times out; long async work should honour it. */
   readonly signal: AbortSignal;
+  /** What the function's `setup` returned on this lane (awaited); undefined without a setup. */
+  setup?: unknown;
 }

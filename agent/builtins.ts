@@ -1,0 +1,14 @@
+/**
+ * Functions built into the agent, named by a spec's `builtin` field instead of shipped source:
+ * they run flotilla's own machinery (a flow unit) with the spec's decoded `vals` as input.
+ */
+import { FlotillaError } from './protocol/errors.js';
+import type { FnSpec } from './protocol/fnspec.js';
+
+/** Builds the task function of a builtin spec. */
+export function materializeBuiltin(spec: FnSpec): (arg: unknown, ctx: unknown) => unknown {
+  switch (spec.builtin) {
+    default:
+      throw new FlotillaError('BAD_INPUT', `this agent has no builtin function ${JSON.stringify(spec.builtin)}`);
+  }
+}
