@@ -32,6 +32,8 @@ import { listenLocalSocket } from './local-socket.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
+import { FlowManager } from './flows/manager.js';
+import { flowDbPath } from './flows/location.js';
 
 export const VERSION = '0.1.0';
 
@@ -68,6 +70,13 @@ export interface ControllerOptions {
    * @default true, except for an embedded controller
    */
   durable?: boolean;
+  /**
+   * The flow database: the cache of stage outputs and the record of each flow. A path, or false
+   * for none (flows are then kept in memory and nothing is cached).
+   * @default `<stateDir>/flows.db`; embedded: `$FLOTILLA_CACHE_DIR/flows.db` (~/.cache/flotilla/flows.db),
+   * so a laptop run that crashed resumes from what it had computed
+   */
+  flowCache?: string | false;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -108,6 +117,8 @@ export class Controller {
   readonly closingSignal: AbortSignal = this.closing.signal;
   /** The durable job store, when there is one. */
   readonly store: JobStore | undefined;
+  /** Flows: parameter grids run through stages, as one job of units each. */
+  readonly flows: FlowManager;
 
   private constructor(
     private readonly opts: ControllerOptions & { log: (line: string) => void },
@@ -118,6 +129,7 @@ export class Controller {
   ) {
     this.store = (opts.durable ?? !opts.embedded) ? new JobStore(stateDir) : undefined;
     this.registry = new AgentRegistry(identity, this.store);
+    this.flows = new FlowManager(this, flowDbPath(opts, stateDir), opts.log);
     this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
@@ -152,6 +164,7 @@ export class Controller {
     const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
     try {
       c.restoreJobs();
+      if (c.store) c.flows.resume();
       await c.listen(host, port);
       c.startPools(pools);
     } catch (err) {
@@ -415,6 +428,7 @@ export class Controller {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
     }
+    this.flows.close();
     this.store?.close();
     if (this.ownsStateDir) rmSync(this.stateDir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
+import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from './flows/schemas.js';
 
 /** What each call knows about its caller. */
 export interface Context {
@@ -160,6 +161,19 @@ export const appRouter = t.router({
         await Promise.race([job.changed(), gone, closing]);
       }
     }),
+  }),
+  /** Flows: parameter grids through stages (server/flows). */
+  flow: t.router({
+    submit: authed.input(flowSubmitSchema).mutation(({ ctx, input }) => ctx.controller.flows.submit(input)),
+    /** Problems of running units with these distribute options here (pool, resources). */
+    preflight: authed.input(distributeSchema.optional()).query(({ ctx, input }) => ctx.controller.flows.preflight(input)),
+    status: authed.input(flowIdSchema).query(({ ctx, input }) => ctx.controller.flows.status(input.id)),
+    /** Collected rows in grid order, a page at a time. */
+    collect: authed.input(flowRowsSchema).query(({ ctx, input }) => ctx.controller.flows.rows(input.id, input.from, input.max)),
+    /** Statuses as the flow progresses, ending with its final one. */
+    progress: authed.input(flowIdSchema).subscription(({ ctx, input, signal }) => ctx.controller.flows.watch(input.id, signal)),
+    list: authed.query(({ ctx }) => ctx.controller.flows.list()),
+    cancel: authed.input(flowIdSchema).mutation(({ ctx, input }) => ctx.controller.flows.cancel(input.id)),
   }),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),

@@ -1,0 +1,262 @@
+/**
+ * The controller's flows: submit (cache lookup, plan, ONE job of units), status with per-stage
+ * progress, collected rows, list, cancel. Each flow's units job is watched from here, so the
+ * cache fills as units finish whether or not a client is listening.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../agent/protocol/codec.js';
+import { FlotillaError } from '../../agent/protocol/errors.js';
+import type { ErrorInfo } from '../../agent/protocol/errors.js';
+import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { Controller } from '../controller.js';
+import { DONE, RUNNING } from '../job.js';
+import type { Job } from '../job.js';
+import { choosePool } from '../routing.js';
+import type { Requirements } from '../routing.js';
+import { MAX_CHUNK } from '../schemas.js';
+import { FlowDb } from './db.js';
+import type { FlowRecord } from './db.js';
+import { cacheKeys, rowHash } from './keys.js';
+import { groupRows, planUnits } from './plan.js';
+import { prepareFlow, throwProblems } from './prepare.js';
+import { FlowRun } from './run.js';
+import type { DistributeInput, FlowSubmitInput } from './schemas.js';
+import type { FlowProblem, FlowStatus } from './types.js';
+
+/** A flow in `flows list`. */
+export type FlowSummary = Pick<FlowRecord, 'id' | 'name' | 'createdAt' | 'finishedAt' | 'jobId'> & { state: FlowStatus['state'] };
+
+/** Finished flows kept in memory; older ones are rebuilt from the database when asked for. */
+const KEEP_FINISHED = 200;
+
+/** What one unit needs from its slot: the user's `requires`, else as many cores as rows run at once. */
+export function unitRequires(d: DistributeInput): Requirements | undefined {
+  if (d.requires) return d.requires;
+  const w = d.workersWithin ?? 1;
+  return w > 1 ? { cores: w } : undefined;
+}
+
+export class FlowManager {
+  private db: FlowDb | undefined;
+  private readonly runs = new Map<string, FlowRun>();
+  private readonly finished: string[] = [];
+  private readonly stops = new Set<() => void>();
+
+  /**
+   * @param dbPath the flow database (cache and records); undefined: flows kept in memory, no cache.
+   *   Opened on first use: a controller that never runs a flow never creates the file.
+   */
+  constructor(private readonly controller: Controller, private readonly dbPath: string | undefined, private readonly log: (line: string) => void) {}
+
+  /** Picks up the unfinished flows of an earlier run of this controller, whose units jobs were restored. */
+  resume(): void {
+    if (!this.dbPath || !existsSync(this.dbPath)) return;
+    for (const f of this.database()!.flows()) {
+      if (f.state === 'running' && f.jobId && this.controller.scheduler.jobs.has(f.jobId)) {
+        this.load(f.id);
+        this.log(`resumed flow ${f.id}`);
+      }
+    }
+  }
+
+  private database(): FlowDb | undefined {
+    if (!this.db && this.dbPath) this.db = new FlowDb(this.dbPath);
+    return this.db;
+  }
+
+  /** Problems of running units with these options here: the pool exists and can meet what a unit requires. */
+  preflight(d: DistributeInput = {}): FlowProblem[] {
+    try {
+      const pool = choosePool(this.controller.pools, { pool: d.pool, requires: unitRequires(d) }, this.controller.defaultPool);
+      return pool.failure ? [{ message: `pool "${pool.name}" cannot start agents: ${pool.failure}` }] : [];
+    } catch (err) {
+      const why = FlotillaError.from(err).message;
+      const auto = !d.requires && (d.workersWithin ?? 1) > 1 ? ` (a unit requires cores = workersWithin = ${d.workersWithin}; give distribute({ requires }) or a pool with larger slots)` : '';
+      return [{ message: `${why}${auto}` }];
+    }
+  }
+
+  /** Submits a flow: cached rows are not sent; the rest go as one job of units. */
+  submit(input: FlowSubmitInput): FlowStatus {
+    const prep = prepareFlow(input);
+    const problems = this.preflight(prep.distribute);
+    if (problems.length > 0) throwProblems(problems);
+    const { rows, stages, distribute } = prep;
+    const keys = cacheKeys(stages, rows.map(rowHash));
+    const db = this.database();
+    // Taken from the cache only where every stage a stage needs is too, so the agent never
+    // holds an output whose inputs it would compute anew.
+    const done: Record<string, unknown>[] = rows.map(() => ({}));
+    const pending: number[] = [];
+    rows.forEach((_, r) => {
+      stages.forEach((s, i) => {
+        if (!db || !s.needs.every((n) => n in done[r]!)) return;
+        const hit = db.get(keys[r]![i]!);
+        if (hit) done[r]![s.name] = decodeValue(hit);
+      });
+      if (Object.keys(done[r]!).length < stages.length) pending.push(r);
+    });
+    const groups = groupRows(rows, distribute.by);
+    const units = planUnits(groups, pending, distribute);
+    const id = `fl-${randomBytes(6).toString('hex')}`;
+    const jobId = units.length > 0 ? this.submitUnits(prep.unitFn, units.map((u, k) => encodeValue({ rows: u.map(({ row, group }) => ({ row, group, params: rows[row]!, ...(Object.keys(done[row]!).length ? { done: done[row] } : {}) })) }, `unit ${k}`)), distribute) : undefined;
+    const record: FlowRecord = {
+      id, name: input.name, createdAt: Date.now(), jobId, state: 'running', finishedAt: undefined,
+      grid: input.grid, stages: stages.map((s) => ({ name: s.name, needs: s.needs })), units: units.map((u) => u.map((x) => x.row)), keys,
+      pool: jobId ? this.controller.job(jobId).pool : (distribute.pool ?? this.controller.defaultPool),
+    };
+    db?.insertFlow(record);
+    const run = new FlowRun(record);
+    rows.forEach((_, r) => stages.forEach((s, i) => s.name in done[r]! && run.setCached(r, i, done[r]![s.name])));
+    this.attach(run);
+    return run.status();
+  }
+
+  private submitUnits(fn: FnSpec, args: Encoded[], d: DistributeInput): string {
+    const { jobId } = this.controller.submit({
+      fn,
+      args: args.slice(0, MAX_CHUNK),
+      total: args.length,
+      pool: d.pool,
+      requires: unitRequires(d),
+      retries: d.retries,
+      timeoutMs: d.timeoutMs,
+    });
+    for (let at = MAX_CHUNK; at < args.length; at += MAX_CHUNK) this.controller.append({ jobId, offset: at, args: args.slice(at, at + MAX_CHUNK) });
+    return jobId;
+  }
+
+  /** Follows a flow's units job: results fill the run and the cache; its end finishes the flow. */
+  private attach(run: FlowRun): void {
+    this.runs.set(run.record.id, run);
+    const { jobId } = run.record;
+    const job = jobId ? this.controller.scheduler.jobs.get(jobId) : undefined;
+    if (!jobId || !job) {
+      if (jobId && !run.finished) this.interrupt(run);
+      this.settle(run);
+      return;
+    }
+    run.unitState = (u) => unitState(job, u);
+    const stop = job.watch(0, (seq, results) => {
+      this.database()?.putMany(run.apply(results));
+      if (seq >= job.total) {
+        this.stops.delete(stop);
+        this.settle(run, job.finishedAt);
+      }
+    }, (err) => this.log(`flow ${run.record.id}: ${FlotillaError.from(err).message}`));
+    this.stops.add(stop);
+    if (job.total === 0) this.settle(run);
+  }
+
+  /** The job of an unfinished flow is gone (an embedded controller's): rows not cached end CLOSED. */
+  private interrupt(run: FlowRun): void {
+    run.interrupted = true;
+    const error: ErrorInfo = { code: 'CLOSED', message: `the controller running flow ${run.record.id} stopped before this row finished; submit the flow again to go on from the cache` };
+    run.params.forEach((_, r) => run.failRest(r, error));
+  }
+
+  private settle(run: FlowRun, at?: number): void {
+    if (!run.finished) {
+      run.finish(at);
+      this.database()?.setState(run.record.id, run.cancelled ? 'cancelled' : 'done', run.finishedAt);
+    }
+    this.finished.push(run.record.id);
+    while (this.finished.length > KEEP_FINISHED) this.runs.delete(this.finished.shift()!);
+  }
+
+  /** Rebuilds a flow from its record: cached outputs, then its units job's results if it is still here. */
+  private load(id: string): FlowRun | undefined {
+    const record = this.database()?.flow(id);
+    if (!record) return undefined;
+    const run = new FlowRun(record);
+    const db = this.database()!;
+    run.params.forEach((_, r) => {
+      const have = new Set<string>();
+      record.stages.forEach((s, i) => {
+        if (!s.needs.every((n) => have.has(n))) return;
+        const hit = db.get(record.keys[r]![i]!);
+        if (!hit) return;
+        have.add(s.name);
+        run.setCached(r, i, decodeValue(hit));
+      });
+    });
+    this.attach(run);
+    return run;
+  }
+
+  /** A flow by id, or NOT_FOUND. */
+  get(id: string): FlowRun {
+    const run = this.runs.get(id) ?? this.load(id);
+    if (!run) throw new FlotillaError('NOT_FOUND', `no flow ${id} on this controller`);
+    return run;
+  }
+
+  status(id: string): FlowStatus {
+    return this.get(id).status();
+  }
+
+  /** Collected rows [from, from + max) in grid order, encoded as one array. */
+  rows(id: string, from: number, max: number): { rows: Encoded; total: number; state: FlowStatus['state'] } {
+    const run = this.get(id);
+    const end = Math.min(run.params.length, from + max);
+    const out: Record<string, unknown>[] = [];
+    for (let r = from; r < end; r++) out.push(run.row(r));
+    return { rows: encodeValue(out, 'collected rows'), total: run.params.length, state: run.status().state };
+  }
+
+  /** Flows this controller (and its database) knows, oldest first. */
+  list(): FlowSummary[] {
+    const out = new Map<string, FlowSummary>();
+    for (const f of this.database()?.flows() ?? []) out.set(f.id, f);
+    for (const run of this.runs.values()) {
+      const s = run.status();
+      out.set(s.id, { id: s.id, name: s.name, createdAt: s.createdAt, finishedAt: s.finishedAt, jobId: s.jobId, state: s.state });
+    }
+    return [...out.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Cancels a flow: queued units are dropped, running ones aborted; their rows end skipped. */
+  cancel(id: string): { cancelled: boolean } {
+    const run = this.get(id);
+    if (run.finished) return { cancelled: false };
+    run.cancelled = true;
+    const { jobId } = run.record;
+    if (jobId && this.controller.scheduler.jobs.has(jobId)) this.controller.scheduler.cancel(jobId);
+    else this.settle(run);
+    return { cancelled: true };
+  }
+
+  /** Statuses as the flow progresses (at most ~10 a second), ending with its final one. */
+  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<FlowStatus> {
+    const run = this.get(id);
+    const closing = this.controller.closingSignal;
+    const ended = new Promise<void>((resolve) => {
+      const done = () => resolve();
+      signal?.addEventListener('abort', done, { once: true });
+      closing.addEventListener('abort', done, { once: true });
+    });
+    for (;;) {
+      const s = run.status();
+      yield s;
+      if (run.finished || signal?.aborted) return;
+      if (closing.aborted) throw new FlotillaError('CLOSED', `the controller closed before flow ${id} finished`);
+      await Promise.race([run.changed(), ended]);
+      // Many unit results in a burst make one status, not one each.
+      if (!run.finished) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  close(): void {
+    for (const stop of this.stops) stop();
+    this.stops.clear();
+    this.db?.close();
+  }
+}
+
+function unitState(job: Job, u: number): 'queued' | 'running' | 'done' {
+  if (job.finished) return 'done';
+  const st = job.state[u];
+  return st === RUNNING ? 'running' : st === DONE ? 'done' : 'queued';
+}

@@ -1,0 +1,184 @@
+/**
+ * One flow's state on the controller: every (row, stage) outcome, filled from the cache at
+ * submit and from unit results as they arrive; per-stage progress and the collected rows.
+ */
+import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../agent/protocol/codec.js';
+import type { ErrorInfo } from '../../agent/protocol/errors.js';
+import type { FlowUnitResult, StageOutcome } from '../../agent/protocol/flow-unit.js';
+import type { TaskResult } from '../job.js';
+import type { FlowRecord } from './db.js';
+import type { FlowRowError, FlowStatus, StageProgress } from './types.js';
+
+/** Where a unit is: waiting for a slot, running, or finished. */
+export type UnitState = 'queued' | 'running' | 'done';
+
+export class FlowRun {
+  readonly params: Record<string, unknown>[];
+  /** outcomes[row][stage], stages in record order (dependency order). */
+  readonly outcomes: (StageOutcome | undefined)[][];
+  /** Unit of each row, -1 for rows not sent. */
+  private readonly unitOf: Int32Array;
+  cancelled = false;
+  interrupted = false;
+  finishedAt: number | undefined;
+  /** Where each unit is; set by the manager while the units job lives. */
+  unitState: (unit: number) => UnitState = () => 'done';
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly record: FlowRecord) {
+    this.params = decodeValue(record.grid) as Record<string, unknown>[];
+    this.outcomes = this.params.map(() => new Array(record.stages.length).fill(undefined));
+    this.unitOf = new Int32Array(this.params.length).fill(-1);
+    record.units.forEach((rows, u) => rows.forEach((r) => (this.unitOf[r] = u)));
+    this.finishedAt = record.finishedAt;
+    this.cancelled = record.state === 'cancelled';
+  }
+
+  get finished(): boolean {
+    return this.finishedAt !== undefined;
+  }
+
+  /** Marks a stage of a row as taken from the cache. */
+  setCached(row: number, stage: number, value: unknown): void {
+    this.outcomes[row]![stage] = { ok: true, value, ms: 0, cached: true };
+  }
+
+  /**
+   * Applies unit results; returns the stage outputs to cache (newly computed ones only) as
+   * [key, encoded value] pairs.
+   */
+  apply(results: readonly TaskResult[]): [string, Encoded][] {
+    const toCache: [string, Encoded][] = [];
+    const { stages, units, keys } = this.record;
+    for (const r of results) {
+      const rows = units[r.index] ?? [];
+      if (!r.ok) {
+        for (const row of rows) this.failRest(row, r.error);
+        continue;
+      }
+      let value: FlowUnitResult;
+      try {
+        value = decodeValue(r.value) as FlowUnitResult;
+      } catch (err) {
+        for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: `the unit's result could not be decoded: ${(err as Error).message}` });
+        continue;
+      }
+      for (const rr of Array.isArray(value) ? value : []) {
+        const outs = this.outcomes[rr.row];
+        if (!outs) continue;
+        stages.forEach((s, i) => {
+          const o = rr.stages?.[s.name];
+          if (!o) return;
+          if (outs[i]?.ok && outs[i]!.cached) return; // what we sent as done comes back as it went
+          outs[i] = o;
+          if (o.ok && !o.cached) {
+            try {
+              toCache.push([keys[rr.row]![i]!, encodeValue(o.value, `stage "${s.name}" output`)]);
+            } catch {
+              // A value that decoded but cannot be re-encoded is not cached; the row still has it.
+            }
+          }
+        });
+      }
+      for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: 'the agent returned no outcome for this stage' });
+    }
+    this.wake();
+    return toCache;
+  }
+
+  /** Gives every stage of `row` that has no outcome the unit's error. */
+  failRest(row: number, error: ErrorInfo): void {
+    const outs = this.outcomes[row]!;
+    for (let i = 0; i < outs.length; i++) if (!outs[i]) outs[i] = { ok: false, error, ms: 0 };
+  }
+
+  /** The flow finished: every unit recorded, or it was cancelled or interrupted. */
+  finish(at = Date.now()): void {
+    if (this.finishedAt === undefined) this.finishedAt = at;
+    this.wake();
+  }
+
+  /** Resolves when something changes (or at once when finished). */
+  changed(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  /** How one row ended (or `undefined` while it has stages to go). */
+  rowStatus(row: number): { status: 'ok' | 'failed' | 'skipped'; error?: FlowRowError } | undefined {
+    const outs = this.outcomes[row]!;
+    let firstErr: FlowRowError | undefined;
+    let pending = false;
+    outs.forEach((o, i) => {
+      if (!o) pending = true;
+      else if (!o.ok && !firstErr && o.error.code !== 'SKIPPED') firstErr = { stage: this.record.stages[i]!.name, ...o.error };
+    });
+    if (pending) return undefined;
+    if (firstErr) return firstErr.code === 'CANCELLED' ? { status: 'skipped', error: firstErr } : { status: 'failed', error: firstErr };
+    if (outs.every((o) => o!.ok)) return { status: 'ok' };
+    const skip = outs.findIndex((o) => !o!.ok);
+    const o = outs[skip] as { ok: false; error: ErrorInfo };
+    return { status: 'skipped', error: { stage: this.record.stages[skip]!.name, ...o.error } };
+  }
+
+  /** The collected row: params, each stage's output, status, error; `cached: true` when nothing of it ran. */
+  row(row: number): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.params[row] };
+    const outs = this.outcomes[row]!;
+    this.record.stages.forEach((s, i) => {
+      const o = outs[i];
+      if (o?.ok) out[s.name] = o.value;
+    });
+    const st = this.rowStatus(row);
+    out.status = st?.status ?? 'skipped';
+    if (st?.error) out.error = st.error;
+    if (outs.every((o) => o?.ok && o.cached)) out.cached = true;
+    return out;
+  }
+
+  status(): FlowStatus {
+    const { record } = this;
+    const stages: StageProgress[] = record.stages.map((s) => ({ name: s.name, done: 0, cached: 0, running: 0, queued: 0, failed: 0, skipped: 0 }));
+    let rowsFinished = 0;
+    let rowsFailed = 0;
+    const unitStates = record.units.map((_, u) => this.unitState(u));
+    this.outcomes.forEach((outs, row) => {
+      const u = this.unitOf[row]!;
+      outs.forEach((o, i) => {
+        const p = stages[i]!;
+        if (o?.ok) {
+          p.done++;
+          if (o.cached) p.cached++;
+        } else if (o) {
+          if (o.error.code === 'SKIPPED' || o.error.code === 'CANCELLED') p.skipped++;
+          else p.failed++;
+        } else if (u >= 0 && unitStates[u] === 'running') p.running++;
+        else p.queued++;
+      });
+      const st = this.rowStatus(row);
+      if (st) rowsFinished++;
+      if (st?.status === 'failed') rowsFailed++;
+    });
+    const state = this.cancelled ? 'cancelled' : this.interrupted ? 'interrupted' : this.finished ? 'done' : 'running';
+    return {
+      id: record.id,
+      name: record.name,
+      state,
+      jobId: record.jobId,
+      rows: this.params.length,
+      rowsFinished,
+      rowsFailed,
+      createdAt: record.createdAt,
+      finishedAt: this.finishedAt,
+      plan: { units: record.units.length, rowsPerUnit: record.units.map((u) => u.length), cachedRows: this.unitOf.filter((u) => u < 0).length, pool: record.pool },
+      stages,
+    };
+  }
+}

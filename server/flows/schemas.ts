@@ -1,0 +1,74 @@
+/**
+ * Input schemas of the flow procedures, shared by tRPC and the programmatic API (client/flow).
+ */
+import { z } from 'zod';
+import { encodedSchema, fnSpecSchema, mapOptionsSchema } from '../schemas.js';
+
+/** Names a flow uses itself in a collected row: no stage or column may take them. */
+export const RESERVED_NAMES: readonly string[] = ['status', 'error', 'cached'];
+
+const stageName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z_$][\w$-]*$/, 'a stage name: letters, digits, _, $ or -, not starting with a digit')
+  .refine((n) => !RESERVED_NAMES.includes(n), { message: `is reserved (${RESERVED_NAMES.join(', ')} are fields of a collected row)` });
+
+/** One stage as the client sends it: the agent's FlowStageDef. */
+export const flowStageSchema = z
+  .object({
+    name: stageName,
+    needs: z.array(z.string().min(1)).max(1000),
+    fn: fnSpecSchema.optional(),
+    cmd: z.array(z.string()).min(1).max(10_000).optional(),
+    cwd: z.string().min(1).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    output: z.unknown().optional(),
+  })
+  .strict()
+  .refine((s) => (s.fn ? 1 : 0) + (s.cmd ? 1 : 0) === 1, { message: 'a stage is exactly one of: a function (fn) or a command (cmd)' });
+
+/** How a flow's rows are grouped into units and where the units run. */
+export const distributeSchema = z
+  .object({
+    /** Columns whose equal values put rows in one group. @default every row its own group */
+    by: z.array(z.string().min(1)).min(1).optional(),
+    /** Most rows per unit. @default with `by`: the whole group; without: 1 */
+    chunksPerJob: z.number().int().min(1).optional(),
+    /** Pack units into exactly this many (fewer when there are fewer units), balanced by rows. */
+    targetJobs: z.number().int().min(1).optional(),
+    /** Rows of one unit that run at once. @default 1 */
+    workersWithin: z.number().int().min(1).max(1024).optional(),
+    /** How rows run within a unit. @default 'inline' */
+    within: z.enum(['inline', 'threads', 'process']).optional(),
+    pool: mapOptionsSchema.shape.pool,
+    /** What one unit needs from its slot. @default { cores: workersWithin } */
+    requires: mapOptionsSchema.shape.requires,
+    /** Re-runs of a unit whose agent was lost. @default 2 */
+    retries: mapOptionsSchema.shape.retries,
+    /** Time limit of one unit in ms; 0: none. @default 0 */
+    timeoutMs: mapOptionsSchema.shape.timeoutMs,
+  })
+  .strict();
+
+/** A flow as submitted: its grid (one encoded array of row objects), stages and distribution. */
+export const flowSubmitSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    grid: encodedSchema,
+    stages: z.array(flowStageSchema).min(1).max(1000),
+    distribute: distributeSchema.optional(),
+  })
+  .strict();
+
+export const flowIdSchema = z.object({ id: z.string().min(1).max(200) });
+
+export const flowRowsSchema = flowIdSchema.extend({
+  from: z.number().int().min(0).default(0),
+  max: z.number().int().min(1).max(10_000).default(1000),
+});
+
+export type FlowStageInput = z.infer<typeof flowStageSchema>;
+export type DistributeInput = z.infer<typeof distributeSchema>;
+export type FlowSubmitInput = z.infer<typeof flowSubmitSchema>;
