@@ -4,10 +4,13 @@
  */
 import { FlotillaError } from './protocol/errors.js';
 import type { FnSpec } from './protocol/fnspec.js';
+import { flowUnit } from './flow/unit.js';
 
 /** Builds the task function of a builtin spec. */
 export function materializeBuiltin(spec: FnSpec): (arg: unknown, ctx: unknown) => unknown {
   switch (spec.builtin) {
+    case 'flow-unit':
+      return flowUnit(spec) as (arg: unknown, ctx: unknown) => unknown;
     default:
       throw new FlotillaError('BAD_INPUT', `this agent has no builtin function ${JSON.stringify(spec.builtin)}`);
   }

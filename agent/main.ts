@@ -4,6 +4,7 @@
  *
  *   node agent.mjs [--credentials-file FILE] [--watch-parent] [--detached]
  *   node agent.mjs --relay LISTEN_HOST:PORT --to HOST:PORT      (see relay.ts)
+ *   node agent.mjs --flow-worker        (forked by a flow unit, IPC only; see flow/worker.ts)
  *
  * Without --credentials-file the first line of stdin holds the credentials; stdin then stays
  * open as a lifeline: when it closes (launcher or SSH session gone) the agent exits.
@@ -14,6 +15,8 @@ import { parseArgs } from 'node:util';
 import { parseCredentials, readCredentialsFile, readCredentialsLine } from './credentials.js';
 import { Supervisor } from './supervisor.js';
 import type { LaneData } from './lane-state.js';
+import { FLOW_WORKER_FLAG } from './flow/wire.js';
+import type { FlowWorkerData } from './flow/wire.js';
 
 const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date().toISOString()}] ${line}\n`);
 
@@ -50,11 +53,22 @@ async function main(): Promise<void> {
   sup.start();
 }
 
-if (isMainThread) {
+const flowWorkerFailed = (err: unknown): never => {
+  log(`flow worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+};
+
+if (isMainThread && process.argv.includes(FLOW_WORKER_FLAG)) {
+  // A child process of a `within: 'process'` flow unit: rows by IPC, no credentials, no channel.
+  import('./flow/worker.js').then(({ serveProcess }) => serveProcess()).catch(flowWorkerFailed);
+} else if (isMainThread) {
   main().catch((err) => {
     log(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(2);
   });
+} else if ((workerData as Partial<FlowWorkerData> | null)?.flowWorker === true) {
+  // A worker thread of a `within: 'threads'` flow unit.
+  import('./flow/worker.js').then(({ serveThread }) => serveThread()).catch(flowWorkerFailed);
 } else {
   // Loaded only in lane threads: the supervisor never pays for ws, superjson and the runner.
   // (esbuild keeps this lazy inside the single bundle file.)

@@ -1,0 +1,40 @@
+/**
+ * Building flow units by hand for the agent-side tests: stages from real functions (shipped the
+ * way the client ships them) or argv templates, and a unit function straight from the builtin.
+ */
+import { encodeValue } from '../../agent/protocol/codec.js';
+import { fnSpecId } from '../../agent/protocol/fnspec.js';
+import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { FlowStageDef, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow, Within } from '../../agent/protocol/flow-unit.js';
+import type { TaskContext } from '../../agent/protocol/task-context.js';
+import { materializeBuiltin } from '../../agent/builtins.js';
+import { shipFunction } from '../../client/ship.js';
+
+/** A function stage. */
+export function fnStage(name: string, fn: (input: any, ctx: TaskContext) => unknown, more: Partial<FlowStageDef> & { globals?: Record<string, unknown> } = {}): FlowStageDef {
+  const { globals, ...rest } = more;
+  return { name, needs: [], fn: shipFunction(fn, globals ?? {}), ...rest };
+}
+
+/** A command stage. */
+export function cmdStage(name: string, cmd: string[], more: Partial<FlowStageDef> = {}): FlowStageDef {
+  return { name, needs: [], cmd, ...more };
+}
+
+/** The FnSpec of a flow unit, built the way the controller builds it. */
+export function unitSpec(stages: FlowStageDef[], within: Within = 'inline', workersWithin = 1): FnSpec {
+  const def: FlowUnitDef = { stages, within, workersWithin };
+  const base = { builtin: 'flow-unit' as const, src: '', vals: { def: encodeValue(def) }, fns: {} };
+  return { id: fnSpecId(base), ...base };
+}
+
+/** The unit's task function, from the builtin directly (inline mode runs in this thread). */
+export function unitFn(stages: FlowStageDef[], within: Within = 'inline', workersWithin = 1): (input: FlowUnitInput, ctx?: Partial<TaskContext>) => Promise<FlowUnitResult> {
+  const fn = materializeBuiltin(unitSpec(stages, within, workersWithin)) as (input: FlowUnitInput, ctx: TaskContext) => Promise<FlowUnitResult>;
+  return (input, ctx = {}) => fn(input, { index: 0, attempt: 1, signal: new AbortController().signal, ...ctx });
+}
+
+/** Rows from params, each its own group unless `group` says otherwise. */
+export function rowsOf(params: Array<Record<string, unknown>>, group: (i: number) => number = (i) => i): FlowUnitRow[] {
+  return params.map((p, i) => ({ row: i, group: group(i), params: p }));
+}
