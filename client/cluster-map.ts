@@ -8,7 +8,8 @@ import type { MapJob } from './job.js';
 
 let shared: Promise<Session> | undefined;
 
-function defaultSession(): Promise<Session> {
+/** @internal The shared embedded session of clusterMap and flow(), started on first use. */
+export function defaultSession(): Promise<Session> {
   if (!shared) {
     shared = connect();
     // Everything the embedded controller holds is unref'd, so this fires once the program's own

@@ -1,7 +1,7 @@
 /**
  * flotilla: run functions across machines.
  *
- *   import { clusterMap, connect } from 'flotilla';
+ *   import { clusterMap, connect, flow, paramGrid } from 'flotilla';
  */
 export { clusterMap, closeDefaultSession } from './cluster-map.js';
 export { connect } from './connect.js';
@@ -11,6 +11,15 @@ export type { MapOptions, TaskFn } from './session.js';
 export { MapJob } from './job.js';
 export type { TaskOutcome, TaskSuccess, TaskFailure, RanOn } from './outcome.js';
 export { shipFunction } from './ship.js';
+export { flow, Flow } from './flow/flow.js';
+export type { FlowOptions } from './flow/flow.js';
+export { paramGrid } from './flow/grid.js';
+export type { GridRow } from './flow/grid.js';
+export { FlowHandle, attachFlow } from './flow/handle.js';
+export type { CollectOptions } from './flow/handle.js';
+export type { FlowRow, OkRow, FailedRow, StageInput, StageFn, StageOptions, CommandOptions, DistributeOptions } from './flow/types.js';
+export type { CommandOutput, StageOutcome, Within } from '../agent/protocol/flow-unit.js';
+export type { FlowStatus, StageProgress, FlowPlan, FlowRowError, FlowProblem } from '../server/flows/types.js';
 export { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
 export type { FlotillaErrorCode, ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
 export type { TaskContext } from '../agent/protocol/task-context.js';

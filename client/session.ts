@@ -23,6 +23,8 @@ import { shipFunction } from './ship.js';
 import { MapJob } from './job.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
+import { flow } from './flow/flow.js';
+import type { Flow } from './flow/flow.js';
 
 /** Options of one map. */
 export interface MapOptions extends MapSchedulingOptions {
@@ -222,6 +224,26 @@ export class Session {
     };
     void run();
     return job;
+  }
+
+  /** A flow over `grid` on this session: `fl.flow(grid)` is `flow(grid, { session: fl })`. */
+  flow<P extends object>(grid: readonly P[], opts: { name?: string } = {}): Flow<P, {}> {
+    return flow(grid, { ...opts, session: this });
+  }
+
+  /** @internal The typed tRPC client, for client/flow. */
+  get api(): TRPCClient<AppRouter> {
+    return this.trpc;
+  }
+
+  /** @internal Keeps the process alive while `p` runs, which an embedded controller does not. */
+  async holding<T>(p: Promise<T>): Promise<T> {
+    this.hold(+1);
+    try {
+      return await p;
+    } finally {
+      this.hold(-1);
+    }
   }
 
   /** Jobs the controller knows, newest last. */

@@ -1,0 +1,105 @@
+/**
+ * Turns a flow as built into what the controller takes (server/flows/schemas.ts), checking
+ * everything that can be checked here before anything is sent: every function parses and has
+ * its globals, values and rows can be sent, command placeholders name columns or outputs of
+ * needed stages. Problems are collected, not thrown one by one.
+ */
+import { z } from 'zod';
+import { encodeValue } from '../../agent/protocol/codec.js';
+import { FlotillaError } from '../../agent/protocol/errors.js';
+import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
+import { gridProblems } from '../../server/flows/prepare.js';
+import type { DistributeInput, FlowSubmitInput } from '../../server/flows/schemas.js';
+import type { FlowProblem } from '../../server/flows/types.js';
+import { shipFunction } from '../ship.js';
+
+/** A stage as the builder holds it. */
+export interface StageDecl {
+  name: string;
+  needs: string[];
+  fn?: Function;
+  globals?: Record<string, unknown>;
+  /** JSON Schema of the declared output (from the zod schema). */
+  output?: Record<string, unknown>;
+  cmd?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+const COMMAND_KEYS = ['exitCode', 'durationMs', 'stdout', 'stderr'];
+
+/** The JSON Schema of a stage's `output` zod schema; BAD_INPUT naming the stage when it has none. */
+export function outputSchema(stage: string, schema: unknown): Record<string, unknown> {
+  if (!(schema instanceof z.ZodType)) throw new FlotillaError('BAD_INPUT', `stage "${stage}": output must be a zod schema such as z.object({ score: z.number() }), got ${typeof schema}`);
+  try {
+    return z.toJSONSchema(schema) as Record<string, unknown>;
+  } catch (err) {
+    throw new FlotillaError('BAD_INPUT', `stage "${stage}": its output schema cannot be checked on the agent (${(err as Error).message}); use JSON-representable types`);
+  }
+}
+
+/** `{col}` and `{stage.key}` placeholders of a command. */
+function placeholders(cmd: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of cmd) for (const m of arg.matchAll(/\{([^{}\s]+)\}/g)) out.push(m[1]!);
+  return out;
+}
+
+function placeholderProblems(s: StageDecl, byName: Map<string, StageDecl>, rows: readonly Record<string, unknown>[]): FlowProblem[] {
+  const problems: FlowProblem[] = [];
+  for (const p of new Set(placeholders(s.cmd ?? []))) {
+    const dot = p.indexOf('.');
+    if (dot < 0) {
+      const lacking = rows.findIndex((r) => r === null || typeof r !== 'object' || !(p in r));
+      if (lacking >= 0) problems.push({ stage: s.name, row: lacking, message: `placeholder {${p}} names no column of this row${rows.length > 0 && rows.every((r) => r && typeof r === 'object' && !(p in r)) ? ' (no row has it)' : ''}` });
+      continue;
+    }
+    const [stage, key] = [p.slice(0, dot), p.slice(dot + 1)];
+    if (!s.needs.includes(stage)) {
+      problems.push({ stage: s.name, message: `placeholder {${p}} reads stage "${stage}", which this stage does not need (needs: ${s.needs.join(', ') || 'none'})` });
+      continue;
+    }
+    const src = byName.get(stage);
+    const known = src?.cmd ? COMMAND_KEYS : src?.output && typeof src.output.properties === 'object' && src.output.properties ? Object.keys(src.output.properties) : undefined;
+    if (known && !known.includes(key)) problems.push({ stage: s.name, message: `placeholder {${p}}: stage "${stage}" outputs ${known.join(', ')}, not "${key}"` });
+  }
+  return problems;
+}
+
+/** The submit input of a flow, with every problem found on this side (empty when none). */
+export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: DistributeInput | undefined, name: string | undefined): { input?: FlowSubmitInput; problems: FlowProblem[] } {
+  const problems: FlowProblem[] = [];
+  const byName = new Map(stages.map((s) => [s.name, s]));
+  const rows = Array.isArray(grid) ? (grid as Record<string, unknown>[]) : [];
+  problems.push(...gridProblems(grid, stages, distribute?.by));
+  const defs: FlowStageDef[] = [];
+  for (const s of stages) {
+    const base = { name: s.name, needs: s.needs, ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.output ? { output: s.output } : {}) };
+    if (s.cmd) {
+      problems.push(...placeholderProblems(s, byName, rows));
+      defs.push({ ...base, cmd: s.cmd, ...(s.cwd ? { cwd: s.cwd } : {}), ...(s.env ? { env: s.env } : {}) });
+      continue;
+    }
+    try {
+      defs.push({ ...base, fn: shipFunction(s.fn, s.globals ?? {}) });
+    } catch (err) {
+      problems.push({ stage: s.name, message: FlotillaError.from(err, 'BAD_INPUT').message });
+    }
+  }
+  let encoded;
+  try {
+    encoded = encodeValue(grid, 'the grid');
+  } catch {
+    // Find each row that cannot travel, not just the first.
+    rows.forEach((r, i) => {
+      try {
+        encodeValue(r, `row ${i}`);
+      } catch (err) {
+        problems.push({ row: i, message: (err as Error).message });
+      }
+    });
+  }
+  if (problems.length > 0 || !encoded) return { problems };
+  return { input: { ...(name ? { name } : {}), grid: encoded, stages: defs, ...(distribute ? { distribute } : {}) }, problems };
+}
