@@ -9,6 +9,7 @@ import type { FlowStageDef, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnit
 import type { TaskContext } from '../../agent/protocol/task-context.js';
 import { materializeBuiltin } from '../../agent/builtins.js';
 import { shipFunction } from '../../client/ship.js';
+import type { Session } from '../../client/index.js';
 
 /** A function stage. */
 export function fnStage(name: string, fn: (input: any, ctx: TaskContext) => unknown, more: Partial<FlowStageDef> & { globals?: Record<string, unknown> } = {}): FlowStageDef {
@@ -37,4 +38,16 @@ export function unitFn(stages: FlowStageDef[], within: Within = 'inline', worker
 /** Rows from params, each its own group unless `group` says otherwise. */
 export function rowsOf(params: Array<Record<string, unknown>>, group: (i: number) => number = (i) => i): FlowUnitRow[] {
   return params.map((p, i) => ({ row: i, group: group(i), params: p }));
+}
+
+/**
+ * Submits one flow unit as a one-task job on a session's embedded controller, as the flow
+ * manager does, and gives back the job id and the unit's result.
+ */
+export function submitUnit(fl: Session, spec: FnSpec, input: FlowUnitInput): { jobId: string; result: Promise<FlowUnitResult> } {
+  const controller = fl.controller;
+  if (!controller) throw new Error('submitUnit needs an embedded controller');
+  const { jobId } = controller.submit({ fn: spec, args: [encodeValue(input)] });
+  const result = fl.attach<FlowUnitResult>(jobId).then(([r]) => r!);
+  return { jobId, result };
 }
