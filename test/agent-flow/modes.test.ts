@@ -145,6 +145,20 @@ describe('flow-unit on threads and processes (bundled agent)', () => {
       expect(() => process.kill(agentPid, 0)).not.toThrow();
     });
   }
+
+  // Last: it kills the session's agent (the pool starts another).
+  it('process: an agent killed outright takes its flow workers and their commands with it', async () => {
+    const dir = tempDir();
+    const sleeper = 'process.on("SIGTERM", () => {}); require("fs").writeFileSync(process.argv[1] + "/" + process.pid + "-" + process.ppid, ""); setTimeout(() => {}, 60000)';
+    const { result } = submitUnit(fl, unitSpec([cmdStage('sleep', [NODE, '-e', sleeper, '{dir}'])], 'process', 2), { rows: rowsOf([{ dir }, { dir }]) });
+    result.catch(() => {});
+    await until(() => readdirSync(dir).length === 2, 20_000);
+    const pids = readdirSync(dir).flatMap((f) => f.split('-').map(Number));
+    const agentPid = Number(readFileSync(`/proc/${pids[1]}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    process.kill(agentPid, 'SIGKILL');
+    // The workers see their IPC channel close, stop their rows (SIGKILL after the grace) and exit.
+    await waitGone(pids, 5000, 'flow workers and commands of a killed agent');
+  });
 });
 
 /** Command outputs carry a duration; everything else must match exactly. */
