@@ -28,6 +28,10 @@ interface Lane {
   queue: Queue;
   /** The row in flight: its index in the unit's input, the outcomes so far, the stage running. */
   current?: { i: number; outcomes: Record<string, StageOutcome>; stage?: string };
+  /** Ends a worker whose stage ignores its timeout (a synchronous loop never sees its signal). */
+  watchdog?: NodeJS.Timeout;
+  /** Set when the watchdog ended the worker: the stage timed out, it did not crash. */
+  timedOut?: { stage: string; ms: number };
 }
 
 /** What a unit's pool needs besides the rows. */
@@ -65,8 +69,17 @@ export function runPool(def: FlowUnitDef, rows: readonly FlowUnitRow[], env: Poo
     const onMessage = (lane: Lane, m: FromFlowWorker): void => {
       const cur = lane.current;
       if (!cur || m.i !== cur.i) return;
-      if (m.t === 'start') cur.stage = m.stage;
-      else if (m.t === 'outcome') {
+      if (m.t === 'start') {
+        cur.stage = m.stage;
+        const ms = def.stages.find((s) => s.name === m.stage)?.timeoutMs ?? 0;
+        if (ms > 0) {
+          lane.watchdog = setTimeout(() => {
+            lane.timedOut = { stage: m.stage, ms };
+            lane.handle.kill();
+          }, ms + STOP_GRACE_MS);
+        }
+      } else if (m.t === 'outcome') {
+        clearTimeout(lane.watchdog);
         cur.outcomes[m.stage] = fromWire(m.outcome);
         cur.stage = undefined;
       } else {
@@ -80,9 +93,10 @@ export function runPool(def: FlowUnitDef, rows: readonly FlowUnitRow[], env: Poo
     const onExit = (lane: Lane, why: { code: number | null; signal: string | null; error?: string }): void => {
       lanes.delete(lane);
       lane.queue.lanes--;
+      clearTimeout(lane.watchdog);
       const cur = lane.current;
       if (cur && !env.signal.aborted) {
-        results[cur.i] = crashed(def, rows[cur.i]!, cur.outcomes, cur.stage, lane.handle.name, why);
+        results[cur.i] = crashed(def, rows[cur.i]!, cur.outcomes, cur.stage, lane.handle.name, why, lane.timedOut);
         left--;
       }
       if (!env.signal.aborted) fill();
@@ -139,7 +153,15 @@ function ordered(def: FlowUnitDef, outcomes: Record<string, StageOutcome>): Reco
  * The result of a row whose worker died: finished stages keep their outcomes, the stage that was
  * running (or the first not yet run) fails naming the worker and how it ended, the rest are skipped.
  */
-function crashed(def: FlowUnitDef, row: FlowUnitRow, outcomes: Record<string, StageOutcome>, running: string | undefined, worker: string, why: { code: number | null; signal: string | null; error?: string }): FlowUnitResult[number] {
+function crashed(
+  def: FlowUnitDef,
+  row: FlowUnitRow,
+  outcomes: Record<string, StageOutcome>,
+  running: string | undefined,
+  worker: string,
+  why: { code: number | null; signal: string | null; error?: string },
+  timedOut: { stage: string; ms: number } | undefined,
+): FlowUnitResult[number] {
   const how = why.error ? `failed (${why.error})` : why.signal ? `was killed by ${why.signal}` : `exited with code ${why.code}`;
   const root = new Map<string, string>();
   const out: Record<string, StageOutcome> = {};
@@ -160,7 +182,11 @@ function crashed(def: FlowUnitDef, row: FlowUnitRow, outcomes: Record<string, St
     culprit ??= s.name;
     if (s.name === culprit) {
       root.set(s.name, s.name);
-      out[s.name] = {
+      out[s.name] = timedOut?.stage === s.name ? {
+        ok: false,
+        ms: timedOut.ms,
+        error: { code: 'TIMEOUT', message: `stage "${s.name}" timed out after ${timedOut.ms} ms; it did not stop, so flow worker ${worker} was ended`, context: { stage: s.name, row: row.row, timedOut: true, worker } },
+      } : {
         ok: false,
         ms: 0,
         error: { code: 'TASK_ERROR', message: `flow worker ${worker} ${how} while running stage "${s.name}" of row ${row.row}`, context: { stage: s.name, row: row.row, exitCode: why.code, signal: why.signal, worker } },

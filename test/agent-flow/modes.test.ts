@@ -127,6 +127,19 @@ describe('flow-unit on threads and processes (bundled agent)', () => {
       expect(dead.other).toMatchObject({ ok: false, error: { code: 'SKIPPED' } });
     });
 
+    it(`${within}: a stage stuck past its timeoutMs ends its worker, and the other rows go on`, async () => {
+      const stages = [
+        fnStage('spin', (r: { x: number }) => {
+          while (r.x === 1) {} // never yields: only ending the worker stops it
+          return r.x;
+        }, { timeoutMs: 200 }),
+        fnStage('after', (r: { spin: number }) => r.spin + 1, { needs: ['spin'] }),
+      ];
+      const res = await submitUnit(fl, unitSpec(stages, within, 1), { rows: rowsOf([{ x: 0 }, { x: 1 }, { x: 2 }], () => 0) }).result;
+      expect(res.map((r) => (r.stages.after?.ok ? r.stages.after.value : r.stages.spin?.ok === false && r.stages.spin.error.code))).toEqual([1, 'TIMEOUT', 3]);
+      expect(res[1]!.stages.spin).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^stage "spin" timed out after 200 ms; it did not stop, so flow worker (thread|process) \d+ was ended$/) } });
+    });
+
     it(`${within}: cancelling the job stops every worker and command`, async () => {
       const dir = tempDir();
       // Each command leaves "<its pid>-<its parent's pid>" and ignores SIGTERM.
