@@ -9,6 +9,8 @@ import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
 import type { TaskResult } from './job.js';
+import { jsonSafe } from './json-safe.js';
+import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
 
 const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
 
@@ -57,8 +59,8 @@ program
   });
 
 /** Adds the connection options and runs `fn` with a connection, closing it after. */
-function clientCommand(name: string, description: string) {
-  return program
+function clientCommand(name: string, description: string, parent: Command = program) {
+  return parent
     .command(name)
     .description(description)
     .option('--url <url>', 'controller address', process.env.FLOTILLA_URL ?? 'http://127.0.0.1:7711')
@@ -73,15 +75,6 @@ async function withConnection(o: { url: string; tokenFile?: string }, fn: (c: Cl
   } finally {
     await c.close();
   }
-}
-
-/** JSON for what JSON lacks: BigInt as a string, Map and Set as arrays, typed arrays as lists. */
-function jsonSafe(_key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (v instanceof Map) return [...v.entries()];
-  if (v instanceof Set) return [...v];
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>, (x) => (typeof x === 'bigint' ? String(x) : x));
-  return v;
 }
 
 const print = (o: { json?: boolean }, value: unknown, human: () => void) => (o.json ? console.log(JSON.stringify(value, null, 2)) : human());
@@ -160,6 +153,12 @@ clientCommand('logs', 'show recent agent log lines')
       print(o, lines, () => lines.forEach((l) => console.log(`${new Date(l.at).toISOString()} ${l.agentId}: ${l.line}`)));
     }),
   );
+
+clientCommand('flows', 'list flows').action((o) => withConnection(o, ({ trpc }) => listFlows(trpc, !!o.json)));
+const flowCommand = program.command('flow').description('look at or act on one flow');
+clientCommand('status', "show a flow's progress per stage", flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => flowStatus(trpc, id, !!o.json)));
+clientCommand('collect', "print a flow's rows in grid order as JSON lines, once it is done", flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => collectFlow(trpc, id)));
+clientCommand('cancel', 'cancel a flow', flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => cancelFlow(trpc, id, !!o.json)));
 
 program.parseAsync().catch((err) => {
   console.error(`flotilla: ${describeCliError(err)}`);

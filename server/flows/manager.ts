@@ -209,7 +209,11 @@ export class FlowManager {
   /** Flows this controller (and its database) knows, oldest first. */
   list(): FlowSummary[] {
     const out = new Map<string, FlowSummary>();
-    for (const f of this.database()?.flows() ?? []) out.set(f.id, f);
+    for (const f of this.database()?.flows() ?? []) {
+      // A flow left running by a controller that is gone (its units job unknown here) will not go on.
+      const lost = f.state === 'running' && !(f.jobId && this.controller.scheduler.jobs.has(f.jobId));
+      out.set(f.id, lost ? { ...f, state: 'interrupted' } : f);
+    }
     for (const run of this.runs.values()) {
       const s = run.status();
       out.set(s.id, { id: s.id, name: s.name, createdAt: s.createdAt, finishedAt: s.finishedAt, jobId: s.jobId, state: s.state });
