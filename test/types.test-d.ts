@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { clusterMap, connect } from '../client/index.js';
-import type { FlotillaError, MapJob, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import { z } from 'zod';
+import { attachFlow, clusterMap, connect, flow, paramGrid } from '../client/index.js';
+import type { CommandOutput, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, Session, TaskContext, TaskOutcome } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -41,5 +42,64 @@ describe('what clusterMap and map infer', () => {
     fl.map([1], (x) => x, { retry: 1 });
     // @ts-expect-error: the function takes strings, the items are numbers
     fl.map([1], (s: string) => s);
+  });
+});
+
+describe('what flow infers', () => {
+  it('paramGrid rows have one field per column', () => {
+    const grid = paramGrid({ subject: ['s01', 's02'], session: [1, 2] });
+    expectTypeOf(grid).toEqualTypeOf<{ subject: string; session: number }[]>();
+  });
+
+  it("a stage's input is the row plus the outputs of what it needs; collected rows carry every stage", async () => {
+    const grid = paramGrid({ subject: ['s01'], session: [1], condition: ['A'] });
+    const f = flow(grid)
+      .stage('pre', ({ subject, session }) => {
+        expectTypeOf(subject).toEqualTypeOf<string>();
+        expectTypeOf(session).toEqualTypeOf<number>();
+        return { data: [session] };
+      })
+      .stage('fit', async (input, ctx) => {
+        expectTypeOf(input).toEqualTypeOf<{ subject: string; session: number; condition: string; pre: { data: number[] } }>();
+        expectTypeOf(ctx).toEqualTypeOf<TaskContext>();
+        return { score: input.pre.data.length };
+      }, { needs: ['pre'] })
+      .stage('other', (input) => {
+        // Without needs, no other stage's output is in the input.
+        expectTypeOf(input).toEqualTypeOf<{ subject: string; session: number; condition: string }>();
+        return 1;
+      })
+      .command('plot', ['plot', '{subject}'], { needs: ['fit'] })
+      .distribute({ by: ['subject'], workersWithin: 2 });
+    const rows = await f.collect();
+    const row = rows[0]!;
+    if (row.status === 'ok') {
+      expectTypeOf(row.fit).toEqualTypeOf<{ score: number }>();
+      expectTypeOf(row.plot).toEqualTypeOf<CommandOutput>();
+      expectTypeOf(row.subject).toEqualTypeOf<string>();
+    } else {
+      expectTypeOf(row.status).toEqualTypeOf<'failed' | 'skipped'>();
+      expectTypeOf(row.fit).toEqualTypeOf<{ score: number } | undefined>();
+      expectTypeOf(row.error).toEqualTypeOf<FlowRowError>();
+    }
+    expectTypeOf(f.submit()).resolves.toEqualTypeOf<FlowHandle<{ subject: string; session: number; condition: string }, { pre: { data: number[] } } & { fit: { score: number } } & { other: number } & { plot: CommandOutput }>>();
+    // @ts-expect-error needs names only earlier stages
+    flow(grid).stage('a', () => 1).stage('b', () => 2, { needs: ['zzz'] });
+    // @ts-expect-error by names only columns
+    flow(grid).stage('a', () => 1).distribute({ by: ['nope'] });
+  });
+
+  it('a declared output schema types the output', async () => {
+    const rows = await flow([{ v: 1 }]).stage('s', ({ v }) => ({ score: v }), { output: z.object({ score: z.number() }) }).collect();
+    const row = rows[0]!;
+    if (row.status === 'ok') expectTypeOf(row.s).toEqualTypeOf<{ score: number }>();
+    // @ts-expect-error the function must return what the schema takes
+    flow([{ v: 1 }]).stage('s', ({ v }) => ({ score: String(v) }), { output: z.object({ score: z.number() }) });
+  });
+
+  it('a session has flow(), and attachFlow gives an untyped handle', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.flow([{ a: 1 }])).toEqualTypeOf<Flow<{ a: number }, {}>>();
+    expectTypeOf(attachFlow(fl, 'fl-1')).toEqualTypeOf<FlowHandle<Record<string, unknown>, Record<string, unknown>>>();
   });
 });
