@@ -101,4 +101,43 @@ describe('flows across processes', () => {
     expect((await cli('flow', 'cancel', id)).stdout).toMatch(/already finished/);
     expect((await cli('flow', 'status', 'fl-nope')).stderr).toMatch(/no flow fl-nope/);
   }, 120_000);
+
+  it('goes on after its standalone controller is SIGKILLed and restarted, and is found by id', async () => {
+    const reaper = new Reaper();
+    const dir = tempDir(reaper);
+    const state = join(dir, 'state');
+    const runs = join(dir, 'runs.log');
+    const gate = join(dir, 'gate');
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const tokenFile = join(state, 'token');
+    const tag = newTag();
+    const start = () => startProcess(reaper, process.execPath, [CLI, 'controller', '--port', String(port), '--state-dir', state, '--agents', '2'], { ...process.env, [TAG_VAR]: tag });
+    const cli = (...a: string[]) => execa(process.execPath, [CLI, ...a, '--url', url, '--token-file', tokenFile], { reject: false });
+    const status = async (id: string) => JSON.parse((await cli('flow', 'status', id, '--json')).stdout || '{}');
+
+    const first = start();
+    await until(() => healthy(url), 20_000);
+    const submitter = startProcess(reaper, process.execPath, ['--import', 'tsx', CLIENT, 'submit', url, tokenFile, runs, gate, '6', '4']);
+    const { id } = await within(submitter.nextJson<{ id: string }>(), 30_000, () => `the submitter; stderr: ${submitter.stderr()}`);
+    await until(async () => (await status(id)).stages?.[1]?.done === 4, 30_000);
+    first.child.kill('SIGKILL');
+    await within(first.exited, 5_000, 'the killed controller');
+    await waitNoneTagged(tag, 15_000, 'agents of the killed controller');
+
+    writeFileSync(gate, '');
+    const second = start();
+    reaper.add(async () => {
+      second.child.kill('SIGTERM');
+      await within(second.exited, 15_000, 'the controller to stop');
+    });
+    await until(() => healthy(url), 20_000);
+    await until(async () => (await status(id)).state === 'done', 30_000);
+    const s = await status(id);
+    expect(s).toMatchObject({ rows: 6, rowsFinished: 6, rowsFailed: 0 });
+    const collected = await cli('flow', 'collect', id);
+    expect(collected.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r: { x: number; twice: number; status: string }) => [r.x, r.status, r.twice])).toEqual([0, 1, 2, 3, 4, 5].map((x) => [x, 'ok', 2 * x * x]));
+    // The units that had finished before the crash did not run again.
+    for (const x of [0, 1, 2, 3]) expect(count(runs, `done ${x}`)).toBe(1);
+  }, 120_000);
 });
