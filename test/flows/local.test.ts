@@ -178,4 +178,39 @@ describe('flows on local agents', () => {
     const err = await rejection(fl.flow([{ a: 1 }]).stage('s', ({ a }) => a).distribute({ workersWithin: 64 }).submit());
     expect(err.message).toMatch(/cores 64.*workersWithin = 64/s);
   });
+
+  it('a cancelled flow: collect rejects with CANCELLED, its rows end skipped, status says so', async () => {
+    const h = await fl
+      .flow(paramGrid({ x: [1, 2, 3, 4, 5, 6] }))
+      .stage('wait', async ({ x }, ctx) => {
+        if (x > 1) await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        return x;
+      })
+      .submit();
+    const collecting = h.collect({ progress: false });
+    // Row 1 finishes; the others wait until cancelled.
+    for await (const s of watch(h.id)) if (s.stages[0]!.done === 1) break;
+    expect(await h.cancel()).toEqual({ cancelled: true });
+    expect((await rejection(collecting)).code).toBe('CANCELLED');
+    const s = await h.status();
+    expect(s.state).toBe('cancelled');
+    expect(s.stages[0]).toMatchObject({ done: 1, skipped: 5, running: 0, queued: 0 });
+    const rows = await fl.api.flow.collect.query({ id: h.id, from: 0, max: 10 });
+    expect(rows.total).toBe(6);
+  }, 60_000);
 });
+
+/** Statuses of a flow as they come (the progress subscription as an async iterable). */
+async function* watch(id: string) {
+  const queue: import('../../client/index.js').FlowStatus[] = [];
+  let wake: (() => void) | undefined;
+  const sub = fl.api.flow.progress.subscribe({ id }, { onData: (s) => { queue.push(s); wake?.(); } });
+  try {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      yield queue.shift()!;
+    }
+  } finally {
+    sub.unsubscribe();
+  }
+}
