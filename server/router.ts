@@ -99,8 +99,19 @@ function submittingOn(ws: WebSocket, controller: Controller): Set<string> {
 }
 
 /** Resolves when `signal` aborts. */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+/**
+ * Resolves when `signal` aborts. `off()` removes the listener: the controller's closing signal
+ * lives as long as the controller, and must not collect one listener per subscription.
+ */
+function aborted(signal: AbortSignal): { promise: Promise<void>; off: () => void } {
+  let off = () => {};
+  const promise = new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const on = () => resolve();
+    signal.addEventListener('abort', on, { once: true });
+    off = () => signal.removeEventListener('abort', on);
+  });
+  return { promise, off };
 }
 
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
@@ -137,28 +148,33 @@ export const appRouter = t.router({
      */
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
       const job = ctx.controller.job(input.jobId);
-      // A client that goes away while the job is quiet must not leave this generator waiting.
-      const gone = signal ? aborted(signal) : new Promise<void>(() => {});
-      const closing = aborted(ctx.controller.closingSignal);
       let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
-      while (!signal?.aborted) {
-        if (cursor < job.logLength) {
-          const read = job.readLog(cursor, BATCH);
-          const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
-          cursor += results.length;
-          const batch: ResultBatch = { seq: cursor, results, total: job.total, pool: job.pool };
-          const end = cursor;
-          yield tracked(String(end), batch);
-          await drained(ctx.ws, signal);
-          continue;
+      // A client that goes away while the job is quiet must not leave this generator waiting.
+      const gone = signal ? aborted(signal) : { promise: new Promise<void>(() => {}), off: () => {} };
+      const closing = aborted(ctx.controller.closingSignal);
+      try {
+        while (!signal?.aborted) {
+          if (cursor < job.logLength) {
+            const read = job.readLog(cursor, BATCH);
+            const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
+            cursor += results.length;
+            const batch: ResultBatch = { seq: cursor, results, total: job.total, pool: job.pool };
+            const end = cursor;
+            yield tracked(String(end), batch);
+            await drained(ctx.ws, signal);
+            continue;
+          }
+          if (job.finished) return;
+          if (ctx.controller.closingSignal.aborted) {
+            const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
+            throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
+          }
+          await Promise.race([job.changed(), gone.promise, closing.promise]);
         }
-        if (job.finished) return;
-        if (ctx.controller.closingSignal.aborted) {
-          const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
-          throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
-        }
-        await Promise.race([job.changed(), gone, closing]);
+      } finally {
+        gone.off();
+        closing.off();
       }
     }),
   }),

@@ -38,7 +38,9 @@ describe('a slow client', () => {
     let last = 0;
     const done = new Promise<void>((resolve) =>
       ws.on('message', (data) => {
-        const msg = JSON.parse(data.toString());
+        const text = data.toString();
+        if (text === 'PING') return ws.send('PONG'); // tRPC's keep-alive, which a raw client must answer
+        const msg = JSON.parse(text);
         const batch = msg.result?.data && transformer.deserialize(msg.result.data) as { data?: { seq: number; results: unknown[]; total: number } };
         if (!batch?.data) return;
         received += batch.data.results.length;
