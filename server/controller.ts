@@ -32,6 +32,8 @@ import { listenLocalSocket } from './local-socket.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
+import { FunctionRegistry } from './functions/registry.js';
+import { memoryTable, sqliteTable } from './functions/function-table.js';
 
 export const VERSION = '0.1.0';
 
@@ -108,6 +110,8 @@ export class Controller {
   readonly closingSignal: AbortSignal = this.closing.signal;
   /** The durable job store, when there is one. */
   readonly store: JobStore | undefined;
+  /** Functions registered by name; kept in the job store's database when durable. */
+  readonly functions: FunctionRegistry;
 
   private constructor(
     private readonly opts: ControllerOptions & { log: (line: string) => void },
@@ -118,6 +122,7 @@ export class Controller {
   ) {
     this.store = (opts.durable ?? !opts.embedded) ? new JobStore(stateDir) : undefined;
     this.registry = new AgentRegistry(identity, this.store);
+    this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable());
     this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
@@ -283,7 +288,7 @@ export class Controller {
     const pool = choosePool(this.pools, input, this.defaultPool);
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
     const job = new Job(
-      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
     );
     job.persist();

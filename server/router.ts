@@ -12,6 +12,7 @@ import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
+import { functionsRouter } from './functions/router.js';
 
 /** What each call knows about its caller. */
 export interface Context {
@@ -21,7 +22,7 @@ export interface Context {
   ws?: WebSocket;
 }
 
-const t = initTRPC.context<Context>().create({
+export const t = initTRPC.context<Context>().create({
   transformer,
   errorFormatter({ shape, error }) {
     const cause = error.cause instanceof FlotillaError ? error.cause : undefined;
@@ -46,7 +47,7 @@ const boundary = t.middleware(async ({ next }) => {
   return res;
 });
 
-const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
+export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
   if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
   return next();
 });
@@ -114,7 +115,7 @@ export const appRouter = t.router({
     /** Queues a map; returns its job id at once. */
     submit: authed.input(submitSchema).mutation(({ ctx, input }) => {
       // Lanes cache functions by id: a client does not get to choose which cached code its id names.
-      const res = ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } });
+      const res = ctx.controller.submit({ ...input, fn: input.fn && { ...input.fn, id: fnSpecId(input.fn) } });
       // A submitter that goes away before sending every argument: its job runs what it has.
       if (res.total > input.args.length && ctx.ws) submittingOn(ctx.ws, ctx.controller).add(res.jobId);
       return res;
@@ -161,6 +162,7 @@ export const appRouter = t.router({
       }
     }),
   }),
+  functions: functionsRouter(t, authed),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
     logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),

@@ -100,6 +100,11 @@ export class JobStore {
     };
   }
 
+  /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
+  get database(): Db {
+    return this.db;
+  }
+
   createJob(row: Pick<JobRow, 'id' | 'pool' | 'spec' | 'total' | 'createdAt'>): void {
     this.st.insertJob.run(row.id, row.pool, JSON.stringify(row.spec), row.total, row.createdAt);
   }
