@@ -20,6 +20,8 @@ import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { AppendInput, MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
 import { shipFunction } from './ship.js';
+import { Functions, isByName, isNamed, toNamed } from './functions.js';
+import type { AnyTaskFn, ArgOf, NamedFn, RegisteredFn } from './functions.js';
 import { MapJob } from './job.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
@@ -39,6 +41,9 @@ export interface MapOptions extends MapSchedulingOptions {
 
 /** The function a map runs: gets one item and the task's context. */
 export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
+
+/** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
+export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf'>;
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -87,6 +92,8 @@ export class Session {
   private readonly streams = new Set<(err: FlotillaError) => void>();
   private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Functions registered on the controller by name. */
+  readonly functions: Functions;
 
   /** @internal use `connect()` */
   constructor(
@@ -95,17 +102,25 @@ export class Session {
     /** The embedded controller, when this session runs one. */
     readonly controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
-  ) {}
+  ) {
+    this.functions = new Functions(trpc, async (fn, o) => shipFunction(fn, o.globals ?? {}, { retryIf: o.retryIf }));
+  }
 
   /**
    * Runs `fn` on every item, on the agents of a pool. Returns at once; the job is awaitable
    * (values in input order) and async-iterable (outcomes as they finish).
    */
-  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions = {}): MapJob<Awaited<R>> {
-    const job = new MapJob<Awaited<R>>((jobId) => this.cancel(jobId).then(() => undefined));
+  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): MapJob<Awaited<R>>;
+  /** Runs a registered function (the version its handle names) on every item. */
+  map<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: NamedMapOptions): MapJob<Awaited<R>>;
+  /** Runs the latest version of the function registered as `name`; type it with `map<typeof fn>(name, ...)`. */
+  map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
+  map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
+    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined));
     let input;
     try {
-      input = this.prepare(items, fn, opts);
+      const byName = isByName(a, b);
+      input = this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts);
     } catch (err) {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
@@ -114,7 +129,19 @@ export class Session {
     return job;
   }
 
-  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions) {
+  /**
+   * Runs a registered function once, on `arg`: resolves with its value, rejects with its error.
+   * By name, type it with `call<typeof fn>(name, arg)`.
+   */
+  call<A, R>(fn: RegisteredFn<A, R>, arg: A, opts?: NamedMapOptions): Promise<Awaited<R>>;
+  call<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, arg: ArgOf<F>, opts?: NamedMapOptions): Promise<Awaited<ReturnType<F>>>;
+  async call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
+    const [o] = await this.map(fn as string, [arg], opts).outcomes();
+    if (!o!.ok) throw o!.error;
+    return o!.value;
+  }
+
+  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn, opts: MapOptions) {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
     if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
       throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
@@ -125,7 +152,7 @@ export class Session {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
     if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
     const list: ArrayLike<T> = Array.isArray(items) || typeof items === 'string' ? items : 'length' in items ? items : Array.from(items);
-    const fnSpec = shipFunction(fn, globals ?? {}, { retryIf });
+    const fnSpec = isNamed(fn) ? fn : shipFunction(fn, globals ?? {}, { retryIf });
     // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
     const first = encodeChunk(list, 0);
     return { sched: parsed.data, fn: fnSpec, list, first };
@@ -137,7 +164,7 @@ export class Session {
    * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
    */
   private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId } = await this.hot.submit({ ...input.sched, fn: input.fn, args: input.first, total: input.list.length });
+    const { jobId } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
     onSubmitted?.(jobId, input.list.length);
     for (let offset = input.first.length; offset < input.list.length; ) {
       let args: Encoded[];

@@ -72,7 +72,7 @@ export const mapOptionsSchema = z
 export const MAX_CHUNK = 65_536;
 
 /** A registered function's name: what `fl.functions.register(name, ...)` and `fnName` take. */
-export const fnNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a function name: a letter or _, then up to 127 letters, digits, _, . or -');
+export const fnNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must start with a letter or _ and go on with at most 127 letters, digits, _, . or -');
 
 /** A registered function's version: its content hash, or an unambiguous prefix of 8 or more hex digits. */
 export const fnVersionSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'a version: the 64 hex digits of a registered spec id, or 8 or more of its first ones');

@@ -135,13 +135,6 @@ export class FunctionRegistry {
     return { removed: [row.version] };
   }
 
-  /** Artifacts registered functions need: the artifact store must keep them. */
-  artifacts(): Set<string> {
-    const out = new Set<string>();
-    for (const versions of this.byName.values()) for (const r of versions) specArtifacts(r.spec).forEach((h) => out.add(h));
-    return out;
-  }
-
   private find(name: string, version?: string): FunctionRow {
     const versions = this.versionsOf(name, false);
     if (version === undefined) return versions[versions.length - 1]!;
@@ -168,10 +161,14 @@ export class FunctionRegistry {
   }
 }
 
-/** @throws FlotillaError BAD_INPUT naming the bad name */
-function checkName(name: unknown): asserts name is string {
+/**
+ * Checks a function name with the shared schema.
+ * @throws FlotillaError BAD_INPUT naming the bad name and saying what a name is
+ */
+export function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new FlotillaError('BAD_INPUT', `a function name must be a string, got ${name === null ? 'null' : typeof name}`);
   const r = fnNameSchema.safeParse(name);
-  if (!r.success) throw new FlotillaError('BAD_INPUT', `function name ${JSON.stringify(name) ?? String(name)} is not valid: ${r.error.issues[0]?.message ?? 'bad name'}`);
+  if (!r.success) throw new FlotillaError('BAD_INPUT', `function name ${JSON.stringify(name)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
 }
 
 function info(r: FunctionRow, latest: boolean): FunctionInfo {

@@ -1,11 +1,12 @@
 /**
- * The `functions` procedures of the controller's API: register, list, get, remove. Built by a
- * factory from the app router's own procedure builder (tRPC routers merge only when they share
- * one root), which server/router.ts passes in.
+ * The `functions` procedures of the controller's API: register, list, get, remove. Merged into
+ * the app router as `functions`; built by a function called when the app router is (router.ts
+ * imports this file and this file its builders, so the import cycle is harmless).
  */
 import { z } from 'zod';
 import { fnSpecId } from '../../agent/protocol/fnspec.js';
 import { fnSpecSchema } from '../schemas.js';
+import { authed, router } from '../router.js';
 
 // Names and versions are checked by the registry with the shared schemas, so a bad one gets the
 // same sentence however it arrives; here only their size is bounded.
@@ -17,12 +18,9 @@ export const registerSchema = z.object({ name, spec: fnSpecSchema });
 /** Input of `functions.get` and `functions.remove`. */
 export const functionRefSchema = z.object({ name, version });
 
-type Root = typeof import('../router.js').t;
-type Authed = typeof import('../router.js').authed;
-
 /** The `functions` sub-router. */
-export function functionsRouter(t: Root, authed: Authed) {
-  return t.router({
+export function functionsRouter() {
+  return router({
     /** Registers a spec under a name as its latest version; returns the version (its content hash). */
     register: authed.input(registerSchema).mutation(({ ctx, input }) => ctx.controller.functions.register(input.name, { ...input.spec, id: fnSpecId(input.spec) })),
     /** Every version of every registered function. */
