@@ -22,7 +22,7 @@ export interface Context {
   ws?: WebSocket;
 }
 
-export const t = initTRPC.context<Context>().create({
+const t = initTRPC.context<Context>().create({
   transformer,
   errorFormatter({ shape, error }) {
     const cause = error.cause instanceof FlotillaError ? error.cause : undefined;
@@ -47,10 +47,14 @@ const boundary = t.middleware(async ({ next }) => {
   return res;
 });
 
+/** Procedures that require the bearer token (also used by artifacts-router.ts and functions/router.ts). */
 export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
   if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
   return next();
 });
+
+/** @internal the router builder, for routers merged into appRouter */
+export const router = t.router;
 
 /** Results of one stream event: a run of the job's completion log. */
 export interface ResultBatch {
@@ -162,7 +166,7 @@ export const appRouter = t.router({
       }
     }),
   }),
-  functions: functionsRouter(t, authed),
+  functions: functionsRouter(),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
     logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
