@@ -10,12 +10,27 @@ import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from './protocol/messages.js';
 import { materializeSpec } from './materialize.js';
 import type { Materialized } from './materialize.js';
+import type { FnSpec } from './protocol/fnspec.js';
+import { ArtifactCache } from './artifacts.js';
+import { loadModuleExport } from './module-fn.js';
+import { Setups } from './setups.js';
 import { S } from './lane-state.js';
 import type { TaskContext } from './protocol/task-context.js';
 
 
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
+
+/**
+ * A function defined on this lane. Module functions load asynchronously: until `loading` settles
+ * the tasks queued behind one wait, so order is kept and no task starts before its function.
+ */
+interface FnEntry {
+  m: Materialized;
+  loading?: Promise<void>;
+  /** The setup this function's tasks need first. */
+  setupId?: string;
+}
 
 /** The task in the slot. After an abort it keeps the slot until it really stops. */
 interface Running {
@@ -35,7 +50,14 @@ const SLICE_MS = 4;
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
-  private readonly fns = new Map<number, Materialized>();
+  private readonly fns = new Map<number, FnEntry>();
+  private readonly setups = new Setups();
+  /** The artifact cache; `need` asks the controller for one a sibling lane has not written. */
+  readonly artifacts: ArtifactCache;
+  /** Set while the task at the head of the queue waits for its function or setup. */
+  private stalled = false;
+  /** Bumped by reset, so a wait that ends after it does not resume an old queue. */
+  private generation = 0;
   private queue: Queued[] = [];
   private head = 0;
   private pending: WireResult[] = [];
@@ -52,25 +74,24 @@ export class Runner {
     private readonly status: Float64Array,
     private readonly where: ErrorContext,
     private readonly onStuck: (reason: string) => void,
-  ) {}
+  ) {
+    this.artifacts = new ArtifactCache((hash) => this.send({ t: 'need', hash }));
+  }
 
   /** Handles one controller message. */
   handle(msg: ToAgent, bins: Buffer[]): void {
     switch (msg.t) {
       case 'fn': {
         const vals = Object.fromEntries(Object.entries(msg.spec.vals).map(([k, w]) => [k, unpackEncoded(w, bins)]));
-        try {
-          this.fns.set(msg.ref, materializeSpec({ ...msg.spec, vals }));
-        } catch (err) {
-          // Tasks of this function will fail with the reason, one by one.
-          this.fns.set(msg.ref, {
-            fn: () => {
-              throw err;
-            },
-          });
-        }
+        this.define(msg.ref, { ...msg.spec, vals });
         return;
       }
+      case 'art':
+        this.artifacts.received(msg.hash, msg.code);
+        return;
+      case 'unsetup':
+        void this.setups.drop(msg.ids);
+        return;
       case 'drop':
         for (const ref of msg.refs) this.fns.delete(ref);
         return;
@@ -91,6 +112,53 @@ export class Runner {
     }
   }
 
+  /**
+   * Builds a function: inline ones at once; module ones (and module setups) in the background,
+   * their tasks held at the head of the queue until the import settles.
+   */
+  private define(ref: number, spec: FnSpec): void {
+    const failing = (err: unknown): Materialized => ({
+      fn: () => {
+        throw err;
+      },
+    });
+    let entry: FnEntry;
+    try {
+      entry = { m: materializeSpec(spec), setupId: spec.setup?.id };
+    } catch (err) {
+      // Tasks of this function will fail with the reason, one by one.
+      this.fns.set(ref, { m: failing(err) });
+      return;
+    }
+    this.fns.set(ref, entry);
+    const setupRef = spec.setup?.module;
+    if (!spec.module && !setupRef) return;
+    entry.loading = (async () => {
+      const fn = spec.module ? await loadModuleExport(spec.module, this.artifacts, this.where) : entry.m.fn;
+      const setup = setupRef ? await loadModuleExport(setupRef, this.artifacts, this.where) : entry.m.setup;
+      entry.m = { ...entry.m, fn, setup };
+    })().then(
+      () => {
+        entry.loading = undefined;
+      },
+      (err) => {
+        entry.m = failing(err);
+        entry.setupId = undefined;
+        entry.loading = undefined;
+      },
+    );
+  }
+
+  /** What the head task waits for before it can start: its function's import or its setup. */
+  private blocker(task: WireTask): Promise<unknown> | undefined {
+    const entry = this.fns.get(task[1]);
+    if (!entry) return undefined;
+    if (entry.loading) return entry.loading;
+    if (entry.setupId === undefined || !entry.m.setup) return undefined;
+    const setup = entry.m.setup;
+    return this.setups.state(entry.setupId, () => setup()).pending;
+  }
+
   /** Queued and running tasks. */
   get load(): { running: number; queued: number } {
     return { running: this.running ? 1 : 0, queued: this.queue.length - this.head };
@@ -109,6 +177,8 @@ export class Runner {
     this.pendingBins = [];
     this.queuedRuns.clear();
     this.fns.clear();
+    this.stalled = false;
+    this.generation++;
     this.status[S.DEADLINE] = 0;
     this.status[S.BUSY] = 0;
   }
@@ -147,8 +217,15 @@ export class Runner {
   private pump(): void {
     this.pumpScheduled = false;
     const sliceEnd = performance.now() + SLICE_MS;
-    while (!this.running && this.head < this.queue.length) {
+    while (!this.running && !this.stalled && this.head < this.queue.length) {
       const q = this.queue[this.head]!;
+      if (!q.cancelled) {
+        const wait = this.blocker(q.task);
+        if (wait) {
+          this.stall(wait);
+          break;
+        }
+      }
       this.queue[this.head++] = undefined as never;
       if (q.cancelled) continue;
       this.queuedRuns.delete(q.task[0]);
@@ -169,6 +246,18 @@ export class Runner {
     else this.scheduleFlush();
   }
 
+  /** Holds the queue until `wait` settles (a module import, a setup); results so far go out now. */
+  private stall(wait: Promise<unknown>): void {
+    this.stalled = true;
+    const gen = this.generation;
+    const resume = () => {
+      if (gen !== this.generation) return;
+      this.stalled = false;
+      this.schedulePump();
+    };
+    wait.then(resume, resume);
+  }
+
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
@@ -179,8 +268,15 @@ export class Runner {
     const [run, fnRef, wireArg, timeoutMs, index, attempt] = task;
     const t0 = performance.now();
     if (this.pending.length > 0 && t0 - this.pendingSince > FLUSH_AFTER_MS) this.flush();
-    const entry = this.fns.get(fnRef);
-    if (!entry) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
+    const defined = this.fns.get(fnRef);
+    if (!defined) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
+    const entry = defined.m;
+    let setupValue: unknown;
+    if (defined.setupId !== undefined && entry.setup) {
+      const st = this.setups.state(defined.setupId, entry.setup);
+      if (st.error) return this.fail(run, t0, st.error);
+      setupValue = st.value;
+    }
     let arg: unknown;
     try {
       arg = decodeValue(unpackEncoded(wireArg, bins));
@@ -191,6 +287,7 @@ export class Runner {
     const ctx: TaskContext = {
       index,
       attempt,
+      setup: setupValue,
       get signal() {
         return (slot.ac ??= new AbortController()).signal;
       },

@@ -12,6 +12,7 @@ import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
+import { artifactsRouter } from './artifacts-router.js';
 import { functionsRouter } from './functions/router.js';
 
 /** What each call knows about its caller. */
@@ -170,7 +171,10 @@ export const appRouter = t.router({
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
     logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
+    /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
+    dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
   }),
+  artifacts: artifactsRouter(),
 });
 
 /** The router's type, for typed clients. */
