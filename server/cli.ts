@@ -9,6 +9,7 @@ import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
 import type { TaskResult } from './job.js';
+import { addFunctionCommands } from './functions/cli.js';
 
 const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
 
@@ -160,6 +161,8 @@ clientCommand('logs', 'show recent agent log lines')
       print(o, lines, () => lines.forEach((l) => console.log(`${new Date(l.at).toISOString()} ${l.agentId}: ${l.line}`)));
     }),
   );
+
+addFunctionCommands(program, withConnection);
 
 program.parseAsync().catch((err) => {
   console.error(`flotilla: ${describeCliError(err)}`);
