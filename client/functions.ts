@@ -13,6 +13,9 @@ import type { AppRouter } from '../server/router.js';
 import { fnVersionSchema } from '../server/schemas.js';
 import { checkName } from '../server/functions/registry.js';
 import { fromTRPCError } from './errors.js';
+import { isModuleFunction } from './module/handle.js';
+import type { ModuleFunction } from './module/handle.js';
+import type { FunctionOptions } from './module/prepare.js';
 
 export type { FunctionDetails, FunctionInfo };
 
@@ -35,15 +38,11 @@ export interface RegisteredFn<A, R> {
   readonly [fnTypes]?: (arg: A) => R;
 }
 
-/** Options of `fl.functions.register`: fixed with the function, as `map` would take them. */
-export interface RegisterOptions {
-  /** Names the function uses from outside itself (see `MapOptions.globals`). */
-  globals?: Record<string, unknown>;
-  /** Whether a thrown error should be retried (see `MapOptions.retryIf`). */
-  retryIf?: (error: unknown) => boolean;
-  /** Runs once per agent slot before the function's first task there; its value is `ctx.setup`. */
-  setup?: unknown;
-}
+/**
+ * Options of `fl.functions.register`, as `map` takes them (globals, retryIf, setup): they are
+ * fixed with the function and travel with every call by name.
+ */
+export type RegisterOptions = FunctionOptions;
 
 /** Turns a function (inline or a module handle) into a spec the controller holds. */
 export type Preparer = (fn: unknown, opts: RegisterOptions) => Promise<FnSpec>;
@@ -67,7 +66,10 @@ export class Functions {
    * setup and retryIf travel with it. Registering the same function again returns the same
    * version; a different one becomes the name's latest version, older ones stay callable by version.
    */
-  async register<F extends AnyTaskFn>(name: string, fn: F, opts: RegisterOptions = {}): Promise<RegisteredFn<ArgOf<F>, Awaited<ReturnType<F>>>> {
+  register<F extends AnyTaskFn>(name: string, fn: F, opts?: RegisterOptions): Promise<RegisteredFn<ArgOf<F>, Awaited<ReturnType<F>>>>;
+  /** Registers an export of a module file (`work.fit` of `moduleOf<typeof import('./work.js')>(url)`). */
+  register<F extends AnyTaskFn>(name: string, fn: ModuleFunction<F>, opts?: RegisterOptions): Promise<RegisteredFn<ArgOf<F>, Awaited<ReturnType<F>>>>;
+  async register(name: string, fn: unknown, opts: RegisterOptions = {}): Promise<RegisteredFn<unknown, unknown>> {
     checkName(name);
     const spec = await this.prepare(fn, opts);
     const { version } = await this.rpc(() => this.trpc.functions.register.mutate({ name, spec }));
@@ -107,10 +109,11 @@ export class Functions {
 
 /**
  * Whether `map(a, b)` names a registered function (`map('fit', rows)`, `map(handle, rows)`)
- * rather than mapping items over a function (`map(rows, fn)`): only the latter passes a function.
+ * rather than mapping items over a function (`map(rows, fn)`): only the latter passes a function
+ * (inline or a module function).
  */
 export function isByName(a: unknown, b: unknown): boolean {
-  return typeof b !== 'function' && (typeof a === 'string' || isRegisteredFn(a));
+  return typeof b !== 'function' && !isModuleFunction(b) && (typeof a === 'string' || isRegisteredFn(a));
 }
 
 function isRegisteredFn(v: unknown): v is RegisteredFn<unknown, unknown> {

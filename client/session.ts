@@ -113,7 +113,7 @@ export class Session {
     readonly controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
   ) {
-    this.functions = new Functions(trpc, async (fn, o) => shipFunction(fn, o.globals ?? {}, { retryIf: o.retryIf }));
+    this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
   }
 
   /**
