@@ -18,20 +18,23 @@ export class Setups {
 
   /** The state of setup `id`, starting it with `run` on first use. */
   state(id: string, run: () => unknown): SetupState {
-    let st = this.states.get(id);
+    const st = this.states.get(id);
     if (st) return st;
     const state: SetupState = {};
     this.states.set(id, state);
-    state.pending = (async () => {
+    const running = (async () => {
       try {
         state.value = await run();
       } catch (err) {
         state.error = setupFailed(err);
-      } finally {
-        state.pending = undefined;
       }
     })();
-    return (st = state);
+    state.pending = running;
+    // Cleared in a later turn, never before it is set (a setup may throw synchronously).
+    void running.then(() => {
+      state.pending = undefined;
+    });
+    return state;
   }
 
   /** Forgets setups (these ids, or all) and disposes their values; a later task runs them again. */
