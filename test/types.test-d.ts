@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { clusterMap, connect } from '../client/index.js';
-import type { FlotillaError, MapJob, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import { clusterMap, connect, moduleFn, moduleOf } from '../client/index.js';
+import type { FlotillaError, MapJob, ModuleFunction, Session, TaskContext, TaskOutcome } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -41,5 +41,33 @@ describe('what clusterMap and map infer', () => {
     fl.map([1], (x) => x, { retry: 1 });
     // @ts-expect-error: the function takes strings, the items are numbers
     fl.map([1], (s: string) => s);
+  });
+});
+
+describe('module functions', () => {
+  type Work = typeof import('./functions/fixtures/work.js');
+  const work = moduleOf<Work>(new URL('./functions/fixtures/work.ts', import.meta.url));
+
+  it('a handle has one typed module function per function export, none for values', () => {
+    expectTypeOf(work.fit).toEqualTypeOf<ModuleFunction<Work['fit']>>();
+    expectTypeOf(work).not.toHaveProperty('notAFunction');
+  });
+
+  it('map infers the result from the export and checks items against its first parameter', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.map([{ x: 1 }], work.fit)).toEqualTypeOf<MapJob<{ y: number; pid: number }>>();
+    expectTypeOf(fl.map([{ x: 1 }], work.withSetup, { setup: work.init })).resolves.toEqualTypeOf<{ x: number; token: string; threadId: number }[]>();
+    // @ts-expect-error rows must match fit's parameter
+    fl.map([{ y: 'no' }], work.fit);
+    // @ts-expect-error setup is a module function or a function
+    fl.map([{ x: 1 }], work.fit, { setup: 42 });
+    expectTypeOf(clusterMap([{ x: 2 }], work.fit)).toEqualTypeOf<Promise<{ y: number; pid: number }[]>>();
+  });
+
+  it('an untyped { module, export } runs, typed as unknown results', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.map([1], { module: 'work.ts', export: 'fit' })).toEqualTypeOf<MapJob<unknown>>();
+    expectTypeOf(moduleFn<(n: number) => string>('work.ts', 'f')).toEqualTypeOf<ModuleFunction<(n: number) => string>>();
+    expectTypeOf(fl.map([1], moduleFn<(n: number) => string>('work.ts', 'f'))).toEqualTypeOf<MapJob<string>>();
   });
 });
