@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { clusterMap, connect, moduleFn, moduleOf } from '../client/index.js';
 import type { FlotillaError, MapJob, ModuleFunction, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import type { RegisteredFn } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -69,5 +70,44 @@ describe('module functions', () => {
     expectTypeOf(fl.map([1], { module: 'work.ts', export: 'fit' })).toEqualTypeOf<MapJob<unknown>>();
     expectTypeOf(moduleFn<(n: number) => string>('work.ts', 'f')).toEqualTypeOf<ModuleFunction<(n: number) => string>>();
     expectTypeOf(fl.map([1], moduleFn<(n: number) => string>('work.ts', 'f'))).toEqualTypeOf<MapJob<string>>();
+  });
+});
+
+describe('what registered functions infer', () => {
+  type Fit = typeof import('./functions/fixtures/registry-work.js')['fit'];
+  type Fitted = { weight: number; tag: string };
+
+  it('a handle from register carries the types of the function it was registered from', async () => {
+    const fl = {} as Session;
+    const sq = await fl.functions.register('square', (x: number) => x * x);
+    expectTypeOf(sq).toEqualTypeOf<RegisteredFn<number, number>>();
+    expectTypeOf(fl.call(sq, 3)).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(fl.map(sq, [1, 2])).toEqualTypeOf<MapJob<number>>();
+    const work = moduleOf<typeof import('./functions/fixtures/registry-work.js')>('./functions/fixtures/registry-work.ts');
+    const fit = await fl.functions.register('fit', work.fit, { setup: work.init });
+    expectTypeOf(fit).toEqualTypeOf<RegisteredFn<{ values: number[] }, Fitted>>();
+    expectTypeOf(fl.call(fit, { values: [1] })).resolves.toEqualTypeOf<Fitted>();
+    const slow = await fl.functions.register('slow', async (s: string) => s.length);
+    expectTypeOf(fl.call(slow, 'abc')).toEqualTypeOf<Promise<number>>();
+  });
+
+  it('a call by name is typed by an explicit function type, unknown without one', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.call<Fit>('fit', { values: [1] })).resolves.toEqualTypeOf<Fitted>();
+    expectTypeOf(fl.map<Fit>('fit', [{ values: [1] }])).toEqualTypeOf<MapJob<Fitted>>();
+    expectTypeOf(fl.call('fit', 1)).toEqualTypeOf<Promise<unknown>>();
+    expectTypeOf(fl.functions.ref<Fit>('fit')).toEqualTypeOf<RegisteredFn<{ values: number[] }, Fitted>>();
+    expectTypeOf(fl.functions.list()).resolves.items.toHaveProperty('kind').toEqualTypeOf<'inline' | 'module'>();
+  });
+
+  it('rejects arguments that do not fit, and per-map globals', async () => {
+    const fl = {} as Session;
+    const sq = await fl.functions.register('square', (x: number) => x * x);
+    // @ts-expect-error: the registered function takes numbers
+    fl.call(sq, 'three');
+    // @ts-expect-error: items must be what the function takes
+    fl.map<Fit>('fit', [1]);
+    // @ts-expect-error: globals are fixed at registration
+    fl.map(sq, [1], { globals: { k: 1 } });
   });
 });
