@@ -6,11 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterMap, closeDefaultSession, connect, moduleOf } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import { rejection } from '../support/async.js';
+import { rejection, until } from '../support/async.js';
+import { Controller } from '../../server/controller.js';
 
 const WORK = new URL('./fixtures/work.ts', import.meta.url);
 const HELPER = new URL('./fixtures/helper.ts', import.meta.url);
@@ -121,6 +123,15 @@ describe('module functions on local agents', () => {
     expect(setupLines().length).toBe(before + lines.length + 1);
   });
 
+  it('dropSetup disposes setup values (Symbol.asyncDispose) on the lanes that hold them', async () => {
+    const ids = new Set(await fl.map(Array.from({ length: 12 }, (_, i) => i), work.setupId, { setup: work.initDisposable }));
+    expect(ids.size).toBeGreaterThan(0);
+    await fl.dropSetup();
+    const disposed = () => setupLines().filter((l) => l.startsWith('disposed '));
+    await until(() => disposed().length >= ids.size);
+    expect(new Set(disposed().map((l) => l.slice('disposed '.length)))).toEqual(ids);
+  });
+
   it('an inline setup is shipped like the function, with the globals in scope', async () => {
     const base = 21;
     const out = await fl.map([1, 2], (x: number, ctx) => x + (ctx.setup as { k: number }).k, { setup: () => ({ k: base * 2 }), globals: { base } });
@@ -183,6 +194,29 @@ describe('module functions fail before anything is sent', () => {
     const hash = 'ab'.repeat(32);
     const spec = { id: 'x', src: '', vals: {}, fns: {}, module: { artifact: hash, export: 'fit', file: '/w.ts', target: 'node20', builtOn: { node: 'v20.0.0', platform: 'linux-x64' } } };
     expect(() => fl.controller!.submit({ fn: spec, args: [] })).toThrow(hash);
+  });
+});
+
+describe('artifacts on a durable controller', () => {
+  it('are kept in its database across a restart', async () => {
+    const state = tempDir('flotilla-state-');
+    const code = 'export const f = () => 1;\n';
+    const hash = createHash('sha256').update(code).digest('hex');
+    const start = () => Controller.start({ stateDir: state, durable: true, pools: { local: { launcher: 'local', min: 0, max: 1 } }, log: () => {} });
+    let c = await start();
+    try {
+      expect(() => c.artifacts.put(hash, code + ' ')).toThrow(/hashes to/);
+      c.artifacts.put(hash, code);
+    } finally {
+      await c.close();
+    }
+    c = await start();
+    try {
+      expect(c.artifacts.missing([hash, 'cd'.repeat(32)])).toEqual(['cd'.repeat(32)]);
+      expect(c.artifacts.get(hash)).toBe(code);
+    } finally {
+      await c.close();
+    }
   });
 });
 
