@@ -102,8 +102,6 @@ export class Session {
   private readonly streams = new Set<(err: FlotillaError) => void>();
   private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Artifacts this session has seen on its controller: not asked about again. */
-  private readonly artifactsOnController = new Set<string>();
   /** Functions registered on the controller by name. */
   readonly functions: Functions;
 
@@ -184,7 +182,7 @@ export class Session {
   async prepareFunction(fn: unknown, opts: FunctionOptions = {}): Promise<FnSpec> {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
     try {
-      return await prepareFunction(this.trpc, fn, opts, this.artifactsOnController);
+      return await prepareFunction(this.trpc, fn, opts);
     } catch (err) {
       throw fromTRPCError(err);
     }

@@ -83,22 +83,21 @@ export async function buildFunction(fn: unknown, opts: FunctionOptions): Promise
  * Builds a spec and uploads the artifacts the controller lacks (asking first, so a warm map
  * sends none), then returns the spec, ready to submit or register.
  */
-export async function prepareFunction(trpc: TRPCClient<AppRouter>, fn: unknown, opts: FunctionOptions, known?: Set<string>): Promise<FnSpec> {
+export async function prepareFunction(trpc: TRPCClient<AppRouter>, fn: unknown, opts: FunctionOptions): Promise<FnSpec> {
   const { spec, artifacts } = await buildFunction(fn, opts);
-  await uploadArtifacts(trpc, artifacts, known);
+  await uploadArtifacts(trpc, artifacts);
   return spec;
 }
 
 /**
- * Uploads the artifacts the controller does not have yet. `known` holds hashes this session saw
- * on the controller (which never forgets one while it runs): those are not even asked about.
+ * Uploads the artifacts the controller does not have yet. It is asked every time, not
+ * remembered here: a controller that restarted without its store would not have them.
  */
-export async function uploadArtifacts(trpc: TRPCClient<AppRouter>, artifacts: readonly Artifact[], known = new Set<string>()): Promise<number> {
-  const byHash = new Map(artifacts.filter((a) => !known.has(a.hash)).map((a) => [a.hash, a]));
-  if (byHash.size === 0) return 0;
+export async function uploadArtifacts(trpc: TRPCClient<AppRouter>, artifacts: readonly Artifact[]): Promise<number> {
+  if (artifacts.length === 0) return 0;
+  const byHash = new Map(artifacts.map((a) => [a.hash, a]));
   const missing = await trpc.artifacts.missing.query({ hashes: [...byHash.keys()] });
   for (const hash of missing) await trpc.artifacts.put.mutate(byHash.get(hash)!);
-  for (const hash of byHash.keys()) known.add(hash);
   return missing.length;
 }
 
