@@ -92,6 +92,18 @@ describe('inline functions by name', () => {
     expect(await fl.functions.remove('shift')).toEqual({ removed: [b.version, a.version] });
   });
 
+  it('a job submitted by name keeps its function when the name is removed before it ran', async () => {
+    const slow = await fl.functions.register('slow.double', async (x: number) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return x * 2;
+    });
+    const job = fl.map('slow.double', [1, 2, 3, 4]);
+    await job.id; // submitted: the controller resolved the name into the job's own copy
+    expect(await fl.functions.remove('slow.double')).toEqual({ removed: [slow.version] });
+    expect((await rejection(fl.call(slow, 1))).code).toBe('NOT_FOUND');
+    expect(await job).toEqual([2, 4, 6, 8]);
+  });
+
   it("a call rejects with the task's own error", async () => {
     await fl.functions.register('fails', (x: number) => {
       if (x < 0) throw new RangeError(`negative: ${x}`);
