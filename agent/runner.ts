@@ -8,12 +8,8 @@ import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from './protocol/messages.js';
-import { materializeSpec } from './materialize.js';
-import type { Materialized } from './materialize.js';
-import type { FnSpec } from './protocol/fnspec.js';
 import { ArtifactCache } from './artifacts.js';
-import { loadModuleExport } from './module-fn.js';
-import { Setups } from './setups.js';
+import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
 import type { TaskContext } from './protocol/task-context.js';
 
@@ -21,16 +17,6 @@ import type { TaskContext } from './protocol/task-context.js';
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
 
-/**
- * A function defined on this lane. Module functions load asynchronously: until `loading` settles
- * the tasks queued behind one wait, so order is kept and no task starts before its function.
- */
-interface FnEntry {
-  m: Materialized;
-  loading?: Promise<void>;
-  /** The setup this function's tasks need first. */
-  setupId?: string;
-}
 
 /** The task in the slot. After an abort it keeps the slot until it really stops. */
 interface Running {
@@ -50,10 +36,7 @@ const SLICE_MS = 4;
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
-  private readonly fns = new Map<number, FnEntry>();
-  private readonly setups = new Setups();
-  /** The artifact cache; `need` asks the controller for one a sibling lane has not written. */
-  readonly artifacts: ArtifactCache;
+  private readonly fns: FnTable;
   /** Set while the task at the head of the queue waits for its function or setup. */
   private stalled = false;
   /** Bumped by reset, so a wait that ends after it does not resume an old queue. */
@@ -75,7 +58,7 @@ export class Runner {
     private readonly where: ErrorContext,
     private readonly onStuck: (reason: string) => void,
   ) {
-    this.artifacts = new ArtifactCache((hash) => this.send({ t: 'need', hash }));
+    this.fns = new FnTable(new ArtifactCache((hash) => this.send({ t: 'need', hash })), where);
   }
 
   /** Handles one controller message. */
@@ -83,14 +66,14 @@ export class Runner {
     switch (msg.t) {
       case 'fn': {
         const vals = Object.fromEntries(Object.entries(msg.spec.vals).map(([k, w]) => [k, unpackEncoded(w, bins)]));
-        this.define(msg.ref, { ...msg.spec, vals });
+        this.fns.define(msg.ref, { ...msg.spec, vals });
         return;
       }
       case 'art':
-        this.artifacts.received(msg.hash, msg.code);
+        this.fns.artifacts.received(msg.hash, msg.code);
         return;
       case 'unsetup':
-        void this.setups.drop(msg.ids);
+        void this.fns.setups.drop(msg.ids);
         return;
       case 'drop':
         for (const ref of msg.refs) this.fns.delete(ref);
@@ -110,53 +93,6 @@ export class Runner {
       default:
         return;
     }
-  }
-
-  /**
-   * Builds a function: inline ones at once; module ones (and module setups) in the background,
-   * their tasks held at the head of the queue until the import settles.
-   */
-  private define(ref: number, spec: FnSpec): void {
-    const failing = (err: unknown): Materialized => ({
-      fn: () => {
-        throw err;
-      },
-    });
-    let entry: FnEntry;
-    try {
-      entry = { m: materializeSpec(spec), setupId: spec.setup?.id };
-    } catch (err) {
-      // Tasks of this function will fail with the reason, one by one.
-      this.fns.set(ref, { m: failing(err) });
-      return;
-    }
-    this.fns.set(ref, entry);
-    const setupRef = spec.setup?.module;
-    if (!spec.module && !setupRef) return;
-    entry.loading = (async () => {
-      const fn = spec.module ? await loadModuleExport(spec.module, this.artifacts, this.where) : entry.m.fn;
-      const setup = setupRef ? await loadModuleExport(setupRef, this.artifacts, this.where) : entry.m.setup;
-      entry.m = { ...entry.m, fn, setup };
-    })().then(
-      () => {
-        entry.loading = undefined;
-      },
-      (err) => {
-        entry.m = failing(err);
-        entry.setupId = undefined;
-        entry.loading = undefined;
-      },
-    );
-  }
-
-  /** What the head task waits for before it can start: its function's import or its setup. */
-  private blocker(task: WireTask): Promise<unknown> | undefined {
-    const entry = this.fns.get(task[1]);
-    if (!entry) return undefined;
-    if (entry.loading) return entry.loading;
-    if (entry.setupId === undefined || !entry.m.setup) return undefined;
-    const setup = entry.m.setup;
-    return this.setups.state(entry.setupId, () => setup()).pending;
   }
 
   /** Queued and running tasks. */
@@ -220,7 +156,7 @@ export class Runner {
     while (!this.running && !this.stalled && this.head < this.queue.length) {
       const q = this.queue[this.head]!;
       if (!q.cancelled) {
-        const wait = this.blocker(q.task);
+        const wait = this.fns.blocker(q.task[1]);
         if (wait) {
           this.stall(wait);
           break;
@@ -273,7 +209,7 @@ export class Runner {
     const entry = defined.m;
     let setupValue: unknown;
     if (defined.setupId !== undefined && entry.setup) {
-      const st = this.setups.state(defined.setupId, entry.setup);
+      const st = this.fns.setups.state(defined.setupId, entry.setup);
       if (st.error) return this.fail(run, t0, st.error);
       setupValue = st.value;
     }
