@@ -13,6 +13,7 @@ import { laneRow, S } from './lane-state.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
 import { parseCredentials } from './credentials.js';
 import { dialLoop } from './dial.js';
+import { listCached } from './artifacts.js';
 
 const HEARTBEAT_MS = 5_000;
 
@@ -22,6 +23,8 @@ function post(e: LaneEvent): void {
 
 /** Runs a lane until the controller says to stop or the supervisor ends the thread. */
 export async function runLane(data: LaneData): Promise<void> {
+  // Module artifacts carry inline source maps: a task's stack names the user's files and lines.
+  process.setSourceMapsEnabled(true);
   const creds = parseCredentials(data.credentials);
   const status = laneRow(data.status, data.lane);
   const where = { agentId: creds.agentId, host: hostname(), pid: process.pid, lane: data.lane };
@@ -43,7 +46,7 @@ export async function runLane(data: LaneData): Promise<void> {
       runner.handle(msg, bins);
     };
     const hb = setInterval(() => ch.send({ t: 'hb', ...runner.load, rssBytes: process.memoryUsage.rss() }), HEARTBEAT_MS);
-    ch.send({ t: 'ready', slots: 1, lane: data.lane, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool });
+    ch.send({ t: 'ready', slots: 1, lane: data.lane, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool, arts: listCached() });
     const { code, reason } = await closed;
     clearInterval(hb);
     runner.reset();

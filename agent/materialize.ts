@@ -34,16 +34,25 @@ export function materialize(spec: FnSpec): (...args: unknown[]) => unknown {
 export interface Materialized {
   fn: (...args: unknown[]) => unknown;
   retryIf?: (err: unknown) => unknown;
+  /** The spec's inline setup, built in the same scope; a module setup is loaded by the runner. */
+  setup?: () => unknown;
 }
 
-/** Like `materialize`, with the spec's `retryIf` predicate built in the same scope. */
+/**
+ * Like `materialize`, with the spec's `retryIf` predicate and inline setup built in the same
+ * scope. For a module spec (`src` empty) `fn` is a placeholder: the runner imports the export.
+ */
 export function materializeSpec(spec: FnSpec): Materialized {
   if (spec.builtin !== undefined) return { fn: materializeBuiltin(spec) };
   const valNames = Object.keys(spec.vals ?? {});
   const fnNames = Object.keys(spec.fns ?? {});
   checkNames(valNames, fnNames);
-  const parts: Array<[string, unknown]> = [['the shipped function', spec.src], ...fnNames.map((n): [string, unknown] => [`global "${n}"`, spec.fns[n]])];
+  const isModule = spec.module !== undefined;
+  const mainSrc = isModule ? 'undefined' : spec.src;
+  const setupSrc = spec.setup?.src;
+  const parts: Array<[string, unknown]> = [['the shipped function', mainSrc], ...fnNames.map((n): [string, unknown] => [`global "${n}"`, spec.fns[n]])];
   if (spec.retryIf !== undefined) parts.push(['retryIf', spec.retryIf]);
+  if (setupSrc !== undefined) parts.push(['setup', setupSrc]);
   for (const [what, src] of parts) {
     if (typeof src !== 'string') throw new FlotillaError('BAD_INPUT', `${what} has no source text (got ${typeof src})`);
   }
@@ -53,7 +62,7 @@ export function materializeSpec(spec: FnSpec): Materialized {
   const body = [
     '"use strict";',
     ...fnNames.map((n) => `const ${n} = (\n${spec.fns[n]}\n);`),
-    `return [(\n${spec.src}\n), [${fnNames.join(', ')}], ${spec.retryIf === undefined ? 'undefined' : `(\n${spec.retryIf}\n)`}];`,
+    `return [(\n${mainSrc}\n), [${fnNames.join(', ')}], ${spec.retryIf === undefined ? 'undefined' : `(\n${spec.retryIf}\n)`}, ${setupSrc === undefined ? 'undefined' : `(\n${setupSrc}\n)`}];`,
   ].join('\n');
   let factory: (...args: unknown[]) => unknown;
   try {
@@ -63,21 +72,28 @@ export function materializeSpec(spec: FnSpec): Materialized {
   }
 
   const values = valNames.map((n) => decodeValue(spec.vals[n]!));
-  let built: [unknown, unknown[], unknown];
+  let built: [unknown, unknown[], unknown, unknown];
   try {
     built = factory(setName, ...values) as typeof built;
   } catch (err) {
     throw new FlotillaError('BAD_INPUT', `evaluating the shipped source threw: ${message(err)}`, { cause: err });
   }
-  const [main, fns, retryIf] = built;
+  const [main, fns, retryIf, setup] = built;
   fns.forEach((f, i) => {
     if (typeof f !== 'function') throw new FlotillaError('BAD_INPUT', `global "${fnNames[i]}" does not evaluate to a function (got ${typeof f})`);
   });
+  if (setupSrc !== undefined && typeof setup !== 'function') throw new FlotillaError('BAD_INPUT', `setup does not evaluate to a function (got ${typeof setup})`);
+  if (isModule) {
+    const placeholder = () => {
+      throw new FlotillaError('INTERNAL', 'module function used before it was loaded');
+    };
+    return { fn: placeholder, retryIf: retryIf as Materialized['retryIf'], setup: setup as Materialized['setup'] };
+  }
   if (typeof main !== 'function') {
     throw new FlotillaError('BAD_INPUT', `the shipped source does not evaluate to a function (got ${main === null ? 'null' : typeof main})`);
   }
   if (spec.retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', `retryIf does not evaluate to a function (got ${typeof retryIf})`);
-  return { fn: main as (...args: unknown[]) => unknown, retryIf: retryIf as Materialized['retryIf'] };
+  return { fn: main as (...args: unknown[]) => unknown, retryIf: retryIf as Materialized['retryIf'], setup: setup as Materialized['setup'] };
 }
 
 // The names are spliced into generated code, so only plain identifiers may pass.

@@ -8,14 +8,15 @@ import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from './protocol/messages.js';
-import { materializeSpec } from './materialize.js';
-import type { Materialized } from './materialize.js';
+import { ArtifactCache } from './artifacts.js';
+import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
 import type { TaskContext } from './protocol/task-context.js';
 
 
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
+
 
 /** The task in the slot. After an abort it keeps the slot until it really stops. */
 interface Running {
@@ -35,7 +36,11 @@ const SLICE_MS = 4;
 export const CANCEL_GRACE_MS = 1000;
 
 export class Runner {
-  private readonly fns = new Map<number, Materialized>();
+  private readonly fns: FnTable;
+  /** Set while the task at the head of the queue waits for its function or setup. */
+  private stalled = false;
+  /** Bumped by reset, so a wait that ends after it does not resume an old queue. */
+  private generation = 0;
   private queue: Queued[] = [];
   private head = 0;
   private pending: WireResult[] = [];
@@ -52,25 +57,24 @@ export class Runner {
     private readonly status: Float64Array,
     private readonly where: ErrorContext,
     private readonly onStuck: (reason: string) => void,
-  ) {}
+  ) {
+    this.fns = new FnTable(new ArtifactCache((hash) => this.send({ t: 'need', hash })), where);
+  }
 
   /** Handles one controller message. */
   handle(msg: ToAgent, bins: Buffer[]): void {
     switch (msg.t) {
       case 'fn': {
         const vals = Object.fromEntries(Object.entries(msg.spec.vals).map(([k, w]) => [k, unpackEncoded(w, bins)]));
-        try {
-          this.fns.set(msg.ref, materializeSpec({ ...msg.spec, vals }));
-        } catch (err) {
-          // Tasks of this function will fail with the reason, one by one.
-          this.fns.set(msg.ref, {
-            fn: () => {
-              throw err;
-            },
-          });
-        }
+        this.fns.define(msg.ref, { ...msg.spec, vals });
         return;
       }
+      case 'art':
+        this.fns.artifacts.received(msg.hash, msg.code);
+        return;
+      case 'unsetup':
+        void this.fns.setups.drop(msg.ids);
+        return;
       case 'drop':
         for (const ref of msg.refs) this.fns.delete(ref);
         return;
@@ -109,6 +113,8 @@ export class Runner {
     this.pendingBins = [];
     this.queuedRuns.clear();
     this.fns.clear();
+    this.stalled = false;
+    this.generation++;
     this.status[S.DEADLINE] = 0;
     this.status[S.BUSY] = 0;
   }
@@ -147,8 +153,15 @@ export class Runner {
   private pump(): void {
     this.pumpScheduled = false;
     const sliceEnd = performance.now() + SLICE_MS;
-    while (!this.running && this.head < this.queue.length) {
+    while (!this.running && !this.stalled && this.head < this.queue.length) {
       const q = this.queue[this.head]!;
+      if (!q.cancelled) {
+        const wait = this.fns.blocker(q.task[1]);
+        if (wait) {
+          this.stall(wait);
+          break;
+        }
+      }
       this.queue[this.head++] = undefined as never;
       if (q.cancelled) continue;
       this.queuedRuns.delete(q.task[0]);
@@ -169,6 +182,18 @@ export class Runner {
     else this.scheduleFlush();
   }
 
+  /** Holds the queue until `wait` settles (a module import, a setup); results so far go out now. */
+  private stall(wait: Promise<unknown>): void {
+    this.stalled = true;
+    const gen = this.generation;
+    const resume = () => {
+      if (gen !== this.generation) return;
+      this.stalled = false;
+      this.schedulePump();
+    };
+    wait.then(resume, resume);
+  }
+
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
@@ -179,8 +204,15 @@ export class Runner {
     const [run, fnRef, wireArg, timeoutMs, index, attempt] = task;
     const t0 = performance.now();
     if (this.pending.length > 0 && t0 - this.pendingSince > FLUSH_AFTER_MS) this.flush();
-    const entry = this.fns.get(fnRef);
-    if (!entry) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
+    const defined = this.fns.get(fnRef);
+    if (!defined) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
+    const entry = defined.m;
+    let setupValue: unknown;
+    if (defined.setupId !== undefined && entry.setup) {
+      const st = this.fns.setups.state(defined.setupId, entry.setup);
+      if (st.error) return this.fail(run, t0, st.error);
+      setupValue = st.value;
+    }
     let arg: unknown;
     try {
       arg = decodeValue(unpackEncoded(wireArg, bins));
@@ -191,6 +223,7 @@ export class Runner {
     const ctx: TaskContext = {
       index,
       attempt,
+      setup: setupValue,
       get signal() {
         return (slot.ac ??= new AbortController()).signal;
       },

@@ -5,6 +5,8 @@
 import { connect } from './connect.js';
 import type { Session, MapOptions, TaskFn } from './session.js';
 import type { MapJob } from './job.js';
+import type { ModuleFunction } from './module/handle.js';
+import type { TaskContext } from '../agent/protocol/task-context.js';
 
 let shared: Promise<Session> | undefined;
 
@@ -37,8 +39,11 @@ export async function closeDefaultSession(): Promise<void> {
  * @example await clusterMap([1, 2, 3], (x) => x * x) // [1, 4, 9]
  * @example await clusterMap(rows, (r) => r.v * k, { globals: { k } })
  */
-export async function clusterMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): Promise<Awaited<R>[]> {
+export async function clusterMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): Promise<Awaited<R>[]>;
+/** Runs an export of a module file (see `moduleOf`) on every item. */
+export async function clusterMap<F extends (item: any, ctx: TaskContext) => unknown>(items: Iterable<Parameters<F>[0]> | ArrayLike<Parameters<F>[0]>, fn: ModuleFunction<F>, opts?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
+export async function clusterMap(items: Iterable<unknown> | ArrayLike<unknown>, fn: TaskFn<unknown, unknown> | ModuleFunction, opts?: MapOptions): Promise<unknown[]> {
   const session = await defaultSession();
-  const job: MapJob<Awaited<R>> = session.map(items, fn, opts);
+  const job: MapJob<unknown> = session.map(items, fn as TaskFn<unknown, unknown>, opts);
   return await job;
 }

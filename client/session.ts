@@ -20,7 +20,13 @@ import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { AppendInput, MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
 import { shipFunction } from './ship.js';
+import { Functions, isByName, isNamed, toNamed } from './functions.js';
+import type { AnyTaskFn, ArgOf, NamedFn, RegisteredFn } from './functions.js';
 import { MapJob } from './job.js';
+import { needsBuild, Prebuilt, prepareFunction, shipInline } from './module/prepare.js';
+import type { FunctionOptions } from './module/prepare.js';
+import type { ModuleFunction } from './module/handle.js';
+import type { FnSpec } from '../agent/protocol/fnspec.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
@@ -37,10 +43,19 @@ export interface MapOptions extends MapSchedulingOptions {
    * agent, in the function's scope (it may use its globals). @default no error is retried
    */
   retryIf?: (error: unknown) => boolean;
+  /**
+   * Runs once per agent slot before this function's first task there (loads data, warms a
+   * model); its awaited value is the tasks' `ctx.setup`. A module function (`work.init`) or an
+   * inline function (which may use `globals`). One that throws fails those tasks with SETUP_FAILED.
+   */
+  setup?: ModuleFunction | (() => unknown);
 }
 
 /** The function a map runs: gets one item and the task's context. */
 export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
+
+/** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
+export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf'>;
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -89,6 +104,8 @@ export class Session {
   private readonly streams = new Set<(err: FlotillaError) => void>();
   private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Functions registered on the controller by name. */
+  readonly functions: Functions;
 
   /** @internal use `connect()` */
   constructor(
@@ -97,17 +114,35 @@ export class Session {
     /** The embedded controller, when this session runs one. */
     readonly controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
-  ) {}
+  ) {
+    this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
+  }
 
   /**
    * Runs `fn` on every item, on the agents of a pool. Returns at once; the job is awaitable
    * (values in input order) and async-iterable (outcomes as they finish).
    */
-  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions = {}): MapJob<Awaited<R>> {
-    const job = new MapJob<Awaited<R>>((jobId) => this.cancel(jobId).then(() => undefined));
+  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): MapJob<Awaited<R>>;
+  /**
+   * Runs an export of a module file (bundled with its imports, uploaded once, cached on agents):
+   * `map(rows, work.fit)` with `work = moduleOf<typeof import('./work.js')>(url)`, or
+   * `map(rows, { module: url, export: 'fit' })`.
+   */
+  map<F extends (item: any, ctx: TaskContext) => unknown>(items: Iterable<Parameters<F>[0]> | ArrayLike<Parameters<F>[0]>, fn: ModuleFunction<F>, opts?: MapOptions): MapJob<Awaited<ReturnType<F>>>;
+  /** Runs a registered function (the version its handle names) on every item. */
+  map<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: NamedMapOptions): MapJob<Awaited<R>>;
+  /** Runs the latest version of the function registered as `name`; type it with `map<typeof fn>(name, ...)`. */
+  map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
+  map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
+    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined));
     let input;
     try {
-      input = this.prepare(items, fn, opts);
+      const byName = isByName(a, b);
+      if (!byName && needsBuild(b, opts)) {
+        void this.buildAndRun(job, a as Iterable<unknown>, b, opts);
+        return job;
+      }
+      input = this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts);
     } catch (err) {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
@@ -116,18 +151,66 @@ export class Session {
     return job;
   }
 
-  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: MapOptions) {
+  /**
+   * Runs a registered function once, on `arg`: resolves with its value, rejects with its error.
+   * By name, type it with `call<typeof fn>(name, arg)`.
+   */
+  call<A, R>(fn: RegisteredFn<A, R>, arg: A, opts?: NamedMapOptions): Promise<Awaited<R>>;
+  call<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, arg: ArgOf<F>, opts?: NamedMapOptions): Promise<Awaited<ReturnType<F>>>;
+  async call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
+    const [o] = await this.map(fn as string, [arg], opts).outcomes();
+    if (!o!.ok) throw o!.error;
+    return o!.value;
+  }
+
+  /** A map whose function (or setup) is a module: built and uploaded first, then run. */
+  private async buildAndRun(job: MapJob<unknown>, items: Iterable<unknown>, fn: unknown, opts: MapOptions): Promise<void> {
+    let input: Prepared;
+    this.hold(+1);
+    try {
+      input = this.prepare(items, new Prebuilt(await this.prepareFunction(fn, opts)), opts);
+    } catch (err) {
+      return job.fail(FlotillaError.from(err, 'BAD_INPUT'));
+    } finally {
+      this.hold(-1);
+    }
+    await this.run(job, input, opts.signal);
+  }
+
+  /**
+   * @internal Ships an inline function, or builds and uploads a module function (and its
+   * setup), and returns the spec to submit or register.
+   */
+  async prepareFunction(fn: unknown, opts: FunctionOptions = {}): Promise<FnSpec> {
+    if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
+    try {
+      return await prepareFunction(this.trpc, fn, opts);
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
+  async dropSetup(ids?: string[]): Promise<{ lanes: number }> {
+    try {
+      return await this.trpc.agents.dropSetup.mutate({ ids });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
+  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions) {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
     if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
       throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
     }
-    const { globals, signal, retryIf, ...sched } = opts;
+    const { globals, signal, retryIf, setup, ...sched } = opts;
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
     if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
     const list: ArrayLike<T> = Array.isArray(items) || typeof items === 'string' ? items : 'length' in items ? items : Array.from(items);
-    const fnSpec = shipFunction(fn, globals ?? {}, { retryIf });
+    const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup });
     // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
     const first = encodeChunk(list, 0);
     return { sched: parsed.data, fn: fnSpec, list, first };
@@ -139,7 +222,7 @@ export class Session {
    * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
    */
   private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId } = await this.hot.submit({ ...input.sched, fn: input.fn, args: input.first, total: input.list.length });
+    const { jobId } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
     onSubmitted?.(jobId, input.list.length);
     for (let offset = input.first.length; offset < input.list.length; ) {
       let args: Encoded[];
@@ -160,8 +243,8 @@ export class Session {
    * for results. The job runs on without this session: `attach(id)`, `status(id)` or the CLI
    * (`flotilla status|collect|cancel <id>`) find it later, from any process.
    */
-  async submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
-    const input = this.prepare(items, fn, opts);
+  async submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
+    const input = needsBuild(fn, opts) ? this.prepare(items, new Prebuilt(await this.prepareFunction(fn, opts)), opts) : this.prepare(items, fn as TaskFn<T, R>, opts);
     this.hold(+1);
     try {
       return await this.send(input);

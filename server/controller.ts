@@ -34,6 +34,10 @@ import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
+import { ArtifactStore } from './artifacts.js';
+import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { FunctionRegistry } from './functions/registry.js';
+import { memoryTable, sqliteTable } from './functions/function-table.js';
 
 export const VERSION = '0.1.0';
 
@@ -119,6 +123,10 @@ export class Controller {
   readonly store: JobStore | undefined;
   /** Flows: parameter grids run through stages, as one job of units each. */
   readonly flows: FlowManager;
+  /** Module artifacts clients uploaded (persisted in the job store when durable). */
+  readonly artifacts: ArtifactStore;
+  /** Functions registered by name; kept in the job store's database when durable. */
+  readonly functions: FunctionRegistry;
 
   private constructor(
     private readonly opts: ControllerOptions & { log: (line: string) => void },
@@ -130,10 +138,19 @@ export class Controller {
     this.store = (opts.durable ?? !opts.embedded) ? new JobStore(stateDir) : undefined;
     this.registry = new AgentRegistry(identity, this.store);
     this.flows = new FlowManager(this, flowDbPath(opts, stateDir), opts.log);
+    this.artifacts = new ArtifactStore(this.store?.artifacts);
+    this.scheduler.artifacts = this.artifacts;
+    this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable(), { hasArtifact: (h) => this.artifacts.has(h) });
     this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
+  }
+
+  /** Module artifacts sent to agents: in total and per agent id. */
+  get artifactTransfers(): { total: number; byAgent: Record<string, number> } {
+    const t = this.scheduler.transfers;
+    return { total: t.total, byAgent: Object.fromEntries(t.byAgent) };
   }
 
   /** Where the token is stored, for clients of a standalone controller. */
@@ -292,11 +309,13 @@ export class Controller {
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
+    const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
+    if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
     const pool = choosePool(this.pools, input, this.defaultPool);
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
     const job = new Job(
-      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
     );
     job.persist();

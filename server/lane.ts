@@ -25,6 +25,8 @@ export interface LaneInfo {
   inFlight: number;
   completed: number;
   rssBytes: number | undefined;
+  /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
+  artifactTransfers: number;
 }
 
 export class Lane {
@@ -46,12 +48,14 @@ export class Lane {
   retiring = false;
   /** It holds a task re-run after a lost agent, which runs alone: nothing is queued behind it. */
   alone = false;
+  /** Module artifacts sent on this connection. */
+  artifactsSent = 0;
 
   constructor(
     readonly channel: SecureChannel,
     readonly agentId: string,
     readonly pool: string,
-    readonly hello: { lane: number; host: string; pid: number; node: string; platform: string },
+    readonly hello: { lane: number; host: string; pid: number; node: string; platform: string; arts?: unknown },
   ) {}
 
   /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */
@@ -79,6 +83,7 @@ export class Lane {
       inFlight: this.runs.size,
       completed: this.completed,
       rssBytes: this.rssBytes,
+      artifactTransfers: this.artifactsSent,
     };
   }
 }

@@ -13,6 +13,8 @@ import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
 import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from './flows/schemas.js';
+import { artifactsRouter } from './artifacts-router.js';
+import { functionsRouter } from './functions/router.js';
 
 /** What each call knows about its caller. */
 export interface Context {
@@ -47,10 +49,14 @@ const boundary = t.middleware(async ({ next }) => {
   return res;
 });
 
-const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
+/** Procedures that require the bearer token (also used by artifacts-router.ts and functions/router.ts). */
+export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
   if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
   return next();
 });
+
+/** @internal the router builder, for routers merged into appRouter */
+export const router = t.router;
 
 /** Results of one stream event: a run of the job's completion log. */
 export interface ResultBatch {
@@ -126,7 +132,7 @@ export const appRouter = t.router({
     /** Queues a map; returns its job id at once. */
     submit: authed.input(submitSchema).mutation(({ ctx, input }) => {
       // Lanes cache functions by id: a client does not get to choose which cached code its id names.
-      const res = ctx.controller.submit({ ...input, fn: { ...input.fn, id: fnSpecId(input.fn) } });
+      const res = ctx.controller.submit({ ...input, fn: input.fn && { ...input.fn, id: fnSpecId(input.fn) } });
       // A submitter that goes away before sending every argument: its job runs what it has.
       if (res.total > input.args.length && ctx.ws) submittingOn(ctx.ws, ctx.controller).add(res.jobId);
       return res;
@@ -191,10 +197,14 @@ export const appRouter = t.router({
     list: authed.query(({ ctx }) => ctx.controller.flows.list()),
     cancel: authed.input(flowIdSchema).mutation(({ ctx, input }) => ctx.controller.flows.cancel(input.id)),
   }),
+  functions: functionsRouter(),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
     logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
+    /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
+    dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
   }),
+  artifacts: artifactsRouter(),
 });
 
 /** The router's type, for typed clients. */

@@ -71,12 +71,25 @@ export const mapOptionsSchema = z
 /** Most arguments one submit or append call carries; larger jobs arrive in chunks. */
 export const MAX_CHUNK = 65_536;
 
+/** A registered function's name: what `fl.functions.register(name, ...)` and `fnName` take. */
+export const fnNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must start with a letter or _ and go on with at most 127 letters, digits, _, . or -');
+
+/** A registered function's version: its content hash, or an unambiguous prefix of 8 or more hex digits. */
+export const fnVersionSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'a version: the 64 hex digits of a registered spec id, or 8 or more of its first ones');
+
 export const submitSchema = mapOptionsSchema.extend({
-  fn: fnSpecSchema,
+  /** The function, shipped with the job; or, instead, `fnName` (+ `fnVersion`) of a registered one. */
+  fn: fnSpecSchema.optional(),
+  /** A registered function's name, resolved by the controller. @default its latest version */
+  fnName: fnNameSchema.optional(),
+  fnVersion: fnVersionSchema.optional(),
   /** The first arguments; the rest follow by `map.append` when `total` is larger. */
   args: z.array(encodedSchema).max(MAX_CHUNK),
   /** Tasks in the job. @default args.length */
   total: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+}).refine((s) => (s.fn ? 1 : 0) + (s.fnName !== undefined ? 1 : 0) === 1 && (s.fnVersion === undefined || s.fnName !== undefined), {
+  message: 'give exactly one of fn (a shipped function) or fnName (a registered function, with fnVersion optional)',
+  path: ['fn'],
 });
 
 export const appendSchema = z.object({

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { attachFlow, clusterMap, connect, flow, paramGrid } from '../client/index.js';
-import type { CommandOutput, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import { attachFlow, clusterMap, connect, flow, moduleFn, moduleOf, paramGrid } from '../client/index.js';
+import type { CommandOutput, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, ModuleFunction, RegisteredFn, Session, TaskContext, TaskOutcome } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -101,5 +101,72 @@ describe('what flow infers', () => {
     const fl = {} as Session;
     expectTypeOf(fl.flow([{ a: 1 }])).toEqualTypeOf<Flow<{ a: number }, {}>>();
     expectTypeOf(attachFlow(fl, 'fl-1')).toEqualTypeOf<FlowHandle<Record<string, unknown>, Record<string, unknown>>>();
+  });
+});
+
+describe('module functions', () => {
+  type Work = typeof import('./functions/fixtures/work.js');
+  const work = moduleOf<Work>(new URL('./functions/fixtures/work.ts', import.meta.url));
+
+  it('a handle has one typed module function per function export, none for values', () => {
+    expectTypeOf(work.fit).toEqualTypeOf<ModuleFunction<Work['fit']>>();
+    expectTypeOf(work).not.toHaveProperty('notAFunction');
+  });
+
+  it('map infers the result from the export and checks items against its first parameter', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.map([{ x: 1 }], work.fit)).toEqualTypeOf<MapJob<{ y: number; pid: number }>>();
+    expectTypeOf(fl.map([{ x: 1 }], work.withSetup, { setup: work.init })).resolves.toEqualTypeOf<{ x: number; token: string; threadId: number }[]>();
+    // @ts-expect-error rows must match fit's parameter
+    fl.map([{ y: 'no' }], work.fit);
+    // @ts-expect-error setup is a module function or a function
+    fl.map([{ x: 1 }], work.fit, { setup: 42 });
+    expectTypeOf(clusterMap([{ x: 2 }], work.fit)).toEqualTypeOf<Promise<{ y: number; pid: number }[]>>();
+  });
+
+  it('an untyped { module, export } runs, typed as unknown results', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.map([1], { module: 'work.ts', export: 'fit' })).toEqualTypeOf<MapJob<unknown>>();
+    expectTypeOf(moduleFn<(n: number) => string>('work.ts', 'f')).toEqualTypeOf<ModuleFunction<(n: number) => string>>();
+    expectTypeOf(fl.map([1], moduleFn<(n: number) => string>('work.ts', 'f'))).toEqualTypeOf<MapJob<string>>();
+  });
+});
+
+describe('what registered functions infer', () => {
+  type Fit = typeof import('./functions/fixtures/registry-work.js')['fit'];
+  type Fitted = { weight: number; tag: string };
+
+  it('a handle from register carries the types of the function it was registered from', async () => {
+    const fl = {} as Session;
+    const sq = await fl.functions.register('square', (x: number) => x * x);
+    expectTypeOf(sq).toEqualTypeOf<RegisteredFn<number, number>>();
+    expectTypeOf(fl.call(sq, 3)).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(fl.map(sq, [1, 2])).toEqualTypeOf<MapJob<number>>();
+    const work = moduleOf<typeof import('./functions/fixtures/registry-work.js')>('./functions/fixtures/registry-work.ts');
+    const fit = await fl.functions.register('fit', work.fit, { setup: work.init });
+    expectTypeOf(fit).toEqualTypeOf<RegisteredFn<{ values: number[] }, Fitted>>();
+    expectTypeOf(fl.call(fit, { values: [1] })).resolves.toEqualTypeOf<Fitted>();
+    const slow = await fl.functions.register('slow', async (s: string) => s.length);
+    expectTypeOf(fl.call(slow, 'abc')).toEqualTypeOf<Promise<number>>();
+  });
+
+  it('a call by name is typed by an explicit function type, unknown without one', () => {
+    const fl = {} as Session;
+    expectTypeOf(fl.call<Fit>('fit', { values: [1] })).resolves.toEqualTypeOf<Fitted>();
+    expectTypeOf(fl.map<Fit>('fit', [{ values: [1] }])).toEqualTypeOf<MapJob<Fitted>>();
+    expectTypeOf(fl.call('fit', 1)).toEqualTypeOf<Promise<unknown>>();
+    expectTypeOf(fl.functions.ref<Fit>('fit')).toEqualTypeOf<RegisteredFn<{ values: number[] }, Fitted>>();
+    expectTypeOf(fl.functions.list()).resolves.items.toHaveProperty('kind').toEqualTypeOf<'inline' | 'module'>();
+  });
+
+  it('rejects arguments that do not fit, and per-map globals', async () => {
+    const fl = {} as Session;
+    const sq = await fl.functions.register('square', (x: number) => x * x);
+    // @ts-expect-error: the registered function takes numbers
+    fl.call(sq, 'three');
+    // @ts-expect-error: items must be what the function takes
+    fl.map<Fit>('fit', [1]);
+    // @ts-expect-error: globals are fixed at registration
+    fl.map(sq, [1], { globals: { k: 1 } });
   });
 });

@@ -37,11 +37,21 @@ export type ToAgent =
   /** The controller is closing: finish nothing, exit. */
   | { t: 'shutdown'; reason: string }
   /** To an agent's control connection: replace this lane, whose aborted task will not stop. */
-  | { t: 'recycle'; lane: number; reason: string };
+  | { t: 'recycle'; lane: number; reason: string }
+  /**
+   * A module artifact, sent before the first `fn` that needs it, to one lane per agent (its lanes
+   * share a disk cache), or in answer to `need`. No `code`: the controller does not have it.
+   */
+  | { t: 'art'; hash: string; code?: string }
+  /** Drops (disposes) setup values: those of these setup ids, or all. */
+  | { t: 'unsetup'; ids?: string[] };
 
 /** Agent lane to controller. */
 export type ToController =
-  | { t: 'ready'; slots: number; lane: number; pid: number; host: string; node: string; platform: string; pool?: string }
+  /** A lane is connected; `arts` are the artifact hashes already in the agent's disk cache. */
+  | { t: 'ready'; slots: number; lane: number; pid: number; host: string; node: string; platform: string; pool?: string; arts?: string[] }
+  /** A lane needs an artifact that another lane of its agent was sent but has not written (yet). */
+  | { t: 'need'; hash: string }
   /** Results, and the run now starting when it has a timeout (so the controller's clock starts). */
   | { t: 'res'; r: WireResult[]; s?: number }
   | { t: 'hb'; running: number; queued: number; rssBytes: number }

@@ -15,6 +15,7 @@ import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { TaskResult } from '../job.js';
 import { readChunk, writeChunk } from './chunk.js';
+import { ArtifactTable } from './artifact-table.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -72,6 +73,8 @@ export class JobStore {
   private flushScheduled = false;
   private closed = false;
   readonly path: string;
+  /** Module artifacts, kept with the jobs that need them. */
+  readonly artifacts: ArtifactTable;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -82,6 +85,7 @@ export class JobStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.artifacts = new ArtifactTable(this.db);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
       insertJob: p('INSERT INTO jobs (id, pool, spec, total, appended, created_at) VALUES (?, ?, ?, ?, 0, ?)'),
@@ -98,6 +102,11 @@ export class JobStore {
       insertAgent: p('INSERT OR REPLACE INTO agents (id, pool, public_key, issued_at) VALUES (?, ?, ?, ?)'),
       deleteAgent: p('DELETE FROM agents WHERE id = ?'),
     };
+  }
+
+  /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
+  get database(): Db {
+    return this.db;
   }
 
   createJob(row: Pick<JobRow, 'id' | 'pool' | 'spec' | 'total' | 'createdAt'>): void {
