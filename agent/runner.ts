@@ -7,7 +7,7 @@ import { decodeValue, encodeValue } from './protocol/codec.js';
 import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
-import type { ToAgent, ToController, WireResult, WireTask } from './protocol/messages.js';
+import type { ToAgent, ToController, WirePart, WireResult, WireTask } from './protocol/messages.js';
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
@@ -26,6 +26,29 @@ interface Running {
   timer?: NodeJS.Timeout;
   /** Why it was aborted (cancel, timeout): its one result, sent once the slot is free. */
   aborted?: FlotillaError;
+  /** Set once its result is pushed: a later `ctx.emit` is dropped, so parts never follow results. */
+  settled: boolean;
+}
+
+/**
+ * A task's context. A class, not a literal: its getter and `emit` live on the prototype, so a
+ * task costs one object here however many methods the context grows.
+ */
+class Ctx implements TaskContext {
+  readonly #slot: Running;
+  readonly #runner: Runner;
+  constructor(readonly index: number, readonly attempt: number, readonly setup: unknown, slot: Running, runner: Runner) {
+    this.#slot = slot;
+    this.#runner = runner;
+  }
+
+  get signal(): AbortSignal {
+    return (this.#slot.ac ??= new AbortController()).signal;
+  }
+
+  emit(value: unknown): void {
+    this.#runner.part(this.#slot, value);
+  }
 }
 
 /** Results older than this are sent before another task starts, so slow tasks report promptly. */
@@ -46,6 +69,9 @@ export class Runner {
   private pending: WireResult[] = [];
   private pendingBins: Uint8Array[] = [];
   private pendingSince = 0;
+  /** Partial values emitted since the last flush; sent before `pending` in the same flush. */
+  private parts: WirePart[] = [];
+  private partBins: Uint8Array[] = [];
   private flushScheduled = false;
   private pumpScheduled = false;
   private running: Running | undefined;
@@ -111,6 +137,8 @@ export class Runner {
     this.head = 0;
     this.pending = [];
     this.pendingBins = [];
+    this.parts = [];
+    this.partBins = [];
     this.queuedRuns.clear();
     this.fns.clear();
     this.stalled = false;
@@ -219,15 +247,8 @@ export class Runner {
     } catch (err) {
       return this.fail(run, t0, FlotillaError.from(err, 'BAD_INPUT'));
     }
-    const slot: Running = { run, t0 };
-    const ctx: TaskContext = {
-      index,
-      attempt,
-      setup: setupValue,
-      get signal() {
-        return (slot.ac ??= new AbortController()).signal;
-      },
-    };
+    const slot: Running = { run, t0, settled: false };
+    const ctx = new Ctx(index, attempt, setupValue, slot, this);
     if (timeoutMs > 0) {
       // Tell the controller the clock starts now, before code that may never yield runs.
       this.flush(run);
@@ -238,10 +259,12 @@ export class Runner {
       out = entry.fn(arg, ctx);
     } catch (err) {
       this.status[S.DEADLINE] = 0;
+      slot.settled = true;
       return this.fail(run, t0, err, entry.retryIf);
     }
     if (typeof (out as PromiseLike<unknown> | null)?.then !== 'function') {
       this.status[S.DEADLINE] = 0;
+      slot.settled = true;
       return this.ok(run, t0, out);
     }
     this.running = slot;
@@ -249,6 +272,7 @@ export class Runner {
       if (this.running !== slot) return; // the lane was reset meanwhile
       clearTimeout(slot.timer);
       this.running = undefined;
+      slot.settled = true;
       this.status[S.DEADLINE] = 0;
       // An aborted task's own outcome is not wanted: its result is why it was aborted.
       if (slot.aborted) this.fail(run, t0, slot.aborted);
@@ -260,6 +284,23 @@ export class Runner {
     if (timeoutMs > 0) {
       slot.timer = setTimeout(() => this.abortRunning(new FlotillaError('TIMEOUT', `task timed out after ${timeoutMs} ms`, { context: { ...this.where, timedOut: true } })), timeoutMs);
     }
+  }
+
+  /**
+   * A running task's `ctx.emit`: queued with the results, sent ahead of them in the next flush,
+   * so it reaches the controller before its run's result. Dropped once the run has settled.
+   * @throws FlotillaError TASK_ERROR when the value cannot be encoded.
+   */
+  part(slot: Running, value: unknown): void {
+    if (slot.settled || slot.aborted) return;
+    let enc;
+    try {
+      enc = encodeValue(value, 'the emitted value');
+    } catch (err) {
+      throw new FlotillaError('TASK_ERROR', `ctx.emit: the value cannot be sent: ${(err as Error).message}`);
+    }
+    this.parts.push([slot.run, packEncoded(enc, this.partBins)]);
+    this.scheduleFlush();
   }
 
   private ok(run: number, t0: number, value: unknown): void {
@@ -292,7 +333,7 @@ export class Runner {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.pending.length === 0) return;
+    if (this.flushScheduled || (this.pending.length === 0 && this.parts.length === 0)) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -300,8 +341,14 @@ export class Runner {
     });
   }
 
-  /** Sends pending results; `starting` marks a run whose timeout clock starts now. */
+  /** Sends pending parts, then results; `starting` marks a run whose timeout clock starts now. */
   private flush(starting?: number): void {
+    // Parts first: a run's parts were emitted before its result was pushed.
+    if (this.parts.length > 0) {
+      this.send({ t: 'part', p: this.parts }, this.partBins);
+      this.parts = [];
+      this.partBins = [];
+    }
     if (this.pending.length === 0 && starting === undefined) return;
     const msg: ToController = starting === undefined ? { t: 'res', r: this.pending } : { t: 'res', r: this.pending, s: starting };
     this.send(msg, this.pendingBins);

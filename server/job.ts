@@ -51,6 +51,9 @@ export interface JobSpec {
   timeoutMs: number;
 }
 
+/** Hears a running task's partial value (`ctx.emit` on its agent): task index, attempt, value. */
+export type PartialListener = (index: number, attempt: number, value: Encoded) => void;
+
 /** Results of a durable job kept in memory past the committed log's end. */
 const TAIL = 16_384;
 const EMPTY8 = new Uint8Array(0);
@@ -98,6 +101,7 @@ export class Job implements Flushing {
   private pending: TaskResult[] = [];
   private committing: TaskResult[] = [];
   private waiters: (() => void)[] = [];
+  private readonly partialListeners = new Set<PartialListener>();
 
   constructor(spec: JobSpec, private readonly store?: JobStore) {
     this.id = spec.id;
@@ -299,6 +303,30 @@ export class Job implements Flushing {
     if (from >= end) return [];
     if (from >= this.base) return this.recent.slice(from - this.base, end - this.base);
     return this.store!.readResults(this.id, from, Math.min(max, this.base - from));
+  }
+
+  /**
+   * A running task's partial value, from its current run (the scheduler drops stale runs'):
+   * handed to the partial listeners, neither stored nor part of the results log. Ignored once
+   * the task is finished.
+   */
+  partial(index: number, attempt: number, value: Encoded): void {
+    if (this.state[index] !== RUNNING || this.partialListeners.size === 0) return;
+    for (const l of this.partialListeners) {
+      try {
+        l(index, attempt, value);
+      } catch {
+        // A listener's failure is its own; the others and the scheduler go on.
+      }
+    }
+  }
+
+  /** Calls `listener` with each partial value of this job's tasks; returns the unsubscribe. */
+  onPartial(listener: PartialListener): () => void {
+    this.partialListeners.add(listener);
+    return () => {
+      this.partialListeners.delete(listener);
+    };
   }
 
   /** Notes a task's measured duration. */

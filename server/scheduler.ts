@@ -7,7 +7,7 @@
 import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
-import type { ToAgent, ToController, WireResult, WireTask } from '../agent/protocol/messages.js';
+import type { ToAgent, ToController, WirePart, WireResult, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
@@ -287,6 +287,18 @@ export class Scheduler {
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.dispatch();
         return;
+      case 'part':
+        if (!Array.isArray(msg.p)) throw new FlotillaError('CHANNEL', 'parts message without a part list');
+        for (const item of msg.p) {
+          const [run, payload] = checkPart(item, bins.length);
+          if (lane.draining.has(run)) continue; // aborted: its result is why
+          const r = this.runs.get(run);
+          if (!r || r.lane !== lane) continue; // stale, exactly as its result would be
+          const enc = unpackEncoded(payload, bins);
+          if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
+          r.job.partial(r.index, r.attempt, enc);
+        }
+        return;
       case 'hb':
         lane.rssBytes = msg.rssBytes;
         return;
@@ -430,6 +442,26 @@ export class Scheduler {
 
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
 
+/** Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
+function checkPart(item: unknown, attachments: number): WirePart {
+  const bad = (why: string): never => {
+    throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
+  };
+  if (!Array.isArray(item) || item.length !== 2) bad('not a 2-tuple');
+  const [run, payload] = item as unknown[];
+  if (!Number.isSafeInteger(run)) bad('bad run');
+  checkEncoded(payload, attachments, bad);
+  return item as WirePart;
+}
+
+/** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
+function checkEncoded(payload: unknown, attachments: number, bad: (why: string) => never): void {
+  if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
+  const p = payload as Record<string, unknown>;
+  if (!('j' in p)) bad('value without j');
+  if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
+}
+
 /** Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
 function checkResult(item: unknown, attachments: number): WireResult {
   const bad = (why: string): never => {
@@ -440,10 +472,8 @@ function checkResult(item: unknown, attachments: number): WireResult {
   if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
-  if (ok === 1) {
-    if (!('j' in p)) bad('value without j');
-    if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
-  } else {
+  if (ok === 1) checkEncoded(p, attachments, bad);
+  else {
     if (typeof p.message !== 'string') bad('error without a message');
     if (typeof p.code !== 'string' || !ERROR_CODES.has(p.code)) p.code = 'TASK_ERROR';
     if (p.context !== undefined && (typeof p.context !== 'object' || p.context === null)) delete p.context;

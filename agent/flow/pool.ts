@@ -6,7 +6,7 @@
  * worker (asked first, so commands die; killed after a grace) before the unit rejects.
  */
 import { decodeValue } from '../protocol/codec.js';
-import type { FlowUnitDef, FlowUnitResult, FlowUnitRow, StageOutcome } from '../protocol/flow-unit.js';
+import type { FlowRowResult, FlowUnitDef, FlowUnitResult, FlowUnitRow, StageOutcome } from '../protocol/flow-unit.js';
 import { KILL_GRACE_MS } from './command.js';
 import { startProcess, startThread } from './handles.js';
 import type { WorkerHandle } from './handles.js';
@@ -38,6 +38,8 @@ interface Lane {
 export interface PoolEnv {
   attempt: number;
   signal: AbortSignal;
+  /** Told of each row as it finishes (its stages done, or its worker dead). */
+  onRow?: (r: FlowRowResult) => void;
 }
 
 /** Runs a unit's rows on threads or processes; resolves with their results in input order. */
@@ -83,8 +85,9 @@ export function runPool(def: FlowUnitDef, rows: readonly FlowUnitRow[], env: Poo
         cur.outcomes[m.stage] = fromWire(m.outcome);
         cur.stage = undefined;
       } else {
-        results[cur.i] = { row: rows[cur.i]!.row, stages: ordered(def, cur.outcomes) };
+        const r = (results[cur.i] = { row: rows[cur.i]!.row, stages: ordered(def, cur.outcomes) });
         left--;
+        env.onRow?.(r);
         lane.current = undefined;
         if (!env.signal.aborted) feed(lane);
       }
@@ -96,8 +99,9 @@ export function runPool(def: FlowUnitDef, rows: readonly FlowUnitRow[], env: Poo
       clearTimeout(lane.watchdog);
       const cur = lane.current;
       if (cur && !env.signal.aborted) {
-        results[cur.i] = crashed(def, rows[cur.i]!, cur.outcomes, cur.stage, lane.handle.name, why, lane.timedOut);
+        const r = (results[cur.i] = crashed(def, rows[cur.i]!, cur.outcomes, cur.stage, lane.handle.name, why, lane.timedOut));
         left--;
+        env.onRow?.(r);
       }
       if (!env.signal.aborted) fill();
       settleIfIdle();

@@ -5,7 +5,7 @@
 import { decodeValue } from '../protocol/codec.js';
 import { FlotillaError } from '../protocol/errors.js';
 import type { FnSpec } from '../protocol/fnspec.js';
-import type { FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow } from '../protocol/flow-unit.js';
+import type { FlowRowResult, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow } from '../protocol/flow-unit.js';
 import type { TaskContext } from '../protocol/task-context.js';
 import { runInline } from './inline.js';
 import { runPool } from './pool.js';
@@ -30,11 +30,28 @@ export function flowUnit(spec: FnSpec): FlowUnitFn {
     const signal = ctx.signal;
     if (signal.aborted) throw signal.reason;
     if (rows.length === 0) return [];
+    const onRow = rowReporter(ctx);
     if (def.within === 'inline') {
       stages ??= buildStages(def);
-      return runInline(stages, rows, def.workersWithin, { attempt: ctx.attempt, signal, setup: ctx.setup });
+      return runInline(stages, rows, def.workersWithin, { attempt: ctx.attempt, signal, setup: ctx.setup }, onRow);
     }
-    return runPool(def, rows, { attempt: ctx.attempt, signal });
+    return runPool(def, rows, { attempt: ctx.attempt, signal, onRow });
+  };
+}
+
+/**
+ * Sends each finished row to the controller at once (`ctx.emit`), so its progress moves row by
+ * row and its cache keeps the rows of a unit that dies later. The unit's value still lists
+ * every row: the controller takes a row seen twice in its stride.
+ */
+function rowReporter(ctx: TaskContext): ((r: FlowRowResult) => void) | undefined {
+  if (typeof ctx.emit !== 'function') return undefined;
+  return (r) => {
+    try {
+      ctx.emit!(r);
+    } catch {
+      // Every stage value was checked encodable when its stage ended: the unit's result will carry the row.
+    }
   };
 }
 

@@ -25,6 +25,12 @@ export type WireTask = [run: number, fnRef: number, arg: WireEncoded, timeoutMs:
 /** A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds]. */
 export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: number] | [run: number, ok: 0, error: ErrorInfo, durationUs: number];
 
+/**
+ * A partial value a running task emitted (`ctx.emit`): [run handle, value]. Sent before that
+ * run's result, never after; the controller drops those of runs it no longer expects.
+ */
+export type WirePart = [run: number, value: WireEncoded];
+
 /** Controller to agent lane. */
 export type ToAgent =
   /** Defines a function before any task that uses it, once per connection. */
@@ -54,6 +60,8 @@ export type ToController =
   | { t: 'need'; hash: string }
   /** Results, and the run now starting when it has a timeout (so the controller's clock starts). */
   | { t: 'res'; r: WireResult[]; s?: number }
+  /** Partial values of running tasks, in emission order; always sent ahead of their runs' results. */
+  | { t: 'part'; p: WirePart[] }
   | { t: 'hb'; running: number; queued: number; rssBytes: number }
   /**
    * First message of an agent's control connection, dialled by its supervisor thread (never

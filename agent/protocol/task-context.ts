@@ -8,4 +8,14 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** What the function's `setup` returned on this lane (awaited); undefined without a setup. */
   setup?: unknown;
+  /**
+   * Sends a partial value to the controller now, ahead of the task's result (which it always
+   * precedes), for whoever follows the job there (`Job.onPartial`); it is not stored and not part
+   * of the job's results. At least once: a task re-run after a lost agent emits again, so what
+   * receives partials must take one seen twice in its stride. Internal-ish: flows report each
+   * finished row with it. Calls after the task settled are ignored. Set by the agent's runner
+   * (absent where no controller listens, e.g. a flow stage's own context).
+   * @throws FlotillaError TASK_ERROR when the value cannot be encoded.
+   */
+  emit?(value: unknown): void;
 }

@@ -1,7 +1,7 @@
 /**
  * The controller's flows: submit (cache lookup, plan, ONE job of units), status with per-stage
  * progress, collected rows, list, cancel. Each flow's units job is watched from here, so the
- * cache fills as units finish whether or not a client is listening.
+ * cache fills as rows finish (reported by their running unit) whether or not a client is listening.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -139,14 +139,33 @@ export class FlowManager {
       return;
     }
     run.unitState = (u) => unitState(job, u);
-    const stop = job.watch(0, (seq, results) => {
+    const failed = (err: unknown) => this.log(`flow ${run.record.id}: ${FlotillaError.from(err).message}`);
+    // Rows finished inside a running unit: counted and cached now, so a crash keeps them.
+    const unhear = job.onPartial((unit, _attempt, value) => {
+      try {
+        this.database()?.putMany(run.applyPartial(unit, value));
+      } catch (err) {
+        failed(err);
+      }
+    });
+    let watching: (() => void) | undefined;
+    let ended = false;
+    const stop = () => {
+      ended = true;
+      unhear();
+      watching?.();
+      this.stops.delete(stop);
+    };
+    // Declared first: the watch may call back at once (a job already finished).
+    watching = job.watch(0, (seq, results) => {
       this.database()?.putMany(run.apply(results));
       if (seq >= job.total) {
-        this.stops.delete(stop);
+        stop();
         this.settle(run, job.finishedAt);
       }
-    }, (err) => this.log(`flow ${run.record.id}: ${FlotillaError.from(err).message}`));
-    this.stops.add(stop);
+    }, failed);
+    if (ended) watching();
+    else this.stops.add(stop);
     if (job.total === 0) this.settle(run);
   }
 

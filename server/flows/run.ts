@@ -1,11 +1,12 @@
 /**
  * One flow's state on the controller: every (row, stage) outcome, filled from the cache at
- * submit and from unit results as they arrive; per-stage progress and the collected rows.
+ * submit, from rows reported as they finish and from unit results as they arrive; per-stage
+ * progress and the collected rows.
  */
 import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
-import type { FlowUnitResult, StageOutcome } from '../../agent/protocol/flow-unit.js';
+import type { FlowRowResult, FlowUnitResult, StageOutcome } from '../../agent/protocol/flow-unit.js';
 import type { TaskResult } from '../job.js';
 import type { FlowRecord } from './db.js';
 import type { FlowRowError, FlowStatus, StageProgress } from './types.js';
@@ -50,9 +51,8 @@ export class FlowRun {
    */
   apply(results: readonly TaskResult[]): [string, Encoded][] {
     const toCache: [string, Encoded][] = [];
-    const { stages, units, keys } = this.record;
     for (const r of results) {
-      const rows = units[r.index] ?? [];
+      const rows = this.record.units[r.index] ?? [];
       if (!r.ok) {
         for (const row of rows) this.failRest(row, r.error);
         continue;
@@ -64,27 +64,53 @@ export class FlowRun {
         for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: `the unit's result could not be decoded: ${(err as Error).message}` });
         continue;
       }
-      for (const rr of Array.isArray(value) ? value : []) {
-        const outs = this.outcomes[rr.row];
-        if (!outs) continue;
-        stages.forEach((s, i) => {
-          const o = rr.stages?.[s.name];
-          if (!o) return;
-          if (outs[i]?.ok && outs[i]!.cached) return; // what we sent as done comes back as it went
-          outs[i] = o;
-          if (o.ok && !o.cached) {
-            try {
-              toCache.push([keys[rr.row]![i]!, encodeValue(o.value, `stage "${s.name}" output`)]);
-            } catch {
-              // A value that decoded but cannot be re-encoded is not cached; the row still has it.
-            }
-          }
-        });
-      }
+      for (const rr of Array.isArray(value) ? value : []) this.applyRow(r.index, rr, toCache);
       for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: 'the agent returned no outcome for this stage' });
     }
     this.wake();
     return toCache;
+  }
+
+  /**
+   * Applies one row a running unit reported as finished (its agent's `ctx.emit`), ahead of the
+   * unit's result; returns its outputs to cache. A row not of that unit, or malformed, is ignored.
+   */
+  applyPartial(unit: number, value: Encoded): [string, Encoded][] {
+    const toCache: [string, Encoded][] = [];
+    let rr: FlowRowResult;
+    try {
+      rr = decodeValue(value) as FlowRowResult;
+    } catch {
+      return toCache; // the unit's result will carry the row
+    }
+    if (this.applyRow(unit, rr, toCache)) this.wake();
+    return toCache;
+  }
+
+  /**
+   * Takes a row's stage outcomes; true if anything changed. Idempotent: a row comes twice (as a
+   * partial, then in its unit's result, or again from a re-run), and an outcome already a
+   * success is kept, so its output is cached once.
+   */
+  private applyRow(unit: number, rr: FlowRowResult, toCache: [string, Encoded][]): boolean {
+    const { stages, keys } = this.record;
+    if (rr === null || typeof rr !== 'object' || !Number.isInteger(rr.row) || this.unitOf[rr.row] !== unit) return false;
+    const outs = this.outcomes[rr.row]!;
+    let changed = false;
+    stages.forEach((s, i) => {
+      const o = rr.stages?.[s.name];
+      if (!o || outs[i]?.ok) return; // what we sent as done comes back as it went
+      outs[i] = o;
+      changed = true;
+      if (o.ok && !o.cached) {
+        try {
+          toCache.push([keys[rr.row]![i]!, encodeValue(o.value, `stage "${s.name}" output`)]);
+        } catch {
+          // A value that decoded but cannot be re-encoded is not cached; the row still has it.
+        }
+      }
+    });
+    return changed;
   }
 
   /** Gives every stage of `row` that has no outcome the unit's error. */

@@ -33,6 +33,28 @@ describe('flow-unit inline', () => {
     expect(res[1]!.stages.fit!.ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('emits each row as it finishes, in finishing order, before the unit resolves with all of them', async () => {
+    const unit = unitFn([
+      fnStage('wait', async (r: { ms: number }) => {
+        await new Promise((res) => setTimeout(res, r.ms));
+        return r.ms;
+      }),
+      fnStage('fail', (r: { ms: number }) => {
+        if (r.ms === 5) throw new Error('five');
+        return 1;
+      }, { needs: ['wait'] }),
+    ], 'inline', 3);
+    const emitted: { row: number; stages: Record<string, StageOutcome> }[] = [];
+    let resolved = false;
+    const res = unit({ rows: rowsOf([{ ms: 120 }, { ms: 5 }, { ms: 60 }]) }, { emit: (v) => void (resolved || emitted.push(v as never)) });
+    const all = await res;
+    resolved = true;
+    // Every row, failed ones too, with the same outcomes as the unit's value.
+    expect(emitted.map((r) => r.row)).toEqual([1, 2, 0]);
+    expect(emitted.sort((a, b) => a.row - b.row)).toEqual(all);
+    expect(error(all[1]!.stages.fail).message).toBe('five');
+  });
+
   it('a failed stage skips what needs it, transitively, and other rows and stages go on', async () => {
     const unit = unitFn([
       fnStage('pre', (r: { x: number }) => {
