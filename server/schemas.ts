@@ -35,6 +35,8 @@ export const fnSpecSchema = z
     module: moduleRefSchema.optional(),
     setup: z.object({ id: z.string().min(1).max(128), module: moduleRefSchema.optional(), src: z.string().min(1).optional() }).strict().optional(),
     builtin: z.enum(['flow-unit']).optional(),
+    /** Artifacts of specs nested in `vals` (a flow unit's module stages). */
+    artifacts: z.array(hashSchema).max(1000).optional(),
   })
   .refine((f) => (f.src.length > 0 ? 1 : 0) + (f.module ? 1 : 0) + (f.builtin ? 1 : 0) === 1, {
     message: 'a function is exactly one of: source (src), a module export (module) or a builtin',

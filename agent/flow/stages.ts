@@ -8,6 +8,7 @@ import type { TaskContext } from '../protocol/task-context.js';
 import { materializeSpec } from '../materialize.js';
 import { checkOutput } from './check-output.js';
 import { fillArgv, runCommand } from './command.js';
+import { loadStageExport } from './module-stage.js';
 
 /** One stage, ready to run for a row. */
 export interface BuiltStage {
@@ -48,6 +49,11 @@ export function buildStages(def: FlowUnitDef): BuiltStage[] {
 type Run = BuiltStage['run'];
 
 function fnRunner(s: FlowStageDef): Run {
+  if (s.fn!.module) {
+    // Imported on the first row that runs the stage, once per unit (per worker); a failed import fails each row.
+    let loading: Promise<(...args: unknown[]) => unknown> | undefined;
+    return async (input, _outputs, ctx) => (await (loading ??= loadStageExport(s)))(input, ctx);
+  }
   let fn: (...args: unknown[]) => unknown;
   try {
     fn = materializeSpec(s.fn!).fn;

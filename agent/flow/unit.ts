@@ -8,6 +8,7 @@ import type { FnSpec } from '../protocol/fnspec.js';
 import type { FlowRowResult, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow } from '../protocol/flow-unit.js';
 import type { TaskContext } from '../protocol/task-context.js';
 import { runInline } from './inline.js';
+import { ensureStageArtifacts } from './module-stage.js';
 import { runPool } from './pool.js';
 import { buildStages, checkDef } from './stages.js';
 import type { BuiltStage } from './stages.js';
@@ -35,6 +36,8 @@ export function flowUnit(spec: FnSpec): FlowUnitFn {
       stages ??= buildStages(def);
       return runInline(stages, rows, def.workersWithin, { attempt: ctx.attempt, signal, setup: ctx.setup }, onRow);
     }
+    await ensureStageArtifacts(def);
+    if (signal.aborted) throw signal.reason;
     return runPool(def, rows, { attempt: ctx.attempt, signal, onRow });
   };
 }

@@ -64,11 +64,16 @@ export interface FnSpec {
   setup?: SetupSpec;
   /** When set the function is built into the agent (given `vals`), and `src` is empty. */
   builtin?: BuiltinName;
+  /**
+   * Artifacts the function needs besides its own `module` and `setup`'s: those of specs nested
+   * in its `vals` (a flow unit's module stages), sent to agents before the function like its own.
+   */
+  artifacts?: string[];
 }
 
 /** Hashes of every artifact a spec needs on the agent, in no particular order. */
-export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup'>): string[] {
-  const out = new Set<string>();
+export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup' | 'artifacts'>): string[] {
+  const out = new Set<string>(spec.artifacts ?? []);
   if (spec.module) out.add(spec.module.artifact);
   if (spec.setup?.module) out.add(spec.setup.module.artifact);
   return [...out];

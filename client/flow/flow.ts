@@ -11,11 +11,14 @@ import { throwProblems } from '../../server/flows/prepare.js';
 import type { FlowProblem } from '../../server/flows/types.js';
 import { defaultSession } from '../cluster-map.js';
 import { fromTRPCError } from '../errors.js';
+import { isModuleFunction } from '../module/handle.js';
+import type { ModuleFunction } from '../module/handle.js';
 import type { Session } from '../session.js';
 import { FlowHandle } from './handle.js';
 import type { CollectOptions } from './handle.js';
 import type { CommandOptions, DistributeOptions, FlowRow, StageFn, StageInput, StageOptions } from './types.js';
 import type { z } from 'zod';
+import { buildModuleStages } from './module-stages.js';
 import { outputSchema, toWire } from './wire.js';
 import type { StageDecl } from './wire.js';
 
@@ -44,13 +47,15 @@ export class Flow<P extends object, S extends object = {}> {
   /**
    * Adds a function stage: `fn(input, ctx)` runs once per row on an agent, `input` being the row's
    * params plus `{ [need]: output }` of each stage in `needs`. With `output` (a zod schema) the
-   * value is checked on the agent and typed by the schema.
+   * value is checked on the agent and typed by the schema. `fn` may be a module export
+   * (`moduleOf<typeof import('./work.js')>(url).fit`): bundled and uploaded at preflight/submit,
+   * typed from the export, cached by its bundle's content hash (editing the module re-runs it).
    * @throws FlotillaError BAD_INPUT for a duplicate name, a need that is not an earlier stage, a bad option
    */
-  stage<N extends string, Z extends z.ZodType, Need extends keyof S & string = never>(name: N, fn: StageFn<StageInput<P, S, Need>, z.input<Z> | Promise<z.input<Z>>>, opts: StageOptions<Need> & { output: Z }): Flow<P, S & { [K in N]: z.output<Z> }>;
-  stage<N extends string, O, Need extends keyof S & string = never>(name: N, fn: StageFn<StageInput<P, S, Need>, O>, opts?: StageOptions<Need> & { output?: undefined }): Flow<P, S & { [K in N]: Awaited<O> }>;
-  stage(name: string, fn: Function, opts: StageOptions<string> & { output?: unknown } = {}): Flow<P, any> {
-    if (typeof fn !== 'function') throw new FlotillaError('BAD_INPUT', `stage "${name}": its function must be a function, got ${typeof fn}`);
+  stage<N extends string, Z extends z.ZodType, Need extends keyof S & string = never>(name: N, fn: StageFn<StageInput<P, S, Need>, z.input<Z> | Promise<z.input<Z>>> | ModuleFunction<StageFn<StageInput<P, S, Need>, z.input<Z> | Promise<z.input<Z>>>>, opts: StageOptions<Need> & { output: Z }): Flow<P, S & { [K in N]: z.output<Z> }>;
+  stage<N extends string, O, Need extends keyof S & string = never>(name: N, fn: StageFn<StageInput<P, S, Need>, O> | ModuleFunction<StageFn<StageInput<P, S, Need>, O>>, opts?: StageOptions<Need> & { output?: undefined }): Flow<P, S & { [K in N]: Awaited<O> }>;
+  stage(name: string, fn: Function | ModuleFunction, opts: StageOptions<string> & { output?: unknown } = {}): Flow<P, any> {
+    if (typeof fn !== 'function' && !isModuleFunction(fn)) throw new FlotillaError('BAD_INPUT', `stage "${name}": its function must be a function or a module export (moduleOf(url).name), got ${fn === null ? 'null' : typeof fn}`);
     const o = this.options(name, opts, ['needs', 'globals', 'output', 'timeoutMs']);
     if (o.globals !== undefined && (o.globals === null || typeof o.globals !== 'object' || Array.isArray(o.globals))) {
       throw new FlotillaError('BAD_INPUT', `stage "${name}": globals must be an object mapping names to values or functions, e.g. { globals: { fit } }`);
@@ -115,7 +120,9 @@ export class Flow<P extends object, S extends object = {}> {
 
   private async check(): Promise<{ session: Session; input?: ReturnType<typeof toWire>['input']; problems: FlowProblem[] }> {
     const session = this.state.session ?? (await defaultSession());
-    const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name);
+    const built = await buildModuleStages(session, this.state.stages);
+    const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name, built.specs);
+    problems.push(...built.problems);
     if (this.state.stages.length === 0) problems.unshift({ message: 'the flow has no stages: add one with .stage(name, fn) or .command(name, argv)' });
     try {
       problems.push(...(await session.api.flow.preflight.query(this.state.distribute)));

@@ -8,16 +8,19 @@ import { z } from 'zod';
 import { encodeValue } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
+import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import { gridProblems } from '../../server/flows/prepare.js';
 import type { DistributeInput, FlowSubmitInput } from '../../server/flows/schemas.js';
 import type { FlowProblem } from '../../server/flows/types.js';
+import type { ModuleFunction } from '../module/handle.js';
 import { shipFunction } from '../ship.js';
 
 /** A stage as the builder holds it. */
 export interface StageDecl {
   name: string;
   needs: string[];
-  fn?: Function;
+  /** An inline function, or a module export (built into `specs` by module-stages.ts). */
+  fn?: Function | ModuleFunction;
   globals?: Record<string, unknown>;
   /** JSON Schema of the declared output (from the zod schema). */
   output?: Record<string, unknown>;
@@ -68,7 +71,7 @@ function placeholderProblems(s: StageDecl, byName: Map<string, StageDecl>, rows:
 }
 
 /** The submit input of a flow, with every problem found on this side (empty when none). */
-export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: DistributeInput | undefined, name: string | undefined): { input?: FlowSubmitInput; problems: FlowProblem[] } {
+export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: DistributeInput | undefined, name: string | undefined, built: ReadonlyMap<string, FnSpec> = new Map()): { input?: FlowSubmitInput; problems: FlowProblem[] } {
   const problems: FlowProblem[] = [];
   const byName = new Map(stages.map((s) => [s.name, s]));
   const rows = Array.isArray(grid) ? (grid as Record<string, unknown>[]) : [];
@@ -79,6 +82,12 @@ export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: 
     if (s.cmd) {
       problems.push(...placeholderProblems(s, byName, rows));
       defs.push({ ...base, cmd: s.cmd, ...(s.cwd ? { cwd: s.cwd } : {}), ...(s.env ? { env: s.env } : {}) });
+      continue;
+    }
+    if (typeof s.fn !== 'function') {
+      // A module stage: built (or not, its problem reported) by module-stages.ts.
+      const spec = built.get(s.name);
+      if (spec) defs.push({ ...base, fn: spec });
       continue;
     }
     try {

@@ -33,9 +33,16 @@ export function rowHash(params: Record<string, unknown>): string {
   return h.digest('hex');
 }
 
-/** What a stage runs, as a string: its function's spec id, or its command, folder, env and timeout-free settings. */
+/**
+ * What a stage runs, as a string: a module export's artifact hash and export name (not where it
+ * was built: the same code built on another machine or from a moved checkout finds its cache),
+ * an inline function's spec id, or a command with its folder and env; plus the output schema.
+ * The timeout is not part of it: it does not change what a finished stage computed.
+ */
 export function stageIdentity(stage: FlowStageDef): string {
   const out = stage.output === undefined ? '' : `|out:${stableJson(stage.output)}`;
+  const m = stage.fn?.module;
+  if (m) return `mod:${m.artifact}#${m.export}${stage.fn!.setup ? `|setup:${stage.fn!.setup.id}` : ''}${out}`;
   if (stage.fn) return `fn:${stage.fn.id}${out}`;
   return `cmd:${stableJson({ cmd: stage.cmd, cwd: stage.cwd ?? null, env: stage.env ?? {} })}${out}`;
 }

@@ -4,7 +4,7 @@
  */
 import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
+import { fnSpecId, specArtifacts } from '../../agent/protocol/fnspec.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { FlowStageDef, FlowUnitDef } from '../../agent/protocol/flow-unit.js';
 import { graphProblems, orderStages } from './graph.js';
@@ -72,5 +72,8 @@ export function prepareFlow(input: FlowSubmitInput): PreparedFlow {
   const stages = orderStages(input.stages).map((s) => (s.fn ? { ...s, fn: { ...s.fn, id: fnSpecId(s.fn) } } : s)) as FlowStageDef[];
   const def: FlowUnitDef = { stages, within: distribute.within ?? 'inline', workersWithin: distribute.workersWithin ?? 1 };
   const rest: Omit<FnSpec, 'id'> = { src: '', vals: { def: encodeValue(def, 'the flow definition') }, fns: {}, builtin: 'flow-unit' };
+  // Module stages' bundles: the scheduler sends them to an agent before the unit function.
+  const artifacts = [...new Set(stages.flatMap((s) => (s.fn ? specArtifacts(s.fn) : [])))];
+  if (artifacts.length > 0) rest.artifacts = artifacts;
   return { rows: rows as Record<string, unknown>[], stages, distribute, unitFn: { id: fnSpecId(rest), ...rest } };
 }
