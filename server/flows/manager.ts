@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
+import { encodeValue } from '../../agent/protocol/codec.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
@@ -13,15 +13,16 @@ import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { Controller } from '../controller.js';
 import { DONE, RUNNING } from '../job.js';
 import type { Job } from '../job.js';
-import { choosePool } from '../routing.js';
-import type { Requirements } from '../routing.js';
 import { MAX_CHUNK } from '../schemas.js';
 import { FlowDb } from './db.js';
 import type { FlowRecord } from './db.js';
+import { cachedOutputs } from './cached.js';
 import { cacheKeys, rowHash } from './keys.js';
 import { groupRows, planUnits } from './plan.js';
+import { placementProblems, unitRequires } from './placement.js';
 import { prepareFlow, throwProblems } from './prepare.js';
 import { FlowRun } from './run.js';
+import { watchRun } from './watch.js';
 import type { DistributeInput, FlowSubmitInput } from './schemas.js';
 import type { FlowProblem, FlowStatus } from './types.js';
 
@@ -30,13 +31,6 @@ export type FlowSummary = Pick<FlowRecord, 'id' | 'name' | 'createdAt' | 'finish
 
 /** Finished flows kept in memory; older ones are rebuilt from the database when asked for. */
 const KEEP_FINISHED = 200;
-
-/** What one unit needs from its slot: the user's `requires`, else as many cores as rows run at once. */
-export function unitRequires(d: DistributeInput): Requirements | undefined {
-  if (d.requires) return d.requires;
-  const w = d.workersWithin ?? 1;
-  return w > 1 ? { cores: w } : undefined;
-}
 
 export class FlowManager {
   private db: FlowDb | undefined;
@@ -68,14 +62,7 @@ export class FlowManager {
 
   /** Problems of running units with these options here: the pool exists and can meet what a unit requires. */
   preflight(d: DistributeInput = {}): FlowProblem[] {
-    try {
-      const pool = choosePool(this.controller.pools, { pool: d.pool, requires: unitRequires(d) }, this.controller.defaultPool);
-      return pool.failure ? [{ message: `pool "${pool.name}" cannot start agents: ${pool.failure}` }] : [];
-    } catch (err) {
-      const why = FlotillaError.from(err).message;
-      const auto = !d.requires && (d.workersWithin ?? 1) > 1 ? ` (a unit requires cores = workersWithin = ${d.workersWithin}; give distribute({ requires }) or a pool with larger slots)` : '';
-      return [{ message: `${why}${auto}` }];
-    }
+    return placementProblems(this.controller, d);
   }
 
   /** Submits a flow: cached rows are not sent; the rest go as one job of units. */
@@ -86,45 +73,40 @@ export class FlowManager {
     const { rows, stages, distribute } = prep;
     const keys = cacheKeys(stages, rows.map(rowHash));
     const db = this.database();
-    // Taken from the cache only where every stage a stage needs is too, so the agent never
-    // holds an output whose inputs it would compute anew.
-    const done: Record<string, unknown>[] = rows.map(() => ({}));
+    const done = cachedOutputs(db, stages, keys);
     const pending: number[] = [];
-    rows.forEach((_, r) => {
-      stages.forEach((s, i) => {
-        if (!db || !s.needs.every((n) => n in done[r]!)) return;
-        const hit = db.get(keys[r]![i]!);
-        if (hit) done[r]![s.name] = decodeValue(hit);
-      });
-      if (Object.keys(done[r]!).length < stages.length) pending.push(r);
-    });
-    const groups = groupRows(rows, distribute.by);
-    const units = planUnits(groups, pending, distribute);
+    done.forEach((d, r) => Object.keys(d).length < stages.length && pending.push(r));
+    const units = planUnits(groupRows(rows, distribute.by), pending, distribute);
     const id = `fl-${randomBytes(6).toString('hex')}`;
-    const jobId = units.length > 0 ? this.submitUnits(prep.unitFn, units.map((u, k) => encodeValue({ rows: u.map(({ row, group }) => ({ row, group, params: rows[row]!, ...(Object.keys(done[row]!).length ? { done: done[row] } : {}) })) }, `unit ${k}`)), distribute) : undefined;
+    const unitArg = (k: number): Encoded =>
+      encodeValue({ rows: units[k]!.map(({ row, group }) => ({ row, group, params: rows[row]!, ...(Object.keys(done[row]!).length ? { done: done[row] } : {}) })) }, `unit ${k}`);
+    const jobId = units.length > 0 ? this.submitUnits(prep.unitFn, units.length, unitArg, distribute) : undefined;
     const record: FlowRecord = {
       id, name: input.name, createdAt: Date.now(), jobId, state: 'running', finishedAt: undefined,
       grid: input.grid, stages: stages.map((s) => ({ name: s.name, needs: s.needs })), units: units.map((u) => u.map((x) => x.row)), keys,
       pool: jobId ? this.controller.job(jobId).pool : (distribute.pool ?? this.controller.defaultPool),
     };
     db?.insertFlow(record);
-    const run = new FlowRun(record);
-    rows.forEach((_, r) => stages.forEach((s, i) => s.name in done[r]! && run.setCached(r, i, done[r]![s.name])));
+    // The decoded rows are the run's params: the grid is held once, not also encoded and decoded again.
+    const run = new FlowRun(record, rows);
+    done.forEach((d, r) => stages.forEach((s, i) => Object.hasOwn(d, s.name) && run.setCached(r, i, d[s.name])));
     this.attach(run);
     return run.status();
   }
 
-  private submitUnits(fn: FnSpec, args: Encoded[], d: DistributeInput): string {
+  /** Submits the units job; each chunk of unit arguments is encoded only when its turn comes. */
+  private submitUnits(fn: FnSpec, total: number, arg: (k: number) => Encoded, d: DistributeInput): string {
+    const chunk = (from: number): Encoded[] => Array.from({ length: Math.min(MAX_CHUNK, total - from) }, (_, i) => arg(from + i));
     const { jobId } = this.controller.submit({
       fn,
-      args: args.slice(0, MAX_CHUNK),
-      total: args.length,
+      args: chunk(0),
+      total,
       pool: d.pool,
       requires: unitRequires(d),
       retries: d.retries,
       timeoutMs: d.timeoutMs,
     });
-    for (let at = MAX_CHUNK; at < args.length; at += MAX_CHUNK) this.controller.append({ jobId, offset: at, args: args.slice(at, at + MAX_CHUNK) });
+    for (let at = MAX_CHUNK; at < total; at += MAX_CHUNK) this.controller.append({ jobId, offset: at, args: chunk(at) });
     return jobId;
   }
 
@@ -190,17 +172,7 @@ export class FlowManager {
     const record = this.database()?.flow(id);
     if (!record) return undefined;
     const run = new FlowRun(record);
-    const db = this.database()!;
-    run.params.forEach((_, r) => {
-      const have = new Set<string>();
-      record.stages.forEach((s, i) => {
-        if (!s.needs.every((n) => have.has(n))) return;
-        const hit = db.get(record.keys[r]![i]!);
-        if (!hit) return;
-        have.add(s.name);
-        run.setCached(r, i, decodeValue(hit));
-      });
-    });
+    cachedOutputs(this.database(), record.stages, record.keys).forEach((d, r) => record.stages.forEach((s, i) => Object.hasOwn(d, s.name) && run.setCached(r, i, d[s.name])));
     this.attach(run);
     return run;
   }
@@ -252,23 +224,8 @@ export class FlowManager {
   }
 
   /** Statuses as the flow progresses (at most ~10 a second), ending with its final one. */
-  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<FlowStatus> {
-    const run = this.get(id);
-    const closing = this.controller.closingSignal;
-    const ended = new Promise<void>((resolve) => {
-      const done = () => resolve();
-      signal?.addEventListener('abort', done, { once: true });
-      closing.addEventListener('abort', done, { once: true });
-    });
-    for (;;) {
-      const s = run.status();
-      yield s;
-      if (run.finished || signal?.aborted) return;
-      if (closing.aborted) throw new FlotillaError('CLOSED', `the controller closed before flow ${id} finished`);
-      await Promise.race([run.changed(), ended]);
-      // Many unit results in a burst make one status, not one each.
-      if (!run.finished) await new Promise((r) => setTimeout(r, 100));
-    }
+  watch(id: string, signal?: AbortSignal): AsyncGenerator<FlowStatus> {
+    return watchRun(this.get(id), this.controller.closingSignal, signal);
   }
 
   close(): void {

@@ -16,6 +16,8 @@ export type UnitState = 'queued' | 'running' | 'done';
 
 export class FlowRun {
   readonly params: Record<string, unknown>[];
+  /** The flow's record, without its encoded grid (the database has it; `params` is the grid here). */
+  readonly record: Omit<FlowRecord, 'grid'>;
   /** outcomes[row][stage], stages in record order (dependency order). */
   readonly outcomes: (StageOutcome | undefined)[][];
   /** Unit of each row, -1 for rows not sent. */
@@ -27,8 +29,11 @@ export class FlowRun {
   unitState: (unit: number) => UnitState = () => 'done';
   private waiters: (() => void)[] = [];
 
-  constructor(readonly record: FlowRecord) {
-    this.params = decodeValue(record.grid) as Record<string, unknown>[];
+  /** @param params the grid's rows when the caller has them decoded already; else decoded from the record. */
+  constructor(record: FlowRecord, params?: Record<string, unknown>[]) {
+    const { grid, ...rest } = record;
+    this.record = rest;
+    this.params = params ?? (decodeValue(grid) as Record<string, unknown>[]);
     this.outcomes = this.params.map(() => new Array(record.stages.length).fill(undefined));
     this.unitOf = new Int32Array(this.params.length).fill(-1);
     record.units.forEach((rows, u) => rows.forEach((r) => (this.unitOf[r] = u)));
@@ -54,18 +59,18 @@ export class FlowRun {
     for (const r of results) {
       const rows = this.record.units[r.index] ?? [];
       if (!r.ok) {
-        for (const row of rows) this.failRest(row, r.error);
+        for (const row of rows) this.failRest(row, r.error, `unit ${r.index}`);
         continue;
       }
       let value: FlowUnitResult;
       try {
         value = decodeValue(r.value) as FlowUnitResult;
       } catch (err) {
-        for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: `the unit's result could not be decoded: ${(err as Error).message}` });
+        for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: `its result could not be decoded: ${(err as Error).message}` }, `unit ${r.index}`);
         continue;
       }
       for (const rr of Array.isArray(value) ? value : []) this.applyRow(r.index, rr, toCache);
-      for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: 'the agent returned no outcome for this stage' });
+      for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: 'the agent returned no outcome for it' }, `unit ${r.index}`);
     }
     this.wake();
     return toCache;
@@ -113,10 +118,17 @@ export class FlowRun {
     return changed;
   }
 
-  /** Gives every stage of `row` that has no outcome the unit's error. */
-  failRest(row: number, error: ErrorInfo): void {
+  /**
+   * Gives every stage of `row` that has no outcome the error; with `what` (the unit, say) the
+   * first such stage's message names the row and stage, since a unit's error names neither.
+   */
+  failRest(row: number, error: ErrorInfo, what?: string): void {
     const outs = this.outcomes[row]!;
-    for (let i = 0; i < outs.length; i++) if (!outs[i]) outs[i] = { ok: false, error, ms: 0 };
+    const first = outs.findIndex((o) => !o);
+    if (first < 0) return;
+    const stage = this.record.stages[first]!.name;
+    const named: ErrorInfo = what ? { ...error, message: `row ${row}, stage "${stage}" (${what}): ${error.message}`, context: { ...error.context, row, stage } } : error;
+    for (let i = first; i < outs.length; i++) if (!outs[i]) outs[i] = { ok: false, error: i === first ? named : { code: 'SKIPPED', message: `not run: stage "${stage}" did not finish (${named.code})` }, ms: 0 };
   }
 
   /** The flow finished: every unit recorded, or it was cancelled or interrupted. */
