@@ -4,6 +4,8 @@
  * compute anew (and a changed upstream stage re-runs everything after it).
  */
 import { decodeValue } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../agent/protocol/codec.js';
+import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { FlowDb } from './db.js';
 
 /**
@@ -21,4 +23,33 @@ export function cachedOutputs(db: FlowDb | undefined, stages: readonly { name: s
     });
     return done;
   });
+}
+
+/**
+ * Stage outputs on their way to the cache: written in one transaction per turn of the event
+ * loop, not one per reported row (a transaction each made tiny rows cost more than running them).
+ * `flush()` writes what is queued now (a flow settling, the controller closing).
+ */
+export class CacheWriter {
+  private queued: [string, Encoded][] = [];
+
+  constructor(private readonly db: () => FlowDb | undefined, private readonly log: (line: string) => void) {}
+
+  push(entries: readonly [string, Encoded][]): void {
+    if (entries.length === 0) return;
+    const first = this.queued.length === 0;
+    for (const e of entries) this.queued.push(e);
+    if (first) setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      this.db()?.putMany(batch);
+    } catch (err) {
+      this.log(`flow cache: ${FlotillaError.from(err).message}`);
+    }
+  }
 }

@@ -16,7 +16,7 @@ import type { Job } from '../job.js';
 import { MAX_CHUNK } from '../schemas.js';
 import { FlowDb } from './db.js';
 import type { FlowRecord } from './db.js';
-import { cachedOutputs } from './cached.js';
+import { cachedOutputs, CacheWriter } from './cached.js';
 import { cacheKeys, rowHash } from './keys.js';
 import { groupRows, planUnits } from './plan.js';
 import { placementProblems, unitRequires } from './placement.js';
@@ -37,6 +37,8 @@ export class FlowManager {
   private readonly runs = new Map<string, FlowRun>();
   private readonly finished: string[] = [];
   private readonly stops = new Set<() => void>();
+  /** Stage outputs on their way to the cache, written a batch per event-loop turn. */
+  private readonly writer = new CacheWriter(() => this.database(), (line) => this.log(line));
 
   /**
    * @param dbPath the flow database (cache and records); undefined: flows kept in memory, no cache.
@@ -125,7 +127,7 @@ export class FlowManager {
     // Rows finished inside a running unit: counted and cached now, so a crash keeps them.
     const unhear = job.onPartial((unit, _attempt, value) => {
       try {
-        this.database()?.putMany(run.applyPartial(unit, value));
+        this.writer.push(run.applyPartial(unit, value));
       } catch (err) {
         failed(err);
       }
@@ -140,7 +142,7 @@ export class FlowManager {
     };
     // Declared first: the watch may call back at once (a job already finished).
     watching = job.watch(0, (seq, results) => {
-      this.database()?.putMany(run.apply(results));
+      this.writer.push(run.apply(results));
       if (seq >= job.total) {
         stop();
         this.settle(run, job.finishedAt);
@@ -159,6 +161,7 @@ export class FlowManager {
   }
 
   private settle(run: FlowRun, at?: number): void {
+    this.writer.flush();
     if (!run.finished) {
       run.finish(at);
       this.database()?.setState(run.record.id, run.cancelled ? 'cancelled' : 'done', run.finishedAt);
@@ -229,6 +232,7 @@ export class FlowManager {
   }
 
   close(): void {
+    this.writer.flush();
     for (const stop of this.stops) stop();
     this.stops.clear();
     this.db?.close();

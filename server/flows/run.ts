@@ -28,6 +28,7 @@ export class FlowRun {
   /** Where each unit is; set by the manager while the units job lives. */
   unitState: (unit: number) => UnitState = () => 'done';
   private waiters: (() => void)[] = [];
+  private finishWaiters: (() => void)[] = [];
 
   /** @param params the grid's rows when the caller has them decoded already; else decoded from the record. */
   constructor(record: FlowRecord, params?: Record<string, unknown>[]) {
@@ -135,6 +136,15 @@ export class FlowRun {
   finish(at = Date.now()): void {
     if (this.finishedAt === undefined) this.finishedAt = at;
     this.wake();
+    const f = this.finishWaiters;
+    this.finishWaiters = [];
+    f.forEach((resolve) => resolve());
+  }
+
+  /** Resolves when the flow finishes (at once if it has). */
+  whenFinished(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.finishWaiters.push(resolve));
   }
 
   /** Resolves when something changes (or at once when finished). */

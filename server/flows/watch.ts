@@ -25,7 +25,12 @@ export async function* watchRun(run: FlowRun, closing: AbortSignal, signal?: Abo
       if (run.finished || signal?.aborted) return;
       if (closing.aborted) throw new FlotillaError('CLOSED', `the controller closed before flow ${run.record.id} finished`);
       await Promise.race([run.changed(), ended]);
-      if (!run.finished) await new Promise((r) => setTimeout(r, BURST_MS));
+      // The burst ends early when the flow does: its final status is not held back.
+      if (!run.finished) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, BURST_MS))), run.whenFinished(), ended]);
+        clearTimeout(timer);
+      }
     }
   } finally {
     signal?.removeEventListener('abort', done);
