@@ -31,7 +31,8 @@ export function flowUnit(spec: FnSpec): FlowUnitFn {
     const signal = ctx.signal;
     if (signal.aborted) throw signal.reason;
     if (rows.length === 0) return [];
-    const onRow = rowReporter(ctx);
+    // A one-row unit's result follows its row at once: reporting the row too would only double it.
+    const onRow = rows.length > 1 ? rowReporter(ctx) : undefined;
     if (def.within === 'inline') {
       stages ??= buildStages(def);
       return runInline(stages, rows, def.workersWithin, { attempt: ctx.attempt, signal, setup: ctx.setup }, onRow);
