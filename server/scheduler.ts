@@ -54,6 +54,10 @@ export class Scheduler {
   private readonly agentArts = new Map<string, Set<string>>();
   /** Artifacts sent to agents, per agent id (kept after they leave) and in total. */
   readonly transfers = { total: 0, byAgent: new Map<string, number>() };
+  /** Lanes to replace once they hold no run (a setup there timed out), with the reason. */
+  private readonly recycling = new Map<Lane, string>();
+  /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
+  private readonly pinned = new Set<Job>();
 
   submit(job: Job): void {
     this.jobs.set(job.id, job);
@@ -99,6 +103,11 @@ export class Scheduler {
       const charged = started;
       started = false;
       if (this.closing) continue;
+      if (this.pinned.has(r.job)) {
+        // Pinned to this lane: no other lane may run it instead.
+        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: this.context(r, lane) });
+        continue;
+      }
       if (!charged) {
         r.job.requeue(r.index, { uncharged: true });
         this.activate(r.job);
@@ -124,6 +133,7 @@ export class Scheduler {
     }
     lane.runs.clear();
     lane.draining.clear();
+    this.recycling.delete(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
       this.agentArts.delete(lane.agentId);
@@ -243,6 +253,50 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A setup (or an import) on `lane` did not settle in time: its code may still run there. The
+   * lane takes no new work and is replaced once the runs it holds have answered.
+   */
+  private recycleWhenIdle(lane: Lane, why: string): void {
+    if (this.recycling.has(lane)) return;
+    lane.retiring = true;
+    this.recycling.set(lane, why);
+    this.onChange?.();
+  }
+
+  private recycleIfIdle(lane: Lane): void {
+    const why = this.recycling.get(lane);
+    if (why === undefined || lane.runs.size > 0 || lane.draining.size > 0) return;
+    this.recycling.delete(lane);
+    this.onStuck?.(lane, why);
+  }
+
+  /**
+   * Runs one task of `job` on each of `lanes` (task i on lanes[i]), whatever else they hold:
+   * `everywhere`. The tasks are never queued for other lanes; one whose lane goes away fails
+   * AGENT_LOST. Lanes that connect later get nothing.
+   */
+  runPinned(job: Job, lanes: readonly Lane[]): void {
+    this.jobs.set(job.id, job);
+    this.pinned.add(job);
+    const then = job.onFinish;
+    job.onFinish = (j) => {
+      this.pinned.delete(j);
+      then?.(j);
+    };
+    for (const lane of lanes) {
+      const index = job.take();
+      if (index < 0) break;
+      const ref = lane.fnRefs.get(job.fn.id) ?? this.sendFn(lane, job);
+      const run = this.nextRun++;
+      const attempt = job.attempts[index]!;
+      this.runs.set(run, { lane, job, index, attempt, est: 0 });
+      lane.runs.add(run);
+      const bins: Uint8Array[] = [];
+      this.send(lane, [[run, ref, packEncoded(job.arg(index), bins), job.timeoutMs, index, attempt]], bins);
+    }
+  }
+
   /** Asks every connected lane to drop setup values (these ids, or all); returns how many were asked. */
   dropSetup(ids?: string[]): number {
     let n = 0;
@@ -276,15 +330,17 @@ export class Scheduler {
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
             r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host });
-          } else if (payload.context?.retry === true && r.attempt <= r.job.retries) {
+          } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
             r.job.requeue(r.index);
             this.activate(r.job);
           } else {
             this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
+            if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
+        this.recycleIfIdle(lane);
         this.dispatch();
         return;
       case 'part':

@@ -35,6 +35,7 @@ export const fnSpecSchema = z
     module: moduleRefSchema.optional(),
     setup: z.object({ id: z.string().min(1).max(128), module: moduleRefSchema.optional(), src: z.string().min(1).optional() }).strict().optional(),
     builtin: z.enum(['flow-unit']).optional(),
+    setupTimeoutMs: z.number().int().min(1).max(2 ** 31 - 1).optional(),
   })
   .refine((f) => (f.src.length > 0 ? 1 : 0) + (f.module ? 1 : 0) + (f.builtin ? 1 : 0) === 1, {
     message: 'a function is exactly one of: source (src), a module export (module) or a builtin',

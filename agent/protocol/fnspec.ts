@@ -64,6 +64,12 @@ export interface FnSpec {
   setup?: SetupSpec;
   /** When set the function is built into the agent (given `vals`), and `src` is empty. */
   builtin?: BuiltinName;
+  /**
+   * Time limit (ms) of what a lane does before this function's first task there: importing its
+   * module and running its setup. Past it those tasks fail SETUP_FAILED and the lane is replaced.
+   * Absent: the agent's default (10 minutes).
+   */
+  setupTimeoutMs?: number;
 }
 
 /** Hashes of every artifact a spec needs on the agent, in no particular order. */
@@ -75,7 +81,7 @@ export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup'>): string[] 
 }
 
 /** Content hash over every part of the spec, so agents can cache what they built under it. */
-export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin }: Omit<FnSpec, 'id'>): string {
+export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin, setupTimeoutMs }: Omit<FnSpec, 'id'>): string {
   const h = createHash('sha256');
   // Length prefixes keep the concatenation unambiguous.
   const put = (s: string): void => {
@@ -87,6 +93,7 @@ export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin }: Om
   if (module !== undefined) put(`m:${stableJson(module)}`);
   if (setup !== undefined) put(`s:${stableJson(setup)}`);
   if (builtin !== undefined) put(`b:${builtin}`);
+  if (setupTimeoutMs !== undefined) put(`t:${setupTimeoutMs}`);
   for (const name of Object.keys(fns).sort()) {
     put(`f:${name}`);
     put(fns[name] ?? '');
