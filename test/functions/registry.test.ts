@@ -143,6 +143,12 @@ describe('bad names and unknown functions', () => {
   it('globals and retryIf belong to the registration, not to a map by name', async () => {
     const err = await rejection(fl.map('known.one', [1], { globals: { k: 1 } } as never));
     expect(err.code).toBe('BAD_INPUT');
-    expect(err.message).toContain('globals and retryIf belong to the registration');
+    expect(err.message).toContain('globals belong to the registration');
+  });
+
+  it('a setup given to a map by name is refused, not silently dropped', async () => {
+    const err = await rejection(fl.map('known.one', [1], { setup: () => 1, setupTimeoutMs: 5 } as never));
+    expect(err.code).toBe('BAD_INPUT');
+    expect(err.message).toContain('setup, setupTimeoutMs belong to the registration');
   });
 });
