@@ -248,7 +248,7 @@ describe('version skew', () => {
     if (o!.ok) return;
     expect(o!.error.code).toBe('VERSION_SKEW');
     expect(o!.error.message).toContain('module /nowhere/broken.ts does not parse on this agent: SyntaxError:');
-    expect(o!.error.message).toContain(`artifact ${hash.slice(0, 12)} line 1`);
+    expect(o!.error.message).toContain(`Unexpected token ';' (artifact ${hash.slice(0, 12)}`);
     expect(o!.error.message).toContain('built for node20 on v20.0.0 linux-x64');
     expect(o!.error.message).toMatch(new RegExp(`runs ${process.version.replace(/\./g, '\\.')}`));
   });
