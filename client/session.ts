@@ -3,22 +3,22 @@
  * sessions run the controller in this process and call it without a socket (localLink); remote
  * ones speak tRPC over WebSocket with the bearer token.
  */
-import { withBearer } from '../server/bearer-ws.js';
-import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
 import type { Controller } from '../server/controller.js';
-import type { AppRouter, ResultBatch } from '../server/router.js';
+import type { AppRouter } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
 import type { LaneInfo } from '../server/lane.js';
 import type { PoolStatus } from '../server/pool.js';
-import { appRouter } from '../server/router.js';
-import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
-import type { AppendInput, MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
+import type { MapSchedulingOptions } from '../server/schemas.js';
+import type { HotPath } from './transport.js';
+// Re-exported: connect.ts and tests reach the transports through this module.
+export { localClient, localHotPath, remoteClient, trpcHotPath } from './transport.js';
+export type { HotPath } from './transport.js';
 import type { LaneWhere } from '../server/everywhere.js';
 import { shipFunction } from './ship.js';
 import { Functions, isByName, isNamed, toNamed } from './functions.js';
@@ -77,46 +77,6 @@ export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
 /** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
 export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf' | 'setup' | 'setupTimeoutMs'>;
 
-/**
- * The two calls on every map's path. An embedded controller takes them in process (no router,
- * no serialization, no AbortSignal per call); a remote one over tRPC. Everything else goes
- * through the typed tRPC client either way.
- */
-export interface HotPath {
-  submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
-  append(input: AppendInput): Promise<unknown>;
-  /** Streams a job's results from the first; returns a function that stops the stream. */
-  watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
-}
-
-/** The hot path of an in-process controller. */
-export function localHotPath(controller: Controller): HotPath {
-  return {
-    submit: async (input) => controller.submit(input),
-    append: async (input) => controller.append(input),
-    watch: (jobId, onBatch, onError) => {
-      try {
-        const job = controller.job(jobId);
-        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total, pool: job.pool }), onError);
-      } catch (err) {
-        onError(err);
-        return () => {};
-      }
-    },
-  };
-}
-
-/** The hot path over tRPC. */
-export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
-  return {
-    submit: (input) => trpc.map.submit.mutate(input),
-    append: (input) => trpc.map.append.mutate(input),
-    watch: (jobId, onBatch, onError) => {
-      const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
-      return () => sub.unsubscribe();
-    },
-  };
-}
 
 export class Session {
   private active = 0;
@@ -494,17 +454,4 @@ function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
     out.push(e);
   }
   return out;
-}
-
-/** The tRPC client of an in-process controller. */
-export function localClient(controller: Controller): TRPCClient<AppRouter> {
-  return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
-}
-
-/** The tRPC client of a controller over WebSocket. */
-export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
-  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
-  const ws = createWSClient({ url, WebSocket: withBearer(token), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
-  const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
-  return { trpc, close: () => ws.close() };
 }

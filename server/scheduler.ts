@@ -13,6 +13,7 @@ import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
+import { ArtifactShipping } from './agent-artifacts.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
@@ -38,6 +39,10 @@ export class Scheduler {
   private active: Job[] = [];
   private rr = 0;
   private nextRun = 1;
+  /** Artifacts sent to agents, per agent id (kept after they leave) and in total. */
+  get transfers(): ArtifactShipping['transfers'] {
+    return this.shipping.transfers;
+  }
   /** Called whenever lanes come or go or jobs change, for the pools' bookkeeping. */
   onChange: (() => void) | undefined;
   /** Called for a lane whose aborted run still holds its slot: its agent should replace it. */
@@ -50,10 +55,8 @@ export class Scheduler {
   private closing = false;
   /** Where module artifacts come from; set by the controller. */
   artifacts: ArtifactStore | undefined;
-  /** Artifacts each connected agent has (its disk cache at connect, plus what it was sent). */
-  private readonly agentArts = new Map<string, Set<string>>();
-  /** Artifacts sent to agents, per agent id (kept after they leave) and in total. */
-  readonly transfers = { total: 0, byAgent: new Map<string, number>() };
+  /** Sends agents the module artifacts they lack. */
+  private readonly shipping = new ArtifactShipping(() => this.artifacts);
   /** Lanes to replace once they hold no run (a setup there timed out), with the reason. */
   private readonly recycling = new Map<Lane, string>();
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
@@ -73,10 +76,7 @@ export class Scheduler {
   addLane(lane: Lane): void {
     this.lanes.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
-    let arts = this.agentArts.get(lane.agentId);
-    if (!arts) this.agentArts.set(lane.agentId, (arts = new Set()));
-    const reported = lane.hello.arts;
-    if (Array.isArray(reported)) for (const h of reported) if (typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) arts.add(h);
+    this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.onMessage(lane, msg, bins);
     this.dispatch();
     this.onChange?.();
@@ -136,7 +136,7 @@ export class Scheduler {
     this.recycling.delete(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
-      this.agentArts.delete(lane.agentId);
+      this.shipping.gone(lane.agentId);
     }
     if (this.closing) return;
     this.dispatch();
@@ -225,32 +225,11 @@ export class Scheduler {
     const bins: Uint8Array[] = [];
     const vals = Object.fromEntries(Object.entries(job.fn.vals).map(([k, e]) => [k, packEncoded(e, bins)]));
     const ref = lane.nextFnRef();
-    this.sendArtifacts(lane, specArtifacts(job.fn));
+    this.shipping.send(lane, specArtifacts(job.fn));
     lane.channel.send({ t: 'fn', ref, spec: { ...job.fn, vals } } satisfies ToAgent, bins);
     lane.fnRefs.set(job.fn.id, ref);
     this.trimFns(lane);
     return ref;
-  }
-
-  /**
-   * Sends a lane the artifacts its agent lacks, before the function that needs them. Each agent
-   * gets each artifact once: its lanes share a disk cache, and a lane that needs one a sibling
-   * has not written yet waits for it, then asks (`need`).
-   */
-  private sendArtifacts(lane: Lane, hashes: readonly string[], force = false): void {
-    let have = this.agentArts.get(lane.agentId);
-    if (!have) this.agentArts.set(lane.agentId, (have = new Set()));
-    for (const hash of hashes) {
-      if (have.has(hash) && !force) continue;
-      const code = this.artifacts?.get(hash);
-      // No code: the lane's tasks fail with the reason instead of waiting for it.
-      lane.channel.send(code === undefined ? { t: 'art', hash } : ({ t: 'art', hash, code } satisfies ToAgent));
-      if (code === undefined) continue;
-      have.add(hash);
-      lane.artifactsSent++;
-      this.transfers.total++;
-      this.transfers.byAgent.set(lane.agentId, (this.transfers.byAgent.get(lane.agentId) ?? 0) + 1);
-    }
   }
 
   /**
@@ -312,7 +291,7 @@ export class Scheduler {
     switch (msg.t) {
       case 'need':
         if (typeof msg.hash !== 'string' || !/^[0-9a-f]{64}$/.test(msg.hash)) throw new FlotillaError('CHANNEL', 'need without an artifact hash');
-        this.sendArtifacts(lane, [msg.hash], true);
+        this.shipping.send(lane, [msg.hash], true);
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
