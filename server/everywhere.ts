@@ -70,10 +70,19 @@ export async function runEverywhere(controller: Controller, input: EverywhereInp
     if (!job.finished) controller.scheduler.cancel(job.id);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // A closing controller re-queues nothing and finishes nothing: end the call instead of waiting.
+  let onClose: () => void = () => {};
+  const closed = new Promise<never>((_, reject) => {
+    onClose = () => reject(new FlotillaError('CLOSED', 'the controller closed before every lane answered everywhere()'));
+    if (controller.closingSignal.aborted) onClose();
+    else controller.closingSignal.addEventListener('abort', onClose, { once: true });
+  });
+  closed.catch(() => {}); // only raced below
   try {
     controller.scheduler.runPinned(job, lanes);
-    await done;
+    await Promise.race([done, closed]);
   } finally {
+    controller.closingSignal.removeEventListener('abort', onClose);
     signal?.removeEventListener('abort', onAbort);
     controller.scheduler.jobs.delete(job.id); // not a job anyone lists or collects later
   }

@@ -74,6 +74,17 @@ describe('everywhere', () => {
   });
 });
 
+describe('everywhere when the controller closes', () => {
+  it('ends with CLOSED instead of waiting for lanes that will never answer', async () => {
+    const own = await connect({ pools: pool(1, 1), waitForAgents: 1 });
+    const call = rejection(own.everywhere(() => new Promise(() => {})));
+    await until(() => [...own.controller!.scheduler.lanes].some((l) => l.runs.size > 0));
+    await own.close();
+    const err = await call;
+    expect(err.code).toBe('CLOSED');
+  }, 60_000);
+});
+
 describe('setup time limit', () => {
   it('a setup that never settles fails its tasks SETUP_FAILED "did not finish within" and its lane is replaced', async () => {
     const own = await connect({ pools: pool(1, 1), waitForAgents: 1 });
