@@ -106,6 +106,8 @@ export class FnTable {
       return entry.loading;
     }
     if (entry.setupId === undefined || !entry.m.setup) return undefined;
+    const known = this.setups.peek(entry.setupId);
+    if (known && !known.pending) return undefined; // the hot path: settled, nothing to arm
     const setup = entry.m.setup;
     arm(entry.limitMs);
     return this.setups.state(entry.setupId, () => setup(), entry.limitMs).pending;

@@ -21,6 +21,11 @@ export interface SetupState {
 export class Setups {
   private readonly states = new Map<string, SetupState>();
 
+  /** The state of setup `id` if it was started. */
+  peek(id: string): SetupState | undefined {
+    return this.states.get(id);
+  }
+
   /** The state of setup `id`, starting it with `run` on first use, bounded by `timeoutMs`. */
   state(id: string, run: () => unknown, timeoutMs = DEFAULT_SETUP_TIMEOUT_MS): SetupState {
     const st = this.states.get(id);
