@@ -5,12 +5,13 @@
  * waits for the writer's broadcast, then (bounded) asks the controller for it itself.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FlotillaError } from './protocol/errors.js';
 
 const NAME = /^([0-9a-f]{64})\.mjs$/;
+const HASH = /^[0-9a-f]{64}$/;
 /** How long a lane waits for a sibling lane to write an artifact before asking the controller. */
 export const SIBLING_WAIT_MS = 2_000;
 /** How long a lane waits for the controller's answer to `need`. */
@@ -22,9 +23,27 @@ export function artifactDir(): string {
   return join(base, 'artifacts');
 }
 
-/** The file an artifact lives in. */
+/**
+ * The file an artifact lives in. Only a sha256 hex digest names one: a path built from anything
+ * else (a `../`, a slash) could leave the cache folder.
+ * @throws FlotillaError CHANNEL for a name that is not a digest
+ */
 export function artifactFile(hash: string): string {
+  if (typeof hash !== 'string' || !HASH.test(hash)) throw new FlotillaError('CHANNEL', `not an artifact hash: ${JSON.stringify(String(hash).slice(0, 80))}`);
   return join(artifactDir(), `${hash}.mjs`);
+}
+
+/**
+ * Creates the cache folder private to this user (0700; files 0600): code in it is imported
+ * after its hash was checked, and nobody else may swap a file between the check and the import.
+ * A folder that exists with wider modes (an older agent's, a umask) is narrowed if it is ours.
+ */
+export function ensureArtifactDir(): string {
+  const dir = artifactDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(dir, 0o700);
+  return dir;
 }
 
 /** Hashes of the artifacts in the disk cache (what `ready` reports). */
@@ -42,6 +61,7 @@ function sha256(code: string | Buffer): string {
 
 /** Reads a cached artifact, checking its hash; a corrupt file is removed and reported missing. */
 export function readCached(hash: string): boolean {
+  if (typeof hash !== 'string' || !HASH.test(hash)) return false;
   let buf: Buffer;
   try {
     buf = readFileSync(artifactFile(hash));
@@ -59,11 +79,15 @@ export function readCached(hash: string): boolean {
  */
 export function writeArtifact(hash: string, code: string): void {
   if (sha256(code) !== hash) throw new FlotillaError('CHANNEL', `artifact ${hash.slice(0, 12)} does not match its hash`);
-  const dir = artifactDir();
-  mkdirSync(dir, { recursive: true });
+  const dir = ensureArtifactDir();
   const tmp = join(dir, `.${hash}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(tmp, code);
-  renameSync(tmp, artifactFile(hash));
+  try {
+    writeFileSync(tmp, code, { mode: 0o600 });
+    renameSync(tmp, artifactFile(hash));
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk must not leave half files behind
+    throw err;
+  }
 }
 
 /**
@@ -101,12 +125,13 @@ export class ArtifactCache {
 
   /** The artifact's file, once it is in the cache. */
   async ensure(hash: string): Promise<string> {
-    if (readCached(hash)) return artifactFile(hash);
-    // A sibling lane was probably sent it a moment ago.
-    if (await this.wait(hash, SIBLING_WAIT_MS)) return artifactFile(hash);
+    const file = artifactFile(hash); // throws for a name that is not a digest, before any `need`
+    if (readCached(hash)) return file;
+    // A sibling lane was probably sent it a moment ago (unless the controller said it lacks it).
+    if (!this.absent.has(hash) && (await this.wait(hash, SIBLING_WAIT_MS))) return file;
     this.absent.delete(hash);
     this.ask(hash);
-    if (await this.wait(hash, CONTROLLER_WAIT_MS)) return artifactFile(hash);
+    if (await this.wait(hash, CONTROLLER_WAIT_MS)) return file;
     throw new FlotillaError('INTERNAL', this.absent.has(hash) ? `artifact ${hash} is not on the controller or could not be written to ${artifactDir()}` : `artifact ${hash} did not arrive within ${CONTROLLER_WAIT_MS} ms`);
   }
 

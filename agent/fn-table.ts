@@ -8,7 +8,7 @@ import type { ErrorContext } from './protocol/errors.js';
 import type { FnSpec } from './protocol/fnspec.js';
 import type { ArtifactCache } from './artifacts.js';
 import { loadModuleExport } from './module-fn.js';
-import { Setups } from './setups.js';
+import { DEFAULT_SETUP_TIMEOUT_MS, prepTimedOut, Setups } from './setups.js';
 
 /**
  * A function defined on this lane. Module functions load asynchronously: until `loading` settles
@@ -19,6 +19,8 @@ export interface FnEntry {
   loading?: Promise<void>;
   /** The setup this function's tasks need first. */
   setupId?: string;
+  /** Time limit of the import and of the setup (ms). */
+  limitMs: number;
 }
 
 export class FnTable {
@@ -55,22 +57,31 @@ export class FnTable {
         throw err;
       },
     });
+    const limitMs = spec.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
     let entry: FnEntry;
     try {
-      entry = { m: materializeSpec(spec), setupId: spec.setup?.id };
+      entry = { m: materializeSpec(spec), setupId: spec.setup?.id, limitMs };
     } catch (err) {
       // Tasks of this function will fail with the reason, one by one.
-      this.fns.set(ref, { m: failing(err) });
+      this.fns.set(ref, { m: failing(err), limitMs });
       return;
     }
     this.fns.set(ref, entry);
     const setupRef = spec.setup?.module;
     if (!spec.module && !setupRef) return;
-    entry.loading = (async () => {
+    const load = (async () => {
       const fn = spec.module ? await loadModuleExport(spec.module, this.artifacts, this.where) : entry.m.fn;
       const setup = setupRef ? await loadModuleExport(setupRef, this.artifacts, this.where) : entry.m.setup;
       entry.m = { ...entry.m, fn, setup };
-    })().then(
+    })();
+    // A module whose top-level code awaits forever must not hold the lane's queue forever.
+    let timer: NodeJS.Timeout | undefined;
+    const what = `module ${(spec.module ?? setupRef)!.file}`;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(prepTimedOut(what, 'load', limitMs)), limitMs);
+      timer.unref();
+    });
+    entry.loading = Promise.race([load, limit]).finally(() => clearTimeout(timer)).then(
       () => {
         entry.loading = undefined;
       },
@@ -82,13 +93,23 @@ export class FnTable {
     );
   }
 
-  /** What the head task waits for before it can start: its function's import or its setup. */
-  blocker(ref: number): Promise<unknown> | undefined {
+  /**
+   * What the head task waits for before it can start: its function's import or its setup.
+   * `arm` is called with the time limit before anything that may run user code starts, so the
+   * supervisor can replace a lane whose setup blocks its thread (no timer runs there then).
+   */
+  blocker(ref: number, arm: (limitMs: number) => void): Promise<unknown> | undefined {
     const entry = this.fns.get(ref);
     if (!entry) return undefined;
-    if (entry.loading) return entry.loading;
+    if (entry.loading) {
+      arm(entry.limitMs);
+      return entry.loading;
+    }
     if (entry.setupId === undefined || !entry.m.setup) return undefined;
+    const known = this.setups.peek(entry.setupId);
+    if (known && !known.pending) return undefined; // the hot path: settled, nothing to arm
     const setup = entry.m.setup;
-    return this.setups.state(entry.setupId, () => setup()).pending;
+    arm(entry.limitMs);
+    return this.setups.state(entry.setupId, () => setup(), entry.limitMs).pending;
   }
 }

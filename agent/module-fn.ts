@@ -61,7 +61,10 @@ function importError(ref: ModuleRef, err: unknown, where: ErrorContext): Flotill
     return new FlotillaError('VERSION_SKEW', `module ${ref.file} imports ${pkg}, which is not installed where the agent runs (externals: ${(ref.externals ?? []).join(', ') || 'none'}): ${sides(ref, where)}`, { cause: err, context: { ...context, missing: pkg } });
   }
   if (e?.name === 'SyntaxError') {
-    return new FlotillaError('VERSION_SKEW', `module ${ref.file} does not parse on this agent (${e.message}): ${sides(ref, where)}`, { cause: err, context });
+    // Parse errors are not source-mapped; name the artifact (and its line, when the stack has one).
+    const line = new RegExp(`${ref.artifact}\\.mjs:(\\d+)`).exec(e.stack ?? '')?.[1];
+    const at = `artifact ${ref.artifact.slice(0, 12)}${line ? ` line ${line}` : ''}`;
+    return new FlotillaError('VERSION_SKEW', `module ${ref.file} does not parse on this agent: SyntaxError: ${e.message} (${at}): ${sides(ref, where)}`, { cause: err, context: { ...context, artifact: ref.artifact, line: line === undefined ? undefined : Number(line) } });
   }
   return new FlotillaError('TASK_ERROR', `importing module ${ref.file} threw: ${e?.message ?? String(err)}`, { cause: err, context, remoteName: e?.name, stack: e?.stack });
 }

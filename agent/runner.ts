@@ -57,6 +57,8 @@ const FLUSH_AFTER_MS = 1;
 const SLICE_MS = 4;
 /** An aborted async task gets this long to settle before its lane is replaced. */
 export const CANCEL_GRACE_MS = 1000;
+/** A preparation's lane deadline lies this far past its own limit (see `arm`). */
+const ARM_SLACK_MS = 1000;
 
 export class Runner {
   private readonly fns: FnTable;
@@ -77,6 +79,10 @@ export class Runner {
   private running: Running | undefined;
   /** Queued runs by handle, so a cancel finds its run without a scan. */
   private readonly queuedRuns = new Map<number, Queued>();
+  /** Whether the lane's deadline is a preparation's (import, setup), not a task's. */
+  private armed = false;
+  /** Called once the running task leaves the slot (setup values dropped meanwhile are disposed then). */
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly send: Send,
@@ -99,7 +105,8 @@ export class Runner {
         this.fns.artifacts.received(msg.hash, msg.code);
         return;
       case 'unsetup':
-        void this.fns.setups.drop(msg.ids);
+        // The running task may be using a value: dispose it once that task has left the slot.
+        void this.fns.setups.drop(msg.ids, this.idle());
         return;
       case 'drop':
         for (const ref of msg.refs) this.fns.delete(ref);
@@ -133,6 +140,8 @@ export class Runner {
       clearTimeout(this.running.timer);
     }
     this.running = undefined;
+    for (const w of this.idleWaiters.splice(0)) w();
+    this.armed = false;
     this.queue = [];
     this.head = 0;
     this.pending = [];
@@ -184,11 +193,12 @@ export class Runner {
     while (!this.running && !this.stalled && this.head < this.queue.length) {
       const q = this.queue[this.head]!;
       if (!q.cancelled) {
-        const wait = this.fns.blocker(q.task[1]);
+        const wait = this.fns.blocker(q.task[1], this.arm);
         if (wait) {
           this.stall(wait);
           break;
         }
+        if (this.armed) this.disarm();
       }
       this.queue[this.head++] = undefined as never;
       if (q.cancelled) continue;
@@ -210,6 +220,27 @@ export class Runner {
     else this.scheduleFlush();
   }
 
+  /**
+   * Before a setup or an import may run user code: its limit becomes the lane's deadline, which
+   * the supervisor enforces when that code blocks the thread (the setup's own timer cannot fire).
+   * The supervisor allows a moment past it, so the lane's timer wins whenever it can run.
+   */
+  private readonly arm = (limitMs: number): void => {
+    this.armed = true;
+    this.status[S.DEADLINE] = Date.now() + limitMs + ARM_SLACK_MS;
+  };
+
+  private disarm(): void {
+    this.armed = false;
+    this.status[S.DEADLINE] = 0;
+  }
+
+  /** Resolves once no task holds the slot. */
+  private idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Holds the queue until `wait` settles (a module import, a setup); results so far go out now. */
   private stall(wait: Promise<unknown>): void {
     this.stalled = true;
@@ -217,6 +248,7 @@ export class Runner {
     const resume = () => {
       if (gen !== this.generation) return;
       this.stalled = false;
+      if (this.armed) this.disarm();
       this.schedulePump();
     };
     wait.then(resume, resume);
@@ -237,7 +269,8 @@ export class Runner {
     const entry = defined.m;
     let setupValue: unknown;
     if (defined.setupId !== undefined && entry.setup) {
-      const st = this.fns.setups.state(defined.setupId, entry.setup);
+      const setup = entry.setup;
+      const st = this.fns.setups.state(defined.setupId, () => setup(), defined.limitMs);
       if (st.error) return this.fail(run, t0, st.error);
       setupValue = st.value;
     }
@@ -272,6 +305,7 @@ export class Runner {
       if (this.running !== slot) return; // the lane was reset meanwhile
       clearTimeout(slot.timer);
       this.running = undefined;
+      if (this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
       slot.settled = true;
       this.status[S.DEADLINE] = 0;
       // An aborted task's own outcome is not wanted: its result is why it was aborted.

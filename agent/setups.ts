@@ -2,8 +2,13 @@
  * Per-lane setup state: each setup id runs once on a lane, before the first task that needs it,
  * and its (awaited) value is every such task's `ctx.setup`. A setup that throws is remembered:
  * the tasks that need it fail with SETUP_FAILED and its error, and it is not run again per task.
+ * A setup that does not settle within its time limit fails the same way, and is marked
+ * `timedOut` so the controller replaces the lane (its code may still be running).
  */
 import { FlotillaError } from './protocol/errors.js';
+
+/** How long a lane waits for a module import or a setup when the spec names no limit. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 10 * 60_000;
 
 /** One setup id's state on this lane. */
 export interface SetupState {
@@ -16,29 +21,53 @@ export interface SetupState {
 export class Setups {
   private readonly states = new Map<string, SetupState>();
 
-  /** The state of setup `id`, starting it with `run` on first use. */
-  state(id: string, run: () => unknown): SetupState {
+  /** The state of setup `id` if it was started. */
+  peek(id: string): SetupState | undefined {
+    return this.states.get(id);
+  }
+
+  /** The state of setup `id`, starting it with `run` on first use, bounded by `timeoutMs`. */
+  state(id: string, run: () => unknown, timeoutMs = DEFAULT_SETUP_TIMEOUT_MS): SetupState {
     const st = this.states.get(id);
     if (st) return st;
     const state: SetupState = {};
     this.states.set(id, state);
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
     const running = (async () => {
       try {
-        state.value = await run();
+        const value = await run();
+        // Too late: the tasks already failed; what it made is released now.
+        if (over) return void dispose(value).catch(() => {});
+        state.value = value;
       } catch (err) {
-        state.error = setupFailed(err);
+        if (!over) state.error = setupFailed(err);
       }
     })();
-    state.pending = running;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        over = true;
+        state.error = prepTimedOut(`setup ${short(id)}`, 'finish', timeoutMs);
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+    });
+    const pending = Promise.race([running, limit]);
+    state.pending = pending;
     // Cleared in a later turn, never before it is set (a setup may throw synchronously).
-    void running.then(() => {
+    void pending.then(() => {
+      over = true;
+      clearTimeout(timer);
       state.pending = undefined;
     });
     return state;
   }
 
-  /** Forgets setups (these ids, or all) and disposes their values; a later task runs them again. */
-  async drop(ids?: readonly string[]): Promise<void> {
+  /**
+   * Forgets setups (these ids, or all): a later task runs them again. Their values are disposed
+   * once `idle` settles (the task running now may still use one).
+   */
+  async drop(ids?: readonly string[], idle: Promise<unknown> = Promise.resolve()): Promise<void> {
     const which = ids ?? [...this.states.keys()];
     const disposing: Promise<void>[] = [];
     for (const id of which) {
@@ -47,11 +76,28 @@ export class Setups {
       this.states.delete(id);
       disposing.push((async () => {
         await st.pending;
+        await idle;
         if (st.error === undefined) await dispose(st.value);
       })().catch(() => {})); // a failing dispose is the value's business, not the next task's
     }
     await Promise.all(disposing);
   }
+}
+
+/**
+ * The error of a preparation (an import, a setup) that did not settle in time; its context's
+ * `setupTimedOut` asks the controller to replace the lane once its other work is done.
+ */
+export function prepTimedOut(what: string, verb: 'finish' | 'load', timeoutMs: number): FlotillaError {
+  return new FlotillaError('SETUP_FAILED', `${what} did not ${verb} within ${timeoutMs} ms (map option setupTimeoutMs); the lane will be replaced`, {
+    context: { setupTimedOut: true, timedOut: true },
+  });
+}
+
+/** A setup id short enough for a message: module setups read `m:<hash>:<export>`. */
+function short(id: string): string {
+  const m = /^m:([0-9a-f]{12})[0-9a-f]*:(.*)$/.exec(id);
+  return m ? `${m[2]} (artifact ${m[1]})` : id.slice(0, 12);
 }
 
 /** Calls `Symbol.asyncDispose`, `Symbol.dispose` or `dispose()` on a value that has one. */

@@ -125,9 +125,11 @@ function isRegisteredFn(v: unknown): v is RegisteredFn<unknown, unknown> {
  * given again per map.
  * @throws FlotillaError BAD_INPUT for a bad name or version, or globals/retryIf given to a map by name
  */
-export function toNamed(fn: unknown, opts: { globals?: unknown; retryIf?: unknown } = {}): NamedFn {
-  if (opts.globals !== undefined || opts.retryIf !== undefined) {
-    throw new FlotillaError('BAD_INPUT', `map options globals and retryIf belong to the registration of a function, not to a map of "${isRegisteredFn(fn) ? fn.name : String(fn)}" by name`);
+export function toNamed(fn: unknown, opts: { globals?: unknown; retryIf?: unknown; setup?: unknown; setupTimeoutMs?: unknown } = {}): NamedFn {
+  const fixed = (['globals', 'retryIf', 'setup', 'setupTimeoutMs'] as const).filter((k) => opts[k] !== undefined);
+  if (fixed.length > 0) {
+    // Silently dropping a setup would run tasks without what they expect in ctx.setup.
+    throw new FlotillaError('BAD_INPUT', `map option(s) ${fixed.join(', ')} belong to the registration of a function (fl.functions.register), not to a map of "${isRegisteredFn(fn) ? fn.name : String(fn)}" by name`);
   }
   const name = typeof fn === 'string' ? fn : isRegisteredFn(fn) ? fn.name : undefined;
   checkName(name);

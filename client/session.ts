@@ -3,22 +3,23 @@
  * sessions run the controller in this process and call it without a socket (localLink); remote
  * ones speak tRPC over WebSocket with the bearer token.
  */
-import { withBearer } from '../server/bearer-ws.js';
-import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
 import type { Controller } from '../server/controller.js';
-import type { AppRouter, ResultBatch } from '../server/router.js';
+import type { AppRouter } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
 import type { LaneInfo } from '../server/lane.js';
 import type { PoolStatus } from '../server/pool.js';
-import { appRouter } from '../server/router.js';
-import { transformer } from '../server/transformer.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
-import type { AppendInput, MapSchedulingOptions, SubmitInput } from '../server/schemas.js';
+import type { MapSchedulingOptions } from '../server/schemas.js';
+import type { HotPath } from './transport.js';
+// Re-exported: connect.ts and tests reach the transports through this module.
+export { localClient, localHotPath, remoteClient, trpcHotPath } from './transport.js';
+export type { HotPath } from './transport.js';
+import type { LaneWhere } from '../server/everywhere.js';
 import { shipFunction } from './ship.js';
 import { Functions, isByName, isNamed, toNamed } from './functions.js';
 import type { AnyTaskFn, ArgOf, NamedFn, RegisteredFn } from './functions.js';
@@ -49,54 +50,33 @@ export interface MapOptions extends MapSchedulingOptions {
    * inline function (which may use `globals`). One that throws fails those tasks with SETUP_FAILED.
    */
   setup?: ModuleFunction | (() => unknown);
+  /**
+   * Time limit (ms) of a slot's preparation for this function: importing its module and running
+   * its setup (`timeoutMs` does not cover it). Past it, the tasks that need it fail SETUP_FAILED
+   * and the slot's thread is replaced. @default 600000 (10 minutes)
+   */
+  setupTimeoutMs?: number;
 }
+
+/** Options of `everywhere`. */
+export interface EverywhereOptions {
+  /** Pool whose connected slots run it. @default the controller's default pool */
+  pool?: string;
+  /** Names the (inline) function uses from outside itself. */
+  globals?: Record<string, unknown>;
+  /** Time limit per slot in ms; 0 means none. @default 0 */
+  timeoutMs?: number;
+}
+
+/** One slot's outcome of `everywhere`: where it ran, and its value or error. */
+export type LaneOutcome<R> = LaneWhere & ({ ok: true; value: R } | { ok: false; error: FlotillaError });
 
 /** The function a map runs: gets one item and the task's context. */
 export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
 
 /** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
-export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf'>;
+export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf' | 'setup' | 'setupTimeoutMs'>;
 
-/**
- * The two calls on every map's path. An embedded controller takes them in process (no router,
- * no serialization, no AbortSignal per call); a remote one over tRPC. Everything else goes
- * through the typed tRPC client either way.
- */
-export interface HotPath {
-  submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
-  append(input: AppendInput): Promise<unknown>;
-  /** Streams a job's results from the first; returns a function that stops the stream. */
-  watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
-}
-
-/** The hot path of an in-process controller. */
-export function localHotPath(controller: Controller): HotPath {
-  return {
-    submit: async (input) => controller.submit(input),
-    append: async (input) => controller.append(input),
-    watch: (jobId, onBatch, onError) => {
-      try {
-        const job = controller.job(jobId);
-        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total, pool: job.pool }), onError);
-      } catch (err) {
-        onError(err);
-        return () => {};
-      }
-    },
-  };
-}
-
-/** The hot path over tRPC. */
-export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
-  return {
-    submit: (input) => trpc.map.submit.mutate(input),
-    append: (input) => trpc.map.append.mutate(input),
-    watch: (jobId, onBatch, onError) => {
-      const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
-      return () => sub.unsubscribe();
-    },
-  };
-}
 
 export class Session {
   private active = 0;
@@ -190,6 +170,32 @@ export class Session {
     }
   }
 
+  /**
+   * Runs `fn` once on every slot of a pool connected now (mirai's everywhere(), Dask's
+   * client.run): warm a cache, set a process-wide option, see what each machine has. It gets
+   * `{ agentId, host, lane }` as its item. Resolves with one outcome per slot; slots that
+   * connect later get nothing (use a map's `setup` for state every slot must have).
+   */
+  everywhere<R>(fn: TaskFn<LaneWhere, R> | ModuleFunction<(where: LaneWhere, ctx: TaskContext) => R>, opts: EverywhereOptions = {}): Promise<LaneOutcome<Awaited<R>>[]> {
+    return this.holding((async () => {
+      if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
+      const { globals, pool, timeoutMs, ...rest } = opts;
+      const unknown = Object.keys(rest);
+      if (unknown.length > 0) throw new FlotillaError('BAD_INPUT', `everywhere: unknown option(s) ${unknown.join(', ')} (it takes pool, globals, timeoutMs)`);
+      const spec = await this.prepareFunction(fn, { globals });
+      let res;
+      try {
+        res = await this.trpc.agents.everywhere.mutate({ fn: spec, pool, timeoutMs });
+      } catch (err) {
+        throw fromTRPCError(err);
+      }
+      return res.map(({ agentId, host, lane, result }) => {
+        const o = toOutcome<Awaited<R>>(result);
+        return o.ok ? { agentId, host, lane, ok: true as const, value: o.value } : { agentId, host, lane, ok: false as const, error: o.error };
+      });
+    })());
+  }
+
   /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
   async dropSetup(ids?: string[]): Promise<{ lanes: number }> {
     try {
@@ -204,13 +210,13 @@ export class Session {
     if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
       throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
     }
-    const { globals, signal, retryIf, setup, ...sched } = opts;
+    const { globals, signal, retryIf, setup, setupTimeoutMs, ...sched } = opts;
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
     if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
     const list: ArrayLike<T> = Array.isArray(items) || typeof items === 'string' ? items : 'length' in items ? items : Array.from(items);
-    const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup });
+    const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined && setupTimeoutMs === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup, setupTimeoutMs });
     // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
     const first = encodeChunk(list, 0);
     return { sched: parsed.data, fn: fnSpec, list, first };
@@ -243,8 +249,20 @@ export class Session {
    * for results. The job runs on without this session: `attach(id)`, `status(id)` or the CLI
    * (`flotilla status|collect|cancel <id>`) find it later, from any process.
    */
-  async submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
-    const input = needsBuild(fn, opts) ? this.prepare(items, new Prebuilt(await this.prepareFunction(fn, opts)), opts) : this.prepare(items, fn as TaskFn<T, R>, opts);
+  submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal'>): Promise<string>;
+  /** Submits a map of a registered function (the version its handle names), like `map(fn, items)`. */
+  submit<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
+  /** Submits a map of the latest version of the function registered as `name`. */
+  submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
+  async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
+    let input: Prepared;
+    try {
+      if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
+      else if (needsBuild(b, opts)) input = this.prepare(a as Iterable<unknown>, new Prebuilt(await this.prepareFunction(b, opts)), opts);
+      else input = this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts);
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
     this.hold(+1);
     try {
       return await this.send(input);
@@ -436,17 +454,4 @@ function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
     out.push(e);
   }
   return out;
-}
-
-/** The tRPC client of an in-process controller. */
-export function localClient(controller: Controller): TRPCClient<AppRouter> {
-  return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
-}
-
-/** The tRPC client of a controller over WebSocket. */
-export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
-  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
-  const ws = createWSClient({ url, WebSocket: withBearer(token), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
-  const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
-  return { trpc, close: () => ws.close() };
 }

@@ -14,6 +14,7 @@ import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
 import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from './flows/schemas.js';
 import { artifactsRouter } from './artifacts-router.js';
+import { everywhereSchema, runEverywhere } from './everywhere.js';
 import { functionsRouter } from './functions/router.js';
 
 /** What each call knows about its caller. */
@@ -203,6 +204,8 @@ export const appRouter = t.router({
     logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
     /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
     dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
+    /** Runs a function once on every lane of a pool connected now; one result per lane (server/everywhere.ts). */
+    everywhere: authed.input(everywhereSchema).mutation(({ ctx, input, signal }) => runEverywhere(ctx.controller, input, signal)),
   }),
   artifacts: artifactsRouter(),
 });

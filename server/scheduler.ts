@@ -13,6 +13,7 @@ import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
+import { ArtifactShipping } from './agent-artifacts.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
@@ -38,6 +39,10 @@ export class Scheduler {
   private active: Job[] = [];
   private rr = 0;
   private nextRun = 1;
+  /** Artifacts sent to agents, per agent id (kept after they leave) and in total. */
+  get transfers(): ArtifactShipping['transfers'] {
+    return this.shipping.transfers;
+  }
   /** Called whenever lanes come or go or jobs change, for the pools' bookkeeping. */
   onChange: (() => void) | undefined;
   /** Called for a lane whose aborted run still holds its slot: its agent should replace it. */
@@ -50,10 +55,12 @@ export class Scheduler {
   private closing = false;
   /** Where module artifacts come from; set by the controller. */
   artifacts: ArtifactStore | undefined;
-  /** Artifacts each connected agent has (its disk cache at connect, plus what it was sent). */
-  private readonly agentArts = new Map<string, Set<string>>();
-  /** Artifacts sent to agents, per agent id (kept after they leave) and in total. */
-  readonly transfers = { total: 0, byAgent: new Map<string, number>() };
+  /** Sends agents the module artifacts they lack. */
+  private readonly shipping = new ArtifactShipping(() => this.artifacts);
+  /** Lanes to replace once they hold no run (a setup there timed out), with the reason. */
+  private readonly recycling = new Map<Lane, string>();
+  /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
+  private readonly pinned = new Set<Job>();
 
   submit(job: Job): void {
     this.jobs.set(job.id, job);
@@ -69,10 +76,7 @@ export class Scheduler {
   addLane(lane: Lane): void {
     this.lanes.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
-    let arts = this.agentArts.get(lane.agentId);
-    if (!arts) this.agentArts.set(lane.agentId, (arts = new Set()));
-    const reported = lane.hello.arts;
-    if (Array.isArray(reported)) for (const h of reported) if (typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) arts.add(h);
+    this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.onMessage(lane, msg, bins);
     this.dispatch();
     this.onChange?.();
@@ -99,6 +103,11 @@ export class Scheduler {
       const charged = started;
       started = false;
       if (this.closing) continue;
+      if (this.pinned.has(r.job)) {
+        // Pinned to this lane: no other lane may run it instead.
+        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: this.context(r, lane) });
+        continue;
+      }
       if (!charged) {
         r.job.requeue(r.index, { uncharged: true });
         this.activate(r.job);
@@ -124,9 +133,10 @@ export class Scheduler {
     }
     lane.runs.clear();
     lane.draining.clear();
+    this.recycling.delete(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
-      this.agentArts.delete(lane.agentId);
+      this.shipping.gone(lane.agentId);
     }
     if (this.closing) return;
     this.dispatch();
@@ -215,7 +225,7 @@ export class Scheduler {
     const bins: Uint8Array[] = [];
     const vals = Object.fromEntries(Object.entries(job.fn.vals).map(([k, e]) => [k, packEncoded(e, bins)]));
     const ref = lane.nextFnRef();
-    this.sendArtifacts(lane, specArtifacts(job.fn));
+    this.shipping.send(lane, specArtifacts(job.fn));
     lane.channel.send({ t: 'fn', ref, spec: { ...job.fn, vals } } satisfies ToAgent, bins);
     lane.fnRefs.set(job.fn.id, ref);
     this.trimFns(lane);
@@ -223,23 +233,46 @@ export class Scheduler {
   }
 
   /**
-   * Sends a lane the artifacts its agent lacks, before the function that needs them. Each agent
-   * gets each artifact once: its lanes share a disk cache, and a lane that needs one a sibling
-   * has not written yet waits for it, then asks (`need`).
+   * A setup (or an import) on `lane` did not settle in time: its code may still run there. The
+   * lane takes no new work and is replaced once the runs it holds have answered.
    */
-  private sendArtifacts(lane: Lane, hashes: readonly string[], force = false): void {
-    let have = this.agentArts.get(lane.agentId);
-    if (!have) this.agentArts.set(lane.agentId, (have = new Set()));
-    for (const hash of hashes) {
-      if (have.has(hash) && !force) continue;
-      const code = this.artifacts?.get(hash);
-      // No code: the lane's tasks fail with the reason instead of waiting for it.
-      lane.channel.send(code === undefined ? { t: 'art', hash } : ({ t: 'art', hash, code } satisfies ToAgent));
-      if (code === undefined) continue;
-      have.add(hash);
-      lane.artifactsSent++;
-      this.transfers.total++;
-      this.transfers.byAgent.set(lane.agentId, (this.transfers.byAgent.get(lane.agentId) ?? 0) + 1);
+  private recycleWhenIdle(lane: Lane, why: string): void {
+    if (this.recycling.has(lane)) return;
+    lane.retiring = true;
+    this.recycling.set(lane, why);
+    this.onChange?.();
+  }
+
+  private recycleIfIdle(lane: Lane): void {
+    const why = this.recycling.get(lane);
+    if (why === undefined || lane.runs.size > 0 || lane.draining.size > 0) return;
+    this.recycling.delete(lane);
+    this.onStuck?.(lane, why);
+  }
+
+  /**
+   * Runs one task of `job` on each of `lanes` (task i on lanes[i]), whatever else they hold:
+   * `everywhere`. The tasks are never queued for other lanes; one whose lane goes away fails
+   * AGENT_LOST. Lanes that connect later get nothing.
+   */
+  runPinned(job: Job, lanes: readonly Lane[]): void {
+    this.jobs.set(job.id, job);
+    this.pinned.add(job);
+    const then = job.onFinish;
+    job.onFinish = (j) => {
+      this.pinned.delete(j);
+      then?.(j);
+    };
+    for (const lane of lanes) {
+      const index = job.take();
+      if (index < 0) break;
+      const ref = lane.fnRefs.get(job.fn.id) ?? this.sendFn(lane, job);
+      const run = this.nextRun++;
+      const attempt = job.attempts[index]!;
+      this.runs.set(run, { lane, job, index, attempt, est: 0 });
+      lane.runs.add(run);
+      const bins: Uint8Array[] = [];
+      this.send(lane, [[run, ref, packEncoded(job.arg(index), bins), job.timeoutMs, index, attempt]], bins);
     }
   }
 
@@ -258,7 +291,7 @@ export class Scheduler {
     switch (msg.t) {
       case 'need':
         if (typeof msg.hash !== 'string' || !/^[0-9a-f]{64}$/.test(msg.hash)) throw new FlotillaError('CHANNEL', 'need without an artifact hash');
-        this.sendArtifacts(lane, [msg.hash], true);
+        this.shipping.send(lane, [msg.hash], true);
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
@@ -276,15 +309,17 @@ export class Scheduler {
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
             r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host });
-          } else if (payload.context?.retry === true && r.attempt <= r.job.retries) {
+          } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
             r.job.requeue(r.index);
             this.activate(r.job);
           } else {
             this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
+            if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
+        this.recycleIfIdle(lane);
         this.dispatch();
         return;
       case 'part':

@@ -37,6 +37,7 @@ export const fnSpecSchema = z
     builtin: z.enum(['flow-unit']).optional(),
     /** Artifacts of specs nested in `vals` (a flow unit's module stages). */
     artifacts: z.array(hashSchema).max(1000).optional(),
+    setupTimeoutMs: z.number().int().min(1).max(2 ** 31 - 1).optional(),
   })
   .refine((f) => (f.src.length > 0 ? 1 : 0) + (f.module ? 1 : 0) + (f.builtin ? 1 : 0) === 1, {
     message: 'a function is exactly one of: source (src), a module export (module) or a builtin',

@@ -170,3 +170,25 @@ describe('what registered functions infer', () => {
     fl.map(sq, [1], { globals: { k: 1 } });
   });
 });
+
+describe('everywhere and submit by name', () => {
+  it('everywhere gives each lane where it runs and types one outcome per lane', () => {
+    const fl = {} as Session;
+    const out = fl.everywhere((w) => `${w.agentId}/${w.host}/${w.lane}`);
+    expectTypeOf(out).resolves.items.toHaveProperty('lane').toEqualTypeOf<number>();
+    expectTypeOf(out).resolves.items.toEqualTypeOf<{ agentId: string; host: string; lane: number } & ({ ok: true; value: string } | { ok: false; error: FlotillaError })>();
+    // @ts-expect-error: everywhere takes no items
+    fl.everywhere((w) => w, { retries: 1 });
+  });
+
+  it('submit takes a registered handle or a name, like map', async () => {
+    const fl = {} as Session;
+    const sq = await fl.functions.register('square', (x: number) => x * x);
+    expectTypeOf(fl.submit(sq, [1, 2])).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(fl.submit<(x: number) => number>('square', [1])).toEqualTypeOf<Promise<string>>();
+    // @ts-expect-error: the registered function takes numbers
+    fl.submit(sq, ['a']);
+    // @ts-expect-error: a setup is fixed at registration
+    fl.submit(sq, [1], { setup: () => 1 });
+  });
+});

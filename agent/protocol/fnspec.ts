@@ -69,6 +69,12 @@ export interface FnSpec {
    * in its `vals` (a flow unit's module stages), sent to agents before the function like its own.
    */
   artifacts?: string[];
+  /**
+   * Time limit (ms) of what a lane does before this function's first task there: importing its
+   * module and running its setup. Past it those tasks fail SETUP_FAILED and the lane is replaced.
+   * Absent: the agent's default (10 minutes).
+   */
+  setupTimeoutMs?: number;
 }
 
 /** Hashes of every artifact a spec needs on the agent, in no particular order. */
@@ -80,7 +86,7 @@ export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup' | 'artifacts
 }
 
 /** Content hash over every part of the spec, so agents can cache what they built under it. */
-export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin }: Omit<FnSpec, 'id'>): string {
+export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin, setupTimeoutMs }: Omit<FnSpec, 'id'>): string {
   const h = createHash('sha256');
   // Length prefixes keep the concatenation unambiguous.
   const put = (s: string): void => {
@@ -92,6 +98,7 @@ export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin }: Om
   if (module !== undefined) put(`m:${stableJson(module)}`);
   if (setup !== undefined) put(`s:${stableJson(setup)}`);
   if (builtin !== undefined) put(`b:${builtin}`);
+  if (setupTimeoutMs !== undefined) put(`t:${setupTimeoutMs}`);
   for (const name of Object.keys(fns).sort()) {
     put(`f:${name}`);
     put(fns[name] ?? '');

@@ -42,6 +42,8 @@ interface CacheEntry {
   built: BuiltModule;
 }
 const cache = new Map<string, CacheEntry>();
+/** Inputs modified less than this long before a build began do not let it be cached. */
+const SETTLE_MS = 2_000;
 
 /** The absolute path of a module entry given as a URL, a file URL string or a path. */
 export function entryPath(entry: string | URL): string {
@@ -70,6 +72,7 @@ export async function buildModule(entry: string | URL, opts: ModuleBuildOptions 
   if (hit && fresh(hit)) return hit.built;
   if (!existsSync(file)) throw new FlotillaError('BAD_INPUT', `module file ${file} does not exist`, { context: { file } });
 
+  const started = Date.now();
   let result;
   try {
     result = await build({
@@ -100,7 +103,12 @@ export async function buildModule(entry: string | URL, opts: ModuleBuildOptions 
   const meta: Metafile = result.metafile;
   const exports = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [];
   const built: BuiltModule = { artifact: { hash: createHash('sha256').update(code).digest('hex'), code }, file, exports, target, externals };
-  cache.set(key, { inputs: Object.keys(meta.inputs).flatMap((p) => stamp(resolve(process.cwd(), p)) ?? []), built });
+  const inputs = Object.keys(meta.inputs).flatMap((p) => stamp(resolve(process.cwd(), p)) ?? []);
+  // A file written just before or during the build may be written again within one mtime tick
+  // (a second on some file systems) with the same size: its stamp would not tell. Such a build
+  // is used once and not cached; the next map builds again, and caches once the files settle.
+  if (inputs.every((i) => i.mtimeMs < started - SETTLE_MS)) cache.set(key, { inputs, built });
+  else cache.delete(key);
   return built;
 }
 

@@ -26,6 +26,13 @@ export interface FunctionOptions {
    * value is the tasks' `ctx.setup`. A module function (`work.init`) or an inline function.
    */
   setup?: ModuleFunction | (() => unknown);
+  /**
+   * Time limit (ms) of what a slot does before this function's first task there: importing its
+   * module and running its setup. Past it those tasks fail SETUP_FAILED ("... did not finish
+   * within ...") and the slot's thread is replaced. A map's `timeoutMs` does not cover it.
+   * @default 600000 (10 minutes)
+   */
+  setupTimeoutMs?: number;
 }
 
 /** A spec and the artifacts it needs on the controller. */
@@ -42,17 +49,31 @@ export function needsBuild(fn: unknown, opts: FunctionOptions): boolean {
 /** Builds the spec of an inline function with an optional inline setup; synchronous. */
 export function shipInline(fn: unknown, opts: FunctionOptions): FnSpec {
   const globals = opts.globals ?? {};
+  const limit = setupTimeout(opts.setupTimeoutMs);
   const base = shipFunction(fn, globals, { retryIf: opts.retryIf });
-  if (opts.setup === undefined) return base;
-  const setup = inlineSetup(opts.setup, globals);
-  const { id: _id, ...rest } = base;
-  const spec = { ...rest, setup };
+  if (opts.setup === undefined && limit === undefined) return base;
+  const { id: _id, ...spec } = base;
+  if (opts.setup !== undefined) spec.setup = inlineSetup(opts.setup, globals);
+  if (limit !== undefined) spec.setupTimeoutMs = limit;
   return { id: fnSpecId(spec), ...spec };
+}
+
+/**
+ * Checks the `setupTimeoutMs` option.
+ * @throws FlotillaError BAD_INPUT naming it and the bad value
+ */
+export function setupTimeout(ms: unknown): number | undefined {
+  if (ms === undefined) return undefined;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 2 ** 31 - 1) {
+    throw new FlotillaError('BAD_INPUT', `map option setupTimeoutMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}, got ${String(ms)}`);
+  }
+  return ms;
 }
 
 /** Builds the spec of any function, with module artifacts bundled (cached per process). */
 export async function buildFunction(fn: unknown, opts: FunctionOptions): Promise<PreparedFunction> {
   if (!needsBuild(fn, opts)) return { spec: shipInline(fn, opts), artifacts: [] };
+  const limit = setupTimeout(opts.setupTimeoutMs);
   const artifacts: Artifact[] = [];
   const globals = opts.globals ?? {};
   let setup: SetupSpec | undefined;
@@ -76,6 +97,7 @@ export async function buildFunction(fn: unknown, opts: FunctionOptions): Promise
     body = rest;
   }
   if (setup) body.setup = setup;
+  if (limit !== undefined) body.setupTimeoutMs = limit;
   return { spec: { id: fnSpecId(body), ...body }, artifacts };
 }
 

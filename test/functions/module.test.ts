@@ -13,6 +13,8 @@ import { clusterMap, closeDefaultSession, connect, moduleOf } from '../../client
 import type { Session } from '../../client/index.js';
 import { rejection, until } from '../support/async.js';
 import { Controller } from '../../server/controller.js';
+import { encodeValue } from '../../agent/protocol/codec.js';
+import { fnSpecId } from '../../agent/protocol/fnspec.js';
 
 const WORK = new URL('./fixtures/work.ts', import.meta.url);
 const HELPER = new URL('./fixtures/helper.ts', import.meta.url);
@@ -231,6 +233,24 @@ describe('version skew', () => {
     expect(o!.error.code).toBe('VERSION_SKEW');
     expect(o!.error.message).toContain(`built for node${major + 2} on ${process.version} ${process.platform}-${process.arch}`);
     expect(o!.error.message).toMatch(new RegExp(`agent \\S+ on \\S+ runs ${process.version.replace(/\./g, '\\.')} ${process.platform}`));
+  });
+
+  it('an artifact that does not parse on the agent is version skew naming the syntax error and both sides', async () => {
+    // The client's build would refuse this code: upload it as a hostile or broken client could.
+    const code = 'export const fit = (x) => x +;\n';
+    const hash = createHash('sha256').update(code).digest('hex');
+    await fl.api.artifacts.put.mutate({ hash, code });
+    const module = { artifact: hash, export: 'fit', file: '/nowhere/broken.ts', target: 'node20', builtOn: { node: 'v20.0.0', platform: 'linux-x64' } };
+    const body = { src: '', vals: {}, fns: {}, module };
+    const { jobId } = await fl.api.map.submit.mutate({ fn: { id: fnSpecId(body), ...body }, args: [encodeValue(1)], total: 1 });
+    const [o] = await fl.attach(jobId).outcomes();
+    expect(o!.ok).toBe(false);
+    if (o!.ok) return;
+    expect(o!.error.code).toBe('VERSION_SKEW');
+    expect(o!.error.message).toContain('module /nowhere/broken.ts does not parse on this agent: SyntaxError:');
+    expect(o!.error.message).toContain(`Unexpected token ';' (artifact ${hash.slice(0, 12)}`);
+    expect(o!.error.message).toContain('built for node20 on v20.0.0 linux-x64');
+    expect(o!.error.message).toMatch(new RegExp(`runs ${process.version.replace(/\./g, '\\.')}`));
   });
 
   it('an external package missing on the agent is version skew naming the package', async () => {

@@ -143,6 +143,24 @@ describe('bad names and unknown functions', () => {
   it('globals and retryIf belong to the registration, not to a map by name', async () => {
     const err = await rejection(fl.map('known.one', [1], { globals: { k: 1 } } as never));
     expect(err.code).toBe('BAD_INPUT');
-    expect(err.message).toContain('globals and retryIf belong to the registration');
+    expect(err.message).toContain('globals belong to the registration');
+  });
+
+  it('submit (fire and forget) takes a registered handle or a name, like map', async () => {
+    const sq = await fl.functions.register('submit.sq', (x: number) => x * x);
+    const byHandle = await fl.submit(sq, [1, 2, 3]);
+    const byName = await fl.submit<(x: number) => number>('submit.sq', [4, 5]);
+    expect(await fl.attach<number>(byHandle)).toEqual([1, 4, 9]);
+    expect(await fl.attach<number>(byName)).toEqual([16, 25]);
+    const err = await rejection(fl.submit('submit.nope', [1]));
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.message).toContain('submit.nope');
+    expect((await rejection(fl.submit('submit.sq', [1], { globals: { k: 1 } } as never))).code).toBe('BAD_INPUT');
+  });
+
+  it('a setup given to a map by name is refused, not silently dropped', async () => {
+    const err = await rejection(fl.map('known.one', [1], { setup: () => 1, setupTimeoutMs: 5 } as never));
+    expect(err.code).toBe('BAD_INPUT');
+    expect(err.message).toContain('setup, setupTimeoutMs belong to the registration');
   });
 });

@@ -1,0 +1,67 @@
+/**
+ * How a session reaches its controller: the typed tRPC client (in process through localLink, or
+ * over WebSocket with the bearer token) and the hot path of every map (submit, append, watch),
+ * which an embedded controller takes without the router.
+ */
+import { withBearer } from '../server/bearer-ws.js';
+import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import type { Controller } from '../server/controller.js';
+import type { AppRouter, ResultBatch } from '../server/router.js';
+import { appRouter } from '../server/router.js';
+import { transformer } from '../server/transformer.js';
+import type { AppendInput, SubmitInput } from '../server/schemas.js';
+
+/**
+ * The two calls on every map's path. An embedded controller takes them in process (no router,
+ * no serialization, no AbortSignal per call); a remote one over tRPC. Everything else goes
+ * through the typed tRPC client either way.
+ */
+export interface HotPath {
+  submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
+  append(input: AppendInput): Promise<unknown>;
+  /** Streams a job's results from the first; returns a function that stops the stream. */
+  watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
+}
+
+/** The hot path of an in-process controller. */
+export function localHotPath(controller: Controller): HotPath {
+  return {
+    submit: async (input) => controller.submit(input),
+    append: async (input) => controller.append(input),
+    watch: (jobId, onBatch, onError) => {
+      try {
+        const job = controller.job(jobId);
+        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total, pool: job.pool }), onError);
+      } catch (err) {
+        onError(err);
+        return () => {};
+      }
+    },
+  };
+}
+
+/** The hot path over tRPC. */
+export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
+  return {
+    submit: (input) => trpc.map.submit.mutate(input),
+    append: (input) => trpc.map.append.mutate(input),
+    watch: (jobId, onBatch, onError) => {
+      const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
+/** The tRPC client of an in-process controller. */
+export function localClient(controller: Controller): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
+}
+
+/** The tRPC client of a controller over WebSocket. */
+export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
+  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
+  const ws = createWSClient({ url, WebSocket: withBearer(token), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
+  const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
+  return { trpc, close: () => ws.close() };
+}
