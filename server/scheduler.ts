@@ -4,16 +4,17 @@
  * recorded once per task; a result for a run the controller no longer expects (timed out,
  * cancelled, re-run after a lost lane) is dropped.
  */
-import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
-import type { ToAgent, ToController, WirePart, WireResult, WireTask } from '../agent/protocol/messages.js';
+import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
+import { checkPart, checkResult } from './wire-checks.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
@@ -473,46 +474,4 @@ export class Scheduler {
       this.removeLane(lane, reason);
     }
   }
-}
-
-const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
-
-/** Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
-function checkPart(item: unknown, attachments: number): WirePart {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
-  };
-  if (!Array.isArray(item) || item.length !== 2) bad('not a 2-tuple');
-  const [run, payload] = item as unknown[];
-  if (!Number.isSafeInteger(run)) bad('bad run');
-  checkEncoded(payload, attachments, bad);
-  return item as WirePart;
-}
-
-/** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
-function checkEncoded(payload: unknown, attachments: number, bad: (why: string) => never): void {
-  if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
-  const p = payload as Record<string, unknown>;
-  if (!('j' in p)) bad('value without j');
-  if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
-}
-
-/** Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
-function checkResult(item: unknown, attachments: number): WireResult {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
-  };
-  if (!Array.isArray(item) || item.length !== 4) bad('not a 4-tuple');
-  const [run, ok, payload, durationUs] = item as unknown[];
-  if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
-  if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
-  const p = payload as Record<string, unknown>;
-  if (ok === 1) checkEncoded(p, attachments, bad);
-  else {
-    if (typeof p.message !== 'string') bad('error without a message');
-    if (typeof p.code !== 'string' || !ERROR_CODES.has(p.code)) p.code = 'TASK_ERROR';
-    if (p.context !== undefined && (typeof p.context !== 'object' || p.context === null)) delete p.context;
-    for (const k of ['name', 'stack'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') delete p[k];
-  }
-  return item as WireResult;
 }
