@@ -21,7 +21,7 @@ import { Job } from './job.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
-import type { PoolOptions, PoolPlan } from './pool-options.js';
+import type { PoolPlan } from './pool-options.js';
 import type { LaneInfo } from './lane.js';
 import { LocalLauncher } from './launchers/local.js';
 import { appRouter } from './router.js';
@@ -32,6 +32,7 @@ import { listenLocalSocket } from './local-socket.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
+import type { ControllerOptions } from './controller-options.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -41,47 +42,7 @@ import { memoryTable, sqliteTable } from './functions/function-table.js';
 
 export const VERSION = '0.1.0';
 
-/** Options of a controller. */
-export interface ControllerOptions {
-  /** Address to listen on. @default '127.0.0.1' */
-  host?: string;
-  /** Port; 0 picks a free one. @default 0 */
-  port?: number;
-  /** Folder for the controller key and token. @default a private temporary folder when embedded, else ~/.flotilla */
-  stateDir?: string;
-  /** Require the bearer token from clients. Only a loopback controller may turn it off. @default true */
-  requireToken?: boolean;
-  /** Pools by name. @default { local: { launcher: 'local' } } */
-  pools?: Record<string, PoolOptions>;
-  /** Pool of maps that name none. @default the first pool */
-  defaultPool?: string;
-  /** Largest frame accepted from an agent. @default 256 MiB */
-  maxFrameBytes?: number;
-  /** Run inside the client's process: do not keep it alive, kill agents when it exits. @default false */
-  embedded?: boolean;
-  /** Where log lines go. @default stderr */
-  log?: (line: string) => void;
-  /** Finished jobs kept for late collection. @default 1000 */
-  retainJobs?: number;
-  /**
-   * How often agents are pinged; an agent whose control connection misses two in a row is
-   * taken as frozen or cut off, and its tasks run elsewhere. @default 5000
-   */
-  heartbeatMs?: number;
-  /**
-   * Keep jobs, arguments and results in a SQLite database in the state folder: jobs survive a
-   * controller crash or restart, and a job's memory here stays small however many tasks it has.
-   * @default true, except for an embedded controller
-   */
-  durable?: boolean;
-  /**
-   * The flow database: the cache of stage outputs and the record of each flow. A path, or false
-   * for none (flows are then kept in memory and nothing is cached).
-   * @default `<stateDir>/flows.db`; embedded: `$FLOTILLA_CACHE_DIR/flows.db` (~/.cache/flotilla/flows.db),
-   * so a laptop run that crashed resumes from what it had computed
-   */
-  flowCache?: string | false;
-}
+export type { ControllerOptions } from './controller-options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

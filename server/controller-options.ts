@@ -1,0 +1,47 @@
+/**
+ * What a controller is told at start: where it listens, its state folder, its pools, and how
+ * long it keeps what. Validated where used (Controller.start, planPools).
+ */
+import type { PoolOptions } from './pool-options.js';
+
+/** Options of a controller. */
+export interface ControllerOptions {
+  /** Address to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Folder for the controller key and token. @default a private temporary folder when embedded, else ~/.flotilla */
+  stateDir?: string;
+  /** Require the bearer token from clients. Only a loopback controller may turn it off. @default true */
+  requireToken?: boolean;
+  /** Pools by name. @default { local: { launcher: 'local' } } */
+  pools?: Record<string, PoolOptions>;
+  /** Pool of maps that name none. @default the first pool */
+  defaultPool?: string;
+  /** Largest frame accepted from an agent. @default 256 MiB */
+  maxFrameBytes?: number;
+  /** Run inside the client's process: do not keep it alive, kill agents when it exits. @default false */
+  embedded?: boolean;
+  /** Where log lines go. @default stderr */
+  log?: (line: string) => void;
+  /** Finished jobs kept for late collection. @default 1000 */
+  retainJobs?: number;
+  /**
+   * How often agents are pinged; an agent whose control connection misses two in a row is
+   * taken as frozen or cut off, and its tasks run elsewhere. @default 5000
+   */
+  heartbeatMs?: number;
+  /**
+   * Keep jobs, arguments and results in a SQLite database in the state folder: jobs survive a
+   * controller crash or restart, and a job's memory here stays small however many tasks it has.
+   * @default true, except for an embedded controller
+   */
+  durable?: boolean;
+  /**
+   * The flow database: the cache of stage outputs and the record of each flow. A path, or false
+   * for none (flows are then kept in memory and nothing is cached).
+   * @default `<stateDir>/flows.db`; embedded: `$FLOTILLA_CACHE_DIR/flows.db` (~/.cache/flotilla/flows.db),
+   * so a laptop run that crashed resumes from what it had computed
+   */
+  flowCache?: string | false;
+}
