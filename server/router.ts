@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
 import { transformer } from './transformer.js';
-import { packed } from './packed-results.js';
+import { packed } from './packed.js';
 import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';

@@ -1,13 +1,12 @@
 /**
  * The tRPC transformer between clients and the controller: superjson, taught to carry the binary
- * parts of encoded values as base64 strings instead of JSON lists of numbers, and result batches
- * packed as one string (server/packed-results.ts). (Between controller and agents, binary parts
- * travel as raw frame attachments.)
+ * parts of encoded values as base64 strings instead of JSON lists of numbers, and to write lists
+ * of encoded values (result batches, task arguments) as one string (server/packed.ts). (Between
+ * controller and agents, binary parts travel as raw frame attachments.)
  */
 import { SuperJSON } from 'superjson';
-import { PackedResults, packResults, unpackResults } from './packed-results.js';
-import type { PackedWire } from './packed-results.js';
-import type { TaskResult } from './job.js';
+import { Packed, pack, unpack } from './packed.js';
+import type { PackedWire } from './packed.js';
 
 export const transformer = new SuperJSON();
 transformer.registerCustom<Uint8Array, string>(
@@ -18,12 +17,12 @@ transformer.registerCustom<Uint8Array, string>(
   },
   'u8',
 );
-// Reads back as the plain results array, which is what its readers expect.
-transformer.registerCustom<PackedResults, PackedWire>(
+// Reads back as the plain array, which is what its readers (and the input schemas) expect.
+transformer.registerCustom<Packed, PackedWire>(
   {
-    isApplicable: (v): v is PackedResults => v instanceof PackedResults,
-    serialize: (v) => packResults(v),
-    deserialize: (w) => unpackResults(w) as unknown as PackedResults,
+    isApplicable: (v): v is Packed => v instanceof Packed,
+    serialize: (v) => pack(v),
+    deserialize: (w) => unpack(w) as unknown as Packed,
   },
-  'results',
+  'packed',
 );
