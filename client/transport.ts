@@ -10,6 +10,7 @@ import type { Controller } from '../server/controller.js';
 import type { AppRouter, ResultBatch } from '../server/router.js';
 import { appRouter } from '../server/router.js';
 import { transformer } from '../server/transformer.js';
+import { packedArgs } from '../server/packed.js';
 import type { AppendInput, SubmitInput } from '../server/schemas.js';
 
 /**
@@ -44,8 +45,9 @@ export function localHotPath(controller: Controller): HotPath {
 /** The hot path over tRPC. */
 export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
   return {
-    submit: (input) => trpc.map.submit.mutate(input),
-    append: (input) => trpc.map.append.mutate(input),
+    // Arguments travel packed: one string, not a superjson walk of every encoded argument.
+    submit: (input) => trpc.map.submit.mutate({ ...input, args: packedArgs(input.args) }),
+    append: (input) => trpc.map.append.mutate({ ...input, args: packedArgs(input.args) }),
     watch: (jobId, onBatch, onError) => {
       const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
       return () => sub.unsubscribe();

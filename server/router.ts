@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
 import { transformer } from './transformer.js';
+import { packed } from './packed.js';
 import { fnSpecId } from '../agent/protocol/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
@@ -166,7 +167,8 @@ export const appRouter = t.router({
             const read = job.readLog(cursor, BATCH);
             const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
             cursor += results.length;
-            const batch: ResultBatch = { seq: cursor, results, total: job.total, pool: job.pool };
+            // Over WebSocket the batch travels packed, one string rather than a walk of every result.
+            const batch: ResultBatch = { seq: cursor, results: ctx.ws ? packed(results) : results, total: job.total, pool: job.pool };
             const end = cursor;
             yield tracked(String(end), batch);
             await drained(ctx.ws, signal);

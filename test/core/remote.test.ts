@@ -60,6 +60,44 @@ describe('a standalone controller shared by several programs', () => {
     }
   });
 
+  it('carries binary parts and rich values both ways intact, next to failures, in order', async () => {
+    // Arguments and results travel packed (server/packed.ts): one string plus one binary blob.
+    const fl = await connect({ url, tokenFile });
+    try {
+      const items = [
+        { buf: Buffer.from('héllo'), f: new Float64Array([1.5, -0, NaN]) },
+        { d: new Date(86_400_000), m: new Map<unknown, unknown>([[1n, undefined], ['k', new Set([2])]]), u: undefined },
+        new Uint16Array([1, 65535]),
+        'plain',
+        { fail: true },
+        { bytes: new Uint8Array(new ArrayBuffer(10), 3, 4).fill(7), ab: new Uint8Array([1, 2, 3]).buffer, big: -(2n ** 70n) },
+      ];
+      const outcomes = await fl.map(items, (x: unknown) => {
+        if (x && typeof x === 'object' && 'fail' in x) throw new RangeError('asked to fail');
+        return { echo: x, seen: x instanceof Uint16Array ? x.reduce((a, b) => a + b, 0) : null };
+      }).outcomes();
+      expect(outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4, 5]);
+      const failed = outcomes[4]!;
+      expect(failed.ok).toBe(false);
+      if (!failed.ok) expect(failed.error.message).toMatch(/asked to fail/);
+      const values = outcomes.filter((o) => o.ok).map((o) => (o.ok ? (o.value as { echo: unknown; seen: unknown }) : undefined)!);
+      expect(values.map((v) => v.echo)).toEqual([items[0], items[1], items[2], 'plain', items[5]]);
+      const [first, second, third, , last] = values.map((v) => v.echo) as [any, any, any, unknown, any];
+      expect(Buffer.isBuffer(first.buf) && first.buf.toString()).toBe('héllo');
+      expect(first.f).toBeInstanceOf(Float64Array);
+      expect(Object.is(first.f[1], -0) && Number.isNaN(first.f[2])).toBe(true);
+      expect(second.d).toEqual(new Date(86_400_000));
+      expect('u' in second && second.u === undefined && second.m.has(1n) && second.m.get(1n) === undefined).toBe(true);
+      expect(third).toBeInstanceOf(Uint16Array);
+      expect(values[2]!.seen).toBe(65536);
+      expect([...last.bytes]).toEqual([7, 7, 7, 7]);
+      expect(last.ab).toBeInstanceOf(ArrayBuffer);
+      expect(last.big).toBe(-(2n ** 70n));
+    } finally {
+      await fl.close();
+    }
+  });
+
   it('resumes a result stream after the last result seen', async () => {
     const fl = await connect({ url, tokenFile });
     const { trpc, close } = remoteClient(url.replace('http', 'ws') + '/trpc', (await import('node:fs')).readFileSync(tokenFile, 'utf8').trim());

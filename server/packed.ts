@@ -1,0 +1,77 @@
+/**
+ * Lists of encoded values as one string on the WebSocket link. Results and task arguments are
+ * already encoded (superjson output plus binary parts), so walking them again with superjson on
+ * both ends of the link only costs time: a packed list is one JSON text, with the binary parts
+ * moved into one blob that travels as base64. The transformer (server/transformer.ts) writes a
+ * `Packed` so and reads it back as the plain array; the far end must deserialize with it, so
+ * lists are packed only on the WebSocket link (never for in-process callers).
+ */
+import type { Encoded } from '../agent/protocol/codec.js';
+import type { TaskResult } from './job.js';
+
+/** What the list holds: task results (an ok one's value is encoded) or encoded arguments. */
+type Kind = 'r' | 'a';
+
+/** A stand-in for a list, written by the transformer as one string. */
+export class Packed {
+  constructor(readonly kind: Kind, readonly items: readonly unknown[]) {}
+}
+
+/** What a `Packed` is on the wire. */
+export type PackedWire = {
+  k: Kind;
+  /** JSON of the list; an encoded value's `b` holds the byte lengths of its parts. */
+  t: string;
+  /** The binary parts of the whole list, concatenated in order, base64. */
+  b?: string;
+};
+
+/** Marks `results` to travel packed; typed as the array because that is what the far end reads. */
+export function packed(results: TaskResult[]): TaskResult[] {
+  return new Packed('r', results) as unknown as TaskResult[];
+}
+
+/** Marks task arguments to travel packed; typed as the array because that is what the far end reads. */
+export function packedArgs(args: Encoded[]): Encoded[] {
+  return new Packed('a', args) as unknown as Encoded[];
+}
+
+/** The encoded value inside one item of a list of `kind`. */
+function encodedIn(kind: Kind, item: unknown): Encoded | undefined {
+  if (kind === 'a') return item as Encoded;
+  const r = item as TaskResult;
+  return r.ok ? r.value : undefined;
+}
+
+/** The wire form of a packed list. */
+export function pack(p: Packed): PackedWire {
+  let parts: Uint8Array[] | undefined;
+  let rows = p.items;
+  for (let i = 0; i < p.items.length; i++) {
+    const e = encodedIn(p.kind, p.items[i]);
+    if (!e?.b) continue;
+    if (!parts) (parts = []), (rows = p.items.slice());
+    parts.push(...e.b);
+    const lean = { ...e, b: e.b.map((x) => x.byteLength) };
+    (rows as unknown[])[i] = p.kind === 'a' ? lean : { ...(p.items[i] as TaskResult), value: lean };
+  }
+  const t = JSON.stringify(rows);
+  if (!parts) return { k: p.kind, t };
+  const blob = Buffer.concat(parts.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+  return { k: p.kind, t, b: blob.toString('base64') };
+}
+
+/** Reads a packed list back: binary parts become views into one decoded buffer. */
+export function unpack(w: PackedWire): unknown[] {
+  const items = JSON.parse(w.t) as unknown[];
+  if (w.b === undefined) return items;
+  const blob = Buffer.from(w.b, 'base64');
+  let at = 0;
+  for (const item of items) {
+    const e = encodedIn(w.k, item);
+    if (!e?.b) continue;
+    // decodeValue copies each part into a fresh, aligned buffer, so views into the blob do.
+    e.b = (e.b as unknown as number[]).map((n) => new Uint8Array(blob.buffer, blob.byteOffset + (at += n) - n, n));
+  }
+  return items;
+}
