@@ -43,6 +43,13 @@ export interface CommonPoolOptions {
    * @default slurm: `resources.time`; others: no limit
    */
   walltime?: string | number | false;
+  /**
+   * An agent launched that has connected no lane this long after it started (`'90s'` or ms) is
+   * stopped and counts as a failed launch. Counted from the launch; for SLURM from when its job is
+   * seen RUNNING (within `pollSeconds`), since waiting in the queue is normal. `false`: no limit.
+   * @default local and ssh: 60 s; slurm: no limit
+   */
+  connectTimeout?: string | number | false;
   /** Agents launched and not connected yet, at most (for SLURM: jobs queued and not running yet). @default 16; slurm: `max` */
   maxLaunching?: number;
   /** What a map's `requires.labels` can ask for, e.g. `['bigmem']`. */
@@ -84,6 +91,8 @@ export interface PoolPlan {
   graceMs: number | undefined;
   maxTasks: number | undefined;
   walltimeMs: number | undefined;
+  /** An agent that has connected no lane this long after it started is stopped as a failed launch. */
+  connectTimeoutMs: number | undefined;
   maxLaunching: number;
   slot: SlotOffer;
   labels: string[];
@@ -92,6 +101,7 @@ export interface PoolPlan {
 const DEFAULT_IDLE_MS = 5 * 60_000;
 const MIN_AGENT_IDLE_MS = 10 * 60_000;
 const DEFAULT_MAX_LAUNCHING = 16;
+const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
 function positive(what: string, v: unknown, integer = true): void {
   if (v !== undefined && !((integer ? Number.isInteger(v) : Number.isFinite(v)) && (v as number) > 0)) badInput(what, v, integer ? 'a positive integer' : 'a positive number');
@@ -116,8 +126,12 @@ function planPool(name: string, p: PoolOptions): PoolPlan {
   if (p.labels !== undefined && !(Array.isArray(p.labels) && p.labels.every((l) => typeof l === 'string' && l.length > 0))) badInput(at('labels'), p.labels, "a list of labels like ['gpu', 'bigmem']");
   const idleTimeoutMs = p.idleTimeout === undefined ? (p.idleTimeoutMs ?? DEFAULT_IDLE_MS) : durationMs(p.idleTimeout, at('idleTimeout'));
   const walltime = p.walltime === undefined || p.walltime === false ? undefined : durationMs(p.walltime, at('walltime'));
+  const connectTimeoutMs = p.connectTimeout === undefined
+    ? (p.launcher === 'slurm' ? undefined : DEFAULT_CONNECT_TIMEOUT_MS)
+    : p.connectTimeout === false ? undefined : durationMs(p.connectTimeout, at('connectTimeout'));
   const common = {
     options: p,
+    connectTimeoutMs,
     idleTimeoutMs,
     agentIdleTimeoutMs: p.idleTimeoutMs ?? Math.max(MIN_AGENT_IDLE_MS, 2 * idleTimeoutMs),
     graceMs: p.graceMs,

@@ -4,7 +4,8 @@
  * past `idleTimeout`, those that ran `maxTasks` and those near their `walltime`, replacing them
  * while work needs them. A retiring agent takes no new task; once its runs are done it is
  * stopped and its key revoked, a clean exit that is neither a failure nor a reason to relaunch.
- * A crashed or lost agent is replaced; launches that keep failing stop, with the reason kept.
+ * A crashed or lost agent is replaced; launches that keep failing stop, with the reason kept. An
+ * agent that connects no lane within `connectTimeout` of starting is stopped as a failed launch.
  */
 import type { FlotillaError } from '../agent/protocol/errors.js';
 import type { AgentRegistry } from './registry.js';
@@ -36,6 +37,11 @@ const TICK_MS = 100;
 /** A retired agent has this long to leave once told to, before it is killed. */
 const STOP_GRACE_MS = 5_000;
 
+/** The last lines an agent wrote to stderr, on one line. */
+function tailOf(exit: AgentExit): string {
+  return exit.stderrTail.trim().split('\n').slice(-5).join(' | ');
+}
+
 export interface PoolStatus {
   name: string;
   launcher: string;
@@ -62,6 +68,10 @@ interface Agent {
   launchedAt: number;
   /** Undefined while the launch is in flight. */
   handle: AgentHandle | undefined;
+  /** When its process started running (launch done; SLURM: job seen running), for `connectTimeout`. */
+  startedAt: number | undefined;
+  /** Why it is being stopped for not connecting in time; its exit then counts as a failed launch. */
+  timedOut: string | undefined;
   /** When its first lane connected: its life (and a SLURM job's clock) began about then. */
   connectedAt: number | undefined;
   /** When it should stop taking work, for a pool with a walltime. */
@@ -130,15 +140,19 @@ export class Pool {
     this.observe(now);
     const backlog = this.scheduler.backlog(this.name);
     if (backlog > 0) this.inUse = true;
-    const { maxTasks, walltimeMs, idleTimeoutMs } = this.opts;
+    const { maxTasks, walltimeMs, idleTimeoutMs, connectTimeoutMs } = this.opts;
     for (const a of this.agents.values()) {
-      if (a.retiring || !a.handle) continue;
+      if (a.retiring || a.timedOut || !a.handle) continue;
+      if (connectTimeoutMs !== undefined && a.connectedAt === undefined && a.startedAt !== undefined && now - a.startedAt >= connectTimeoutMs) {
+        this.timeOut(a, connectTimeoutMs);
+        continue;
+      }
       if (a.endOfLife !== undefined && now >= a.endOfLife) this.retire(a, `its walltime (${walltimeMs} ms) is near`);
       else if (maxTasks !== undefined && this.tasksOf(a) >= maxTasks) this.retire(a, `it ran ${maxTasks} tasks`);
     }
     const min = this.inUse ? this.opts.min : 0;
     const active = [...this.agents.values()].filter((a) => !a.retiring);
-    const idle = active.filter((a) => a.handle).map((a) => ({ id: a.id, idleSince: this.idleSince(a, backlog) }));
+    const idle = active.filter((a) => a.handle && !a.timedOut).map((a) => ({ id: a.id, idleSince: this.idleSince(a, backlog) }));
     for (const id of idleToRetire(idle, active.length, min, idleTimeoutMs, now)) this.retire(this.agents.get(id)!, `idle for ${idleTimeoutMs} ms`);
     for (const a of this.agents.values()) {
       // Asked each round: a lane that connected since (a reconnect) must stop taking work too.
@@ -211,6 +225,18 @@ export class Pool {
     this.scheduler.retireAgent(a.id);
   }
 
+  /**
+   * Stops an agent that connected no lane in time (wrong address, a firewall, a hung start). It
+   * still counts as starting until it has gone, so its replacement waits for the failure's backoff.
+   */
+  private timeOut(a: Agent, ms: number): void {
+    const h = a.handle!;
+    a.timedOut = `agent ${a.id} on ${h.host}${h.pid === undefined ? '' : ` (pid ${h.pid})`} did not connect within ${ms} ms (connectTimeout)`;
+    this.log(`pool ${this.name}: ${a.timedOut}; stopping it`);
+    this.registry.revoke(a.id);
+    h.stop(STOP_GRACE_MS).catch((err: unknown) => this.log(`pool ${this.name}: stopping agent ${a.id} failed: ${(err as Error).message}`));
+  }
+
   /** Stops a drained retiring agent; its exit then says it is gone. */
   private stop(a: Agent): void {
     a.stopping = true;
@@ -225,7 +251,7 @@ export class Pool {
       idleTimeoutMs: this.opts.agentIdleTimeoutMs,
       graceMs: this.opts.graceMs,
     });
-    const a: Agent = { id: creds.agentId, serial: this.serial++, launchedAt: Date.now(), handle: undefined, connectedAt: undefined, endOfLife: undefined, retiring: undefined, stopping: false, lanes: new Set(), pastTasks: 0 };
+    const a: Agent = { id: creds.agentId, serial: this.serial++, launchedAt: Date.now(), handle: undefined, startedAt: undefined, timedOut: undefined, connectedAt: undefined, endOfLife: undefined, retiring: undefined, stopping: false, lanes: new Set(), pastTasks: 0 };
     this.agents.set(a.id, a);
     let handle: AgentHandle;
     try {
@@ -244,6 +270,8 @@ export class Pool {
     }
     a.handle = handle;
     this.handles.set(handle.agentId, handle);
+    if (handle.started) void handle.started.then(() => (a.startedAt ??= Date.now()));
+    else a.startedAt = Date.now();
     void handle.exited.then((exit) => this.exited(a, exit, Date.now() - a.launchedAt));
   }
 
@@ -259,6 +287,11 @@ export class Pool {
       return;
     }
     const handle = a.handle!;
+    if (a.timedOut) {
+      this.failed(`${a.timedOut}; its stderr: ${tailOf(exit) || '(none)'}`);
+      this.step();
+      return;
+    }
     if (exit.lostConnection) {
       // Its host's connection dropped: not a failed launch. Start it again (the launcher
       // re-opens the connection, with backoff).
@@ -276,7 +309,7 @@ export class Pool {
     }
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
     this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);
-    if (livedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited after ${livedMs} ms with ${how}: ${exit.stderrTail.trim().split('\n').slice(-5).join(' | ')}`);
+    if (livedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited after ${livedMs} ms with ${how}: ${tailOf(exit)}`);
     else this.failures = 0;
     this.step();
   }

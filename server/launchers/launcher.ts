@@ -17,6 +17,11 @@ export interface AgentHandle {
   pid: number | undefined;
   /** Settles when the agent process is gone, however it ended. */
   exited: Promise<AgentExit>;
+  /**
+   * Settles once the agent's process runs, where that can come long after launch() (a SLURM job
+   * waiting in the queue); absent, it runs already. The pool's `connectTimeout` counts from it.
+   */
+  started?: Promise<void>;
   /** Ends the agent: politely, then by force after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }

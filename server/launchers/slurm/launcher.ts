@@ -18,6 +18,8 @@ import type { SlurmPoolOptions, SlurmResources } from './options.js';
 
 /** sbatch errors worth another try: the controller is busy or briefly unreachable. */
 const TRANSIENT = /Resource temporarily unavailable|Socket timed out|Unable to contact slurm controller|try again|Connection refused/i;
+/** squeue states of a job whose agent has started (for `connectTimeout`). */
+const RUNNING = new Set(['RUNNING', 'COMPLETING']);
 /** Launch requests this close together share one array. */
 const GATHER_MS = 20;
 
@@ -27,6 +29,8 @@ interface Element {
   state: string;
   log: string;
   done: (exit: AgentExit) => void;
+  /** Called when squeue first shows the job running. */
+  running: () => void;
 }
 
 /** What `agents` reports per job element. */
@@ -150,12 +154,15 @@ export class SlurmLauncher implements Launcher {
   private track(key: string, agentId: string, log: string): AgentHandle {
     let done!: (exit: AgentExit) => void;
     const exited = new Promise<AgentExit>((resolve) => (done = resolve));
-    this.elements.set(key, { key, agentId, state: 'PENDING', log, done });
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    this.elements.set(key, { key, agentId, state: 'PENDING', log, done, running });
     return {
       agentId,
       host: `slurm job ${key}`,
       pid: undefined,
       exited,
+      started,
       stop: async (graceMs = 5000) => {
         const e = this.elements.get(key);
         if (!e) return;
@@ -197,6 +204,8 @@ export class SlurmLauncher implements Launcher {
       const state = inQueue.get(e.key);
       if (state) {
         e.state = state;
+        // Seen at the queue checks already made, so no extra call: as exact as pollSeconds.
+        if (RUNNING.has(state)) e.running();
         continue;
       }
       // Gone from the queue: its final state and log say how it ended.
