@@ -24,7 +24,7 @@ describe('connectTimeout', () => {
     try {
       const err = await fl.map([1, 2, 3], (x: number) => x * 2).then(
         () => undefined,
-        (e: Error) => e,
+        (e: unknown) => e as Error,
       );
       expect(err).toBeInstanceOf(Error);
       expect(err!.message).toMatch(/stopped launching after 3 failures in a row; last: agent \S+ on \S+ \(pid \d+\) did not connect within 1000 ms \(connectTimeout\); its stderr: .*hanging before dialing/);
