@@ -5,21 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connect, paramGrid } from '../../client/index.js';
-import { slurm } from '../fixtures/index.js';
+import { ourSlurmJobs, slurm } from '../fixtures/index.js';
 import { until } from '../support/async.js';
 
 beforeAll(async () => {
   await slurm();
 }, 180_000);
 
-/** Our jobs still in the queue: by name, and submitted from this checkout (others may run the same tests). */
-async function ourJobs(name: string): Promise<string[]> {
-  const r = await execa('squeue', ['-h', '-r', '-o', '%i|%j|%Z'], { reject: false });
-  return r.stdout.split('\n').filter((l) => l.endsWith(`|${name}|${process.cwd()}`)).map((l) => l.split('|')[0]!);
-}
 
 describe('a flow on a SLURM pool', () => {
   it('runs each subject unit in its own SLURM job with workersWithin CPUs', async () => {
@@ -53,6 +47,6 @@ describe('a flow on a SLURM pool', () => {
       await fl.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    await until(async () => (await ourJobs('flotilla-hpc')).length === 0, 30_000);
+    await until(async () => (await ourSlurmJobs('flotilla-hpc')).length === 0, 30_000);
   }, 180_000);
 });

@@ -4,9 +4,8 @@
  * the queue. Against the real single-node SLURM of test/fixtures.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
 import { connect } from '../../client/index.js';
-import { slurm } from '../fixtures/index.js';
+import { ourSlurmJobs, slurm } from '../fixtures/index.js';
 import { until } from '../support/async.js';
 import { sampler } from './helpers.js';
 
@@ -14,11 +13,6 @@ beforeAll(async () => {
   await slurm();
 }, 180_000);
 
-/** Our jobs still in the queue (any state): by name, and submitted from this checkout (others may run the same tests). */
-async function ourJobs(name: string): Promise<string[]> {
-  const r = await execa('squeue', ['-h', '-r', '-o', '%i|%j|%Z'], { reject: false });
-  return r.stdout.split('\n').filter((l) => l.endsWith(`|${name}|${process.cwd()}`)).map((l) => l.split('|')[0]!);
-}
 
 describe('SLURM pool autoscaling', () => {
   it('scales from zero on backlog and back to zero when idle', async () => {
@@ -31,7 +25,7 @@ describe('SLURM pool autoscaling', () => {
     const s = sampler(pool, 50);
     try {
       expect(pool.status()).toMatchObject({ agents: 0, min: 0, max: 2 });
-      expect(await ourJobs('flotilla-elastic')).toEqual([]);
+      expect(await ourSlurmJobs('flotilla-elastic')).toEqual([]);
 
       const out = await fl.map(Array.from({ length: 12 }, (_, i) => i), async (x: number) => {
         await new Promise((r) => setTimeout(r, 300));
@@ -40,17 +34,17 @@ describe('SLURM pool autoscaling', () => {
       expect(out.map((o) => o.x)).toEqual(Array.from({ length: 12 }, (_, i) => i));
       expect(Math.max(...s.samples.map((x) => x.agents))).toBe(2); // the backlog asked for more than max
       expect(new Set(out.map((o) => o.job)).size).toBeLessThanOrEqual(2);
-      expect((await ourJobs('flotilla-elastic')).length).toBeGreaterThan(0); // still there, idle
+      expect((await ourSlurmJobs('flotilla-elastic')).length).toBeGreaterThan(0); // still there, idle
       expect(logs.filter((l) => /slurm: submitted array/.test(l)).length).toBe(1); // launched together: one array
 
       await s.until((x) => x.agents === 0, 15_000, 'idle SLURM agents retired');
       expect(logs.filter((l) => /retiring agent elastic-\w+: idle for 2000 ms/.test(l)).length).toBe(2);
-      await until(async () => (await ourJobs('flotilla-elastic')).length === 0, 15_000);
+      await until(async () => (await ourSlurmJobs('flotilla-elastic')).length === 0, 15_000);
       expect(pool.failure).toBeUndefined();
     } finally {
       s.stop();
       await fl.close();
     }
-    await until(async () => (await ourJobs('flotilla-elastic')).length === 0, 15_000);
+    await until(async () => (await ourSlurmJobs('flotilla-elastic')).length === 0, 15_000);
   }, 60_000);
 });
