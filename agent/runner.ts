@@ -17,7 +17,6 @@ import type { TaskContext } from './protocol/task-context.js';
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
 
-
 /** The task in the slot. After an abort it keeps the slot until it really stops. */
 interface Running {
   run: number;

@@ -11,17 +11,10 @@ import { connect } from '../../client/index.js';
 import { Reaper, ROOT, isGone, startAgent, startFixture, startProcess, tempDir, waitGone, within } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
 import { freePort } from '../support/ports.js';
+import { healthy } from '../support/health.js';
 
 const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 const N = 400;
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/trpc/health`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
 
 describe('a durable job across a controller crash', () => {
   it('is finished after a restart, and a new client process collects each result once', async () => {

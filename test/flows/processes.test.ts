@@ -11,19 +11,12 @@ import { Reaper, ROOT, startProcess, tempDir, within } from '../lifecycle/helper
 import { until } from '../support/async.js';
 import { freePort } from '../support/ports.js';
 import { newTag, TAG_VAR, waitNoneTagged } from '../support/procs.js';
+import { healthy } from '../support/health.js';
 
 const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 const CLIENT = join(ROOT, 'test', 'flows', 'fixtures', 'flow-client.ts');
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 const count = (file: string, line: string) => lines(file).filter((l) => l === line).length;
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/trpc/health`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
 
 describe('flows across processes', () => {
   it('a run SIGKILLed mid-flow, resubmitted with the same cache folder, does not re-run finished rows', async () => {

@@ -11,16 +11,9 @@ import { Reaper, ROOT, startFixture, startProcess, tempDir, within } from '../li
 import type { Proc } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
 import { freePort } from '../support/ports.js';
+import { healthy } from '../support/health.js';
 
 const CLI = join(ROOT, 'server', 'cli.ts');
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/trpc/health`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
 
 type CallResult = { ok: true; value: number; mapped: number[] } | { ok: false; code: string; message: string };
 
