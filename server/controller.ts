@@ -18,6 +18,7 @@ import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { Job } from './job.js';
+import type { JobStatus } from './job.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
@@ -102,7 +103,14 @@ export class Controller {
     this.artifacts = new ArtifactStore(this.store?.artifacts);
     this.scheduler.artifacts = this.artifacts;
     this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable(), { hasArtifact: (h) => this.artifacts.has(h) });
-    this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
+    this.scheduler.onChange = () => {
+      for (const p of this.pools.values()) {
+        p.lanesChanged();
+        // A pool that gave up while it still had lanes: once they are gone, its waiting tasks fail.
+        if (p.failure) this.failPool(p.name, p.failure);
+      }
+      this.laneWaiters.forEach((check) => check());
+    };
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
@@ -233,13 +241,17 @@ export class Controller {
     if (this.opts.embedded) process.once('exit', this.killOnExit);
   }
 
-  /** A pool that cannot start agents fails its queued tasks instead of leaving them to wait forever. */
+  /**
+   * A pool that cannot start agents fails its queued tasks (LAUNCH_FAILED, with the pool's
+   * reason) instead of leaving them to wait forever; while it still has a lane, they wait for
+   * that lane. Called when the pool gives up and whenever lanes come or go.
+   */
   private failPool(name: string, reason: string): void {
     if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
       for (let i = 0; i < job.total; i++) {
-        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
+        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
       }
     }
   }
@@ -274,7 +286,7 @@ export class Controller {
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
     const pool = choosePool(this.pools, input, this.defaultPool);
-    if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
+    if (pool.failure) throw new FlotillaError('LAUNCH_FAILED', pool.failure);
     const job = new Job(
       { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
@@ -326,6 +338,14 @@ export class Controller {
     const job = this.scheduler.jobs.get(id);
     if (!job) throw new FlotillaError('NOT_FOUND', `no job ${id} on this controller`);
     return job;
+  }
+
+  /** A job's progress, and why its queued tasks wait when no agent of its pool takes work. */
+  jobStatus(job: Job): JobStatus {
+    const s = job.status();
+    if (s.queued === 0 || job.finished) return s;
+    const waiting = this.pools.get(job.pool)?.waitingReason();
+    return waiting === undefined ? s : { ...s, waiting };
   }
 
   /** Pools and connected lanes. */
