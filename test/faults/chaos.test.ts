@@ -115,8 +115,8 @@ async function chaos(tasks: number, stallMs: number, load?: LoadOptions): Promis
   await fl.close();
   // close() waits for its agents to exit: none may still run once it has returned, including
   // any it never reported (the tag is in every agent's environment).
-  await waitGone(pids, scaled(1_000), 'agents after close');
-  await waitNoneTagged(tag, scaled(1_000), 'tagged agents after close');
+  await waitGone(pids, 1_000, 'agents after close');
+  await waitNoneTagged(tag, 1_000, 'tagged agents after close');
 }
 
 describe('chaos', () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { connect } from '../../client/index.js';
 import { Reaper, isGone, waitGone, within } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 /** When the agent logged a line containing `text` (its stderr lines carry an ISO timestamp). */
 function agentLogTime(logs: readonly string[], text: string): number {
@@ -35,7 +36,7 @@ describe('idle timeout', () => {
     const startedAt = agentLogTime(logs, `agent ${first!.agentId} pid ${first!.pid}:`);
     const exitingAt = agentLogTime(logs, `agent ${first!.agentId} exiting: idle for ${idleTimeoutMs} ms`);
     expect(exitingAt - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs);
-    expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + 1_000);
+    expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + scaled(1_000));
     await waitGone([first!.pid!], 1_000, 'idle agent');
 
     // A relaunch would start synchronously from the pool's exit handler, which ran before ours.

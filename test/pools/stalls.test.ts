@@ -27,7 +27,7 @@ describe('no stalls', () => {
     const pool = fl.controller!.pools.get('gone')!;
     const outcomes: TaskOutcome<number>[] = [];
     // Before: each clean exit reset the failure count and the pool relaunched forever, the map waiting.
-    await within((async () => { for await (const o of fl.map([1, 2, 3], (x: number) => x)) outcomes.push(o); })(), scaled(30_000), 'map on a pool whose agents exit before connecting');
+    await within((async () => { for await (const o of fl.map([1, 2, 3], (x: number) => x)) outcomes.push(o); })(), 30_000, 'map on a pool whose agents exit before connecting');
     expect(outcomes).toHaveLength(3);
     for (const o of outcomes) {
       expect(o.ok).toBe(false);
@@ -59,7 +59,7 @@ describe('no stalls', () => {
       return x;
     });
     const jobId = await job.id;
-    await s.until((p) => p.failure !== undefined, scaled(30_000), 'the pool giving up');
+    await s.until((p) => p.failure !== undefined, 30_000, 'the pool giving up');
     // The first agent still takes work: the tasks wait for it, and status says nothing is wrong.
     const mid = await fl.status(jobId);
     expect(mid.state).toBe('running');
@@ -67,7 +67,7 @@ describe('no stalls', () => {
 
     process.kill(first!.pid, 'SIGKILL');
     // Before: the pool never relaunched and nothing failed the queued tasks: the job waited forever.
-    const outcomes = await within(job.outcomes(), scaled(30_000), 'tasks of a failed pool after its last lane went');
+    const outcomes = await within(job.outcomes(), 30_000, 'tasks of a failed pool after its last lane went');
     const failed = outcomes.filter((o) => !o.ok).map((o) => (o as { error: FlotillaError }).error);
     expect(failed.length).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o.ok).length + failed.length).toBe(40);
@@ -76,7 +76,7 @@ describe('no stalls', () => {
       expect(e.message).toBe(pool.failure);
     }
     expect(pool.failure).toMatch(/stopped launching after \d+ failures in a row; last: agent \S+ .*ended before it connected \(exit code 3.*broken install: refusing to start/);
-    await waitGone([...s.pids], scaled(10_000), 'agents of the failed pool');
+    await waitGone([...s.pids], 10_000, 'agents of the failed pool');
   }, scaled(90_000));
 
   it("a job's status says why its queued tasks wait while no agent takes work", async () => {
@@ -99,13 +99,13 @@ describe('no stalls', () => {
     // Starting its first agent (or, on a slow machine, already past its 1 s connectTimeout).
     expect(first.waiting).toMatch(/^pool slow(: 1 agent\(s\) starting| launches again soon after 1 failed launch)/);
 
-    await within(failedOnce.promise, scaled(30_000), 'the first connect timeout');
+    await within(failedOnce.promise, 30_000, 'the first connect timeout');
     // Backing off, or starting the next agent: either way the status names the failed launch.
     const later = await fl.status(jobId);
     if (later.state === 'running') expect(later.waiting).toMatch(/did not connect within 1000 ms \(connectTimeout\); its stderr: .*hanging before dialing/);
     await job.then(() => undefined, () => undefined);
     expect((await fl.status(jobId)).waiting).toBeUndefined();
     expect((await fl.agents()).pools[0]!.failure).toMatch(/stopped launching after 3 failures/);
-    await waitGone([...s.pids], scaled(10_000), 'timed-out agents');
+    await waitGone([...s.pids], 10_000, 'timed-out agents');
   }, scaled(90_000));
 });
