@@ -102,7 +102,8 @@ describe('no stalls', () => {
     await within(failedOnce.promise, 30_000, 'the first connect timeout');
     // Backing off, or starting the next agent: either way the status names the failed launch.
     const later = await fl.status(jobId);
-    if (later.state === 'running') expect(later.waiting).toMatch(/did not connect within 1000 ms \(connectTimeout\); its stderr: .*hanging before dialing/);
+    // (On a loaded machine the agent may not have said anything on stderr within its 1 s.)
+    if (later.state === 'running') expect(later.waiting).toMatch(/did not connect within 1000 ms \(connectTimeout\); its stderr: /);
     await job.then(() => undefined, () => undefined);
     expect((await fl.status(jobId)).waiting).toBeUndefined();
     expect((await fl.agents()).pools[0]!.failure).toMatch(/stopped launching after 3 failures/);
