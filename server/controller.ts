@@ -330,7 +330,9 @@ export class Controller {
 
   /** Pools and connected lanes. */
   agents(): { pools: PoolStatus[]; lanes: LaneInfo[] } {
-    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => l.info()) };
+    // The launcher knows which Node it started each agent with (SSH and SLURM pools).
+    const runtime = (l: { pool: string; agentId: string }) => this.pools.get(l.pool)?.handles.get(l.agentId)?.runtime;
+    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => ({ ...l.info(), runtime: runtime(l) })) };
   }
 
   /** Resolves once `n` lanes are connected (of `pool`, if given). */

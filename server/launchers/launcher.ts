@@ -1,4 +1,5 @@
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
+import type { AgentRuntime } from '../runtime/index.js';
 
 /** How an agent process ended. */
 export interface AgentExit {
@@ -22,6 +23,8 @@ export interface AgentHandle {
    * waiting in the queue); absent, it runs already. The pool's `connectTimeout` counts from it.
    */
   started?: Promise<void>;
+  /** The Node it runs, where the launcher chose it (SSH and SLURM pools). */
+  runtime?: AgentRuntime;
   /** Ends the agent: politely, then by force after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }

@@ -1,0 +1,146 @@
+/**
+ * Zero-install agents: SSH pools on a host that has no Node (test/fixtures/nonode-up.sh: user
+ * `nonode`, whose sessions find no `node` anywhere) or a too old one (an official Node 18 put on
+ * PATH by the pool's `setup`). flotilla probes the host, provides a runtime, uploads it once
+ * into ~/.cache/flotilla/runtime/<sha256>/node, and checks it by its hash.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../../client/index.js';
+import type { SshLauncher } from '../../server/launchers/ssh/launcher.js';
+import { nonode, remoteProcesses } from '../fixtures/index.js';
+import type { NoNodeFixture } from '../fixtures/index.js';
+import { rejection, until } from '../support/async.js';
+
+let fx: NoNodeFixture;
+const dirs: string[] = [];
+beforeAll(async () => {
+  fx = await nonode();
+}, 300_000);
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const cache = () => join(fx.home, '.cache', 'flotilla');
+const clearCache = () => rmSync(cache(), { recursive: true, force: true });
+const runtimes = () => {
+  try {
+    return readdirSync(join(cache(), 'runtime')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  } catch {
+    return [];
+  }
+};
+const agentsLeft = async () => (await remoteProcesses(fx.user)).filter((p) => p.cmd.includes('.cache/flotilla/agent-'));
+
+function pool(extra: Record<string, unknown> = {}) {
+  return { launcher: 'ssh' as const, hosts: [fx.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: fx.sshConfig, knownHosts: fx.knownHosts, ...extra };
+}
+
+/** Runs a small map on the pool; returns where its agents' node lives, the runtime uploads and the lanes' runtime. */
+async function runOnce(extra: Record<string, unknown> = {}, agents = 2) {
+  const fl = await connect({ pools: { nn: pool(extra) }, waitForAgents: agents, waitForAgentsTimeoutMs: 120_000 });
+  try {
+    const out = await fl.map([1, 2, 3, 4], (x) => ({ y: x * 10, node: process.execPath, version: process.version }), { pool: 'nn' });
+    const launcher = fl.controller!.pools.get('nn')!.launcher as SshLauncher;
+    const lanes = (await fl.agents()).lanes.filter((l) => l.pool === 'nn');
+    return { out, uploads: launcher.runtimeUploads, bytes: launcher.runtimeBytes, lanes };
+  } finally {
+    await fl.close();
+  }
+}
+
+describe('SSH pools on a host without Node', () => {
+  it('the fixture host really has no node on its PATH', async () => {
+    const r = await execa('ssh', ['-F', fx.sshConfig, fx.hostAlias, 'command -v node || command -v nodejs; echo "PATH=$PATH"'], { reject: false });
+    expect(r.stdout).toMatch(/^PATH=/); // nothing printed before: neither was found
+    expect(r.stdout).not.toMatch(/node/);
+  });
+
+  it('runs a job with a provided runtime uploaded once, shared by racing connections; a second connect uploads nothing', async () => {
+    clearCache();
+    // 9 agents: two connections to the host (8 sessions each at most) race to upload; the host's lock makes it one.
+    const cold = await runOnce({ agentsPerHost: 9 }, 9);
+    expect(cold.out.map((o) => o.y)).toEqual([10, 20, 30, 40]);
+    const [sha] = runtimes();
+    expect(runtimes()).toHaveLength(1);
+    expect(cold.out.every((o) => o.node === join(cache(), 'runtime', sha!, 'node'))).toBe(true);
+    expect(cold.out[0]!.version).toBe(process.version); // the controller's own node, as the platforms match
+    expect(cold.uploads).toBe(1);
+    expect(cold.bytes).toBeGreaterThan(0);
+    expect(cold.bytes).toBeLessThan(statSync(process.execPath).size); // compressed on the wire
+    expect(cold.lanes.length).toBe(9);
+    expect(cold.lanes.every((l) => l.runtime?.source === 'provided' && l.runtime.sha256 === sha && l.runtime.version === process.version)).toBe(true);
+    const warm = await runOnce();
+    expect(warm.uploads).toBe(0);
+    expect(warm.out.every((o) => o.node === join(cache(), 'runtime', sha!, 'node'))).toBe(true);
+    await until(async () => (await agentsLeft()).length === 0, 10_000);
+  });
+
+  it('detects a damaged runtime on the host by its hash and replaces it', async () => {
+    await runOnce();
+    const [sha] = runtimes();
+    const file = join(cache(), 'runtime', sha!, 'node');
+    const size = statSync(file).size;
+    truncateSync(file, Math.floor(size / 2));
+    const again = await runOnce();
+    expect(again.uploads).toBe(1);
+    expect(statSync(file).size).toBe(size);
+    expect(again.out.map((o) => o.y)).toEqual([10, 20, 30, 40]);
+  });
+});
+
+describe('SSH pools on a host whose Node is too old', () => {
+  const setup = () => `export PATH=${fx.node18}/bin:$PATH`;
+
+  it("runtime 'auto' provides a Node, since the host's is 18", async () => {
+    const r = await execa('ssh', ['-F', fx.sshConfig, fx.hostAlias, `${setup()} && node -v`]);
+    expect(r.stdout).toMatch(/^v18\./);
+    const run = await runOnce({ setup: setup() });
+    expect(run.out.every((o) => o.version === process.version && o.node.includes('/.cache/flotilla/runtime/'))).toBe(true);
+    expect(run.lanes.every((l) => l.runtime?.source === 'provided')).toBe(true);
+  });
+
+  it("runtime 'host' refuses, naming the host and both versions", async () => {
+    const err = await rejection(connect({ pools: { nn: pool({ setup: setup(), runtime: 'host', agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toMatch(/nonode: node v18\.\d+\.\d+ \(.*node18\/bin\/node\) is too old: flotilla agents need Node >= 20/);
+    expect(err.message).toContain(`this controller runs ${process.version}`);
+    expect(err.message).toContain("runtime: 'auto'");
+  });
+});
+
+describe('SSH pools with a runtime given by path', () => {
+  it('uses a node binary given by path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-rt-'));
+    dirs.push(dir);
+    const file = join(dir, 'node');
+    copyFileSync(process.execPath, file);
+    clearCache();
+    const run = await runOnce({ runtime: file });
+    expect(run.uploads).toBe(1);
+    expect(run.out.every((o) => o.version === process.version && o.node.includes('/.cache/flotilla/runtime/'))).toBe(true);
+    expect(run.lanes[0]!.runtime).toMatchObject({ source: 'provided', origin: file, version: process.version });
+  });
+
+  it.each(['tar.gz', 'tar.xz'])('uses an official tarball (.%s) given by path', async (ext) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-rt-'));
+    dirs.push(dir);
+    const top = `node-${process.version}-linux-${process.arch}`;
+    mkdirSync(join(dir, top, 'bin'), { recursive: true });
+    copyFileSync(process.execPath, join(dir, top, 'bin', 'node'));
+    const tarball = join(dir, `${top}.${ext}`);
+    // The fastest presets: the test is about the layout, not the ratio.
+    await execa('tar', ['-C', dir, ext === 'tar.gz' ? '-czf' : '-cJf', tarball, top], { env: { GZIP: '-1', XZ_OPT: '-0 -T0' } });
+    rmSync(join(dir, top), { recursive: true });
+    clearCache();
+    const run = await runOnce({ runtime: tarball });
+    expect(run.uploads).toBe(1);
+    expect(run.out.every((o) => o.version === process.version)).toBe(true);
+    expect(run.lanes[0]!.runtime).toMatchObject({ source: 'provided', origin: tarball, version: process.version });
+  });
+
+  it('refuses a runtime path that does not exist, naming it', async () => {
+    const err = await rejection(connect({ pools: { nn: pool({ runtime: '/no/such/node-v22.1.0-linux-x64.tar.xz', agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toContain('runtime /no/such/node-v22.1.0-linux-x64.tar.xz does not exist');
+  });
+});
