@@ -70,6 +70,11 @@ export class SlurmLauncher implements Launcher {
     }
   }
 
+  /** Runtime uploads to the login node (`via`): one serves every job, as the compute nodes share its home. */
+  get runtimeUploads(): number {
+    return this.ssh?.runtimeUploads ?? 0;
+  }
+
   status(): SlurmJobStatus[] {
     return [...this.elements.values()].map((e) => ({ job: e.key, state: e.state }));
   }
