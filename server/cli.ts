@@ -12,6 +12,7 @@ import type { TaskResult } from './job.js';
 import { jsonSafe } from './json-safe.js';
 import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
 import { addFunctionCommands } from './functions/cli.js';
+import { addCacheCommands } from './runtime/cli.js';
 
 const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
 
@@ -161,6 +162,7 @@ clientCommand('status', "show a flow's progress per stage", flowCommand).argumen
 clientCommand('collect', "print a flow's rows in grid order as JSON lines, once it is done", flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => collectFlow(trpc, id)));
 clientCommand('cancel', 'cancel a flow', flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => cancelFlow(trpc, id, !!o.json)));
 addFunctionCommands(program, withConnection);
+addCacheCommands(program, withConnection);
 
 program.parseAsync().catch((err) => {
   console.error(`flotilla: ${describeCliError(err)}`);

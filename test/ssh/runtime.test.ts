@@ -6,10 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
+import { Controller } from '../../server/controller.js';
 import type { SshLauncher } from '../../server/launchers/ssh/launcher.js';
 import { nonode, remoteProcesses } from '../fixtures/index.js';
 import type { NoNodeFixture } from '../fixtures/index.js';
@@ -44,13 +45,13 @@ async function runOnce(extra: Record<string, unknown> = {}, agents = 2) {
     const out = await fl.map([1, 2, 3, 4], (x) => ({ y: x * 10, node: process.execPath, version: process.version }), { pool: 'nn' });
     const launcher = fl.controller!.pools.get('nn')!.launcher as SshLauncher;
     const lanes = (await fl.agents()).lanes.filter((l) => l.pool === 'nn');
-    return { out, uploads: launcher.runtimeUploads, bytes: launcher.runtimeBytes, lanes };
+    return { out, uploads: launcher.runtimeUploads, bytes: launcher.runtimeBytes, lanes, sha: lanes[0]?.runtime?.sha256 };
   } finally {
     await fl.close();
   }
 }
 
-describe('SSH pools on a host without Node', () => {
+describe('SSH pools on a host without Node', { timeout: 180_000 }, () => {
   it('the fixture host really has no node on its PATH', async () => {
     const r = await execa('ssh', ['-F', fx.sshConfig, fx.hostAlias, 'command -v node || command -v nodejs; echo "PATH=$PATH"'], { reject: false });
     expect(r.stdout).toMatch(/^PATH=/); // nothing printed before: neither was found
@@ -78,8 +79,7 @@ describe('SSH pools on a host without Node', () => {
   });
 
   it('detects a damaged runtime on the host by its hash and replaces it', async () => {
-    await runOnce();
-    const [sha] = runtimes();
+    const { sha } = await runOnce();
     const file = join(cache(), 'runtime', sha!, 'node');
     const size = statSync(file).size;
     truncateSync(file, Math.floor(size / 2));
@@ -90,7 +90,7 @@ describe('SSH pools on a host without Node', () => {
   });
 });
 
-describe('SSH pools on a host whose Node is too old', () => {
+describe('SSH pools on a host whose Node is too old', { timeout: 180_000 }, () => {
   const setup = () => `export PATH=${fx.node18}/bin:$PATH`;
 
   it("runtime 'auto' provides a Node, since the host's is 18", async () => {
@@ -109,7 +109,7 @@ describe('SSH pools on a host whose Node is too old', () => {
   });
 });
 
-describe('SSH pools with a runtime given by path', () => {
+describe('SSH pools with a runtime given by path', { timeout: 180_000 }, () => {
   it('uses a node binary given by path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flotilla-rt-'));
     dirs.push(dir);
@@ -142,5 +142,69 @@ describe('SSH pools with a runtime given by path', () => {
   it('refuses a runtime path that does not exist, naming it', async () => {
     const err = await rejection(connect({ pools: { nn: pool({ runtime: '/no/such/node-v22.1.0-linux-x64.tar.xz', agentsPerHost: 1 }) }, waitForAgents: 1 }));
     expect(err.message).toContain('runtime /no/such/node-v22.1.0-linux-x64.tar.xz does not exist');
+  });
+});
+
+describe('cleaning a host\'s cache', { timeout: 180_000 }, () => {
+  it('removes the bundles and runtimes no agent uses, keeps those in use (also by a process of another controller), from the API and the CLI', async () => {
+    const { sha } = await runOnce(); // the current bundle and runtime are there
+    const uid = statSync(fx.home).uid;
+    const put = (rel: string, bytes: Buffer | string) => {
+      const file = join(cache(), rel);
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(file, bytes, { mode: 0o755 });
+      chownSync(file, uid, uid);
+      chownSync(join(file, '..'), uid, uid);
+    };
+    const old = '0'.repeat(64);
+    const busy = '1'.repeat(64);
+    const killBusy = async () => {
+      for (const p of await remoteProcesses(fx.user)) if (p.cmd.includes(`runtime/${busy}/node`)) process.kill(p.pid, 'SIGKILL');
+    };
+    await killBusy(); // left by an earlier run
+    rmSync(join(cache(), 'runtime', busy), { recursive: true, force: true });
+    put(`runtime/${old}/node`, 'an old runtime');
+    put('agent-0123456789abcdef.mjs', 'an old bundle');
+    // A runtime another controller's agent still runs: a process on the host names it.
+    put(`runtime/${busy}/node`, '');
+    copyFileSync(join(cache(), 'runtime', sha!, 'node'), join(cache(), 'runtime', busy, 'node'));
+    const sleeper = execa('ssh', ['-F', fx.sshConfig, fx.hostAlias, `exec "$HOME/.cache/flotilla/runtime/${busy}/node" -e "setTimeout(() => {}, 60000)"`], { reject: false });
+    await until(async () => (await remoteProcesses(fx.user)).some((p) => p.cmd.includes(`runtime/${busy}/node`)), 10_000);
+
+    const fl = await connect({ pools: { nn: pool({ agentsPerHost: 1 }) }, waitForAgents: 1 });
+    try {
+      const r = await fl.pruneCache({ host: fx.hostAlias });
+      const removed = r.removed.map((x) => x.path);
+      expect(removed).toEqual(expect.arrayContaining(['.cache/flotilla/agent-0123456789abcdef.mjs', `.cache/flotilla/runtime/${old}`]));
+      expect(removed).not.toContain(`.cache/flotilla/runtime/${sha}`);
+      expect(removed).not.toContain(`.cache/flotilla/runtime/${busy}`);
+      expect(r.kept).toEqual(expect.arrayContaining([`.cache/flotilla/runtime/${sha}`, `.cache/flotilla/runtime/${busy}`]));
+      expect(r.kept.some((k) => /agent-[0-9a-f]{16}\.mjs$/.test(k))).toBe(true);
+      expect(existsSync(join(cache(), 'runtime', sha!, 'node'))).toBe(true);
+      expect(await fl.map([5], (x) => x + 1, { pool: 'nn' })).toEqual([6]); // its agents go on
+      const unknown = await rejection(fl.pruneCache({ host: 'nowhere' }));
+      expect(unknown.code).toBe('NOT_FOUND');
+      expect(unknown.message).toContain('no SSH or SLURM pool of this controller reaches host "nowhere" (its SSH hosts: nonode)');
+    } finally {
+      await fl.close();
+      await killBusy(); // the remote process, not only our ssh client
+      sleeper.kill();
+      await sleeper;
+    }
+
+    // The CLI, against a controller that holds the pool but has no agent running: only the bundle stays.
+    const state = mkdtempSync(join(tmpdir(), 'flotilla-prune-'));
+    dirs.push(state);
+    const controller = await Controller.start({ stateDir: state, log: () => {}, pools: { nn: pool({ min: 0, max: 1 }) } });
+    try {
+      const cli = join(import.meta.dirname, '../../dist/server/cli.js');
+      const out = await execa(process.execPath, [cli, 'cache', 'prune', '--host', fx.hostAlias, '--url', controller.url, '--token-file', controller.tokenFile!, '--json']);
+      const r = JSON.parse(out.stdout) as { removed: { path: string }[]; kept: string[] };
+      expect(r.removed.map((x) => x.path)).toEqual(expect.arrayContaining([`.cache/flotilla/runtime/${sha}`, `.cache/flotilla/runtime/${busy}`]));
+      expect(r.kept.some((k) => /agent-[0-9a-f]{16}\.mjs$/.test(k))).toBe(true);
+      expect(runtimes()).not.toContain(sha);
+    } finally {
+      await controller.close();
+    }
   });
 });

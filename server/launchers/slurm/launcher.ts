@@ -12,6 +12,7 @@ import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { SshLauncher } from '../ssh/launcher.js';
 import { shq } from '../ssh/remote.js';
 import type { AgentRuntime } from '../../runtime/index.js';
+import type { PruneResult } from '../../runtime/prune.js';
 import { LocalShell, SshShell } from './shell.js';
 import type { Shell } from './shell.js';
 import { batchScript } from './script.js';
@@ -73,6 +74,19 @@ export class SlurmLauncher implements Launcher {
   /** Runtime uploads to the login node (`via`): one serves every job, as the compute nodes share its home. */
   get runtimeUploads(): number {
     return this.ssh?.runtimeUploads ?? 0;
+  }
+
+  hasHost(host: string): boolean {
+    return this.opts.via === host;
+  }
+
+  runtimesInUse(): string[] {
+    return this.ssh?.runtimesInUse() ?? [];
+  }
+
+  pruneCache(host: string, keep: string[]): Promise<PruneResult> {
+    if (!this.ssh || this.opts.via !== host) return Promise.reject(new FlotillaError('NOT_FOUND', `this SLURM pool does not submit via ${host}`));
+    return this.ssh.pruneCache(host, keep);
   }
 
   status(): SlurmJobStatus[] {

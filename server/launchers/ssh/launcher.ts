@@ -19,6 +19,8 @@ import { loadSshConfig, resolveHost } from './resolve.js';
 import type { ResolvedHost } from './resolve.js';
 import { canDial, ensureBundle, run, shq } from './remote.js';
 import { hostRuntime } from '../../runtime/index.js';
+import { pruneHost } from '../../runtime/prune.js';
+import type { PruneResult } from '../../runtime/prune.js';
 import type { AgentRuntime } from '../../runtime/index.js';
 import { openTunnel } from './tunnel.js';
 import type { Tunnel } from './tunnel.js';
@@ -166,10 +168,9 @@ export class SshLauncher implements Launcher {
     throw lastErr;
   }
 
-  private async connectOnce(host: HostState): Promise<Prepared> {
-    const h = host.h;
+  /** Opens a connection to the host, through its bastions. */
+  private async dial(h: ResolvedHost): Promise<{ client: SshClient; jumps: SshClient[] }> {
     const jumps: SshClient[] = [];
-    let client: SshClient;
     try {
       // Each bastion is reached through the one before it; the host through the last.
       const chain = [...h.proxyJump.map((spec) => resolveHost(spec, this.config, { knownHosts: this.opts.knownHosts })), h];
@@ -179,11 +180,16 @@ export class SshLauncher implements Launcher {
         jumps.push(j);
         sock = await forwardThrough(j, chain[i + 1]!);
       }
-      client = await openConnection(h, this.opts, sock);
+      return { client: await openConnection(h, this.opts, sock), jumps };
     } catch (err) {
       jumps.forEach((j) => j.end());
       throw err;
     }
+  }
+
+  private async connectOnce(host: HostState): Promise<Prepared> {
+    const h = host.h;
+    const { client, jumps } = await this.dial(h);
     try {
       const rt = await hostRuntime(client, h.spec, this.opts);
       if (rt.uploaded) {
@@ -390,6 +396,34 @@ export class SshLauncher implements Launcher {
         ch.on('close', () => reject(new FlotillaError('LAUNCH_FAILED', `${hostSpec}: the relay exited: ${errText.trim() || 'no message'}`)));
       });
     });
+  }
+
+  /** Whether `hostSpec` is one of this launcher's hosts. */
+  hasHost(hostSpec: string): boolean {
+    return this.hosts.some((s) => s.h.spec === hostSpec);
+  }
+
+  /** The runtimes (sha256) the connected hosts' agents run. */
+  runtimesInUse(): string[] {
+    return [...this.runtimes.values()].flatMap((r) => (r.sha256 ? [r.sha256] : []));
+  }
+
+  /**
+   * Removes from the host's cache the bundles and runtimes not in `keep` and not used by a
+   * process there, over the open connection or a short one of its own (nothing is uploaded).
+   */
+  async pruneCache(hostSpec: string, keep: string[]): Promise<PruneResult> {
+    const host = this.hosts.find((s) => s.h.spec === hostSpec);
+    if (!host) throw new FlotillaError('NOT_FOUND', `no host ${JSON.stringify(hostSpec)} in this pool`);
+    const open = await host.ready?.catch(() => undefined);
+    if (open) return pruneHost(open.client, hostSpec, keep);
+    const { client, jumps } = await this.dial(host.h);
+    try {
+      return await pruneHost(client, hostSpec, keep);
+    } finally {
+      client.end();
+      jumps.forEach((j) => j.end());
+    }
   }
 
   async close(): Promise<void> {
