@@ -20,10 +20,10 @@ export const REMOTE_RUNTIMES = '.cache/flotilla/runtime';
 /** A lock older than this whose owner cannot be checked (another machine) is taken over. */
 const STALE_LOCK_MIN = 30;
 
-/** The host side; $1 is the sha256. Prints `have`, or `send gz|raw` then `stored`; then `version=`. */
+/** The host side; $1 is the sha256, $2 the size. Prints `have`, or `send gz|raw` then `stored`; then `version=`. */
 const SCRIPT = `
 set -u
-sha=$1
+sha=$1; size=$2
 root="$HOME/${REMOTE_RUNTIMES}"; d="$root/$sha"; f="$d/node"; lock="$d.lock"
 sum() { { sha256sum "$1" 2>/dev/null || shasum -a 256 "$1" 2>/dev/null || "$1" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null; } | cut -c1-64; }
 stamp() { stat -c '%s.%Y' "$1" 2>/dev/null; }
@@ -51,10 +51,12 @@ printf '%s\\n' "$me" > "$lock/owner"
 if good; then echo have; finish; exit 0; fi
 mkdir -p "$d" && rm -f "$f.ok" || exit 3
 tmp="$d/node.$$.tmp"
-if command -v gunzip >/dev/null 2>&1; then echo "send gz"; gunzip -c > "$tmp"; else echo "send raw"; cat > "$tmp"; fi
+# Hashed as it arrives (no second pass over the file); the size check catches a short write.
+if command -v gunzip >/dev/null 2>&1; then echo "send gz"; un="gunzip -c"; else echo "send raw"; un=cat; fi
+got=$($un | tee "$tmp" | { sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || cat >/dev/null; } | cut -c1-64)
 chmod 755 "$tmp"
-got=$(sum "$tmp")
-if [ "$got" != "$sha" ]; then rm -f "$tmp"; echo "bad $got"; exit 4; fi
+[ -n "$got" ] || got=$(sum "$tmp")
+if [ "$got" != "$sha" ] || [ "$(wc -c < "$tmp" | tr -d ' ')" != "$size" ]; then rm -f "$tmp"; echo "bad $got"; exit 4; fi
 mv -f "$tmp" "$f" && printf '%s\\n' "$(stamp "$f")" > "$f.ok"
 echo stored
 finish
@@ -76,7 +78,7 @@ export interface RemoteRuntime {
 export function ensureRuntime(client: SshClient, host: string, rt: LocalRuntime, timeoutMs = 20 * 60_000): Promise<RemoteRuntime> {
   const path = `${REMOTE_RUNTIMES}/${rt.sha256}/node`;
   return new Promise((resolve, reject) => {
-    client.exec(`sh -c ${shq(SCRIPT)} flotilla-runtime ${rt.sha256}`, (err, ch) => {
+    client.exec(`sh -c ${shq(SCRIPT)} flotilla-runtime ${rt.sha256} ${rt.size}`, (err, ch) => {
       if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host}: cannot check the runtime there: ${err.message}`, { cause: err }));
       let out = '', errText = '', sent = false, sentBytes = 0, code: number | null = null;
       const fail = (why: string) => reject(new FlotillaError('LAUNCH_FAILED', `${host}: ${why}`, { context: { host } }));
