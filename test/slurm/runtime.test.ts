@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import type { SlurmLauncher } from '../../server/launchers/slurm/launcher.js';
+import { selfRuntime } from '../../server/runtime/obtain.js';
 import { nonode, remoteProcesses, slurm, slurmQueue } from '../fixtures/index.js';
 import type { NoNodeFixture } from '../fixtures/index.js';
 import { until } from '../support/async.js';
@@ -15,12 +16,13 @@ import { until } from '../support/async.js';
 let fx: NoNodeFixture;
 beforeAll(async () => {
   await slurm();
-  fx = await nonode();
+  fx = await nonode({ user: 'nonode2' }); // not nonode: test/ssh/runtime.test.ts clears that home's cache
 }, 300_000);
 
 describe('SLURM pools on a cluster without Node', () => {
   it('runs a 16-element array on a runtime uploaded once to the login node; the relay runs it too', async () => {
-    rmSync(join(fx.home, '.cache', 'flotilla'), { recursive: true, force: true });
+    // Only this runtime: test/ssh/runtime-npm.test.ts shares the user and uploads another one.
+    rmSync(join(fx.home, '.cache', 'flotilla', 'runtime', (await selfRuntime()).sha256), { recursive: true, force: true });
     const fl = await connect({
       pools: {
         nonode: {

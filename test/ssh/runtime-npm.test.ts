@@ -22,7 +22,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'flotilla-runtimes-'));
 const before = process.env.FLOTILLA_RUNTIME_CACHE;
 beforeAll(async () => {
   process.env.FLOTILLA_RUNTIME_CACHE = cacheDir;
-  fx = await nonode();
+  fx = await nonode({ user: 'nonode2' }); // not nonode: test/ssh/runtime.test.ts clears that home's cache
 }, 300_000);
 afterAll(() => {
   if (before === undefined) delete process.env.FLOTILLA_RUNTIME_CACHE;
@@ -40,7 +40,8 @@ describe('runtimes from the npm registry', () => {
     expect(rt.file.startsWith(cacheDir)).toBe(true);
     expect(await npmRuntime('x64')).toBe(rt); // once per process; on disk for the next ones
 
-    rmSync(join(fx.home, '.cache', 'flotilla'), { recursive: true, force: true });
+    // Only this runtime: test/slurm/runtime.test.ts shares the user and uploads another one.
+    rmSync(join(fx.home, '.cache', 'flotilla', 'runtime', rt.sha256), { recursive: true, force: true });
     const fl = await connect({
       pools: { nn: { launcher: 'ssh', hosts: [fx.hostAlias], agentsPerHost: 1, slots: 1, sshConfig: fx.sshConfig, knownHosts: fx.knownHosts, runtime: rt.file } },
       waitForAgents: 1,

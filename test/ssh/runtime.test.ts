@@ -90,6 +90,32 @@ describe('SSH pools on a host without Node', { timeout: 180_000 }, () => {
   });
 });
 
+describe('SSH pools on a firewalled node without Node', { timeout: 180_000 }, () => {
+  it('uploads the runtime once over the connection whose tunnel its agents dial back through', async () => {
+    const fw = await nonode({ fw: true });
+    const probe = await execa('ssh', ['-F', fw.sshConfig, fw.hostAlias, 'command -v node || command -v nodejs; hostname -I; echo "PATH=$PATH"'], { reject: false });
+    expect(probe.stdout).not.toMatch(/node/);
+    expect(probe.stdout).toContain('10.200.0.2'); // really inside the namespace
+    clearCache(); // the same user and home as the loopback host
+    const once = async () => {
+      const fl = await connect({ pools: { fw: { launcher: 'ssh', hosts: [fw.hostAlias], agentsPerHost: 2, slots: 1, sshConfig: fw.sshConfig, knownHosts: fw.knownHosts, tunnel: 'auto' } }, waitForAgents: 2, waitForAgentsTimeoutMs: 120_000 });
+      try {
+        const out = await fl.map(['a', 'b', 'c'], (s) => `${s.toUpperCase()} ${process.execPath}`, { pool: 'fw' });
+        const status = (await fl.agents()).pools.find((p) => p.name === 'fw')!;
+        expect(status.hosts).toMatchObject([{ host: fw.hostAlias, via: 'tunnel', runtime: { source: 'provided' } }]);
+        return { out, uploads: (fl.controller!.pools.get('fw')!.launcher as SshLauncher).runtimeUploads };
+      } finally {
+        await fl.close();
+      }
+    };
+    const cold = await once();
+    expect(cold.out.map((o) => o.split(' ')[0])).toEqual(['A', 'B', 'C']);
+    expect(cold.out.every((o) => /\/\.cache\/flotilla\/runtime\/[0-9a-f]{64}\/node$/.test(o))).toBe(true);
+    expect(cold.uploads).toBe(1);
+    expect((await once()).uploads).toBe(0);
+  });
+});
+
 describe('SSH pools on a host whose Node is too old', { timeout: 180_000 }, () => {
   const setup = () => `export PATH=${fx.node18}/bin:$PATH`;
 
