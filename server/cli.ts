@@ -103,7 +103,7 @@ clientCommand('agents', 'list pools and connected agents').action((o) =>
     const a = await trpc.agents.list.query();
     print(o, a, () => {
       for (const p of a.pools) console.log(`pool ${p.name} (${p.launcher}): ${p.running}/${p.max} agents (min ${p.min}, ${p.starting} starting, ${p.retiring} retiring)${p.failure ? `  FAILED: ${p.failure}` : ''}`);
-      for (const l of a.lanes) console.log(`  ${l.agentId} lane ${l.lane}  ${l.host} pid ${l.pid}  node ${l.node}  in flight ${l.inFlight}  done ${l.completed}`);
+      for (const l of a.lanes) console.log(`  ${l.agentId} lane ${l.lane}  ${l.host} pid ${l.pid}  node ${l.node}${l.runtime ? ` (${l.runtime.source})` : ''}  in flight ${l.inFlight}  done ${l.completed}`);
     });
   }),
 );

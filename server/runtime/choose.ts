@@ -9,7 +9,7 @@
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { HostProbe } from './probe.js';
 import { glibcAtLeast } from './probe.js';
-import { fileRuntime, npmRuntime, selfRuntime, selfUnfit } from './obtain.js';
+import { fileRuntime, npmRuntime, OFFICIAL_MIN_GLIBC, selfRuntime, selfUnfit } from './obtain.js';
 import type { LocalRuntime } from './obtain.js';
 
 /** Where a missing or too old Node comes from: `'auto'`, `'host'`, or a path to a Node binary or official tarball. */
@@ -58,7 +58,12 @@ export async function chooseRuntime(p: HostProbe, host: string, opts: { runtime?
     if (runtime.arch !== p.arch) refuse(`runtime ${option} is for ${runtime.arch}, but the host is ${p.arch}`);
   } else {
     const glibc = p.libc.kind === 'glibc' ? p.libc.version : undefined;
-    runtime = selfUnfit(p.arch, glibc) === undefined && major(process.version) >= MIN_NODE_MAJOR ? await selfRuntime() : await npmRuntime(p.arch);
+    if (selfUnfit(p.arch, glibc) === undefined && major(process.version) >= MIN_NODE_MAJOR) runtime = await selfRuntime();
+    else {
+      // Known before downloading anything: official builds need this glibc.
+      if (glibc && !glibcAtLeast(glibc, OFFICIAL_MIN_GLIBC)) refuse(`${why}, but its glibc ${glibc} is older than ${OFFICIAL_MIN_GLIBC}, the oldest official Node builds run on. Install Node >= ${MIN_NODE_MAJOR} built for that system there (and set \`node\`/\`setup\`), or give runtime: the path of a Node build for glibc ${glibc}`);
+      runtime = await npmRuntime(p.arch);
+    }
   }
   if (p.libc.kind === 'glibc' && !glibcAtLeast(p.libc.version, runtime.minGlibc)) {
     refuse(`${why}, but its glibc ${p.libc.version} is older than ${runtime.minGlibc}, the oldest the runtime (${runtime.origin}) runs on. Install Node >= ${MIN_NODE_MAJOR} built for that system there (and set \`node\`/\`setup\`), or give runtime: the path of a Node build for glibc ${p.libc.version}`);
