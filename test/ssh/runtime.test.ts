@@ -78,6 +78,13 @@ describe('SSH pools on a host without Node', { timeout: 180_000 }, () => {
     await until(async () => (await agentsLeft()).length === 0, 10_000);
   });
 
+  it('runs detached agents (which outlive the session) on the provided runtime too', async () => {
+    const run = await runOnce({ detached: true });
+    expect(run.out.map((o) => o.y)).toEqual([10, 20, 30, 40]);
+    expect(run.out.every((o) => o.node === join(cache(), 'runtime', run.sha!, 'node'))).toBe(true);
+    await until(async () => (await agentsLeft()).length === 0, 15_000); // close() still stops them
+  });
+
   it('detects a damaged runtime on the host by its hash and replaces it', async () => {
     const { sha } = await runOnce();
     const file = join(cache(), 'runtime', sha!, 'node');
