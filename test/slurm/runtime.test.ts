@@ -4,7 +4,8 @@
  * job of the array run it (the compute node shares the login node's home folder).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import type { SlurmLauncher } from '../../server/launchers/slurm/launcher.js';
@@ -58,5 +59,24 @@ describe('SLURM pools on a cluster without Node', () => {
     }
     // Jobs submitted over SSH run in the login user's home: found by user and name.
     await until(async () => (await slurmQueue(fx.user)).filter((j) => j.name === 'flotilla-nonode').length === 0, 30_000);
+  }, 300_000);
+
+  it('without via, copies a runtime given by path into this home and every job runs it from there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-rt-'));
+    const file = join(dir, 'node');
+    copyFileSync(process.execPath, file);
+    const sha = (await selfRuntime()).sha256; // the same bytes
+    rmSync(join(homedir(), '.cache', 'flotilla', 'runtime', sha), { recursive: true, force: true });
+    const fl = await connect({ pools: { localrt: { launcher: 'slurm', agents: 2, slots: 1, runtime: file, resources: { time: '10m', mem: '100M' }, graceMs: 5000 } }, waitForAgents: 2, waitForAgentsTimeoutMs: 120_000 });
+    try {
+      const out = await fl.map([1, 2, 3], () => process.execPath, { pool: 'localrt' });
+      expect(new Set(out)).toEqual(new Set([join(homedir(), '.cache', 'flotilla', 'runtime', sha, 'node')]));
+      const lanes = (await fl.agents()).lanes.filter((l) => l.pool === 'localrt');
+      expect(lanes.every((l) => l.runtime?.source === 'provided' && l.runtime.origin === file)).toBe(true);
+    } finally {
+      await fl.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await until(async () => (await slurmQueue('root')).filter((j) => j.name === 'flotilla-localrt').length === 0, 30_000);
   }, 300_000);
 });
