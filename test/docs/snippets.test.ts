@@ -5,10 +5,12 @@
  * a shell block names a real command. Conventions: test/docs/snippets.ts, CONTRIBUTING.md.
  */
 import { execa } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { ResultPromise } from 'execa';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInterface } from 'node:readline';
 import { ROOT } from '../lifecycle/helpers.js';
 import { allSnippets, isTs, layOut, mapDiagnostics } from './snippets.js';
 import type { SnippetFile } from './snippets.js';
@@ -17,12 +19,46 @@ const DIR = join(ROOT, 'test', 'docs', '.snippets');
 const snippets = allSnippets(ROOT);
 let files: SnippetFile[] = [];
 let cache: string;
+/** The address the docs give a shared controller; `ts run controller` snippets get a real one instead. */
+const DOC_URL = 'http://127.0.0.1:7711';
+let controller: { home: string; url: Promise<string>; proc: ResultPromise } | undefined;
 
 beforeAll(() => {
   files = layOut(ROOT, DIR, snippets);
   cache = mkdtempSync(join(tmpdir(), 'flotilla-snippets-'));
 });
-afterAll(() => rmSync(cache, { recursive: true, force: true }));
+afterAll(async () => {
+  if (controller) {
+    controller.proc.kill('SIGTERM'); // it stops its agents, then exits
+    await controller.proc;
+  }
+  rmSync(cache, { recursive: true, force: true });
+});
+
+/**
+ * A `flotilla controller` as the docs start it, but on a free port and with HOME in a temporary
+ * folder, so `~/.flotilla/token` in a snippet is its token file and nobody else's controller is met.
+ */
+function sharedController(): { home: string; url: Promise<string> } {
+  if (!controller) {
+    const home = mkdtempSync(join(cache, 'home-'));
+    const proc = execa('node', [join(ROOT, 'dist', 'server', 'cli.js'), 'controller', '--port', '0', '--agents', '2'], {
+      env: { HOME: home, FLOTILLA_STATE_DIR: join(home, '.flotilla') },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const url = new Promise<string>((resolve, reject) => {
+      const lines = createInterface({ input: proc.stdout! });
+      lines.on('line', (line) => {
+        const m = /listening on (http:\/\/\S+)/.exec(line);
+        if (m) resolve(m[1]!);
+      });
+      void proc.then((r) => reject(new Error(`flotilla controller exited ${r.exitCode} before listening: ${r.stderr}`)));
+    });
+    controller = { home, url, proc };
+  }
+  return controller;
+}
 
 /** At most `n` holders at once; each calls the function it got to give its slot back. */
 function semaphore(n: number): () => Promise<() => void> {
@@ -63,11 +99,20 @@ describe('documentation snippets', () => {
   const slots = semaphore(2);
   it.concurrent.each(runnable.map((s) => [`${s.page}:${s.line}`, s] as const))('%s runs on local agents', async (_where, s) => {
     const f = files.find((x) => x.snippet === s)!;
-    const release = await slots();
     // A private cache: flows answered from an earlier run's cache would not run their stages.
-    const r = await execa('node', ['--import', 'tsx', f.path], {
+    const env: Record<string, string> = { FLOTILLA_CACHE_DIR: mkdtempSync(join(cache, 'c-')) };
+    let path = f.path;
+    if (s.info.split(/\s+/).includes('controller')) {
+      const c = sharedController();
+      const url = await c.url;
+      path = f.path.replace(/\.ts$/, '.run.ts');
+      writeFileSync(path, readFileSync(f.path, 'utf8').replaceAll(DOC_URL, url));
+      env.HOME = c.home;
+    }
+    const release = await slots();
+    const r = await execa('node', ['--import', 'tsx', path], {
       cwd: join(f.path, '..'),
-      env: { FLOTILLA_CACHE_DIR: mkdtempSync(join(cache, 'c-')) },
+      env,
       reject: false,
       timeout: 120_000,
       stdin: 'ignore',

@@ -5,6 +5,8 @@
  * Conventions in the Markdown (see CONTRIBUTING.md, "Documentation snippets"):
  * - ```ts           type-checked only (needs hosts, a cluster or a controller on a fixed port)
  * - ```ts run       type-checked, then run on local agents: it must exit 0
+ * - ```ts run controller  run against a `flotilla controller` the test starts (its address
+ *                   replaces http://127.0.0.1:7711, its HOME makes ~/.flotilla/token its token)
  * - ```ts file=a.ts written as a.ts beside the page's snippets (a module other snippets import)
  * - `<!-- prelude ... -->` / `<!-- after ... -->` right before a block: hidden code put before /
  *   after it (declarations it assumes, closing a session, assertions on what it computed).
