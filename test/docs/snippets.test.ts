@@ -109,8 +109,15 @@ describe('documentation snippets', () => {
       writeFileSync(path, readFileSync(f.path, 'utf8').replaceAll(DOC_URL, url));
       env.HOME = c.home;
     }
+    // `ts run mjs`: the page tells readers to run it as a .mjs file with plain node, so do that.
+    const asMjs = s.info.split(/\s+/).includes('mjs');
+    if (asMjs) {
+      const mjs = path.replace(/\.ts$/, '.mjs');
+      writeFileSync(mjs, readFileSync(path, 'utf8'));
+      path = mjs;
+    }
     const release = await slots();
-    const r = await execa('node', ['--import', 'tsx', path], {
+    const r = await execa('node', asMjs ? [path] : ['--import', 'tsx', path], {
       cwd: join(f.path, '..'),
       env,
       reject: false,

@@ -7,6 +7,7 @@
  * - ```ts run       type-checked, then run on local agents: it must exit 0
  * - ```ts run controller  run against a `flotilla controller` the test starts (its address
  *                   replaces http://127.0.0.1:7711, its HOME makes ~/.flotilla/token its token)
+ * - ```ts run mjs   run as a .mjs file by plain node (the block must be JavaScript too)
  * - ```ts file=a.ts written as a.ts beside the page's snippets (a module other snippets import)
  * - `<!-- prelude ... -->` / `<!-- after ... -->` right before a block: hidden code put before /
  *   after it (declarations it assumes, closing a session, assertions on what it computed).
