@@ -4,10 +4,11 @@
  * `flotilla ... --help` prints is in docs/cli.md.
  */
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../lifecycle/helpers.js';
+import { docPages } from './snippets.js';
 
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
@@ -32,7 +33,46 @@ function commandsOf(text: string): string[] {
   return [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
 }
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes. */
+function slug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+/** Anchors of a Markdown page's headings (outside code blocks). */
+function anchors(text: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of text.split('\n')) {
+    if (/^```/.test(line)) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*)$/.exec(line);
+    if (m) out.add(slug(m[1]!));
+  }
+  return out;
+}
+
 describe('reference pages', () => {
+  it('every relative link of README, CONTRIBUTING and docs/ reaches a file, and its anchor a heading', () => {
+    const broken: string[] = [];
+    let links = 0;
+    for (const page of [...docPages(ROOT), 'CONTRIBUTING.md']) {
+      const text = read(page).replace(/^```[\s\S]*?^```/gm, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) continue; // http(s), mailto
+        links++;
+        const [file, anchor] = target.split('#') as [string, string | undefined];
+        const path = file === '' ? page : normalize(join(dirname(page), file));
+        if (!existsSync(join(ROOT, path))) {
+          broken.push(`${page}: ${target} (no file ${path})`);
+          continue;
+        }
+        if (anchor && path.endsWith('.md') && !anchors(read(path)).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor} in ${path})`);
+      }
+    }
+    expect(links).toBeGreaterThan(50);
+    expect(broken).toEqual([]);
+  });
+
   it('docs/api.md describes every export of flotilla and flotilla/server', () => {
     const api = read('docs/api.md');
     const names = [...exportedNames(read('client/index.ts')), ...exportedNames(read('server/index.ts'))];
