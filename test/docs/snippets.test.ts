@@ -54,6 +54,7 @@ function sharedController(): { home: string; url: Promise<string> } {
         if (m) resolve(m[1]!);
       });
       void proc.then((r) => reject(new Error(`flotilla controller exited ${r.exitCode} before listening: ${r.stderr}`)));
+      setTimeout(() => reject(new Error('flotilla controller printed no URL within 60 s')), 60_000).unref();
     });
     controller = { home, url, proc };
   }
@@ -125,7 +126,7 @@ describe('documentation snippets', () => {
       stdin: 'ignore',
     }).finally(release);
     expect(r.exitCode, `${s.page}:${s.line} exited ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}\n${r.stderr}\n${r.stdout}`).toBe(0);
-  }, 150_000);
+  }, 400_000); // generous: it may first wait for two others to finish
 
   it('every `npx flotilla` command in the docs exists', async () => {
     const commands = new Set<string>();
