@@ -141,7 +141,12 @@ export function layOut(root: string, dir: string, snippets: Snippet[]): SnippetF
       moduleResolution: 'NodeNext',
       lib: ['ES2023'],
       types: ['node'],
+      // As strict as what `tsc --init` writes, so the examples compile in a new project as shown.
       strict: true,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      verbatimModuleSyntax: true,
+      moduleDetection: 'force',
       noEmit: true,
       skipLibCheck: true,
       isolatedModules: true,
