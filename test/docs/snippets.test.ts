@@ -15,7 +15,9 @@ import { ROOT } from '../lifecycle/helpers.js';
 import { allSnippets, isTs, layOut, mapDiagnostics } from './snippets.js';
 import type { SnippetFile } from './snippets.js';
 
-const DIR = join(ROOT, 'test', 'docs', '.snippets');
+// Inside the repository, so `import 'flotilla'` resolves to this package by its own name; one
+// folder per run, so two runs in one checkout do not overwrite each other's files.
+const DIR = join(ROOT, 'test', 'docs', '.snippets', `run-${process.pid}`);
 const snippets = allSnippets(ROOT);
 let files: SnippetFile[] = [];
 let cache: string;
@@ -33,6 +35,7 @@ afterAll(async () => {
     await controller.proc;
   }
   rmSync(cache, { recursive: true, force: true });
+  rmSync(DIR, { recursive: true, force: true });
 });
 
 /**
