@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -79,8 +79,8 @@ async function remember(key: string, sha: string): Promise<void> {
 }
 
 /**
- * Registers `file` (hashing it unless the index knows it) and makes its gzip; `keep` copies
- * nothing: the binary stays where it is (the controller's own).
+ * Registers `file` (hashing it unless the index knows it) and makes its gzip beside a
+ * meta.json; the binary itself stays where it is (the controller's own is not copied).
  */
 async function register(key: string, file: string, meta: Omit<LocalRuntime, 'file' | 'gz' | 'sha256' | 'size'>): Promise<LocalRuntime> {
   const dir = runtimeCacheDir();
@@ -168,13 +168,4 @@ export function fileRuntime(path: string): Promise<LocalRuntime> {
     const arch = await elfArch(file);
     return register(`file:${file}`, file, { version, arch, minGlibc: OFFICIAL_MIN_GLIBC, origin: abs });
   });
-}
-
-/** Reads what a cached runtime recorded of itself (for pruning and listings). */
-export async function cachedRuntimeMeta(sha: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return JSON.parse(await readFile(join(runtimeCacheDir(), sha, 'meta.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

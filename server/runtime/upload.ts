@@ -45,12 +45,13 @@ until mkdir "$lock" 2>/dev/null; do
   sleep 1
   if [ -f "$f.ok" ] && good; then echo have; finish; exit 0; fi
 done
-trap 'rm -rf "$lock"' EXIT
+tmp="$d/node.$$.tmp"
+# A dropped connection ends this shell: the lock and a half-written file go with it.
+trap 'rm -rf "$lock" "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 printf '%s\\n' "$me" > "$lock/owner"
 if good; then echo have; finish; exit 0; fi
 mkdir -p "$d" && rm -f "$f.ok" || exit 3
-tmp="$d/node.$$.tmp"
 # Hashed as it arrives (no second pass over the file); the size check catches a short write.
 if command -v gunzip >/dev/null 2>&1; then echo "send gz"; un="gunzip -c"; else echo "send raw"; un=cat; fi
 got=$($un | tee "$tmp" | { sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || cat >/dev/null; } | cut -c1-64)

@@ -10,9 +10,13 @@ import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
+import { openConnection } from '../../server/launchers/ssh/connect.js';
+import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
+import { selfRuntime } from '../../server/runtime/obtain.js';
+import { ensureRuntime } from '../../server/runtime/upload.js';
 import { Controller } from '../../server/controller.js';
 import type { SshLauncher } from '../../server/launchers/ssh/launcher.js';
-import { nonode, remoteProcesses } from '../fixtures/index.js';
+import { nonode, remoteProcesses, sshdSessionPids } from '../fixtures/index.js';
 import type { NoNodeFixture } from '../fixtures/index.js';
 import { rejection, until } from '../support/async.js';
 
@@ -83,6 +87,28 @@ describe('SSH pools on a host without Node', { timeout: 180_000 }, () => {
     expect(run.out.map((o) => o.y)).toEqual([10, 20, 30, 40]);
     expect(run.out.every((o) => o.node === join(cache(), 'runtime', run.sha!, 'node'))).toBe(true);
     await until(async () => (await agentsLeft()).length === 0, 15_000); // close() still stops them
+  });
+
+  it('an upload cut off mid-way leaves no lock and no partial file: the next connection uploads at once', async () => {
+    clearCache();
+    const rt = await selfRuntime();
+    const h = resolveHost(fx.hostAlias, loadSshConfig(fx.sshConfig), { knownHosts: fx.knownHosts });
+    const dir = join(cache(), 'runtime', rt.sha256);
+    const first = await openConnection(h, {});
+    first.on('error', () => {});
+    const cut = ensureRuntime(first, fx.hostAlias, rt).then(() => 'finished', (e: Error) => e.message);
+    await until(async () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.tmp')), 30_000);
+    for (const pid of await sshdSessionPids(fx)) process.kill(pid, 'SIGKILL'); // the connection drops mid-transfer
+    expect(await cut).toMatch(/nonode: /);
+    await until(async () => !existsSync(`${dir}.lock`), 10_000);
+    const second = await openConnection(h, {});
+    try {
+      const r = await ensureRuntime(second, fx.hostAlias, rt);
+      expect(r).toMatchObject({ uploaded: true, version: process.version });
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      second.end();
+    }
   });
 
   it('detects a damaged runtime on the host by its hash and replaces it', async () => {
