@@ -118,6 +118,13 @@ export class Job implements Flushing {
     if (this.total === 0) this.finishedAt = this.completedAt = this.createdAt;
   }
 
+  /** Marks the job cancelled, in the store at once: a restart must not run it again. */
+  markCancelled(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.store?.markCancelled(this.id);
+  }
+
   /** Records a new job in the store. */
   persist(): void {
     this.store?.createJob({ id: this.id, pool: this.pool, total: this.total, createdAt: this.createdAt, spec: { fn: this.fn, retries: this.retries, crashLimit: this.crashLimit, timeoutMs: this.timeoutMs } });
@@ -142,7 +149,7 @@ export class Job implements Flushing {
     }
     let n = 0;
     for (const i of store.recordedIndices(row.id)) {
-      if (job.state[i] === DONE) continue;
+      if (!(i >= 0 && i < job.total) || job.state[i] === DONE) continue;
       job.state[i] = DONE;
       n++;
     }
@@ -256,8 +263,10 @@ export class Job implements Flushing {
   drainPending(): { seq: number; results: TaskResult[] } | undefined {
     if (this.pending.length === 0) return undefined;
     const seq = this.logLength + this.committing.length;
-    this.committing.push(...this.pending);
     const results = this.pending;
+    // A loop, not push(...): a cancel can leave millions pending, more than a call takes arguments.
+    if (this.committing.length === 0) this.committing = results.slice();
+    else for (const r of results) this.committing.push(r);
     this.pending = [];
     return { seq, results };
   }

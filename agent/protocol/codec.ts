@@ -5,6 +5,7 @@
  */
 import { SuperJSON } from 'superjson';
 import { FlotillaError } from './errors.js';
+import { MAX_VALUE_DEPTH, assertWireDepth } from './bounds.js';
 
 /** An encoded value: superjson's `json` and `meta`, plus the binary parts it refers to by index. */
 export interface Encoded {
@@ -29,7 +30,12 @@ sj.registerCustom<ArrayBufferView | ArrayBuffer, { i: number; k: BinKind }>(
       binsOut.push(bytes);
       return { i: binsOut.length - 1, k };
     },
-    deserialize: ({ i, k }) => fromBytes(binsIn[i] ?? new Uint8Array(0), k) as ArrayBufferView,
+    deserialize: (ref) => {
+      const { i, k } = (ref ?? {}) as { i?: unknown; k?: unknown };
+      const bytes = Number.isInteger(i) ? binsIn[i as number] : undefined;
+      if (!bytes) throw new FlotillaError('BAD_INPUT', `a binary value refers to part ${String(i)}, but only ${binsIn.length} arrived`);
+      return fromBytes(bytes, k as BinKind) as ArrayBufferView;
+    },
   },
   'bin',
 );
@@ -50,8 +56,10 @@ function fromBytes(bytes: Uint8Array, k: BinKind): unknown {
   // A fresh, aligned copy: the bytes may sit at any offset inside a received frame.
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   if (k === 'ArrayBuffer') return ab;
-  const View = VIEWS[k];
-  if (!View) throw new FlotillaError('BAD_INPUT', `cannot decode binary value of kind ${k}`);
+  const View = Object.hasOwn(VIEWS, k) ? VIEWS[k] : undefined;
+  if (!View) throw new FlotillaError('BAD_INPUT', `cannot decode binary value of kind ${String(k)}`);
+  const size = (View as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+  if (ab.byteLength % size !== 0) throw new FlotillaError('BAD_INPUT', `a ${k} of ${ab.byteLength} bytes is not a whole number of ${size}-byte elements`);
   return new View(ab);
 }
 
@@ -89,8 +97,12 @@ export function encodeValue(v: unknown, what = 'value'): Encoded {
   }
 }
 
-/** Decodes what `encodeValue` produced. */
-export function decodeValue(e: Encoded): unknown {
+/**
+ * Decodes what `encodeValue` produced. Throws BAD_INPUT for a value nested too deep or whose
+ * binary references do not match its parts: it may come from anyone.
+ */
+export function decodeValue(e: Encoded, what = 'a value'): unknown {
+  assertWireDepth(e, what);
   if (e.m === undefined) return e.j;
   binsIn = e.b ?? [];
   try {
@@ -102,46 +114,52 @@ export function decodeValue(e: Encoded): unknown {
 
 const SENDABLE_CLASSES: ReadonlySet<unknown> = new Set([Date, RegExp, Map, Set, URL, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError]);
 
-/** Walks a value and throws BAD_INPUT at the first part that cannot travel, naming its path. */
+/**
+ * Walks a value and throws BAD_INPUT at the first part that cannot travel, naming its path, or
+ * when it nests deeper than MAX_VALUE_DEPTH. Iterative, so no value can overflow the stack here.
+ */
 export function assertSendable(v: unknown, what: string): void {
   const seen = new Set<object>();
-  const walk = (x: unknown, path: string): void => {
+  // Children are pushed in reverse, so parts are visited (and reported) in order.
+  const stack: { x: unknown; path: () => string; d: number }[] = [{ x: v, path: () => what, d: 0 }];
+  while (stack.length > 0) {
+    const { x, path, d } = stack.pop()!;
     switch (typeof x) {
       case 'function':
-        throw new FlotillaError('BAD_INPUT', `${path} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
+        throw new FlotillaError('BAD_INPUT', `${path()} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
       case 'symbol':
-        throw new FlotillaError('BAD_INPUT', `${path} is a symbol, which cannot be sent`);
+        throw new FlotillaError('BAD_INPUT', `${path()} is a symbol, which cannot be sent`);
       case 'object':
         break;
       default:
-        return;
+        continue;
     }
-    if (x === null || seen.has(x)) return;
+    if (x === null || seen.has(x)) continue;
+    if (d >= MAX_VALUE_DEPTH) {
+      throw new FlotillaError('BAD_INPUT', `${what} is nested more than ${MAX_VALUE_DEPTH} levels deep; flatten it, or send it as a string or bytes`, { context: { maxDepth: MAX_VALUE_DEPTH } });
+    }
     seen.add(x);
-    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return;
+    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) continue;
+    const kids: { x: unknown; path: () => string; d: number }[] = [];
+    const add = (c: unknown, p: () => string) => kids.push({ x: c, path: p, d: d + 1 });
     if (Array.isArray(x)) {
-      x.forEach((e, i) => walk(e, `${path}[${i}]`));
-      return;
-    }
-    const proto = Object.getPrototypeOf(x);
-    if (proto === Object.prototype || proto === null) {
-      for (const k of Object.keys(x)) walk((x as Record<string, unknown>)[k], `${path}.${k}`);
-      return;
-    }
-    if (x instanceof Map) {
-      for (const [k, val] of x) {
-        walk(k, `${path} (a Map key)`);
-        walk(val, `${path}.get(${String(k)})`);
+      x.forEach((e, i) => add(e, () => `${path()}[${i}]`));
+    } else {
+      const proto = Object.getPrototypeOf(x);
+      if (proto === Object.prototype || proto === null) {
+        for (const k of Object.keys(x)) add((x as Record<string, unknown>)[k], () => `${path()}.${k}`);
+      } else if (x instanceof Map) {
+        for (const [k, val] of x) {
+          add(k, () => `${path()} (a Map key)`);
+          add(val, () => `${path()}.get(${String(k)})`);
+        }
+      } else if (x instanceof Set) {
+        for (const e of x) add(e, () => `${path()} (a Set member)`);
+      } else if (!(x instanceof Error || SENDABLE_CLASSES.has(x.constructor))) {
+        const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
+        throw new FlotillaError('BAD_INPUT', `${path()} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
       }
-      return;
     }
-    if (x instanceof Set) {
-      for (const e of x) walk(e, `${path} (a Set member)`);
-      return;
-    }
-    if (x instanceof Error || SENDABLE_CLASSES.has(x.constructor)) return;
-    const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
-    throw new FlotillaError('BAD_INPUT', `${path} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
-  };
-  walk(v, what);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+  }
 }

@@ -68,7 +68,7 @@ type StoredResult = [number, 0 | 1, unknown, number | null, string | null, strin
 
 export class JobStore {
   private readonly db: Db;
-  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent', Statement>;
+  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
   private readonly dirty = new Set<Flushing>();
   private flushScheduled = false;
   private closed = false;
@@ -101,6 +101,8 @@ export class JobStore {
       deleteResults: p('DELETE FROM results WHERE job = ?'),
       insertAgent: p('INSERT OR REPLACE INTO agents (id, pool, public_key, issued_at) VALUES (?, ?, ?, ?)'),
       deleteAgent: p('DELETE FROM agents WHERE id = ?'),
+      cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
+      setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
   }
 
@@ -130,6 +132,16 @@ export class JobStore {
     return { first: row.first, args: readChunk(row.body, (w, unpack) => unpack(w)) };
   }
 
+  /** Marks a job cancelled now, ahead of the results its cancel records. */
+  markCancelled(jobId: string): void {
+    if (!this.closed) this.st.cancel.run(jobId);
+  }
+
+  /** Sets a job's task count (a job restored from an older controller, trimmed to what it can run). */
+  setTotal(jobId: string, total: number): void {
+    this.st.setTotal.run(total, jobId);
+  }
+
   /** A job has results to write: they are committed at the end of this turn of the event loop. */
   markDirty(job: Flushing): void {
     this.dirty.add(job);
@@ -147,7 +159,11 @@ export class JobStore {
     this.db.transaction(() => {
       for (const job of jobs) {
         const p = job.drainPending();
-        if (p && p.results.length > 0) this.st.insertResults.run(job.id, p.seq, p.results.length, writeChunk(p.results, toStored));
+        // Rows of bounded size: a cancel of millions is many rows, not one string past V8's limit.
+        for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
+          const part = p.results.slice(at, at + RESULTS_PER_ROW);
+          this.st.insertResults.run(job.id, p.seq + at, part.length, storedResults(part));
+        }
         this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
       }
     })();
@@ -218,6 +234,32 @@ export class JobStore {
     this.flush();
     this.closed = true;
     this.db.close();
+  }
+}
+
+/** Results per stored row, at most. */
+const RESULTS_PER_ROW = 16_384;
+
+/**
+ * A row of results. Results are checked where they arrive, so this cannot fail in practice; if
+ * one still cannot be written, it is stored as an INTERNAL failure of its task rather than
+ * failing the flush (and with it the controller, which flushes outside any request).
+ */
+function storedResults(results: TaskResult[]): Buffer {
+  try {
+    return writeChunk(results, toStored);
+  } catch {
+    return writeChunk(
+      results.map((r) => {
+        try {
+          writeChunk([r], toStored);
+          return r;
+        } catch (err) {
+          return { index: r.index, ok: false as const, error: { code: 'INTERNAL' as const, message: `this task's result could not be stored: ${(err as Error).message}` }, attempt: r.attempt, agentId: r.agentId, host: r.host };
+        }
+      }),
+      toStored,
+    );
   }
 }
 
