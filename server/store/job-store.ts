@@ -42,8 +42,10 @@ export interface JobRow {
 /** A job whose new results the store should write at its next flush. */
 export interface Flushing {
   readonly id: string;
-  /** Results recorded since the last flush, with the log offset of the first; empties them. */
-  drainPending(): { seq: number; results: TaskResult[] } | undefined;
+  /** Up to `max` results recorded since the last flush, with the log offset of the first. */
+  drainPending(max?: number): { seq: number; results: TaskResult[] } | undefined;
+  /** Whether results are left to drain. */
+  readonly hasPending: boolean;
   readonly done: number;
   readonly failed: number;
   /** Set when the last result is recorded. */
@@ -150,7 +152,12 @@ export class JobStore {
     setImmediate(() => this.flush());
   }
 
-  /** Commits every job's pending results in one transaction, then lets them be shown. */
+  /**
+   * Commits every job's pending results in one transaction, then lets them be shown. A job with
+   * more than RESULTS_PER_FLUSH waiting (a cancel of millions) is committed over several turns
+   * of the event loop, so other jobs and clients are served meanwhile; its row's counts are
+   * written with its last part.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size === 0 || this.closed) return;
@@ -158,16 +165,19 @@ export class JobStore {
     this.dirty.clear();
     this.db.transaction(() => {
       for (const job of jobs) {
-        const p = job.drainPending();
-        // Rows of bounded size: a cancel of millions is many rows, not one string past V8's limit.
+        const p = job.drainPending(RESULTS_PER_FLUSH);
+        // Rows of bounded size: one string per row stays far below V8's limit on string length.
         for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
           const part = p.results.slice(at, at + RESULTS_PER_ROW);
           this.st.insertResults.run(job.id, p.seq + at, part.length, storedResults(part));
         }
-        this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
+        if (!job.hasPending) this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
       }
     })();
-    for (const job of jobs) job.publish();
+    for (const job of jobs) {
+      job.publish();
+      if (job.hasPending) this.markDirty(job);
+    }
   }
 
   /**
@@ -178,7 +188,7 @@ export class JobStore {
     const out: TaskResult[] = [];
     let bytes = 0;
     for (const row of this.st.resultsFrom.iterate(jobId, from, max) as Iterable<{ seq: number; body: Buffer }>) {
-      const results = readChunk(row.body, fromStored);
+      const results = readStoredResults(row.body);
       for (let i = Math.max(0, from - row.seq); i < results.length && out.length < max; i++) out.push(results[i]!);
       bytes += row.body.length;
       if (out.length >= max || bytes >= maxBytes) break;
@@ -186,13 +196,13 @@ export class JobStore {
     return out;
   }
 
-  /** Every recorded result's task index, in log order (to rebuild a job's state on restart). */
-  *recordedIndices(jobId: string): Generator<number> {
+  /** Every recorded result's task index and whether it succeeded, in log order (to rebuild a job's state on restart). */
+  *recordedIndices(jobId: string): Generator<[index: number, ok: boolean]> {
     for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) {
       const buf = row.body;
       // Only the JSON part is needed: the index is each item's first element.
       const items = JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as StoredResult[];
-      for (const it of items) yield it[0];
+      for (const it of items) yield [it[0], it[1] === 1];
     }
   }
 
@@ -231,7 +241,7 @@ export class JobStore {
 
   close(): void {
     if (this.closed) return;
-    this.flush();
+    while (this.dirty.size > 0) this.flush();
     this.closed = true;
     this.db.close();
   }
@@ -239,6 +249,8 @@ export class JobStore {
 
 /** Results per stored row, at most. */
 const RESULTS_PER_ROW = 16_384;
+/** Results of one job committed per flush, at most. */
+const RESULTS_PER_FLUSH = 4 * RESULTS_PER_ROW;
 
 /**
  * A row of results. Results are checked where they arrive, so this cannot fail in practice; if
@@ -247,24 +259,48 @@ const RESULTS_PER_ROW = 16_384;
  */
 function storedResults(results: TaskResult[]): Buffer {
   try {
-    return writeChunk(results, toStored);
+    return writeChunk(results, sharingErrors());
   } catch {
     return writeChunk(
       results.map((r) => {
         try {
-          writeChunk([r], toStored);
+          writeChunk([r], sharingErrors());
           return r;
         } catch (err) {
           return { index: r.index, ok: false as const, error: { code: 'INTERNAL' as const, message: `this task's result could not be stored: ${(err as Error).message}` }, attempt: r.attempt, agentId: r.agentId, host: r.host };
         }
       }),
-      toStored,
+      sharingErrors(),
     );
   }
 }
 
-function toStored(r: TaskResult, pack: (e: Encoded) => unknown): StoredResult {
-  return [r.index, r.ok ? 1 : 0, r.ok ? pack(r.value) : r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+/**
+ * The stored form of each result of one row. An error object shared by many results (a cancel
+ * records one for all its tasks) is written once; the others refer to that result's position.
+ */
+function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => StoredResult {
+  const first = new Map<ErrorInfo, number>();
+  let position = 0;
+  return (r, pack) => {
+    const at = position++;
+    if (r.ok) return [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    const seen = first.get(r.error);
+    if (seen === undefined) first.set(r.error, at);
+    return [r.index, 0, seen ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+  };
+}
+
+/** A stored row of results; an error given as a number is that of the result at that position. */
+function readStoredResults(body: Buffer): TaskResult[] {
+  const results = readChunk(body, fromStored);
+  for (const r of results) {
+    if (r.ok || typeof r.error !== 'number') continue;
+    const ref = results[r.error as number];
+    if (!ref || ref.ok || typeof ref.error === 'number') throw new Error(`damaged stored chunk: result ${r.index} refers to the error of position ${String(r.error)}`);
+    r.error = ref.error;
+  }
+  return results;
 }
 
 function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {
