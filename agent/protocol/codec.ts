@@ -114,52 +114,69 @@ export function decodeValue(e: Encoded, what = 'a value'): unknown {
 
 const SENDABLE_CLASSES: ReadonlySet<unknown> = new Set([Date, RegExp, Map, Set, URL, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError]);
 
+/** A part of a value being walked, and how its parent holds it (for the path in a message). */
+interface Part {
+  x: unknown;
+  up: Part | undefined;
+  /** 0: array index, 1: object key, 2: Map key, 3: Map value, 4: Set member. */
+  how: number;
+  key: unknown;
+  d: number;
+}
+
+/** The path of a part, e.g. `item 3.a[2]`, built only when a message needs it. */
+function pathOf(p: Part, what: string): string {
+  const steps: string[] = [];
+  for (let q: Part | undefined = p; q?.up; q = q.up) {
+    steps.push(q.how === 0 ? `[${String(q.key)}]` : q.how === 1 ? `.${String(q.key)}` : q.how === 2 ? ' (a Map key)' : q.how === 3 ? `.get(${String(q.key)})` : ' (a Set member)');
+  }
+  return what + steps.reverse().join('');
+}
+
 /**
  * Walks a value and throws BAD_INPUT at the first part that cannot travel, naming its path, or
  * when it nests deeper than MAX_VALUE_DEPTH. Iterative, so no value can overflow the stack here.
  */
 export function assertSendable(v: unknown, what: string): void {
   const seen = new Set<object>();
-  // Children are pushed in reverse, so parts are visited (and reported) in order.
-  const stack: { x: unknown; path: () => string; d: number }[] = [{ x: v, path: () => what, d: 0 }];
+  // Children are pushed last first, so parts are visited (and reported) in order.
+  const stack: Part[] = [{ x: v, up: undefined, how: 0, key: undefined, d: 0 }];
+  const push = (c: unknown, up: Part, how: number, key: unknown) => {
+    // Scalars other than functions and symbols need no visit: most of a large value is scalars.
+    const t = typeof c;
+    if ((t === 'object' && c !== null) || t === 'function' || t === 'symbol') stack.push({ x: c, up, how, key, d: up.d + 1 });
+  };
   while (stack.length > 0) {
-    const { x, path, d } = stack.pop()!;
-    switch (typeof x) {
-      case 'function':
-        throw new FlotillaError('BAD_INPUT', `${path()} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
-      case 'symbol':
-        throw new FlotillaError('BAD_INPUT', `${path()} is a symbol, which cannot be sent`);
-      case 'object':
-        break;
-      default:
-        continue;
-    }
-    if (x === null || seen.has(x)) continue;
-    if (d >= MAX_VALUE_DEPTH) {
+    const part = stack.pop()!;
+    const x = part.x;
+    if (typeof x === 'function') throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
+    if (typeof x === 'symbol') throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is a symbol, which cannot be sent`);
+    if (typeof x !== 'object' || x === null || seen.has(x)) continue;
+    if (part.d >= MAX_VALUE_DEPTH) {
       throw new FlotillaError('BAD_INPUT', `${what} is nested more than ${MAX_VALUE_DEPTH} levels deep; flatten it, or send it as a string or bytes`, { context: { maxDepth: MAX_VALUE_DEPTH } });
     }
     seen.add(x);
     if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) continue;
-    const kids: { x: unknown; path: () => string; d: number }[] = [];
-    const add = (c: unknown, p: () => string) => kids.push({ x: c, path: p, d: d + 1 });
     if (Array.isArray(x)) {
-      x.forEach((e, i) => add(e, () => `${path()}[${i}]`));
-    } else {
-      const proto = Object.getPrototypeOf(x);
-      if (proto === Object.prototype || proto === null) {
-        for (const k of Object.keys(x)) add((x as Record<string, unknown>)[k], () => `${path()}.${k}`);
-      } else if (x instanceof Map) {
-        for (const [k, val] of x) {
-          add(k, () => `${path()} (a Map key)`);
-          add(val, () => `${path()}.get(${String(k)})`);
-        }
-      } else if (x instanceof Set) {
-        for (const e of x) add(e, () => `${path()} (a Set member)`);
-      } else if (!(x instanceof Error || SENDABLE_CLASSES.has(x.constructor))) {
-        const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
-        throw new FlotillaError('BAD_INPUT', `${path()} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
-      }
+      for (let i = x.length - 1; i >= 0; i--) push(x[i], part, 0, i);
+      continue;
     }
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    const proto = Object.getPrototypeOf(x);
+    if (proto === Object.prototype || proto === null) {
+      const keys = Object.keys(x);
+      for (let i = keys.length - 1; i >= 0; i--) push((x as Record<string, unknown>)[keys[i]!], part, 1, keys[i]);
+    } else if (x instanceof Map) {
+      const entries = [...x];
+      for (let i = entries.length - 1; i >= 0; i--) {
+        push(entries[i]![1], part, 3, entries[i]![0]);
+        push(entries[i]![0], part, 2, undefined);
+      }
+    } else if (x instanceof Set) {
+      const members = [...x];
+      for (let i = members.length - 1; i >= 0; i--) push(members[i], part, 4, undefined);
+    } else if (!(x instanceof Error || SENDABLE_CLASSES.has(x.constructor))) {
+      const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
+      throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
+    }
   }
 }
