@@ -90,7 +90,7 @@ function clientCommand(name: string, description: string, parent: Command = prog
   return parent
     .command(name)
     .description(description)
-    .option('--url <url>', 'controller address', process.env.FLOTILLA_URL ?? 'http://127.0.0.1:7711')
+    .option('--url <url>', 'controller address', process.env.FLOTILLA_URL || 'http://127.0.0.1:7711')
     .option('--token-file <file>', 'file holding the token (default: ~/.flotilla/token)')
     .option('--json', 'print JSON');
 }
