@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 /** Where a standalone controller keeps its state unless told otherwise. */
 export function defaultStateDir(): string {
-  return process.env.FLOTILLA_STATE_DIR ?? join(homedir(), '.flotilla');
+  return process.env.FLOTILLA_STATE_DIR || join(homedir(), '.flotilla');
 }
 
 /** The path of the token file in `dir`. */
