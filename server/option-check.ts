@@ -70,14 +70,18 @@ function at(input: unknown, path: readonly PropertyKey[]): unknown {
 
 /** One line per problem: the option's path, what is wrong, and the value given. */
 export function describeOptionIssues(err: z.ZodError, input: unknown, what: string): string {
-  const lines = err.issues.map((i) => {
+  // A misspelt key first: the missing option it was meant to be is then its consequence.
+  const issues = [...err.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const lines = issues.map((i) => {
     const path = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') {
       // The message names the key; prefix the object it is in.
       return path ? i.message.split('; ').map((m) => `${path}.${m}`).join('; ') : i.message;
     }
     const message = i.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
-    return `${path || '(options)'}: ${message}, got ${shown(at(input, i.path))}`;
+    const value = at(input, i.path);
+    if (value === undefined) return `${path} is missing: ${message}`;
+    return `${path || '(options)'}: ${message}, got ${shown(value)}`;
   });
   return `${what}: ${lines.join('; ')}`;
 }
