@@ -68,12 +68,15 @@ function at(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** One line per problem: the option's path, what is wrong, and the value given. */
-export function describeOptionIssues(err: z.ZodError, input: unknown, what: string): string {
+/**
+ * One line per problem: the option's path (under `base`, e.g. `pools.lab`), what is wrong, and
+ * the value given; after `what: ` when `what` is given.
+ */
+export function describeOptionIssues(err: z.ZodError, input: unknown, what: string, base?: string): string {
   // A misspelt key first: the missing option it was meant to be is then its consequence.
   const issues = [...err.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
   const lines = issues.map((i) => {
-    const path = i.path.map(String).join('.');
+    const path = [base, ...i.path.map(String)].filter(Boolean).join('.');
     if (i.code === 'unrecognized_keys') {
       // The message names the key; prefix the object it is in.
       return path ? i.message.split('; ').map((m) => `${path}.${m}`).join('; ') : i.message;
@@ -83,12 +86,12 @@ export function describeOptionIssues(err: z.ZodError, input: unknown, what: stri
     if (value === undefined) return `${path} is missing: ${message}`;
     return `${path || '(options)'}: ${message}, got ${shown(value)}`;
   });
-  return `${what}: ${lines.join('; ')}`;
+  return what ? `${what}: ${lines.join('; ')}` : lines.join('; ');
 }
 
 /** Checks `input` against a schema; BAD_INPUT naming every bad option otherwise. Returns the input. */
-export function checkOptions<T>(schema: z.ZodType<unknown>, input: T, what: string): T {
+export function checkOptions<T>(schema: z.ZodType<unknown>, input: T, what: string, base?: string): T {
   const r = schema.safeParse(input);
-  if (!r.success) throw new FlotillaError('BAD_INPUT', describeOptionIssues(r.error, input, what));
+  if (!r.success) throw new FlotillaError('BAD_INPUT', describeOptionIssues(r.error, input, what, base));
   return input;
 }

@@ -114,8 +114,9 @@ export function planPools(pools: Record<string, PoolOptions> | undefined): Recor
   const out: Record<string, PoolPlan> = {};
   for (const [name, p] of Object.entries(pools ?? { local: { launcher: 'local' as const } })) {
     if (p === null || typeof p !== 'object') badInput(`pools.${name}`, p, "an object like { launcher: 'local' }");
-    checkOptions(poolOptionsSchema, p, `pools.${name}`);
     out[name] = planPool(name, p);
+    // After the checks of values above (whose messages say what a value must be): unknown keys and types.
+    checkOptions(poolOptionsSchema, p, '', `pools.${name}`);
   }
   return out;
 }
