@@ -48,7 +48,7 @@ export type { ControllerOptions } from './controller-options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** What agent/main.ts puts before each of its stderr lines. */
-const AGENT_LINE_PREFIX = /^\[flotilla-agent [^\]]*\] /;
+const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -220,9 +220,11 @@ export class Controller {
         agentUrl: this.agentUrl,
         log: this.opts.log,
         onAgentLog: (id, raw) => {
-          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them again.
-          const line = raw.replace(AGENT_LINE_PREFIX, '');
-          this.logs.push(id, line);
+          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them
+          // again, so the line keeps its text and its time (the agent's) goes to the ring.
+          const m = AGENT_LINE_PREFIX.exec(raw);
+          const line = m ? raw.slice(m[0].length) : raw;
+          this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
           this.opts.log(`${id}: ${line}`);
         },
       });
