@@ -104,6 +104,16 @@ describe('connect() finds a running controller as the CLI does', () => {
     expect(r.stdout).toBe('1');
   });
 
+  it('clusterMap stays embedded whatever FLOTILLA_URL says', async () => {
+    const r = await program(
+      `const { clusterMap } = await import('${lib}');
+       console.log(JSON.stringify(await clusterMap([1, 2], (x) => x * 5)));`,
+      { FLOTILLA_URL: 'http://127.0.0.1:9' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('[5,10]');
+  });
+
   it('a wrong token from FLOTILLA_TOKEN is UNAUTHORIZED', async () => {
     const r = await program(
       `try { await connect({ url: ${JSON.stringify(ctl.url)} }); } catch (e) { console.log(e.code); }`,
