@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { clusterMap, closeDefaultSession, connect } from '../../client/index.js';
+import { clusterMap, closeDefaultSession, connect, flow } from '../../client/index.js';
 import type { ConnectOptions } from '../../client/index.js';
 import { Controller } from '../../server/controller.js';
 import type { ControllerOptions } from '../../server/controller.js';
@@ -150,6 +150,8 @@ describe('map items and signals', () => {
     const job = clusterMap([20_000], slow, { signal: ac.signal });
     setTimeout(() => ac.abort(), 300);
     expect((await rejection(job)).code).toBe('CANCELLED');
+    const flowRun = flow([{ ms: 20_000 }], { cache: false }).stage('slow', ({ ms }) => new Promise((r) => setTimeout(r, ms))).collect({ progress: false, signal: AbortSignal.timeout(300) });
+    expect((await rejection(flowRun)).code).toBe('TIMEOUT');
     const expired = AbortSignal.timeout(1);
     await new Promise((r) => expired.addEventListener('abort', r));
     expect((await rejection(clusterMap([1], (x) => x, { signal: expired }))).code).toBe('TIMEOUT');
