@@ -13,11 +13,15 @@ import { transformer } from './transformer.js';
 
 export interface CliConnection {
   trpc: TRPCClient<AppRouter>;
+  /** Rejects with CLOSED when the connection is lost and not back within LOST_MS. */
+  lost: Promise<never>;
   close(): Promise<void>;
 }
 
-/** A CLI command gives up on a controller that does not answer within this long. */
+/** A CLI command gives up on a controller that does not answer within this long... */
 const CLI_REACH_MS = 5000;
+/** ...or that it lost and cannot reach again within this long (a restart takes less). */
+const LOST_MS = 10_000;
 
 /**
  * Connects to `url` with the token from --token-file, FLOTILLA_TOKEN or ~/.flotilla/token
@@ -28,8 +32,30 @@ export async function cliConnect(opts: { url: string; tokenFile?: string }): Pro
   const url = parseControllerUrl(opts.url);
   const token = resolveToken({ tokenFile: opts.tokenFile });
   await preflight(url, opts.url, token, CLI_REACH_MS);
-  const ws = createWSClient({ url: trpcSocketUrl(url), WebSocket: withBearer(token), retryDelayMs: () => 500 });
-  return { trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] }), close: () => ws.close() };
+  let timer: NodeJS.Timeout | undefined;
+  let closing = false;
+  let fail!: (err: FlotillaError) => void;
+  const lost = new Promise<never>((_, reject) => (fail = reject));
+  lost.catch(() => {});
+  const ws = createWSClient({
+    url: trpcSocketUrl(url),
+    WebSocket: withBearer(token),
+    retryDelayMs: () => 500,
+    onOpen: () => (clearTimeout(timer), (timer = undefined)),
+    onClose: () => {
+      if (closing) return;
+      timer ??= setTimeout(() => fail(new FlotillaError('CLOSED', `lost the controller at ${opts.url} and could not reach it again within ${LOST_MS / 1000} s`)), LOST_MS);
+    },
+  });
+  return {
+    trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] }),
+    lost,
+    close: async () => {
+      closing = true;
+      clearTimeout(timer);
+      await ws.close();
+    },
+  };
 }
 
 /** One line for a failed CLI call: its code and message, as connect() would throw it. */

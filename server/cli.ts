@@ -98,7 +98,7 @@ function clientCommand(name: string, description: string, parent: Command = prog
 async function withConnection(o: { url: string; tokenFile?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
   const c = await cliConnect(o);
   try {
-    await fn(c);
+    await Promise.race([fn(c), c.lost]);
   } finally {
     await c.close();
   }

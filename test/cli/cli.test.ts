@@ -4,6 +4,7 @@
  * tell scripts what happened, and what the controller prints is true.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from '../../client/index.js';
@@ -59,6 +60,29 @@ describe('CLI commands that cannot reach a controller', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
   });
+});
+
+describe('a CLI command whose controller goes away', () => {
+  it('collect waiting on a controller that dies fails with CLOSED lost the controller, not a hang', async () => {
+    const doomed = await startCliController(['--agents', '1']);
+    try {
+      const fl = await connect({ url: doomed.url, tokenFile: doomed.tokenFile });
+      const id = await fl.submit([60_000], (ms) => new Promise((r) => setTimeout(r, ms)));
+      await fl.close();
+      const collect = runCli(['collect', id, '--url', doomed.url, '--token-file', doomed.tokenFile], {}, 60_000);
+      // Once the CLI holds its WebSocket to the controller (it waits on the job there), the controller dies.
+      const port = new URL(doomed.url).port;
+      const connected = async () => (await execa('ss', ['-Htnp', 'state', 'established', `( dport = :${port} )`])).stdout.includes(`pid=${collect.pid},`);
+      await expect.poll(connected, { timeout: 20_000, interval: 100 }).toBe(true);
+      await doomed.kill();
+      const r = await collect;
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toContain(`CLOSED lost the controller at ${doomed.url}`);
+    } finally {
+      await doomed.stop().catch(() => {});
+    }
+  }, 90_000);
 });
 
 describe('CLI exit codes and output', () => {

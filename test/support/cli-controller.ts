@@ -18,6 +18,8 @@ export interface CliController {
   stdout(): string;
   stderr(): string;
   stop(): Promise<void>;
+  /** SIGKILLs it (its agents leave by their grace period), and waits for it to be gone. */
+  kill(): Promise<void>;
 }
 
 /** Starts a controller on a free port with its own state folder; resolves once it has printed how to connect. */
@@ -44,6 +46,10 @@ export async function startCliController(args: string[] = [], env: Record<string
       proc.kill('SIGTERM');
       await proc;
       rmSync(stateDir, { recursive: true, force: true });
+    },
+    kill: async () => {
+      proc.kill('SIGKILL');
+      await proc;
     },
   };
 }
