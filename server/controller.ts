@@ -35,6 +35,8 @@ import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import type { ControllerOptions } from './controller-options.js';
+import { controllerOptionsSchema } from './controller-options.js';
+import { checkOptions } from './option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -47,6 +49,8 @@ export const VERSION = '0.1.0';
 export type { ControllerOptions } from './controller-options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** What agent/main.ts puts before each of its stderr lines. */
+const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -123,6 +127,7 @@ export class Controller {
 
   /** Starts a controller and its pools' agents. */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
+    checkOptions(controllerOptionsSchema, options, 'controller options');
     // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
     // caller as errors; a standalone one logs to stderr.
     const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
@@ -216,8 +221,12 @@ export class Controller {
         embedded: !!this.opts.embedded,
         agentUrl: this.agentUrl,
         log: this.opts.log,
-        onAgentLog: (id, line) => {
-          this.logs.push(id, line);
+        onAgentLog: (id, raw) => {
+          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them
+          // again, so the line keeps its text and its time (the agent's) goes to the ring.
+          const m = AGENT_LINE_PREFIX.exec(raw);
+          const line = m ? raw.slice(m[0].length) : raw;
+          this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
           this.opts.log(`${id}: ${line}`);
         },
       });
