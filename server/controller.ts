@@ -202,7 +202,7 @@ export class Controller {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${h}:${addr.port}`;
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
-    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
     this.localAgentUrl = local?.url ?? this.agentUrl;

@@ -14,7 +14,7 @@ import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
-import { checkPart, checkResult } from './wire-checks.js';
+import { checkMessage, checkPart, checkResult } from './wire-checks.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
@@ -291,8 +291,7 @@ export class Scheduler {
   private onMessage(lane: Lane, msg: ToController, bins: Buffer[]): void {
     switch (msg.t) {
       case 'need':
-        if (typeof msg.hash !== 'string' || !/^[0-9a-f]{64}$/.test(msg.hash)) throw new FlotillaError('CHANNEL', 'need without an artifact hash');
-        this.shipping.send(lane, [msg.hash], true);
+        this.shipping.send(lane, [checkMessage('need', msg).hash], true);
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
@@ -336,7 +335,8 @@ export class Scheduler {
         }
         return;
       case 'hb':
-        lane.rssBytes = msg.rssBytes;
+        // Shown to every client by agents.list: a bad value must end this agent, not the listing.
+        lane.rssBytes = checkMessage('hb', msg).rssBytes;
         return;
       default:
         return;
