@@ -81,3 +81,48 @@ describe('a hostile agent with an issued key', () => {
     await expectStillServing(controller);
   });
 });
+
+/** A sealed frame holding JSON text as is: a value nested too deep for JSON.stringify to write. */
+function sealJsonText(raw: GenuinePeer, json: string): Buffer {
+  const text = Buffer.from(json, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(text.length, 0);
+  return raw.sealer.seal(Buffer.concat([head, text]));
+}
+
+const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+describe('agent messages are checked by schema and size', () => {
+  it('a heartbeat whose rssBytes or host is nested 50,000 deep makes agents.list fail for every client: that agent is closed, the listing still answers', async () => {
+    const { controller } = await startController(cleanup);
+    const variants: Array<[string, (raw: GenuinePeer) => Promise<void>, RegExp]> = [
+      [
+        'rssBytes in a heartbeat',
+        async (raw) => {
+          await raw.peer.send(sealMessage(raw.sealer, readyMessage()));
+          await lanesSatisfy(controller, (lanes) => lanes.some((l) => l.agentId === raw.creds.agentId), 'raw lane added');
+          await raw.peer.send(sealJsonText(raw, `{"t":"hb","running":0,"queued":0,"rssBytes":${nested(50_000)}}`));
+        },
+        /malformed hb message: rssBytes/,
+      ],
+      [
+        'host in ready',
+        (raw) => raw.peer.send(sealJsonText(raw, JSON.stringify(readyMessage()).replace('"raw-peer"', nested(50_000)))),
+        /malformed ready message: host/,
+      ],
+      ['host in ctl', (raw) => raw.peer.send(sealJsonText(raw, `{"t":"ctl","pid":1,"slots":1,"host":${nested(50_000)}}`)), /malformed ctl message: host/],
+      ['a 1 MB host name', (raw) => raw.peer.send(sealMessage(raw.sealer, { ...readyMessage(), host: 'h'.repeat(1 << 20) })), /malformed ready message: host/],
+    ];
+    for (const [name, attack, reason] of variants) {
+      const raw = await genuinePeer(controller, cleanup);
+      await attack(raw);
+      const closed = await raw.peer.whenClosed();
+      expect(closed.code, name).toBe(CLOSE.BAD_FRAME);
+      expect(closed.reason, name).toMatch(reason);
+      const res = await fetch(`${controller.url}/trpc/agents.list`, { headers: { authorization: `Bearer ${controller.token}` } });
+      expect(res.status, `${name}: ${(await res.clone().text()).slice(0, 200)}`).toBe(200);
+      expect(JSON.stringify(await res.json())).not.toContain(raw.creds.agentId);
+    }
+    await expectStillServing(controller);
+  });
+});
