@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../agent/protocol/channel.js';
 import { decodeFrame } from '../../agent/protocol/frame.js';
 import { localClient, localHotPath, Session } from '../../client/session.js';
+import type { MapOptions } from '../../client/session.js';
 import { Cleanup, RawPeer, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
 import type { GenuinePeer } from './helpers.js';
 import { until } from '../support/async.js';
@@ -17,7 +18,7 @@ const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 /** A raw lane that has said `ready`, and a job whose tasks go to every idle lane, it included. */
-async function rawLaneWithATask(controller: Controller) {
+async function rawLaneWithATask(controller: Controller, opts: MapOptions = {}) {
   const raw = await genuinePeer(controller, cleanup);
   await raw.peer.send(sealMessage(raw.sealer, readyMessage()));
   await lanesSatisfy(controller, (lanes) => lanes.some((l) => l.agentId === raw.creds.agentId), 'raw lane added');
@@ -26,7 +27,7 @@ async function rawLaneWithATask(controller: Controller) {
   const job = session.map([1, 2, 3, 4], async (x: number) => {
     await new Promise((r) => setTimeout(r, 50));
     return x * 10;
-  });
+  }, opts);
   const run = await nextRun(raw);
   return { raw, job, run };
 }
@@ -67,6 +68,16 @@ describe('a hostile agent with an issued key', () => {
     expect(bad[0]!.ok ? '' : bad[0]!.error.code).toBe('CHANNEL');
     expect(out.filter((o) => o.ok).length).toBe(3);
     await expectStillServing(controller);
+  });
+
+  it('an authenticated agent can hold a task forever (the timeout starts when the agent reports the start): a task never started is taken back', async () => {
+    const { controller, logs } = await startController(cleanup);
+    // The raw lane takes its task and then says nothing: no start, no result (pings still answered).
+    const { raw, job } = await rawLaneWithATask(controller, { timeoutMs: 500 });
+    expect(await within(Promise.resolve(job), 30_000, 'job while an agent withholds a task')).toEqual([10, 20, 30, 40]);
+    const closed = await raw.peer.whenClosed(10_000);
+    expect(closed.reason).toMatch(/without starting or answering/);
+    expect(logs.join('\n')).not.toMatch(/TypeError|RangeError/);
   });
 
   it('a peer that sends a large frame before the handshake is cut off at once', async () => {
