@@ -31,6 +31,7 @@ import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
+import { connectionCap } from './descriptors.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
@@ -166,6 +167,8 @@ export class Controller {
       if (req.url?.startsWith('/trpc/')) return void http(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
     });
+    // Idle connections may not use the descriptors that starting an agent or opening a file needs.
+    this.server.maxConnections = connectionCap();
     this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
     applyWSSHandler({
       wss: this.trpcWss,
@@ -209,7 +212,7 @@ export class Controller {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${h}:${addr.port}`;
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
-    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
     this.localAgentUrl = local?.url ?? this.agentUrl;
