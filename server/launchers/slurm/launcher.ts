@@ -64,7 +64,7 @@ export class SlurmLauncher implements Launcher {
   ) {
     this.resources = resolveResources(opts);
     if (opts.via) {
-      this.ssh = new SshLauncher({ ...opts.ssh, launcher: 'ssh', hosts: [opts.via], node: opts.node, setup: opts.setup, runtime: opts.runtime }, controllerAgentUrl, log);
+      this.ssh = new SshLauncher({ ...opts.ssh, launcher: 'ssh', hosts: [opts.via], node: opts.node, setup: opts.setup, runtime: opts.runtime ?? opts.ssh?.runtime }, controllerAgentUrl, log);
       this.shell = new SshShell(this.ssh, opts.via);
     } else {
       this.shell = new LocalShell({ node: opts.node, runtime: opts.runtime });

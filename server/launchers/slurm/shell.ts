@@ -2,7 +2,6 @@
  * Where SLURM commands run: on this machine (the controller is on the login node), or on the
  * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
  */
-import { execa } from 'execa';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { homedir } from 'node:os';
@@ -11,6 +10,7 @@ import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
 import type { AgentRuntime, RuntimeOption } from '../../runtime/index.js';
 import { installLocally } from '../../runtime/local.js';
+import { runCommand } from '../spawn.js';
 
 export interface CommandResult {
   code: number | null;
@@ -40,9 +40,8 @@ export class LocalShell implements Shell {
 
   constructor(private readonly opts: { node?: string; runtime?: RuntimeOption } = {}) {}
 
-  async run(cmd: string, input?: string): Promise<CommandResult> {
-    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '' });
-    return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
+  run(cmd: string, input?: string): Promise<CommandResult> {
+    return runCommand(cmd, input);
   }
 
   async writePrivate(path: string, content: string): Promise<void> {
