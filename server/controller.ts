@@ -17,23 +17,31 @@ import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { Job } from './job.js';
+import { DONE, Job } from './job.js';
 import type { JobStatus } from './job.js';
+import type { ErrorInfo } from '../agent/protocol/errors.js';
+import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
 import type { PoolPlan } from './pool-options.js';
 import type { LaneInfo } from './lane.js';
 import { LocalLauncher } from './launchers/local.js';
+import { agentBundle } from './launchers/ssh/remote.js';
+import { agentBundlePath } from './bundle.js';
+import type { PruneResult } from './runtime/prune.js';
 import { appRouter } from './router.js';
 import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
+import { connectionCap } from './descriptors.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import type { ControllerOptions } from './controller-options.js';
+import { controllerOptionsSchema } from './controller-options.js';
+import { checkOptions } from './option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -46,6 +54,8 @@ export const VERSION = '0.1.0';
 export type { ControllerOptions } from './controller-options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** What agent/main.ts puts before each of its stderr lines. */
+const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -129,6 +139,7 @@ export class Controller {
 
   /** Starts a controller and its pools' agents. */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
+    checkOptions(controllerOptionsSchema, options, 'controller options');
     // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
     // caller as errors; a standalone one logs to stderr.
     const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
@@ -167,6 +178,8 @@ export class Controller {
       if (req.url?.startsWith('/trpc/')) return void http(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
     });
+    // Idle connections may not use the descriptors that starting an agent or opening a file needs.
+    this.server.maxConnections = connectionCap();
     this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
     applyWSSHandler({
       wss: this.trpcWss,
@@ -210,7 +223,7 @@ export class Controller {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${h}:${addr.port}`;
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
-    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
     this.localAgentUrl = local?.url ?? this.agentUrl;
@@ -222,8 +235,12 @@ export class Controller {
         embedded: !!this.opts.embedded,
         agentUrl: this.agentUrl,
         log: this.opts.log,
-        onAgentLog: (id, line) => {
-          this.logs.push(id, line);
+        onAgentLog: (id, raw) => {
+          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them
+          // again, so the line keeps its text and its time (the agent's) goes to the ring.
+          const m = AGENT_LINE_PREFIX.exec(raw);
+          const line = m ? raw.slice(m[0].length) : raw;
+          this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
           this.opts.log(`${id}: ${line}`);
         },
       });
@@ -250,9 +267,8 @@ export class Controller {
     if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
-      for (let i = 0; i < job.total; i++) {
-        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
-      }
+      const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
+      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
     }
   }
 
@@ -263,6 +279,12 @@ export class Controller {
   private restoreJobs(): void {
     if (!this.store) return;
     for (const row of this.store.jobs()) {
+      if (row.finishedAt === undefined && row.total > MAX_TOTAL) {
+        // An older controller took any count: run the tasks that arrived, drop the rest.
+        this.opts.log(`job ${row.id} declares ${row.total} tasks, more than the ${MAX_TOTAL} a job may have; it goes on with the ${row.appended} whose arguments arrived`);
+        row.total = row.appended;
+        this.store.setTotal(row.id, row.total);
+      }
       const job = Job.restore(row, this.store);
       if (job.finished) {
         this.scheduler.jobs.set(job.id, job);
@@ -278,23 +300,37 @@ export class Controller {
     }
   }
 
-  /** Queues a map (or its first chunk of arguments); returns its job id. */
+  /**
+   * Queues a map (or its first chunk of arguments); returns its job id. Everything is checked
+   * before anything is created, and a failure after that undoes what was: a submit that throws
+   * leaves nothing scheduled.
+   */
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
+    if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
     const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
+    checkArgs(input.args, 0);
+    const fn = input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion);
+    checkGlobals(fn);
     const pool = choosePool(this.pools, input, this.defaultPool);
     if (pool.failure) throw new FlotillaError('LAUNCH_FAILED', pool.failure);
     const job = new Job(
-      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
     );
-    job.persist();
-    job.append(0, input.args);
-    job.onFinish = (j) => this.retire(j);
-    this.scheduler.submit(job);
+    try {
+      job.persist();
+      job.append(0, input.args);
+      job.onFinish = (j) => this.retire(j);
+      this.scheduler.submit(job);
+    } catch (err) {
+      this.scheduler.withdraw(job);
+      this.store?.deleteJob(job.id);
+      throw err;
+    }
     if (job.finished) this.retire(job);
     pool.ensure();
     return { jobId: job.id, total: job.total };
@@ -307,6 +343,7 @@ export class Controller {
     if (job.sealed || job.cancelled) throw new FlotillaError('BAD_INPUT', `job ${job.id} takes no more arguments (${job.cancelled ? 'cancelled' : 'all ' + job.total + ' arrived'})`);
     if (input.offset !== job.appended) badInput('offset', input.offset, `${job.appended}, where job ${job.id}'s arguments stop`);
     if (input.offset + input.args.length > job.total) badInput('args', `${input.args.length} arguments`, `at most ${job.total - job.appended} more for job ${job.id}`);
+    checkArgs(input.args, input.offset);
     job.append(input.offset, input.args);
     this.scheduler.extended(job);
     this.pools.get(job.pool)?.ensure();
@@ -317,9 +354,9 @@ export class Controller {
   abandonSubmission(jobId: string, why: string): void {
     const job = this.scheduler.jobs.get(jobId);
     if (!job || job.sealed || job.finished) return;
-    for (let i = job.appended; i < job.total; i++) {
-      job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, taskIndex: i, pool: job.pool } } });
-    }
+    // One error shared by every such task (clients fill taskIndex in from each result's index).
+    const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
+    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
   }
 
   /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
@@ -350,7 +387,28 @@ export class Controller {
 
   /** Pools and connected lanes. */
   agents(): { pools: PoolStatus[]; lanes: LaneInfo[] } {
-    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => l.info()) };
+    // The launcher knows which Node it started each agent with (SSH and SLURM pools).
+    const runtime = (l: { pool: string; agentId: string }) => this.pools.get(l.pool)?.handles.get(l.agentId)?.runtime;
+    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => ({ ...l.info(), runtime: runtime(l) })) };
+  }
+
+  /**
+   * Removes from an SSH host's (or SLURM login node's) `~/.cache/flotilla` the agent bundles and
+   * runtimes no current agent uses: kept are this controller's bundle, the runtimes its agents and
+   * connections use, and whatever a process on the host runs.
+   */
+  async pruneCache(host: string): Promise<PruneResult> {
+    const keep = new Set([`agent-${agentBundle(agentBundlePath()).hash}.mjs`]);
+    for (const p of this.pools.values()) {
+      for (const h of p.handles.values()) if (h.runtime?.sha256) keep.add(`runtime/${h.runtime.sha256}`);
+      for (const sha of p.launcher.runtimesInUse?.() ?? []) keep.add(`runtime/${sha}`);
+    }
+    const owner = [...this.pools.values()].find((p) => p.launcher.hasHost?.(host) && p.launcher.pruneCache);
+    if (!owner) {
+      const known = [...this.pools.values()].flatMap((p) => ((p.launcher.status?.() ?? []) as { host?: string }[]).flatMap((s) => (s.host ? [s.host] : [])));
+      throw new FlotillaError('NOT_FOUND', `no SSH or SLURM pool of this controller reaches host ${JSON.stringify(host)}${known.length ? ` (its SSH hosts: ${[...new Set(known)].join(', ')})` : ''}`);
+    }
+    return owner.launcher.pruneCache!(host, [...keep]);
   }
 
   /** Resolves once `n` lanes are connected (of `pool`, if given). */
@@ -409,9 +467,8 @@ export class Controller {
     // Every waiting client gets an answer: what did not finish, will not. Durable jobs instead
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
-      for (let i = 0; !job.finished && i < job.total; i++) {
-        job.record({ index: i, ok: false, error: { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, taskIndex: i, pool: job.pool } } });
-      }
+      const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
+      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

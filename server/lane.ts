@@ -3,6 +3,7 @@
  * it holds, which functions it has been sent, and how many tasks it should hold at once.
  */
 import type { SecureChannel } from '../agent/protocol/channel.js';
+import type { AgentRuntime } from './runtime/index.js';
 
 /**
  * Besides the running task, a lane holds queued work estimated at up to this many milliseconds,
@@ -27,6 +28,8 @@ export interface LaneInfo {
   rssBytes: number | undefined;
   /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
   artifactTransfers: number;
+  /** Which Node the agent runs on an SSH or SLURM host: the host's own, or one flotilla provided. */
+  runtime?: AgentRuntime;
 }
 
 export class Lane {
@@ -50,6 +53,10 @@ export class Lane {
   alone = false;
   /** Module artifacts sent on this connection. */
   artifactsSent = 0;
+  /** When the lane last sent results or a start: what tells a slow lane from one withholding tasks. */
+  lastReport = Date.now();
+  /** Armed while the lane holds runs with a timeout not yet reported started (see Scheduler). */
+  startWatch: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: SecureChannel,

@@ -203,13 +203,24 @@ export const appRouter = t.router({
   functions: functionsRouter(),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
-    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
+    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => {
+      const lines = ctx.controller.logs.read(input.agentId);
+      // An agent that never wrote a line is still known by its key; an id that is neither is a typo.
+      if (input.agentId !== undefined && lines.length === 0 && !ctx.controller.registry.lookup(input.agentId)) {
+        throw new FlotillaError('NOT_FOUND', `no such agent: ${input.agentId} (flotilla agents lists them)`);
+      }
+      return lines;
+    }),
     /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
     dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
     /** Runs a function once on every lane of a pool connected now; one result per lane (server/everywhere.ts). */
     everywhere: authed.input(everywhereSchema).mutation(({ ctx, input, signal }) => runEverywhere(ctx.controller, input, signal)),
   }),
   artifacts: artifactsRouter(),
+  cache: t.router({
+    /** Removes from an SSH host's cache the bundles and runtimes no current agent uses. */
+    prune: authed.input(z.object({ host: z.string().min(1).max(300) })).mutation(({ ctx, input }) => ctx.controller.pruneCache(input.host)),
+  }),
 });
 
 /** The router's type, for typed clients. */
