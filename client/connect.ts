@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { FlotillaError } from '../agent/protocol/errors.js';
-import { Controller } from '../server/controller.js';
 import type { ControllerOptions } from '../server/controller.js';
 import type { PoolOptions } from '../server/pool-options.js';
 import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
@@ -31,6 +30,8 @@ export interface ConnectOptions {
 export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `connect() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (opts.url === undefined) {
+    // The controller (and the server code behind it) is loaded only for an embedded session.
+    const { Controller } = await import('../server/controller.js');
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
     const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
     if (opts.waitForAgents) {

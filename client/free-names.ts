@@ -86,7 +86,7 @@ function analyzeUncached(source: string, what: string): FnAnalysis {
       throw new FlotillaError('BAD_INPUT', `${what} is a class constructor, which cannot be shipped: ship a plain function instead`);
     }
     if (node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') && node.start === 1 && node.end === source.length + 1) {
-      return { src: source, free: freeNames(asExpr.ast) };
+      return { src: source, free: freeNames(asExpr.ast, what) };
     }
   }
   // Method shorthand, getters and class methods print without `function`; rebuild them as one.
@@ -101,7 +101,7 @@ function analyzeUncached(source: string, what: string): FnAnalysis {
   if (!parsed.ok) {
     throw new FlotillaError('BAD_INPUT', `cannot ship ${what}, a method: ${parsed.message}; a method that uses super or #private names depends on its class`);
   }
-  const free = freeNames(parsed.ast);
+  const free = freeNames(parsed.ast, what);
   // Naming the function would shadow an outer binding of the same name that the body reads.
   const named = method.name !== undefined && isBindableName(method.name) && !free.includes(method.name);
   return { src: named ? `${head}${method.name}${method.rest}` : anon, free };
@@ -148,14 +148,24 @@ function methodParts(source: string): MethodParts | undefined {
   return undefined;
 }
 
-function freeNames(ast: Program): string[] {
+function freeNames(ast: Program, what: string): string[] {
   // `typeof x` is how code probes for an optional global; it does not throw when x is absent.
   const probed = new Set<Node>();
+  let meta = false;
   simple(ast, {
     UnaryExpression(n) {
       if (n.operator === 'typeof' && n.argument.type === 'Identifier') probed.add(n.argument);
     },
+    MetaProperty(n) {
+      if (n.meta.name === 'import') meta = true;
+    },
   });
+  if (meta) {
+    // On an agent the source is not a module: import.meta would fail every task there.
+    throw new FlotillaError('BAD_INPUT', `${what} uses import.meta, which an inline function does not have on an agent: ` +
+      "compute what you need from it here and pass it in globals (e.g. { globals: { dataUrl: new URL('./data.csv', import.meta.url).href } }), " +
+      'or make the task a module function (moduleOf)');
+  }
   const scopes = analyze(ast as unknown as Parameters<typeof analyze>[0], { ecmaVersion: 2025, sourceType: 'module' });
   const names = new Set<string>();
   for (const ref of scopes.globalScope?.through ?? []) {

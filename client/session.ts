@@ -31,6 +31,10 @@ import type { FnSpec } from '../agent/protocol/fnspec.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
+import { captureCallSite } from './call-site.js';
+import type { CallSite } from './call-site.js';
+import { shippingFrom } from './ship.js';
+import { checkKnownKeys } from '../agent/protocol/options.js';
 import type { Flow } from './flow/flow.js';
 
 /** Options of one map. */
@@ -114,7 +118,12 @@ export class Session {
   /** Runs the latest version of the function registered as `name`; type it with `map<typeof fn>(name, ...)`. */
   map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined));
+    return this.mapFrom(captureCallSite(), a, b, opts);
+  }
+
+  /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
+  mapFrom(site: CallSite, a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
+    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined), site);
     let input;
     try {
       const byName = isByName(a, b);
@@ -122,7 +131,7 @@ export class Session {
         void this.buildAndRun(job, a as Iterable<unknown>, b, opts);
         return job;
       }
-      input = this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts);
+      input = shippingFrom(site, () => this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts));
     } catch (err) {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
@@ -210,6 +219,8 @@ export class Session {
     if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
       throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
     }
+    if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `map options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
     const { globals, signal, retryIf, setup, setupTimeoutMs, ...sched } = opts;
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
@@ -256,10 +267,11 @@ export class Session {
   submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
   async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
     let input: Prepared;
+    const site = captureCallSite();
     try {
       if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
       else if (needsBuild(b, opts)) input = this.prepare(a as Iterable<unknown>, new Prebuilt(await this.prepareFunction(b, opts)), opts);
-      else input = this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts);
+      else input = shippingFrom(site, () => this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts));
     } catch (err) {
       throw fromTRPCError(err);
     }
@@ -438,6 +450,9 @@ export class Session {
 }
 
 type Prepared = ReturnType<Session['prepare']>;
+
+/** Every key a map's options may have. */
+const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs'];
 
 /** Items per chunk of a submission... */
 const CHUNK_ITEMS = 8192;

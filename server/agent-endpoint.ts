@@ -23,6 +23,18 @@ export const DEFAULT_HEARTBEAT_MS = 5_000;
 const PRE_AUTH_BYTES = 64 * 1024;
 /** Handshakes in progress at once; beyond this, new sockets are turned away. */
 const MAX_PENDING_HANDSHAKES = 256;
+/**
+ * How long a lane that dropped abnormally waits for its agent to say why (the supervisor's
+ * report of the thread's death comes on the control connection, which may lag the lane's own).
+ */
+const LANE_END_WAIT_MS = 2_000;
+
+/** Why a lane's thread died, as its agent reported it. */
+interface LaneEnd {
+  exitCode: number;
+  cause: string;
+  stderrTail: string;
+}
 
 export interface AgentEndpointOptions {
   identity: Identity;
@@ -44,6 +56,10 @@ export class AgentEndpoint {
   private readonly controls = new Map<string, SecureChannel>();
   /** Pings missed in a row, per socket. */
   private readonly missed = new WeakMap<WebSocket, number>();
+  /** Lane deaths reported and not yet matched with their lane's close, by `agentId lane`. */
+  private readonly laneEnds = new Map<string, LaneEnd>();
+  /** Closed lanes waiting for such a report. */
+  private readonly waiting = new Map<string, (end: LaneEnd | undefined) => void>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -92,7 +108,10 @@ export class AgentEndpoint {
         control = true;
         this.controls.get(agentId)?.close(CLOSE.REPLACED, 'a newer control connection');
         this.controls.set(agentId, channel);
-        channel.onmessage = undefined; // a control connection says nothing more
+        // A control connection says nothing more but why a lane died.
+        channel.onmessage = (m: ToController) => {
+          if (m.t === 'lane-end' && Number.isInteger(m.lane)) this.laneEnded(agentId, m);
+        };
         return;
       }
       if (msg.t !== 'ready') {
@@ -103,9 +122,48 @@ export class AgentEndpoint {
       this.opts.scheduler.addLane(lane);
     };
     channel.onclose = (code, reason) => {
-      if (lane) this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
-      if (control && this.controls.get(agentId) === channel) this.controls.delete(agentId);
+      if (lane) void this.laneClosed(lane, code, reason);
+      if (control && this.controls.get(agentId) === channel) {
+        this.controls.delete(agentId);
+        // The whole agent is gone: its lanes will hear no more.
+        for (const [key, wake] of this.waiting) if (key.startsWith(`${agentId} `)) wake(undefined);
+      }
     };
+  }
+
+  private laneEnded(agentId: string, m: { lane: number; exitCode: number; cause: string; stderrTail: string }): void {
+    const key = `${agentId} ${m.lane}`;
+    const end = { exitCode: Number(m.exitCode), cause: String(m.cause).slice(0, 8192), stderrTail: String(m.stderrTail ?? '').slice(-4096) };
+    const wake = this.waiting.get(key);
+    if (wake) return wake(end);
+    this.laneEnds.set(key, end);
+    if (this.laneEnds.size > 1024) this.laneEnds.delete(this.laneEnds.keys().next().value as string);
+  }
+
+  /**
+   * A lane's connection closed. When that was abnormal and its agent is still there, the agent
+   * may be about to say why (its task killed the thread): the lane's runs fail with that cause
+   * and the thread's last stderr lines rather than a bare close code.
+   */
+  private async laneClosed(lane: Lane, code: number, reason: string): Promise<void> {
+    const key = `${lane.agentId} ${lane.hello.lane}`;
+    let end = this.laneEnds.get(key);
+    this.laneEnds.delete(key);
+    if (!end && code !== CLOSE.NORMAL && this.controls.has(lane.agentId)) {
+      end = await new Promise<LaneEnd | undefined>((resolve) => {
+        const timer = setTimeout(() => wake(undefined), LANE_END_WAIT_MS);
+        timer.unref();
+        const wake = (e: LaneEnd | undefined) => {
+          clearTimeout(timer);
+          this.waiting.delete(key);
+          resolve(e);
+        };
+        this.waiting.set(key, wake);
+      });
+    }
+    if (!end) return this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
+    const headline = end.cause.split('\n')[0];
+    this.opts.scheduler.removeLane(lane, `lane ${lane.hello.lane} died of ${headline}`, { exitCode: end.exitCode, cause: end.cause, stderrTail: end.stderrTail });
   }
 
   /** Asks a lane's agent to replace it: its aborted task will not leave the slot. */

@@ -4,12 +4,12 @@
  * up after a restart and a resubmitted flow reuses what earlier runs computed. Several processes
  * may share one file (embedded controllers of successive laptop runs): SQLite serializes them.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
+import { sqlite } from '../lazy.js';
 
 /** What a flow's record keeps: enough to rebuild its state from the cache and its units job. */
 export interface FlowRecord {
@@ -41,6 +41,7 @@ export class FlowDb {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const Database = sqlite();
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

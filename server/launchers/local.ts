@@ -3,7 +3,6 @@
  * as a lifeline: if the controller dies, the pipe closes and the agent exits (it also watches
  * for being re-parented). stop() sends SIGTERM, then SIGKILL after a grace period.
  */
-import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { hostname } from 'node:os';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
@@ -30,6 +29,8 @@ export class LocalLauncher implements Launcher {
   constructor(private readonly opts: LocalLauncherOptions = {}) {}
 
   async launch(credentials: AgentCredentials): Promise<AgentHandle> {
+    // Loaded here: importing the library should not pay for execa.
+    const { execa } = await import('execa');
     const child = execa(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
       stdin: 'pipe',
       stdout: 'ignore',

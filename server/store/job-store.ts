@@ -6,7 +6,6 @@
  * after a crash, every result a client was shown is still here, and no task that finished is
  * run again.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -16,6 +15,7 @@ import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { TaskResult } from '../job.js';
 import { readChunk, writeChunk } from './chunk.js';
 import { ArtifactTable } from './artifact-table.js';
+import { sqlite } from '../lazy.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -79,6 +79,7 @@ export class JobStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
+    const Database = sqlite();
     this.db = new Database(this.path);
     // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is
     // what this store promises; only a power cut may lose the last commits.

@@ -2,7 +2,6 @@
  * Where SLURM commands run: on this machine (the controller is on the login node), or on the
  * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
  */
-import { execa } from 'execa';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { homedir } from 'node:os';
@@ -34,6 +33,7 @@ export class LocalShell implements Shell {
   readonly where = 'this machine';
 
   async run(cmd: string, input?: string): Promise<CommandResult> {
+    const { execa } = await import('execa');
     const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '' });
     return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
