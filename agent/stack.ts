@@ -64,11 +64,13 @@ export function cleanStack(stack: string | undefined): string | undefined {
     if (line.includes('node:internal') || line.includes('new Promise (<anonymous>)') || OWN.some((o) => line.includes(o))) continue;
     out.push(line);
   }
+  // Node's own frames below the user's last one are the agent's event plumbing.
+  while (out.length > 1 && /^\s+at .*\(node:[^)]*\)$/.test(out[out.length - 1]!)) out.pop();
   return out.join('\n');
 }
 
 function mapFrame(at: string, name: string | undefined, id: string, line: number, col: number): string {
-  const fn = !name || name === 'eval' ? '' : `${name} `;
+  const fn = !name || name === 'eval' ? '' : `${name.replace(/^Object\.eval \[as (.+)\]$/, '$1').replace(/\beval\b/, '<anonymous>')} `;
   const part = layouts.get(id)?.find((p) => line >= p.start && line < p.start + p.lines);
   if (!part) return `${at}${fn}(shipped function:${line}:${col})`.replace(/\(\)/, '');
   const rel = line - part.start;

@@ -139,7 +139,7 @@ export class Supervisor {
   /** Tells the controller why a lane died on its own, for the task that was running there. */
   private report(lane: number, exitCode: number): void {
     const d = this.dying[lane];
-    const cause = d ? `${d.origin}: ${d.error}` : `the task's thread exited with code ${exitCode} (process.exit in task code ends its slot)`;
+    const cause = d ? `${d.origin}: ${d.error}` : `process.exit(${exitCode}) in task code ended its thread`;
     const msg: ToController = { t: 'lane-end', lane, exitCode, cause, stderrTail: this.tails[lane] ?? '' };
     if (this.sendControl) this.sendControl(msg);
     else if (this.reports.push(msg) > MAX_PENDING_REPORTS) this.reports.shift();

@@ -37,8 +37,8 @@ import { shippingFrom } from './ship.js';
 import { checkKnownKeys } from '../agent/protocol/options.js';
 import type { Flow } from './flow/flow.js';
 
-/** Options of one map. */
-export interface MapOptions extends MapSchedulingOptions {
+/** Options of one map. `S` is what its `setup` returns (the tasks' `ctx.setup`, awaited). */
+export interface MapOptions<S = unknown> extends MapSchedulingOptions {
   /** Names the function uses from outside itself; they are shipped with it and in scope remotely. */
   globals?: Record<string, unknown>;
   /** Aborting cancels the job: queued tasks are dropped, running ones aborted on their agents. */
@@ -53,7 +53,7 @@ export interface MapOptions extends MapSchedulingOptions {
    * model); its awaited value is the tasks' `ctx.setup`. A module function (`work.init`) or an
    * inline function (which may use `globals`). One that throws fails those tasks with SETUP_FAILED.
    */
-  setup?: ModuleFunction | (() => unknown);
+  setup?: ModuleFunction<(...args: any[]) => S> | (() => S);
   /**
    * Time limit (ms) of a slot's preparation for this function: importing its module and running
    * its setup (`timeoutMs` does not cover it). Past it, the tasks that need it fail SETUP_FAILED
@@ -75,8 +75,8 @@ export interface EverywhereOptions {
 /** One slot's outcome of `everywhere`: where it ran, and its value or error. */
 export type LaneOutcome<R> = LaneWhere & ({ ok: true; value: R } | { ok: false; error: FlotillaError });
 
-/** The function a map runs: gets one item and the task's context. */
-export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
+/** The function a map runs: gets one item and the task's context (`S`: its setup's value). */
+export type TaskFn<T, R, S = unknown> = (item: T, ctx: TaskContext<S>) => R;
 
 /** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
 export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf' | 'setup' | 'setupTimeoutMs'>;
@@ -106,17 +106,18 @@ export class Session {
    * Runs `fn` on every item, on the agents of a pool. Returns at once; the job is awaitable
    * (values in input order) and async-iterable (outcomes as they finish).
    */
-  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): MapJob<Awaited<R>>;
-  /**
-   * Runs an export of a module file (bundled with its imports, uploaded once, cached on agents):
-   * `map(rows, work.fit)` with `work = moduleOf<typeof import('./work.js')>(url)`, or
-   * `map(rows, { module: url, export: 'fit' })`.
-   */
-  map<F extends (item: any, ctx: TaskContext) => unknown>(items: Iterable<Parameters<F>[0]> | ArrayLike<Parameters<F>[0]>, fn: ModuleFunction<F>, opts?: MapOptions): MapJob<Awaited<ReturnType<F>>>;
   /** Runs a registered function (the version its handle names) on every item. */
   map<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: NamedMapOptions): MapJob<Awaited<R>>;
   /** Runs the latest version of the function registered as `name`; type it with `map<typeof fn>(name, ...)`. */
   map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
+  // Declared last: when no form fits, TypeScript reports the last one's error, and this is the
+  // form almost every call means (so a misspelt option is named as such).
+  /**
+   * Runs `fn` on every item: an inline function, or an export of a module file (bundled with its
+   * imports, uploaded once, cached on agents): `map(rows, work.fit)` with
+   * `work = moduleOf<typeof import('./work.js')>(url)`, or `map(rows, { module: url, export: 'fit' })`.
+   */
+  map<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): MapJob<Awaited<R>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
     return this.mapFrom(captureCallSite(), a, b, opts);
   }

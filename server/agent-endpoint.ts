@@ -163,7 +163,7 @@ export class AgentEndpoint {
     }
     if (!end) return this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
     const headline = end.cause.split('\n')[0];
-    this.opts.scheduler.removeLane(lane, `lane ${lane.hello.lane} died of ${headline}`, { exitCode: end.exitCode, cause: end.cause, stderrTail: end.stderrTail });
+    this.opts.scheduler.removeLane(lane, `lane ${lane.hello.lane} died: ${headline}`, { exitCode: end.exitCode, cause: end.cause, stderrTail: end.stderrTail });
   }
 
   /** Asks a lane's agent to replace it: its aborted task will not leave the slot. */
