@@ -29,10 +29,11 @@ export function registerLayout(id: string, parts: ScriptPart[]): void {
   if (layouts.size > MAX_LAYOUTS) layouts.delete(layouts.keys().next().value as string);
 }
 
-// This file is bundled into the agent: its URL is the bundle's (or, in tests, agent/'s own).
+// This file is bundled into the agent: its URL is the bundle's (or, in tests, agent/'s own). The
+// bundle's inline source map names its sources relative to it (../agent/*.ts, ../node_modules/).
 const here = import.meta.url;
-const ownDir = here.endsWith('.mjs') ? here : new URL('./', here).href;
-const OWN = [ownDir, safePath(ownDir)].filter((s): s is string => !!s);
+const ownDirs = here.endsWith('.mjs') ? [here, new URL('../agent/', here).href, new URL('../node_modules/', here).href] : [new URL('./', here).href];
+const OWN = ownDirs.flatMap((d) => [d, safePath(d)]).filter((s): s is string => !!s);
 
 function safePath(url: string): string | undefined {
   try {

@@ -60,6 +60,8 @@ export class AgentEndpoint {
   private readonly laneEnds = new Map<string, LaneEnd>();
   /** Closed lanes waiting for such a report. */
   private readonly waiting = new Map<string, (end: LaneEnd | undefined) => void>();
+  /** Agents whose control connection has closed: they will report nothing more. */
+  private readonly goneAgents = new Set<string>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -108,6 +110,7 @@ export class AgentEndpoint {
         control = true;
         this.controls.get(agentId)?.close(CLOSE.REPLACED, 'a newer control connection');
         this.controls.set(agentId, channel);
+        this.goneAgents.delete(agentId);
         // A control connection says nothing more but why a lane died.
         channel.onmessage = (m: ToController) => {
           if (m.t === 'lane-end' && Number.isInteger(m.lane)) this.laneEnded(agentId, m);
@@ -118,6 +121,8 @@ export class AgentEndpoint {
         channel.close(CLOSE.BAD_FRAME, `expected ready or ctl, got ${String(msg.t)}`);
         return;
       }
+      // A report left over from this slot's previous lane is not about this one.
+      this.laneEnds.delete(`${agentId} ${msg.lane}`);
       lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', msg);
       this.opts.scheduler.addLane(lane);
     };
@@ -125,6 +130,8 @@ export class AgentEndpoint {
       if (lane) void this.laneClosed(lane, code, reason);
       if (control && this.controls.get(agentId) === channel) {
         this.controls.delete(agentId);
+        this.goneAgents.add(agentId);
+        if (this.goneAgents.size > 4096) this.goneAgents.delete(this.goneAgents.values().next().value as string);
         // The whole agent is gone: its lanes will hear no more.
         for (const [key, wake] of this.waiting) if (key.startsWith(`${agentId} `)) wake(undefined);
       }
@@ -149,7 +156,8 @@ export class AgentEndpoint {
     const key = `${lane.agentId} ${lane.hello.lane}`;
     let end = this.laneEnds.get(key);
     this.laneEnds.delete(key);
-    if (!end && code !== CLOSE.NORMAL && this.controls.has(lane.agentId)) {
+    // An agent whose control connection is not up yet may still report on it once it is.
+    if (!end && code !== CLOSE.NORMAL && !this.goneAgents.has(lane.agentId)) {
       end = await new Promise<LaneEnd | undefined>((resolve) => {
         const timer = setTimeout(() => wake(undefined), LANE_END_WAIT_MS);
         timer.unref();

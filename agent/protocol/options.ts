@@ -4,20 +4,18 @@
  */
 import { FlotillaError } from './errors.js';
 
-/** The known key closest to `key` (case, a missing unit suffix, or a typo or two), if any is close. */
+/**
+ * The known keys closest to `key` (ignoring case; a typo or two, or a missing unit suffix such
+ * as `timeout` for `timeoutMs`), as "a" or "a or b"; undefined when none is close.
+ */
 export function didYouMean(key: string, known: readonly string[]): string | undefined {
-  const k = key.toLowerCase();
-  let best: string | undefined;
-  let bestScore = Infinity;
-  for (const cand of known) {
-    const c = cand.toLowerCase();
-    const score = c === k ? 0 : c.startsWith(k) || k.startsWith(c) ? 1 : distance(k, c);
-    if (score < bestScore) {
-      bestScore = score;
-      best = cand;
-    }
-  }
-  return bestScore <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+  // Compared as stems, so a singular finds its plural (retry: retries).
+  const stem = (s: string) => s.toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
+  const k = stem(key);
+  const scored = [...known].sort().map((cand) => ({ cand, d: distance(k, stem(cand)) }));
+  const best = Math.min(...scored.map((s) => s.d));
+  if (!(best <= Math.max(2, Math.floor(key.length / 3)))) return undefined;
+  return scored.filter((s) => s.d === best).slice(0, 2).map((s) => s.cand).join(' or ');
 }
 
 /**
