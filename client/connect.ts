@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { ControllerOptions } from '../server/controller.js';
 import type { PoolOptions } from '../server/pool-options.js';
-import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
+import { Session } from './session.js';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -31,7 +31,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `connect() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (opts.url === undefined) {
     // The controller (and the server code behind it) is loaded only for an embedded session.
-    const { Controller } = await import('../server/controller.js');
+    const [{ Controller }, { localClient, localHotPath }] = await Promise.all([import('../server/controller.js'), import('./transport.js')]);
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
     const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
     if (opts.waitForAgents) {
@@ -55,6 +55,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   await preflight(url, opts.url, token);
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = '/trpc';
+  // The tRPC client and ws load only for a remote session.
+  const { remoteClient, trpcHotPath } = await import('./transport.js');
   const { trpc, close } = remoteClient(url.toString(), token);
   const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   if (opts.waitForAgents) {

@@ -16,8 +16,6 @@ import type { PoolStatus } from '../server/pool.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { MapSchedulingOptions } from '../server/schemas.js';
 import type { HotPath } from './transport.js';
-// Re-exported: connect.ts and tests reach the transports through this module.
-export { localClient, localHotPath, remoteClient, trpcHotPath } from './transport.js';
 export type { HotPath } from './transport.js';
 import type { LaneWhere } from '../server/everywhere.js';
 import { shipFunction } from './ship.js';
