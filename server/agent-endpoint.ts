@@ -15,6 +15,7 @@ import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import { Lane } from './lane.js';
+import type { AgentExit } from './launchers/launcher.js';
 
 export const AGENT_PATH = '/agent';
 /** How often every agent connection is pinged. @default 5 s */
@@ -31,7 +32,8 @@ const LANE_END_WAIT_MS = 2_000;
 
 /** Why a lane's thread died, as its agent reported it. */
 interface LaneEnd {
-  exitCode: number;
+  exitCode: number | null;
+  signal?: string;
   cause: string;
   stderrTail: string;
 }
@@ -43,6 +45,8 @@ export interface AgentEndpointOptions {
   maxFrameBytes: number;
   /** Ping interval; an agent's control connection that misses two pongs takes its lanes down. */
   heartbeatMs?: number;
+  /** How an agent's process ends, when one of our launchers started it (exit code, stderr tail). */
+  exitOf?(agentId: string): Promise<AgentExit> | undefined;
   /** Let the process exit while agents are connected (embedded controller). */
   unrefSockets: boolean;
   log(line: string): void;
@@ -62,6 +66,8 @@ export class AgentEndpoint {
   private readonly waiting = new Map<string, (end: LaneEnd | undefined) => void>();
   /** Agents whose control connection has closed: they will report nothing more. */
   private readonly goneAgents = new Set<string>();
+  /** How each lane's agent process ends, looked up when the lane connects (its handle goes at exit). */
+  private readonly exits = new WeakMap<Lane, Promise<AgentExit>>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -124,6 +130,8 @@ export class AgentEndpoint {
       // A report left over from this slot's previous lane is not about this one.
       this.laneEnds.delete(`${agentId} ${msg.lane}`);
       lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', msg);
+      const exited = this.opts.exitOf?.(agentId);
+      if (exited) this.exits.set(lane, exited);
       this.opts.scheduler.addLane(lane);
     };
     channel.onclose = (code, reason) => {
@@ -169,9 +177,26 @@ export class AgentEndpoint {
         this.waiting.set(key, wake);
       });
     }
+    // The whole agent process is going: its launcher knows how it ended and what it last said.
+    const exited = this.exits.get(lane);
+    if (!end && code !== CLOSE.NORMAL && exited && !this.controls.has(lane.agentId)) {
+      const exit = await new Promise<AgentExit | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), LANE_END_WAIT_MS);
+        timer.unref();
+        void exited.then((x) => {
+          clearTimeout(timer);
+          resolve(x);
+        });
+      });
+      if (exit && (exit.signal !== null || exit.exitCode !== 0)) {
+        const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+        end = { exitCode: exit.exitCode, ...(exit.signal ? { signal: exit.signal } : {}), cause: `the agent process ${how}`, stderrTail: exit.stderrTail.slice(-4096) };
+      }
+    }
     if (!end) return this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
     const headline = end.cause.split('\n')[0];
-    this.opts.scheduler.removeLane(lane, `lane ${lane.hello.lane} died: ${headline}`, { exitCode: end.exitCode, cause: end.cause, stderrTail: end.stderrTail });
+    const died = end.cause.startsWith('the agent process') ? `agent ${lane.agentId} died: ${headline}` : `lane ${lane.hello.lane} died: ${headline}`;
+    this.opts.scheduler.removeLane(lane, died, { exitCode: end.exitCode, ...(end.signal ? { signal: end.signal } : {}), cause: end.cause, stderrTail: end.stderrTail });
   }
 
   /** Asks a lane's agent to replace it: its aborted task will not leave the slot. */

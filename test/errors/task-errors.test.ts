@@ -64,6 +64,20 @@ describe('a task that kills its thread', () => {
     expect(err.context.stderrTail).toContain('leaving now');
   });
 
+  it('a task that kills its whole agent: the failure names the signal and carries the agent\'s last stderr lines', async () => {
+    const err = await failureOf(
+      fl.map([1], async () => {
+        console.error('last words before the kill');
+        await new Promise((r) => setTimeout(r, 300)); // let the line leave the agent
+        process.kill(process.pid, 'SIGKILL');
+      }, { crashLimit: 1 }),
+    );
+    expect(err.code).toBe('POISONOUS');
+    expect(err.message).toContain('the agent process was killed by SIGKILL');
+    expect(err.context.signal).toBe('SIGKILL');
+    expect(err.context.stderrTail).toContain('last words before the kill');
+  });
+
   it('the slot comes back: the next job runs', async () => {
     expect(await fl.map([1, 2], (x) => x + 1)).toEqual([2, 3]);
   });
