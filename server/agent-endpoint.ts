@@ -68,6 +68,8 @@ export class AgentEndpoint {
   private readonly goneAgents = new Set<string>();
   /** How each lane's agent process ends, looked up when the lane connects (its handle goes at exit). */
   private readonly exits = new WeakMap<Lane, Promise<AgentExit>>();
+  /** Sockets this endpoint ended for silence: their reason is known, nobody will report another. */
+  private readonly silenced = new WeakSet<WebSocket>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -164,8 +166,10 @@ export class AgentEndpoint {
     const key = `${lane.agentId} ${lane.hello.lane}`;
     let end = this.laneEnds.get(key);
     this.laneEnds.delete(key);
-    // An agent whose control connection is not up yet may still report on it once it is.
-    if (!end && code !== CLOSE.NORMAL && !this.goneAgents.has(lane.agentId)) {
+    // An agent whose control connection is not up yet may still report on it once it is. A lane
+    // cut off here for silence is frozen or unreachable, not dying: nothing to wait for.
+    const abnormal = code !== CLOSE.NORMAL && !this.silenced.has(lane.channel.ws);
+    if (!end && abnormal && !this.goneAgents.has(lane.agentId)) {
       end = await new Promise<LaneEnd | undefined>((resolve) => {
         const timer = setTimeout(() => wake(undefined), LANE_END_WAIT_MS);
         timer.unref();
@@ -179,7 +183,7 @@ export class AgentEndpoint {
     }
     // The whole agent process is going: its launcher knows how it ended and what it last said.
     const exited = this.exits.get(lane);
-    if (!end && code !== CLOSE.NORMAL && exited && !this.controls.has(lane.agentId)) {
+    if (!end && abnormal && exited && !this.controls.has(lane.agentId)) {
       const exit = await new Promise<AgentExit | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), LANE_END_WAIT_MS);
         timer.unref();
@@ -218,16 +222,21 @@ export class AgentEndpoint {
     const busy = new Set([...this.opts.scheduler.lanes].filter((l) => (l.runs.size > 0 || l.draining.size > 0) && this.controls.has(l.agentId)).map((l) => l.channel.ws));
     const deadAgents = new Set<string>();
     for (const [agentId, ctl] of this.controls) if ((this.missed.get(ctl.ws) ?? 0) >= 2) deadAgents.add(agentId);
-    for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) lane.channel.ws.terminate();
+    for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) this.silence(lane.channel.ws);
     for (const ws of this.wss.clients) {
       const missed = this.missed.get(ws) ?? 0;
       if (missed >= 2 && !busy.has(ws)) {
-        ws.terminate();
+        this.silence(ws);
         continue;
       }
       this.missed.set(ws, missed + 1);
       ws.ping();
     }
+  }
+
+  private silence(ws: WebSocket): void {
+    this.silenced.add(ws);
+    ws.terminate();
   }
 
   close(): void {
