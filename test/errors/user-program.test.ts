@@ -29,6 +29,10 @@ describe('globals that are module exports', () => {
     expect(out.refs).toEqual([[readFileSync('/etc/hostname', 'utf8').length, 'hostname', 'zod ok']]);
   });
 
+  it('a flow stage gets a builtin global by reference too', () => {
+    expect(out.flowRefs).toEqual([['ok', 'hostname']]);
+  });
+
   it('a name imported from a module but not given says it travels by reference when given', () => {
     expect(out.missing.code).toBe('BAD_INPUT');
     expect(out.missing.message).toContain('pass it in globals');
