@@ -187,9 +187,8 @@ export class Session {
   everywhere<R>(fn: TaskFn<LaneWhere, R> | ModuleFunction<(where: LaneWhere, ctx: TaskContext) => R>, opts: EverywhereOptions = {}): Promise<LaneOutcome<Awaited<R>>[]> {
     return this.holding((async () => {
       if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
-      const { globals, pool, timeoutMs, ...rest } = opts;
-      const unknown = Object.keys(rest);
-      if (unknown.length > 0) throw new FlotillaError('BAD_INPUT', `everywhere: unknown option(s) ${unknown.join(', ')} (it takes pool, globals, timeoutMs)`);
+      checkKnownKeys(opts, ['pool', 'globals', 'timeoutMs'], 'everywhere option');
+      const { globals, pool, timeoutMs } = opts;
       const spec = await this.prepareFunction(fn, { globals });
       let res;
       try {
