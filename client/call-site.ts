@@ -25,7 +25,7 @@ function isOurs(frame: string): boolean {
 /** Captures the current stack; `Error.captureStackTrace` defers the formatting to first use. */
 export function captureCallSite(): CallSite {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40; // our own frames come first and must not crowd out the user's
+  Error.stackTraceLimit = 16; // our own frames come first and must not crowd out the user's
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, captureCallSite);
   Error.stackTraceLimit = limit;

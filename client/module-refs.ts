@@ -44,13 +44,17 @@ export function isPackageSpecifier(spec: string): boolean {
 const require = createRequire(import.meta.url);
 let builtinIndex: Map<unknown, ModuleExportRef> | undefined;
 
-/** Exports of Node's builtins by identity; built on first need, from modules that load quietly. */
+/**
+ * The builtins whose exports are found by identity, whatever name they are given: the common
+ * ones (most are loaded by Node itself already). Others are found by the calling file's import.
+ */
+const INDEXED = ['fs', 'fs/promises', 'path', 'os', 'crypto', 'util', 'url', 'child_process', 'zlib', 'stream', 'stream/promises', 'events', 'buffer', 'assert', 'readline', 'timers/promises', 'worker_threads', 'perf_hooks', 'querystring', 'string_decoder', 'dns', 'net', 'http', 'https', 'v8', 'vm', 'module'];
+
+/** Exports of the indexed builtins by identity; built on first need. */
 function builtins(): Map<unknown, ModuleExportRef> {
   if (builtinIndex) return builtinIndex;
   builtinIndex = new Map();
-  const skip = /^(_|sys$|punycode$|wasi$|inspector|trace_events$|test|sqlite$|repl$|domain$|constants$)/;
-  for (const name of builtinModules) {
-    if (skip.test(name)) continue;
+  for (const name of INDEXED) {
     let mod: unknown;
     try {
       mod = require(`node:${name}`);

@@ -14,8 +14,17 @@ import { firstUserFrame, originOf } from './call-site.js';
 import type { CallSite } from './call-site.js';
 import { importedAs, isPackageSpecifier, moduleRefOf } from './module-refs.js';
 
-/** The user's frame of the call being shipped (set around a synchronous prepare). */
-let current: SourceOrigin | undefined;
+/**
+ * The call being shipped (set around a synchronous prepare). Its stack is formatted only when a
+ * cache misses: a map in a loop pays for capturing it, not for reading it.
+ */
+let current: { site: CallSite; frame?: SourceOrigin | null } | undefined;
+
+function callerFrame(): SourceOrigin | undefined {
+  if (!current) return undefined;
+  if (current.frame === undefined) current.frame = firstUserFrame(current.site) ?? null;
+  return current.frame ?? undefined;
+}
 
 /**
  * Runs `f` (which ships functions) knowing where app code called: shipped sources then carry
@@ -24,12 +33,43 @@ let current: SourceOrigin | undefined;
  */
 export function shippingFrom<T>(site: CallSite | undefined, f: () => T): T {
   const outer = current;
-  current = site ? firstUserFrame(site) : undefined;
+  current = site ? { site } : undefined;
   try {
     return f();
   } finally {
     current = outer;
   }
+}
+
+// Where a function's source sits, by source text (the same text shipped again is found at
+// once); and which globals are module exports, by value and name.
+const ORIGINS_MAX = 256;
+const origins = new Map<string, SourceOrigin | null>();
+const refsByValue = new WeakMap<object, Map<string, ModuleExportRef | null>>();
+
+function cachedOrigin(source: string): SourceOrigin | undefined {
+  let o = origins.get(source);
+  if (o === undefined) {
+    if (!current) return undefined;
+    o = originOf(source, callerFrame()) ?? null;
+    origins.set(source, o);
+    if (origins.size > ORIGINS_MAX) origins.delete(origins.keys().next().value as string);
+  }
+  return o ?? undefined;
+}
+
+function cachedRef(name: string, value: unknown): ModuleExportRef | undefined {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  let byName = refsByValue.get(value);
+  const hit = byName?.get(name);
+  if (hit !== undefined) return hit ?? undefined;
+  const ref = moduleRefOf(name, value, callerFrame());
+  // Without a call site only builtins are known: do not remember a miss that a site could fix.
+  if (ref || current) {
+    if (!byName) refsByValue.set(value, (byName = new Map()));
+    byName.set(name, ref ?? null);
+  }
+  return ref;
 }
 
 /** The helper esbuild (and so tsx) calls in transpiled code; every agent defines it. */
@@ -56,16 +96,15 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {},
   const names = Object.keys(globals).sort();
   for (const name of names) checkGlobalName(name);
 
-  const site = current;
   const refs: Record<string, ModuleExportRef> = {};
   for (const name of names) {
-    const ref = moduleRefOf(name, globals[name], site);
+    const ref = cachedRef(name, globals[name]);
     if (ref) refs[name] = ref;
   }
-  const origins: Record<string, SourceOrigin> = {};
+  const placedAt: Record<string, SourceOrigin> = {};
   const placed = (key: string, f: Function) => {
-    const o = originOf(Function.prototype.toString.call(f), site);
-    if (o) origins[key] = o;
+    const o = cachedOrigin(Function.prototype.toString.call(f));
+    if (o) placedAt[key] = o;
   };
 
   // Analyze every function before encoding any value: the name check is cheap, encoding is not.
@@ -96,7 +135,7 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {},
     const lacking = a.free.filter((n) => !given.has(n) && !STANDARD_GLOBALS.has(n) && n !== NAME_HELPER);
     if (lacking.length === 0) continue;
     lacking.forEach((n) => missing.add(n));
-    problems.push(missingMessage(what, lacking, site, what !== 'the function' && what !== 'retryIf'));
+    problems.push(missingMessage(what, lacking, callerFrame(), what !== 'the function' && what !== 'retryIf'));
   }
   if (problems.length > 0) {
     throw new FlotillaError('BAD_INPUT', problems.join('; '), { context: { missing: [...missing].sort() } });
@@ -115,7 +154,7 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {},
   const spec: Omit<FnSpec, 'id'> = retryIf === undefined ? { src: main.src, vals, fns } : { src: main.src, vals, fns, retryIf };
   if (Object.keys(refs).length > 0) spec.refs = refs;
   const id = fnSpecId(spec);
-  if (Object.keys(origins).length > 0) spec.origins = origins;
+  if (Object.keys(placedAt).length > 0) spec.origins = placedAt;
   return { id, ...spec };
 }
 
