@@ -67,7 +67,14 @@ export function materializeSpec(spec: FnSpec, refValues: Record<string, unknown>
   const layout: ScriptPart[] = [];
   const place = (what: string, key: string, src: string, after: string) => {
     // V8 counts the lines of a `new Function` script from its two-line header.
-    layout.push({ what, start: lines.length + 3, lines: src.split('\n').length, origin: spec.origins?.[key] });
+    const origin = spec.origins?.[key];
+    const srcLines = src.split('\n');
+    let lineStarts: number[] | undefined;
+    if (origin?.lines) {
+      lineStarts = [0];
+      for (const l of srcLines.slice(0, -1)) lineStarts.push(lineStarts[lineStarts.length - 1]! + l.length + 1);
+    }
+    layout.push({ what, start: lines.length + 3, lines: srcLines.length, origin, lineStarts });
     lines.push(src, after);
   };
   for (const n of fnNames) {

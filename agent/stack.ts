@@ -17,6 +17,8 @@ export interface ScriptPart {
   start: number;
   lines: number;
   origin?: SourceOrigin;
+  /** Offset in the source where each of its lines starts, for origins with a line table. */
+  lineStarts?: number[];
 }
 
 const MAX_LAYOUTS = 512;
@@ -71,12 +73,21 @@ export function cleanStack(stack: string | undefined): string | undefined {
 }
 
 function mapFrame(at: string, name: string | undefined, id: string, line: number, col: number): string {
-  const fn = !name || name === 'eval' ? '' : `${name.replace(/^Object\.eval \[as (.+)\]$/, '$1').replace(/\beval\b/, '<anonymous>')} `;
+  // `eval`, `Object.eval [as fn]`, `Object.fn`: how V8 names an anonymous shipped function as
+  // the runner calls it; not a name the user gave.
+  const fn = !name || /^(Object\.)?(eval|fn)( \[as fn\])?$/.test(name) ? '' : `${name.replace(/\beval\b/, '<anonymous>')} `;
   const part = layouts.get(id)?.find((p) => line >= p.start && line < p.start + p.lines);
   if (!part) return `${at}${fn}(shipped function:${line}:${col})`.replace(/\(\)/, '');
   const rel = line - part.start;
   const o = part.origin;
   if (!o) return fn ? `${at}${fn}(${part.what}:${rel + 1}:${col})` : `${at}${part.what}:${rel + 1}:${col}`;
+  if (o.lines && o.lines.length > 0 && part.lineStarts) {
+    // Transpiled source: the line of the last matched statement at or before the frame.
+    const offset = (part.lineStarts[rel] ?? 0) + col - 1;
+    let fileLine = o.lines[0]![1];
+    for (const [at2, l] of o.lines) if (at2 <= offset) fileLine = l;
+    return fn ? `${at}${fn}(${o.file}:${fileLine})` : `${at}${o.file}:${fileLine}`;
+  }
   const c = rel === 0 && o.column > 0 ? o.column + col - 1 : col;
   return fn ? `${at}${fn}(${o.file}:${o.line + rel}:${c})` : `${at}${o.file}:${o.line + rel}:${c}`;
 }

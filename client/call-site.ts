@@ -98,6 +98,74 @@ export function originOf(source: string, site: SourceOrigin | undefined): Source
       if (!best || Math.abs(line - site.line) < Math.abs(best.line - site.line)) best = { file: site.file, line, column };
     }
     if (best) return best;
+    const lines = lineTable(source, site.file, text, site.line);
+    if (lines) return { file: site.file, line: lines[0]![1], column: 0, lines };
   }
   return { file: site.file, line: site.line, column: 0 };
+}
+
+/** Text without spaces, with one quote style; `at[i]` is where its i-th character was. */
+function squeeze(text: string): { text: string; at: number[] } {
+  let out = '';
+  const at: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+    out += c === "'" || c === '`' ? '"' : c;
+    at.push(i);
+  }
+  return { text: out, at };
+}
+
+const squeezed = new Map<string, { src: string; text: string; lineOf: number[] }>();
+
+/**
+ * For transpiled code (TypeScript run by tsx, which also strips whitespace): its statements are
+ * matched in order against the file (both without spaces, one quote style; type annotations
+ * make some miss), starting nearest the call, giving pairs [offset in source, line in file].
+ */
+function lineTable(source: string, file: string, text: string, callLine: number): Array<[number, number]> | undefined {
+  if (source.length > 64 * 1024) return undefined;
+  let f = squeezed.get(file);
+  if (!f || f.src !== text) {
+    const s = squeeze(text);
+    const lineStart: number[] = [0];
+    for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStart.push(i + 1);
+    let line = 0;
+    const lineOf = s.at.map((off) => {
+      while (line + 1 < lineStart.length && lineStart[line + 1]! <= off) line++;
+      return line + 1;
+    });
+    if (squeezed.size > 64) squeezed.clear();
+    squeezed.set(file, (f = { src: text, text: s.text, lineOf }));
+  }
+  const src = squeeze(source);
+  // Statements and blocks: cut after ; { } and keep pieces long enough to be telling.
+  const pieces: Array<{ text: string; at: number }> = [];
+  let from = 0;
+  for (let i = 0; i <= src.text.length; i++) {
+    if (i === src.text.length || ';{}'.includes(src.text[i]!)) {
+      const piece = src.text.slice(from, i + 1);
+      if (piece.length >= 8) pieces.push({ text: piece, at: src.at[from]! });
+      from = i + 1;
+    }
+  }
+  const out: Array<[number, number]> = [];
+  let pos = -1;
+  for (const p of pieces) {
+    let idx = -1;
+    if (pos < 0) {
+      // The first piece found: the occurrence nearest the call.
+      for (let j = f.text.indexOf(p.text); j >= 0; j = f.text.indexOf(p.text, j + 1)) {
+        if (idx < 0 || Math.abs(f.lineOf[j]! - callLine) < Math.abs(f.lineOf[idx]! - callLine)) idx = j;
+      }
+    } else {
+      idx = f.text.indexOf(p.text, pos);
+      if (idx - pos > 4096) idx = -1; // too far on: not this function's text
+    }
+    if (idx < 0) continue;
+    out.push([p.at, f.lineOf[idx]!]);
+    pos = idx + p.text.length;
+  }
+  return out.length > 0 ? out : undefined;
 }

@@ -29,7 +29,7 @@ import type { FnSpec } from '../agent/protocol/fnspec.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
-import { captureCallSite } from './call-site.js';
+import { captureCallSite, locateError } from './call-site.js';
 import type { CallSite } from './call-site.js';
 import { shippingFrom } from './ship.js';
 import { checkKnownKeys } from '../agent/protocol/options.js';
@@ -271,7 +271,7 @@ export class Session {
       else if (needsBuild(b, opts)) input = this.prepare(a as Iterable<unknown>, new Prebuilt(await this.prepareFunction(b, opts)), opts);
       else input = shippingFrom(site, () => this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts));
     } catch (err) {
-      throw fromTRPCError(err);
+      throw locateError(fromTRPCError(err), site);
     }
     this.hold(+1);
     try {

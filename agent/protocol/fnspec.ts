@@ -49,6 +49,12 @@ export interface SourceOrigin {
   file: string;
   line: number;
   column: number;
+  /**
+   * For transpiled source (TypeScript run by tsx) that does not appear verbatim in the file:
+   * pairs [offset in the shipped source, line in the file], ascending, found by matching its
+   * statements to the file's. A frame's line is that of the last pair at or before its offset.
+   */
+  lines?: Array<[number, number]>;
 }
 
 /**

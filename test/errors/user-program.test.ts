@@ -59,6 +59,17 @@ describe('remote stacks', () => {
     expect(out.inline.props).toEqual({ code: 'E_ROW', detail: { row: { bad: true } } });
   });
 
+  it("in TypeScript run by tsx (transpiled, whitespace stripped) the frame still names the line in the .ts file", async () => {
+    const ts = fileURLToPath(new URL('./fixtures/user-program-ts.ts', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', ts], { timeout: 120_000 }, (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so))),
+    );
+    const { stack } = JSON.parse(stdout.trim().split('\n').pop()!) as { stack: string };
+    const line = readFileSync(ts, 'utf8').split('\n').findIndex((l) => l.includes('// MARK:ts-throw')) + 1;
+    expect(stack).toContain('RangeError: row 7 is bad');
+    expect(stack).toContain(`user-program-ts.ts:${line}`);
+  }, 150_000);
+
   it("a function global's frame names its own line", () => {
     expect(out.helper.stack).toMatch(/TypeError: Cannot read properties of undefined/);
     expect(out.helper.stack).toContain(`user-program.mjs:${mark('helper').line}:`);
