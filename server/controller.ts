@@ -29,10 +29,13 @@ import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
+import { connectionCap } from './descriptors.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import type { ControllerOptions } from './controller-options.js';
+import { controllerOptionsSchema } from './controller-options.js';
+import { checkOptions } from './option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -45,6 +48,8 @@ export const VERSION = '0.1.0';
 export type { ControllerOptions } from './controller-options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** What agent/main.ts puts before each of its stderr lines. */
+const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -121,6 +126,7 @@ export class Controller {
 
   /** Starts a controller and its pools' agents. */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
+    checkOptions(controllerOptionsSchema, options, 'controller options');
     // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
     // caller as errors; a standalone one logs to stderr.
     const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
@@ -159,6 +165,8 @@ export class Controller {
       if (req.url?.startsWith('/trpc/')) return void http(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
     });
+    // Idle connections may not use the descriptors that starting an agent or opening a file needs.
+    this.server.maxConnections = connectionCap();
     this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
     applyWSSHandler({
       wss: this.trpcWss,
@@ -209,7 +217,7 @@ export class Controller {
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `http://${h}:${addr.port}`;
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
-    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
     this.localAgentUrl = local?.url ?? this.agentUrl;
@@ -221,8 +229,12 @@ export class Controller {
         embedded: !!this.opts.embedded,
         agentUrl: this.agentUrl,
         log: this.opts.log,
-        onAgentLog: (id, line) => {
-          this.logs.push(id, line);
+        onAgentLog: (id, raw) => {
+          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them
+          // again, so the line keeps its text and its time (the agent's) goes to the ring.
+          const m = AGENT_LINE_PREFIX.exec(raw);
+          const line = m ? raw.slice(m[0].length) : raw;
+          this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
           this.opts.log(`${id}: ${line}`);
         },
       });

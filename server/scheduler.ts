@@ -14,10 +14,17 @@ import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
-import { checkPart, checkResult } from './wire-checks.js';
+import { checkMessage, checkPart, checkResult } from './wire-checks.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
+
+/**
+ * A run with a timeout must be reported started within twice its timeout plus this, counted from
+ * dispatch, while its lane reports nothing else: time for the frame, the function's imports and
+ * setups, and the short tasks queued ahead of it. A lane past that is withholding the task.
+ */
+const START_GRACE_MS = 10_000;
 
 /** Functions (with their value globals) an agent lane keeps defined at most. */
 const MAX_FNS_PER_LANE = 64;
@@ -134,6 +141,7 @@ export class Scheduler {
     }
     lane.runs.clear();
     lane.draining.clear();
+    clearTimeout(lane.startWatch);
     this.recycling.delete(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
@@ -199,7 +207,10 @@ export class Scheduler {
         progress = true;
       }
     }
-    for (const [lane, b] of batches) this.send(lane, b.tasks, b.bins);
+    for (const [lane, b] of batches) {
+      this.send(lane, b.tasks, b.bins);
+      this.watchStarts(lane);
+    }
   }
 
   /** The next job of `pool` with queued tasks, round-robin; drops jobs whose queue is empty. */
@@ -274,6 +285,7 @@ export class Scheduler {
       lane.runs.add(run);
       const bins: Uint8Array[] = [];
       this.send(lane, [[run, ref, packEncoded(job.arg(index), bins), job.timeoutMs, index, attempt]], bins);
+      this.watchStarts(lane);
     }
   }
 
@@ -291,8 +303,7 @@ export class Scheduler {
   private onMessage(lane: Lane, msg: ToController, bins: Buffer[]): void {
     switch (msg.t) {
       case 'need':
-        if (typeof msg.hash !== 'string' || !/^[0-9a-f]{64}$/.test(msg.hash)) throw new FlotillaError('CHANNEL', 'need without an artifact hash');
-        this.shipping.send(lane, [msg.hash], true);
+        this.shipping.send(lane, [checkMessage('need', msg).hash], true);
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
@@ -319,6 +330,7 @@ export class Scheduler {
             if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
+        lane.lastReport = Date.now();
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.recycleIfIdle(lane);
         this.dispatch();
@@ -336,7 +348,8 @@ export class Scheduler {
         }
         return;
       case 'hb':
-        lane.rssBytes = msg.rssBytes;
+        // Shown to every client by agents.list: a bad value must end this agent, not the listing.
+        lane.rssBytes = checkMessage('hb', msg).rssBytes;
         return;
       default:
         return;
@@ -354,6 +367,39 @@ export class Scheduler {
       this.dispatch();
     }, r.job.timeoutMs);
     r.timer.unref();
+  }
+
+  /**
+   * The timeout counts from dispatch as well as from the reported start: a lane holding runs with
+   * a timeout that it neither starts nor answers, and that reports nothing else meanwhile, loses
+   * its connection, and its runs go back to the queue under the usual retry rules. Runs without
+   * a timeout may legitimately hold the slot for ever, so a lane holding one is not judged.
+   */
+  private watchStarts(lane: Lane): void {
+    if (lane.startWatch) return;
+    // The run in the slot may take its whole timeout before the next one starts.
+    let longest = 0, unstarted = 0;
+    for (const run of lane.runs) {
+      const r = this.runs.get(run);
+      if (!r) continue;
+      if (r.job.timeoutMs <= 0) return;
+      longest = Math.max(longest, r.job.timeoutMs);
+      if (!r.timer) unstarted++;
+    }
+    if (unstarted === 0) return;
+    const bound = 2 * longest + START_GRACE_MS;
+    const since = Date.now();
+    lane.startWatch = setTimeout(() => {
+      lane.startWatch = undefined;
+      if (!this.lanes.has(lane)) return;
+      if (lane.lastReport > since) return this.watchStarts(lane); // it is making progress
+      const held = [...lane.runs].map((run) => this.runs.get(run)).filter((r) => r && r.job.timeoutMs > 0 && !r.timer);
+      if (held.length === 0) return this.watchStarts(lane);
+      const why = `held ${held.length} task(s) with a timeout for ${bound} ms without starting or answering any`;
+      this.removeLane(lane, why);
+      lane.channel.close(CLOSE.SHUTDOWN, why);
+    }, bound);
+    lane.startWatch.unref();
   }
 
   /** Stops tracking a run: no result for it will be accepted any more. */

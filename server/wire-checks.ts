@@ -2,8 +2,48 @@
  * Checks of what agents send before the scheduler acts on it: an agent is authenticated, not
  * trusted to be well-formed. A malformed message throws CHANNEL, which ends its connection.
  */
+import { z } from 'zod';
 import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
 import type { WirePart, WireResult } from '../agent/protocol/messages.js';
+
+// What an agent says about itself, bounded: these values are shown to every client (agents.list)
+// and must never be able to break that listing for the others.
+const count = z.number().int().min(0).max(1_000_000);
+const label = (max: number) => z.string().max(max);
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+
+const schemas = {
+  ready: z.object({
+    t: z.literal('ready'),
+    slots: z.number().int().min(1).max(4096),
+    lane: z.number().int().min(0).max(4095),
+    pid: z.number().int().min(0).max(2 ** 32),
+    host: label(255),
+    node: label(64),
+    platform: label(64),
+    pool: label(128).optional(),
+    arts: z.array(hash).max(100_000).optional(),
+  }),
+  ctl: z.object({ t: z.literal('ctl'), pid: z.number().int().min(0).max(2 ** 32), host: label(255), slots: z.number().int().min(1).max(4096) }),
+  hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53) }),
+  need: z.object({ t: z.literal('need'), hash }),
+  // Why a lane's thread died: shown in the failure of the task it ran, so bounded like a log tail.
+  'lane-end': z.object({ t: z.literal('lane-end'), lane: z.number().int().min(0).max(4095), exitCode: z.number().int(), cause: label(16_384), stderrTail: label(16_384) }),
+} as const;
+
+/** The messages checked by schema (results and parts are checked item by item below). */
+export type CheckedMessage = { [K in keyof typeof schemas]: z.infer<(typeof schemas)[K]> }[keyof typeof schemas];
+
+/**
+ * Checks a `ready`, `ctl`, `hb`, `need` or `lane-end` message against its schema and returns it without
+ * unknown fields; throws CHANNEL (which ends that agent's connection) naming the bad field.
+ */
+export function checkMessage<T extends keyof typeof schemas>(t: T, msg: unknown): z.infer<(typeof schemas)[T]> {
+  const r = schemas[t].safeParse(msg);
+  if (r.success) return r.data as z.infer<(typeof schemas)[T]>;
+  const issue = r.error.issues[0]!;
+  throw new FlotillaError('CHANNEL', `malformed ${t} message: ${issue.path.join('.') || 'message'}: ${issue.message}`);
+}
 
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
 

@@ -5,6 +5,7 @@
 import { decodeValue } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { FlowStatus } from '../../server/flows/types.js';
+import { abortError } from '../abort.js';
 import { fromTRPCError } from '../errors.js';
 import type { Session } from '../session.js';
 import { progressView } from './progress.js';
@@ -66,6 +67,11 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
     return rows;
   }
 
+  /** @internal Resolves once the flow has finished, whatever its end. */
+  async done(): Promise<void> {
+    await this.finished({ progress: false }).catch(() => {});
+  }
+
   /** Resolves with the final status, showing progress meanwhile. */
   private finished(opts: CollectOptions): Promise<FlowStatus> {
     const view = progressView(opts.progress);
@@ -85,7 +91,7 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
       };
       const onAbort = () => {
         void this.cancel().catch(() => {});
-        end(new FlotillaError('CANCELLED', `flow ${this.id} cancelled by its signal`, { context: { flowId: this.id } }));
+        end(abortError(opts.signal!, `flow ${this.id}`, { flowId: this.id }));
       };
       sub = this.session.api.flow.progress.subscribe(
         { id: this.id },

@@ -48,9 +48,17 @@ export async function collectFlow(trpc: Trpc, id: string): Promise<void> {
     });
   });
   if (final.state === 'cancelled') throw new Error(`flow ${id} was cancelled`);
+  let failed = 0;
   for (let from = 0; from < final.rows; from += PAGE) {
     const page = await trpc.flow.collect.query({ id, from, max: PAGE });
-    for (const row of decodeValue(page.rows) as unknown[]) console.log(JSON.stringify(row, jsonSafe));
+    for (const row of decodeValue(page.rows) as { status?: string }[]) {
+      if (row.status !== 'ok') failed++;
+      console.log(JSON.stringify(row, jsonSafe));
+    }
+  }
+  if (failed > 0) {
+    console.error(`flotilla: ${failed} of ${final.rows} row(s) of flow ${id} failed or were skipped`);
+    process.exitCode = 1;
   }
 }
 

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import type { SshLauncher } from '../ssh/launcher.js';
 import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
+import { runCommand } from '../spawn.js';
 
 export interface CommandResult {
   code: number | null;
@@ -32,10 +33,8 @@ export interface Shell {
 export class LocalShell implements Shell {
   readonly where = 'this machine';
 
-  async run(cmd: string, input?: string): Promise<CommandResult> {
-    const { execa } = await import('execa');
-    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '' });
-    return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
+  run(cmd: string, input?: string): Promise<CommandResult> {
+    return runCommand(cmd, input);
   }
 
   async writePrivate(path: string, content: string): Promise<void> {
