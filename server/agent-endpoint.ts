@@ -42,6 +42,8 @@ export type Via = 'tcp' | 'unix';
  * report of the thread's death comes on the control connection, which may lag the lane's own).
  */
 const LANE_END_WAIT_MS = 2_000;
+/** The WebSocket close code of a connection that dropped without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
 
 /** Why a lane's thread died, as its agent reported it. */
 interface LaneEnd {
@@ -196,9 +198,11 @@ export class AgentEndpoint {
     const key = `${lane.agentId} ${lane.hello.lane}`;
     let end = this.laneEnds.get(key);
     this.laneEnds.delete(key);
-    // An agent whose control connection is not up yet may still report on it once it is. A lane
-    // cut off here for silence is frozen or unreachable, not dying: nothing to wait for.
-    const abnormal = code !== CLOSE.NORMAL && !this.silenced.has(lane.channel.ws);
+    // Only a socket that dropped without a close frame (1006) may be a thread or process that
+    // died; one closed with a reason (by either side) says why itself, and one cut off here for
+    // silence is frozen or unreachable. An agent whose control connection is not up yet may
+    // still report on it once it is.
+    const abnormal = code === ABNORMAL_CLOSURE && !this.silenced.has(lane.channel.ws);
     if (!end && abnormal && !this.goneAgents.has(lane.agentId)) {
       end = await new Promise<LaneEnd | undefined>((resolve) => {
         const timer = setTimeout(() => wake(undefined), LANE_END_WAIT_MS);
