@@ -153,7 +153,7 @@ clientCommand('collect', "print a job's results in input order as JSON lines, on
           { jobId },
           {
             onData: (ev) => {
-              results.push(...ev.data.results);
+              for (const r of ev.data.results) results.push(r);
               if (ev.data.seq >= ev.data.total) {
                 sub.unsubscribe();
                 resolve();

@@ -17,7 +17,9 @@ import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { Job } from './job.js';
+import { DONE, Job } from './job.js';
+import type { ErrorInfo } from '../agent/protocol/errors.js';
+import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
@@ -257,9 +259,8 @@ export class Controller {
     if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
-      for (let i = 0; i < job.total; i++) {
-        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
-      }
+      const error: ErrorInfo = { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, pool: name } };
+      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
     }
   }
 
@@ -270,6 +271,12 @@ export class Controller {
   private restoreJobs(): void {
     if (!this.store) return;
     for (const row of this.store.jobs()) {
+      if (row.finishedAt === undefined && row.total > MAX_TOTAL) {
+        // An older controller took any count: run the tasks that arrived, drop the rest.
+        this.opts.log(`job ${row.id} declares ${row.total} tasks, more than the ${MAX_TOTAL} a job may have; it goes on with the ${row.appended} whose arguments arrived`);
+        row.total = row.appended;
+        this.store.setTotal(row.id, row.total);
+      }
       const job = Job.restore(row, this.store);
       if (job.finished) {
         this.scheduler.jobs.set(job.id, job);
@@ -285,23 +292,37 @@ export class Controller {
     }
   }
 
-  /** Queues a map (or its first chunk of arguments); returns its job id. */
+  /**
+   * Queues a map (or its first chunk of arguments); returns its job id. Everything is checked
+   * before anything is created, and a failure after that undoes what was: a submit that throws
+   * leaves nothing scheduled.
+   */
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
+    if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
     const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
+    checkArgs(input.args, 0);
+    const fn = input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion);
+    checkGlobals(fn);
     const pool = choosePool(this.pools, input, this.defaultPool);
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
     const job = new Job(
-      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
     );
-    job.persist();
-    job.append(0, input.args);
-    job.onFinish = (j) => this.retire(j);
-    this.scheduler.submit(job);
+    try {
+      job.persist();
+      job.append(0, input.args);
+      job.onFinish = (j) => this.retire(j);
+      this.scheduler.submit(job);
+    } catch (err) {
+      this.scheduler.withdraw(job);
+      this.store?.deleteJob(job.id);
+      throw err;
+    }
     if (job.finished) this.retire(job);
     pool.ensure();
     return { jobId: job.id, total: job.total };
@@ -314,6 +335,7 @@ export class Controller {
     if (job.sealed || job.cancelled) throw new FlotillaError('BAD_INPUT', `job ${job.id} takes no more arguments (${job.cancelled ? 'cancelled' : 'all ' + job.total + ' arrived'})`);
     if (input.offset !== job.appended) badInput('offset', input.offset, `${job.appended}, where job ${job.id}'s arguments stop`);
     if (input.offset + input.args.length > job.total) badInput('args', `${input.args.length} arguments`, `at most ${job.total - job.appended} more for job ${job.id}`);
+    checkArgs(input.args, input.offset);
     job.append(input.offset, input.args);
     this.scheduler.extended(job);
     this.pools.get(job.pool)?.ensure();
@@ -324,9 +346,9 @@ export class Controller {
   abandonSubmission(jobId: string, why: string): void {
     const job = this.scheduler.jobs.get(jobId);
     if (!job || job.sealed || job.finished) return;
-    for (let i = job.appended; i < job.total; i++) {
-      job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, taskIndex: i, pool: job.pool } } });
-    }
+    // One error shared by every such task (clients fill taskIndex in from each result's index).
+    const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
+    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
   }
 
   /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
@@ -408,9 +430,8 @@ export class Controller {
     // Every waiting client gets an answer: what did not finish, will not. Durable jobs instead
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
-      for (let i = 0; !job.finished && i < job.total; i++) {
-        job.record({ index: i, ok: false, error: { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, taskIndex: i, pool: job.pool } } });
-      }
+      const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
+      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

@@ -9,7 +9,7 @@ import type { ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
 import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
-import { Job, RUNNING } from './job.js';
+import { DONE, Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
@@ -79,6 +79,25 @@ export class Scheduler {
     };
     if (job.total > 0) this.active.push(job);
     this.dispatch();
+  }
+
+  /**
+   * Takes back a job whose submit failed after it was handed over: it leaves the queues, and any
+   * of its tasks already sent are aborted, as if it had never been submitted.
+   */
+  withdraw(job: Job): void {
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    this.active = this.active.filter((j) => j !== job);
+    this.pinned.delete(job);
+    const byLane = new Map<Lane, number[]>();
+    for (const [run, r] of this.runs) {
+      if (r.job !== job) continue;
+      const list = byLane.get(r.lane);
+      if (list) list.push(run);
+      else byLane.set(r.lane, [run]);
+    }
+    for (const [lane, runs] of byLane) this.abandon(lane, runs);
+    this.onChange?.();
   }
 
   addLane(lane: Lane): void {
@@ -228,8 +247,37 @@ export class Scheduler {
     return undefined;
   }
 
+  /**
+   * Sends a batch of tasks. A frame that cannot be built (an argument the wire cannot carry, or
+   * a batch too large for one frame) is sent again task by task, and a task that still cannot go
+   * fails on its own: nothing stays "in flight" on a lane that never got it.
+   */
   private send(lane: Lane, tasks: WireTask[], bins: Uint8Array[]): void {
-    lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
+    try {
+      lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
+      return;
+    } catch (err) {
+      if (tasks.length === 1) return this.unsendable(lane, tasks[0]!, err);
+    }
+    for (const task of tasks) {
+      const own: Uint8Array[] = [];
+      const arg = task[2].b ? { ...task[2], b: task[2].b.map((i) => own.push(bins[i]!) - 1) } : task[2];
+      const one: WireTask = [task[0], task[1], arg, task[3], task[4], task[5]];
+      try {
+        lane.channel.send({ t: 'run', tasks: [one] } satisfies ToAgent, own);
+      } catch (err) {
+        this.unsendable(lane, task, err);
+      }
+    }
+  }
+
+  /** A task whose frame could not be built: it fails BAD_INPUT, and its lane is free of it. */
+  private unsendable(lane: Lane, task: WireTask, err: unknown): void {
+    const run = task[0];
+    const r = this.runs.get(run);
+    if (!r || r.lane !== lane) return;
+    this.forget(run, r);
+    this.finish(r.job, r.index, { code: 'BAD_INPUT', message: `this task's argument could not be sent to an agent: ${(err as Error)?.message ?? String(err)}`, context: { jobId: r.job.id, taskIndex: r.index, pool: r.job.pool } });
   }
 
   /** Defines a job's function on a lane; returns the ref its tasks use there. */
@@ -338,7 +386,9 @@ export class Scheduler {
       case 'part':
         if (!Array.isArray(msg.p)) throw new FlotillaError('CHANNEL', 'parts message without a part list');
         for (const item of msg.p) {
-          const [run, payload] = checkPart(item, bins.length);
+          const checked = checkPart(item, bins.length);
+          if (!checked) continue; // nested too deep to forward: dropped, like a stale part
+          const [run, payload] = checked;
           if (lane.draining.has(run)) continue; // aborted: its result is why
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale, exactly as its result would be
@@ -501,11 +551,16 @@ export class Scheduler {
       else byLane.set(r.lane, [run]);
     }
     for (const [lane, runs] of byLane) this.abandon(lane, runs);
-    if (index === undefined) job.cancelled = true;
+    // Stored before any result is: a controller that dies from here on still knows the job is cancelled.
+    if (index === undefined) job.markCancelled();
     let cancelled = 0;
     const from = index ?? 0, to = index === undefined ? job.total : index + 1;
+    // One error for every task: a cancel of millions costs one small object per task, not four.
+    // The result carries the index, and clients fill taskIndex in from it.
+    const error: ErrorInfo = { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, pool: job.pool } };
+    if (index !== undefined) error.context!.taskIndex = index;
     for (let i = from; i < to; i++) {
-      if (job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
+      if (job.state[i] !== DONE && job.record({ index: i, ok: false, error })) cancelled++;
     }
     this.dispatch();
     return { cancelled };

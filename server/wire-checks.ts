@@ -3,8 +3,9 @@
  * trusted to be well-formed. A malformed message throws CHANNEL, which ends its connection.
  */
 import { z } from 'zod';
-import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
-import type { WirePart, WireResult } from '../agent/protocol/messages.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { WireEncoded, WirePart, WireResult } from '../agent/protocol/messages.js';
+import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, boundedErrorInfo, deeperThan } from '../agent/protocol/bounds.js';
 
 // What an agent says about itself, bounded: these values are shown to every client (agents.list)
 // and must never be able to break that listing for the others.
@@ -45,10 +46,16 @@ export function checkMessage<T extends keyof typeof schemas>(t: T, msg: unknown)
   throw new FlotillaError('CHANNEL', `malformed ${t} message: ${issue.path.join('.') || 'message'}: ${issue.message}`);
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
+/** Whether an encoded value from an agent nests deeper than the controller stores or forwards. */
+function tooDeep(p: WireEncoded): boolean {
+  return deeperThan(p.j, MAX_WIRE_DEPTH) || deeperThan(p.m, MAX_WIRE_DEPTH);
+}
 
-/** Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
-export function checkPart(item: unknown, attachments: number): WirePart {
+/**
+ * Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed.
+ * Returns undefined for a value nested too deep to forward: that part is dropped.
+ */
+export function checkPart(item: unknown, attachments: number): WirePart | undefined {
   const bad = (why: string): never => {
     throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
   };
@@ -56,7 +63,7 @@ export function checkPart(item: unknown, attachments: number): WirePart {
   const [run, payload] = item as unknown[];
   if (!Number.isSafeInteger(run)) bad('bad run');
   checkEncoded(payload, attachments, bad);
-  return item as WirePart;
+  return tooDeep(payload as WireEncoded) ? undefined : (item as WirePart);
 }
 
 /** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
@@ -67,7 +74,11 @@ function checkEncoded(payload: unknown, attachments: number, bad: (why: string) 
   if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
 }
 
-/** Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
+/**
+ * Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed.
+ * A value nested too deep to store or forward becomes that task's failure; an error keeps only
+ * its known fields, and a context it cannot carry is replaced by a note (boundedErrorInfo).
+ */
 export function checkResult(item: unknown, attachments: number): WireResult {
   const bad = (why: string): never => {
     throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
@@ -77,12 +88,12 @@ export function checkResult(item: unknown, attachments: number): WireResult {
   if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
-  if (ok === 1) checkEncoded(p, attachments, bad);
-  else {
-    if (typeof p.message !== 'string') bad('error without a message');
-    if (typeof p.code !== 'string' || !ERROR_CODES.has(p.code)) p.code = 'TASK_ERROR';
-    if (p.context !== undefined && (typeof p.context !== 'object' || p.context === null)) delete p.context;
-    for (const k of ['name', 'stack'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') delete p[k];
+  if (ok === 1) {
+    checkEncoded(p, attachments, bad);
+    if (!tooDeep(p as unknown as WireEncoded)) return item as WireResult;
+    const message = `the task's result is nested more than ${MAX_VALUE_DEPTH} levels deep, so it cannot be stored or sent; flatten it, or return it as a string or bytes`;
+    return [run as number, 0, { code: 'TASK_ERROR', message, context: { maxDepth: MAX_VALUE_DEPTH } }, durationUs as number];
   }
-  return item as WireResult;
+  if (typeof p.message !== 'string') bad('error without a message');
+  return [run as number, 0, boundedErrorInfo(p), durationUs as number];
 }

@@ -136,10 +136,10 @@ export class Flow<P extends object, S extends object = {}> {
     const session = this.state.session ?? (await defaultSession());
     const built = await buildModuleStages(session, this.state.stages);
     const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name, built.specs, this.state.cache);
-    problems.push(...built.problems);
+    for (const p of built.problems) problems.push(p);
     if (this.state.stages.length === 0) problems.unshift({ message: 'the flow has no stages: add one with .stage(name, fn) or .command(name, argv)' });
     try {
-      problems.push(...(await session.api.flow.preflight.query(this.state.distribute)));
+      for (const p of await session.api.flow.preflight.query(this.state.distribute)) problems.push(p);
     } catch (err) {
       throw fromTRPCError(err);
     }

@@ -59,7 +59,7 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
     try {
       for (let from = 0; from < final.rows; from += PAGE) {
         const page = await this.session.api.flow.collect.query({ id: this.id, from, max: PAGE });
-        rows.push(...(decodeValue(page.rows) as FlowRow<P, S>[]));
+        for (const row of decodeValue(page.rows) as FlowRow<P, S>[]) rows.push(row);
       }
     } catch (err) {
       throw fromTRPCError(err);

@@ -77,12 +77,12 @@ export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: 
   const problems: FlowProblem[] = [];
   const byName = new Map(stages.map((s) => [s.name, s]));
   const rows = Array.isArray(grid) ? (grid as Record<string, unknown>[]) : [];
-  problems.push(...gridProblems(grid, stages, distribute?.by));
+  for (const p of gridProblems(grid, stages, distribute?.by)) problems.push(p);
   const defs: FlowStageDef[] = [];
   for (const s of stages) {
     const base = { name: s.name, needs: s.needs, ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.output ? { output: s.output } : {}), ...(!cache || s.cache === false ? { cache: false } : {}) };
     if (s.cmd) {
-      problems.push(...placeholderProblems(s, byName, rows));
+      for (const p of placeholderProblems(s, byName, rows)) problems.push(p);
       defs.push({ ...base, cmd: s.cmd, ...(s.cwd ? { cwd: s.cwd } : {}), ...(s.env ? { env: s.env } : {}) });
       continue;
     }
