@@ -13,7 +13,7 @@ export function didYouMean(key: string, known: readonly string[]): string | unde
   const stem = (s: string) => s.toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
   const k = stem(key);
   const scored = [...known].sort().map((cand) => ({ cand, d: distance(k, stem(cand)) }));
-  const best = Math.min(...scored.map((s) => s.d));
+  const best = scored.reduce((m, s) => Math.min(m, s.d), Infinity);
   if (!(best <= Math.max(2, Math.floor(key.length / 3)))) return undefined;
   return scored.filter((s) => s.d === best).slice(0, 2).map((s) => s.cand).join(' or ');
 }
