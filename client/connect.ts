@@ -3,6 +3,10 @@
  * embedded controller started in this process with local agents.
  */
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import type { Agent } from 'node:https';
+import { pinnedAgent } from '../server/tls-pin.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { Controller } from '../server/controller.js';
 import type { ControllerOptions } from '../server/controller.js';
@@ -17,6 +21,13 @@ export interface ConnectOptions {
   token?: string;
   /** File holding the token (the controller prints its path). */
   tokenFile?: string;
+  /**
+   * SHA-256 fingerprint of the certificate of an `https://` controller (`AA:BB:...` or plain hex,
+   * as `flotilla controller --tls self-signed` prints it): that certificate alone is trusted, and
+   * nothing is sent before it is checked. Without it, the certificate must be valid for the
+   * system's CAs (or NODE_EXTRA_CA_CERTS). @default FLOTILLA_FINGERPRINT
+   */
+  fingerprint?: string;
   /** Embedded only: pools to start. @default { local: { launcher: 'local' } } with one agent per core */
   pools?: Record<string, PoolOptions>;
   /** Embedded only: further controller options. */
@@ -51,10 +62,14 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   }
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new FlotillaError('BAD_INPUT', `url must use http, https, ws or wss, got ${url.protocol}`);
   const token = opts.token ?? (opts.tokenFile ? readToken(opts.tokenFile) : process.env.FLOTILLA_TOKEN);
-  await preflight(url, opts.url, token);
-  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+  const fingerprint = opts.fingerprint ?? process.env.FLOTILLA_FINGERPRINT;
+  if (fingerprint !== undefined && !secure) throw new FlotillaError('BAD_INPUT', `fingerprint pins a TLS certificate: use an https:// url, got ${opts.url}`);
+  const agent = secure && fingerprint ? pinnedAgent(fingerprint) : undefined;
+  await preflight(url, opts.url, token, agent);
+  url.protocol = secure ? 'wss:' : 'ws:';
   url.pathname = '/trpc';
-  const { trpc, close } = remoteClient(url.toString(), token);
+  const { trpc, close } = remoteClient(url.toString(), token, agent);
   const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;
@@ -73,23 +88,35 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
 }
 
 /**
- * One authenticated HTTP call before the WebSocket exists, so a wrong token or an unreachable
- * controller fails now with the reason, rather than as a socket that keeps reconnecting.
+ * One authenticated HTTP call before the WebSocket exists, so a wrong token, a wrong certificate
+ * or an unreachable controller fails now with the reason, rather than as a socket that keeps
+ * reconnecting.
  */
-async function preflight(url: URL, shown: string, token: string | undefined): Promise<void> {
+async function preflight(url: URL, shown: string, token: string | undefined, agent: Agent | undefined): Promise<void> {
   const http = new URL(url);
-  http.protocol = http.protocol === 'wss:' || http.protocol === 'https:' ? 'https:' : 'http:';
+  const secure = http.protocol === 'wss:' || http.protocol === 'https:';
+  http.protocol = secure ? 'https:' : 'http:';
   http.pathname = '/trpc/agents.list';
-  let res: Response;
+  let status: number;
   try {
-    res = await fetch(http, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
+    status = await new Promise<number>((resolve, reject) => {
+      const req = (secure ? httpsGet : httpGet)(http, { headers: token ? { authorization: `Bearer ${token}` } : {}, agent, timeout: 10_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('error', reject);
+    });
   } catch (err) {
-    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new FlotillaError('CLOSED', `cannot reach a controller at ${shown} (${why})`, { cause: err });
+    if (err instanceof FlotillaError) throw err; // a pinned certificate that does not match
+    const code = (err as { code?: string }).code;
+    const why = code ?? (err as Error).message;
+    const hint = secure && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(why) ? ': pass the fingerprint the controller printed (connect({ url, fingerprint }))' : '';
+    throw new FlotillaError('CLOSED', `cannot reach a controller at ${shown} (${why})${hint}`, { cause: err });
   }
-  await res.body?.cancel();
-  if (res.status === 401) throw new FlotillaError('UNAUTHORIZED', `the controller at ${shown} refused the token${token ? '' : ' (none was given: pass token or tokenFile)'}`);
-  if (!res.ok) throw new FlotillaError('CLOSED', `${shown} answered ${res.status}: is it a flotilla controller?`);
+  if (status === 401) throw new FlotillaError('UNAUTHORIZED', `the controller at ${shown} refused the token${token ? '' : ' (none was given: pass token or tokenFile)'}`);
+  if (status === 400 && !secure) throw new FlotillaError('CLOSED', `${shown} answered 400: a controller serving TLS answers so in the clear; use https://`);
+  if (status < 200 || status >= 300) throw new FlotillaError('CLOSED', `${shown} answered ${status}: is it a flotilla controller?`);
 }
 
 function readToken(path: string): string {

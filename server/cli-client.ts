@@ -8,6 +8,7 @@ import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from './router.js';
 import { transformer } from './transformer.js';
+import { pinnedAgent } from './tls-pin.js';
 import { defaultStateDir, tokenPath } from './state.js';
 
 export interface CliConnection {
@@ -16,7 +17,7 @@ export interface CliConnection {
 }
 
 /** Connects to `url` with the token from the flag, FLOTILLA_TOKEN, or the token file. */
-export function cliConnect(opts: { url: string; tokenFile?: string }): CliConnection {
+export function cliConnect(opts: { url: string; tokenFile?: string; fingerprint?: string }): CliConnection {
   // An explicit file first, then the environment, then the default file; never a flag, which
   // would show the token in the process list.
   let token = opts.tokenFile ? undefined : process.env.FLOTILLA_TOKEN;
@@ -29,9 +30,12 @@ export function cliConnect(opts: { url: string; tokenFile?: string }): CliConnec
     }
   }
   const u = new URL(opts.url);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+  const fingerprint = opts.fingerprint ?? process.env.FLOTILLA_FINGERPRINT;
+  u.protocol = secure ? 'wss:' : 'ws:';
   u.pathname = '/trpc';
-  const ws = createWSClient({ url: u.toString(), WebSocket: withBearer(token), retryDelayMs: () => 500 });
+  const agent = secure && fingerprint ? pinnedAgent(fingerprint) : undefined;
+  const ws = createWSClient({ url: u.toString(), WebSocket: withBearer(token, { agent }), retryDelayMs: () => 500 });
   return { trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] }), close: () => ws.close() };
 }
 

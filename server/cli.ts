@@ -8,6 +8,8 @@ import { Controller, VERSION } from './controller.js';
 import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
+import type { TlsMaterial } from './tls.js';
+import { readFileSync } from 'node:fs';
 import type { TaskResult } from './job.js';
 import { jsonSafe } from './json-safe.js';
 import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
@@ -32,7 +34,10 @@ program
   .option('--agents <n>', 'local agents to keep (default: one per core)', int('agents', 1))
   .option('--slots <n>', 'task slots per agent', int('slots', 1), 1)
   .option('--idle-timeout <ms>', 'agents exit after this long without a task', int('idle-timeout', 1))
-  .option('--no-token', 'accept clients without the bearer token (loopback only)')
+  .option('--no-token', 'accept clients without the bearer token (loopback only). Any user of this machine can then run code as you: only for a machine of your own')
+  .option('--tls-cert <file>', 'serve clients over TLS with this certificate (PEM; with --tls-key)')
+  .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+  .option('--tls <mode>', "'self-signed': serve TLS with a certificate made once in the state folder; clients pin the fingerprint printed")
   .option('--no-durable', 'keep jobs in memory only (by default they are kept in the state folder and survive a restart)')
   .action(async (o) => {
     const controller = await Controller.start({
@@ -40,13 +45,16 @@ program
       port: o.port,
       stateDir: o.stateDir,
       requireToken: o.token,
+      tls: tlsOption(o),
       durable: o.durable,
       pools: { local: { launcher: 'local', agents: o.agents, slots: o.slots, idleTimeoutMs: o.idleTimeout } },
     });
     process.stdout.write(`flotilla controller ${VERSION} listening on ${controller.url}\n`);
     process.stdout.write(controller.tokenFile ? `token file: ${controller.tokenFile}\n` : 'no token required (loopback only)\n');
+    if (controller.fingerprint) process.stdout.write(`TLS certificate SHA-256 fingerprint: ${controller.fingerprint}\n`);
     process.stdout.write(`agents dial: ${controller.agentUrl}\n`);
-    process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}' })\n`);
+    const pin = controller.fingerprint ? `, fingerprint: '${controller.fingerprint}'` : '';
+    process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}'${pin} })\n`);
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) process.exit(1); // a second Ctrl-C: leave now
@@ -59,6 +67,23 @@ program
     process.on('SIGTERM', () => void stop('SIGTERM'));
   });
 
+/** The controller's `tls` option from --tls / --tls-cert / --tls-key. */
+function tlsOption(o: { tls?: string; tlsCert?: string; tlsKey?: string }): TlsMaterial | 'self-signed' | undefined {
+  if (o.tls !== undefined && o.tls !== 'self-signed') throw new InvalidArgumentError(`--tls takes 'self-signed' (or give --tls-cert and --tls-key), got ${o.tls}`);
+  if (o.tls && (o.tlsCert || o.tlsKey)) throw new InvalidArgumentError('give either --tls self-signed or --tls-cert with --tls-key, not both');
+  if (o.tls) return 'self-signed';
+  if (!o.tlsCert !== !o.tlsKey) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  if (!o.tlsCert) return undefined;
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', o.tlsCert), key: read('--tls-key', o.tlsKey!) };
+}
+
 /** Adds the connection options and runs `fn` with a connection, closing it after. */
 function clientCommand(name: string, description: string, parent: Command = program) {
   return parent
@@ -66,10 +91,11 @@ function clientCommand(name: string, description: string, parent: Command = prog
     .description(description)
     .option('--url <url>', 'controller address', process.env.FLOTILLA_URL ?? 'http://127.0.0.1:7711')
     .option('--token-file <file>', 'file holding the token (default: ~/.flotilla/token)')
+    .option('--fingerprint <sha256>', 'pin the certificate of an https:// controller (default: $FLOTILLA_FINGERPRINT)')
     .option('--json', 'print JSON');
 }
 
-async function withConnection(o: { url: string; tokenFile?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
+async function withConnection(o: { url: string; tokenFile?: string; fingerprint?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
   const c = cliConnect(o);
   try {
     await fn(c);

@@ -9,13 +9,14 @@ import { hostname } from 'node:os';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
 import { agentBundlePath } from '../bundle.js';
+import { agentEnvironment } from './agent-env.js';
 
 const TAIL_BYTES = 8 * 1024;
 
 export interface LocalLauncherOptions {
   /** Node binary to run agents with. @default process.execPath */
   node?: string;
-  /** Extra environment for agents. */
+  /** Environment for agents beyond the allow-list of agent-env.ts. */
   env?: Record<string, string>;
   /** Let the controller's process exit while agents run (embedded use); they follow it out. */
   unref?: boolean;
@@ -37,8 +38,9 @@ export class LocalLauncher implements Launcher {
       reject: false,
       cleanup: true,
       buffer: false,
-      env: { ...this.opts.env, FLOTILLA_AGENT: '1' },
-      extendEnv: true,
+      // Not the controller's whole environment: its secrets would be readable by every task.
+      env: { ...agentEnvironment(this.opts.env), FLOTILLA_AGENT: '1' },
+      extendEnv: false,
     });
     this.children.add(child);
     child.stdin.on('error', () => {}); // the agent may die before reading: its exit says why

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import type { SshLauncher } from '../ssh/launcher.js';
 import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
+import { agentEnvironment } from '../agent-env.js';
 
 export interface CommandResult {
   code: number | null;
@@ -34,7 +35,9 @@ export class LocalShell implements Shell {
   readonly where = 'this machine';
 
   async run(cmd: string, input?: string): Promise<CommandResult> {
-    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '' });
+    // sbatch exports its own environment into the job (--export=ALL): only the allow-list, so
+    // the controller's secrets never reach a job (or SLURM's records of it).
+    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '', env: agentEnvironment(), extendEnv: false });
     return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
