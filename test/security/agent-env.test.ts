@@ -43,7 +43,7 @@ function withSecrets(reaper: Reaper): void {
   });
 }
 
-describe('the environment of agents', () => {
+describe('the environment of agents', { timeout: 90_000 }, () => {
   it("agents inherit the controller's whole environment: a CLI controller's local agents get neither FLOTILLA_TOKEN nor FLOTILLA_SSH_PASSPHRASE", async () => {
     const reaper = new Reaper();
     const c = await startCli(reaper, [], { env: { ...process.env, ...SECRETS } });

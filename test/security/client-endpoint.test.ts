@@ -31,7 +31,7 @@ function declareBody(url: string, token: string, length: number): Promise<{ stat
   });
 }
 
-describe('a huge body with a valid token', () => {
+describe('a huge body with a valid token', { timeout: 120_000 }, () => {
   it('a huge body kills or starves it: a body over the limit is refused from its Content-Length (413) before it is read', async () => {
     const reaper = new Reaper();
     const c = await startCli(reaper);
@@ -92,7 +92,7 @@ describe('a huge body with a valid token', () => {
   });
 });
 
-describe('connection caps', () => {
+describe('connection caps', { timeout: 120_000 }, () => {
   it('file-descriptor exhaustion: 1,500 silent TCP connections to a controller limited to 1,024 files stop neither /trpc/health nor a relaunched agent', async () => {
     const reaper = new Reaper();
     const c = await startCli(reaper, [], { shell: 'ulimit -n 1024;' });
@@ -119,7 +119,7 @@ describe('connection caps', () => {
   });
 });
 
-describe('error answers', () => {
+describe('error answers', { timeout: 60_000 }, () => {
   it('401 responses carry server stack traces with absolute paths: no stack or path reaches a client', async () => {
     const reaper = new Reaper();
     const c = await startCli(reaper);
@@ -142,7 +142,7 @@ describe('error answers', () => {
   });
 });
 
-describe('listening beyond loopback', () => {
+describe('listening beyond loopback', { timeout: 90_000 }, () => {
   it('the client endpoint has no TLS, and --host 0.0.0.0 is accepted: without TLS it is refused, naming the options and the SSH forward', async () => {
     const r = await execa(process.execPath, [CLI, 'controller', '--host', '0.0.0.0', '--port', '0', '--state-dir', '/nonexistent/never-made'], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(1);
@@ -188,7 +188,7 @@ describe('listening beyond loopback', () => {
   });
 });
 
-describe('--no-token', () => {
+describe('--no-token', { timeout: 60_000 }, () => {
   it('a --no-token controller lets any local user run code as the controller user: the help says so, and beyond loopback it is refused', async () => {
     const help = await execa(process.execPath, [CLI, 'controller', '--help'], { timeout: 20_000 });
     expect(help.stdout).toMatch(/--no-token[\s\S]*any user of this machine can then run code as you/i);

@@ -12,7 +12,7 @@ import { startCli } from './cli-controller.js';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
-describe('state folder permissions', () => {
+describe('state folder permissions', { timeout: 90_000 }, () => {
   it('--state-dir pointing at an existing 0755 folder leaves jobs.db readable by other users: the folder becomes 0700 and its files 0600', async () => {
     const reaper = new Reaper();
     const state = join(tempDir(reaper), 'shared-looking');
