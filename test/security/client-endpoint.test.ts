@@ -3,14 +3,16 @@
  * bodies and messages, floods of silent connections, strangers reading error details, plaintext
  * beyond loopback. Each case is named after what it guards.
  */
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { connect } from '../../client/index.js';
-import { Reaper, ROOT, within } from '../lifecycle/helpers.js';
+import { Reaper, ROOT, tempDir, within } from '../lifecycle/helpers.js';
 import { rejection, until } from '../support/async.js';
 import { healthy } from '../support/health.js';
 import { CLI, startCli } from './cli-controller.js';
@@ -144,12 +146,15 @@ describe('error answers', { timeout: 60_000 }, () => {
 
 describe('listening beyond loopback', { timeout: 90_000 }, () => {
   it('the client endpoint has no TLS, and --host 0.0.0.0 is accepted: without TLS it is refused, naming the options and the SSH forward', async () => {
-    const r = await execa(process.execPath, [CLI, 'controller', '--host', '0.0.0.0', '--port', '0', '--state-dir', '/nonexistent/never-made'], { reject: false, timeout: 20_000 });
+    const reaper = new Reaper();
+    const state = join(tempDir(reaper), 'state');
+    const r = await execa(process.execPath, [CLI, 'controller', '--host', '0.0.0.0', '--port', '0', '--state-dir', state], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without TLS/);
     expect(r.stderr).toMatch(/--tls-cert FILE --tls-key FILE/);
     expect(r.stderr).toMatch(/--tls self-signed/);
     expect(r.stderr).toMatch(/ssh -L 7711:127\.0\.0\.1:7711/);
+    expect(existsSync(state)).toBe(false); // refused before anything was made or bound
   });
 
   it('the client endpoint has no TLS: --tls self-signed serves TLS, connect() pins the printed fingerprint, a wrong pin or plain HTTP gets nothing', async () => {
@@ -192,7 +197,9 @@ describe('--no-token', { timeout: 60_000 }, () => {
   it('a --no-token controller lets any local user run code as the controller user: the help says so, and beyond loopback it is refused', async () => {
     const help = await execa(process.execPath, [CLI, 'controller', '--help'], { timeout: 20_000 });
     expect(help.stdout).toMatch(/--no-token[\s\S]*any user of this machine can then run code as you/i);
-    const r = await execa(process.execPath, [CLI, 'controller', '--no-token', '--host', '10.200.0.1', '--port', '0', '--tls', 'self-signed', '--state-dir', '/nonexistent/never-made'], { reject: false, timeout: 20_000 });
+    const reaper = new Reaper();
+    const state = join(tempDir(reaper), 'state');
+    const r = await execa(process.execPath, [CLI, 'controller', '--no-token', '--host', '10.200.0.1', '--port', '0', '--tls', 'self-signed', '--state-dir', state], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/refusing to listen on 10\.200\.0\.1 without a token/);
   });
