@@ -1,10 +1,12 @@
 /**
  * Dialling the controller, for a lane or the supervisor's control connection alike: connect,
  * handshake, run a session on the open channel, and when it closes dial again with capped
- * exponential backoff and full jitter. A refusal (an unknown or revoked key) is final.
+ * exponential backoff and full jitter. Only a refusal signed by the controller (an unknown or
+ * revoked key) is final: a handshake that failed any other way may have been tampered with on the
+ * way (a relay or tunnel flipping a bit), and the next dial can go through.
  */
 import { WebSocket } from 'ws';
-import { CLOSE, dialChannel } from './protocol/channel.js';
+import { dialChannel } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
 import { identityFromSecret, keyFromText } from './protocol/identity.js';
 import type { AgentCredentials } from './protocol/identity.js';
@@ -34,8 +36,8 @@ export async function dialLoop(creds: AgentCredentials, session: (ch: SecureChan
     try {
       ch = await dialChannel(ws, { agentId: creds.agentId, identity, controllerKey });
     } catch (err) {
-      const e = err as Error & { code?: string };
-      if (e.code === 'UNAUTHORIZED') return { refused: e.message };
+      const e = err as Error & { code?: string; context?: { refused?: unknown } };
+      if (e.code === 'UNAUTHORIZED' && e.context?.refused === true) return { refused: e.message };
       await sleep(Math.random() * backoff); // full jitter: a fleet does not reconnect in lockstep
       backoff = Math.min(backoff * 2, 5_000);
       continue;
@@ -48,8 +50,7 @@ export async function dialLoop(creds: AgentCredentials, session: (ch: SecureChan
     const closed = new Promise<{ code: number; reason: string }>((resolve) => (ch.onclose = (code, reason) => resolve({ code, reason })));
     const stop = await session(ch, closed);
     clearInterval(watch);
-    const { code, reason } = await closed;
-    if (code === CLOSE.UNAUTHORIZED) return { refused: `controller refused this agent: ${reason}` };
+    await closed; // a close code is not signed: it can end this connection, never the agent
     if (stop) return { stopped: true };
     await sleep(Math.random() * backoff);
   }

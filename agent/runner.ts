@@ -7,6 +7,7 @@ import { decodeValue, encodeValue } from './protocol/codec.js';
 import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
+import { boundedErrorInfo } from './protocol/bounds.js';
 import type { ToAgent, ToController, WirePart, WireResult, WireTask } from './protocol/messages.js';
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
@@ -357,7 +358,8 @@ export class Runner {
         info.context = { ...info.context, retryIfThrew: String(predErr) };
       }
     }
-    this.push([run, 0, info, Math.round(durationMs * 1000)]);
+    // The error's context is the user's too: one the wire cannot carry must not break the frame.
+    this.push([run, 0, boundedErrorInfo(info as unknown as Record<string, unknown>), Math.round(durationMs * 1000)]);
   }
 
   private push(r: WireResult): void {

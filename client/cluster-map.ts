@@ -13,7 +13,9 @@ let shared: Promise<Session> | undefined;
 /** @internal The shared embedded session of clusterMap and flow(), started on first use. */
 export function defaultSession(): Promise<Session> {
   if (!shared) {
-    shared = connect();
+    // Embedded whatever FLOTILLA_URL says (a `controller` option asks for one): clusterMap and
+    // flow() without a session run on local agents; connect() is how to reach a shared controller.
+    shared = connect({ controller: {} });
     // Everything the embedded controller holds is unref'd, so this fires once the program's own
     // work is done; then agents are stopped and the temporary state is removed.
     const onIdle = () => {

@@ -123,6 +123,11 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     await this.canceller(await this.idReady);
   }
 
+  /**
+   * Outcomes as they finish. Leaving the loop early (`break`, `return`, a throw) stops reading,
+   * not the job: its other tasks still run, `await job` still gives every value, and another
+   * loop still sees every outcome. Call `cancel()` to stop the job.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<TaskOutcome<R>> {
     let cursor = 0;
     for (;;) {

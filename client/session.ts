@@ -29,6 +29,8 @@ import type { FunctionOptions } from './module/prepare.js';
 import type { ModuleFunction } from './module/handle.js';
 import type { FnSpec } from '../agent/protocol/fnspec.js';
 import { toOutcome } from './outcome.js';
+import { itemList } from './items.js';
+import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
 import type { Flow } from './flow/flow.js';
@@ -207,15 +209,12 @@ export class Session {
 
   private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions) {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
-    if (items === null || items === undefined || (typeof items !== 'object' && typeof items !== 'string')) {
-      throw new FlotillaError('BAD_INPUT', `items must be an array or another iterable, got ${items === null ? 'null' : typeof items}`);
-    }
     const { globals, signal, retryIf, setup, setupTimeoutMs, ...sched } = opts;
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
     if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
-    const list: ArrayLike<T> = Array.isArray(items) || typeof items === 'string' ? items : 'length' in items ? items : Array.from(items);
+    const list = itemList(items);
     const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined && setupTimeoutMs === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup, setupTimeoutMs });
     // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
     const first = encodeChunk(list, 0);
@@ -248,8 +247,10 @@ export class Session {
 
   /**
    * Submits a job and returns its id once every argument is with the controller; nothing waits
-   * for results. The job runs on without this session: `attach(id)`, `status(id)` or the CLI
-   * (`flotilla status|collect|cancel <id>`) find it later, from any process.
+   * for results. On a running controller (`connect({ url })`) the job runs on without this
+   * session: `attach(id)`, `status(id)` or the CLI (`flotilla status|collect|cancel <id>`) find
+   * it later, from any process. An embedded controller lives in this process, so there the
+   * process stays alive until the job has finished (`close()` ends it at once).
    */
   submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal'>): Promise<string>;
   /** Submits a map of a registered function (the version its handle names), like `map(fn, items)`. */
@@ -267,7 +268,9 @@ export class Session {
     }
     this.hold(+1);
     try {
-      return await this.send(input);
+      const jobId = await this.send(input);
+      if (this.controller && input.list.length > 0) this.holdUntilDone(jobId);
+      return jobId;
     } catch (err) {
       throw fromTRPCError(err);
     } finally {
@@ -275,8 +278,25 @@ export class Session {
     }
   }
 
+  /**
+   * An embedded controller's jobs die with this process: a job submitted to one keeps the
+   * process alive until it has finished (or the session is closed), as a map's does.
+   */
+  private holdUntilDone(jobId: string): void {
+    this.hold(+1);
+    let ended = false;
+    let stop: (() => void) | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.hold(-1);
+      queueMicrotask(() => stop?.());
+    };
+    stop = this.hot.watch(jobId, (b) => b.seq >= b.total && end(), end);
+  }
+
   private async run<R>(job: MapJob<R>, input: Prepared, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return job.fail(new FlotillaError('CANCELLED', 'the signal was aborted before the job was submitted'));
+    if (signal?.aborted) return job.fail(abortError(signal, 'job', undefined, true));
     this.hold(+1);
     try {
       let jobId = '';
@@ -290,7 +310,7 @@ export class Session {
       sent.catch((err) => job.fail(fromTRPCError(err)));
       await Promise.race([sent, job.id]);
       const onAbort = () => {
-        job.fail(new FlotillaError('CANCELLED', 'job cancelled by its signal', { context: { jobId } }));
+        job.fail(abortError(signal!, 'job', { jobId }));
         void this.cancel(jobId).catch(() => {});
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -330,7 +350,7 @@ export class Session {
   }
 
   /** A flow over `grid` on this session: `fl.flow(grid)` is `flow(grid, { session: fl })`. */
-  flow<P extends object>(grid: readonly P[], opts: { name?: string } = {}): Flow<P, {}> {
+  flow<P extends object>(grid: readonly P[], opts: { name?: string; cache?: boolean } = {}): Flow<P, {}> {
     return flow(grid, { ...opts, session: this });
   }
 

@@ -72,10 +72,16 @@ export function localClient(controller: Controller): TRPCClient<AppRouter> {
   return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
 }
 
+/** How long a remote session's socket stays open with nothing pending. */
+const IDLE_CLOSE_MS = 1000;
+
 /** The tRPC client of a controller over WebSocket. */
 export function remoteClient(url: string, token: string | undefined, agent?: Agent): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
   // Node 20 has no global WebSocket: tRPC gets the `ws` implementation (over a pinning agent when given).
-  const ws = createWSClient({ url, WebSocket: withBearer(token, { agent }), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000) });
+  // Lazy: the socket opens for the first call and closes once no call or stream has been pending
+  // for IDLE_CLOSE_MS, so a program that forgets close() still exits when its work is done (and
+  // no reconnect loop runs for a session with nothing to do).
+  const ws = createWSClient({ url, WebSocket: withBearer(token, { agent }), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000), lazy: { enabled: true, closeMs: IDLE_CLOSE_MS } });
   const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
   return { trpc, close: () => ws.close() };
 }

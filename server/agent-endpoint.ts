@@ -15,14 +15,27 @@ import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import { Lane } from './lane.js';
+import { checkMessage } from './wire-checks.js';
+import { HandshakeBudget } from './handshake-budget.js';
+import { RefusalLog, refusalReason } from './refusal-log.js';
+import { connectionCap } from './descriptors.js';
 
 export const AGENT_PATH = '/agent';
 /** How often every agent connection is pinged. @default 5 s */
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 /** Bytes a peer may send before it has proved who it is; a genuine handshake needs ~300. */
 const PRE_AUTH_BYTES = 64 * 1024;
-/** Handshakes in progress at once; beyond this, new sockets are turned away. */
+/** Handshakes in progress at once, per listener (TCP, Unix socket); beyond this, new sockets are turned away. */
 const MAX_PENDING_HANDSHAKES = 256;
+/** Of which at most this many from one address: a 64-slot agent dials its lanes at once. */
+const MAX_PENDING_PER_SOURCE = 80;
+/** Time a peer has from the upgrade to a valid AUTH: a genuine agent needs milliseconds. */
+export const PRE_AUTH_TIMEOUT_MS = 5_000;
+/** Agent connections at once, however many are authenticated; the rest of the descriptors stay free. */
+const MAX_AGENT_CONNECTIONS = Math.min(10_000, connectionCap());
+
+/** Which listener a connection came in on. */
+export type Via = 'tcp' | 'unix';
 
 export interface AgentEndpointOptions {
   identity: Identity;
@@ -39,7 +52,13 @@ export interface AgentEndpointOptions {
 export class AgentEndpoint {
   private readonly wss: WebSocketServer;
   private readonly pinger: NodeJS.Timeout;
-  private pending = 0;
+  /** Separate budgets: strangers on the network cannot use up the local agents' share. */
+  private readonly budgets: Record<Via, HandshakeBudget> = {
+    tcp: new HandshakeBudget(MAX_PENDING_HANDSHAKES, MAX_PENDING_PER_SOURCE),
+    unix: new HandshakeBudget(MAX_PENDING_HANDSHAKES, MAX_PENDING_HANDSHAKES),
+  };
+  /** Refusals and socket errors, logged at a bounded rate. */
+  readonly refusals: RefusalLog;
   /** Each agent's control connection (its supervisor thread, never blocked by tasks). */
   private readonly controls = new Map<string, SecureChannel>();
   /** Pings missed in a row, per socket. */
@@ -47,23 +66,33 @@ export class AgentEndpoint {
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
-    this.wss.on('connection', (ws, req) => void this.accept(ws, req));
     this.wss.on('error', (err) => opts.log(`agent endpoint error: ${err.message}`));
+    this.refusals = new RefusalLog(opts.log);
     this.pinger = setInterval(() => this.ping(), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.pinger.unref();
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  /** Takes an upgrade request for the agent path, from the TCP port or the local Unix socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, via: Via = 'tcp'): void {
+    if (this.wss.clients.size >= MAX_AGENT_CONNECTIONS) {
+      this.refusals.note(req.socket.remoteAddress ?? 'the local socket', 'agent endpoint full');
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, req, via));
   }
 
-  private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
-    const from = req.socket.remoteAddress ? `${req.socket.remoteAddress}:${req.socket.remotePort}` : "the local socket";
+  private async accept(ws: WebSocket, req: IncomingMessage, via: Via): Promise<void> {
+    const source = via === 'unix' ? 'the local socket' : (req.socket.remoteAddress ?? 'unknown');
+    const from = via === 'unix' ? source : `${source}:${req.socket.remotePort}`;
     if (this.opts.unrefSockets) req.socket.unref();
-    ws.on('error', (err) => this.opts.log(`agent socket ${from}: ${err.message}`));
+    ws.on('error', (err) => this.refusals.note(from, `socket error: ${refusalReason(err)}`));
     ws.on('pong', () => this.missed.set(ws, 0));
-    if (this.pending >= MAX_PENDING_HANDSHAKES) {
-      ws.close(1013, 'too many handshakes in progress');
+    const pending = { terminate: () => ws.terminate() };
+    const full = this.budgets[via].admit(source, pending);
+    if (full) {
+      this.refusals.note(from, full.replace(` from ${source}`, ' from one address'));
+      ws.close(1013, full);
       return;
     }
     // Until the handshake is done, the peer is nobody: it may not make us hold large frames.
@@ -73,22 +102,23 @@ export class AgentEndpoint {
       if (preAuth > PRE_AUTH_BYTES) req.socket.destroy();
     };
     req.socket.on('data', limit);
-    this.pending++;
     let accepted;
     try {
-      accepted = await acceptChannel(ws, { identity: this.opts.identity, lookup: (id) => this.opts.registry.lookup(id) });
+      accepted = await acceptChannel(ws, { identity: this.opts.identity, lookup: (id) => this.opts.registry.lookup(id), timeoutMs: PRE_AUTH_TIMEOUT_MS });
     } catch (err) {
-      this.opts.log(`refused agent connection from ${from}: ${(err as Error).message}`);
+      this.refusals.note(from, refusalReason(err));
       return;
     } finally {
-      this.pending--;
+      this.budgets[via].release(pending);
       req.socket.off('data', limit);
     }
     const { channel, agentId } = accepted;
     let lane: Lane | undefined;
     let control = false;
     channel.onmessage = (msg: ToController) => {
+      // Thrown checks close this connection with the reason (SecureChannel.receive).
       if (msg.t === 'ctl' && !control) {
+        checkMessage('ctl', msg);
         control = true;
         this.controls.get(agentId)?.close(CLOSE.REPLACED, 'a newer control connection');
         this.controls.set(agentId, channel);
@@ -99,7 +129,7 @@ export class AgentEndpoint {
         channel.close(CLOSE.BAD_FRAME, `expected ready or ctl, got ${String(msg.t)}`);
         return;
       }
-      lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', msg);
+      lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', checkMessage('ready', msg));
       this.opts.scheduler.addLane(lane);
     };
     channel.onclose = (code, reason) => {
@@ -141,6 +171,7 @@ export class AgentEndpoint {
 
   close(): void {
     clearInterval(this.pinger);
+    this.refusals.close();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }

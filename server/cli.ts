@@ -4,7 +4,10 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { decodeValue } from '../agent/protocol/codec.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
 import { Controller, VERSION } from './controller.js';
+import type { ControllerOptions } from './controller.js';
+import { loadControllerConfig } from './config-file.js';
 import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
@@ -27,32 +30,25 @@ function int(name: string, min: number) {
 
 program
   .command('controller')
-  .description('run a controller that several programs share through connect({ url, token })')
+  .description('run a controller that several programs share through connect({ url, tokenFile })')
+  .option('-c, --config <file>', 'controller options and pools (SSH, SLURM, local) from a .json, .mjs or .ts file; flags given here win')
   .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
   .option('-p, --port <port>', 'port to listen on (0: any free one)', int('port', 0), 7711)
   .option('--state-dir <dir>', 'folder for the controller key and token', defaultStateDir())
-  .option('--agents <n>', 'local agents to keep (default: one per core)', int('agents', 1))
-  .option('--slots <n>', 'task slots per agent', int('slots', 1), 1)
-  .option('--idle-timeout <ms>', 'agents exit after this long without a task', int('idle-timeout', 1))
+  .option('--agents <n>', 'local agents to keep (default: one per core), without a config file', int('agents', 1))
+  .option('--slots <n>', 'task slots per local agent, without a config file', int('slots', 1))
+  .option('--idle-timeout <ms>', 'local agents exit after this long without a task, without a config file', int('idle-timeout', 1))
   .option('--no-token', 'accept clients without the bearer token (loopback only). Any user of this machine can then run code as you: only for a machine of your own')
   .option('--tls-cert <file>', 'serve clients over TLS with this certificate (PEM; with --tls-key)')
   .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
   .option('--tls <mode>', "'self-signed': serve TLS with a certificate made once in the state folder; clients pin the fingerprint printed")
   .option('--no-durable', 'keep jobs in memory only (by default they are kept in the state folder and survive a restart)')
-  .action(async (o) => {
-    const controller = await Controller.start({
-      host: o.host,
-      port: o.port,
-      stateDir: o.stateDir,
-      requireToken: o.token,
-      tls: tlsOption(o),
-      durable: o.durable,
-      pools: { local: { launcher: 'local', agents: o.agents, slots: o.slots, idleTimeoutMs: o.idleTimeout } },
-    });
+  .action(async (o, cmd: Command) => {
+    const controller = await Controller.start(await controllerOptions(o, cmd));
     process.stdout.write(`flotilla controller ${VERSION} listening on ${controller.url}\n`);
     process.stdout.write(controller.tokenFile ? `token file: ${controller.tokenFile}\n` : 'no token required (loopback only)\n');
     if (controller.fingerprint) process.stdout.write(`TLS certificate SHA-256 fingerprint: ${controller.fingerprint}\n`);
-    process.stdout.write(`agents dial: ${controller.agentUrl}\n`);
+    for (const line of dialLines(controller)) process.stdout.write(`${line}\n`);
     const pin = controller.fingerprint ? `, fingerprint: '${controller.fingerprint}'` : '';
     process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}'${pin} })\n`);
     let stopping = false;
@@ -84,21 +80,51 @@ function tlsOption(o: { tls?: string; tlsCert?: string; tlsKey?: string }): TlsM
   return { cert: read('--tls-cert', o.tlsCert), key: read('--tls-key', o.tlsKey!) };
 }
 
+/** The controller's options: the config file's, with the flags given on the command line over them. */
+async function controllerOptions(o: Record<string, unknown>, cmd: Command): Promise<ControllerOptions> {
+  const given = (k: string) => cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
+  const file = o.config ? await loadControllerConfig(o.config as string) : {};
+  const localFlags = ['agents', 'slots', 'idleTimeout'].filter(given);
+  if (file.pools && localFlags.length > 0) {
+    throw new FlotillaError('BAD_INPUT', `--${localFlags.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')} set up the default local pool; the config file names its pools, so set them there`);
+  }
+  const pick = <T>(flag: string, fileValue: T | undefined, flagValue: T): T => (given(flag) || fileValue === undefined ? flagValue : fileValue);
+  return {
+    ...file,
+    host: pick('host', file.host, o.host as string),
+    port: pick('port', file.port, o.port as number),
+    stateDir: pick('stateDir', file.stateDir, o.stateDir as string),
+    requireToken: pick('token', file.requireToken, o.token as boolean),
+    durable: pick('durable', file.durable, o.durable as boolean),
+    tls: tlsOption(o) ?? file.tls,
+    pools: file.pools ?? { local: { launcher: 'local', agents: o.agents as number | undefined, slots: (o.slots as number | undefined) ?? 1, idleTimeoutMs: o.idleTimeout as number | undefined } },
+  };
+}
+
+/** Where agents dial, as it is: local ones the Unix socket, others (SSH, SLURM) the URL. */
+function dialLines(c: Controller): string[] {
+  const kinds = new Set([...c.pools.values()].map((p) => p.status().launcher));
+  const lines: string[] = [];
+  if (kinds.has('local')) lines.push(`local agents dial: ${c.localAgentUrl}`);
+  if (kinds.has('ssh') || kinds.has('slurm')) lines.push(`remote agents dial: ${c.agentUrl} (or through a tunnel or relay to it)`);
+  return lines;
+}
+
 /** Adds the connection options and runs `fn` with a connection, closing it after. */
 function clientCommand(name: string, description: string, parent: Command = program) {
   return parent
     .command(name)
     .description(description)
-    .option('--url <url>', 'controller address', process.env.FLOTILLA_URL ?? 'http://127.0.0.1:7711')
+    .option('--url <url>', 'controller address', process.env.FLOTILLA_URL || 'http://127.0.0.1:7711')
     .option('--token-file <file>', 'file holding the token (default: ~/.flotilla/token)')
     .option('--fingerprint <sha256>', 'pin the certificate of an https:// controller (default: $FLOTILLA_FINGERPRINT)')
     .option('--json', 'print JSON');
 }
 
 async function withConnection(o: { url: string; tokenFile?: string; fingerprint?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
-  const c = cliConnect(o);
+  const c = await cliConnect(o);
   try {
-    await fn(c);
+    await Promise.race([fn(c), c.lost]);
   } finally {
     await c.close();
   }
@@ -153,7 +179,7 @@ clientCommand('collect', "print a job's results in input order as JSON lines, on
           { jobId },
           {
             onData: (ev) => {
-              results.push(...ev.data.results);
+              for (const r of ev.data.results) results.push(r);
               if (ev.data.seq >= ev.data.total) {
                 sub.unsubscribe();
                 resolve();
@@ -168,6 +194,12 @@ clientCommand('collect', "print a job's results in input order as JSON lines, on
       for (const r of results) {
         const where = { attempt: r.attempt, agentId: r.agentId, host: r.host };
         console.log(JSON.stringify(r.ok ? { index: r.index, ok: true, value: decodeValue(r.value), ...where } : r, jsonSafe));
+      }
+      // Like `await job`: a job with failed tasks is a failure for scripts too.
+      const failed = results.filter((r) => !r.ok).length;
+      if (failed > 0) {
+        console.error(`flotilla: ${failed} of ${results.length} task(s) of ${jobId} failed`);
+        process.exitCode = 1;
       }
     }),
   );

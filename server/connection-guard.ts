@@ -6,12 +6,12 @@
  * (`unprovenTimeoutMs`), and the oldest gives way to a new one, so a flood only churns itself
  * while a client's request, sent as soon as it connects, gets through.
  */
-import { readFileSync } from 'node:fs';
+import { connectionCap } from './descriptors.js';
 import type { Socket } from 'node:net';
 
 /** Limits of a controller's connections. */
 export interface ConnectionLimits {
-  /** Connections at once, clients' and agents'. @default the open-file limit less a tenth (at least 128) kept in reserve */
+  /** Connections at once, clients' and agents'. @default the open-file limit less the descriptors kept in reserve (256) */
   maxConnections: number;
   /** Connections that have not shown the token (nor gone to the agent endpoint) yet. @default 256 */
   maxUnproven: number;
@@ -19,20 +19,10 @@ export interface ConnectionLimits {
   unprovenTimeoutMs: number;
 }
 
-/** The soft limit of open files of this process, where the platform says it. */
-function openFileLimit(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The default limits on this machine. */
+/** The default limits on this machine: in all, what the descriptor reserve leaves for sockets. */
 export function defaultConnectionLimits(): ConnectionLimits {
-  const files = openFileLimit();
-  const maxConnections = files === undefined ? 4096 : Math.max(64, files - Math.max(128, Math.ceil(files / 10)));
+  const cap = connectionCap();
+  const maxConnections = Number.isFinite(cap) ? cap : 16_384;
   return { maxConnections, maxUnproven: Math.min(256, Math.max(16, Math.floor(maxConnections / 4))), unprovenTimeoutMs: 15_000 };
 }
 

@@ -16,7 +16,9 @@ import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { Job } from './job.js';
+import { DONE, Job } from './job.js';
+import type { ErrorInfo } from '../agent/protocol/errors.js';
+import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
@@ -38,6 +40,8 @@ import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import type { ControllerOptions } from './controller-options.js';
+import { controllerOptionsSchema } from './controller-options.js';
+import { checkOptions } from './option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -62,6 +66,8 @@ function explainTooBig(ws: import('ws').WebSocket): void {
   const close = ws.close.bind(ws);
   ws.close = (code?: number, reason?: string | Buffer) => close(code, reason ?? (code === 1009 ? `message over the controller's limit of ${mib(MAX_MESSAGE_BYTES)}` : undefined));
 }
+/** What agent/main.ts puts before each of its stderr lines. */
+const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -140,6 +146,7 @@ export class Controller {
 
   /** Starts a controller and its pools' agents. */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
+    checkOptions(controllerOptionsSchema, options, 'controller options');
     // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
     // caller as errors; a standalone one logs to stderr.
     const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
@@ -244,7 +251,7 @@ export class Controller {
     this.url = `${tls ? 'https' : 'http'}://${h}:${addr.port}`;
     // Agents speak in the clear on the same port even with TLS: their channel is sealed end to end.
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
-    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head), this.opts.log);
+    const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
     this.localAgentUrl = local?.url ?? this.agentUrl;
@@ -256,8 +263,12 @@ export class Controller {
         embedded: !!this.opts.embedded,
         agentUrl: this.agentUrl,
         log: this.opts.log,
-        onAgentLog: (id, line) => {
-          this.logs.push(id, line);
+        onAgentLog: (id, raw) => {
+          // The agent stamps its own lines; the controller's log and `flotilla logs` stamp them
+          // again, so the line keeps its text and its time (the agent's) goes to the ring.
+          const m = AGENT_LINE_PREFIX.exec(raw);
+          const line = m ? raw.slice(m[0].length) : raw;
+          this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
           this.opts.log(`${id}: ${line}`);
         },
       });
@@ -280,9 +291,8 @@ export class Controller {
     if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
-      for (let i = 0; i < job.total; i++) {
-        if (job.state[i] === 0) job.record({ index: i, ok: false, error: { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, taskIndex: i, pool: name } } });
-      }
+      const error: ErrorInfo = { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, pool: name } };
+      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
     }
   }
 
@@ -293,6 +303,12 @@ export class Controller {
   private restoreJobs(): void {
     if (!this.store) return;
     for (const row of this.store.jobs()) {
+      if (row.finishedAt === undefined && row.total > MAX_TOTAL) {
+        // An older controller took any count: run the tasks that arrived, drop the rest.
+        this.opts.log(`job ${row.id} declares ${row.total} tasks, more than the ${MAX_TOTAL} a job may have; it goes on with the ${row.appended} whose arguments arrived`);
+        row.total = row.appended;
+        this.store.setTotal(row.id, row.total);
+      }
       const job = Job.restore(row, this.store);
       if (job.finished) {
         this.scheduler.jobs.set(job.id, job);
@@ -308,23 +324,37 @@ export class Controller {
     }
   }
 
-  /** Queues a map (or its first chunk of arguments); returns its job id. */
+  /**
+   * Queues a map (or its first chunk of arguments); returns its job id. Everything is checked
+   * before anything is created, and a failure after that undoes what was: a submit that throws
+   * leaves nothing scheduled.
+   */
   submit(input: SubmitInput): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
+    if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
     const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
+    checkArgs(input.args, 0);
+    const fn = input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion);
+    checkGlobals(fn);
     const pool = choosePool(this.pools, input, this.defaultPool);
     if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
     const job = new Job(
-      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn: input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion), total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
+      { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
     );
-    job.persist();
-    job.append(0, input.args);
-    job.onFinish = (j) => this.retire(j);
-    this.scheduler.submit(job);
+    try {
+      job.persist();
+      job.append(0, input.args);
+      job.onFinish = (j) => this.retire(j);
+      this.scheduler.submit(job);
+    } catch (err) {
+      this.scheduler.withdraw(job);
+      this.store?.deleteJob(job.id);
+      throw err;
+    }
     if (job.finished) this.retire(job);
     pool.ensure();
     return { jobId: job.id, total: job.total };
@@ -337,6 +367,7 @@ export class Controller {
     if (job.sealed || job.cancelled) throw new FlotillaError('BAD_INPUT', `job ${job.id} takes no more arguments (${job.cancelled ? 'cancelled' : 'all ' + job.total + ' arrived'})`);
     if (input.offset !== job.appended) badInput('offset', input.offset, `${job.appended}, where job ${job.id}'s arguments stop`);
     if (input.offset + input.args.length > job.total) badInput('args', `${input.args.length} arguments`, `at most ${job.total - job.appended} more for job ${job.id}`);
+    checkArgs(input.args, input.offset);
     job.append(input.offset, input.args);
     this.scheduler.extended(job);
     this.pools.get(job.pool)?.ensure();
@@ -347,9 +378,9 @@ export class Controller {
   abandonSubmission(jobId: string, why: string): void {
     const job = this.scheduler.jobs.get(jobId);
     if (!job || job.sealed || job.finished) return;
-    for (let i = job.appended; i < job.total; i++) {
-      job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, taskIndex: i, pool: job.pool } } });
-    }
+    // One error shared by every such task (clients fill taskIndex in from each result's index).
+    const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
+    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
   }
 
   /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
@@ -436,9 +467,8 @@ export class Controller {
     // Every waiting client gets an answer: what did not finish, will not. Durable jobs instead
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
-      for (let i = 0; !job.finished && i < job.total; i++) {
-        job.record({ index: i, ok: false, error: { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, taskIndex: i, pool: job.pool } } });
-      }
+      const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
+      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { encodeValue } from '../agent/protocol/codec.js';
+import { checkGlobals } from './submit-checks.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { Controller } from './controller.js';
@@ -48,6 +49,7 @@ export async function runEverywhere(controller: Controller, input: EverywhereInp
   if (!controller.pools.has(poolName)) {
     throw new FlotillaError('BAD_INPUT', `everywhere: no pool "${poolName}" (pools: ${[...controller.pools.keys()].join(', ') || 'none'})`);
   }
+  checkGlobals(input.fn);
   const lacking = controller.artifacts.missing(specArtifacts(input.fn));
   if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `everywhere: the function needs module artifact(s) the controller does not have: ${lacking.join(', ')}`, { context: { missing: lacking } });
   // Lanes that are leaving (scale-down, maxTasks) are not asked: they may be gone before it runs.

@@ -118,6 +118,13 @@ export class Job implements Flushing {
     if (this.total === 0) this.finishedAt = this.completedAt = this.createdAt;
   }
 
+  /** Marks the job cancelled, in the store at once: a restart must not run it again. */
+  markCancelled(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.store?.markCancelled(this.id);
+  }
+
   /** Records a new job in the store. */
   persist(): void {
     this.store?.createJob({ id: this.id, pool: this.pool, total: this.total, createdAt: this.createdAt, spec: { fn: this.fn, retries: this.retries, crashLimit: this.crashLimit, timeoutMs: this.timeoutMs } });
@@ -141,13 +148,16 @@ export class Job implements Flushing {
       return job;
     }
     let n = 0;
-    for (const i of store.recordedIndices(row.id)) {
-      if (job.state[i] === DONE) continue;
+    let failed = 0;
+    for (const [i, ok] of store.recordedIndices(row.id)) {
+      if (!(i >= 0 && i < job.total) || job.state[i] === DONE) continue;
       job.state[i] = DONE;
       n++;
+      if (!ok) failed++;
     }
     job.done = n;
-    job.failed = row.failed;
+    // Counted from the stored results: a large flush commits in several turns, the row's count last.
+    job.failed = failed;
     job.base = n;
     return job;
   }
@@ -253,13 +263,27 @@ export class Job implements Flushing {
     return true;
   }
 
-  drainPending(): { seq: number; results: TaskResult[] } | undefined {
+  /**
+   * Results recorded since the last drain, at most `max` of them (the oldest), with the log
+   * offset of the first; they are committing until `publish`.
+   */
+  drainPending(max = Infinity): { seq: number; results: TaskResult[] } | undefined {
     if (this.pending.length === 0) return undefined;
     const seq = this.logLength + this.committing.length;
-    this.committing.push(...this.pending);
-    const results = this.pending;
-    this.pending = [];
+    let results = this.pending;
+    if (results.length <= max) this.pending = [];
+    else {
+      results = this.pending.slice(0, max);
+      this.pending = this.pending.slice(max);
+    }
+    // A loop, not push(...): a cancel can leave millions pending, more than a call takes arguments.
+    for (const r of results) this.committing.push(r);
     return { seq, results };
+  }
+
+  /** Whether results wait to be drained. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
   }
 
   publish(): void {

@@ -50,6 +50,10 @@ export class Lane {
   alone = false;
   /** Module artifacts sent on this connection. */
   artifactsSent = 0;
+  /** When the lane last sent results or a start: what tells a slow lane from one withholding tasks. */
+  lastReport = Date.now();
+  /** Armed while the lane holds runs with a timeout not yet reported started (see Scheduler). */
+  startWatch: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: SecureChannel,

@@ -11,8 +11,9 @@ export class LogRing {
 
   constructor(private readonly capacity: number) {}
 
-  push(agentId: string, line: string): void {
-    const entry = { agentId, at: Date.now(), line };
+  /** Adds a line, stamped `at` (when the agent wrote it, if it said), else now. */
+  push(agentId: string, line: string, at?: number): void {
+    const entry = { agentId, at: at !== undefined && Number.isFinite(at) ? at : Date.now(), line };
     if (this.lines.length < this.capacity) this.lines.push(entry);
     else this.lines[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;

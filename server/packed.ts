@@ -8,6 +8,7 @@
  */
 import type { Encoded } from '../agent/protocol/codec.js';
 import type { TaskResult } from './job.js';
+import { FlotillaError } from '../agent/protocol/errors.js';
 
 /** What the list holds: task results (an ok one's value is encoded) or encoded arguments. */
 type Kind = 'r' | 'a';
@@ -59,7 +60,7 @@ export function pack(p: Packed): PackedWire {
     const e = encodedIn(p.kind, p.items[i]);
     if (!e?.b) continue;
     if (!parts) (parts = []), (rows = p.items.slice());
-    parts.push(...e.b);
+    for (const x of e.b) parts.push(x);
     const lean = { ...e, b: e.b.map((x) => x.byteLength) };
     (rows as unknown[])[i] = p.kind === 'a' ? lean : { ...(p.items[i] as TaskResult), value: lean };
   }
@@ -69,17 +70,45 @@ export function pack(p: Packed): PackedWire {
   return { k: p.kind, t, b: blob.toString('base64') };
 }
 
-/** Reads a packed list back: binary parts become views into one decoded buffer. */
+/**
+ * Reads a packed list back: binary parts become views into one decoded buffer. It comes from the
+ * other end of the link, so every claimed length is checked against the bytes that arrived, and
+ * the buffer is allocated for this list alone (never a slice of Node's shared pool), so no view
+ * can reach memory that is not this list's.
+ */
 export function unpack(w: PackedWire): unknown[] {
-  const items = JSON.parse(w.t) as unknown[];
-  if (w.b === undefined) return items;
-  const blob = Buffer.from(w.b, 'base64');
-  let at = 0;
-  for (const item of items) {
-    const e = encodedIn(w.k, item);
-    if (!e?.b) continue;
-    // decodeValue copies each part into a fresh, aligned buffer, so views into the blob do.
-    e.b = (e.b as unknown as number[]).map((n) => new Uint8Array(blob.buffer, blob.byteOffset + (at += n) - n, n));
+  const bad = (why: string): never => {
+    throw new FlotillaError('BAD_INPUT', `malformed packed list: ${why}`);
+  };
+  if (typeof w !== 'object' || w === null || (w.k !== 'r' && w.k !== 'a') || typeof w.t !== 'string') bad('not { k, t, b? }');
+  if (w.b !== undefined && typeof w.b !== 'string') bad('binary part is not a string');
+  let items: unknown;
+  try {
+    items = JSON.parse(w.t);
+  } catch {
+    bad('its text is not JSON');
   }
-  return items;
+  if (!Array.isArray(items)) bad('its text is not a list');
+  const list = items as unknown[];
+  const blob = w.b === undefined ? undefined : Buffer.alloc(Buffer.byteLength(w.b, 'base64'));
+  const size = blob ? blob.write(w.b!, 'base64') : 0;
+  let at = 0;
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null) continue;
+    const e = encodedIn(w.k, item);
+    if (e?.b === undefined) continue;
+    if (!Array.isArray(e.b)) bad('binary lengths are not a list');
+    const lens = e.b as unknown as unknown[];
+    const views: Uint8Array[] = [];
+    for (const n of lens) {
+      if (!Number.isSafeInteger(n) || (n as number) < 0) bad(`binary length ${String(n)} is not a byte count`);
+      if (at + (n as number) > size) bad(`binary parts claim more than the ${size} bytes that arrived`);
+      // decodeValue copies each part into a fresh, aligned buffer, so views into the blob do.
+      views.push(new Uint8Array(blob!.buffer, blob!.byteOffset + at, n as number));
+      at += n as number;
+    }
+    e.b = views;
+  }
+  if (at !== size) bad(`${size - at} bytes of binary parts that no value claims`);
+  return list;
 }

@@ -6,6 +6,8 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { FlotillaError, badInput } from '../agent/protocol/errors.js';
 import type { LocalPoolOptions } from './pool.js';
+import { checkOptions } from './option-check.js';
+import { poolOptionsSchema } from './pool-schema.js';
 import type { Launcher } from './launchers/launcher.js';
 import { LocalLauncher } from './launchers/local.js';
 import { SshLauncher } from './launchers/ssh/launcher.js';
@@ -113,6 +115,8 @@ export function planPools(pools: Record<string, PoolOptions> | undefined): Recor
   for (const [name, p] of Object.entries(pools ?? { local: { launcher: 'local' as const } })) {
     if (p === null || typeof p !== 'object') badInput(`pools.${name}`, p, "an object like { launcher: 'local' }");
     out[name] = planPool(name, p);
+    // After the checks of values above (whose messages say what a value must be): unknown keys and types.
+    checkOptions(poolOptionsSchema, p, '', `pools.${name}`);
   }
   return out;
 }

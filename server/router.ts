@@ -212,7 +212,14 @@ export const appRouter = t.router({
   functions: functionsRouter(),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.controller.agents()),
-    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.controller.logs.read(input.agentId)),
+    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => {
+      const lines = ctx.controller.logs.read(input.agentId);
+      // An agent that never wrote a line is still known by its key; an id that is neither is a typo.
+      if (input.agentId !== undefined && lines.length === 0 && !ctx.controller.registry.lookup(input.agentId)) {
+        throw new FlotillaError('NOT_FOUND', `no such agent: ${input.agentId} (flotilla agents lists them)`);
+      }
+      return lines;
+    }),
     /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
     dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
     /** Runs a function once on every lane of a pool connected now; one result per lane (server/everywhere.ts). */

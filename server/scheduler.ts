@@ -9,15 +9,22 @@ import type { ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
 import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
-import { Job, RUNNING } from './job.js';
+import { DONE, Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
-import { checkPart, checkResult } from './wire-checks.js';
+import { checkMessage, checkPart, checkResult } from './wire-checks.js';
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
+
+/**
+ * A run with a timeout must be reported started within twice its timeout plus this, counted from
+ * dispatch, while its lane reports nothing else: time for the frame, the function's imports and
+ * setups, and the short tasks queued ahead of it. A lane past that is withholding the task.
+ */
+const START_GRACE_MS = 10_000;
 
 /** Functions (with their value globals) an agent lane keeps defined at most. */
 const MAX_FNS_PER_LANE = 64;
@@ -72,6 +79,25 @@ export class Scheduler {
     };
     if (job.total > 0) this.active.push(job);
     this.dispatch();
+  }
+
+  /**
+   * Takes back a job whose submit failed after it was handed over: it leaves the queues, and any
+   * of its tasks already sent are aborted, as if it had never been submitted.
+   */
+  withdraw(job: Job): void {
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+    this.active = this.active.filter((j) => j !== job);
+    this.pinned.delete(job);
+    const byLane = new Map<Lane, number[]>();
+    for (const [run, r] of this.runs) {
+      if (r.job !== job) continue;
+      const list = byLane.get(r.lane);
+      if (list) list.push(run);
+      else byLane.set(r.lane, [run]);
+    }
+    for (const [lane, runs] of byLane) this.abandon(lane, runs);
+    this.onChange?.();
   }
 
   addLane(lane: Lane): void {
@@ -134,6 +160,7 @@ export class Scheduler {
     }
     lane.runs.clear();
     lane.draining.clear();
+    clearTimeout(lane.startWatch);
     this.recycling.delete(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
@@ -199,7 +226,10 @@ export class Scheduler {
         progress = true;
       }
     }
-    for (const [lane, b] of batches) this.send(lane, b.tasks, b.bins);
+    for (const [lane, b] of batches) {
+      this.send(lane, b.tasks, b.bins);
+      this.watchStarts(lane);
+    }
   }
 
   /** The next job of `pool` with queued tasks, round-robin; drops jobs whose queue is empty. */
@@ -217,8 +247,37 @@ export class Scheduler {
     return undefined;
   }
 
+  /**
+   * Sends a batch of tasks. A frame that cannot be built (an argument the wire cannot carry, or
+   * a batch too large for one frame) is sent again task by task, and a task that still cannot go
+   * fails on its own: nothing stays "in flight" on a lane that never got it.
+   */
   private send(lane: Lane, tasks: WireTask[], bins: Uint8Array[]): void {
-    lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
+    try {
+      lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
+      return;
+    } catch (err) {
+      if (tasks.length === 1) return this.unsendable(lane, tasks[0]!, err);
+    }
+    for (const task of tasks) {
+      const own: Uint8Array[] = [];
+      const arg = task[2].b ? { ...task[2], b: task[2].b.map((i) => own.push(bins[i]!) - 1) } : task[2];
+      const one: WireTask = [task[0], task[1], arg, task[3], task[4], task[5]];
+      try {
+        lane.channel.send({ t: 'run', tasks: [one] } satisfies ToAgent, own);
+      } catch (err) {
+        this.unsendable(lane, task, err);
+      }
+    }
+  }
+
+  /** A task whose frame could not be built: it fails BAD_INPUT, and its lane is free of it. */
+  private unsendable(lane: Lane, task: WireTask, err: unknown): void {
+    const run = task[0];
+    const r = this.runs.get(run);
+    if (!r || r.lane !== lane) return;
+    this.forget(run, r);
+    this.finish(r.job, r.index, { code: 'BAD_INPUT', message: `this task's argument could not be sent to an agent: ${(err as Error)?.message ?? String(err)}`, context: { jobId: r.job.id, taskIndex: r.index, pool: r.job.pool } });
   }
 
   /** Defines a job's function on a lane; returns the ref its tasks use there. */
@@ -274,6 +333,7 @@ export class Scheduler {
       lane.runs.add(run);
       const bins: Uint8Array[] = [];
       this.send(lane, [[run, ref, packEncoded(job.arg(index), bins), job.timeoutMs, index, attempt]], bins);
+      this.watchStarts(lane);
     }
   }
 
@@ -291,8 +351,7 @@ export class Scheduler {
   private onMessage(lane: Lane, msg: ToController, bins: Buffer[]): void {
     switch (msg.t) {
       case 'need':
-        if (typeof msg.hash !== 'string' || !/^[0-9a-f]{64}$/.test(msg.hash)) throw new FlotillaError('CHANNEL', 'need without an artifact hash');
-        this.shipping.send(lane, [msg.hash], true);
+        this.shipping.send(lane, [checkMessage('need', msg).hash], true);
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
@@ -319,6 +378,7 @@ export class Scheduler {
             if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
+        lane.lastReport = Date.now();
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.recycleIfIdle(lane);
         this.dispatch();
@@ -326,7 +386,9 @@ export class Scheduler {
       case 'part':
         if (!Array.isArray(msg.p)) throw new FlotillaError('CHANNEL', 'parts message without a part list');
         for (const item of msg.p) {
-          const [run, payload] = checkPart(item, bins.length);
+          const checked = checkPart(item, bins.length);
+          if (!checked) continue; // nested too deep to forward: dropped, like a stale part
+          const [run, payload] = checked;
           if (lane.draining.has(run)) continue; // aborted: its result is why
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale, exactly as its result would be
@@ -336,7 +398,8 @@ export class Scheduler {
         }
         return;
       case 'hb':
-        lane.rssBytes = msg.rssBytes;
+        // Shown to every client by agents.list: a bad value must end this agent, not the listing.
+        lane.rssBytes = checkMessage('hb', msg).rssBytes;
         return;
       default:
         return;
@@ -354,6 +417,39 @@ export class Scheduler {
       this.dispatch();
     }, r.job.timeoutMs);
     r.timer.unref();
+  }
+
+  /**
+   * The timeout counts from dispatch as well as from the reported start: a lane holding runs with
+   * a timeout that it neither starts nor answers, and that reports nothing else meanwhile, loses
+   * its connection, and its runs go back to the queue under the usual retry rules. Runs without
+   * a timeout may legitimately hold the slot for ever, so a lane holding one is not judged.
+   */
+  private watchStarts(lane: Lane): void {
+    if (lane.startWatch) return;
+    // The run in the slot may take its whole timeout before the next one starts.
+    let longest = 0, unstarted = 0;
+    for (const run of lane.runs) {
+      const r = this.runs.get(run);
+      if (!r) continue;
+      if (r.job.timeoutMs <= 0) return;
+      longest = Math.max(longest, r.job.timeoutMs);
+      if (!r.timer) unstarted++;
+    }
+    if (unstarted === 0) return;
+    const bound = 2 * longest + START_GRACE_MS;
+    const since = Date.now();
+    lane.startWatch = setTimeout(() => {
+      lane.startWatch = undefined;
+      if (!this.lanes.has(lane)) return;
+      if (lane.lastReport > since) return this.watchStarts(lane); // it is making progress
+      const held = [...lane.runs].map((run) => this.runs.get(run)).filter((r) => r && r.job.timeoutMs > 0 && !r.timer);
+      if (held.length === 0) return this.watchStarts(lane);
+      const why = `held ${held.length} task(s) with a timeout for ${bound} ms without starting or answering any`;
+      this.removeLane(lane, why);
+      lane.channel.close(CLOSE.SHUTDOWN, why);
+    }, bound);
+    lane.startWatch.unref();
   }
 
   /** Stops tracking a run: no result for it will be accepted any more. */
@@ -455,11 +551,16 @@ export class Scheduler {
       else byLane.set(r.lane, [run]);
     }
     for (const [lane, runs] of byLane) this.abandon(lane, runs);
-    if (index === undefined) job.cancelled = true;
+    // Stored before any result is: a controller that dies from here on still knows the job is cancelled.
+    if (index === undefined) job.markCancelled();
     let cancelled = 0;
     const from = index ?? 0, to = index === undefined ? job.total : index + 1;
+    // One error for every task: a cancel of millions costs one small object per task, not four.
+    // The result carries the index, and clients fill taskIndex in from it.
+    const error: ErrorInfo = { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, pool: job.pool } };
+    if (index !== undefined) error.context!.taskIndex = index;
     for (let i = from; i < to; i++) {
-      if (job.record({ index: i, ok: false, error: { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, taskIndex: i, pool: job.pool } } })) cancelled++;
+      if (job.state[i] !== DONE && job.record({ index: i, ok: false, error })) cancelled++;
     }
     this.dispatch();
     return { cancelled };

@@ -74,6 +74,12 @@ export const mapOptionsSchema = z
 /** Most arguments one submit or append call carries; larger jobs arrive in chunks. */
 export const MAX_CHUNK = 65_536;
 
+/**
+ * Most tasks one job may have. A job keeps a few bytes of state per task from its submit on, and
+ * a cancel records one result per task: bounded, so a declared count alone cannot exhaust memory.
+ */
+export const MAX_TOTAL = 4_194_304;
+
 /** A registered function's name: what `fl.functions.register(name, ...)` and `fnName` take. */
 export const fnNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must start with a letter or _ and go on with at most 127 letters, digits, _, . or -');
 
@@ -89,7 +95,7 @@ export const submitSchema = mapOptionsSchema.extend({
   /** The first arguments; the rest follow by `map.append` when `total` is larger. */
   args: z.array(encodedSchema).max(MAX_CHUNK),
   /** Tasks in the job. @default args.length */
-  total: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  total: z.number().int().min(0).max(MAX_TOTAL, `at most ${MAX_TOTAL} tasks a job; split larger work into several jobs`).optional(),
 }).refine((s) => (s.fn ? 1 : 0) + (s.fnName !== undefined ? 1 : 0) === 1 && (s.fnVersion === undefined || s.fnName !== undefined), {
   message: 'give exactly one of fn (a shipped function) or fnName (a registered function, with fnVersion optional)',
   path: ['fn'],

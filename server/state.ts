@@ -4,17 +4,14 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity } from '../agent/protocol/generate-identity.js';
 import { identityFromSecret, keyFromText, keyToText } from '../agent/protocol/identity.js';
 import type { Identity } from '../agent/protocol/identity.js';
 import { narrowFile, privateDir } from './private-files.js';
 
-/** Where a standalone controller keeps its state unless told otherwise. */
-export function defaultStateDir(): string {
-  return process.env.FLOTILLA_STATE_DIR ?? join(homedir(), '.flotilla');
-}
+export { defaultStateDir, tokenPath } from './state-path.js';
+import { tokenPath } from './state-path.js';
 
 function writeSecret(path: string, text: string): void {
   writeFileSync(path, text + '\n', { mode: 0o600 });
@@ -32,10 +29,6 @@ export function loadIdentity(dir: string): Identity {
   return id;
 }
 
-/** The path of the token file in `dir`. */
-export function tokenPath(dir: string): string {
-  return join(dir, 'token');
-}
 
 /** Loads the bearer token from `dir`, creating a random one on first use. */
 export function loadToken(dir: string): string {

@@ -2,13 +2,58 @@
  * Checks of what agents send before the scheduler acts on it: an agent is authenticated, not
  * trusted to be well-formed. A malformed message throws CHANNEL, which ends its connection.
  */
-import { FlotillaError, RETRYABLE } from '../agent/protocol/errors.js';
-import type { WirePart, WireResult } from '../agent/protocol/messages.js';
+import { z } from 'zod';
+import { FlotillaError } from '../agent/protocol/errors.js';
+import type { WireEncoded, WirePart, WireResult } from '../agent/protocol/messages.js';
+import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, boundedErrorInfo, deeperThan } from '../agent/protocol/bounds.js';
 
-const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(RETRYABLE));
+// What an agent says about itself, bounded: these values are shown to every client (agents.list)
+// and must never be able to break that listing for the others.
+const count = z.number().int().min(0).max(1_000_000);
+const label = (max: number) => z.string().max(max);
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
-export function checkPart(item: unknown, attachments: number): WirePart {
+const schemas = {
+  ready: z.object({
+    t: z.literal('ready'),
+    slots: z.number().int().min(1).max(4096),
+    lane: z.number().int().min(0).max(4095),
+    pid: z.number().int().min(0).max(2 ** 32),
+    host: label(255),
+    node: label(64),
+    platform: label(64),
+    pool: label(128).optional(),
+    arts: z.array(hash).max(100_000).optional(),
+  }),
+  ctl: z.object({ t: z.literal('ctl'), pid: z.number().int().min(0).max(2 ** 32), host: label(255), slots: z.number().int().min(1).max(4096) }),
+  hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53) }),
+  need: z.object({ t: z.literal('need'), hash }),
+} as const;
+
+/** The messages checked by schema (results and parts are checked item by item below). */
+export type CheckedMessage = { [K in keyof typeof schemas]: z.infer<(typeof schemas)[K]> }[keyof typeof schemas];
+
+/**
+ * Checks a `ready`, `ctl`, `hb` or `need` message against its schema and returns it without
+ * unknown fields; throws CHANNEL (which ends that agent's connection) naming the bad field.
+ */
+export function checkMessage<T extends keyof typeof schemas>(t: T, msg: unknown): z.infer<(typeof schemas)[T]> {
+  const r = schemas[t].safeParse(msg);
+  if (r.success) return r.data as z.infer<(typeof schemas)[T]>;
+  const issue = r.error.issues[0]!;
+  throw new FlotillaError('CHANNEL', `malformed ${t} message: ${issue.path.join('.') || 'message'}: ${issue.message}`);
+}
+
+/** Whether an encoded value from an agent nests deeper than the controller stores or forwards. */
+function tooDeep(p: WireEncoded): boolean {
+  return deeperThan(p.j, MAX_WIRE_DEPTH) || deeperThan(p.m, MAX_WIRE_DEPTH);
+}
+
+/**
+ * Checks one part tuple from an agent; throws CHANNEL (which ends its connection) if malformed.
+ * Returns undefined for a value nested too deep to forward: that part is dropped.
+ */
+export function checkPart(item: unknown, attachments: number): WirePart | undefined {
   const bad = (why: string): never => {
     throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
   };
@@ -16,7 +61,7 @@ export function checkPart(item: unknown, attachments: number): WirePart {
   const [run, payload] = item as unknown[];
   if (!Number.isSafeInteger(run)) bad('bad run');
   checkEncoded(payload, attachments, bad);
-  return item as WirePart;
+  return tooDeep(payload as WireEncoded) ? undefined : (item as WirePart);
 }
 
 /** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
@@ -27,7 +72,11 @@ function checkEncoded(payload: unknown, attachments: number, bad: (why: string) 
   if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
 }
 
-/** Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed. */
+/**
+ * Checks one result tuple from an agent; throws CHANNEL (which ends its connection) if malformed.
+ * A value nested too deep to store or forward becomes that task's failure; an error keeps only
+ * its known fields, and a context it cannot carry is replaced by a note (boundedErrorInfo).
+ */
 export function checkResult(item: unknown, attachments: number): WireResult {
   const bad = (why: string): never => {
     throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
@@ -37,12 +86,12 @@ export function checkResult(item: unknown, attachments: number): WireResult {
   if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
-  if (ok === 1) checkEncoded(p, attachments, bad);
-  else {
-    if (typeof p.message !== 'string') bad('error without a message');
-    if (typeof p.code !== 'string' || !ERROR_CODES.has(p.code)) p.code = 'TASK_ERROR';
-    if (p.context !== undefined && (typeof p.context !== 'object' || p.context === null)) delete p.context;
-    for (const k of ['name', 'stack'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') delete p[k];
+  if (ok === 1) {
+    checkEncoded(p, attachments, bad);
+    if (!tooDeep(p as unknown as WireEncoded)) return item as WireResult;
+    const message = `the task's result is nested more than ${MAX_VALUE_DEPTH} levels deep, so it cannot be stored or sent; flatten it, or return it as a string or bytes`;
+    return [run as number, 0, { code: 'TASK_ERROR', message, context: { maxDepth: MAX_VALUE_DEPTH } }, durationUs as number];
   }
-  return item as WireResult;
+  if (typeof p.message !== 'string') bad('error without a message');
+  return [run as number, 0, boundedErrorInfo(p), durationUs as number];
 }

@@ -135,9 +135,8 @@ function handshakeStep(ws: WebSocket, timeoutMs: number, what: string): { next()
       waiter = undefined;
     } else queue.push(b);
   };
-  const onClose = (code: number, reason: Buffer) =>
-    // A refusal (4401) is final: an agent that retried would be refused forever.
-    failAll(new FlotillaError(code === CLOSE.UNAUTHORIZED ? 'UNAUTHORIZED' : 'CHANNEL', `peer closed during handshake (${code} ${reason.toString()})`));
+  // Not final, even as 4401: anyone on the path can close a socket. A final refusal is signed (REFUSE).
+  const onClose = (code: number, reason: Buffer) => failAll(new FlotillaError('CHANNEL', `peer closed during handshake (${code} ${reason.toString()})`));
   const onError = (err: Error) => failAll(new FlotillaError('CHANNEL', `socket error during handshake: ${err.message}`, { cause: err }));
   ws.on('message', onMessage);
   ws.on('close', onClose);
@@ -182,16 +181,22 @@ export interface AcceptOptions {
 export async function acceptChannel(ws: WebSocket, opts: AcceptOptions): Promise<{ channel: SecureChannel; agentId: string }> {
   const hs = new ControllerHandshake(opts.identity);
   const step = handshakeStep(ws, opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS, 'agent');
+  let auth: Buffer | undefined;
   try {
     ws.send(hs.hello, { binary: true });
-    const { agentId, keys, welcome } = hs.onAuth(await step.next(), opts.lookup);
+    auth = await step.next();
+    const { agentId, keys, welcome } = hs.onAuth(auth, opts.lookup);
     ws.send(welcome, { binary: true });
     step.done();
     return { channel: new SecureChannel(ws, keys, 'controller'), agentId };
   } catch (err) {
     step.done();
     const e = FlotillaError.from(err, 'CHANNEL');
-    closeWith(ws, e.code === 'UNAUTHORIZED' ? CLOSE.UNAUTHORIZED : CLOSE.BAD_FRAME, e.message);
+    if (e.code === 'UNAUTHORIZED' && auth) {
+      // Signed, so the agent can tell this refusal from a relay's forgery and stop dialling.
+      if (ws.readyState === ws.OPEN) ws.send(hs.refusal(auth), { binary: true });
+      closeWith(ws, CLOSE.UNAUTHORIZED, e.message);
+    } else closeWith(ws, CLOSE.BAD_FRAME, e.message);
     throw e;
   }
 }
@@ -204,14 +209,18 @@ export interface DialOptions {
   timeoutMs?: number;
 }
 
-/** Agent side: waits for the socket to open, then runs the handshake. */
+/**
+ * Agent side: waits for the socket to open, then runs the handshake. Rejects UNAUTHORIZED with
+ * `context.refused` only for a refusal the controller signed; every other failure may be
+ * tampering on the way and is worth another dial.
+ */
 export async function dialChannel(ws: WebSocket, opts: DialOptions): Promise<SecureChannel> {
   const hs = new AgentHandshake(opts.agentId, opts.identity, opts.controllerKey);
   const step = handshakeStep(ws, opts.timeoutMs ?? HANDSHAKE_TIMEOUT_MS, 'controller');
   try {
     await whenOpen(ws);
     ws.send(hs.onHello(await step.next()), { binary: true });
-    const keys = hs.onWelcome(await step.next());
+    const keys = hs.onReply(await step.next());
     step.done();
     return new SecureChannel(ws, keys, 'agent');
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { SuperJSON } from 'superjson';
 import { FlotillaError } from './errors.js';
+import { MAX_VALUE_DEPTH, assertWireDepth } from './bounds.js';
 
 /** An encoded value: superjson's `json` and `meta`, plus the binary parts it refers to by index. */
 export interface Encoded {
@@ -29,7 +30,12 @@ sj.registerCustom<ArrayBufferView | ArrayBuffer, { i: number; k: BinKind }>(
       binsOut.push(bytes);
       return { i: binsOut.length - 1, k };
     },
-    deserialize: ({ i, k }) => fromBytes(binsIn[i] ?? new Uint8Array(0), k) as ArrayBufferView,
+    deserialize: (ref) => {
+      const { i, k } = (ref ?? {}) as { i?: unknown; k?: unknown };
+      const bytes = Number.isInteger(i) ? binsIn[i as number] : undefined;
+      if (!bytes) throw new FlotillaError('BAD_INPUT', `a binary value refers to part ${String(i)}, but only ${binsIn.length} arrived`);
+      return fromBytes(bytes, k as BinKind) as ArrayBufferView;
+    },
   },
   'bin',
 );
@@ -50,8 +56,10 @@ function fromBytes(bytes: Uint8Array, k: BinKind): unknown {
   // A fresh, aligned copy: the bytes may sit at any offset inside a received frame.
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   if (k === 'ArrayBuffer') return ab;
-  const View = VIEWS[k];
-  if (!View) throw new FlotillaError('BAD_INPUT', `cannot decode binary value of kind ${k}`);
+  const View = Object.hasOwn(VIEWS, k) ? VIEWS[k] : undefined;
+  if (!View) throw new FlotillaError('BAD_INPUT', `cannot decode binary value of kind ${String(k)}`);
+  const size = (View as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+  if (ab.byteLength % size !== 0) throw new FlotillaError('BAD_INPUT', `a ${k} of ${ab.byteLength} bytes is not a whole number of ${size}-byte elements`);
   return new View(ab);
 }
 
@@ -89,8 +97,12 @@ export function encodeValue(v: unknown, what = 'value'): Encoded {
   }
 }
 
-/** Decodes what `encodeValue` produced. */
-export function decodeValue(e: Encoded): unknown {
+/**
+ * Decodes what `encodeValue` produced. Throws BAD_INPUT for a value nested too deep or whose
+ * binary references do not match its parts: it may come from anyone.
+ */
+export function decodeValue(e: Encoded, what = 'a value'): unknown {
+  assertWireDepth(e, what);
   if (e.m === undefined) return e.j;
   binsIn = e.b ?? [];
   try {
@@ -102,46 +114,69 @@ export function decodeValue(e: Encoded): unknown {
 
 const SENDABLE_CLASSES: ReadonlySet<unknown> = new Set([Date, RegExp, Map, Set, URL, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError]);
 
-/** Walks a value and throws BAD_INPUT at the first part that cannot travel, naming its path. */
+/** A part of a value being walked, and how its parent holds it (for the path in a message). */
+interface Part {
+  x: unknown;
+  up: Part | undefined;
+  /** 0: array index, 1: object key, 2: Map key, 3: Map value, 4: Set member. */
+  how: number;
+  key: unknown;
+  d: number;
+}
+
+/** The path of a part, e.g. `item 3.a[2]`, built only when a message needs it. */
+function pathOf(p: Part, what: string): string {
+  const steps: string[] = [];
+  for (let q: Part | undefined = p; q?.up; q = q.up) {
+    steps.push(q.how === 0 ? `[${String(q.key)}]` : q.how === 1 ? `.${String(q.key)}` : q.how === 2 ? ' (a Map key)' : q.how === 3 ? `.get(${String(q.key)})` : ' (a Set member)');
+  }
+  return what + steps.reverse().join('');
+}
+
+/**
+ * Walks a value and throws BAD_INPUT at the first part that cannot travel, naming its path, or
+ * when it nests deeper than MAX_VALUE_DEPTH. Iterative, so no value can overflow the stack here.
+ */
 export function assertSendable(v: unknown, what: string): void {
   const seen = new Set<object>();
-  const walk = (x: unknown, path: string): void => {
-    switch (typeof x) {
-      case 'function':
-        throw new FlotillaError('BAD_INPUT', `${path} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
-      case 'symbol':
-        throw new FlotillaError('BAD_INPUT', `${path} is a symbol, which cannot be sent`);
-      case 'object':
-        break;
-      default:
-        return;
+  // Children are pushed last first, so parts are visited (and reported) in order.
+  const stack: Part[] = [{ x: v, up: undefined, how: 0, key: undefined, d: 0 }];
+  const push = (c: unknown, up: Part, how: number, key: unknown) => {
+    // Scalars other than functions and symbols need no visit: most of a large value is scalars.
+    const t = typeof c;
+    if ((t === 'object' && c !== null) || t === 'function' || t === 'symbol') stack.push({ x: c, up, how, key, d: up.d + 1 });
+  };
+  while (stack.length > 0) {
+    const part = stack.pop()!;
+    const x = part.x;
+    if (typeof x === 'function') throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is a function, which cannot be sent as a value; pass it in \`globals\` so it is shipped as source`);
+    if (typeof x === 'symbol') throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is a symbol, which cannot be sent`);
+    if (typeof x !== 'object' || x === null || seen.has(x)) continue;
+    if (part.d >= MAX_VALUE_DEPTH) {
+      throw new FlotillaError('BAD_INPUT', `${what} is nested more than ${MAX_VALUE_DEPTH} levels deep; flatten it, or send it as a string or bytes`, { context: { maxDepth: MAX_VALUE_DEPTH } });
     }
-    if (x === null || seen.has(x)) return;
     seen.add(x);
-    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return;
+    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) continue;
     if (Array.isArray(x)) {
-      x.forEach((e, i) => walk(e, `${path}[${i}]`));
-      return;
+      for (let i = x.length - 1; i >= 0; i--) push(x[i], part, 0, i);
+      continue;
     }
     const proto = Object.getPrototypeOf(x);
     if (proto === Object.prototype || proto === null) {
-      for (const k of Object.keys(x)) walk((x as Record<string, unknown>)[k], `${path}.${k}`);
-      return;
-    }
-    if (x instanceof Map) {
-      for (const [k, val] of x) {
-        walk(k, `${path} (a Map key)`);
-        walk(val, `${path}.get(${String(k)})`);
+      const keys = Object.keys(x);
+      for (let i = keys.length - 1; i >= 0; i--) push((x as Record<string, unknown>)[keys[i]!], part, 1, keys[i]);
+    } else if (x instanceof Map) {
+      const entries = [...x];
+      for (let i = entries.length - 1; i >= 0; i--) {
+        push(entries[i]![1], part, 3, entries[i]![0]);
+        push(entries[i]![0], part, 2, undefined);
       }
-      return;
+    } else if (x instanceof Set) {
+      const members = [...x];
+      for (let i = members.length - 1; i >= 0; i--) push(members[i], part, 4, undefined);
+    } else if (!(x instanceof Error || SENDABLE_CLASSES.has(x.constructor))) {
+      const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
+      throw new FlotillaError('BAD_INPUT', `${pathOf(part, what)} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
     }
-    if (x instanceof Set) {
-      for (const e of x) walk(e, `${path} (a Set member)`);
-      return;
-    }
-    if (x instanceof Error || SENDABLE_CLASSES.has(x.constructor)) return;
-    const name = (x.constructor as { name?: string } | undefined)?.name || 'an object with a custom prototype';
-    throw new FlotillaError('BAD_INPUT', `${path} is an instance of ${name}, which cannot be sent; send plain data (objects, arrays, Map, Set, Date, typed arrays) instead`);
-  };
-  walk(v, what);
+  }
 }

@@ -28,6 +28,8 @@ export interface FlowStageDef {
   env?: Record<string, string>;
   /** Per-row time limit of this stage in ms; 0: none. */
   timeoutMs?: number;
+  /** false: the controller neither reads this stage's outputs from the flow cache nor stores them (nor those of stages after it). */
+  cache?: boolean;
   /** JSON Schema (the subset z.toJSONSchema emits) the stage's output must satisfy. */
   output?: unknown;
 }

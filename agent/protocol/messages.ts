@@ -4,6 +4,7 @@
  * carry thousands of tiny tasks and every key name would be paid for on each one.
  */
 import type { Encoded } from './codec.js';
+import { FlotillaError } from './errors.js';
 import type { ErrorInfo } from './errors.js';
 import type { FnSpec } from './fnspec.js';
 
@@ -77,8 +78,15 @@ export function packEncoded(e: Encoded, bins: Uint8Array[]): WireEncoded {
   return { j: e.j, m: e.m, b: idx };
 }
 
-/** Inverse of `packEncoded` on the receiving side. */
+/** Inverse of `packEncoded` on the receiving side; throws BAD_INPUT for a reference to a missing attachment. */
 export function unpackEncoded(w: WireEncoded, bins: readonly Uint8Array[]): Encoded {
   if (!w.b) return w as Encoded;
-  return { j: w.j, m: w.m, b: w.b.map((i) => bins[i] ?? new Uint8Array(0)) };
+  if (!Array.isArray(w.b)) throw new FlotillaError('BAD_INPUT', 'an encoded value whose binary parts are not a list');
+  const b: Uint8Array[] = [];
+  for (const i of w.b) {
+    const part = Number.isInteger(i) ? bins[i] : undefined;
+    if (!part) throw new FlotillaError('BAD_INPUT', `an encoded value refers to attachment ${String(i)}, but the frame has ${bins.length}`);
+    b.push(part);
+  }
+  return { j: w.j, m: w.m, b };
 }

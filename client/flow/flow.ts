@@ -28,12 +28,18 @@ export interface FlowOptions {
   session?: Session;
   /** A name shown by `flotilla flows`. */
   name?: string;
+  /**
+   * false: run every stage of every row, neither taking outputs from the flow cache nor storing
+   * them (stages may also say `cache: false` one by one). @default true
+   */
+  cache?: boolean;
 }
 
 interface FlowState {
   grid: unknown;
   session: Session | undefined;
   name: string | undefined;
+  cache: boolean;
   stages: readonly StageDecl[];
   distribute: DistributeInput | undefined;
 }
@@ -56,11 +62,11 @@ export class Flow<P extends object, S extends object = {}> {
   stage<N extends string, O, Need extends keyof S & string = never>(name: N, fn: StageFn<StageInput<P, S, Need>, O> | ModuleFunction<StageFn<StageInput<P, S, Need>, O>>, opts?: StageOptions<Need> & { output?: undefined }): Flow<P, S & { [K in N]: Awaited<O> }>;
   stage(name: string, fn: Function | ModuleFunction, opts: StageOptions<string> & { output?: unknown } = {}): Flow<P, any> {
     if (typeof fn !== 'function' && !isModuleFunction(fn)) throw new FlotillaError('BAD_INPUT', `stage "${name}": its function must be a function or a module export (moduleOf(url).name), got ${fn === null ? 'null' : typeof fn}`);
-    const o = this.options(name, opts, ['needs', 'globals', 'output', 'timeoutMs']);
+    const o = this.options(name, opts, ['needs', 'globals', 'output', 'timeoutMs', 'cache']);
     if (o.globals !== undefined && (o.globals === null || typeof o.globals !== 'object' || Array.isArray(o.globals))) {
       throw new FlotillaError('BAD_INPUT', `stage "${name}": globals must be an object mapping names to values or functions, e.g. { globals: { fit } }`);
     }
-    const decl: StageDecl = { name, needs: this.needs(name, o.needs), fn, globals: o.globals as Record<string, unknown> | undefined, timeoutMs: this.timeout(name, o.timeoutMs) };
+    const decl: StageDecl = { name, needs: this.needs(name, o.needs), fn, globals: o.globals as Record<string, unknown> | undefined, timeoutMs: this.timeout(name, o.timeoutMs), cache: this.cache(name, o.cache) };
     if (o.output !== undefined) decl.output = outputSchema(name, o.output);
     return this.with(decl);
   }
@@ -75,13 +81,13 @@ export class Flow<P extends object, S extends object = {}> {
     if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
       throw new FlotillaError('BAD_INPUT', `stage "${name}": a command is a non-empty array of strings, e.g. ['python', 'fit.py', '--alpha', '{alpha}']`);
     }
-    const o = this.options(name, opts, ['needs', 'cwd', 'env', 'timeoutMs']);
+    const o = this.options(name, opts, ['needs', 'cwd', 'env', 'timeoutMs', 'cache']);
     if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd.length === 0)) throw new FlotillaError('BAD_INPUT', `stage "${name}": cwd must be a folder path, got ${JSON.stringify(o.cwd)}`);
     const env = o.env as Record<string, unknown> | undefined;
     if (env !== undefined && (env === null || typeof env !== 'object' || Object.values(env).some((v) => typeof v !== 'string'))) {
       throw new FlotillaError('BAD_INPUT', `stage "${name}": env must map names to strings`);
     }
-    return this.with({ name, needs: this.needs(name, o.needs), cmd: [...argv], cwd: o.cwd as string | undefined, env: env as Record<string, string> | undefined, timeoutMs: this.timeout(name, o.timeoutMs) });
+    return this.with({ name, needs: this.needs(name, o.needs), cmd: [...argv], cwd: o.cwd as string | undefined, env: env as Record<string, string> | undefined, timeoutMs: this.timeout(name, o.timeoutMs), cache: this.cache(name, o.cache) });
   }
 
   /** How rows become units and where they run; see `DistributeOptions`. */
@@ -101,16 +107,24 @@ export class Flow<P extends object, S extends object = {}> {
     if (problems.length > 0) throwProblems(problems);
   }
 
-  /** Preflights and submits the flow; resolves at once with its handle (`id`, `status()`, `collect()`). */
+  /**
+   * Preflights and submits the flow; resolves at once with its handle (`id`, `status()`,
+   * `collect()`). On a running controller the flow runs on without this program. On an embedded
+   * one (the default session, or `connect()` without url) it lives in this process, which then
+   * stays alive until the flow has finished.
+   */
   async submit(): Promise<FlowHandle<P, S>> {
     const { session, input, problems } = await this.check();
     if (problems.length > 0 || !input) throwProblems(problems);
+    let handle: FlowHandle<P, S>;
     try {
       const s = await session.holding(session.api.flow.submit.mutate(input));
-      return new FlowHandle<P, S>(session, s.id);
+      handle = new FlowHandle<P, S>(session, s.id);
     } catch (err) {
       throw fromTRPCError(err);
     }
+    if (session.controller) void session.holding(handle.done());
+    return handle;
   }
 
   /** Submits the flow and resolves with one row per grid row, in grid order, once all are done. */
@@ -121,11 +135,11 @@ export class Flow<P extends object, S extends object = {}> {
   private async check(): Promise<{ session: Session; input?: ReturnType<typeof toWire>['input']; problems: FlowProblem[] }> {
     const session = this.state.session ?? (await defaultSession());
     const built = await buildModuleStages(session, this.state.stages);
-    const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name, built.specs);
-    problems.push(...built.problems);
+    const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name, built.specs, this.state.cache);
+    for (const p of built.problems) problems.push(p);
     if (this.state.stages.length === 0) problems.unshift({ message: 'the flow has no stages: add one with .stage(name, fn) or .command(name, argv)' });
     try {
-      problems.push(...(await session.api.flow.preflight.query(this.state.distribute)));
+      for (const p of await session.api.flow.preflight.query(this.state.distribute)) problems.push(p);
     } catch (err) {
       throw fromTRPCError(err);
     }
@@ -157,6 +171,11 @@ export class Flow<P extends object, S extends object = {}> {
     return [...new Set(needs)];
   }
 
+  private cache(name: string, c: unknown): boolean | undefined {
+    if (c !== undefined && typeof c !== 'boolean') throw new FlotillaError('BAD_INPUT', `stage "${name}": cache must be true or false, got ${JSON.stringify(c)}`);
+    return c;
+  }
+
   private timeout(name: string, t: unknown): number | undefined {
     if (t === undefined) return undefined;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) throw new FlotillaError('BAD_INPUT', `stage "${name}": timeoutMs must be an integer >= 0, got ${JSON.stringify(t)}`);
@@ -172,5 +191,8 @@ export class Flow<P extends object, S extends object = {}> {
 export function flow<P extends object>(grid: readonly P[], opts: FlowOptions = {}): Flow<P, {}> {
   if (!Array.isArray(grid)) throw new FlotillaError('BAD_INPUT', `flow() takes a grid: paramGrid({...}) or an array of row objects, got ${grid === null ? 'null' : typeof grid}`);
   if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', 'flow() options must be an object, e.g. { session }');
-  return new Flow<P, {}>({ grid, session: opts.session, name: opts.name, stages: [], distribute: undefined });
+  const unknown = Object.keys(opts).filter((k) => !['session', 'name', 'cache'].includes(k));
+  if (unknown.length > 0) throw new FlotillaError('BAD_INPUT', `flow(): unknown option(s) ${unknown.join(', ')}; it takes session, name, cache`);
+  if (opts.cache !== undefined && typeof opts.cache !== 'boolean') throw new FlotillaError('BAD_INPUT', `flow(): cache must be true or false, got ${JSON.stringify(opts.cache)}`);
+  return new Flow<P, {}>({ grid, session: opts.session, name: opts.name, cache: opts.cache ?? true, stages: [], distribute: undefined });
 }

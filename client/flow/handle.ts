@@ -5,6 +5,7 @@
 import { decodeValue } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { FlowStatus } from '../../server/flows/types.js';
+import { abortError } from '../abort.js';
 import { fromTRPCError } from '../errors.js';
 import type { Session } from '../session.js';
 import { progressView } from './progress.js';
@@ -58,12 +59,17 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
     try {
       for (let from = 0; from < final.rows; from += PAGE) {
         const page = await this.session.api.flow.collect.query({ id: this.id, from, max: PAGE });
-        rows.push(...(decodeValue(page.rows) as FlowRow<P, S>[]));
+        for (const row of decodeValue(page.rows) as FlowRow<P, S>[]) rows.push(row);
       }
     } catch (err) {
       throw fromTRPCError(err);
     }
     return rows;
+  }
+
+  /** @internal Resolves once the flow has finished, whatever its end. */
+  async done(): Promise<void> {
+    await this.finished({ progress: false }).catch(() => {});
   }
 
   /** Resolves with the final status, showing progress meanwhile. */
@@ -85,7 +91,7 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
       };
       const onAbort = () => {
         void this.cancel().catch(() => {});
-        end(new FlotillaError('CANCELLED', `flow ${this.id} cancelled by its signal`, { context: { flowId: this.id } }));
+        end(abortError(opts.signal!, `flow ${this.id}`, { flowId: this.id }));
       };
       sub = this.session.api.flow.progress.subscribe(
         { id: this.id },

@@ -25,7 +25,7 @@ export function progressView(wanted: boolean | undefined): ProgressView {
   const bars = new Map<string, cliProgress.SingleBar>();
   return {
     update(s) {
-      const width = Math.max(...s.stages.map((p) => p.name.length));
+      const width = s.stages.reduce((w, p) => Math.max(w, p.name.length), 0);
       for (const p of s.stages) {
         const payload = { stage: p.name.padEnd(width), running: p.running, failed: p.failed, cached: p.cached };
         const value = p.done + p.failed + p.skipped;

@@ -26,6 +26,12 @@ export interface StageOptions<Need extends string> {
   globals?: Record<string, unknown>;
   /** Per-row time limit of this stage in ms. @default none */
   timeoutMs?: number;
+  /**
+   * false: always run this stage, neither taking its outputs from the flow cache nor storing
+   * them (for a stage that is not deterministic: random, the time, outside data). Stages that
+   * need it are not cached either. @default true
+   */
+  cache?: boolean;
 }
 
 /** Options of a command stage. */
@@ -38,6 +44,8 @@ export interface CommandOptions<Need extends string> {
   env?: Record<string, string>;
   /** Per-row time limit in ms. @default none */
   timeoutMs?: number;
+  /** false: always run this command, as for a function stage's `cache`. @default true */
+  cache?: boolean;
 }
 
 /** How a flow's rows become units (tasks) and where they run. See README "Flows". */

@@ -28,6 +28,8 @@ export interface StageDecl {
   cwd?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** false: kept out of the flow cache. */
+  cache?: boolean;
 }
 
 const COMMAND_KEYS = ['exitCode', 'durationMs', 'stdout', 'stderr'];
@@ -71,16 +73,16 @@ function placeholderProblems(s: StageDecl, byName: Map<string, StageDecl>, rows:
 }
 
 /** The submit input of a flow, with every problem found on this side (empty when none). */
-export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: DistributeInput | undefined, name: string | undefined, built: ReadonlyMap<string, FnSpec> = new Map()): { input?: FlowSubmitInput; problems: FlowProblem[] } {
+export function toWire(grid: unknown, stages: readonly StageDecl[], distribute: DistributeInput | undefined, name: string | undefined, built: ReadonlyMap<string, FnSpec> = new Map(), cache = true): { input?: FlowSubmitInput; problems: FlowProblem[] } {
   const problems: FlowProblem[] = [];
   const byName = new Map(stages.map((s) => [s.name, s]));
   const rows = Array.isArray(grid) ? (grid as Record<string, unknown>[]) : [];
-  problems.push(...gridProblems(grid, stages, distribute?.by));
+  for (const p of gridProblems(grid, stages, distribute?.by)) problems.push(p);
   const defs: FlowStageDef[] = [];
   for (const s of stages) {
-    const base = { name: s.name, needs: s.needs, ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.output ? { output: s.output } : {}) };
+    const base = { name: s.name, needs: s.needs, ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.output ? { output: s.output } : {}), ...(!cache || s.cache === false ? { cache: false } : {}) };
     if (s.cmd) {
-      problems.push(...placeholderProblems(s, byName, rows));
+      for (const p of placeholderProblems(s, byName, rows)) problems.push(p);
       defs.push({ ...base, cmd: s.cmd, ...(s.cwd ? { cwd: s.cwd } : {}), ...(s.env ? { env: s.env } : {}) });
       continue;
     }

@@ -7,6 +7,7 @@ import { decodeValue } from '../../agent/protocol/codec.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import type { FlowDb } from './db.js';
+import { NO_CACHE } from './keys.js';
 
 /**
  * Cached outputs of each row: `done[row][stage name] = value`, rows with no hit get `{}`.
@@ -18,7 +19,7 @@ export function cachedOutputs(db: FlowDb | undefined, stages: readonly { name: s
     if (!db) return done;
     stages.forEach((s, i) => {
       if (!s.needs.every((n) => Object.hasOwn(done, n))) return;
-      const hit = db.get(rowKeys[i]!);
+      const hit = rowKeys[i] === NO_CACHE ? undefined : db.get(rowKeys[i]!);
       if (hit) done[s.name] = decodeValue(hit);
     });
     return done;

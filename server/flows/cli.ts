@@ -12,7 +12,7 @@ const PAGE = 1000;
 /** One line per stage: rows done (cached), running, queued, failed, skipped. */
 export function describeFlowStatus(s: FlowStatus): string {
   const head = `${s.id}${s.name ? ` (${s.name})` : ''}  ${s.state}  ${s.rowsFinished}/${s.rows} rows finished, ${s.rowsFailed} failed  pool ${s.plan.pool}  ${s.plan.units} unit(s)${s.plan.cachedRows ? `, ${s.plan.cachedRows} row(s) all cached` : ''}${s.jobId ? `  job ${s.jobId}` : ''}`;
-  const width = Math.max(...s.stages.map((p) => p.name.length));
+  const width = s.stages.reduce((w, p) => Math.max(w, p.name.length), 0);
   const lines = s.stages.map((p) => `  ${p.name.padEnd(width)}  ${p.done} done (${p.cached} cached), ${p.running} running, ${p.queued} queued, ${p.failed} failed, ${p.skipped} skipped`);
   return [head, ...lines].join('\n');
 }
@@ -48,9 +48,17 @@ export async function collectFlow(trpc: Trpc, id: string): Promise<void> {
     });
   });
   if (final.state === 'cancelled') throw new Error(`flow ${id} was cancelled`);
+  let failed = 0;
   for (let from = 0; from < final.rows; from += PAGE) {
     const page = await trpc.flow.collect.query({ id, from, max: PAGE });
-    for (const row of decodeValue(page.rows) as unknown[]) console.log(JSON.stringify(row, jsonSafe));
+    for (const row of decodeValue(page.rows) as { status?: string }[]) {
+      if (row.status !== 'ok') failed++;
+      console.log(JSON.stringify(row, jsonSafe));
+    }
+  }
+  if (failed > 0) {
+    console.error(`flotilla: ${failed} of ${final.rows} row(s) of flow ${id} failed or were skipped`);
+    process.exitCode = 1;
   }
 }
 

@@ -8,6 +8,9 @@ import { encodeValue } from '../../agent/protocol/codec.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
 
+/** The key of a (row, stage) kept out of the cache. */
+export const NO_CACHE = '';
+
 /** JSON with object keys sorted, so equal values hash equally whatever their key order. */
 export function stableJson(v: unknown): string {
   return (
@@ -49,14 +52,18 @@ export function stageIdentity(stage: FlowStageDef): string {
 
 /**
  * Keys of every (row, stage): `keys[row][stage]`, stages in the order given (dependency order,
- * so a stage's needs have their keys before it).
+ * so a stage's needs have their keys before it). A stage with `cache: false`, and every stage
+ * that needs one (whose input is then not reproducible), gets NO_CACHE: never read nor stored.
  */
 export function cacheKeys(stages: readonly FlowStageDef[], rowHashes: readonly string[]): string[][] {
   const ids = stages.map(stageIdentity);
   const at = new Map(stages.map((s, i) => [s.name, i]));
+  const uncached: boolean[] = [];
+  stages.forEach((s, i) => (uncached[i] = s.cache === false || s.needs.some((n) => uncached[at.get(n)!])));
   return rowHashes.map((rh) => {
     const keys: string[] = [];
     stages.forEach((s, i) => {
+      if (uncached[i]) return void keys.push(NO_CACHE);
       const h = createHash('sha256').update('flotilla.stage.v1').update(`${ids[i]!.length}:${ids[i]}`).update(rh);
       for (const n of [...s.needs].sort()) h.update(`${n}=${keys[at.get(n)!]}`);
       keys.push(h.digest('hex'));

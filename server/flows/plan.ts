@@ -69,7 +69,7 @@ function pack(pieces: PlannedRow[][], n: number): PlannedRow[][] {
   for (const i of order) {
     let best = 0;
     for (let b = 1; b < n; b++) if (bins[b]!.length < bins[best]!.length) best = b;
-    bins[best]!.push(...pieces[i]!);
+    for (const piece of pieces[i]!) bins[best]!.push(piece);
   }
   for (const b of bins) b.sort((x, y) => x.row - y.row);
   return bins.filter((b) => b.length > 0);

@@ -66,7 +66,7 @@ export function prepareFlow(input: FlowSubmitInput): PreparedFlow {
     problems.push({ message: `the grid could not be decoded: ${(err as Error).message}` });
   }
   const distribute = input.distribute ?? {};
-  if (rows !== undefined) problems.push(...gridProblems(rows, input.stages, distribute.by));
+  if (rows !== undefined) for (const p of gridProblems(rows, input.stages, distribute.by)) problems.push(p);
   if (problems.length > 0) throwProblems(problems);
   // Agents cache functions by id: a client does not get to choose which cached code its id names.
   const stages = orderStages(input.stages).map((s) => (s.fn ? { ...s, fn: { ...s.fn, id: fnSpecId(s.fn) } } : s)) as FlowStageDef[];

@@ -10,6 +10,7 @@ import type { FlowRowResult, FlowUnitResult, StageOutcome } from '../../agent/pr
 import type { TaskResult } from '../job.js';
 import type { FlowRecord } from './db.js';
 import type { FlowRowError, FlowStatus, StageProgress } from './types.js';
+import { NO_CACHE } from './keys.js';
 
 /** Where a unit is: waiting for a slot, running, or finished. */
 export type UnitState = 'queued' | 'running' | 'done';
@@ -108,7 +109,7 @@ export class FlowRun {
       if (!o || outs[i]?.ok) return; // what we sent as done comes back as it went
       outs[i] = o;
       changed = true;
-      if (o.ok && !o.cached) {
+      if (o.ok && !o.cached && keys[rr.row]![i] !== NO_CACHE) {
         try {
           toCache.push([keys[rr.row]![i]!, encodeValue(o.value, `stage "${s.name}" output`)]);
         } catch {

@@ -25,6 +25,8 @@ export const flowStageSchema = z
     env: z.record(z.string(), z.string()).optional(),
     timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     output: z.unknown().optional(),
+    /** false: outputs are neither taken from nor stored in the flow cache (nor those of stages that need it). */
+    cache: z.boolean().optional(),
   })
   .strict()
   .refine((s) => (s.fn ? 1 : 0) + (s.cmd ? 1 : 0) === 1, { message: 'a stage is exactly one of: a function (fn) or a command (cmd)' });

@@ -1,11 +1,13 @@
 /**
  * Agents as child processes of the controller. Credentials go in on stdin, which then stays open
  * as a lifeline: if the controller dies, the pipe closes and the agent exits (it also watches
- * for being re-parented). stop() sends SIGTERM, then SIGKILL after a grace period.
+ * for being re-parented). stop() sends SIGTERM, then SIGKILL after a grace period. An agent that
+ * cannot start (no descriptors left, no node binary) is a failed launch with its reason.
  */
-import { execa } from 'execa';
-import type { ResultPromise } from 'execa';
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
+import { startChild } from './spawn.js';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
 import { agentBundlePath } from '../bundle.js';
@@ -26,39 +28,37 @@ export interface LocalLauncherOptions {
 
 export class LocalLauncher implements Launcher {
   readonly kind = 'local';
-  private readonly children = new Set<ResultPromise>();
+  private readonly children = new Map<ChildProcess, Promise<AgentExit>>();
 
   constructor(private readonly opts: LocalLauncherOptions = {}) {}
 
   async launch(credentials: AgentCredentials): Promise<AgentHandle> {
-    const child = execa(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
-      stdin: 'pipe',
-      stdout: 'ignore',
-      stderr: 'pipe',
-      reject: false,
-      cleanup: true,
-      buffer: false,
+    const child = await startChild(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
       // Not the controller's whole environment: its secrets would be readable by every task.
       env: { ...agentEnvironment(this.opts.env), FLOTILLA_AGENT: '1' },
-      extendEnv: false,
     });
-    this.children.add(child);
-    child.stdin.on('error', () => {}); // the agent may die before reading: its exit says why
-    child.stdin.write(JSON.stringify(credentials) + '\n');
+    const stdin = child.stdin!, stderr = child.stderr!;
+    stdin.on('error', () => {}); // the agent may die before reading: its exit says why
+    stdin.write(JSON.stringify(credentials) + '\n');
     let tail = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    stderr.setEncoding('utf8');
+    stderr.on('data', (chunk: string) => {
       tail = (tail + chunk).slice(-TAIL_BYTES);
       if (this.opts.onLog) for (const line of chunk.split('\n')) if (line) this.opts.onLog(credentials.agentId, line);
     });
     if (this.opts.unref) {
       child.unref();
-      for (const s of [child.stdin, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
+      for (const s of [stdin, stderr] as unknown as { unref?: () => void }[]) s.unref?.();
     }
-    const exited: Promise<AgentExit> = child.then((r) => {
+    const exited: Promise<AgentExit> = (async () => {
+      const [exitCode, signal] = (child.exitCode !== null || child.signalCode !== null ? [child.exitCode, child.signalCode] : await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      // The last lines may still be in the pipe (or held open by a grandchild): wait a little.
+      if (!stderr.readableEnded) await Promise.race([once(stderr, 'end').catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
       this.children.delete(child);
-      return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stderrTail: tail };
-    });
+      return { exitCode, signal: signal ?? null, stderrTail: tail };
+    })();
+    this.children.set(child, exited);
     const stop = async (graceMs = 2000) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -70,12 +70,12 @@ export class LocalLauncher implements Launcher {
   }
 
   async close(): Promise<void> {
-    for (const c of this.children) c.kill('SIGKILL');
-    await Promise.allSettled([...this.children]);
+    for (const c of this.children.keys()) c.kill('SIGKILL');
+    await Promise.allSettled([...this.children.values()]);
   }
 
   /** Kills every agent at once, synchronously: for process exit, where nothing async runs. */
   killAllSync(): void {
-    for (const c of this.children) c.kill('SIGKILL');
+    for (const c of this.children.keys()) c.kill('SIGKILL');
   }
 }

@@ -31,18 +31,30 @@ export function writeChunk<T>(items: readonly T[], toJson: (item: T, pack: (e: E
   return out;
 }
 
-/** Inverse of writeChunk; binary parts are copied out, so the chunk's buffer can be freed. */
+/**
+ * Inverse of writeChunk; binary parts are copied out, so the chunk's buffer can be freed. Every
+ * length is checked against the blob: a damaged row fails its reader with a message, never reads
+ * past its end.
+ */
 export function readChunk<T>(blob: Uint8Array, fromJson: (raw: any, unpack: (w: WireEncoded) => Encoded) => T): T[] {
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const bad = (why: string): never => {
+    throw new Error(`damaged stored chunk: ${why}`);
+  };
+  if (buf.length < 8) bad('shorter than its header');
   const jsonLen = buf.readUInt32LE(0);
+  if (8 + jsonLen > buf.length) bad('JSON length past the end');
   const raw = JSON.parse(buf.toString('utf8', 4, 4 + jsonLen)) as unknown[];
+  if (!Array.isArray(raw)) bad('JSON part is not a list');
   let at = 4 + jsonLen;
   const n = buf.readUInt32LE(at);
   at += 4;
+  if (at + 4 * n > buf.length) bad('part count past the end');
   const lens: number[] = [];
   for (let i = 0; i < n; i++, at += 4) lens.push(buf.readUInt32LE(at));
   const bins: Uint8Array[] = [];
   for (const len of lens) {
+    if (at + len > buf.length) bad('binary part past the end');
     bins.push(Uint8Array.prototype.slice.call(buf, at, at + len));
     at += len;
   }

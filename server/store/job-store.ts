@@ -43,8 +43,10 @@ export interface JobRow {
 /** A job whose new results the store should write at its next flush. */
 export interface Flushing {
   readonly id: string;
-  /** Results recorded since the last flush, with the log offset of the first; empties them. */
-  drainPending(): { seq: number; results: TaskResult[] } | undefined;
+  /** Up to `max` results recorded since the last flush, with the log offset of the first. */
+  drainPending(max?: number): { seq: number; results: TaskResult[] } | undefined;
+  /** Whether results are left to drain. */
+  readonly hasPending: boolean;
   readonly done: number;
   readonly failed: number;
   /** Set when the last result is recorded. */
@@ -69,7 +71,7 @@ type StoredResult = [number, 0 | 1, unknown, number | null, string | null, strin
 
 export class JobStore {
   private readonly db: Db;
-  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent', Statement>;
+  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
   private readonly dirty = new Set<Flushing>();
   private flushScheduled = false;
   private closed = false;
@@ -103,6 +105,8 @@ export class JobStore {
       deleteResults: p('DELETE FROM results WHERE job = ?'),
       insertAgent: p('INSERT OR REPLACE INTO agents (id, pool, public_key, issued_at) VALUES (?, ?, ?, ?)'),
       deleteAgent: p('DELETE FROM agents WHERE id = ?'),
+      cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
+      setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
   }
 
@@ -132,6 +136,16 @@ export class JobStore {
     return { first: row.first, args: readChunk(row.body, (w, unpack) => unpack(w)) };
   }
 
+  /** Marks a job cancelled now, ahead of the results its cancel records. */
+  markCancelled(jobId: string): void {
+    if (!this.closed) this.st.cancel.run(jobId);
+  }
+
+  /** Sets a job's task count (a job restored from an older controller, trimmed to what it can run). */
+  setTotal(jobId: string, total: number): void {
+    this.st.setTotal.run(total, jobId);
+  }
+
   /** A job has results to write: they are committed at the end of this turn of the event loop. */
   markDirty(job: Flushing): void {
     this.dirty.add(job);
@@ -140,7 +154,12 @@ export class JobStore {
     setImmediate(() => this.flush());
   }
 
-  /** Commits every job's pending results in one transaction, then lets them be shown. */
+  /**
+   * Commits every job's pending results in one transaction, then lets them be shown. A job with
+   * more than RESULTS_PER_FLUSH waiting (a cancel of millions) is committed over several turns
+   * of the event loop, so other jobs and clients are served meanwhile; its row's counts are
+   * written with its last part.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size === 0 || this.closed) return;
@@ -148,12 +167,19 @@ export class JobStore {
     this.dirty.clear();
     this.db.transaction(() => {
       for (const job of jobs) {
-        const p = job.drainPending();
-        if (p && p.results.length > 0) this.st.insertResults.run(job.id, p.seq, p.results.length, writeChunk(p.results, toStored));
-        this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
+        const p = job.drainPending(RESULTS_PER_FLUSH);
+        // Rows of bounded size: one string per row stays far below V8's limit on string length.
+        for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
+          const part = p.results.slice(at, at + RESULTS_PER_ROW);
+          this.st.insertResults.run(job.id, p.seq + at, part.length, storedResults(part));
+        }
+        if (!job.hasPending) this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
       }
     })();
-    for (const job of jobs) job.publish();
+    for (const job of jobs) {
+      job.publish();
+      if (job.hasPending) this.markDirty(job);
+    }
   }
 
   /**
@@ -164,7 +190,7 @@ export class JobStore {
     const out: TaskResult[] = [];
     let bytes = 0;
     for (const row of this.st.resultsFrom.iterate(jobId, from, max) as Iterable<{ seq: number; body: Buffer }>) {
-      const results = readChunk(row.body, fromStored);
+      const results = readStoredResults(row.body);
       for (let i = Math.max(0, from - row.seq); i < results.length && out.length < max; i++) out.push(results[i]!);
       bytes += row.body.length;
       if (out.length >= max || bytes >= maxBytes) break;
@@ -172,13 +198,13 @@ export class JobStore {
     return out;
   }
 
-  /** Every recorded result's task index, in log order (to rebuild a job's state on restart). */
-  *recordedIndices(jobId: string): Generator<number> {
+  /** Every recorded result's task index and whether it succeeded, in log order (to rebuild a job's state on restart). */
+  *recordedIndices(jobId: string): Generator<[index: number, ok: boolean]> {
     for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) {
       const buf = row.body;
       // Only the JSON part is needed: the index is each item's first element.
       const items = JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as StoredResult[];
-      for (const it of items) yield it[0];
+      for (const it of items) yield [it[0], it[1] === 1];
     }
   }
 
@@ -217,14 +243,66 @@ export class JobStore {
 
   close(): void {
     if (this.closed) return;
-    this.flush();
+    while (this.dirty.size > 0) this.flush();
     this.closed = true;
     this.db.close();
   }
 }
 
-function toStored(r: TaskResult, pack: (e: Encoded) => unknown): StoredResult {
-  return [r.index, r.ok ? 1 : 0, r.ok ? pack(r.value) : r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+/** Results per stored row, at most. */
+const RESULTS_PER_ROW = 16_384;
+/** Results of one job committed per flush, at most. */
+const RESULTS_PER_FLUSH = 4 * RESULTS_PER_ROW;
+
+/**
+ * A row of results. Results are checked where they arrive, so this cannot fail in practice; if
+ * one still cannot be written, it is stored as an INTERNAL failure of its task rather than
+ * failing the flush (and with it the controller, which flushes outside any request).
+ */
+function storedResults(results: TaskResult[]): Buffer {
+  try {
+    return writeChunk(results, sharingErrors());
+  } catch {
+    return writeChunk(
+      results.map((r) => {
+        try {
+          writeChunk([r], sharingErrors());
+          return r;
+        } catch (err) {
+          return { index: r.index, ok: false as const, error: { code: 'INTERNAL' as const, message: `this task's result could not be stored: ${(err as Error).message}` }, attempt: r.attempt, agentId: r.agentId, host: r.host };
+        }
+      }),
+      sharingErrors(),
+    );
+  }
+}
+
+/**
+ * The stored form of each result of one row. An error object shared by many results (a cancel
+ * records one for all its tasks) is written once; the others refer to that result's position.
+ */
+function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => StoredResult {
+  const first = new Map<ErrorInfo, number>();
+  let position = 0;
+  return (r, pack) => {
+    const at = position++;
+    if (r.ok) return [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    const seen = first.get(r.error);
+    if (seen === undefined) first.set(r.error, at);
+    return [r.index, 0, seen ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+  };
+}
+
+/** A stored row of results; an error given as a number is that of the result at that position. */
+function readStoredResults(body: Buffer): TaskResult[] {
+  const results = readChunk(body, fromStored);
+  for (const r of results) {
+    if (r.ok || typeof r.error !== 'number') continue;
+    const ref = results[r.error as number];
+    if (!ref || ref.ok || typeof ref.error === 'number') throw new Error(`damaged stored chunk: result ${r.index} refers to the error of position ${String(r.error)}`);
+    r.error = ref.error;
+  }
+  return results;
 }
 
 function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {

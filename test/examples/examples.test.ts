@@ -33,4 +33,17 @@ describe('examples', () => {
       rmSync(cache, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it('flow-subjects, the README flow with workersWithin: 2, runs on local agents whose slots offer 2 cores', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'flotilla-example-'));
+    try {
+      const r = await run('flow-subjects.ts', { FLOTILLA_CACHE_DIR: cache });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(12);
+      expect(lines[0]).toMatch(/^s01 session 1 A: \d+\.\d{3} \(s01 [\d.]+\)$/);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

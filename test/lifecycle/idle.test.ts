@@ -4,22 +4,21 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { connect } from '../../client/index.js';
+import type { LogLine } from '../../server/log-ring.js';
 import { Reaper, isGone, waitGone, within } from './helpers.js';
 
-/** When the agent logged a line containing `text` (its stderr lines carry an ISO timestamp). */
-function agentLogTime(logs: readonly string[], text: string): number {
-  const line = logs.find((l) => l.includes(text));
-  const iso = line?.match(/\[flotilla-agent (\S+)\]/)?.[1];
-  if (!iso) throw new Error(`no agent log line with ${JSON.stringify(text)} in:\n${logs.join('\n')}`);
-  return Date.parse(iso);
+/** When the agent wrote a line (its own clock, kept by the controller's log ring). */
+function agentLogTime(logs: readonly LogLine[], text: string): number {
+  const line = logs.find((l) => l.line.includes(text));
+  if (!line) throw new Error(`no agent log line with ${JSON.stringify(text)} in:\n${logs.map((l) => l.line).join('\n')}`);
+  return line.at;
 }
 
 describe('idle timeout', () => {
   it('an idle agent exits 0 and is not relaunched until work arrives; the next map starts a new one', async () => {
     const reaper = new Reaper();
     const idleTimeoutMs = 800;
-    const logs: string[] = [];
-    const fl = await connect({ pools: { local: { launcher: 'local', agents: 1, slots: 1, idleTimeoutMs } }, waitForAgents: 1, controller: { log: (l) => logs.push(l) } });
+    const fl = await connect({ pools: { local: { launcher: 'local', agents: 1, slots: 1, idleTimeoutMs } }, waitForAgents: 1 });
     reaper.add(() => fl.close());
     const controller = fl.controller!;
     const pool = controller.pools.get('local')!;
@@ -32,8 +31,8 @@ describe('idle timeout', () => {
     expect(exit).toMatchObject({ exitCode: 0, signal: null });
     // The agent's idle clock starts as its supervisor starts the lanes, which it logs; measured
     // on the agent's own clock, it stayed up the whole idle period and no longer.
-    const startedAt = agentLogTime(logs, `agent ${first!.agentId} pid ${first!.pid}:`);
-    const exitingAt = agentLogTime(logs, `agent ${first!.agentId} exiting: idle for ${idleTimeoutMs} ms`);
+    const startedAt = agentLogTime(controller.logs.read(first!.agentId), `agent ${first!.agentId} pid ${first!.pid}:`);
+    const exitingAt = agentLogTime(controller.logs.read(first!.agentId), `agent ${first!.agentId} exiting: idle for ${idleTimeoutMs} ms`);
     expect(exitingAt - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs);
     expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + 1_000);
     await waitGone([first!.pid!], 1_000, 'idle agent');

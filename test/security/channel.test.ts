@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { acceptChannel, dialChannel, CLOSE } from '../../agent/protocol/channel.js';
 import type { SecureChannel } from '../../agent/protocol/channel.js';
-import { ControllerHandshake } from '../../agent/protocol/handshake.js';
+import { ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
@@ -87,7 +87,7 @@ describe('secure channel over real sockets', () => {
     expect(await within(toAgent.promise, 5_000, 'message to agent')).toEqual({ t: 'pong', n: 2 });
   });
 
-  it('a controller refusing an unknown agent closes the agent socket with 4401 and the reason', async () => {
+  it('a controller refusing an unknown agent closes the agent socket with 4401 and the one refusal reason', async () => {
     const controller = generateIdentity();
     const { url, connection } = await listen();
     const refused = connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: () => undefined }));
@@ -99,19 +99,29 @@ describe('secure channel over real sockets', () => {
     expect(e.code).toBe('UNAUTHORIZED');
     const c = await closed;
     expect(c.code).toBe(CLOSE.UNAUTHORIZED);
-    expect(c.reason).toContain(AGENT_ID);
+    expect(c.reason).toBe(REFUSED.slice(0, 123));
     await caught(dialed);
   });
 
-  it('dialChannel reports a refusal (4401 during the handshake) as UNAUTHORIZED, so the agent stops retrying', async () => {
-    // agent/lane.ts gives up only on e.code === 'UNAUTHORIZED'; any other code means "retry".
+  it('dialChannel reports a signed refusal as UNAUTHORIZED with context.refused, so the agent stops retrying', async () => {
+    // agent/dial.ts gives up only on a refusal the controller signed; anything else means "retry".
     const controller = generateIdentity();
     const { url, connection } = await listen();
     void connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: () => undefined }).catch(() => {}));
     const { ws } = agentSocket(url);
     const e = await caught(dialChannel(ws, { agentId: AGENT_ID, identity: generateIdentity(), controllerKey: controller.publicKey }));
-    expect(e.message).toContain('4401');
+    expect(e.message).toContain(REFUSED);
     expect(e.code).toBe('UNAUTHORIZED');
+    expect(e.context.refused).toBe(true);
+  });
+
+  it('a bare 4401 close during the handshake (anyone on the path can send one) is not final', async () => {
+    const { url, connection } = await listen();
+    void connection.then((ws) => ws.close(CLOSE.UNAUTHORIZED, 'go away'));
+    const { ws } = agentSocket(url);
+    const e = await caught(dialChannel(ws, { agentId: AGENT_ID, identity: generateIdentity(), controllerKey: generateIdentity().publicKey }));
+    expect(e.code).toBe('CHANNEL');
+    expect(e.context.refused).toBeUndefined();
   });
 
   it('an agent holding the wrong controller key refuses the channel: UNAUTHORIZED, closed with 4401', async () => {

@@ -6,6 +6,8 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { until } from '../support/async.js';
 import { CLOSE } from '../../agent/protocol/channel.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import { keyFromText, keyToText } from '../../agent/protocol/identity.js';
@@ -28,7 +30,7 @@ import {
   startController,
   within,
 } from './helpers.js';
-import { AgentHandshake } from '../../agent/protocol/handshake.js';
+import { AgentHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
 import type { Closed } from './helpers.js';
 
@@ -62,8 +64,8 @@ describe('agent endpoint: keys the controller did not issue', () => {
 
     const closed = await sendAuth(controller, (hello) => stranger.onHello(hello));
     expect(closed.code).toBe(CLOSE.UNAUTHORIZED);
-    expect(closed.reason).toMatch(/"local-000000000000" holds no key issued by this controller/);
-    expect(logs.some((l) => l.startsWith('refused agent connection') && l.includes('local-000000000000'))).toBe(true);
+    expect(closed.reason).toBe(REFUSED.slice(0, 123));
+    expect(logs.some((l) => l.includes('refused') && l.includes('unknown or revoked agent id'))).toBe(true);
     await expectUndisturbed(controller, before);
   });
 
@@ -75,8 +77,7 @@ describe('agent endpoint: keys the controller did not issue', () => {
 
     const closed = await sendAuth(controller, (hello) => thief.onHello(hello));
     expect(closed.code).toBe(CLOSE.UNAUTHORIZED);
-    expect(closed.reason).toContain(creds.agentId);
-    expect(closed.reason).toMatch(/failed the challenge/);
+    expect(closed.reason).toBe(REFUSED.slice(0, 123));
     expect(laneIds(controller)).not.toContain(creds.agentId);
     await expectUndisturbed(controller, before);
   });
@@ -86,12 +87,35 @@ describe('agent endpoint: keys the controller did not issue', () => {
     const creds = controller.registry.issue('local', controller.agentUrl, { slots: 1, graceMs: 3_000 });
     const agent = spawnAgent({ ...creds, secretKey: keyToText(generateIdentity().secretKey) }, cleanup);
     const exit = await within(agent.exited, 10_000, 'refused agent exit');
-    const refusals = logs.filter((l) => l.startsWith('refused agent connection')).length;
-    // lane.ts treats UNAUTHORIZED as fatal (exit 2, the controller's reason on stderr); anything
-    // else as a network blip to retry until graceMs, then exit 0 as "controller unreachable".
+    // A refusal the controller signed is fatal (exit 2, the reason on stderr); anything else is
+    // a network blip or tampering, retried until graceMs, then exit 0 as "controller unreachable".
     expect(exit.code, agent.stderr()).toBe(2);
-    expect(agent.stderr()).toMatch(/failed the challenge/);
-    expect(refusals).toBe(1);
+    expect(agent.stderr()).toContain(REFUSED);
+    expect(logs.filter((l) => /refused 1 agent connection/.test(l))).toHaveLength(1);
+  });
+});
+
+describe('agent endpoint: what a refusal tells an outsider', () => {
+  it('different 4401 reasons for an unknown id and a bad signature tell an outsider which agent ids exist: one reason', async () => {
+    const { controller } = await startController(cleanup);
+    const creds = controller.registry.issue('local', controller.agentUrl);
+    const controllerKey = keyFromText(creds.controllerKey, 32, 'controller key');
+    // Same id length, so the refusals could differ only by what the controller knows.
+    const unknownId = creds.agentId.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+    const answers: Array<{ closed: Closed; refusal: Buffer }> = [];
+    for (const hs of [new AgentHandshake(unknownId, generateIdentity(), controllerKey), agentHandshake({ ...creds, secretKey: keyToText(generateIdentity().secretKey) })]) {
+      const peer = await RawPeer.connect(controller.agentUrl, cleanup);
+      await peer.send(hs.onHello(await peer.next()));
+      const refusal = await peer.next();
+      answers.push({ closed: await peer.whenClosed(), refusal });
+    }
+    const [unknown, badSignature] = answers;
+    expect(unknown!.closed).toEqual(badSignature!.closed);
+    expect(unknown!.closed.code).toBe(CLOSE.UNAUTHORIZED);
+    expect(unknown!.closed.reason).not.toContain(unknownId);
+    // The signed refusals have one shape too: a type byte and a signature.
+    expect(unknown!.refusal.length).toBe(badSignature!.refusal.length);
+    expect(unknown!.refusal[0]).toBe(badSignature!.refusal[0]);
   });
 });
 
@@ -104,7 +128,7 @@ describe('agent endpoint: replayed handshake', () => {
     // Replayed while the genuine connection is open...
     const whileOpen = await sendAuth(controller, () => genuine.auth);
     expect(whileOpen.code).toBe(CLOSE.UNAUTHORIZED);
-    expect(whileOpen.reason).toMatch(/failed the challenge \(bad signature or replayed handshake\)/);
+    expect(whileOpen.reason).toBe(REFUSED.slice(0, 123));
 
     // ...and after it is gone.
     genuine.peer.ws.close(CLOSE.NORMAL);
@@ -266,5 +290,81 @@ describe('agent endpoint: garbage and oversized frames', () => {
     await laneGone(controller, creds.agentId);
     expect(logs.some((l) => l.includes('Max payload size exceeded'))).toBe(true);
     await expectUndisturbed(controller, before);
+  });
+});
+
+describe('agent endpoint: refusal logs', () => {
+  it('each refused connection logs one line: a churn of 300 refused handshakes logs a few lines, with counts per reason', async () => {
+    const { controller, logs } = await startController(cleanup);
+    const controllerKey = keyFromText(controller.registry.issue('local', controller.agentUrl).controllerKey, 32, 'controller key');
+    const before = logs.length;
+    const CHURN = 300;
+    const one = async (i: number) => {
+      const peer = await RawPeer.connect(controller.agentUrl, cleanup);
+      const hello = await peer.next();
+      // Two reasons: unknown ids, and garbage in place of AUTH.
+      await peer.send(i % 3 === 0 ? Buffer.from('garbage') : new AgentHandshake(`local-churn${i}`, generateIdentity(), controllerKey).onHello(hello));
+      await peer.whenClosed();
+      peer.ws.terminate();
+    };
+    for (let i = 0; i < CHURN; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => one(i + k)));
+    controller['endpoint'].refusals?.flush();
+    const lines = logs.slice(before).filter((l) => l.includes('refused'));
+    expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(3);
+    const summed = lines.map((l) => Number(/refused (\d+)/.exec(l)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    expect(summed).toBe(CHURN);
+    expect(lines.at(-1)).toMatch(/\d+ unknown or revoked agent id/);
+    expect(lines.at(-1)).toMatch(/\d+ malformed AUTH message/);
+    await expectStillServing(controller);
+  });
+});
+
+/**
+ * Holds as many agent handshakes open as the controller lets it, from `sources` (loopback
+ * addresses): each socket waits for HELLO and never answers; one the controller closes after
+ * holding it is opened again at once. Returns how many it holds now, and a stop.
+ */
+function holdHandshakes(url: string, sources: string[], perSource: number) {
+  let stopped = false;
+  let holding = 0;
+  const sockets = new Set<WebSocket>();
+  const open = (source: string) => {
+    if (stopped) return;
+    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: source });
+    sockets.add(ws);
+    let held = false;
+    ws.on('error', () => {});
+    ws.on('message', () => {
+      if (!held) holding++;
+      held = true;
+    });
+    ws.on('close', () => {
+      sockets.delete(ws);
+      if (held) holding--;
+      if (held) open(source); // it was let in: take the place again
+    });
+  };
+  for (const s of sources) for (let i = 0; i < perSource; i++) open(s);
+  cleanup.add(() => {
+    stopped = true;
+    for (const ws of sockets) ws.terminate();
+  });
+  return { holding: () => holding };
+}
+
+describe('agent endpoint: pending handshakes', () => {
+  it('256 pending handshakes from anyone block every other agent, including local ones on the Unix socket: new agents still connect and a job completes', async () => {
+    const { controller } = await startController(cleanup);
+    expect(controller.localAgentUrl).toMatch(/^ws\+unix:/);
+    const attack = holdHandshakes(controller.agentUrl, ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], 90);
+    await until(() => attack.holding() >= 250, 15_000);
+    // A new local agent (Unix socket) and a new agent over TCP from another address.
+    const local = controller.registry.issue('local', controller.localAgentUrl, { slots: 1 });
+    const remote = controller.registry.issue('local', controller.agentUrl, { slots: 1 });
+    spawnAgent(local, cleanup);
+    spawnAgent(remote, cleanup);
+    await lanesSatisfy(controller, (lanes) => [local, remote].every((c) => lanes.some((l) => l.agentId === c.agentId)), 'both new agents connected during the attack', 15_000);
+    expect(attack.holding()).toBeGreaterThanOrEqual(200);
+    await expectStillServing(controller);
   });
 });

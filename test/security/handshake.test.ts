@@ -3,7 +3,7 @@
  * what it refuses, and with which error code.
  */
 import { describe, it, expect } from 'vitest';
-import { AgentHandshake, ControllerHandshake } from '../../agent/protocol/handshake.js';
+import { AgentHandshake, ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import type { SessionKeys } from '../../agent/protocol/handshake.js';
 import { Opener, Sealer } from '../../agent/protocol/seal.js';
 import { FlotillaError } from '../../agent/protocol/errors.js';
@@ -132,7 +132,8 @@ describe('handshake', () => {
     const stranger = new AgentHandshake('local-made-up-id', generateIdentity(), p.controller.publicKey);
     const e = failure(() => c.onAuth(stranger.onHello(c.hello), p.lookup));
     expect(e.code).toBe('UNAUTHORIZED');
-    expect(e.message).toContain('local-made-up-id');
+    expect(e.message).toBe(REFUSED);
+    expect(e.context.why).toMatch(/unknown/);
   });
 
   it('an AUTH for an issued agent id signed with another key is refused with UNAUTHORIZED', () => {
@@ -141,7 +142,8 @@ describe('handshake', () => {
     const thief = new AgentHandshake(AGENT_ID, generateIdentity(), p.controller.publicKey);
     const e = failure(() => c.onAuth(thief.onHello(c.hello), p.lookup));
     expect(e.code).toBe('UNAUTHORIZED');
-    expect(e.message).toMatch(/failed the challenge/);
+    expect(e.message).toBe(REFUSED);
+    expect(e.context.why).toMatch(/bad signature/);
   });
 
   it('an AUTH replayed against a new HELLO is refused with UNAUTHORIZED', () => {
@@ -150,7 +152,7 @@ describe('handshake', () => {
     const fresh = new ControllerHandshake(p.controller);
     const e = failure(() => fresh.onAuth(auth, p.lookup));
     expect(e.code).toBe('UNAUTHORIZED');
-    expect(e.message).toMatch(/replayed/);
+    expect(e.context.why).toMatch(/replayed/);
   });
 
   it('an AUTH with any bit flipped (ephemeral key, nonce, signature, id) is refused', () => {
@@ -170,6 +172,34 @@ describe('handshake', () => {
     const c = new ControllerHandshake(p.controller);
     const a = new AgentHandshake(AGENT_ID, p.agent, p.controller.publicKey);
     expect(failure(() => c.onAuth(a.onHello(c.hello), p.lookup)).code).toBe('UNAUTHORIZED');
+  });
+
+  it('a refusal the controller signed is final for the agent; an altered one, or one for another AUTH, is not', () => {
+    const p = parties();
+    const c = new ControllerHandshake(p.controller);
+    const a = new AgentHandshake('local-made-up-id', generateIdentity(), p.controller.publicKey);
+    const auth = a.onHello(c.hello);
+    expect(failure(() => c.onAuth(auth, p.lookup)).code).toBe('UNAUTHORIZED');
+    const refusal = c.refusal(auth);
+    const final = failure(() => a.onReply(refusal));
+    expect(final.code).toBe('UNAUTHORIZED');
+    expect(final.context.refused).toBe(true);
+    expect(final.message).toContain(REFUSED);
+    // The same bytes on another connection, or with one bit flipped, prove nothing.
+    const other = new AgentHandshake('local-made-up-id', generateIdentity(), p.controller.publicKey);
+    other.onHello(new ControllerHandshake(p.controller).hello);
+    expect(failure(() => other.onReply(refusal)).code).toBe('CHANNEL');
+    const b = new AgentHandshake('local-made-up-id', generateIdentity(), p.controller.publicKey);
+    const c2 = new ControllerHandshake(p.controller);
+    const auth2 = b.onHello(c2.hello);
+    expect(failure(() => b.onReply(flipBit(c2.refusal(auth2), 30))).code).toBe('CHANNEL');
+    // A refusal for an AUTH altered on the way does not verify against what the agent sent.
+    const d = new AgentHandshake(AGENT_ID, p.agent, p.controller.publicKey);
+    const c3 = new ControllerHandshake(p.controller);
+    const sent = d.onHello(c3.hello);
+    const altered = flipBit(sent, 40);
+    expect(failure(() => c3.onAuth(altered, p.lookup)).code).toBe('UNAUTHORIZED');
+    expect(failure(() => d.onReply(c3.refusal(altered))).code).toBe('CHANNEL');
   });
 
   it('a malformed or oversized AUTH is a CHANNEL error', () => {

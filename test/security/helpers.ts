@@ -6,7 +6,8 @@
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, createServer as createTcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
@@ -352,4 +353,102 @@ export function parseFrames(buf: Buffer): { opcode: number; payload: Buffer; siz
 /** Agent ids of the lanes connected now. */
 export function laneIds(controller: Controller): string[] {
   return [...controller.scheduler.lanes].map((l) => l.agentId).sort();
+}
+
+/** Where a tampering relay flips its one bit. */
+export interface Flip {
+  /** The stream to alter: controller to agent (HELLO, WELCOME) or agent to controller (AUTH). */
+  direction: 'toAgent' | 'toController';
+  /** Which data frame of that stream after the HTTP upgrade (control frames such as pings are not counted). */
+  frame: number;
+  /** Byte of that frame's payload (as the receiver reads it, after unmasking) and the bit to flip. */
+  byte: number;
+  bit?: number;
+}
+
+/** A TCP relay between agents and the controller that flips one bit, once, on its first connection. */
+export interface TamperingRelay {
+  /** ws:// URL of the agent endpoint through the relay. */
+  agentUrl: string;
+  /** Connections the relay carried so far. */
+  connections(): number;
+  /** Settles once the bit has been flipped. */
+  flipped: Promise<void>;
+}
+
+/**
+ * Where `flip` lands in a stream seen so far: the absolute offset of the byte to flip once known,
+ * and how far the stream can be forwarded untouched before that.
+ */
+function locateFlip(all: Buffer, flip: Flip): { target?: number; safe: number } {
+  const end = all.indexOf('\r\n\r\n');
+  if (end < 0) return { safe: 0 };
+  let at = end + 4;
+  for (let frame = 0; ; ) {
+    if (at + 2 > all.length) return { safe: at };
+    const opcode = all[at]! & 0x0f;
+    const masked = (all[at + 1]! & 0x80) !== 0;
+    let len = all[at + 1]! & 0x7f;
+    let p = at + 2;
+    if (len === 126) {
+      if (p + 2 > all.length) return { safe: at };
+      len = all.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      if (p + 8 > all.length) return { safe: at };
+      len = Number(all.readBigUInt64BE(p));
+      p += 8;
+    }
+    if (masked) p += 4;
+    if (p > all.length) return { safe: at };
+    if (opcode < 8) {
+      if (frame === flip.frame) return { target: p + flip.byte, safe: p };
+      frame++;
+    }
+    at = p + len;
+  }
+}
+
+/**
+ * Starts a relay on 127.0.0.1 in front of the controller's port, like an SSH tunnel or a relay on
+ * a login node that an attacker controls: it flips one bit of the first connection's handshake
+ * (a masked client byte flips the same bit of what the controller reads) and carries the rest.
+ */
+export async function tamperingRelay(controllerPort: number, flip: Flip, cleanup: Cleanup): Promise<TamperingRelay> {
+  let connections = 0;
+  const flipped = deferred();
+  const server = createTcpServer((down) => {
+    const first = connections++ === 0;
+    const up = tcpConnect(controllerPort, '127.0.0.1');
+    const pipe = (from: Socket, to: Socket, tamper: boolean) => {
+      let all = Buffer.alloc(0);
+      let sent = 0;
+      let done = !tamper;
+      from.on('data', (chunk: Buffer) => {
+        if (done) return void to.write(chunk);
+        all = Buffer.concat([all, chunk]);
+        const { target, safe } = locateFlip(all, flip);
+        if (target !== undefined && target < all.length) {
+          all[target] = all[target]! ^ (1 << (flip.bit ?? 0));
+          to.write(all.subarray(sent));
+          done = true;
+          flipped.resolve();
+        } else if (safe > sent) {
+          to.write(all.subarray(sent, safe));
+          sent = safe;
+        }
+      });
+      from.on('end', () => to.end());
+    };
+    for (const s of [up, down]) s.on('error', () => (up.destroy(), down.destroy()));
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+    pipe(down, up, first && flip.direction === 'toController');
+    pipe(up, down, first && flip.direction === 'toAgent');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  return { agentUrl: `ws://127.0.0.1:${port}/agent`, connections: () => connections, flipped: flipped.promise };
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../agent/protocol/channel.js';
 import { decodeFrame } from '../../agent/protocol/frame.js';
 import { localClient, localHotPath, Session } from '../../client/session.js';
+import type { MapOptions } from '../../client/session.js';
 import { Cleanup, RawPeer, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
 import type { GenuinePeer } from './helpers.js';
 import { until } from '../support/async.js';
@@ -17,7 +18,7 @@ const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 /** A raw lane that has said `ready`, and a job whose tasks go to every idle lane, it included. */
-async function rawLaneWithATask(controller: Controller) {
+async function rawLaneWithATask(controller: Controller, opts: MapOptions = {}) {
   const raw = await genuinePeer(controller, cleanup);
   await raw.peer.send(sealMessage(raw.sealer, readyMessage()));
   await lanesSatisfy(controller, (lanes) => lanes.some((l) => l.agentId === raw.creds.agentId), 'raw lane added');
@@ -26,7 +27,7 @@ async function rawLaneWithATask(controller: Controller) {
   const job = session.map([1, 2, 3, 4], async (x: number) => {
     await new Promise((r) => setTimeout(r, 50));
     return x * 10;
-  });
+  }, opts);
   const run = await nextRun(raw);
   return { raw, job, run };
 }
@@ -69,6 +70,16 @@ describe('a hostile agent with an issued key', () => {
     await expectStillServing(controller);
   });
 
+  it('an authenticated agent can hold a task forever (the timeout starts when the agent reports the start): a task never started is taken back', async () => {
+    const { controller, logs } = await startController(cleanup);
+    // The raw lane takes its task and then says nothing: no start, no result (pings still answered).
+    const { raw, job } = await rawLaneWithATask(controller, { timeoutMs: 500 });
+    expect(await within(Promise.resolve(job), 30_000, 'job while an agent withholds a task')).toEqual([10, 20, 30, 40]);
+    const closed = await raw.peer.whenClosed(10_000);
+    expect(closed.reason).toMatch(/without starting or answering/);
+    expect(logs.join('\n')).not.toMatch(/TypeError|RangeError/);
+  });
+
   it('a peer that sends a large frame before the handshake is cut off at once', async () => {
     const { controller } = await startController(cleanup);
     const peer = await RawPeer.connect(controller.agentUrl, cleanup);
@@ -78,6 +89,51 @@ describe('a hostile agent with an issued key', () => {
     // malformed AUTH (4400), after holding all 64 MiB.
     const closed = await peer.whenClosed(5_000);
     expect(closed.code).toBe(1006);
+    await expectStillServing(controller);
+  });
+});
+
+/** A sealed frame holding JSON text as is: a value nested too deep for JSON.stringify to write. */
+function sealJsonText(raw: GenuinePeer, json: string): Buffer {
+  const text = Buffer.from(json, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(text.length, 0);
+  return raw.sealer.seal(Buffer.concat([head, text]));
+}
+
+const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+describe('agent messages are checked by schema and size', () => {
+  it('a heartbeat whose rssBytes or host is nested 50,000 deep makes agents.list fail for every client: that agent is closed, the listing still answers', async () => {
+    const { controller } = await startController(cleanup);
+    const variants: Array<[string, (raw: GenuinePeer) => Promise<void>, RegExp]> = [
+      [
+        'rssBytes in a heartbeat',
+        async (raw) => {
+          await raw.peer.send(sealMessage(raw.sealer, readyMessage()));
+          await lanesSatisfy(controller, (lanes) => lanes.some((l) => l.agentId === raw.creds.agentId), 'raw lane added');
+          await raw.peer.send(sealJsonText(raw, `{"t":"hb","running":0,"queued":0,"rssBytes":${nested(50_000)}}`));
+        },
+        /malformed hb message: rssBytes/,
+      ],
+      [
+        'host in ready',
+        (raw) => raw.peer.send(sealJsonText(raw, JSON.stringify(readyMessage()).replace('"raw-peer"', nested(50_000)))),
+        /malformed ready message: host/,
+      ],
+      ['host in ctl', (raw) => raw.peer.send(sealJsonText(raw, `{"t":"ctl","pid":1,"slots":1,"host":${nested(50_000)}}`)), /malformed ctl message: host/],
+      ['a 1 MB host name', (raw) => raw.peer.send(sealMessage(raw.sealer, { ...readyMessage(), host: 'h'.repeat(1 << 20) })), /malformed ready message: host/],
+    ];
+    for (const [name, attack, reason] of variants) {
+      const raw = await genuinePeer(controller, cleanup);
+      await attack(raw);
+      const closed = await raw.peer.whenClosed();
+      expect(closed.code, name).toBe(CLOSE.BAD_FRAME);
+      expect(closed.reason, name).toMatch(reason);
+      const res = await fetch(`${controller.url}/trpc/agents.list`, { headers: { authorization: `Bearer ${controller.token}` } });
+      expect(res.status, `${name}: ${(await res.clone().text()).slice(0, 200)}`).toBe(200);
+      expect(JSON.stringify(await res.json())).not.toContain(raw.creds.agentId);
+    }
     await expectStillServing(controller);
   });
 });

@@ -2,7 +2,6 @@
  * Where SLURM commands run: on this machine (the controller is on the login node), or on the
  * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
  */
-import { execa } from 'execa';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { homedir } from 'node:os';
@@ -10,6 +9,7 @@ import type { SshLauncher } from '../ssh/launcher.js';
 import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
 import { agentEnvironment } from '../agent-env.js';
+import { runCommand } from '../spawn.js';
 
 export interface CommandResult {
   code: number | null;
@@ -34,11 +34,10 @@ export interface Shell {
 export class LocalShell implements Shell {
   readonly where = 'this machine';
 
-  async run(cmd: string, input?: string): Promise<CommandResult> {
+  run(cmd: string, input?: string): Promise<CommandResult> {
     // sbatch exports its own environment into the job (--export=ALL): only the allow-list, so
     // the controller's secrets never reach a job (or SLURM's records of it).
-    const r = await execa('sh', ['-c', cmd], { reject: false, input: input ?? '', env: agentEnvironment(), extendEnv: false });
-    return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
+    return runCommand(cmd, input, agentEnvironment());
   }
 
   async writePrivate(path: string, content: string): Promise<void> {
