@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { privateDatabase } from '../private-files.js';
 import { dirname } from 'node:path';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
@@ -41,6 +42,7 @@ export class FlowDb {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    privateDatabase(path); // grids and stage outputs: this user's only
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

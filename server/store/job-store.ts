@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
@@ -81,6 +82,7 @@ export class JobStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
+    privateDatabase(this.path); // job specs and results: this user's only
     this.db = new Database(this.path);
     // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is
     // what this store promises; only a power cut may lose the last commits.
