@@ -13,6 +13,7 @@ import type { AppRouter } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
 import type { LaneInfo } from '../server/lane.js';
 import type { PoolStatus } from '../server/pool.js';
+import type { PruneResult } from '../server/runtime/prune.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { MapSchedulingOptions } from '../server/schemas.js';
 import type { HotPath } from './transport.js';
@@ -199,6 +200,18 @@ export class Session {
   }
 
   /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
+  /**
+   * Removes from `host`'s `~/.cache/flotilla` (an SSH pool's host or a SLURM pool's login node)
+   * the agent bundles and runtimes no current agent uses; says what it removed and kept.
+   */
+  async pruneCache(opts: { host: string }): Promise<PruneResult> {
+    try {
+      return await this.trpc.cache.prune.mutate({ host: opts.host });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
   async dropSetup(ids?: string[]): Promise<{ lanes: number }> {
     try {
       return await this.trpc.agents.dropSetup.mutate({ ids });

@@ -15,6 +15,7 @@ import type { TaskResult } from './job.js';
 import { jsonSafe } from './json-safe.js';
 import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
 import { addFunctionCommands } from './functions/cli.js';
+import { addCacheCommands } from './runtime/cli.js';
 
 const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
 
@@ -128,7 +129,7 @@ clientCommand('agents', 'list pools and connected agents').action((o) =>
     const a = await trpc.agents.list.query();
     print(o, a, () => {
       for (const p of a.pools) console.log(`pool ${p.name} (${p.launcher}): ${p.running}/${p.max} agents (min ${p.min}, ${p.starting} starting, ${p.retiring} retiring)${p.failure ? `  FAILED: ${p.failure}` : ''}`);
-      for (const l of a.lanes) console.log(`  ${l.agentId} lane ${l.lane}  ${l.host} pid ${l.pid}  node ${l.node}  in flight ${l.inFlight}  done ${l.completed}`);
+      for (const l of a.lanes) console.log(`  ${l.agentId} lane ${l.lane}  ${l.host} pid ${l.pid}  node ${l.node}${l.runtime ? ` (${l.runtime.source})` : ''}  in flight ${l.inFlight}  done ${l.completed}`);
     });
   }),
 );
@@ -193,6 +194,7 @@ clientCommand('status', "show a flow's progress per stage", flowCommand).argumen
 clientCommand('collect', "print a flow's rows in grid order as JSON lines, once it is done", flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => collectFlow(trpc, id)));
 clientCommand('cancel', 'cancel a flow', flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => cancelFlow(trpc, id, !!o.json)));
 addFunctionCommands(program, withConnection);
+addCacheCommands(program, withConnection);
 
 program.parseAsync().catch((err) => {
   console.error(`flotilla: ${describeCliError(err)}`);

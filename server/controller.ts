@@ -26,6 +26,9 @@ import { createLauncher, planPools } from './pool-options.js';
 import type { PoolPlan } from './pool-options.js';
 import type { LaneInfo } from './lane.js';
 import { LocalLauncher } from './launchers/local.js';
+import { agentBundle } from './launchers/ssh/remote.js';
+import { agentBundlePath } from './bundle.js';
+import type { PruneResult } from './runtime/prune.js';
 import { appRouter } from './router.js';
 import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
@@ -364,7 +367,28 @@ export class Controller {
 
   /** Pools and connected lanes. */
   agents(): { pools: PoolStatus[]; lanes: LaneInfo[] } {
-    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => l.info()) };
+    // The launcher knows which Node it started each agent with (SSH and SLURM pools).
+    const runtime = (l: { pool: string; agentId: string }) => this.pools.get(l.pool)?.handles.get(l.agentId)?.runtime;
+    return { pools: [...this.pools.values()].map((p) => p.status()), lanes: [...this.scheduler.lanes].map((l) => ({ ...l.info(), runtime: runtime(l) })) };
+  }
+
+  /**
+   * Removes from an SSH host's (or SLURM login node's) `~/.cache/flotilla` the agent bundles and
+   * runtimes no current agent uses: kept are this controller's bundle, the runtimes its agents and
+   * connections use, and whatever a process on the host runs.
+   */
+  async pruneCache(host: string): Promise<PruneResult> {
+    const keep = new Set([`agent-${agentBundle(agentBundlePath()).hash}.mjs`]);
+    for (const p of this.pools.values()) {
+      for (const h of p.handles.values()) if (h.runtime?.sha256) keep.add(`runtime/${h.runtime.sha256}`);
+      for (const sha of p.launcher.runtimesInUse?.() ?? []) keep.add(`runtime/${sha}`);
+    }
+    const owner = [...this.pools.values()].find((p) => p.launcher.hasHost?.(host) && p.launcher.pruneCache);
+    if (!owner) {
+      const known = [...this.pools.values()].flatMap((p) => ((p.launcher.status?.() ?? []) as { host?: string }[]).flatMap((s) => (s.host ? [s.host] : [])));
+      throw new FlotillaError('NOT_FOUND', `no SSH or SLURM pool of this controller reaches host ${JSON.stringify(host)}${known.length ? ` (its SSH hosts: ${[...new Set(known)].join(', ')})` : ''}`);
+    }
+    return owner.launcher.pruneCache!(host, [...keep]);
   }
 
   /** Resolves once `n` lanes are connected (of `pool`, if given). */

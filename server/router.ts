@@ -217,6 +217,10 @@ export const appRouter = t.router({
     everywhere: authed.input(everywhereSchema).mutation(({ ctx, input, signal }) => runEverywhere(ctx.controller, input, signal)),
   }),
   artifacts: artifactsRouter(),
+  cache: t.router({
+    /** Removes from an SSH host's cache the bundles and runtimes no current agent uses. */
+    prune: authed.input(z.object({ host: z.string().min(1).max(300) })).mutation(({ ctx, input }) => ctx.controller.pruneCache(input.host)),
+  }),
 });
 
 /** The router's type, for typed clients. */

@@ -173,9 +173,18 @@ describe('SSH pools: clear errors', () => {
     expect(err.message).toMatch(/nobody-here@127\.0\.0\.1:2222 refused user nobody-here/);
   });
 
-  it('says when node is missing on the remote', async () => {
-    const err = await rejection(connect({ pools: { lab: lab({ node: '/opt/no-such-node/bin/node', agentsPerHost: 1 }) }, waitForAgents: 1 }));
-    expect(err.message).toMatch(/testssh: node not found \(ran `\/opt\/no-such-node\/bin\/node -v`\)/);
+  it("runs agents after the pool's setup, in the same shell (exec applies to node, not to the setup)", async () => {
+    const fl = await connect({ pools: { lab: lab({ setup: 'export FLOTILLA_SETUP_SEEN=yes', agentsPerHost: 1 }) }, waitForAgents: 1 });
+    try {
+      expect(await fl.map([1], () => process.env.FLOTILLA_SETUP_SEEN, { pool: 'lab' })).toEqual(['yes']);
+    } finally {
+      await fl.close();
+    }
+  });
+
+  it("says when node is missing on the remote and the pool's runtime is 'host'", async () => {
+    const err = await rejection(connect({ pools: { lab: lab({ node: '/opt/no-such-node/bin/node', runtime: 'host', agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toMatch(/testssh: node not found \(looked for `\/opt\/no-such-node\/bin\/node`\)/);
   });
 
   it('keeps using the hosts that work when one refuses', async () => {
