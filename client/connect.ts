@@ -3,7 +3,7 @@
  * neither, with an embedded controller started in this process with local agents.
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
-import { parseControllerUrl, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
 import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
@@ -30,10 +30,11 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   }
   const url = parseControllerUrl(target.url);
   const token = resolveToken(opts);
-  await preflight(url, target.url, token);
+  const agent = pinFor(url, opts.fingerprint);
+  await preflight(url, target.url, token, undefined, agent);
   // The tRPC client and ws load only for a remote session.
   const { remoteClient, trpcHotPath } = await import('./transport.js');
-  const { trpc, close } = remoteClient(trpcSocketUrl(url), token);
+  const { trpc, close } = remoteClient(trpcSocketUrl(url), token, agent);
   const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;

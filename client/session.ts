@@ -4,7 +4,6 @@
  * ones speak tRPC over WebSocket with the bearer token.
  */
 import type { TRPCClient } from '@trpc/client';
-import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
@@ -17,6 +16,7 @@ import type { PruneResult } from '../server/runtime/prune.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { MapSchedulingOptions } from '../server/schemas.js';
 import type { HotPath } from './transport.js';
+import { encodeChunk } from './chunks.js';
 export type { HotPath } from './transport.js';
 import type { LaneWhere } from '../server/everywhere.js';
 import { shipFunction } from './ship.js';
@@ -249,18 +249,20 @@ export class Session {
    * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
    */
   private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
+    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
     onSubmitted?.(jobId, input.list.length);
-    for (let offset = input.first.length; offset < input.list.length; ) {
-      let args: Encoded[];
+    // What one message could not carry goes in the next ones.
+    let args = input.first.slice(sent);
+    for (let offset = sent; offset < input.list.length; ) {
       try {
-        args = encodeChunk(input.list, offset);
+        if (args.length === 0) args = encodeChunk(input.list, offset);
+        const r = await this.hot.append({ jobId, offset, args });
+        offset += r.sent;
+        args = args.slice(r.sent);
       } catch (err) {
         await this.cancel(jobId).catch(() => {});
         throw err;
       }
-      await this.hot.append({ jobId, offset, args });
-      offset += args.length;
     }
     return jobId;
   }
@@ -484,20 +486,3 @@ type Prepared = ReturnType<Session['prepare']>;
 
 /** Every key a map's options may have. */
 const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs'];
-
-/** Items per chunk of a submission... */
-const CHUNK_ITEMS = 8192;
-/** ...and about this many bytes of binary parts at most. */
-const CHUNK_BIN_BYTES = 8 * 1024 * 1024;
-
-/** Encodes the next chunk of items from `from`. */
-function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
-  const out: Encoded[] = [];
-  let bytes = 0;
-  for (let i = from; i < list.length && out.length < CHUNK_ITEMS && bytes < CHUNK_BIN_BYTES; i++) {
-    const e = encodeValue(list[i], `item ${i}`);
-    if (e.b) for (const b of e.b) bytes += b.byteLength;
-    out.push(e);
-  }
-  return out;
-}
