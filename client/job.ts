@@ -5,6 +5,8 @@
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskOutcome } from './outcome.js';
+import { locateError } from './call-site.js';
+import type { CallSite } from './call-site.js';
 
 export type { TaskOutcome } from './outcome.js';
 
@@ -23,7 +25,11 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   private rejectId!: (err: FlotillaError) => void;
 
   /** @internal created by Session.map */
-  constructor(private readonly canceller: (jobId: string) => Promise<void>) {
+  constructor(
+    private readonly canceller: (jobId: string) => Promise<void>,
+    /** Where app code started the job: the errors it rejects with point there. */
+    private readonly site?: CallSite,
+  ) {
     this.idReady = new Promise((resolve, reject) => {
       this.resolveId = resolve;
       this.rejectId = reject;
@@ -31,12 +37,12 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.idReady.catch(() => {});
     this.settled = new Promise<R[]>((resolve, reject) => {
       const check = () => {
-        if (this.failure) return reject(this.failure);
+        if (this.failure) return reject(locateError(this.failure, this.site));
         if (this.total !== undefined && this.arrived.length >= this.total) {
           try {
             return resolve(this.collect());
           } catch (err) {
-            return reject(err);
+            return reject(locateError(err as Error, this.site));
           }
         }
         this.waiters.push(check);
@@ -132,7 +138,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     let cursor = 0;
     for (;;) {
       while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
-      if (this.failure) throw this.failure;
+      if (this.failure) throw locateError(this.failure, this.site);
       if (this.total !== undefined && cursor >= this.total) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

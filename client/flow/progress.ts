@@ -1,7 +1,8 @@
 /**
  * Progress bars of a running flow, one per stage, on stderr (cli-progress), only in a terminal.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { FlowStatus } from '../../server/flows/types.js';
 
 /** Something that shows statuses as they come, and goes away at the end. */
@@ -13,6 +14,8 @@ export interface ProgressView {
 /** Bars when stderr is a terminal and progress is wanted; otherwise a view that shows nothing. */
 export function progressView(wanted: boolean | undefined): ProgressView {
   if (wanted === false || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  // Loaded only when bars are shown: importing the library should not pay for it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
@@ -22,7 +25,7 @@ export function progressView(wanted: boolean | undefined): ProgressView {
     },
     cliProgress.Presets.shades_classic,
   );
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, cliProgressModule.SingleBar>();
   return {
     update(s) {
       const width = s.stages.reduce((w, p) => Math.max(w, p.name.length), 0);
