@@ -132,6 +132,7 @@ export class Session {
   map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
     const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined));
+    job.showProgress(progressSink(opts?.progress));
     let input;
     try {
       const byName = isByName(a, b);
@@ -144,7 +145,6 @@ export class Session {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
     }
-    job.showProgress(progressSink(opts.progress));
     void this.run(job, input, opts.signal);
     return job;
   }

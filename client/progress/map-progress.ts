@@ -95,9 +95,9 @@ class Figures implements ProgressSink {
 function barDrawer(): (p: MapProgress, final: boolean) => void | Promise<void> {
   let bar: SingleBar | undefined;
   let last: MapProgress | undefined;
-  const payload = (p: MapProgress) => ({ failed: p.failed, rate: p.rate < 10 ? p.rate.toFixed(1) : Math.round(p.rate), eta: shortDuration(p.etaMs), elapsed: shortDuration(p.elapsedMs) });
+  const payload = (p: MapProgress) => ({ failed: p.failed, rate: p.rate < 10 ? p.rate.toFixed(1) : Math.round(p.rate), etaText: shortDuration(p.etaMs), elapsedText: shortDuration(p.elapsedMs) });
   const ready = loadBars().then((cp) => {
-    bar = new cp.SingleBar({ ...BAR_OPTIONS, format: ' [{bar}] {value}/{total} tasks | {failed} failed | {rate}/s | ETA {eta} | {elapsed}' }, cp.Presets.shades_classic);
+    bar = new cp.SingleBar({ ...BAR_OPTIONS, format: ' [{bar}] {value}/{total} tasks | {failed} failed | {rate}/s | ETA {etaText} | {elapsedText}' }, cp.Presets.shades_classic);
     if (last) bar.start(last.total, last.done, payload(last));
   });
   ready.catch(() => {});
