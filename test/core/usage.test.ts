@@ -48,7 +48,7 @@ describe('timings and use on every outcome', () => {
       return spin(40);
     }, { globals: { spin } }).outcomes();
     expect(o!.durationMs).toBeGreaterThanOrEqual(300);
-    expect(o!.cpuMs).toBeGreaterThanOrEqual(30);
+    expect(o!.cpuMs).toBeGreaterThan(5); // its spin, however much of it the loaded machine let run
     expect(o!.cpuMs).toBeLessThan(o!.durationMs! - 150);
   });
 
@@ -66,7 +66,7 @@ describe('the job summary in status()', () => {
   it('gives duration and memory percentiles, CPU and the 5 slowest tasks', async () => {
     const ms = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 80, 120];
     const id = await fl.submit(ms, (m: number) => spin(m), { globals: { spin } });
-    await fl.attach(id);
+    const outcomes = await fl.attach<number>(id).outcomes();
     const { usage } = await fl.status(id);
     expect(usage).toBeDefined();
     expect(usage!.tasks).toBe(ms.length);
@@ -76,11 +76,10 @@ describe('the job summary in status()', () => {
     expect(d.p90).toBeLessThanOrEqual(d.p99);
     expect(d.p99).toBeLessThanOrEqual(d.max);
     expect(d.max).toBeGreaterThanOrEqual(120);
-    // The two long ones lead; which short one follows depends on the machine's load.
-    expect(usage!.slowest.map((s) => s.index).slice(0, 2)).toEqual([11, 10]);
-    expect(usage!.slowest).toHaveLength(5);
-    const slow = usage!.slowest.map((s) => s.durationMs);
-    expect([...slow].sort((a, b) => b - a)).toEqual(slow);
+    // The slowest by the outcomes' own durations (on a loaded machine, not always the longest spins).
+    const bySpeed = [...outcomes].sort((a, b) => b.durationMs! - a.durationMs!).slice(0, 5);
+    expect(usage!.slowest.map((s) => s.index)).toEqual(bySpeed.map((o) => o.index));
+    expect(usage!.slowest.map((s) => s.durationMs)).toEqual(bySpeed.map((o) => o.durationMs));
     expect(usage!.slowest[0]!.agentId).toMatch(/./);
     expect(usage!.peakRssBytes!.max).toBeGreaterThan(10 * 2 ** 20);
     expect(usage!.cpuMs!.total).toBeGreaterThanOrEqual(200);
