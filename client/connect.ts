@@ -4,7 +4,7 @@
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { Controller } from '../server/controller.js';
-import { parseControllerUrl, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
 import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
@@ -29,8 +29,9 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   }
   const url = parseControllerUrl(target.url);
   const token = resolveToken(opts);
-  await preflight(url, target.url, token);
-  const { trpc, close } = remoteClient(trpcSocketUrl(url), token);
+  const agent = pinFor(url, opts.fingerprint);
+  await preflight(url, target.url, token, undefined, agent);
+  const { trpc, close } = remoteClient(trpcSocketUrl(url), token, agent);
   const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;

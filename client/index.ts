@@ -34,6 +34,8 @@ export type { FlotillaErrorCode, ErrorContext, ErrorInfo } from '../agent/protoc
 export type { TaskContext } from '../agent/protocol/task-context.js';
 export type { JobStatus } from '../server/job.js';
 export type { LaneInfo } from '../server/lane.js';
+export type { AgentRuntime, RuntimeOption } from '../server/runtime/index.js';
+export type { PruneResult } from '../server/runtime/prune.js';
 export type { PoolStatus, LocalPoolOptions } from '../server/pool.js';
 export type { PoolOptions } from '../server/pool-options.js';
 export type { SshPoolOptions } from '../server/launchers/ssh/options.js';

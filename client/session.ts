@@ -4,7 +4,6 @@
  * ones speak tRPC over WebSocket with the bearer token.
  */
 import type { TRPCClient } from '@trpc/client';
-import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
@@ -13,9 +12,11 @@ import type { AppRouter } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
 import type { LaneInfo } from '../server/lane.js';
 import type { PoolStatus } from '../server/pool.js';
+import type { PruneResult } from '../server/runtime/prune.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { MapSchedulingOptions } from '../server/schemas.js';
 import type { HotPath } from './transport.js';
+import { encodeChunk } from './chunks.js';
 // Re-exported: connect.ts and tests reach the transports through this module.
 export { localClient, localHotPath, remoteClient, trpcHotPath } from './transport.js';
 export type { HotPath } from './transport.js';
@@ -215,6 +216,18 @@ export class Session {
   }
 
   /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
+  /**
+   * Removes from `host`'s `~/.cache/flotilla` (an SSH pool's host or a SLURM pool's login node)
+   * the agent bundles and runtimes no current agent uses; says what it removed and kept.
+   */
+  async pruneCache(opts: { host: string }): Promise<PruneResult> {
+    try {
+      return await this.trpc.cache.prune.mutate({ host: opts.host });
+    } catch (err) {
+      throw fromTRPCError(err);
+    }
+  }
+
   async dropSetup(ids?: string[]): Promise<{ lanes: number }> {
     try {
       return await this.trpc.agents.dropSetup.mutate({ ids });
@@ -245,18 +258,20 @@ export class Session {
    * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
    */
   private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
+    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
     onSubmitted?.(jobId, input.list.length);
-    for (let offset = input.first.length; offset < input.list.length; ) {
-      let args: Encoded[];
+    // What one message could not carry goes in the next ones.
+    let args = input.first.slice(sent);
+    for (let offset = sent; offset < input.list.length; ) {
       try {
-        args = encodeChunk(input.list, offset);
+        if (args.length === 0) args = encodeChunk(input.list, offset);
+        const r = await this.hot.append({ jobId, offset, args });
+        offset += r.sent;
+        args = args.slice(r.sent);
       } catch (err) {
         await this.cancel(jobId).catch(() => {});
         throw err;
       }
-      await this.hot.append({ jobId, offset, args });
-      offset += args.length;
     }
     return jobId;
   }
@@ -490,21 +505,4 @@ function checkProgress(progress: unknown): void {
   if (progress !== undefined && typeof progress !== 'boolean' && typeof progress !== 'function') {
     throw new FlotillaError('BAD_INPUT', `map option progress must be true, false or a function of the figures ({ done, failed, total, rate, etaMs, elapsedMs }), got ${typeof progress}`);
   }
-}
-
-/** Items per chunk of a submission... */
-const CHUNK_ITEMS = 8192;
-/** ...and about this many bytes of binary parts at most. */
-const CHUNK_BIN_BYTES = 8 * 1024 * 1024;
-
-/** Encodes the next chunk of items from `from`. */
-function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
-  const out: Encoded[] = [];
-  let bytes = 0;
-  for (let i = from; i < list.length && out.length < CHUNK_ITEMS && bytes < CHUNK_BIN_BYTES; i++) {
-    const e = encodeValue(list[i], `item ${i}`);
-    if (e.b) for (const b of e.b) bytes += b.byteLength;
-    out.push(e);
-  }
-  return out;
 }

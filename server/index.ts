@@ -9,5 +9,7 @@ export type { LaneInfo } from './lane.js';
 export type { LocalPoolOptions, PoolStatus } from './pool.js';
 export type { PoolOptions } from './pool-options.js';
 export type { SshPoolOptions } from './launchers/ssh/options.js';
+export type { AgentRuntime, RuntimeOption } from './runtime/index.js';
+export type { PruneResult } from './runtime/prune.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
 export { transformer } from './transformer.js';

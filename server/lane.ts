@@ -3,6 +3,7 @@
  * it holds, which functions it has been sent, and how many tasks it should hold at once.
  */
 import type { SecureChannel } from '../agent/protocol/channel.js';
+import type { AgentRuntime } from './runtime/index.js';
 
 /**
  * Besides the running task, a lane holds queued work estimated at up to this many milliseconds,
@@ -27,6 +28,8 @@ export interface LaneInfo {
   rssBytes: number | undefined;
   /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
   artifactTransfers: number;
+  /** Which Node the agent runs on an SSH or SLURM host: the host's own, or one flotilla provided. */
+  runtime?: AgentRuntime;
 }
 
 export class Lane {

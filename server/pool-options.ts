@@ -16,6 +16,7 @@ import { SlurmLauncher, resolveResources } from './launchers/slurm/launcher.js';
 import { sbatchLines } from './launchers/slurm/script.js';
 import { slurmGpus, slurmJobMemoryMb, slurmTimeMs } from './launchers/slurm/resources.js';
 import type { SlurmPoolOptions } from './launchers/slurm/options.js';
+import { checkRuntimeOption } from './runtime/index.js';
 
 /** Options every pool takes, whatever its launcher. */
 export interface CommonPoolOptions {
@@ -155,6 +156,7 @@ function planPool(name: string, p: PoolOptions): PoolPlan {
     }
     positive(at('agentsPerHost'), p.agentsPerHost);
     if (p.tunnel !== undefined && !['auto', 'always', 'never'].includes(p.tunnel)) badInput(at('tunnel'), p.tunnel, "'auto', 'always' or 'never'");
+    checkRuntimeOption(p.runtime, at('runtime'));
     const all = p.hosts.length * (p.agentsPerHost ?? 1);
     if (p.max !== undefined && p.max > all) badInput(at('max'), p.max, `at most hosts × agentsPerHost (${all})`);
     const max = p.max ?? all;
@@ -165,6 +167,7 @@ function planPool(name: string, p: PoolOptions): PoolPlan {
   }
   if (p.launcher === 'slurm') {
     const resources = resolveResources(p);
+    checkRuntimeOption(p.runtime, at('runtime'));
     sbatchLines(resources); // checks times and lines now, not at the first launch
     const { min, max } = counts(at, p, p.agents, 1);
     const slots = p.slots ?? resources.cpusPerTask ?? 1;

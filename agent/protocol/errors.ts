@@ -17,7 +17,7 @@ export type FlotillaErrorCode =
   | 'COMMAND_FAILED'
   /** A flow row was not run because a stage it needs failed. */
   | 'SKIPPED'
-  /** An artifact cannot run on the agent: Node too old for its syntax, or a missing dependency. */
+  /** An artifact cannot run on the agent (Node too old for its syntax, a missing dependency), or a state file was written by a newer flotilla. */
   | 'VERSION_SKEW'
   /** A task ran past its `timeoutMs`. */
   | 'TIMEOUT'

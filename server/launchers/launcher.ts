@@ -1,4 +1,6 @@
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
+import type { AgentRuntime } from '../runtime/index.js';
+import type { PruneResult } from '../runtime/prune.js';
 
 /** How an agent process ended. */
 export interface AgentExit {
@@ -22,6 +24,8 @@ export interface AgentHandle {
    * waiting in the queue); absent, it runs already. The pool's `connectTimeout` counts from it.
    */
   started?: Promise<void>;
+  /** The Node it runs, where the launcher chose it (SSH and SLURM pools). */
+  runtime?: AgentRuntime;
   /** Ends the agent: politely, then by force after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -35,4 +39,10 @@ export interface Launcher {
   close(): Promise<void>;
   /** Per-host state, for launchers that have hosts. */
   status?(): unknown[];
+  /** Whether it reaches `host` (an SSH host, a SLURM login node), for cache pruning. */
+  hasHost?(host: string): boolean;
+  /** Runtimes (sha256) its connected hosts' agents run. */
+  runtimesInUse?(): string[];
+  /** Removes bundles and runtimes from `host`'s cache but those in `keep` and those in use there. */
+  pruneCache?(host: string, keep: string[]): Promise<PruneResult>;
 }

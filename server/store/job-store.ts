@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
@@ -17,6 +18,8 @@ import type { TaskResult } from '../job.js';
 import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';
 import { ArtifactTable } from './artifact-table.js';
+import { migrate } from './migrate.js';
+import { JOB_SCHEMA } from './job-schema.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -56,16 +59,6 @@ export interface Flushing {
   publish(): void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY, pool TEXT NOT NULL, spec TEXT NOT NULL, total INTEGER NOT NULL,
-  appended INTEGER NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER,
-  cancelled INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS args (job TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, first)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS results (job TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, pool TEXT NOT NULL, public_key BLOB NOT NULL, issued_at INTEGER NOT NULL);
-`;
-
 /** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows written before usage was kept have 6). */
 type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null, TaskUsage?];
 
@@ -82,12 +75,18 @@ export class JobStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
+    privateDatabase(this.path); // job specs and results: this user's only
     this.db = new Database(this.path);
     // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is
     // what this store promises; only a power cut may lose the last commits.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    try {
+      migrate(this.db, this.path, JOB_SCHEMA);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.artifacts = new ArtifactTable(this.db);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {

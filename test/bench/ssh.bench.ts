@@ -55,7 +55,8 @@ import { SshLauncher } from '../../server/launchers/ssh/launcher.js';
 import { openConnection } from '../../server/launchers/ssh/connect.js';
 import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
 import type { ResolvedHost } from '../../server/launchers/ssh/resolve.js';
-import { agentBundle, canDial, checkNode, ensureBundle, run as sshRun } from '../../server/launchers/ssh/remote.js';
+import { agentBundle, canDial, ensureBundle, run as sshRun } from '../../server/launchers/ssh/remote.js';
+import { probeHost } from '../../server/runtime/probe.js';
 import { openTunnel } from '../../server/launchers/ssh/tunnel.js';
 import { netns, remoteProcesses, sshd } from '../fixtures/index.js';
 import type { NetnsFixture, SshFixture, SshTarget } from '../fixtures/index.js';
@@ -255,7 +256,7 @@ type Step = (typeof STEPS)[number];
 const STEP_NAMES: Record<Step, string> = {
   connect: 'ssh2 connect + key exchange + auth',
   execTrue: 'exec `true` (session channel + shell)',
-  checkNode: 'Node check (`node -v`)',
+  checkNode: 'host probe (uname, libc, df, `node -v`)',
   nodeE0: 'exec `node -e 0`',
   bundleCold: 'ensureBundle, cache cleared (SFTP, mkdir, upload, rename)',
   bundleWarm: 'ensureBundle, cached (SFTP open + stat)',
@@ -285,7 +286,7 @@ const breakdown = await phase('breakdown', async (): Promise<Breakdown> => {
     const client = await step('connect', () => openConnection(h, {}));
     try {
       await step('execTrue', () => sshRun(client, 'true'));
-      await step('checkNode', () => checkNode(client, h.spec, 'node', undefined));
+      await step('checkNode', () => probeHost(client, h.spec, 'node', undefined));
       await step('nodeE0', () => sshRun(client, 'node -e 0'));
       clearCache();
       const cold = await step('bundleCold', () => ensureBundle(client, agentBundlePath()));

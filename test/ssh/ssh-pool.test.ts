@@ -78,6 +78,7 @@ describe('SSH pools', () => {
     // The controller listens where the node could reach it, were it not for the firewall.
     const controller = await Controller.start({
       host: ns.hostIp,
+      tls: 'self-signed', // clients beyond loopback only over TLS; agents dial the same port in the clear
       stateDir: state,
       log: () => {},
       pools: { fw: { launcher: 'ssh', hosts: [ns.hostAlias], slots: 1, sshConfig: ns.sshConfig, knownHosts: ns.knownHosts, tunnel: 'auto' } },
@@ -89,7 +90,7 @@ describe('SSH pools', () => {
       await controller.waitForLanes(1, { pool: 'fw', timeoutMs: 30_000 });
       const status = controller.agents().pools.find((p) => p.name === 'fw')!;
       expect(status.hosts).toMatchObject([{ host: ns.hostAlias, via: 'tunnel' }]);
-      const fl = await connect({ url: controller.url, token: controller.token });
+      const fl = await connect({ url: controller.url, token: controller.token, fingerprint: controller.fingerprint });
       try {
         // The pool's only agent is on the node: these results came back through the tunnel.
         expect(await fl.map(['a', 'b', 'c'], (s) => s.toUpperCase(), { pool: 'fw' })).toEqual(['A', 'B', 'C']);
@@ -173,9 +174,18 @@ describe('SSH pools: clear errors', () => {
     expect(err.message).toMatch(/nobody-here@127\.0\.0\.1:2222 refused user nobody-here/);
   });
 
-  it('says when node is missing on the remote', async () => {
-    const err = await rejection(connect({ pools: { lab: lab({ node: '/opt/no-such-node/bin/node', agentsPerHost: 1 }) }, waitForAgents: 1 }));
-    expect(err.message).toMatch(/testssh: node not found \(ran `\/opt\/no-such-node\/bin\/node -v`\)/);
+  it("runs agents after the pool's setup, in the same shell (exec applies to node, not to the setup)", async () => {
+    const fl = await connect({ pools: { lab: lab({ setup: 'export FLOTILLA_SETUP_SEEN=yes', agentsPerHost: 1 }) }, waitForAgents: 1 });
+    try {
+      expect(await fl.map([1], () => process.env.FLOTILLA_SETUP_SEEN, { pool: 'lab' })).toEqual(['yes']);
+    } finally {
+      await fl.close();
+    }
+  });
+
+  it("says when node is missing on the remote and the pool's runtime is 'host'", async () => {
+    const err = await rejection(connect({ pools: { lab: lab({ node: '/opt/no-such-node/bin/node', runtime: 'host', agentsPerHost: 1 }) }, waitForAgents: 1 }));
+    expect(err.message).toMatch(/testssh: node not found \(looked for `\/opt\/no-such-node\/bin\/node`\)/);
   });
 
   it('keeps using the hosts that work when one refuses', async () => {

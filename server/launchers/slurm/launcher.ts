@@ -10,7 +10,9 @@ import { FlotillaError } from '../../../agent/protocol/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { SshLauncher } from '../ssh/launcher.js';
-import { nodeCommand, shq } from '../ssh/remote.js';
+import { shq } from '../ssh/remote.js';
+import type { AgentRuntime } from '../../runtime/index.js';
+import type { PruneResult } from '../../runtime/prune.js';
 import { LocalShell, SshShell } from './shell.js';
 import type { Shell } from './shell.js';
 import { batchScript } from './script.js';
@@ -62,11 +64,29 @@ export class SlurmLauncher implements Launcher {
   ) {
     this.resources = resolveResources(opts);
     if (opts.via) {
-      this.ssh = new SshLauncher({ ...opts.ssh, launcher: 'ssh', hosts: [opts.via], node: opts.node, setup: opts.setup }, controllerAgentUrl, log);
+      this.ssh = new SshLauncher({ ...opts.ssh, launcher: 'ssh', hosts: [opts.via], node: opts.node, setup: opts.setup, runtime: opts.runtime ?? opts.ssh?.runtime }, controllerAgentUrl, log);
       this.shell = new SshShell(this.ssh, opts.via);
     } else {
-      this.shell = new LocalShell();
+      this.shell = new LocalShell({ node: opts.node, runtime: opts.runtime });
     }
+  }
+
+  /** Runtime uploads to the login node (`via`): one serves every job, as the compute nodes share its home. */
+  get runtimeUploads(): number {
+    return this.ssh?.runtimeUploads ?? 0;
+  }
+
+  hasHost(host: string): boolean {
+    return this.opts.via === host;
+  }
+
+  runtimesInUse(): string[] {
+    return this.ssh?.runtimesInUse() ?? [];
+  }
+
+  pruneCache(host: string, keep: string[]): Promise<PruneResult> {
+    if (!this.ssh || this.opts.via !== host) return Promise.reject(new FlotillaError('NOT_FOUND', `this SLURM pool does not submit via ${host}`));
+    return this.ssh.pruneCache(host, keep);
   }
 
   status(): SlurmJobStatus[] {
@@ -102,6 +122,7 @@ export class SlurmLauncher implements Launcher {
     try {
       const url = await this.dialUrl();
       const bundle = await this.shell.bundle();
+      const node = await this.shell.node();
       const workDir = this.opts.workDir ?? `${await this.shell.home()}/.cache/flotilla/slurm`;
       const name = `flotilla-${this.pool}`;
       const script = batchScript({
@@ -109,7 +130,7 @@ export class SlurmLauncher implements Launcher {
         logPattern: `${workDir}/${name}-%A_%a.log`,
         resources: this.resources,
         setup: this.opts.setup,
-        nodeCmd: nodeCommand(this.opts.node ?? 'node', undefined),
+        nodeCmd: node.command,
         bundle,
         credentials: batch.map((b) => ({ ...b.credentials, url })),
       });
@@ -128,7 +149,7 @@ export class SlurmLauncher implements Launcher {
         throw new FlotillaError('CLOSED', 'the SLURM launcher closed');
       }
       this.log(`slurm: submitted array ${jobId} of ${batch.length} agent(s) on ${this.shell.where}`);
-      batch.forEach((b, i) => b.resolve(this.track(`${jobId}_${i}`, b.credentials.agentId, `${workDir}/${name}-${jobId}_${i}.log`)));
+      batch.forEach((b, i) => b.resolve(this.track(`${jobId}_${i}`, b.credentials.agentId, `${workDir}/${name}-${jobId}_${i}.log`, node.runtime)));
       this.poll();
     } catch (err) {
       batch.forEach((b) => b.reject(err));
@@ -151,7 +172,7 @@ export class SlurmLauncher implements Launcher {
     }
   }
 
-  private track(key: string, agentId: string, log: string): AgentHandle {
+  private track(key: string, agentId: string, log: string, runtime: AgentRuntime | undefined): AgentHandle {
     let done!: (exit: AgentExit) => void;
     const exited = new Promise<AgentExit>((resolve) => (done = resolve));
     let running!: () => void;
@@ -163,6 +184,7 @@ export class SlurmLauncher implements Launcher {
       pid: undefined,
       exited,
       started,
+      runtime,
       stop: async (graceMs = 5000) => {
         const e = this.elements.get(key);
         if (!e) return;

@@ -1,5 +1,6 @@
 import type { CommonPoolOptions } from '../../pool-options.js';
 import type { SshPoolOptions } from '../ssh/options.js';
+import type { RuntimeOption } from '../../runtime/index.js';
 
 /** What a job asks SLURM for, as `#SBATCH` options. */
 export interface SlurmResources {
@@ -49,6 +50,14 @@ export interface SlurmPoolOptions extends CommonPoolOptions {
   node?: string;
   /** Shell run before node in the job, e.g. `module load nodejs/20`. */
   setup?: string;
+  /**
+   * Where a missing or too old Node comes from, as for SSH pools. Through `via`, the login node
+   * is probed and a provided runtime goes once into its `~/.cache/flotilla/runtime/`, which the
+   * compute nodes share; every job runs it. Without `via`, `'auto'` and `'host'` run the jobs'
+   * `node`, and a path is copied into this machine's `~/.cache/flotilla/runtime/`.
+   * @default 'auto'
+   */
+  runtime?: RuntimeOption;
   /** Where job scripts and logs go on the submit host (shared with compute nodes). @default ~/.cache/flotilla/slurm */
   workDir?: string;
   /** `ADDR:PORT` the relay on the login node listens on, reachable from compute nodes (with `via`). @default '0.0.0.0:0' */

@@ -8,6 +8,9 @@ import { homedir } from 'node:os';
 import type { SshLauncher } from '../ssh/launcher.js';
 import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
+import type { AgentRuntime, RuntimeOption } from '../../runtime/index.js';
+import { installLocally } from '../../runtime/local.js';
+import { agentEnvironment } from '../agent-env.js';
 import { runCommand } from '../spawn.js';
 
 export interface CommandResult {
@@ -27,14 +30,21 @@ export interface Shell {
   home(): Promise<string>;
   /** The agent bundle's path, quoted as a job script there should use it. */
   bundle(): Promise<string>;
+  /** The node command a job script there runs the bundle with, and which runtime that is. */
+  node(): Promise<{ command: string; runtime: AgentRuntime | undefined }>;
 }
 
 /** Commands on this machine. */
 export class LocalShell implements Shell {
   readonly where = 'this machine';
+  private installed: Promise<{ command: string; runtime: AgentRuntime | undefined }> | undefined;
+
+  constructor(private readonly opts: { node?: string; runtime?: RuntimeOption } = {}) {}
 
   run(cmd: string, input?: string): Promise<CommandResult> {
-    return runCommand(cmd, input);
+    // sbatch exports its own environment into the job (--export=ALL): only the allow-list, so
+    // the controller's secrets never reach a job (or SLURM's records of it).
+    return runCommand(cmd, input, agentEnvironment());
   }
 
   async writePrivate(path: string, content: string): Promise<void> {
@@ -49,6 +59,15 @@ export class LocalShell implements Shell {
 
   async bundle(): Promise<string> {
     return shq(agentBundlePath());
+  }
+
+  node(): Promise<{ command: string; runtime: AgentRuntime | undefined }> {
+    const { node = 'node', runtime = 'auto' } = this.opts;
+    // The compute nodes cannot be probed from here: only a runtime given by path is provided.
+    if (runtime === 'auto' || runtime === 'host') return Promise.resolve({ command: node === 'node' ? 'node' : shq(node), runtime: undefined });
+    this.installed ??= installLocally(runtime).then((r) => ({ command: shq(r.path), runtime: r }));
+    this.installed.catch(() => (this.installed = undefined));
+    return this.installed;
   }
 }
 
@@ -74,5 +93,11 @@ export class SshShell implements Shell {
   async bundle(): Promise<string> {
     // Cached in the login node's home, which compute nodes share on a cluster.
     return `"$HOME/${(await this.ssh.connection(this.where)).bundle}"`;
+  }
+
+  async node(): Promise<{ command: string; runtime: AgentRuntime | undefined }> {
+    // Probed and, where needed, provided on the login node, whose home the compute nodes share.
+    const c = await this.ssh.connection(this.where);
+    return { command: c.nodeBin, runtime: c.runtime };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Agents on hosts reached over SSH. Per host, once per connection: connect (config, agent,
- * keys, known_hosts, bastions), check Node, make sure the bundle is in the host's cache, and
+ * keys, known_hosts, bastions), probe the host and ready its Node (its own, or one provided and
+ * uploaded once: server/runtime), make sure the bundle is in the host's cache, and
  * pick how agents reach the controller (directly or through a reverse tunnel). Each agent is an
  * exec channel whose stdin carries its credentials and then stays open as its lifeline, so it
  * ends with the SSH session. A dropped connection is re-opened (with backoff) when agents are
@@ -16,7 +17,11 @@ import { agentBundlePath } from '../../bundle.js';
 import { forwardThrough, openConnection } from './connect.js';
 import { loadSshConfig, resolveHost } from './resolve.js';
 import type { ResolvedHost } from './resolve.js';
-import { canDial, checkNode, ensureBundle, nodeCommand, run, shq } from './remote.js';
+import { canDial, ensureBundle, run, shq } from './remote.js';
+import { hostRuntime } from '../../runtime/index.js';
+import { pruneHost } from '../../runtime/prune.js';
+import type { PruneResult } from '../../runtime/prune.js';
+import type { AgentRuntime } from '../../runtime/index.js';
 import { openTunnel } from './tunnel.js';
 import type { Tunnel } from './tunnel.js';
 import type { SshPoolOptions } from './options.js';
@@ -35,7 +40,13 @@ interface Prepared {
   bundle: string;
   agentUrl: string;
   tunnel: Tunnel | undefined;
+  /** The node command with the pool's setup before it, for exec channels. */
   node: string;
+  /** The pool's setup and `&&`, or nothing: goes before an `exec`, which must apply to node. */
+  setup: string;
+  /** The node command alone (a batch script puts the setup elsewhere). */
+  nodeBin: string;
+  runtime: AgentRuntime;
 }
 
 interface HostState {
@@ -57,6 +68,8 @@ export interface SshHostStatus {
   connected: boolean;
   via: 'direct' | 'tunnel' | undefined;
   failure: string | undefined;
+  /** The Node its agents run, once connected. */
+  runtime: AgentRuntime | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,9 +80,14 @@ export class SshLauncher implements Launcher {
   private readonly config: ReturnType<typeof loadSshConfig>;
   /** How each connected host's agents reach the controller. */
   private readonly via = new Map<HostState, 'direct' | 'tunnel'>();
+  /** The runtime each connected host's agents run. */
+  private readonly runtimes = new Map<HostState, AgentRuntime>();
   private closed = false;
   /** Bundle uploads done, for tests and the benchmark. */
   uploads = 0;
+  /** Runtime uploads done (a host that has the runtime gets none), and their bytes on the wire. */
+  runtimeUploads = 0;
+  runtimeBytes = 0;
 
   constructor(
     private readonly opts: SshPoolOptions,
@@ -93,7 +111,7 @@ export class SshLauncher implements Launcher {
   }
 
   status(): SshHostStatus[] {
-    return this.hosts.map((s) => ({ host: s.h.spec, running: s.running, connected: s.ready !== undefined, via: this.via.get(s), failure: s.failure }));
+    return this.hosts.map((s) => ({ host: s.h.spec, running: s.running, connected: s.ready !== undefined, via: this.via.get(s), failure: s.failure, runtime: this.runtimes.get(s) }));
   }
 
   /** Starts one agent on the healthy host running the fewest. */
@@ -150,10 +168,9 @@ export class SshLauncher implements Launcher {
     throw lastErr;
   }
 
-  private async connectOnce(host: HostState): Promise<Prepared> {
-    const h = host.h;
+  /** Opens a connection to the host, through its bastions. */
+  private async dial(h: ResolvedHost): Promise<{ client: SshClient; jumps: SshClient[] }> {
     const jumps: SshClient[] = [];
-    let client: SshClient;
     try {
       // Each bastion is reached through the one before it; the host through the last.
       const chain = [...h.proxyJump.map((spec) => resolveHost(spec, this.config, { knownHosts: this.opts.knownHosts })), h];
@@ -163,14 +180,25 @@ export class SshLauncher implements Launcher {
         jumps.push(j);
         sock = await forwardThrough(j, chain[i + 1]!);
       }
-      client = await openConnection(h, this.opts, sock);
+      return { client: await openConnection(h, this.opts, sock), jumps };
     } catch (err) {
       jumps.forEach((j) => j.end());
       throw err;
     }
+  }
+
+  private async connectOnce(host: HostState): Promise<Prepared> {
+    const h = host.h;
+    const { client, jumps } = await this.dial(h);
     try {
-      const node = nodeCommand(this.opts.node ?? 'node', this.opts.setup);
-      await checkNode(client, h.spec, this.opts.node ?? 'node', this.opts.setup);
+      const rt = await hostRuntime(client, h.spec, this.opts);
+      if (rt.uploaded) {
+        this.runtimeUploads++;
+        this.runtimeBytes += rt.sentBytes;
+        this.log(`ssh ${h.spec}: runtime ${rt.runtime.version} (${rt.runtime.origin}) uploaded, ${rt.sentBytes} bytes`);
+      }
+      const setup = this.opts.setup ? `${this.opts.setup} && ` : '';
+      const node = `${setup}${rt.command}`;
       const { path, uploaded } = await ensureBundle(client, agentBundlePath());
       if (uploaded) this.uploads++;
       const target = new URL(this.controllerAgentUrl);
@@ -186,13 +214,15 @@ export class SshLauncher implements Launcher {
         agentUrl = `ws://127.0.0.1:${tunnel.remotePort}${target.pathname}`;
       }
       this.via.set(host, direct ? 'direct' : 'tunnel');
-      const prepared: Prepared = { client, jumps, bundle: path, agentUrl, tunnel, node };
+      this.runtimes.set(host, rt.runtime);
+      const prepared: Prepared = { client, jumps, bundle: path, agentUrl, tunnel, node, setup, nodeBin: rt.command, runtime: rt.runtime };
       client.on('error', (err) => this.log(`ssh ${h.spec}: ${err.message}`));
       client.setMaxListeners(0); // one 'close' listener per agent on this connection
       client.once('close', () => {
         if (host.ready) this.log(`ssh connection to ${h.spec} closed`);
         host.ready = undefined;
         this.via.delete(host);
+        this.runtimes.delete(host);
         jumps.forEach((j) => j.end());
         if (host.detached.size > 0 && !this.closed) void this.reattach(host);
       });
@@ -238,7 +268,7 @@ export class SshLauncher implements Launcher {
   private start(host: HostState, p: Prepared, credentials: AgentCredentials): Promise<AgentHandle> {
     if (this.opts.detached) return this.startDetached(host, p, credentials);
     return new Promise((resolve, reject) => {
-      p.client.exec(`exec ${p.node} "$HOME/${p.bundle}"`, (err, ch) => {
+      p.client.exec(`${p.setup}exec ${p.nodeBin} "$HOME/${p.bundle}"`, (err, ch) => {
         if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
         let tail = '';
         let exitCode: number | null = null;
@@ -278,7 +308,7 @@ export class SshLauncher implements Launcher {
           await exited;
           clearTimeout(t);
         };
-        resolve({ agentId: credentials.agentId, host: host.h.spec, pid: undefined, exited, stop });
+        resolve({ agentId: credentials.agentId, host: host.h.spec, pid: undefined, exited, stop, runtime: p.runtime });
       });
     });
   }
@@ -291,7 +321,7 @@ export class SshLauncher implements Launcher {
   private startDetached(host: HostState, p: Prepared, credentials: AgentCredentials): Promise<AgentHandle> {
     const log = `${p.bundle.slice(0, p.bundle.lastIndexOf('/'))}/${credentials.agentId}.log`;
     return new Promise((resolve, reject) => {
-      p.client.exec(`echo $$; exec nohup ${p.node} "$HOME/${p.bundle}" --detached >>"$HOME/${log}" 2>&1`, (err, ch) => {
+      p.client.exec(`echo $$; ${p.setup}exec nohup ${p.nodeBin} "$HOME/${p.bundle}" --detached >>"$HOME/${log}" 2>&1`, (err, ch) => {
         if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
         let out = '';
         ch.on('error', () => {});
@@ -323,7 +353,7 @@ export class SshLauncher implements Launcher {
             await exited;
             clearTimeout(t);
           };
-          resolve({ agentId: credentials.agentId, host: host.h.spec, pid, exited, stop });
+          resolve({ agentId: credentials.agentId, host: host.h.spec, pid, exited, stop, runtime: p.runtime });
         });
         ch.write(JSON.stringify({ ...credentials, url: p.agentUrl }) + '\n');
         ch.end();
@@ -335,11 +365,11 @@ export class SshLauncher implements Launcher {
    * The prepared connection to one of this launcher's hosts: for launchers that work through a
    * host (SLURM's login node) rather than start agents on it.
    */
-  async connection(hostSpec: string): Promise<{ client: SshClient; bundle: string; node: string; agentUrl: string }> {
+  async connection(hostSpec: string): Promise<{ client: SshClient; bundle: string; node: string; nodeBin: string; runtime: AgentRuntime; agentUrl: string }> {
     const host = this.hosts.find((s) => s.h.spec === hostSpec);
     if (!host) throw new FlotillaError('BAD_INPUT', `no host ${JSON.stringify(hostSpec)} in this pool`);
-    const { client, bundle, node, agentUrl } = await this.prepare(host);
-    return { client, bundle, node, agentUrl };
+    const { client, bundle, node, nodeBin, runtime, agentUrl } = await this.prepare(host);
+    return { client, bundle, node, nodeBin, runtime, agentUrl };
   }
 
   /**
@@ -354,7 +384,7 @@ export class SshLauncher implements Launcher {
     const p = await this.prepare(host);
     const to = new URL(p.agentUrl);
     return new Promise((resolve, reject) => {
-      p.client.exec(`exec ${p.node} "$HOME/${p.bundle}" --relay ${shq(listen)} --to ${shq(`${to.hostname}:${to.port}`)}`, (err, ch) => {
+      p.client.exec(`${p.setup}exec ${p.nodeBin} "$HOME/${p.bundle}" --relay ${shq(listen)} --to ${shq(`${to.hostname}:${to.port}`)}`, (err, ch) => {
         if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${hostSpec}: cannot start the relay: ${err.message}`, { cause: err }));
         let out = '', errText = '';
         ch.stderr.on('data', (d: Buffer) => (errText += d));
@@ -366,6 +396,34 @@ export class SshLauncher implements Launcher {
         ch.on('close', () => reject(new FlotillaError('LAUNCH_FAILED', `${hostSpec}: the relay exited: ${errText.trim() || 'no message'}`)));
       });
     });
+  }
+
+  /** Whether `hostSpec` is one of this launcher's hosts. */
+  hasHost(hostSpec: string): boolean {
+    return this.hosts.some((s) => s.h.spec === hostSpec);
+  }
+
+  /** The runtimes (sha256) the connected hosts' agents run. */
+  runtimesInUse(): string[] {
+    return [...this.runtimes.values()].flatMap((r) => (r.sha256 ? [r.sha256] : []));
+  }
+
+  /**
+   * Removes from the host's cache the bundles and runtimes not in `keep` and not used by a
+   * process there, over the open connection or a short one of its own (nothing is uploaded).
+   */
+  async pruneCache(hostSpec: string, keep: string[]): Promise<PruneResult> {
+    const host = this.hosts.find((s) => s.h.spec === hostSpec);
+    if (!host) throw new FlotillaError('NOT_FOUND', `no host ${JSON.stringify(hostSpec)} in this pool`);
+    const open = await host.ready?.catch(() => undefined);
+    if (open) return pruneHost(open.client, hostSpec, keep);
+    const { client, jumps } = await this.dial(host.h);
+    try {
+      return await pruneHost(client, hostSpec, keep);
+    } finally {
+      client.end();
+      jumps.forEach((j) => j.end());
+    }
   }
 
   async close(): Promise<void> {

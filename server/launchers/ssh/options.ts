@@ -1,4 +1,5 @@
 import type { CommonPoolOptions } from '../../pool-options.js';
+import type { RuntimeOption } from '../../runtime/index.js';
 
 /**
  * Options of a pool of agents on hosts reached over SSH. Its `max` is hosts × agentsPerHost
@@ -23,6 +24,15 @@ export interface SshPoolOptions extends CommonPoolOptions {
   node?: string;
   /** Shell run before `node`, e.g. `module load nodejs/20` or `source ~/env/bin/activate`. */
   setup?: string;
+  /**
+   * Where a missing or too old Node comes from. `'auto'`: the host's (`node`, after `setup`)
+   * when it is >= 20, else flotilla provides one: the controller's own binary when the host's
+   * platform matches, else the official release from the npm registry, uploaded once into the
+   * host's `~/.cache/flotilla/runtime/<sha256>/`. `'host'`: only the host's own. A path: that Node
+   * binary, or an official `node-v22.x-linux-<arch>.tar.xz`/`.tar.gz`, provided on every host.
+   * @default 'auto'
+   */
+  runtime?: RuntimeOption;
   /** Identity file tried before those of the config, as `ssh -i`. */
   identityFile?: string;
   /** ssh_config to read. @default ~/.ssh/config */

@@ -1,7 +1,7 @@
 /**
- * What the launcher does on a remote host before an agent can start there: run a command,
- * check Node, put the agent bundle in a cache folder keyed by its content hash (uploading it by
- * SFTP only when missing), and probe whether the host can dial the controller directly.
+ * What the launcher does on a remote host before an agent can start there: run a command, put
+ * the agent bundle in a cache folder keyed by its content hash (uploading it by SFTP only when
+ * missing), and probe whether the host can dial the controller directly.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -38,20 +38,6 @@ export function run(client: SshClient, cmd: string, timeoutMs = 30_000, input?: 
 /** The shell prefix that makes `node` work there: the user's setup, then the node command. */
 export function nodeCommand(node: string, setup: string | undefined): string {
   return `${setup ? `${setup} && ` : ''}${node === 'node' ? 'node' : shq(node)}`;
-}
-
-const MIN_NODE = 20;
-
-/** Checks that Node >= 20 runs on the host; returns its version. */
-export async function checkNode(client: SshClient, host: string, node: string, setup: string | undefined): Promise<string> {
-  const r = await run(client, `${nodeCommand(node, setup)} -v`);
-  const m = /^v(\d+)\.\d+\.\d+/.exec(r.stdout.trim());
-  if (r.code !== 0 || !m) {
-    const why = r.code === 127 || /not found|No such file/i.test(r.stderr) ? 'not found' : `failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`;
-    throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${why} (ran \`${node} -v\`${setup ? ` after \`${setup}\`` : ''}). Install Node >= ${MIN_NODE} there, or set the pool's \`node\` option to its path (and \`setup\` for module or conda environments)`, { context: { host, hostPermanent: true } });
-  }
-  if (Number(m[1]) < MIN_NODE) throw new FlotillaError('LAUNCH_FAILED', `${host}: node ${r.stdout.trim()} is too old; flotilla agents need Node >= ${MIN_NODE} (set the pool's \`node\` option to a newer one)`, { context: { host, hostPermanent: true } });
-  return r.stdout.trim();
 }
 
 let bundle: { bytes: Buffer; hash: string } | undefined;
