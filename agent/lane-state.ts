@@ -52,4 +52,6 @@ export type LaneEvent =
   /** The lane cannot go on (refused credentials): the agent should stop. */
   | { t: 'fatal'; reason: string }
   /** A cancelled task would not stop: replace this lane to kill it. */
-  | { t: 'recycle'; reason: string };
+  | { t: 'recycle'; reason: string }
+  /** The lane's thread is dying of an uncaught error; its stack already maps shipped frames. */
+  | { t: 'dying'; origin: string; error: string };

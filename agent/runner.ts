@@ -4,7 +4,8 @@
  * a slow task's result goes out as soon as it is ready.
  */
 import { decodeValue, encodeValue } from './protocol/codec.js';
-import { FlotillaError } from './protocol/errors.js';
+import { errorProps, FlotillaError } from './protocol/errors.js';
+import { cleanStack } from './stack.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import { boundedErrorInfo } from './protocol/bounds.js';
@@ -415,8 +416,13 @@ export class Runner {
 
 /** The wire shape of whatever a task threw, with the agent's context. */
 export function toErrorInfo(err: unknown, context: ErrorContext): ErrorInfo {
-  if (err instanceof FlotillaError) return { ...err.toInfo(), context: { ...context, ...err.context } };
-  if (err instanceof Error) return { code: 'TASK_ERROR', message: err.message, name: err.name, stack: err.stack, context };
+  if (err instanceof FlotillaError) return { ...err.toInfo(), stack: cleanStack(err.stack), context: { ...context, ...err.context } };
+  if (err instanceof Error) {
+    const info: ErrorInfo = { code: 'TASK_ERROR', message: err.message, name: err.name, stack: cleanStack(err.stack), context };
+    const props = errorProps(err);
+    if (props) info.props = props;
+    return info;
+  }
   let message: string;
   try {
     message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);

@@ -6,6 +6,8 @@
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskOutcome } from './outcome.js';
 import type { ProgressSink } from './progress/map-progress.js';
+import { locateError } from './call-site.js';
+import type { CallSite } from './call-site.js';
 
 export type { TaskOutcome } from './outcome.js';
 
@@ -26,7 +28,11 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   private rejectId!: (err: FlotillaError) => void;
 
   /** @internal created by Session.map */
-  constructor(private readonly canceller: (jobId: string) => Promise<void>) {
+  constructor(
+    private readonly canceller: (jobId: string) => Promise<void>,
+    /** Where app code started the job: the errors it rejects with point there. */
+    private readonly site?: CallSite,
+  ) {
     this.idReady = new Promise((resolve, reject) => {
       this.resolveId = resolve;
       this.rejectId = reject;
@@ -39,11 +45,11 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
         // The last figures are shown before the caller goes on.
         const shown = this.progress ? this.progress.stop() : Promise.resolve();
         void shown.then(() => {
-          if (this.failure) return reject(this.failure);
+          if (this.failure) return reject(locateError(this.failure, this.site));
           try {
             resolve(this.collect());
           } catch (err) {
-            reject(err);
+            reject(locateError(err as Error, this.site));
           }
         });
       };
@@ -149,7 +155,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     let cursor = 0;
     for (;;) {
       while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
-      if (this.failure) throw this.failure;
+      if (this.failure) throw locateError(this.failure, this.site);
       if (this.total !== undefined && cursor >= this.total) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

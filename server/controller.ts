@@ -213,6 +213,13 @@ export class Controller {
       maxFrameBytes: this.opts.maxFrameBytes ?? 256 * 1024 * 1024,
       unrefSockets: !!this.opts.embedded,
       heartbeatMs: this.opts.heartbeatMs,
+      exitOf: (agentId) => {
+        for (const pool of this.pools.values()) {
+          const h = pool.handles.get(agentId);
+          if (h) return h.exited;
+        }
+        return undefined;
+      },
       log: this.opts.log,
     });
     this.scheduler.onStuck = (lane, why) => {

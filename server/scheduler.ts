@@ -6,7 +6,7 @@
  */
 import type { TaskUsage } from './task-usage.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import type { ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
 import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
@@ -115,7 +115,7 @@ export class Scheduler {
    * its slot counts as an attempt (and a crash); one past its retries fails with AGENT_LOST, one
    * past its crashLimit with POISONOUS. The others are re-queued as if never sent.
    */
-  removeLane(lane: Lane, why: string): void {
+  removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
     // An aborted run still held the slot: then none of the runs queued behind it had started.
     // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
@@ -133,7 +133,7 @@ export class Scheduler {
       if (this.closing) continue;
       if (this.pinned.has(r.job)) {
         // Pinned to this lane: no other lane may run it instead.
-        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: this.context(r, lane) });
+        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: { ...this.context(r, lane), ...died } });
         continue;
       }
       if (!charged) {
@@ -146,13 +146,13 @@ export class Scheduler {
         this.finish(r.job, r.index, {
           code: 'POISONOUS',
           message: `this task was running on ${crashes} agents that died (last: ${lane.agentId}, ${why}); failed as poisonous (crashLimit ${r.job.crashLimit})`,
-          context: this.context(r, lane),
+          context: { ...this.context(r, lane), ...died },
         });
       } else if (r.attempt > r.job.retries) {
         this.finish(r.job, r.index, {
           code: 'AGENT_LOST',
           message: `agent ${lane.agentId} was lost while running this task (${why}); gave up after ${r.attempt} attempt(s)`,
-          context: this.context(r, lane),
+          context: { ...this.context(r, lane), ...died },
         });
       } else {
         r.job.requeue(r.index, { crashed: true });

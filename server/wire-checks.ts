@@ -28,13 +28,15 @@ const schemas = {
   ctl: z.object({ t: z.literal('ctl'), pid: z.number().int().min(0).max(2 ** 32), host: label(255), slots: z.number().int().min(1).max(4096) }),
   hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53) }),
   need: z.object({ t: z.literal('need'), hash }),
+  // Why a lane's thread died: shown in the failure of the task it ran, so bounded like a log tail.
+  'lane-end': z.object({ t: z.literal('lane-end'), lane: z.number().int().min(0).max(4095), exitCode: z.number().int(), cause: label(16_384), stderrTail: label(16_384) }),
 } as const;
 
 /** The messages checked by schema (results and parts are checked item by item below). */
 export type CheckedMessage = { [K in keyof typeof schemas]: z.infer<(typeof schemas)[K]> }[keyof typeof schemas];
 
 /**
- * Checks a `ready`, `ctl`, `hb` or `need` message against its schema and returns it without
+ * Checks a `ready`, `ctl`, `hb`, `need` or `lane-end` message against its schema and returns it without
  * unknown fields; throws CHANNEL (which ends that agent's connection) naming the bad field.
  */
 export function checkMessage<T extends keyof typeof schemas>(t: T, msg: unknown): z.infer<(typeof schemas)[T]> {

@@ -73,7 +73,13 @@ export type ToController =
    * First message of an agent's control connection, dialled by its supervisor thread (never
    * blocked by task code): its liveness is the agent's, and it takes `recycle` and `shutdown`.
    */
-  | { t: 'ctl'; pid: number; host: string; slots: number };
+  | { t: 'ctl'; pid: number; host: string; slots: number }
+  /**
+   * On the control connection: a lane's thread died under a task (an uncaught exception, an
+   * unhandled rejection, `process.exit` in task code). The controller names this cause, and the
+   * lane's last stderr lines, in the failure of the task that was running there.
+   */
+  | { t: 'lane-end'; lane: number; exitCode: number; cause: string; stderrTail: string };
 
 /** Moves an Encoded's binary parts into `bins` (frame attachments). */
 export function packEncoded(e: Encoded, bins: Uint8Array[]): WireEncoded {

@@ -4,13 +4,13 @@
  * up after a restart and a resubmitted flow reuses what earlier runs computed. Several processes
  * may share one file (embedded controllers of successive laptop runs): SQLite serializes them.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { privateDatabase } from '../private-files.js';
 import { dirname } from 'node:path';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
+import { sqlite } from '../lazy.js';
 import { migrate } from '../store/migrate.js';
 import type { Schema } from '../store/migrate.js';
 
@@ -55,6 +55,7 @@ export class FlowDb {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const Database = sqlite();
     privateDatabase(path); // grids and stage outputs: this user's only
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');

@@ -6,7 +6,6 @@
  * after a crash, every result a client was shown is still here, and no task that finished is
  * run again.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -18,6 +17,7 @@ import type { TaskResult } from '../job.js';
 import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';
 import { ArtifactTable } from './artifact-table.js';
+import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
 import { JOB_SCHEMA } from './job-schema.js';
 
@@ -75,6 +75,7 @@ export class JobStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
+    const Database = sqlite();
     privateDatabase(this.path); // job specs and results: this user's only
     this.db = new Database(this.path);
     // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is

@@ -75,7 +75,7 @@ describe('progress callback of a map', () => {
     const bad = await rejection(fl.map([1], (x) => x, { progress: 'yes' as never }));
     expect(bad).toBeInstanceOf(FlotillaError);
     expect(String(bad)).toMatch(/progress must be true, false or a function/);
-    expect(String(await rejection(fl.map([1], (x) => x, { progres: true } as never)))).toMatch(/progres is not an option \(did you mean progress\?\)/);
+    expect(String(await rejection(fl.map([1], (x) => x, { progres: true } as never)))).toMatch(/progres \(did you mean progress\?\)/);
     expect(String(await rejection(fl.submit([1], (x: number) => x, { progress: true } as never)))).toMatch(/attach\(jobId, \{ progress: true \}\)/);
     expect(String(await rejection(fl.attach('j-x', { progess: true } as never)))).toMatch(/did you mean progress/);
   });
