@@ -9,7 +9,8 @@ import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
 import type { ToAgent } from './protocol/messages.js';
 import { Runner } from './runner.js';
-import { laneRow, S } from './lane-state.js';
+import { laneCount, laneRow, S } from './lane-state.js';
+import { cpuClock } from './task-usage.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
 import { parseCredentials } from './credentials.js';
 import { dialLoop } from './dial.js';
@@ -37,7 +38,7 @@ export async function runLane(data: LaneData): Promise<void> {
   const status = laneRow(data.status, data.lane);
   const where = { agentId: creds.agentId, host: hostname(), pid: process.pid, lane: data.lane };
   let channel: SecureChannel | undefined;
-  const runner = new Runner((msg, bins) => channel?.send(msg, bins), status, where, (reason) => post({ t: 'recycle', reason }));
+  const runner = new Runner((msg, bins) => channel?.send(msg, bins), status, where, (reason) => post({ t: 'recycle', reason }), cpuClock(laneCount(data.status)));
 
   const end = await dialLoop(creds, async (ch, closed) => {
     let stop = false;

@@ -80,8 +80,10 @@ export class Supervisor {
 
   start(): void {
     const now = Date.now();
+    const rss = process.memoryUsage.rss();
     for (let i = 0; i < this.slots; i++) {
       laneRow(this.status, i)[S.LAST_ACTIVITY] = now;
+      laneRow(this.status, i)[S.RSS_NOW] = rss;
       this.spawn(i);
     }
     this.tick = setInterval(() => this.check(), TICK_MS);
@@ -179,11 +181,15 @@ export class Supervisor {
 
   private check(): void {
     const now = Date.now();
+    // Sampled here, on a thread task code never blocks: each lane's peak while its task runs.
+    const rss = process.memoryUsage.rss();
     let anyConnected = false;
     let anyBusy = false;
     let lastActivity = 0;
     for (let i = 0; i < this.slots; i++) {
       const row = laneRow(this.status, i);
+      row[S.RSS_NOW] = rss;
+      if (rss > row[S.RSS_PEAK]!) row[S.RSS_PEAK] = rss;
       if (row[S.CONNECTED]) anyConnected = true;
       if (row[S.BUSY]) anyBusy = true;
       lastActivity = Math.max(lastActivity, row[S.LAST_ACTIVITY]!);

@@ -37,6 +37,8 @@ import type { CallSite } from './call-site.js';
 import { shippingFrom } from './ship.js';
 import { checkKnownKeys } from '../agent/protocol/options.js';
 import type { Flow } from './flow/flow.js';
+import { progressSink } from './progress/map-progress.js';
+import type { ProgressOption } from './progress/map-progress.js';
 
 /** Options of one map. `S` is what its `setup` returns (the tasks' `ctx.setup`, awaited). */
 export interface MapOptions<S = unknown> extends MapSchedulingOptions {
@@ -61,6 +63,18 @@ export interface MapOptions<S = unknown> extends MapSchedulingOptions {
    * and the slot's thread is replaced. @default 600000 (10 minutes)
    */
   setupTimeoutMs?: number;
+  /**
+   * Shows the job's progress: `true` draws a bar on stderr when it is a terminal (done / total,
+   * failed, rate, ETA) and nothing when it is not; a function gets the same figures as results
+   * arrive (`{ done, failed, total, rate, etaMs, elapsedMs }`). @default false
+   */
+  progress?: ProgressOption;
+}
+
+/** Options of `attach`. */
+export interface AttachOptions {
+  /** Shows the job's progress, as the map option does. @default false */
+  progress?: ProgressOption;
 }
 
 /** Options of `everywhere`. */
@@ -126,6 +140,7 @@ export class Session {
   /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
   mapFrom(site: CallSite, a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
     const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined), site);
+    job.showProgress(progressSink(opts?.progress));
     let input;
     try {
       const byName = isByName(a, b);
@@ -231,7 +246,8 @@ export class Session {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
     if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `map options must be an object, got ${opts === null ? 'null' : typeof opts}`);
     checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
-    const { globals, signal, retryIf, setup, setupTimeoutMs, ...sched } = opts;
+    const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
+    checkProgress(progress);
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
@@ -274,15 +290,16 @@ export class Session {
    * it later, from any process. An embedded controller lives in this process, so there the
    * process stays alive until the job has finished (`close()` ends it at once).
    */
-  submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal'>): Promise<string>;
+  submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal' | 'progress'>): Promise<string>;
   /** Submits a map of a registered function (the version its handle names), like `map(fn, items)`. */
-  submit<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
+  submit<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
   /** Submits a map of the latest version of the function registered as `name`. */
-  submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
-  async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
+  submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
+  async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal' | 'progress'> = {}): Promise<string> {
     let input: Prepared;
     const site = captureCallSite();
     try {
+      if ((opts as MapOptions).progress !== undefined) throw new FlotillaError('BAD_INPUT', 'submit() returns once the job is sent and shows no progress; watch it with attach(jobId, { progress: true })');
       if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
       else if (needsBuild(b, opts)) input = this.prepare(a as Iterable<unknown>, new Prebuilt(await this.prepareFunction(b, opts)), opts);
       else input = shippingFrom(site, () => this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts));
@@ -354,8 +371,17 @@ export class Session {
    * A handle on a job submitted earlier (by this or another program): awaitable and iterable
    * like the one `map()` returns, replaying results from the first.
    */
-  attach<R = unknown>(jobId: string): MapJob<R> {
+  attach<R = unknown>(jobId: string, opts: AttachOptions = {}): MapJob<R> {
     const job = new MapJob<R>((id) => this.cancel(id).then(() => undefined));
+    try {
+      if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `attach options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+      checkKnownKeys(opts, ['progress'], 'attach option');
+      checkProgress(opts.progress);
+    } catch (err) {
+      job.fail(err as FlotillaError);
+      return job;
+    }
+    job.showProgress(progressSink(opts.progress));
     const run = async () => {
       this.hold(+1);
       try {
@@ -485,4 +511,10 @@ export class Session {
 type Prepared = ReturnType<Session['prepare']>;
 
 /** Every key a map's options may have. */
-const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs'];
+const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
+
+function checkProgress(progress: unknown): void {
+  if (progress !== undefined && typeof progress !== 'boolean' && typeof progress !== 'function') {
+    throw new FlotillaError('BAD_INPUT', `map option progress must be true, false or a function of the figures ({ done, failed, total, rate, etaMs, elapsedMs }), got ${typeof progress}`);
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { attachFlow, clusterMap, connect, flow, moduleFn, moduleOf, paramGrid } from '../client/index.js';
-import type { CommandOutput, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, ModuleFunction, RegisteredFn, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import type { CommandOutput, MapProgress, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, ModuleFunction, RegisteredFn, Session, TaskContext, TaskOutcome } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -42,6 +42,42 @@ describe('what clusterMap and map infer', () => {
     fl.map([1], (x) => x, { retry: 1 });
     // @ts-expect-error: the function takes strings, the items are numbers
     fl.map([1], (s: string) => s);
+  });
+});
+
+describe('the progress option', () => {
+  it('takes a boolean or a callback of typed figures, on map, clusterMap and attach; not on submit', () => {
+    const fl = {} as Session;
+    fl.map([1], (x) => x, { progress: true });
+    clusterMap([1], (x) => x, { progress: false });
+    fl.map([1], (x) => x, {
+      progress: (p) => {
+        expectTypeOf(p).toEqualTypeOf<MapProgress>();
+        expectTypeOf(p.done).toEqualTypeOf<number>();
+        expectTypeOf(p.failed).toEqualTypeOf<number>();
+        expectTypeOf(p.total).toEqualTypeOf<number>();
+        expectTypeOf(p.rate).toEqualTypeOf<number>();
+        expectTypeOf(p.etaMs).toEqualTypeOf<number | undefined>();
+        expectTypeOf(p.elapsedMs).toEqualTypeOf<number>();
+      },
+    });
+    expectTypeOf(fl.attach<number>('j', { progress: true })).toEqualTypeOf<MapJob<number>>();
+    // @ts-expect-error: progress is true, false or a function
+    fl.map([1], (x) => x, { progress: 'yes' });
+    // @ts-expect-error: submit returns at once; attach shows progress
+    void fl.submit([1], (x: number) => x, { progress: true });
+  });
+
+  it('outcomes carry their timings', async () => {
+    const fl = {} as Session;
+    for await (const r of fl.map([1], (x) => x)) {
+      expectTypeOf(r.queuedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.startedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.finishedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.durationMs).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.cpuMs).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.peakRssBytes).toEqualTypeOf<number | undefined>();
+    }
   });
 });
 

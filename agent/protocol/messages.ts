@@ -23,8 +23,13 @@ export interface WireEncoded {
  */
 export type WireTask = [run: number, fnRef: number, arg: WireEncoded, timeoutMs: number, index: number, attempt: number];
 
-/** A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds]. */
-export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: number] | [run: number, ok: 0, error: ErrorInfo, durationUs: number];
+/**
+ * A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds, CPU time in
+ * microseconds (-1: not measured), the agent's peak resident memory while it ran in KiB].
+ */
+export type WireResult =
+  | [run: number, ok: 1, value: WireEncoded, durationUs: number, cpuUs?: number, peakRssKb?: number]
+  | [run: number, ok: 0, error: ErrorInfo, durationUs: number, cpuUs?: number, peakRssKb?: number];
 
 /**
  * A partial value a running task emitted (`ctx.emit`): [run handle, value]. Sent before that

@@ -14,6 +14,7 @@ import type { Encoded } from '../../agent/protocol/codec.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { TaskResult } from '../job.js';
+import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';
 import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
@@ -58,8 +59,8 @@ export interface Flushing {
   publish(): void;
 }
 
-/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host]. */
-type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null];
+/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows written before usage was kept have 6). */
+type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null, TaskUsage?];
 
 export class JobStore {
   private readonly db: Db;
@@ -284,10 +285,12 @@ function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => Stor
   let position = 0;
   return (r, pack) => {
     const at = position++;
-    if (r.ok) return [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null];
-    const seen = first.get(r.error);
-    if (seen === undefined) first.set(r.error, at);
-    return [r.index, 0, seen ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    const row: StoredResult = r.ok
+      ? [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null]
+      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    if (!r.ok && !first.has(r.error)) first.set(r.error, at);
+    if (r.u) row.push(r.u);
+    return row;
   };
 }
 
@@ -304,7 +307,7 @@ function readStoredResults(body: Buffer): TaskResult[] {
 }
 
 function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {
-  const [index, ok, payload, attempt, agentId, host] = raw;
+  const [index, ok, payload, attempt, agentId, host, u] = raw;
   const base = ok ? { index, ok: true as const, value: unpack(payload) } : { index, ok: false as const, error: payload as ErrorInfo };
-  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host });
+  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host }, Array.isArray(u) && u.length === 5 ? { u } : {});
 }
