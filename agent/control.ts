@@ -6,12 +6,14 @@
  */
 import { hostname } from 'node:os';
 import type { AgentCredentials } from './protocol/identity.js';
-import type { ToAgent } from './protocol/messages.js';
+import type { ToAgent, ToController } from './protocol/messages.js';
 import { dialLoop } from './dial.js';
 
 export interface ControlHandlers {
   recycle(lane: number, reason: string): void;
   exit(reason: string, code: number): void;
+  /** The connection is up (with its sender) or down (undefined). */
+  connected(send: ((msg: ToController) => void) | undefined): void;
 }
 
 /** Keeps the control connection up until the controller says to exit or refuses this agent. */
@@ -26,7 +28,9 @@ export async function runControl(creds: AgentCredentials, slots: number, on: Con
       }
     };
     ch.send({ t: 'ctl', pid: process.pid, host: hostname(), slots });
+    on.connected((msg) => ch.send(msg));
     await closed;
+    on.connected(undefined);
     return stop;
   });
   if ('refused' in end) on.exit(end.refused, 2);

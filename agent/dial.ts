@@ -15,6 +15,11 @@ import type { AgentCredentials } from './protocol/identity.js';
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** The controller pings every few seconds; this long without one, the connection is presumed dead. */
 const SILENCE_MS = 16_000;
+/**
+ * A tampered handshake fails once; a controller that cannot prove the identity this agent was
+ * given fails every time. This many failures in a row, with nothing else going wrong, is final.
+ */
+const IDENTITY_FAILURES_FINAL = 5;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -29,6 +34,7 @@ export async function dialLoop(creds: AgentCredentials, session: (ch: SecureChan
   const identity = identityFromSecret(keyFromText(creds.secretKey, 64, 'agent secret key'));
   const controllerKey = keyFromText(creds.controllerKey, 32, 'controller key');
   let backoff = 100;
+  let identityFailures = 0;
   for (;;) {
     const ws = new WebSocket(creds.url, { perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
     ws.on('error', () => {}); // the close that follows is what we act on
@@ -38,11 +44,16 @@ export async function dialLoop(creds: AgentCredentials, session: (ch: SecureChan
     } catch (err) {
       const e = err as Error & { code?: string; context?: { refused?: unknown } };
       if (e.code === 'UNAUTHORIZED' && e.context?.refused === true) return { refused: e.message };
+      identityFailures = e.code === 'UNAUTHORIZED' ? identityFailures + 1 : 0;
+      if (identityFailures >= IDENTITY_FAILURES_FINAL) {
+        return { refused: `${e.message}, ${identityFailures} times in a row: check the controllerKey in this agent's credentials` };
+      }
       await sleep(Math.random() * backoff); // full jitter: a fleet does not reconnect in lockstep
       backoff = Math.min(backoff * 2, 5_000);
       continue;
     }
     backoff = 100;
+    identityFailures = 0;
     let lastPing = Date.now();
     ws.on('ping', () => (lastPing = Date.now()));
     const watch = setInterval(() => Date.now() - lastPing > SILENCE_MS && ws.terminate(), 1_000);

@@ -4,10 +4,12 @@
  */
 import { materializeSpec } from './materialize.js';
 import type { Materialized } from './materialize.js';
+import { FlotillaError } from './protocol/errors.js';
 import type { ErrorContext } from './protocol/errors.js';
 import type { FnSpec } from './protocol/fnspec.js';
 import type { ArtifactCache } from './artifacts.js';
 import { loadModuleExport } from './module-fn.js';
+import { importRefs } from './refs.js';
 import { DEFAULT_SETUP_TIMEOUT_MS, prepTimedOut, Setups } from './setups.js';
 
 /**
@@ -58,9 +60,11 @@ export class FnTable {
       },
     });
     const limitMs = spec.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
+    // Globals by reference are imported first; the function is built once they are here.
+    const refs = spec.refs && Object.keys(spec.refs).length > 0 ? spec.refs : undefined;
     let entry: FnEntry;
     try {
-      entry = { m: materializeSpec(spec), setupId: spec.setup?.id, limitMs };
+      entry = { m: refs ? failing(new FlotillaError('INTERNAL', 'function used before its imports were loaded')) : materializeSpec(spec), setupId: spec.setup?.id, limitMs };
     } catch (err) {
       // Tasks of this function will fail with the reason, one by one.
       this.fns.set(ref, { m: failing(err), limitMs });
@@ -68,15 +72,17 @@ export class FnTable {
     }
     this.fns.set(ref, entry);
     const setupRef = spec.setup?.module;
-    if (!spec.module && !setupRef) return;
+    if (!spec.module && !setupRef && !refs) return;
     const load = (async () => {
+      if (refs) entry.m = materializeSpec(spec, await importRefs(refs));
       const fn = spec.module ? await loadModuleExport(spec.module, this.artifacts, this.where) : entry.m.fn;
       const setup = setupRef ? await loadModuleExport(setupRef, this.artifacts, this.where) : entry.m.setup;
       entry.m = { ...entry.m, fn, setup };
     })();
     // A module whose top-level code awaits forever must not hold the lane's queue forever.
     let timer: NodeJS.Timeout | undefined;
-    const what = `module ${(spec.module ?? setupRef)!.file}`;
+    const mod = spec.module ?? setupRef;
+    const what = mod ? `module ${mod.file}` : `importing ${Object.values(refs!).map((r) => r.module).join(', ')}`;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(prepTimedOut(what, 'load', limitMs)), limitMs);
       timer.unref();

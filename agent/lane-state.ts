@@ -14,8 +14,17 @@ export const S = Object.freeze({
   CONNECTED: 2,
   /** Tasks running or queued in the lane. */
   BUSY: 3,
+  /** The agent's resident memory (bytes) at the supervisor's last sample. */
+  RSS_NOW: 4,
+  /** The highest sample since the lane's running task started (the lane resets it to RSS_NOW). */
+  RSS_PEAK: 5,
 });
-const WIDTH = 4;
+const WIDTH = 6;
+
+/** How many lanes a status table holds. */
+export function laneCount(sab: SharedArrayBuffer): number {
+  return sab.byteLength / (WIDTH * Float64Array.BYTES_PER_ELEMENT);
+}
 
 /** A status table for `lanes` lanes. */
 export function createLaneStatus(lanes: number): SharedArrayBuffer {
@@ -43,4 +52,6 @@ export type LaneEvent =
   /** The lane cannot go on (refused credentials): the agent should stop. */
   | { t: 'fatal'; reason: string }
   /** A cancelled task would not stop: replace this lane to kill it. */
-  | { t: 'recycle'; reason: string };
+  | { t: 'recycle'; reason: string }
+  /** The lane's thread is dying of an uncaught error; its stack already maps shipped frames. */
+  | { t: 'dying'; origin: string; error: string };

@@ -9,11 +9,13 @@ import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
 import type { ToAgent } from './protocol/messages.js';
 import { Runner } from './runner.js';
-import { laneRow, S } from './lane-state.js';
+import { laneCount, laneRow, S } from './lane-state.js';
+import { cpuClock } from './task-usage.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
 import { parseCredentials } from './credentials.js';
 import { dialLoop } from './dial.js';
 import { listCached } from './artifacts.js';
+import { cleanStack } from './stack.js';
 
 const HEARTBEAT_MS = 5_000;
 
@@ -25,11 +27,18 @@ function post(e: LaneEvent): void {
 export async function runLane(data: LaneData): Promise<void> {
   // Module artifacts carry inline source maps: a task's stack names the user's files and lines.
   process.setSourceMapsEnabled(true);
+  // An error that escapes a task (a throw in a timer, a rejection nobody handles) ends this
+  // thread; first tell the supervisor what it was, with frames of shipped code mapped here,
+  // where their layout is known.
+  process.on('uncaughtExceptionMonitor', (err, origin) => {
+    const error = err instanceof Error ? (cleanStack(err.stack) ?? `${err.name}: ${err.message}`) : `a non-Error value: ${String(err)}`;
+    post({ t: 'dying', origin: origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception', error });
+  });
   const creds = parseCredentials(data.credentials);
   const status = laneRow(data.status, data.lane);
   const where = { agentId: creds.agentId, host: hostname(), pid: process.pid, lane: data.lane };
   let channel: SecureChannel | undefined;
-  const runner = new Runner((msg, bins) => channel?.send(msg, bins), status, where, (reason) => post({ t: 'recycle', reason }));
+  const runner = new Runner((msg, bins) => channel?.send(msg, bins), status, where, (reason) => post({ t: 'recycle', reason }), cpuClock(laneCount(data.status)));
 
   const end = await dialLoop(creds, async (ch, closed) => {
     let stop = false;

@@ -6,6 +6,8 @@ import { decodeValue } from './protocol/codec.js';
 import { FlotillaError } from './protocol/errors.js';
 import type { FnSpec } from './protocol/fnspec.js';
 import { materializeBuiltin } from './builtins.js';
+import { registerLayout, SOURCE_URL_PREFIX } from './stack.js';
+import type { ScriptPart } from './stack.js';
 
 /** Defined for every shipped function: code transpiled by esbuild (tsx) calls it to keep names. */
 const NAME_HELPER = '__name';
@@ -42,9 +44,10 @@ export interface Materialized {
  * Like `materialize`, with the spec's `retryIf` predicate and inline setup built in the same
  * scope. For a module spec (`src` empty) `fn` is a placeholder: the runner imports the export.
  */
-export function materializeSpec(spec: FnSpec): Materialized {
+export function materializeSpec(spec: FnSpec, refValues: Record<string, unknown> = {}): Materialized {
   if (spec.builtin !== undefined) return { fn: materializeBuiltin(spec) };
-  const valNames = Object.keys(spec.vals ?? {});
+  // Module-export globals (imported by the caller) are in scope like value globals.
+  const valNames = [...Object.keys(spec.vals ?? {}), ...Object.keys(spec.refs ?? {})];
   const fnNames = Object.keys(spec.fns ?? {});
   checkNames(valNames, fnNames);
   const isModule = spec.module !== undefined;
@@ -58,12 +61,35 @@ export function materializeSpec(spec: FnSpec): Materialized {
   }
 
   // Parentheses make a `function f() {}` source an expression; the newlines keep a trailing
-  // line comment from swallowing the closing parenthesis.
-  const body = [
-    '"use strict";',
-    ...fnNames.map((n) => `const ${n} = (\n${spec.fns[n]}\n);`),
-    `return [(\n${mainSrc}\n), [${fnNames.join(', ')}], ${spec.retryIf === undefined ? 'undefined' : `(\n${spec.retryIf}\n)`}, ${setupSrc === undefined ? 'undefined' : `(\n${setupSrc}\n)`}];`,
-  ].join('\n');
+  // line comment from swallowing the closing parenthesis. Each source starts on its own line,
+  // and where it starts is recorded, so a frame of it maps back to the user's file.
+  const lines: string[] = ['"use strict";'];
+  const layout: ScriptPart[] = [];
+  const place = (what: string, key: string, src: string, after: string) => {
+    // V8 counts the lines of a `new Function` script from its two-line header.
+    const origin = spec.origins?.[key];
+    const srcLines = src.split('\n');
+    let lineStarts: number[] | undefined;
+    if (origin?.lines) {
+      lineStarts = [0];
+      for (const l of srcLines.slice(0, -1)) lineStarts.push(lineStarts[lineStarts.length - 1]! + l.length + 1);
+    }
+    layout.push({ what, start: lines.length + 3, lines: srcLines.length, origin, lineStarts });
+    lines.push(src, after);
+  };
+  for (const n of fnNames) {
+    lines.push(`const ${n} = (`);
+    place(`global "${n}"`, `global:${n}`, spec.fns[n]!, ');');
+  }
+  lines.push('return [(');
+  place('the shipped function', 'main', mainSrc, `), [${fnNames.join(', ')}], (`);
+  place('retryIf', 'retryIf', spec.retryIf ?? 'undefined', '), (');
+  place('setup', 'setup', setupSrc ?? 'undefined', ')];');
+  if (spec.id) {
+    lines.push(`//# sourceURL=${SOURCE_URL_PREFIX}${spec.id}`);
+    registerLayout(spec.id, layout);
+  }
+  const body = lines.join('\n');
   let factory: (...args: unknown[]) => unknown;
   try {
     factory = new Function(NAME_HELPER, ...valNames, body) as typeof factory;
@@ -71,7 +97,7 @@ export function materializeSpec(spec: FnSpec): Materialized {
     throw compileError(parts, err);
   }
 
-  const values = valNames.map((n) => decodeValue(spec.vals[n]!));
+  const values = valNames.map((n) => (n in (spec.vals ?? {}) ? decodeValue(spec.vals[n]!) : refValues[n]));
   let built: [unknown, unknown[], unknown, unknown];
   try {
     built = factory(setName, ...values) as typeof built;

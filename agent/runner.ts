@@ -4,7 +4,8 @@
  * a slow task's result goes out as soon as it is ready.
  */
 import { decodeValue, encodeValue } from './protocol/codec.js';
-import { FlotillaError } from './protocol/errors.js';
+import { errorProps, FlotillaError } from './protocol/errors.js';
+import { cleanStack } from './stack.js';
 import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
 import { packEncoded, unpackEncoded } from './protocol/messages.js';
 import { boundedErrorInfo } from './protocol/bounds.js';
@@ -12,6 +13,7 @@ import type { ToAgent, ToController, WirePart, WireResult, WireTask } from './pr
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
+import type { CpuClock } from './task-usage.js';
 import type { TaskContext } from './protocol/task-context.js';
 
 
@@ -28,6 +30,9 @@ interface Running {
   aborted?: FlotillaError;
   /** Set once its result is pushed: a later `ctx.emit` is dropped, so parts never follow results. */
   settled: boolean;
+  /** An asynchronous task's CPU clock when its synchronous part returned, and that part's wall time (µs). */
+  cpu0?: number;
+  syncUs?: number;
 }
 
 /**
@@ -83,12 +88,16 @@ export class Runner {
   private armed = false;
   /** Called once the running task leaves the slot (setup values dropped meanwhile are disposed then). */
   private idleWaiters: (() => void)[] = [];
+  /** The asynchronous task whose result is being pushed, if it is one. */
+  private measured: Running | undefined;
 
   constructor(
     private readonly send: Send,
     private readonly status: Float64Array,
     private readonly where: ErrorContext,
     private readonly onStuck: (reason: string) => void,
+    /** This lane's CPU clock, where the platform gives one (see task-usage.ts). */
+    private readonly cpu: CpuClock = undefined,
   ) {
     this.fns = new FnTable(new ArtifactCache((hash) => this.send({ t: 'need', hash })), where);
   }
@@ -263,6 +272,7 @@ export class Runner {
   private start({ task, bins }: Queued): void {
     const [run, fnRef, wireArg, timeoutMs, index, attempt] = task;
     const t0 = performance.now();
+    this.status[S.RSS_PEAK] = this.status[S.RSS_NOW]!; // the supervisor raises it while the task runs
     if (this.pending.length > 0 && t0 - this.pendingSince > FLUSH_AFTER_MS) this.flush();
     const defined = this.fns.get(fnRef);
     if (!defined) return this.fail(run, t0, new FlotillaError('INTERNAL', `function ${fnRef} was not defined on this agent before its task`));
@@ -301,6 +311,10 @@ export class Runner {
       return this.ok(run, t0, out);
     }
     this.running = slot;
+    if (this.cpu) {
+      slot.syncUs = (performance.now() - t0) * 1000;
+      slot.cpu0 = this.cpu();
+    }
     const settle = (ok: boolean, v: unknown) => {
       if (this.running !== slot) return; // the lane was reset meanwhile
       clearTimeout(slot.timer);
@@ -308,10 +322,12 @@ export class Runner {
       if (this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
       slot.settled = true;
       this.status[S.DEADLINE] = 0;
+      this.measured = slot;
       // An aborted task's own outcome is not wanted: its result is why it was aborted.
       if (slot.aborted) this.fail(run, t0, slot.aborted);
       else if (ok) this.ok(run, t0, v);
       else this.fail(run, t0, v, entry.retryIf);
+      this.measured = undefined;
       this.schedulePump();
     };
     (out as PromiseLike<unknown>).then((v) => settle(true, v), (e) => settle(false, e));
@@ -364,6 +380,12 @@ export class Runner {
 
   private push(r: WireResult): void {
     if (this.pending.length === 0) this.pendingSince = performance.now();
+    // What it used: CPU µs (a synchronous task held its thread throughout: its duration; an
+    // asynchronous one's clock is read around its awaits, where there is a clock, else -1) and
+    // the agent's peak resident memory (KiB) while it ran.
+    const m = this.measured;
+    const cpuUs = m?.cpu0 === undefined ? (m ? -1 : r[3]) : Math.round(m.syncUs! + this.cpu!() - m.cpu0);
+    r.push(cpuUs, Math.round(this.status[S.RSS_PEAK]! / 1024));
     this.pending.push(r);
   }
 
@@ -394,8 +416,13 @@ export class Runner {
 
 /** The wire shape of whatever a task threw, with the agent's context. */
 export function toErrorInfo(err: unknown, context: ErrorContext): ErrorInfo {
-  if (err instanceof FlotillaError) return { ...err.toInfo(), context: { ...context, ...err.context } };
-  if (err instanceof Error) return { code: 'TASK_ERROR', message: err.message, name: err.name, stack: err.stack, context };
+  if (err instanceof FlotillaError) return { ...err.toInfo(), stack: cleanStack(err.stack), context: { ...context, ...err.context } };
+  if (err instanceof Error) {
+    const info: ErrorInfo = { code: 'TASK_ERROR', message: err.message, name: err.name, stack: cleanStack(err.stack), context };
+    const props = errorProps(err);
+    if (props) info.props = props;
+    return info;
+  }
   let message: string;
   try {
     message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);

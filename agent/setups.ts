@@ -5,7 +5,7 @@
  * A setup that does not settle within its time limit fails the same way, and is marked
  * `timedOut` so the controller replaces the lane (its code may still be running).
  */
-import { FlotillaError } from './protocol/errors.js';
+import { errorProps, FlotillaError } from './protocol/errors.js';
 
 /** How long a lane waits for a module import or a setup when the spec names no limit. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 10 * 60_000;
@@ -117,5 +117,5 @@ async function dispose(value: unknown): Promise<void> {
 function setupFailed(err: unknown): FlotillaError {
   const e = err instanceof Error ? err : undefined;
   const what = e ? `${e.name}: ${e.message}` : String(err);
-  return new FlotillaError('SETUP_FAILED', `setup failed: ${what}`, { cause: err, remoteName: e?.name, stack: e?.stack });
+  return new FlotillaError('SETUP_FAILED', `setup failed: ${what}`, { cause: err, remoteName: e?.name, stack: e?.stack, props: e && errorProps(e) });
 }

@@ -8,9 +8,14 @@ import { availableParallelism } from 'node:os';
 import type { AgentCredentials } from './protocol/identity.js';
 import { createLaneStatus, laneRow, S } from './lane-state.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
+import type { ToController } from './protocol/messages.js';
 
 /** A task stuck in synchronous code this long past its deadline gets its lane replaced. */
 const STUCK_GRACE_MS = 500;
+/** Bytes of each lane's stderr kept, for the failure of a task that kills its lane. */
+const LANE_TAIL_BYTES = 4 * 1024;
+/** Lane deaths held for the control connection while it is down. */
+const MAX_PENDING_REPORTS = 64;
 const TICK_MS = 100;
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_GRACE_MS = 30_000;
@@ -56,6 +61,11 @@ export class Supervisor {
   private stopping = false;
   private controlStarted = false;
   private tick: NodeJS.Timeout | undefined;
+  /** Each lane's last stderr output, and the uncaught error its thread is dying of. */
+  private readonly tails: string[];
+  private readonly dying: ({ origin: string; error: string } | undefined)[];
+  private sendControl: ((msg: ToController) => void) | undefined;
+  private readonly reports: ToController[] = [];
 
   constructor(private readonly opts: SupervisorOptions) {
     this.slots = opts.credentials.slots ?? availableParallelism();
@@ -64,12 +74,16 @@ export class Supervisor {
     this.graceMs = opts.credentials.graceMs ?? DEFAULT_GRACE_MS;
     this.status = createLaneStatus(this.slots);
     this.workers = new Array(this.slots).fill(undefined);
+    this.tails = new Array<string>(this.slots).fill('');
+    this.dying = new Array(this.slots).fill(undefined);
   }
 
   start(): void {
     const now = Date.now();
+    const rss = process.memoryUsage.rss();
     for (let i = 0; i < this.slots; i++) {
       laneRow(this.status, i)[S.LAST_ACTIVITY] = now;
+      laneRow(this.status, i)[S.RSS_NOW] = rss;
       this.spawn(i);
     }
     this.tick = setInterval(() => this.check(), TICK_MS);
@@ -85,6 +99,10 @@ export class Supervisor {
         runControl(this.opts.credentials, this.slots, {
           recycle: (lane, reason) => this.workers[lane] && this.replace(lane, reason),
           exit: (reason, code) => void this.shutdown(reason, code),
+          connected: (send) => {
+            this.sendControl = send;
+            if (send) for (const r of this.reports.splice(0)) send(r);
+          },
         }),
       )
       .catch((err) => this.opts.log(`control connection failed: ${(err as Error).message}`));
@@ -97,16 +115,36 @@ export class Supervisor {
     row[S.CONNECTED] = 0;
     const data: LaneData = { lane, status: this.status, credentials: this.opts.credentialsLine };
     // Its own copy of the environment: tasks and the processes they spawn see the slot's cores.
-    const w = new Worker(this.opts.entry, { workerData: data, env: this.env });
+    // Its stderr passes through here, so the last lines a task wrote can go with its failure.
+    const w = new Worker(this.opts.entry, { workerData: data, env: this.env, stderr: true });
     this.workers[lane] = w;
+    this.tails[lane] = '';
+    this.dying[lane] = undefined;
+    w.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      if (this.workers[lane] === w) this.tails[lane] = (this.tails[lane] + chunk.toString('utf8')).slice(-LANE_TAIL_BYTES);
+    });
     w.on('message', (e: LaneEvent) => this.onEvent(lane, e));
-    w.on('error', (err) => this.opts.log(`lane ${lane} crashed: ${err.stack ?? err.message}`));
+    w.on('error', (err) => {
+      if (this.workers[lane] === w) this.dying[lane] ??= { origin: 'uncaught exception', error: err.stack ?? `${err.name}: ${err.message}` };
+      this.opts.log(`lane ${lane} crashed: ${err.stack ?? err.message}`);
+    });
     w.on('exit', (code) => {
       if (this.workers[lane] !== w || this.stopping) return;
       this.workers[lane] = undefined;
+      this.report(lane, code);
       this.opts.log(`lane ${lane} exited (code ${code}); starting a new one`);
       this.spawn(lane);
     });
+  }
+
+  /** Tells the controller why a lane died on its own, for the task that was running there. */
+  private report(lane: number, exitCode: number): void {
+    const d = this.dying[lane];
+    const cause = d ? `${d.origin}: ${d.error}` : `process.exit(${exitCode}) in task code ended its thread`;
+    const msg: ToController = { t: 'lane-end', lane, exitCode, cause, stderrTail: this.tails[lane] ?? '' };
+    if (this.sendControl) this.sendControl(msg);
+    else if (this.reports.push(msg) > MAX_PENDING_REPORTS) this.reports.shift();
   }
 
   private replace(lane: number, reason: string): void {
@@ -135,16 +173,23 @@ export class Supervisor {
       case 'recycle':
         this.replace(lane, e.reason);
         return;
+      case 'dying':
+        this.dying[lane] = { origin: e.origin, error: e.error };
+        return;
     }
   }
 
   private check(): void {
     const now = Date.now();
+    // Sampled here, on a thread task code never blocks: each lane's peak while its task runs.
+    const rss = process.memoryUsage.rss();
     let anyConnected = false;
     let anyBusy = false;
     let lastActivity = 0;
     for (let i = 0; i < this.slots; i++) {
       const row = laneRow(this.status, i);
+      row[S.RSS_NOW] = rss;
+      if (rss > row[S.RSS_PEAK]!) row[S.RSS_PEAK] = rss;
       if (row[S.CONNECTED]) anyConnected = true;
       if (row[S.BUSY]) anyBusy = true;
       lastActivity = Math.max(lastActivity, row[S.LAST_ACTIVITY]!);

@@ -3,6 +3,7 @@
  * local agents on this machine) that closes by itself when the program has nothing else to do.
  */
 import { connect } from './connect.js';
+import { captureCallSite } from './call-site.js';
 import type { Session, MapOptions, TaskFn } from './session.js';
 import type { MapJob } from './job.js';
 import type { ModuleFunction } from './module/handle.js';
@@ -41,11 +42,11 @@ export async function closeDefaultSession(): Promise<void> {
  * @example await clusterMap([1, 2, 3], (x) => x * x) // [1, 4, 9]
  * @example await clusterMap(rows, (r) => r.v * k, { globals: { k } })
  */
-export async function clusterMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): Promise<Awaited<R>[]>;
-/** Runs an export of a module file (see `moduleOf`) on every item. */
-export async function clusterMap<F extends (item: any, ctx: TaskContext) => unknown>(items: Iterable<Parameters<F>[0]> | ArrayLike<Parameters<F>[0]>, fn: ModuleFunction<F>, opts?: MapOptions): Promise<Awaited<ReturnType<F>>[]>;
+export async function clusterMap<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): Promise<Awaited<R>[]>;
 export async function clusterMap(items: Iterable<unknown> | ArrayLike<unknown>, fn: TaskFn<unknown, unknown> | ModuleFunction, opts?: MapOptions): Promise<unknown[]> {
+  // Captured before the first await, while the app's frames are still on the stack.
+  const site = captureCallSite();
   const session = await defaultSession();
-  const job: MapJob<unknown> = session.map(items, fn as TaskFn<unknown, unknown>, opts);
+  const job: MapJob<unknown> = session.mapFrom(site, items, fn, opts);
   return await job;
 }

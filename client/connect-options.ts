@@ -22,6 +22,13 @@ export interface ConnectOptions {
   token?: string;
   /** File holding the token (the controller prints its path); a leading `~/` is your home folder. */
   tokenFile?: string;
+  /**
+   * SHA-256 fingerprint of the certificate of an `https://` controller (`AA:BB:...` or plain hex,
+   * as `flotilla controller --tls self-signed` prints it): that certificate alone is trusted, and
+   * nothing is sent before it is checked. Without it, the certificate must be one the system
+   * trusts (or NODE_EXTRA_CA_CERTS). @default FLOTILLA_FINGERPRINT
+   */
+  fingerprint?: string;
   /** Embedded only: pools to start. @default { local: { launcher: 'local' } } with one agent per core */
   pools?: Record<string, PoolOptions>;
   /** Embedded only: further controller options. */
@@ -38,6 +45,7 @@ const connectOptionsSchema = strictOptions({
   url: z.string().min(1).optional(),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
+  fingerprint: z.string().min(1).optional(),
   pools: poolsSchema.optional(),
   controller: strictOptions({
     ...embeddedShape,
@@ -63,8 +71,8 @@ export function connectTarget(opts: ConnectOptions): ConnectTarget {
   }
   const env = process.env.FLOTILLA_URL;
   if (env && embeddedOnly.length === 0) return { kind: 'remote', url: env };
-  if (opts.token !== undefined || opts.tokenFile !== undefined) {
-    throw new FlotillaError('BAD_INPUT', 'connect(): token and tokenFile are for a running controller: give its url too (or set FLOTILLA_URL)');
+  if (opts.token !== undefined || opts.tokenFile !== undefined || opts.fingerprint !== undefined) {
+    throw new FlotillaError('BAD_INPUT', 'connect(): token, tokenFile and fingerprint are for a running controller: give its url too (or set FLOTILLA_URL)');
   }
   return { kind: 'embedded' };
 }

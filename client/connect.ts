@@ -3,9 +3,8 @@
  * neither, with an embedded controller started in this process with local agents.
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
-import { Controller } from '../server/controller.js';
-import { parseControllerUrl, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
-import { Session, localClient, localHotPath, remoteClient, trpcHotPath } from './session.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
+import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
 
@@ -15,6 +14,8 @@ export type { ConnectOptions } from './connect-options.js';
 export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   const target = connectTarget(opts);
   if (target.kind === 'embedded') {
+    // The controller (and the server code behind it) is loaded only for an embedded session.
+    const [{ Controller }, { localClient, localHotPath }] = await Promise.all([import('../server/controller.js'), import('./transport.js')]);
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
     const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
     if (opts.waitForAgents) {
@@ -29,8 +30,11 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   }
   const url = parseControllerUrl(target.url);
   const token = resolveToken(opts);
-  await preflight(url, target.url, token);
-  const { trpc, close } = remoteClient(trpcSocketUrl(url), token);
+  const agent = pinFor(url, opts.fingerprint);
+  await preflight(url, target.url, token, undefined, agent);
+  // The tRPC client and ws load only for a remote session.
+  const { remoteClient, trpcHotPath } = await import('./transport.js');
+  const { trpc, close } = remoteClient(trpcSocketUrl(url), token, agent);
   const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;

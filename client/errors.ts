@@ -1,4 +1,4 @@
-import { TRPCClientError } from '@trpc/client';
+import type { TRPCClientError } from '@trpc/client';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
 
@@ -12,8 +12,9 @@ const FROM_TRPC: Record<string, FlotillaErrorCode> = {
 /** Converts what a tRPC call threw into a FlotillaError, once, at the client's boundary. */
 export function fromTRPCError(err: unknown): FlotillaError {
   if (err instanceof FlotillaError) return err;
-  if (err instanceof TRPCClientError) {
-    const data = err.data as { flotillaCode?: FlotillaErrorCode | null; context?: Record<string, unknown> | null; code?: string } | undefined;
+  // By name, not instanceof: importing @trpc/client here would load it with the library.
+  if (err instanceof Error && err.name === 'TRPCClientError') {
+    const data = (err as TRPCClientError<never>).data as { flotillaCode?: FlotillaErrorCode | null; context?: Record<string, unknown> | null; code?: string } | undefined;
     const code = data?.flotillaCode ?? FROM_TRPC[data?.code ?? ''] ?? 'INTERNAL';
     return new FlotillaError(code, err.message, { cause: err, context: data?.context ?? undefined });
   }

@@ -3,11 +3,20 @@
  * and finds the names it uses but does not define (its free names), so a missing global is
  * reported on the client instead of as a ReferenceError on a remote agent.
  */
-import { parse } from 'acorn';
+import { createRequire } from 'node:module';
 import type { Expression, Literal, Node, Options, Program } from 'acorn';
-import { simple } from 'acorn-walk';
-import { analyze } from 'eslint-scope';
 import { FlotillaError } from '../agent/protocol/errors.js';
+
+// The parser and scope analysis load on the first function shipped, not with the library.
+const require = createRequire(import.meta.url);
+let parser: { parse: typeof import('acorn').parse; simple: typeof import('acorn-walk').simple; analyze: typeof import('eslint-scope').analyze } | undefined;
+function tools(): NonNullable<typeof parser> {
+  return (parser ??= {
+    parse: (require('acorn') as typeof import('acorn')).parse,
+    simple: (require('acorn-walk') as typeof import('acorn-walk')).simple,
+    analyze: (require('eslint-scope') as typeof import('eslint-scope')).analyze,
+  });
+}
 
 /** A function source made shippable, with the names it needs from its environment. */
 export interface FnAnalysis {
@@ -86,7 +95,7 @@ function analyzeUncached(source: string, what: string): FnAnalysis {
       throw new FlotillaError('BAD_INPUT', `${what} is a class constructor, which cannot be shipped: ship a plain function instead`);
     }
     if (node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') && node.start === 1 && node.end === source.length + 1) {
-      return { src: source, free: freeNames(asExpr.ast) };
+      return { src: source, free: freeNames(asExpr.ast, what) };
     }
   }
   // Method shorthand, getters and class methods print without `function`; rebuild them as one.
@@ -101,7 +110,7 @@ function analyzeUncached(source: string, what: string): FnAnalysis {
   if (!parsed.ok) {
     throw new FlotillaError('BAD_INPUT', `cannot ship ${what}, a method: ${parsed.message}; a method that uses super or #private names depends on its class`);
   }
-  const free = freeNames(parsed.ast);
+  const free = freeNames(parsed.ast, what);
   // Naming the function would shadow an outer binding of the same name that the body reads.
   const named = method.name !== undefined && isBindableName(method.name) && !free.includes(method.name);
   return { src: named ? `${head}${method.name}${method.rest}` : anon, free };
@@ -111,7 +120,7 @@ type Parsed = { ok: true; ast: Program } | { ok: false; message: string };
 
 function tryParse(text: string): Parsed {
   try {
-    return { ok: true, ast: parse(text, PARSE) };
+    return { ok: true, ast: tools().parse(text, PARSE) };
   } catch (err) {
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
@@ -148,15 +157,25 @@ function methodParts(source: string): MethodParts | undefined {
   return undefined;
 }
 
-function freeNames(ast: Program): string[] {
+function freeNames(ast: Program, what: string): string[] {
   // `typeof x` is how code probes for an optional global; it does not throw when x is absent.
   const probed = new Set<Node>();
-  simple(ast, {
+  let meta = false;
+  tools().simple(ast, {
     UnaryExpression(n) {
       if (n.operator === 'typeof' && n.argument.type === 'Identifier') probed.add(n.argument);
     },
+    MetaProperty(n) {
+      if (n.meta.name === 'import') meta = true;
+    },
   });
-  const scopes = analyze(ast as unknown as Parameters<typeof analyze>[0], { ecmaVersion: 2025, sourceType: 'module' });
+  if (meta) {
+    // On an agent the source is not a module: import.meta would fail every task there.
+    throw new FlotillaError('BAD_INPUT', `${what} uses import.meta, which an inline function does not have on an agent: ` +
+      "compute what you need from it here and pass it in globals (e.g. { globals: { dataUrl: new URL('./data.csv', import.meta.url).href } }), " +
+      'or make the task a module function (moduleOf)');
+  }
+  const scopes = tools().analyze(ast as unknown as Parameters<typeof import('eslint-scope').analyze>[0], { ecmaVersion: 2025, sourceType: 'module' });
   const names = new Set<string>();
   for (const ref of scopes.globalScope?.through ?? []) {
     if (!probed.has(ref.identifier as unknown as Node)) names.add(ref.identifier.name);

@@ -5,6 +5,9 @@
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskOutcome } from './outcome.js';
+import type { ProgressSink } from './progress/map-progress.js';
+import { locateError } from './call-site.js';
+import type { CallSite } from './call-site.js';
 
 export type { TaskOutcome } from './outcome.js';
 
@@ -19,11 +22,17 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   private readonly settled: Promise<R[]>;
   private jobId: string | undefined;
   private readonly idReady: Promise<string>;
+  /** Where the `progress` option's figures go, if anywhere. */
+  private progress: ProgressSink | undefined;
   private resolveId!: (id: string) => void;
   private rejectId!: (err: FlotillaError) => void;
 
   /** @internal created by Session.map */
-  constructor(private readonly canceller: (jobId: string) => Promise<void>) {
+  constructor(
+    private readonly canceller: (jobId: string) => Promise<void>,
+    /** Where app code started the job: the errors it rejects with point there. */
+    private readonly site?: CallSite,
+  ) {
     this.idReady = new Promise((resolve, reject) => {
       this.resolveId = resolve;
       this.rejectId = reject;
@@ -31,15 +40,18 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.idReady.catch(() => {});
     this.settled = new Promise<R[]>((resolve, reject) => {
       const check = () => {
-        if (this.failure) return reject(this.failure);
-        if (this.total !== undefined && this.arrived.length >= this.total) {
+        const over = this.failure !== undefined || (this.total !== undefined && this.arrived.length >= this.total);
+        if (!over) return void this.waiters.push(check);
+        // The last figures are shown before the caller goes on.
+        const shown = this.progress ? this.progress.stop() : Promise.resolve();
+        void shown.then(() => {
+          if (this.failure) return reject(locateError(this.failure, this.site));
           try {
-            return resolve(this.collect());
+            resolve(this.collect());
           } catch (err) {
-            return reject(err);
+            reject(locateError(err as Error, this.site));
           }
-        }
-        this.waiters.push(check);
+        });
       };
       check();
     });
@@ -51,10 +63,16 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     return this.idReady;
   }
 
+  /** @internal shows this job's progress (the `progress` option) from when it starts. */
+  showProgress(sink: ProgressSink | undefined): void {
+    this.progress = sink;
+  }
+
   /** @internal */
   started(jobId: string, total: number): void {
     this.jobId = jobId;
     this.total = total;
+    this.progress?.start(total);
     this.byIndex = new Array(total);
     this.resolveId(jobId);
     this.wake();
@@ -62,11 +80,16 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
 
   /** @internal */
   push(outcomes: TaskOutcome<R>[]): void {
+    let n = 0;
+    let failed = 0;
     for (const o of outcomes) {
       if (this.byIndex[o.index]) continue; // a resumed stream may repeat what we have
       this.byIndex[o.index] = o;
       this.arrived.push(o);
+      n++;
+      if (!o.ok) failed++;
     }
+    this.progress?.add(n, failed);
     this.wake();
   }
 
@@ -132,7 +155,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     let cursor = 0;
     for (;;) {
       while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
-      if (this.failure) throw this.failure;
+      if (this.failure) throw locateError(this.failure, this.site);
       if (this.total !== undefined && cursor >= this.total) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

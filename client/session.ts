@@ -4,7 +4,6 @@
  * ones speak tRPC over WebSocket with the bearer token.
  */
 import type { TRPCClient } from '@trpc/client';
-import { encodeValue } from '../agent/protocol/codec.js';
 import type { Encoded } from '../agent/protocol/codec.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import type { TaskContext } from '../agent/protocol/task-context.js';
@@ -17,8 +16,7 @@ import type { PruneResult } from '../server/runtime/prune.js';
 import { describeZodError, mapOptionsSchema } from '../server/schemas.js';
 import type { MapSchedulingOptions } from '../server/schemas.js';
 import type { HotPath } from './transport.js';
-// Re-exported: connect.ts and tests reach the transports through this module.
-export { localClient, localHotPath, remoteClient, trpcHotPath } from './transport.js';
+import { encodeChunk } from './chunks.js';
 export type { HotPath } from './transport.js';
 import type { LaneWhere } from '../server/everywhere.js';
 import { shipFunction } from './ship.js';
@@ -34,10 +32,16 @@ import { itemList } from './items.js';
 import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
+import { captureCallSite, locateError } from './call-site.js';
+import type { CallSite } from './call-site.js';
+import { shippingFrom } from './ship.js';
+import { checkKnownKeys } from '../agent/protocol/options.js';
 import type { Flow } from './flow/flow.js';
+import { progressSink } from './progress/map-progress.js';
+import type { ProgressOption } from './progress/map-progress.js';
 
-/** Options of one map. */
-export interface MapOptions extends MapSchedulingOptions {
+/** Options of one map. `S` is what its `setup` returns (the tasks' `ctx.setup`, awaited). */
+export interface MapOptions<S = unknown> extends MapSchedulingOptions {
   /** Names the function uses from outside itself; they are shipped with it and in scope remotely. */
   globals?: Record<string, unknown>;
   /** Aborting cancels the job: queued tasks are dropped, running ones aborted on their agents. */
@@ -52,13 +56,25 @@ export interface MapOptions extends MapSchedulingOptions {
    * model); its awaited value is the tasks' `ctx.setup`. A module function (`work.init`) or an
    * inline function (which may use `globals`). One that throws fails those tasks with SETUP_FAILED.
    */
-  setup?: ModuleFunction | (() => unknown);
+  setup?: ModuleFunction<(...args: any[]) => S> | (() => S);
   /**
    * Time limit (ms) of a slot's preparation for this function: importing its module and running
    * its setup (`timeoutMs` does not cover it). Past it, the tasks that need it fail SETUP_FAILED
    * and the slot's thread is replaced. @default 600000 (10 minutes)
    */
   setupTimeoutMs?: number;
+  /**
+   * Shows the job's progress: `true` draws a bar on stderr when it is a terminal (done / total,
+   * failed, rate, ETA) and nothing when it is not; a function gets the same figures as results
+   * arrive (`{ done, failed, total, rate, etaMs, elapsedMs }`). @default false
+   */
+  progress?: ProgressOption;
+}
+
+/** Options of `attach`. */
+export interface AttachOptions {
+  /** Shows the job's progress, as the map option does. @default false */
+  progress?: ProgressOption;
 }
 
 /** Options of `everywhere`. */
@@ -74,8 +90,8 @@ export interface EverywhereOptions {
 /** One slot's outcome of `everywhere`: where it ran, and its value or error. */
 export type LaneOutcome<R> = LaneWhere & ({ ok: true; value: R } | { ok: false; error: FlotillaError });
 
-/** The function a map runs: gets one item and the task's context. */
-export type TaskFn<T, R> = (item: T, ctx: TaskContext) => R;
+/** The function a map runs: gets one item and the task's context (`S`: its setup's value). */
+export type TaskFn<T, R, S = unknown> = (item: T, ctx: TaskContext<S>) => R;
 
 /** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
 export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf' | 'setup' | 'setupTimeoutMs'>;
@@ -105,19 +121,26 @@ export class Session {
    * Runs `fn` on every item, on the agents of a pool. Returns at once; the job is awaitable
    * (values in input order) and async-iterable (outcomes as they finish).
    */
-  map<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R>, opts?: MapOptions): MapJob<Awaited<R>>;
-  /**
-   * Runs an export of a module file (bundled with its imports, uploaded once, cached on agents):
-   * `map(rows, work.fit)` with `work = moduleOf<typeof import('./work.js')>(url)`, or
-   * `map(rows, { module: url, export: 'fit' })`.
-   */
-  map<F extends (item: any, ctx: TaskContext) => unknown>(items: Iterable<Parameters<F>[0]> | ArrayLike<Parameters<F>[0]>, fn: ModuleFunction<F>, opts?: MapOptions): MapJob<Awaited<ReturnType<F>>>;
   /** Runs a registered function (the version its handle names) on every item. */
   map<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: NamedMapOptions): MapJob<Awaited<R>>;
   /** Runs the latest version of the function registered as `name`; type it with `map<typeof fn>(name, ...)`. */
   map<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: NamedMapOptions): MapJob<Awaited<ReturnType<F>>>;
+  // Declared last: when no form fits, TypeScript reports the last one's error, and this is the
+  // form almost every call means (so a misspelt option is named as such).
+  /**
+   * Runs `fn` on every item: an inline function, or an export of a module file (bundled with its
+   * imports, uploaded once, cached on agents): `map(rows, work.fit)` with
+   * `work = moduleOf<typeof import('./work.js')>(url)`, or `map(rows, { module: url, export: 'fit' })`.
+   */
+  map<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): MapJob<Awaited<R>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined));
+    return this.mapFrom(captureCallSite(), a, b, opts);
+  }
+
+  /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
+  mapFrom(site: CallSite, a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
+    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined), site);
+    job.showProgress(progressSink(opts?.progress));
     let input;
     try {
       const byName = isByName(a, b);
@@ -125,7 +148,7 @@ export class Session {
         void this.buildAndRun(job, a as Iterable<unknown>, b, opts);
         return job;
       }
-      input = this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts);
+      input = shippingFrom(site, () => this.prepare((byName ? b : a) as Iterable<unknown>, byName ? toNamed(a, opts) : (b as TaskFn<unknown, unknown>), opts));
     } catch (err) {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
@@ -182,9 +205,8 @@ export class Session {
   everywhere<R>(fn: TaskFn<LaneWhere, R> | ModuleFunction<(where: LaneWhere, ctx: TaskContext) => R>, opts: EverywhereOptions = {}): Promise<LaneOutcome<Awaited<R>>[]> {
     return this.holding((async () => {
       if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
-      const { globals, pool, timeoutMs, ...rest } = opts;
-      const unknown = Object.keys(rest);
-      if (unknown.length > 0) throw new FlotillaError('BAD_INPUT', `everywhere: unknown option(s) ${unknown.join(', ')} (it takes pool, globals, timeoutMs)`);
+      checkKnownKeys(opts, ['pool', 'globals', 'timeoutMs'], 'everywhere option');
+      const { globals, pool, timeoutMs } = opts;
       const spec = await this.prepareFunction(fn, { globals });
       let res;
       try {
@@ -222,7 +244,10 @@ export class Session {
 
   private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions) {
     if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
-    const { globals, signal, retryIf, setup, setupTimeoutMs, ...sched } = opts;
+    if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `map options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
+    const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
+    checkProgress(progress);
     const parsed = mapOptionsSchema.safeParse(sched);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
@@ -240,18 +265,20 @@ export class Session {
    * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
    */
   private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
+    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
     onSubmitted?.(jobId, input.list.length);
-    for (let offset = input.first.length; offset < input.list.length; ) {
-      let args: Encoded[];
+    // What one message could not carry goes in the next ones.
+    let args = input.first.slice(sent);
+    for (let offset = sent; offset < input.list.length; ) {
       try {
-        args = encodeChunk(input.list, offset);
+        if (args.length === 0) args = encodeChunk(input.list, offset);
+        const r = await this.hot.append({ jobId, offset, args });
+        offset += r.sent;
+        args = args.slice(r.sent);
       } catch (err) {
         await this.cancel(jobId).catch(() => {});
         throw err;
       }
-      await this.hot.append({ jobId, offset, args });
-      offset += args.length;
     }
     return jobId;
   }
@@ -263,19 +290,21 @@ export class Session {
    * it later, from any process. An embedded controller lives in this process, so there the
    * process stays alive until the job has finished (`close()` ends it at once).
    */
-  submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal'>): Promise<string>;
+  submit<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | ModuleFunction<(item: T, ctx: TaskContext) => R>, opts?: Omit<MapOptions, 'signal' | 'progress'>): Promise<string>;
   /** Submits a map of a registered function (the version its handle names), like `map(fn, items)`. */
-  submit<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
+  submit<A, R>(fn: RegisteredFn<A, R>, items: Iterable<A> | ArrayLike<A>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
   /** Submits a map of the latest version of the function registered as `name`. */
-  submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal'>): Promise<string>;
-  async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal'> = {}): Promise<string> {
+  submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
+  async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal' | 'progress'> = {}): Promise<string> {
     let input: Prepared;
+    const site = captureCallSite();
     try {
+      if ((opts as MapOptions).progress !== undefined) throw new FlotillaError('BAD_INPUT', 'submit() returns once the job is sent and shows no progress; watch it with attach(jobId, { progress: true })');
       if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
       else if (needsBuild(b, opts)) input = this.prepare(a as Iterable<unknown>, new Prebuilt(await this.prepareFunction(b, opts)), opts);
-      else input = this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts);
+      else input = shippingFrom(site, () => this.prepare(a as Iterable<unknown>, b as TaskFn<unknown, unknown>, opts));
     } catch (err) {
-      throw fromTRPCError(err);
+      throw locateError(fromTRPCError(err), site);
     }
     this.hold(+1);
     try {
@@ -342,8 +371,17 @@ export class Session {
    * A handle on a job submitted earlier (by this or another program): awaitable and iterable
    * like the one `map()` returns, replaying results from the first.
    */
-  attach<R = unknown>(jobId: string): MapJob<R> {
+  attach<R = unknown>(jobId: string, opts: AttachOptions = {}): MapJob<R> {
     const job = new MapJob<R>((id) => this.cancel(id).then(() => undefined));
+    try {
+      if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `attach options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+      checkKnownKeys(opts, ['progress'], 'attach option');
+      checkProgress(opts.progress);
+    } catch (err) {
+      job.fail(err as FlotillaError);
+      return job;
+    }
+    job.showProgress(progressSink(opts.progress));
     const run = async () => {
       this.hold(+1);
       try {
@@ -472,19 +510,11 @@ export class Session {
 
 type Prepared = ReturnType<Session['prepare']>;
 
-/** Items per chunk of a submission... */
-const CHUNK_ITEMS = 8192;
-/** ...and about this many bytes of binary parts at most. */
-const CHUNK_BIN_BYTES = 8 * 1024 * 1024;
+/** Every key a map's options may have. */
+const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
 
-/** Encodes the next chunk of items from `from`. */
-function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
-  const out: Encoded[] = [];
-  let bytes = 0;
-  for (let i = from; i < list.length && out.length < CHUNK_ITEMS && bytes < CHUNK_BIN_BYTES; i++) {
-    const e = encodeValue(list[i], `item ${i}`);
-    if (e.b) for (const b of e.b) bytes += b.byteLength;
-    out.push(e);
+function checkProgress(progress: unknown): void {
+  if (progress !== undefined && typeof progress !== 'boolean' && typeof progress !== 'function') {
+    throw new FlotillaError('BAD_INPUT', `map option progress must be true, false or a function of the figures ({ done, failed, total, rate, etaMs, elapsedMs }), got ${typeof progress}`);
   }
-  return out;
 }

@@ -6,11 +6,13 @@
 import { withBearer } from '../server/bearer-ws.js';
 import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
+import type { Agent } from 'node:https';
 import type { Controller } from '../server/controller.js';
 import type { AppRouter, ResultBatch } from '../server/router.js';
 import { appRouter } from '../server/router.js';
 import { transformer } from '../server/transformer.js';
-import { packedArgs } from '../server/packed.js';
+import { CHUNK_TARGET_BYTES } from '../server/limits.js';
+import { argumentBudget, packToFit } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../server/schemas.js';
 
 /**
@@ -19,8 +21,10 @@ import type { AppendInput, SubmitInput } from '../server/schemas.js';
  * through the typed tRPC client either way.
  */
 export interface HotPath {
-  submit(input: SubmitInput): Promise<{ jobId: string; total: number }>;
-  append(input: AppendInput): Promise<unknown>;
+  /** Submits the job with as many of `args` as one message carries: `sent` says how many. */
+  submit(input: SubmitInput): Promise<{ jobId: string; total: number; sent: number }>;
+  /** Appends as many of `args` as one message carries: `sent` says how many. */
+  append(input: AppendInput): Promise<{ sent: number }>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
 }
@@ -28,8 +32,8 @@ export interface HotPath {
 /** The hot path of an in-process controller. */
 export function localHotPath(controller: Controller): HotPath {
   return {
-    submit: async (input) => controller.submit(input),
-    append: async (input) => controller.append(input),
+    submit: async (input) => ({ ...controller.submit(input), sent: input.args.length }),
+    append: async (input) => (controller.append(input), { sent: input.args.length }),
     watch: (jobId, onBatch, onError) => {
       try {
         const job = controller.job(jobId);
@@ -45,9 +49,17 @@ export function localHotPath(controller: Controller): HotPath {
 /** The hot path over tRPC. */
 export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
   return {
-    // Arguments travel packed: one string, not a superjson walk of every encoded argument.
-    submit: (input) => trpc.map.submit.mutate({ ...input, args: packedArgs(input.args) }),
-    append: (input) => trpc.map.append.mutate({ ...input, args: packedArgs(input.args) }),
+    // Arguments travel packed: one string, not a superjson walk of every encoded argument; and
+    // no more of them than keeps the message within the controller's limit.
+    submit: async (input) => {
+      const { args, count } = packToFit(input.args, argumentBudget(input.fn), 0, true);
+      return { ...(await trpc.map.submit.mutate({ ...input, args })), sent: count };
+    },
+    append: async (input) => {
+      const { args, count } = packToFit(input.args, CHUNK_TARGET_BYTES, input.offset);
+      await trpc.map.append.mutate({ ...input, args });
+      return { sent: count };
+    },
     watch: (jobId, onBatch, onError) => {
       const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
       return () => sub.unsubscribe();
@@ -64,12 +76,12 @@ export function localClient(controller: Controller): TRPCClient<AppRouter> {
 const IDLE_CLOSE_MS = 1000;
 
 /** The tRPC client of a controller over WebSocket. */
-export function remoteClient(url: string, token: string | undefined): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
-  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation.
+export function remoteClient(url: string, token: string | undefined, agent?: Agent): { trpc: TRPCClient<AppRouter>; close(): Promise<void> } {
+  // Node 20 has no global WebSocket: tRPC gets the `ws` implementation (over a pinning agent when given).
   // Lazy: the socket opens for the first call and closes once no call or stream has been pending
   // for IDLE_CLOSE_MS, so a program that forgets close() still exits when its work is done (and
   // no reconnect loop runs for a session with nothing to do).
-  const ws = createWSClient({ url, WebSocket: withBearer(token), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000), lazy: { enabled: true, closeMs: IDLE_CLOSE_MS } });
+  const ws = createWSClient({ url, WebSocket: withBearer(token, { agent }), retryDelayMs: (n) => Math.min(100 * 2 ** n, 5000), lazy: { enabled: true, closeMs: IDLE_CLOSE_MS } });
   const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer })] });
   return { trpc, close: () => ws.close() };
 }

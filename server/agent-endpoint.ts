@@ -15,6 +15,7 @@ import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import { Lane } from './lane.js';
+import type { AgentExit } from './launchers/launcher.js';
 import { checkMessage } from './wire-checks.js';
 import { HandshakeBudget } from './handshake-budget.js';
 import { RefusalLog, refusalReason } from './refusal-log.js';
@@ -36,6 +37,21 @@ const MAX_AGENT_CONNECTIONS = Math.min(10_000, connectionCap());
 
 /** Which listener a connection came in on. */
 export type Via = 'tcp' | 'unix';
+/**
+ * How long a lane that dropped abnormally waits for its agent to say why (the supervisor's
+ * report of the thread's death comes on the control connection, which may lag the lane's own).
+ */
+const LANE_END_WAIT_MS = 2_000;
+/** The WebSocket close code of a connection that dropped without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
+
+/** Why a lane's thread died, as its agent reported it. */
+interface LaneEnd {
+  exitCode: number | null;
+  signal?: string;
+  cause: string;
+  stderrTail: string;
+}
 
 export interface AgentEndpointOptions {
   identity: Identity;
@@ -44,6 +60,8 @@ export interface AgentEndpointOptions {
   maxFrameBytes: number;
   /** Ping interval; an agent's control connection that misses two pongs takes its lanes down. */
   heartbeatMs?: number;
+  /** How an agent's process ends, when one of our launchers started it (exit code, stderr tail). */
+  exitOf?(agentId: string): Promise<AgentExit> | undefined;
   /** Let the process exit while agents are connected (embedded controller). */
   unrefSockets: boolean;
   log(line: string): void;
@@ -63,6 +81,16 @@ export class AgentEndpoint {
   private readonly controls = new Map<string, SecureChannel>();
   /** Pings missed in a row, per socket. */
   private readonly missed = new WeakMap<WebSocket, number>();
+  /** Lane deaths reported and not yet matched with their lane's close, by `agentId lane`. */
+  private readonly laneEnds = new Map<string, LaneEnd>();
+  /** Closed lanes waiting for such a report. */
+  private readonly waiting = new Map<string, (end: LaneEnd | undefined) => void>();
+  /** Agents whose control connection has closed: they will report nothing more. */
+  private readonly goneAgents = new Set<string>();
+  /** How each lane's agent process ends, looked up when the lane connects (its handle goes at exit). */
+  private readonly exits = new WeakMap<Lane, Promise<AgentExit>>();
+  /** Sockets this endpoint ended for silence: their reason is known, nobody will report another. */
+  private readonly silenced = new WeakSet<WebSocket>();
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
@@ -122,20 +150,91 @@ export class AgentEndpoint {
         control = true;
         this.controls.get(agentId)?.close(CLOSE.REPLACED, 'a newer control connection');
         this.controls.set(agentId, channel);
-        channel.onmessage = undefined; // a control connection says nothing more
+        this.goneAgents.delete(agentId);
+        // A control connection says nothing more but why a lane died.
+        channel.onmessage = (m: ToController) => {
+          if (m.t === 'lane-end') this.laneEnded(agentId, checkMessage('lane-end', m));
+        };
         return;
       }
       if (msg.t !== 'ready') {
         channel.close(CLOSE.BAD_FRAME, `expected ready or ctl, got ${String(msg.t)}`);
         return;
       }
+      // A report left over from this slot's previous lane is not about this one.
+      this.laneEnds.delete(`${agentId} ${msg.lane}`);
       lane = new Lane(channel, agentId, this.opts.registry.poolOf(agentId) ?? 'default', checkMessage('ready', msg));
+      const exited = this.opts.exitOf?.(agentId);
+      if (exited) this.exits.set(lane, exited);
       this.opts.scheduler.addLane(lane);
     };
     channel.onclose = (code, reason) => {
-      if (lane) this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
-      if (control && this.controls.get(agentId) === channel) this.controls.delete(agentId);
+      if (lane) void this.laneClosed(lane, code, reason);
+      if (control && this.controls.get(agentId) === channel) {
+        this.controls.delete(agentId);
+        this.goneAgents.add(agentId);
+        if (this.goneAgents.size > 4096) this.goneAgents.delete(this.goneAgents.values().next().value as string);
+        // The whole agent is gone: its lanes will hear no more.
+        for (const [key, wake] of this.waiting) if (key.startsWith(`${agentId} `)) wake(undefined);
+      }
     };
+  }
+
+  private laneEnded(agentId: string, m: { lane: number; exitCode: number; cause: string; stderrTail: string }): void {
+    const key = `${agentId} ${m.lane}`;
+    const end = { exitCode: m.exitCode, cause: m.cause.slice(0, 8192), stderrTail: m.stderrTail.slice(-4096) };
+    const wake = this.waiting.get(key);
+    if (wake) return wake(end);
+    this.laneEnds.set(key, end);
+    if (this.laneEnds.size > 1024) this.laneEnds.delete(this.laneEnds.keys().next().value as string);
+  }
+
+  /**
+   * A lane's connection closed. When that was abnormal and its agent is still there, the agent
+   * may be about to say why (its task killed the thread): the lane's runs fail with that cause
+   * and the thread's last stderr lines rather than a bare close code.
+   */
+  private async laneClosed(lane: Lane, code: number, reason: string): Promise<void> {
+    const key = `${lane.agentId} ${lane.hello.lane}`;
+    let end = this.laneEnds.get(key);
+    this.laneEnds.delete(key);
+    // Only a socket that dropped without a close frame (1006) may be a thread or process that
+    // died; one closed with a reason (by either side) says why itself, and one cut off here for
+    // silence is frozen or unreachable. An agent whose control connection is not up yet may
+    // still report on it once it is.
+    const abnormal = code === ABNORMAL_CLOSURE && !this.silenced.has(lane.channel.ws);
+    if (!end && abnormal && !this.goneAgents.has(lane.agentId)) {
+      end = await new Promise<LaneEnd | undefined>((resolve) => {
+        const timer = setTimeout(() => wake(undefined), LANE_END_WAIT_MS);
+        timer.unref();
+        const wake = (e: LaneEnd | undefined) => {
+          clearTimeout(timer);
+          this.waiting.delete(key);
+          resolve(e);
+        };
+        this.waiting.set(key, wake);
+      });
+    }
+    // The whole agent process is going: its launcher knows how it ended and what it last said.
+    const exited = this.exits.get(lane);
+    if (!end && abnormal && exited && !this.controls.has(lane.agentId)) {
+      const exit = await new Promise<AgentExit | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), LANE_END_WAIT_MS);
+        timer.unref();
+        void exited.then((x) => {
+          clearTimeout(timer);
+          resolve(x);
+        });
+      });
+      if (exit && (exit.signal !== null || exit.exitCode !== 0)) {
+        const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+        end = { exitCode: exit.exitCode, ...(exit.signal ? { signal: exit.signal } : {}), cause: `the agent process ${how}`, stderrTail: exit.stderrTail.slice(-4096) };
+      }
+    }
+    if (!end) return this.opts.scheduler.removeLane(lane, `connection closed: ${code}${reason ? ' ' + reason : ''}`);
+    const headline = end.cause.split('\n')[0];
+    const died = end.cause.startsWith('the agent process') ? `agent ${lane.agentId} died: ${headline}` : `lane ${lane.hello.lane} died: ${headline}`;
+    this.opts.scheduler.removeLane(lane, died, { exitCode: end.exitCode, ...(end.signal ? { signal: end.signal } : {}), cause: end.cause, stderrTail: end.stderrTail });
   }
 
   /** Asks a lane's agent to replace it: its aborted task will not leave the slot. */
@@ -157,16 +256,21 @@ export class AgentEndpoint {
     const busy = new Set([...this.opts.scheduler.lanes].filter((l) => (l.runs.size > 0 || l.draining.size > 0) && this.controls.has(l.agentId)).map((l) => l.channel.ws));
     const deadAgents = new Set<string>();
     for (const [agentId, ctl] of this.controls) if ((this.missed.get(ctl.ws) ?? 0) >= 2) deadAgents.add(agentId);
-    for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) lane.channel.ws.terminate();
+    for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) this.silence(lane.channel.ws);
     for (const ws of this.wss.clients) {
       const missed = this.missed.get(ws) ?? 0;
       if (missed >= 2 && !busy.has(ws)) {
-        ws.terminate();
+        this.silence(ws);
         continue;
       }
       this.missed.set(ws, missed + 1);
       ws.ping();
     }
+  }
+
+  private silence(ws: WebSocket): void {
+    this.silenced.add(ws);
+    ws.terminate();
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc
 import type { TRPCClient } from '@trpc/client';
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { withBearer } from './bearer-ws.js';
-import { parseControllerUrl, preflight, resolveToken, trpcSocketUrl } from './reach.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from './reach.js';
 import type { AppRouter } from './router.js';
 import { transformer } from './transformer.js';
 
@@ -28,10 +28,11 @@ const LOST_MS = 10_000;
  * (never a flag, which would show it in the process list). Rejects with CLOSED or UNAUTHORIZED
  * when the controller cannot be reached or refuses the token.
  */
-export async function cliConnect(opts: { url: string; tokenFile?: string }): Promise<CliConnection> {
+export async function cliConnect(opts: { url: string; tokenFile?: string; fingerprint?: string }): Promise<CliConnection> {
   const url = parseControllerUrl(opts.url);
   const token = resolveToken({ tokenFile: opts.tokenFile });
-  await preflight(url, opts.url, token, CLI_REACH_MS);
+  const agent = pinFor(url, opts.fingerprint);
+  await preflight(url, opts.url, token, CLI_REACH_MS, agent);
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
   let fail!: (err: FlotillaError) => void;
@@ -39,7 +40,7 @@ export async function cliConnect(opts: { url: string; tokenFile?: string }): Pro
   lost.catch(() => {});
   const ws = createWSClient({
     url: trpcSocketUrl(url),
-    WebSocket: withBearer(token),
+    WebSocket: withBearer(token, { agent }),
     retryDelayMs: () => 500,
     onOpen: () => (clearTimeout(timer), (timer = undefined)),
     onClose: () => {

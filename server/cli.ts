@@ -11,6 +11,8 @@ import { loadControllerConfig } from './config-file.js';
 import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
+import type { TlsMaterial } from './tls.js';
+import { readFileSync } from 'node:fs';
 import type { TaskResult } from './job.js';
 import { jsonSafe } from './json-safe.js';
 import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
@@ -37,14 +39,19 @@ program
   .option('--agents <n>', 'local agents to keep (default: one per core), without a config file', int('agents', 1))
   .option('--slots <n>', 'task slots per local agent, without a config file', int('slots', 1))
   .option('--idle-timeout <ms>', 'local agents exit after this long without a task, without a config file', int('idle-timeout', 1))
-  .option('--no-token', 'accept clients without the bearer token (loopback only)')
+  .option('--no-token', 'accept clients without the bearer token (loopback only). Any user of this machine can then run code as you: only for a machine of your own')
+  .option('--tls-cert <file>', 'serve clients over TLS with this certificate (PEM; with --tls-key)')
+  .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+  .option('--tls <mode>', "'self-signed': serve TLS with a certificate made once in the state folder; clients pin the fingerprint printed")
   .option('--no-durable', 'keep jobs in memory only (by default they are kept in the state folder and survive a restart)')
   .action(async (o, cmd: Command) => {
     const controller = await Controller.start(await controllerOptions(o, cmd));
     process.stdout.write(`flotilla controller ${VERSION} listening on ${controller.url}\n`);
     process.stdout.write(controller.tokenFile ? `token file: ${controller.tokenFile}\n` : 'no token required (loopback only)\n');
+    if (controller.fingerprint) process.stdout.write(`TLS certificate SHA-256 fingerprint: ${controller.fingerprint}\n`);
     for (const line of dialLines(controller)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}' })\n`);
+    const pin = controller.fingerprint ? `, fingerprint: '${controller.fingerprint}'` : '';
+    process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}'${pin} })\n`);
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) process.exit(1); // a second Ctrl-C: leave now
@@ -56,6 +63,23 @@ program
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
   });
+
+/** The controller's `tls` option from --tls / --tls-cert / --tls-key. */
+function tlsOption(o: { tls?: string; tlsCert?: string; tlsKey?: string }): TlsMaterial | 'self-signed' | undefined {
+  if (o.tls !== undefined && o.tls !== 'self-signed') throw new InvalidArgumentError(`--tls takes 'self-signed' (or give --tls-cert and --tls-key), got ${o.tls}`);
+  if (o.tls && (o.tlsCert || o.tlsKey)) throw new InvalidArgumentError('give either --tls self-signed or --tls-cert with --tls-key, not both');
+  if (o.tls) return 'self-signed';
+  if (!o.tlsCert !== !o.tlsKey) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  if (!o.tlsCert) return undefined;
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', o.tlsCert), key: read('--tls-key', o.tlsKey!) };
+}
 
 /** The controller's options: the config file's, with the flags given on the command line over them. */
 async function controllerOptions(o: Record<string, unknown>, cmd: Command): Promise<ControllerOptions> {
@@ -73,6 +97,7 @@ async function controllerOptions(o: Record<string, unknown>, cmd: Command): Prom
     stateDir: pick('stateDir', file.stateDir, o.stateDir as string),
     requireToken: pick('token', file.requireToken, o.token as boolean),
     durable: pick('durable', file.durable, o.durable as boolean),
+    tls: tlsOption(o) ?? file.tls,
     pools: file.pools ?? { local: { launcher: 'local', agents: o.agents as number | undefined, slots: (o.slots as number | undefined) ?? 1, idleTimeoutMs: o.idleTimeout as number | undefined } },
   };
 }
@@ -93,10 +118,11 @@ function clientCommand(name: string, description: string, parent: Command = prog
     .description(description)
     .option('--url <url>', 'controller address', process.env.FLOTILLA_URL || 'http://127.0.0.1:7711')
     .option('--token-file <file>', 'file holding the token (default: ~/.flotilla/token)')
+    .option('--fingerprint <sha256>', 'pin the certificate of an https:// controller (default: $FLOTILLA_FINGERPRINT)')
     .option('--json', 'print JSON');
 }
 
-async function withConnection(o: { url: string; tokenFile?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
+async function withConnection(o: { url: string; tokenFile?: string; fingerprint?: string }, fn: (c: CliConnection) => Promise<void>): Promise<void> {
   const c = await cliConnect(o);
   try {
     await Promise.race([fn(c), c.lost]);

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { PoolOptions } from './pool-options.js';
+import type { TlsMaterial } from './tls.js';
+import type { ConnectionLimits } from './connection-guard.js';
 import { poolsSchema } from './pool-schema.js';
 import { strictOptions } from './option-check.js';
 
@@ -16,8 +18,20 @@ export interface ControllerOptions {
   port?: number;
   /** Folder for the controller key and token. @default a private temporary folder when embedded, else ~/.flotilla */
   stateDir?: string;
-  /** Require the bearer token from clients. Only a loopback controller may turn it off. @default true */
+  /**
+   * Require the bearer token from clients. Only a loopback controller may turn it off, and then
+   * any user of this machine can run code as the controller's user. @default true
+   */
   requireToken?: boolean;
+  /**
+   * Serve clients over TLS: a certificate and key (PEM text), or 'self-signed' for one made once
+   * and kept in the state folder (clients pin its `fingerprint`). Required to listen beyond
+   * loopback, unless embedded. Agents keep dialing the same port in the clear: their channel is
+   * sealed end to end. @default none
+   */
+  tls?: TlsMaterial | 'self-signed';
+  /** Bounds on connections to the port (see ConnectionLimits). @default from the open-file limit */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** Pools by name. @default { local: { launcher: 'local' } } */
   pools?: Record<string, PoolOptions>;
   /** Pool of maps that name none. @default the first pool */
@@ -63,6 +77,16 @@ export const controllerFileShape = {
   heartbeatMs: z.number().int().optional(),
   durable: z.boolean().optional(),
   flowCache: z.union([z.string().min(1), z.literal(false)], { error: 'a file path, or false for none' }).optional(),
+  tls: z
+    .union([z.literal('self-signed'), strictOptions({ cert: z.union([z.string().min(1), z.instanceof(Buffer)]), key: z.union([z.string().min(1), z.instanceof(Buffer)]) })], {
+      error: "'self-signed', or { cert, key } (PEM text)",
+    })
+    .optional(),
+  connectionLimits: strictOptions({
+    maxConnections: z.number().int().positive().optional(),
+    maxUnproven: z.number().int().positive().optional(),
+    unprovenTimeoutMs: z.number().int().positive().optional(),
+  }).optional(),
 };
 
 /** Every key of ControllerOptions, with its type. */

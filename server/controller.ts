@@ -3,7 +3,6 @@
  * agent endpoint (WebSocket path /agent), the scheduler, the key registry and the pools.
  * Listens on loopback unless told otherwise, and refuses to listen elsewhere without a token.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,9 +32,14 @@ import type { PruneResult } from './runtime/prune.js';
 import { appRouter } from './router.js';
 import type { Context } from './router.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
+import { privateDir } from './private-files.js';
 import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
-import { connectionCap } from './descriptors.js';
+import { listenEndpoint, refuseBody } from './client-endpoint.js';
+import type { Endpoint } from './client-endpoint.js';
+import { MAX_MESSAGE_BYTES, mib } from './limits.js';
+import { tlsSetup } from './tls.js';
+import type { TlsSetup } from './tls.js';
 import type { AppendInput, SubmitInput } from './schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
@@ -53,7 +57,19 @@ export const VERSION = '0.1.0';
 
 export type { ControllerOptions } from './controller-options.js';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * A client's WebSocket that sends a message over the limit is closed by `ws` with 1009 and no
+ * reason; this gives the close its reason, so the client reads why.
+ */
+function explainTooBig(ws: import('ws').WebSocket): void {
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) => close(code, reason ?? (code === 1009 ? `message over the controller's limit of ${mib(MAX_MESSAGE_BYTES)}` : undefined));
+}
 /** What agent/main.ts puts before each of its stderr lines. */
 const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
@@ -74,11 +90,13 @@ export class Controller {
   url = '';
   /** ws://host:port/agent, where agents dial. */
   agentUrl = '';
+  /** SHA-256 fingerprint of the certificate clients see, when it serves TLS (AA:BB:...). */
+  fingerprint: string | undefined;
   /** Where local agents dial: the Unix socket in the state folder when there is one, else agentUrl. */
   localAgentUrl = '';
   private localSocket: { server: Server; path: string } | undefined;
   private endpoint!: AgentEndpoint;
-  private server!: Server;
+  private server!: Endpoint;
   private trpcWss!: WebSocketServer;
   private closed = false;
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
@@ -146,8 +164,18 @@ export class Controller {
     const log = options.log ?? (options.embedded && !process.env.FLOTILLA_DEBUG ? () => {} : toStderr);
     const host = options.host ?? '127.0.0.1';
     const requireToken = options.requireToken ?? true;
-    if (!requireToken && !LOOPBACK.has(host)) {
+    if (!requireToken && !isLoopback(host)) {
       throw new FlotillaError('BAD_INPUT', `refusing to listen on ${host} without a token: only a loopback controller may set requireToken: false`);
+    }
+    // Clients send the token, arguments and results: beyond loopback, only under TLS. (An embedded
+    // controller's clients are in its process; only agents, whose channel is sealed, dial it.)
+    if (!isLoopback(host) && !options.tls && !options.embedded) {
+      throw new FlotillaError(
+        'BAD_INPUT',
+        `refusing to listen on ${host} without TLS: the token, arguments and results would cross the network in plaintext. ` +
+          `Give a certificate (--tls-cert FILE --tls-key FILE, or tls: { cert, key }), or --tls self-signed (tls: 'self-signed') and pin the fingerprint it prints; ` +
+          `or keep the controller on 127.0.0.1 and forward its port from your machine: ssh -L 7711:127.0.0.1:7711 <this host>`,
+      );
     }
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
@@ -156,13 +184,17 @@ export class Controller {
     const pools = planPools(options.pools); // before anything is created that would need undoing
     const ownsStateDir = !options.stateDir && !!options.embedded;
     const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
+    const wider = privateDir(stateDir);
+    if (wider) log(`the state folder ${stateDir} was mode ${wider}: narrowed to 0700 (it holds keys, the token and jobs)`);
     // An embedded controller is reached in process only; its token guards the socket anyway.
     const token = !requireToken ? undefined : options.embedded && !options.stateDir ? randomBytes(32).toString('base64url') : loadToken(stateDir);
     const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
     try {
       c.restoreJobs();
       if (c.store) c.flows.resume();
-      await c.listen(host, port);
+      const tls = options.tls === undefined ? undefined : await tlsSetup(options.tls, stateDir, host);
+      c.fingerprint = tls?.fingerprint;
+      await c.listen(host, port, tls);
       c.startPools(pools);
     } catch (err) {
       await c.close();
@@ -171,16 +203,11 @@ export class Controller {
     return c;
   }
 
-  private async listen(host: string, port: number): Promise<void> {
+  private async listen(host: string, port: number, tls: TlsSetup | undefined): Promise<void> {
     const createContext = ({ req }: { req: IncomingMessage }): Context => ({ controller: this, authorized: this.headerAuthorized(req) });
-    const http = createHTTPHandler({ router: appRouter, createContext: ({ req }) => createContext({ req }), basePath: '/trpc/' });
-    this.server = createServer((req, res) => {
-      if (req.url?.startsWith('/trpc/')) return void http(req, res);
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
-    });
-    // Idle connections may not use the descriptors that starting an agent or opening a file needs.
-    this.server.maxConnections = connectionCap();
-    this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024 });
+    const http = createHTTPHandler({ router: appRouter, createContext: ({ req }) => createContext({ req }), basePath: '/trpc/', maxBodySize: MAX_MESSAGE_BYTES });
+    this.trpcWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+    this.trpcWss.on('connection', explainTooBig);
     applyWSSHandler({
       wss: this.trpcWss,
       router: appRouter,
@@ -194,34 +221,53 @@ export class Controller {
       maxFrameBytes: this.opts.maxFrameBytes ?? 256 * 1024 * 1024,
       unrefSockets: !!this.opts.embedded,
       heartbeatMs: this.opts.heartbeatMs,
+      exitOf: (agentId) => {
+        for (const pool of this.pools.values()) {
+          const h = pool.handles.get(agentId);
+          if (h) return h.exited;
+        }
+        return undefined;
+      },
       log: this.opts.log,
     });
     this.scheduler.onStuck = (lane, why) => {
       if (!this.endpoint.recycle(lane, why)) this.opts.log(`lane ${lane.agentId}/${lane.hello.lane} is stuck (${why}) and its agent has no control connection`);
     };
-    this.server.on('upgrade', (req, socket, head) => {
-      socket.on('error', () => {});
-      const path = (req.url ?? '').split('?')[0];
-      if (path === AGENT_PATH) this.endpoint.handleUpgrade(req, socket, head);
-      else if (path === '/trpc' || path === '/trpc/') {
-        // No socket at all without the token: nobody unauthenticated can make us buffer messages.
-        if (!this.headerAuthorized(req)) {
-          socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nmissing or wrong bearer token\n');
-          return;
-        }
-        this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
-      }
-      else socket.destroy();
+    this.server = await listenEndpoint({
+      host,
+      port,
+      tls,
+      limits: this.opts.connectionLimits,
+      log: this.opts.log,
+      agentPath: AGENT_PATH,
+      onRequest: (req, res) => {
+        const authorized = this.headerAuthorized(req);
+        if (authorized) this.server.guard.settle(req.socket);
+        if (refuseBody(req, res, authorized)) return;
+        if (req.url?.startsWith('/trpc/')) return void http(req, res);
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
+      },
+      onUpgrade: (req, socket, head) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (path === AGENT_PATH) {
+          this.server.guard.settle(req.socket); // the agent endpoint keeps its own budget of strangers
+          this.endpoint.handleUpgrade(req, socket, head);
+        } else if (path === '/trpc' || path === '/trpc/') {
+          // No socket at all without the token: nobody unauthenticated can make us buffer messages.
+          if (!this.headerAuthorized(req)) {
+            socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nmissing or wrong bearer token\n');
+            return;
+          }
+          this.server.guard.settle(req.socket);
+          this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
+        } else socket.destroy();
+      },
     });
-    this.server.on('clientError', (_err, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    if (this.opts.embedded) this.server.unref();
-    const addr = this.server.address() as import('node:net').AddressInfo;
+    if (this.opts.embedded) this.server.tcp.unref();
+    const addr = this.server.address;
     const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.url = `http://${h}:${addr.port}`;
+    this.url = `${tls ? 'https' : 'http'}://${h}:${addr.port}`;
+    // Agents speak in the clear on the same port even with TLS: their channel is sealed end to end.
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
     const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
@@ -446,9 +492,14 @@ export class Controller {
     return typeof header === 'string' && header.startsWith('Bearer ') && tokensEqual(header.slice(7), this.token);
   }
 
+  /** Logs an unexpected error a client's call met: the client is told only that it happened. */
+  reportInternal(what: string, err: unknown): void {
+    this.opts.log(`${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+
   /** A context for in-process callers (the embedded client), already authorized. */
   localContext(): Context {
-    return { controller: this, authorized: true };
+    return { controller: this, authorized: true, local: true };
   }
 
   /** On process exit, where nothing async runs: kill agents, remove a private state folder. */
@@ -478,8 +529,7 @@ export class Controller {
       for (const ws of this.trpcWss.clients) ws.terminate();
       this.trpcWss.close();
     }
-    if (this.server?.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server?.closeAllConnections?.();
+    await this.server?.close();
     if (this.localSocket) {
       const { server } = this.localSocket;
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -10,12 +10,16 @@ import type { Encoded } from '../agent/protocol/codec.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import type { FnSpec } from '../agent/protocol/fnspec.js';
 import type { Flushing, JobRow, JobStore } from './store/job-store.js';
+import { UsageSummary } from './task-usage.js';
+import type { JobUsage, TaskUsage } from './task-usage.js';
 
 /** Which run produced a result. */
 export interface RunMeta {
   attempt?: number;
   agentId?: string;
   host?: string;
+  /** Its timings and what it used, when it ran on an agent (a few numbers, not an object per field). */
+  u?: TaskUsage;
 }
 
 /** One task's outcome, as the controller records it and streams it to clients. */
@@ -42,6 +46,8 @@ export interface JobStatus {
    * starting, a launch backing off after failures, or the pool's reason for giving up.
    */
   waiting?: string;
+  /** What the finished tasks used: duration and memory percentiles, CPU, the slowest tasks. */
+  usage?: JobUsage;
 }
 
 export interface JobSpec {
@@ -107,6 +113,10 @@ export class Job implements Flushing {
   private committing: TaskResult[] = [];
   private waiters: (() => void)[] = [];
   private readonly partialListeners = new Set<PartialListener>();
+  /** Where each chunk of arguments starts, and when it arrived: when its tasks were queued. */
+  private readonly chunkFrom: number[] = [];
+  private readonly chunkAt: number[] = [];
+  private usage: UsageSummary | undefined;
 
   constructor(spec: JobSpec, private readonly store?: JobStore) {
     this.id = spec.id;
@@ -189,9 +199,25 @@ export class Job implements Flushing {
   append(offset: number, args: readonly Encoded[]): void {
     if (offset !== this.appended) throw new RangeError(`job ${this.id}: arguments must continue at task ${this.appended}, got offset ${offset}`);
     if (offset + args.length > this.total) throw new RangeError(`job ${this.id}: ${offset + args.length} arguments for ${this.total} tasks`);
+    this.chunkFrom.push(offset);
+    this.chunkAt.push(Date.now());
     if (this.store) this.store.appendArgs(this.id, offset, args);
     else for (let i = 0; i < args.length; i++) this.args![offset + i] = args[i];
     this.appended += args.length;
+  }
+
+  /** When task `index` was queued: when its arguments reached the controller. */
+  queuedAt(index: number): number {
+    const from = this.chunkFrom;
+    let lo = 0;
+    let hi = from.length - 1;
+    if (hi < 0 || index < from[0]!) return this.createdAt;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (from[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.chunkAt[lo]!;
   }
 
   /** The argument of a running task. */
@@ -258,6 +284,7 @@ export class Job implements Flushing {
     else this.live.delete(i);
     this.done++;
     if (!result.ok) this.failed++;
+    if (result.u) (this.usage ??= new UsageSummary()).add(i, result.u, result.agentId, result.host);
     if (this.done === this.total) this.completedAt = Date.now();
     this.pending.push(result);
     if (this.store) this.store.markDirty(this);
@@ -417,6 +444,7 @@ export class Job implements Flushing {
       queued: this.queued,
       createdAt: this.createdAt,
       finishedAt: this.finishedAt,
+      usage: this.usage?.summary(),
     };
   }
 }

@@ -15,7 +15,14 @@ type Kind = 'r' | 'a';
 
 /** A stand-in for a list, written by the transformer as one string. */
 export class Packed {
+  /** The wire form, when a caller made it already (to measure it). */
+  wire: PackedWire | undefined;
   constructor(readonly kind: Kind, readonly items: readonly unknown[]) {}
+  /** This list with its wire form made already, so it is not packed twice. */
+  withWire(wire: PackedWire): this {
+    this.wire = wire;
+    return this;
+  }
 }
 
 /** What a `Packed` is on the wire. */
@@ -46,6 +53,7 @@ function encodedIn(kind: Kind, item: unknown): Encoded | undefined {
 
 /** The wire form of a packed list. */
 export function pack(p: Packed): PackedWire {
+  if (p.wire) return p.wire;
   let parts: Uint8Array[] | undefined;
   let rows = p.items;
   for (let i = 0; i < p.items.length; i++) {

@@ -27,7 +27,10 @@ export interface LocalPoolOptions extends CommonPoolOptions {
   slots?: number;
   /** Node binary for agents. @default the controller's */
   node?: string;
-  /** Extra environment for agents. */
+  /**
+   * Environment for agents beyond what they get from the controller's: an allow-list (PATH, HOME,
+   * locale, proxies, module systems, conda, GPUs, thread counts...), never its secrets.
+   */
   env?: Record<string, string>;
 }
 

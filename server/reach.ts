@@ -8,7 +8,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import type { Agent } from 'node:https';
 import { FlotillaError } from '../agent/protocol/errors.js';
+import { pinnedAgent } from './tls-pin.js';
 import { defaultStateDir, tokenPath } from './state-path.js';
 
 /** `~` and `~/x` as the shell would expand them. */
@@ -62,23 +66,43 @@ export function trpcSocketUrl(url: URL): string {
 }
 
 /**
- * One authenticated HTTP call: resolves if a flotilla controller at `url` accepts `token`;
- * CLOSED when nothing answers (within `timeoutMs`) or something else does, UNAUTHORIZED when
- * it refuses the token.
+ * The HTTPS agent that pins `fingerprint` (or FLOTILLA_FINGERPRINT) for an https:// controller;
+ * none otherwise. A fingerprint for a plain http:// URL is BAD_INPUT: it would pin nothing.
  */
-export async function preflight(url: URL, shown: string, token: string | undefined, timeoutMs = 10_000): Promise<void> {
+export function pinFor(url: URL, fingerprint = process.env.FLOTILLA_FINGERPRINT): Agent | undefined {
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+  if (fingerprint === undefined || fingerprint === '') return undefined;
+  if (!secure) throw new FlotillaError('BAD_INPUT', `fingerprint pins a TLS certificate: use the controller's https:// url, got ${url.toString()}`);
+  return pinnedAgent(fingerprint);
+}
+
+/**
+ * One authenticated HTTP call: resolves if a flotilla controller at `url` accepts `token`;
+ * CLOSED when nothing answers (within `timeoutMs`) or something else does (or its certificate
+ * is not trusted), UNAUTHORIZED when it refuses the token or is not the pinned certificate.
+ */
+export async function preflight(url: URL, shown: string, token: string | undefined, timeoutMs = 10_000, agent?: Agent): Promise<void> {
   const http = new URL(url);
-  http.protocol = http.protocol === 'wss:' || http.protocol === 'https:' ? 'https:' : 'http:';
+  const secure = http.protocol === 'wss:' || http.protocol === 'https:';
+  http.protocol = secure ? 'https:' : 'http:';
   http.pathname = '/trpc/agents.list';
-  let res: Response;
+  let status: number;
   try {
-    res = await fetch(http, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    status = await new Promise<number>((resolve, reject) => {
+      const req = (secure ? httpsGet : httpGet)(http, { headers: token ? { authorization: `Bearer ${token}` } : {}, agent, timeout: timeoutMs }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: `no answer within ${timeoutMs / 1000} s` })));
+      req.on('error', reject);
+    });
   } catch (err) {
-    const e = err as { name?: string; cause?: { code?: string }; message?: string };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e.cause?.code ?? e.message);
-    throw new FlotillaError('CLOSED', `cannot reach a controller at ${shown} (${why})`, { cause: err });
+    if (err instanceof FlotillaError) throw err; // a certificate that is not the pinned one
+    const why = (err as { code?: string }).code ?? (err as Error).message;
+    const hint = secure && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(why) ? ': pass the fingerprint the controller printed (connect({ url, fingerprint }), --fingerprint)' : '';
+    throw new FlotillaError('CLOSED', `cannot reach a controller at ${shown} (${why})${hint}`, { cause: err });
   }
-  await res.body?.cancel();
-  if (res.status === 401) throw new FlotillaError('UNAUTHORIZED', `the controller at ${shown} refused the token${token ? '' : ` (none was given: pass token or tokenFile, set FLOTILLA_TOKEN, or put it in ${defaultTokenFile()})`}`);
-  if (!res.ok) throw new FlotillaError('CLOSED', `${shown} answered ${res.status}: is it a flotilla controller?`);
+  if (status === 401) throw new FlotillaError('UNAUTHORIZED', `the controller at ${shown} refused the token${token ? '' : ` (none was given: pass token or tokenFile, set FLOTILLA_TOKEN, or put it in ${defaultTokenFile()})`}`);
+  if (status === 400 && !secure) throw new FlotillaError('CLOSED', `${shown} answered 400: a controller that serves TLS answers so in the clear; use its https:// url`);
+  if (status < 200 || status >= 300) throw new FlotillaError('CLOSED', `${shown} answered ${status}: is it a flotilla controller?`);
 }

@@ -24,13 +24,22 @@ export interface Context {
   authorized: boolean;
   /** The client's socket, when the call came over WebSocket: used for backpressure. */
   ws?: WebSocket;
+  /** The caller is in this process (an embedded controller's session): it may see internals. */
+  local?: boolean;
 }
 
 const t = initTRPC.context<Context>().create({
   transformer,
-  errorFormatter({ shape, error }) {
+  // Server internals stay on the server: no stack (with its absolute paths) in any answer, and
+  // an unexpected error's message (which may name files) only in the controller's log.
+  isDev: false,
+  errorFormatter({ shape, error, ctx, path }) {
     const cause = error.cause instanceof FlotillaError ? error.cause : undefined;
-    return { ...shape, data: { ...shape.data, flotillaCode: cause?.code ?? null, context: cause?.context ?? null } };
+    const internal = error.code === 'INTERNAL_SERVER_ERROR' && !cause && !ctx?.local;
+    if (internal) ctx?.controller.reportInternal(`call ${path ?? '(unknown)'}`, error.cause ?? error);
+    const { stack: _stack, ...data } = shape.data as typeof shape.data & { stack?: string };
+    const message = internal ? 'internal error in the controller (its log has the details)' : shape.message;
+    return { ...shape, message, data: { ...data, flotillaCode: cause?.code ?? null, context: cause?.context ?? null } };
   },
 });
 

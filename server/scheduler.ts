@@ -4,8 +4,9 @@
  * recorded once per task; a result for a run the controller no longer expects (timed out,
  * cancelled, re-run after a lost lane) is dropped.
  */
+import type { TaskUsage } from './task-usage.js';
 import { FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import type { ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
 import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
 import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
@@ -114,7 +115,7 @@ export class Scheduler {
    * its slot counts as an attempt (and a crash); one past its retries fails with AGENT_LOST, one
    * past its crashLimit with POISONOUS. The others are re-queued as if never sent.
    */
-  removeLane(lane: Lane, why: string): void {
+  removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
     // An aborted run still held the slot: then none of the runs queued behind it had started.
     // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
@@ -132,7 +133,7 @@ export class Scheduler {
       if (this.closing) continue;
       if (this.pinned.has(r.job)) {
         // Pinned to this lane: no other lane may run it instead.
-        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: this.context(r, lane) });
+        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: { ...this.context(r, lane), ...died } });
         continue;
       }
       if (!charged) {
@@ -145,13 +146,13 @@ export class Scheduler {
         this.finish(r.job, r.index, {
           code: 'POISONOUS',
           message: `this task was running on ${crashes} agents that died (last: ${lane.agentId}, ${why}); failed as poisonous (crashLimit ${r.job.crashLimit})`,
-          context: this.context(r, lane),
+          context: { ...this.context(r, lane), ...died },
         });
       } else if (r.attempt > r.job.retries) {
         this.finish(r.job, r.index, {
           code: 'AGENT_LOST',
           message: `agent ${lane.agentId} was lost while running this task (${why}); gave up after ${r.attempt} attempt(s)`,
-          context: this.context(r, lane),
+          context: { ...this.context(r, lane), ...died },
         });
       } else {
         r.job.requeue(r.index, { crashed: true });
@@ -355,26 +356,28 @@ export class Scheduler {
         return;
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
+        const arrived = Date.now(); // when these tasks finished, on the controller's clock
         for (const item of msg.r) {
           // An agent is authenticated, not trusted to be well-formed: check before acting.
-          const [run, ok, payload, durationUs] = checkResult(item, bins.length);
+          const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = checkResult(item, bins.length);
           if (lane.draining.delete(run)) continue; // an aborted run has left its slot
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
           this.forget(run, r);
           lane.completed++;
           r.job.observe(durationUs / 1000);
+          const u: TaskUsage = [r.job.queuedAt(r.index), arrived, durationUs, cpuUs, rssKb];
           if (ok) {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
-            r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host });
+            r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host, u });
           } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
             r.job.requeue(r.index);
             this.activate(r.job);
           } else {
-            this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } });
+            this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } }, u);
             if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
@@ -531,8 +534,8 @@ export class Scheduler {
     return { jobId: r.job.id, taskIndex: r.index, attempt: r.attempt, pool: r.job.pool, agentId: lane.agentId, host: lane.hello.host, pid: lane.hello.pid };
   }
 
-  private finish(job: Job, index: number, error: ErrorInfo): void {
-    job.record({ index, ok: false, error });
+  private finish(job: Job, index: number, error: ErrorInfo, u?: TaskUsage): void {
+    job.record(u ? { index, ok: false, error, u } : { index, ok: false, error });
   }
 
   /** Cancels one task, or every unfinished task of a job; running ones are aborted on their agents. */

@@ -38,6 +38,8 @@ export const fnSpecSchema = z
     /** Artifacts of specs nested in `vals` (a flow unit's module stages). */
     artifacts: z.array(hashSchema).max(1000).optional(),
     setupTimeoutMs: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+    refs: z.record(z.string(), z.object({ module: z.string().min(1).max(4096), export: z.string().min(1).max(1024), from: z.string().max(4096).optional() }).strict()).optional(),
+    origins: z.record(z.string(), z.object({ file: z.string().max(4096), line: z.number().int().min(1), column: z.number().int().min(0), lines: z.array(z.tuple([z.number().int().min(0), z.number().int().min(1)])).max(4096).optional() }).strict()).optional(),
   })
   .refine((f) => (f.src.length > 0 ? 1 : 0) + (f.module ? 1 : 0) + (f.builtin ? 1 : 0) === 1, {
     message: 'a function is exactly one of: source (src), a module export (module) or a builtin',

@@ -2,12 +2,13 @@
  * The controller's state folder: its long-term identity and the clients' bearer token, each in
  * a 0600 file inside a 0700 folder, so only the user who runs the controller can read them.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { generateIdentity } from '../agent/protocol/generate-identity.js';
 import { identityFromSecret, keyFromText, keyToText } from '../agent/protocol/identity.js';
 import type { Identity } from '../agent/protocol/identity.js';
+import { narrowFile, privateDir } from './private-files.js';
 
 export { defaultStateDir, tokenPath } from './state-path.js';
 import { tokenPath } from './state-path.js';
@@ -19,8 +20,9 @@ function writeSecret(path: string, text: string): void {
 
 /** Loads the controller identity from `dir`, creating it on first use. */
 export function loadIdentity(dir: string): Identity {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir);
   const path = join(dir, 'controller.key');
+  narrowFile(path);
   if (existsSync(path)) return identityFromSecret(keyFromText(readFileSync(path, 'utf8'), 64, `controller key ${path}`));
   const id = generateIdentity();
   writeSecret(path, keyToText(id.secretKey));
@@ -30,8 +32,9 @@ export function loadIdentity(dir: string): Identity {
 
 /** Loads the bearer token from `dir`, creating a random one on first use. */
 export function loadToken(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir);
   const path = tokenPath(dir);
+  narrowFile(path);
   if (existsSync(path)) {
     const t = readFileSync(path, 'utf8').trim();
     if (t.length >= 32) return t;

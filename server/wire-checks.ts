@@ -28,13 +28,15 @@ const schemas = {
   ctl: z.object({ t: z.literal('ctl'), pid: z.number().int().min(0).max(2 ** 32), host: label(255), slots: z.number().int().min(1).max(4096) }),
   hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53) }),
   need: z.object({ t: z.literal('need'), hash }),
+  // Why a lane's thread died: shown in the failure of the task it ran, so bounded like a log tail.
+  'lane-end': z.object({ t: z.literal('lane-end'), lane: z.number().int().min(0).max(4095), exitCode: z.number().int(), cause: label(16_384), stderrTail: label(16_384) }),
 } as const;
 
 /** The messages checked by schema (results and parts are checked item by item below). */
 export type CheckedMessage = { [K in keyof typeof schemas]: z.infer<(typeof schemas)[K]> }[keyof typeof schemas];
 
 /**
- * Checks a `ready`, `ctl`, `hb` or `need` message against its schema and returns it without
+ * Checks a `ready`, `ctl`, `hb`, `need` or `lane-end` message against its schema and returns it without
  * unknown fields; throws CHANNEL (which ends that agent's connection) naming the bad field.
  */
 export function checkMessage<T extends keyof typeof schemas>(t: T, msg: unknown): z.infer<(typeof schemas)[T]> {
@@ -81,17 +83,23 @@ export function checkResult(item: unknown, attachments: number): WireResult {
   const bad = (why: string): never => {
     throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
   };
-  if (!Array.isArray(item) || item.length !== 4) bad('not a 4-tuple');
-  const [run, ok, payload, durationUs] = item as unknown[];
-  if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || typeof durationUs !== 'number') bad('bad run, flag or duration');
+  if (!Array.isArray(item) || (item.length !== 4 && item.length !== 6)) bad('not a 4- or 6-tuple');
+  const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = item as unknown[];
+  if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || !isMeasure(durationUs)) bad('bad run, flag or duration');
+  if (!isMeasure(cpuUs) || !isMeasure(rssKb)) bad('bad CPU time or memory');
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
   if (ok === 1) {
     checkEncoded(p, attachments, bad);
     if (!tooDeep(p as unknown as WireEncoded)) return item as WireResult;
     const message = `the task's result is nested more than ${MAX_VALUE_DEPTH} levels deep, so it cannot be stored or sent; flatten it, or return it as a string or bytes`;
-    return [run as number, 0, { code: 'TASK_ERROR', message, context: { maxDepth: MAX_VALUE_DEPTH } }, durationUs as number];
+    return [run as number, 0, { code: 'TASK_ERROR', message, context: { maxDepth: MAX_VALUE_DEPTH } }, durationUs as number, cpuUs as number, rssKb as number];
   }
   if (typeof p.message !== 'string') bad('error without a message');
-  return [run as number, 0, boundedErrorInfo(p), durationUs as number];
+  return [run as number, 0, boundedErrorInfo(p), durationUs as number, cpuUs as number, rssKb as number];
+}
+
+/** A duration or an amount an agent reports: a finite number, -1 meaning not measured. */
+function isMeasure(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= -1 && v <= 2 ** 53;
 }

@@ -28,6 +28,6 @@ describe('option schemas and interfaces agree', () => {
   });
 
   it('connect() options', () => {
-    expectTypeOf<keyof ConnectOptions>().toEqualTypeOf<'url' | 'token' | 'tokenFile' | 'pools' | 'controller' | 'waitForAgents' | 'waitForAgentsTimeoutMs'>();
+    expectTypeOf<keyof ConnectOptions>().toEqualTypeOf<'url' | 'token' | 'tokenFile' | 'fingerprint' | 'pools' | 'controller' | 'waitForAgents' | 'waitForAgentsTimeoutMs'>();
   });
 });

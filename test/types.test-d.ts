@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { attachFlow, clusterMap, connect, flow, moduleFn, moduleOf, paramGrid } from '../client/index.js';
-import type { CommandOutput, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, ModuleFunction, RegisteredFn, Session, TaskContext, TaskOutcome } from '../client/index.js';
+import type { CommandOutput, MapProgress, Flow, FlowHandle, FlowRowError, FlotillaError, MapJob, ModuleFunction, RegisteredFn, Session, TaskContext, TaskOutcome } from '../client/index.js';
 
 describe('what clusterMap and map infer', () => {
   it('clusterMap resolves to the awaited return type of fn, per item', () => {
@@ -42,6 +42,42 @@ describe('what clusterMap and map infer', () => {
     fl.map([1], (x) => x, { retry: 1 });
     // @ts-expect-error: the function takes strings, the items are numbers
     fl.map([1], (s: string) => s);
+  });
+});
+
+describe('the progress option', () => {
+  it('takes a boolean or a callback of typed figures, on map, clusterMap and attach; not on submit', () => {
+    const fl = {} as Session;
+    fl.map([1], (x) => x, { progress: true });
+    clusterMap([1], (x) => x, { progress: false });
+    fl.map([1], (x) => x, {
+      progress: (p) => {
+        expectTypeOf(p).toEqualTypeOf<MapProgress>();
+        expectTypeOf(p.done).toEqualTypeOf<number>();
+        expectTypeOf(p.failed).toEqualTypeOf<number>();
+        expectTypeOf(p.total).toEqualTypeOf<number>();
+        expectTypeOf(p.rate).toEqualTypeOf<number>();
+        expectTypeOf(p.etaMs).toEqualTypeOf<number | undefined>();
+        expectTypeOf(p.elapsedMs).toEqualTypeOf<number>();
+      },
+    });
+    expectTypeOf(fl.attach<number>('j', { progress: true })).toEqualTypeOf<MapJob<number>>();
+    // @ts-expect-error: progress is true, false or a function
+    fl.map([1], (x) => x, { progress: 'yes' });
+    // @ts-expect-error: submit returns at once; attach shows progress
+    void fl.submit([1], (x: number) => x, { progress: true });
+  });
+
+  it('outcomes carry their timings', async () => {
+    const fl = {} as Session;
+    for await (const r of fl.map([1], (x) => x)) {
+      expectTypeOf(r.queuedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.startedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.finishedAt).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.durationMs).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.cpuMs).toEqualTypeOf<number | undefined>();
+      expectTypeOf(r.peakRssBytes).toEqualTypeOf<number | undefined>();
+    }
   });
 });
 
@@ -190,5 +226,61 @@ describe('everywhere and submit by name', () => {
     fl.submit(sq, ['a']);
     // @ts-expect-error: a setup is fixed at registration
     fl.submit(sq, [1], { setup: () => 1 });
+  });
+});
+
+describe('errors land where the mistake is', () => {
+  it('a misspelt option is a type error at the option, not at the function', () => {
+    const fl = {} as Session;
+    clusterMap([1], (x) => x, {
+      // @ts-expect-error: timeout is not an option (timeoutMs is)
+      timeout: 5000,
+    });
+    // map has several forms (by name, by handle), so TypeScript marks the call; its message is
+    // the form with items and a function: "'retry' does not exist in type 'MapOptions'".
+    // @ts-expect-error: retry is not an option (retries is)
+    fl.map([1], (x) => x, { retry: 1 });
+    type Work = typeof import('./functions/fixtures/work.js');
+    const work = moduleOf<Work>(new URL('./functions/fixtures/work.ts', import.meta.url));
+    clusterMap([{ x: 1 }], work.fit, {
+      // @ts-expect-error: module functions too
+      timeout: 5000,
+    });
+  });
+});
+
+describe('ctx.setup is typed from the setup given', () => {
+  type Model = { weights: number[] };
+
+  it('an inline setup types ctx.setup with its awaited value', () => {
+    const fl = {} as Session;
+    fl.map([1], (x, ctx) => {
+      expectTypeOf(ctx.setup).toEqualTypeOf<Model>();
+      return x * ctx.setup.weights.length;
+    }, { setup: async (): Promise<Model> => ({ weights: [1] }) });
+    clusterMap(['a'], (s, ctx) => {
+      expectTypeOf(ctx.setup).toEqualTypeOf<{ n: number }>();
+      return s;
+    }, { setup: () => ({ n: 1 }) });
+  });
+
+  it('without a setup, ctx.setup is unknown and ctx is the plain TaskContext', () => {
+    clusterMap([1], (x, ctx) => {
+      expectTypeOf(ctx).toEqualTypeOf<TaskContext>();
+      expectTypeOf(ctx.setup).toEqualTypeOf<unknown>();
+      return x;
+    });
+  });
+
+  it('a module export typed (row, ctx: { setup: Model }) type-checks against its setup', () => {
+    const fl = {} as Session;
+    const fit = moduleFn<(row: { x: number }, ctx: { setup: Model }) => number>('work.ts', 'fit');
+    const load = moduleFn<() => Promise<Model>>('work.ts', 'load');
+    expectTypeOf(fl.map([{ x: 1 }], fit, { setup: load })).toEqualTypeOf<MapJob<number>>();
+    expectTypeOf(fl.map([{ x: 1 }], fit, { setup: async () => ({ weights: [2] }) })).toEqualTypeOf<MapJob<number>>();
+    // @ts-expect-error: fit needs a Model in ctx.setup, and no setup gives one
+    fl.map([{ x: 1 }], fit);
+    // @ts-expect-error: this setup does not give a Model
+    fl.map([{ x: 1 }], fit, { setup: () => 'not a model' });
   });
 });

@@ -6,6 +6,7 @@ import { FlotillaError } from '../protocol/errors.js';
 import type { FlowStageDef, FlowUnitDef } from '../protocol/flow-unit.js';
 import type { TaskContext } from '../protocol/task-context.js';
 import { materializeSpec } from '../materialize.js';
+import { importRefs } from '../refs.js';
 import { checkOutput } from './check-output.js';
 import { fillArgv, runCommand } from './command.js';
 import { loadStageExport } from './module-stage.js';
@@ -53,6 +54,20 @@ function fnRunner(s: FlowStageDef): Run {
     // Imported on the first row that runs the stage, once per unit (per worker); a failed import fails each row.
     let loading: Promise<(...args: unknown[]) => unknown> | undefined;
     return async (input, _outputs, ctx) => (await (loading ??= loadStageExport(s)))(input, ctx);
+  }
+  const refs = s.fn!.refs;
+  if (refs && Object.keys(refs).length > 0) {
+    // Globals by reference: imported on the first row, like a module stage's export.
+    let loading: Promise<(...args: unknown[]) => unknown> | undefined;
+    const load = async () => {
+      try {
+        return materializeSpec(s.fn!, await importRefs(refs)).fn;
+      } catch (err) {
+        const e = FlotillaError.from(err, 'BAD_INPUT');
+        throw new FlotillaError(e.code, `stage "${s.name}": ${e.message}`, { cause: e, context: e.context });
+      }
+    };
+    return async (input, _outputs, ctx) => (await (loading ??= load()))(input, ctx);
   }
   let fn: (...args: unknown[]) => unknown;
   try {

@@ -57,6 +57,9 @@ export function assertWireDepth(e: { j: unknown; m?: unknown }, what: string): v
 /** Context fields flotilla itself sets: kept when a context has to be dropped. */
 const OWN_CONTEXT = ['jobId', 'taskIndex', 'attempt', 'pool', 'agentId', 'host', 'pid', 'durationMs', 'timedOut', 'exitCode', 'signal', 'stderrTail', 'retry'] as const;
 
+/** Most JSON bytes an error's `props` may take (the agent keeps them to 16 KiB). */
+const PROPS_WIRE_MAX = 32 * 1024;
+
 /**
  * An error as it may travel and be stored: known fields only, strings where strings belong, and
  * a context that is plain JSON within MAX_VALUE_DEPTH. A context that is not (nested too deep,
@@ -70,6 +73,15 @@ export function boundedErrorInfo(raw: Record<string, unknown>, fallbackCode: Err
   };
   if (typeof raw.name === 'string') info.name = raw.name;
   if (typeof raw.stack === 'string') info.stack = raw.stack;
+  const props = raw.props;
+  // The user's error's own properties: JSON values, bounded as errorProps made them.
+  if (typeof props === 'object' && props !== null && !Array.isArray(props) && !deeperThan(props, MAX_VALUE_DEPTH)) {
+    try {
+      if (JSON.stringify(props).length <= PROPS_WIRE_MAX) info.props = props as Record<string, unknown>;
+    } catch {
+      // not JSON: dropped, the error itself still travels
+    }
+  }
   const ctx = raw.context;
   if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return info;
   let why: string | undefined;

@@ -17,7 +17,7 @@ export type FlotillaErrorCode =
   | 'COMMAND_FAILED'
   /** A flow row was not run because a stage it needs failed. */
   | 'SKIPPED'
-  /** An artifact cannot run on the agent: Node too old for its syntax, or a missing dependency. */
+  /** An artifact cannot run on the agent (Node too old for its syntax, a missing dependency), or a state file was written by a newer flotilla. */
   | 'VERSION_SKEW'
   /** A task ran past its `timeoutMs`. */
   | 'TIMEOUT'
@@ -84,6 +84,8 @@ export interface ErrorInfo {
   /** The stack as the agent saw it. */
   stack?: string;
   context?: ErrorContext;
+  /** The own properties of the user's error (`code`, `detail`...), as JSON values. */
+  props?: Record<string, unknown>;
 }
 
 /** The error every flotilla API throws or returns. */
@@ -93,12 +95,18 @@ export class FlotillaError extends Error {
   readonly context: ErrorContext;
   /** The name of the user's original error class, when there was one. */
   readonly remoteName: string | undefined;
+  /**
+   * The own properties of the error the user's code threw (e.g. its `code` or `detail`), as JSON
+   * values; `code` here is flotilla's, so the user's own `code` is `props.code`.
+   */
+  readonly props: Record<string, unknown> | undefined;
 
-  constructor(code: FlotillaErrorCode, message: string, opts: { cause?: unknown; context?: ErrorContext; remoteName?: string; stack?: string } = {}) {
+  constructor(code: FlotillaErrorCode, message: string, opts: { cause?: unknown; context?: ErrorContext; remoteName?: string; stack?: string; props?: Record<string, unknown> } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.context = opts.context ?? {};
     this.remoteName = opts.remoteName;
+    this.props = opts.props;
     if (opts.stack) this.stack = opts.stack;
   }
 
@@ -109,18 +117,20 @@ export class FlotillaError extends Error {
 
   /** The wire shape of this error. */
   toInfo(): ErrorInfo {
-    return { code: this.code, message: this.message, name: this.remoteName ?? this.name, stack: this.stack, context: this.context };
+    const info: ErrorInfo = { code: this.code, message: this.message, name: this.remoteName ?? this.name, stack: this.stack, context: this.context };
+    if (this.props) info.props = this.props;
+    return info;
   }
 
   /** Rebuilds an error received from another process. */
   static fromInfo(info: ErrorInfo): FlotillaError {
-    return new FlotillaError(info.code, info.message, { context: info.context, remoteName: info.name, stack: info.stack });
+    return new FlotillaError(info.code, info.message, { context: info.context, remoteName: info.name, stack: info.stack, props: info.props });
   }
 
   /** Converts anything thrown into a FlotillaError once, at a boundary. */
   static from(err: unknown, code: FlotillaErrorCode = 'INTERNAL', context?: ErrorContext): FlotillaError {
     if (err instanceof FlotillaError) return err;
-    if (err instanceof Error) return new FlotillaError(code, err.message, { cause: err, context, remoteName: err.name, stack: err.stack });
+    if (err instanceof Error) return new FlotillaError(code, err.message, { cause: err, context, remoteName: err.name, stack: err.stack, props: errorProps(err) });
     return new FlotillaError(code, String(err), { context });
   }
 }
@@ -134,4 +144,28 @@ export function badInput(what: string, got: unknown, expected: string): never {
     shown = Object.prototype.toString.call(got);
   }
   throw new FlotillaError('BAD_INPUT', `${what} must be ${expected}, got ${shown}`);
+}
+
+/** Most bytes of JSON an error's own properties may take on the wire. */
+const PROPS_MAX_BYTES = 16 * 1024;
+
+/**
+ * The own enumerable properties of an error (`err.code`, `err.detail`...) that are JSON values,
+ * so they survive the trip from the agent; undefined when there are none.
+ */
+export function errorProps(err: object): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  let bytes = 0;
+  for (const key of Object.keys(err)) {
+    if (key === 'stack' || key === 'message') continue;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify((err as Record<string, unknown>)[key]);
+    } catch {
+      continue; // a cycle or a BigInt: not a JSON value
+    }
+    if (json === undefined || (bytes += json.length) > PROPS_MAX_BYTES) continue;
+    (out ??= {})[key] = JSON.parse(json);
+  }
+  return out;
 }

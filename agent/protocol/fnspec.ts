@@ -40,6 +40,35 @@ export interface SetupSpec {
   src?: string;
 }
 
+/**
+ * Where a shipped function's source starts in the user's file, so remote stacks name that file
+ * and line. `column` 0: only the line is known (the line of the call that shipped it).
+ */
+export interface SourceOrigin {
+  /** A file URL or path, as the client's stack named it. */
+  file: string;
+  line: number;
+  column: number;
+  /**
+   * For transpiled source (TypeScript run by tsx) that does not appear verbatim in the file:
+   * pairs [offset in the shipped source, line in the file], ascending, found by matching its
+   * statements to the file's. A frame's line is that of the last pair at or before its offset.
+   */
+  lines?: Array<[number, number]>;
+}
+
+/**
+ * A global that is an export of a module (a Node builtin or an installed package): it travels as
+ * this reference and the agent imports it. `export` is an export name, `default`, or `*` for the
+ * module namespace.
+ */
+export interface ModuleExportRef {
+  module: string;
+  export: string;
+  /** The file that imported it on the client: packages are resolved from there when the agent cannot. */
+  from?: string;
+}
+
 /** Functions built into the agent, run in place of shipped source. */
 export type BuiltinName = 'flow-unit';
 
@@ -75,6 +104,13 @@ export interface FnSpec {
    * Absent: the agent's default (10 minutes).
    */
   setupTimeoutMs?: number;
+  /** Globals that are module exports, imported on the agent (see `ModuleExportRef`). */
+  refs?: Record<string, ModuleExportRef>;
+  /**
+   * Where each part's source sits in the user's files, for stacks: `main`, `setup`, `retryIf` or
+   * `global:<name>`. Not part of the id: the same function shipped from two places is one function.
+   */
+  origins?: Record<string, SourceOrigin>;
 }
 
 /** Hashes of every artifact a spec needs on the agent, in no particular order. */
@@ -86,7 +122,7 @@ export function specArtifacts(spec: Pick<FnSpec, 'module' | 'setup' | 'artifacts
 }
 
 /** Content hash over every part of the spec, so agents can cache what they built under it. */
-export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin, setupTimeoutMs }: Omit<FnSpec, 'id'>): string {
+export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin, setupTimeoutMs, refs }: Omit<FnSpec, 'id' | 'origins'>): string {
   const h = createHash('sha256');
   // Length prefixes keep the concatenation unambiguous.
   const put = (s: string): void => {
@@ -99,6 +135,7 @@ export function fnSpecId({ src, vals, fns, retryIf, module, setup, builtin, setu
   if (setup !== undefined) put(`s:${stableJson(setup)}`);
   if (builtin !== undefined) put(`b:${builtin}`);
   if (setupTimeoutMs !== undefined) put(`t:${setupTimeoutMs}`);
+  if (refs !== undefined && Object.keys(refs).length > 0) put(`x:${stableJson(refs)}`);
   for (const name of Object.keys(fns).sort()) {
     put(`f:${name}`);
     put(fns[name] ?? '');

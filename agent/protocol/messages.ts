@@ -23,8 +23,13 @@ export interface WireEncoded {
  */
 export type WireTask = [run: number, fnRef: number, arg: WireEncoded, timeoutMs: number, index: number, attempt: number];
 
-/** A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds]. */
-export type WireResult = [run: number, ok: 1, value: WireEncoded, durationUs: number] | [run: number, ok: 0, error: ErrorInfo, durationUs: number];
+/**
+ * A result: [run handle, 1 = ok / 0 = error, value or error, duration in microseconds, CPU time in
+ * microseconds (-1: not measured), the agent's peak resident memory while it ran in KiB].
+ */
+export type WireResult =
+  | [run: number, ok: 1, value: WireEncoded, durationUs: number, cpuUs?: number, peakRssKb?: number]
+  | [run: number, ok: 0, error: ErrorInfo, durationUs: number, cpuUs?: number, peakRssKb?: number];
 
 /**
  * A partial value a running task emitted (`ctx.emit`): [run handle, value]. Sent before that
@@ -68,7 +73,13 @@ export type ToController =
    * First message of an agent's control connection, dialled by its supervisor thread (never
    * blocked by task code): its liveness is the agent's, and it takes `recycle` and `shutdown`.
    */
-  | { t: 'ctl'; pid: number; host: string; slots: number };
+  | { t: 'ctl'; pid: number; host: string; slots: number }
+  /**
+   * On the control connection: a lane's thread died under a task (an uncaught exception, an
+   * unhandled rejection, `process.exit` in task code). The controller names this cause, and the
+   * lane's last stderr lines, in the failure of the task that was running there.
+   */
+  | { t: 'lane-end'; lane: number; exitCode: number; cause: string; stderrTail: string };
 
 /** Moves an Encoded's binary parts into `bins` (frame attachments). */
 export function packEncoded(e: Encoded, bins: Uint8Array[]): WireEncoded {

@@ -1,13 +1,24 @@
-/** What a task function gets as its second argument, on whatever agent runs it. */
-export interface TaskContext {
+/**
+ * What a task function gets as its second argument, on whatever agent runs it. `S` is what the
+ * map's `setup` resolves to (typed from the `setup` given), so `ctx.setup` needs no cast and a
+ * module export typed `(row, ctx: { setup: Model })` type-checks against `{ setup: loadModel }`.
+ */
+export type TaskContext<S = unknown> = TaskContextBase & (unknown extends S ? {
+  /** What the function's `setup` returned on this lane (awaited); undefined without a setup. */
+  setup?: unknown;
+} : {
+  /** What the function's `setup` returned on this lane (awaited). */
+  setup: S;
+});
+
+/** The part of a task's context that does not depend on its setup. */
+export interface TaskContextBase {
   /** The task's index in its job's input. */
   index: number;
   /** 1 on the first run, higher on re-runs after a lost agent. */
   attempt: number;
   /** Aborts when the task is cancelled or times out; long async work should honour it. */
   readonly signal: AbortSignal;
-  /** What the function's `setup` returned on this lane (awaited); undefined without a setup. */
-  setup?: unknown;
   /**
    * Sends a partial value to the controller now, ahead of the task's result (which it always
    * precedes), for whoever follows the job there (`Job.onPartial`); it is not stored and not part

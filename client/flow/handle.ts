@@ -8,7 +8,7 @@ import type { FlowStatus } from '../../server/flows/types.js';
 import { abortError } from '../abort.js';
 import { fromTRPCError } from '../errors.js';
 import type { Session } from '../session.js';
-import { progressView } from './progress.js';
+import { progressView } from '../progress/flow-bars.js';
 import type { FlowRow } from './types.js';
 
 /** Options of `collect()`. */
@@ -85,9 +85,8 @@ export class FlowHandle<P = Record<string, unknown>, S = Record<string, unknown>
         opts.signal?.removeEventListener('abort', onAbort);
         // The subscription may report before subscribe() has returned it.
         queueMicrotask(() => sub?.unsubscribe());
-        view.stop();
-        if (s) resolve(s);
-        else reject(fromTRPCError(err));
+        // The last bars are drawn before the caller goes on to print anything.
+        void view.stop().then(() => (s ? resolve(s) : reject(fromTRPCError(err))));
       };
       const onAbort = () => {
         void this.cancel().catch(() => {});

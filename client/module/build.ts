@@ -5,7 +5,6 @@
  * trace from any agent points at the user's file and line. Builds are cached in this process,
  * keyed by the entry and options and checked against the mtimes and sizes of every input.
  */
-import { build } from 'esbuild';
 import type { BuildFailure, Message, Metafile } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -75,6 +74,8 @@ export async function buildModule(entry: string | URL, opts: ModuleBuildOptions 
   const started = Date.now();
   let result;
   try {
+    // Loaded on the first module build: importing the library should not pay for esbuild.
+    const { build } = await import('esbuild');
     result = await build({
       entryPoints: [file],
       bundle: true,

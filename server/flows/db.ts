@@ -4,12 +4,15 @@
  * up after a restart and a resubmitted flow reuses what earlier runs computed. Several processes
  * may share one file (embedded controllers of successive laptop runs): SQLite serializes them.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { privateDatabase } from '../private-files.js';
 import { dirname } from 'node:path';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
+import { sqlite } from '../lazy.js';
+import { migrate } from '../store/migrate.js';
+import type { Schema } from '../store/migrate.js';
 
 /** What a flow's record keeps: enough to rebuild its state from the cache and its units job. */
 export interface FlowRecord {
@@ -29,11 +32,22 @@ export interface FlowRecord {
   pool: string;
 }
 
-const SCHEMA = `
+/** The flow database's migrations; see ../store/migrate.ts. */
+export const FLOW_SCHEMA: Schema = {
+  kind: 'flow database',
+  migrations: [
+    {
+      version: 1,
+      why: 'the stage-output cache and the record of each flow',
+      up: (db) =>
+        db.exec(`
 CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS flows (id TEXT PRIMARY KEY, name TEXT, created_at INTEGER NOT NULL, job_id TEXT,
   state TEXT NOT NULL, finished_at INTEGER, body BLOB NOT NULL);
-`;
+`),
+    },
+  ],
+};
 
 export class FlowDb {
   private readonly db: Db;
@@ -41,12 +55,19 @@ export class FlowDb {
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const Database = sqlite();
+    privateDatabase(path); // grids and stage outputs: this user's only
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     // Another process may be writing (two runs sharing a cache folder): wait rather than fail.
     this.db.pragma('busy_timeout = 10000');
-    this.db.exec(SCHEMA);
+    try {
+      migrate(this.db, path, FLOW_SCHEMA);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
       get: p('SELECT value FROM cache WHERE key = ?'),

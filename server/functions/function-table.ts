@@ -34,15 +34,8 @@ export function memoryTable(): FunctionTable {
   return { load: () => [], put: () => {}, delete: () => {} };
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS functions (
-  name TEXT NOT NULL, version TEXT NOT NULL, spec BLOB NOT NULL, registered_at INTEGER NOT NULL, seq INTEGER NOT NULL,
-  PRIMARY KEY (name, version)) WITHOUT ROWID;
-`;
-
-/** The `functions` table in the controller's job database. */
+/** The `functions` table in the controller's job database (created by its schema: server/store/job-schema.ts). */
 export function sqliteTable(db: Database): FunctionTable {
-  db.exec(SCHEMA);
   const put = db.prepare('INSERT OR REPLACE INTO functions (name, version, spec, registered_at, seq) VALUES (?, ?, ?, ?, ?)');
   const delOne = db.prepare('DELETE FROM functions WHERE name = ? AND version = ?');
   const delAll = db.prepare('DELETE FROM functions WHERE name = ?');

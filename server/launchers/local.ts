@@ -11,13 +11,14 @@ import { startChild } from './spawn.js';
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
 import { agentBundlePath } from '../bundle.js';
+import { agentEnvironment } from './agent-env.js';
 
 const TAIL_BYTES = 8 * 1024;
 
 export interface LocalLauncherOptions {
   /** Node binary to run agents with. @default process.execPath */
   node?: string;
-  /** Extra environment for agents. */
+  /** Environment for agents beyond the allow-list of agent-env.ts. */
   env?: Record<string, string>;
   /** Let the controller's process exit while agents run (embedded use); they follow it out. */
   unref?: boolean;
@@ -34,7 +35,8 @@ export class LocalLauncher implements Launcher {
   async launch(credentials: AgentCredentials): Promise<AgentHandle> {
     const child = await startChild(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
       stdio: ['pipe', 'ignore', 'pipe'],
-      env: { ...process.env, ...this.opts.env, FLOTILLA_AGENT: '1' },
+      // Not the controller's whole environment: its secrets would be readable by every task.
+      env: { ...agentEnvironment(this.opts.env), FLOTILLA_AGENT: '1' },
     });
     const stdin = child.stdin!, stderr = child.stderr!;
     stdin.on('error', () => {}); // the agent may die before reading: its exit says why

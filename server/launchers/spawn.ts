@@ -51,11 +51,14 @@ export interface CommandOutput {
 
 const MAX_OUTPUT = 1024 * 1024;
 
-/** Runs `sh -c cmd` with `input` on stdin; a command that cannot start gives code null and the reason in stderr. */
-export async function runCommand(cmd: string, input = ''): Promise<CommandOutput> {
+/**
+ * Runs `sh -c cmd` with `input` on stdin (and `env` as its whole environment, when given); a
+ * command that cannot start gives code null and the reason in stderr.
+ */
+export async function runCommand(cmd: string, input = '', env?: NodeJS.ProcessEnv): Promise<CommandOutput> {
   let child: ChildProcess;
   try {
-    child = await startChild('sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child = await startChild('sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   } catch (err) {
     return { code: null, stdout: '', stderr: (err as Error).message };
   }

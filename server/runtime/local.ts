@@ -5,7 +5,6 @@
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 import { fileRuntime } from './obtain.js';
 import type { AgentRuntime } from './index.js';
@@ -23,6 +22,7 @@ export async function installLocally(path: string): Promise<AgentRuntime> {
     await copyFile(rt.file, tmp);
     await rename(tmp, dest);
   }
+  const { execa } = await import('execa'); // on first use, not with the controller
   const r = await execa(dest, ['-v'], { reject: false });
   if (r.exitCode !== 0) throw new FlotillaError('LAUNCH_FAILED', `runtime ${rt.origin} does not run on this machine: ${String(r.stderr).trim().slice(-300)}`);
   return { source: 'provided', path: dest, version: String(r.stdout).trim(), origin: rt.origin, sha256: rt.sha256 };

@@ -8,7 +8,6 @@ import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { execa } from 'execa';
 import { FlotillaError } from '../../agent/protocol/errors.js';
 
 /** Whether a file name is a tarball this module reads. */
@@ -22,7 +21,7 @@ export function versionFromName(path: string): string | undefined {
 }
 
 /** Decompressed bytes of a tarball file, whichever its compression. */
-function tarStream(path: string): { stream: Readable; done: Promise<unknown> } {
+function tarStream(path: string, execa: typeof import('execa').execa): { stream: Readable; done: Promise<unknown> } {
   if (/\.(tar\.xz|txz)$/i.test(path)) {
     const xz = execa('xz', ['-dc', path], { stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
     const done = xz.then((r) => {
@@ -47,7 +46,9 @@ function tarStream(path: string): { stream: Readable; done: Promise<unknown> } {
 export async function extractNode(tarball: string, dest: string): Promise<void> {
   const tar = await import('tar-stream');
   const extract = tar.extract();
-  const { stream, done } = tarStream(tarball);
+  // Loaded here, like tar-stream: a controller that never unpacks a runtime does not pay for it.
+  const { execa } = await import('execa');
+  const { stream, done } = tarStream(tarball, execa);
   const tmp = `${dest}.${process.pid}.tmp`;
   let found = false;
   const read = (async () => {

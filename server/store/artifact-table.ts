@@ -1,6 +1,6 @@
 /**
  * Module artifacts in the durable store's SQLite database, so a job that resumes after a restart
- * still has the code its agents need.
+ * still has the code its agents need. The table is created by the job database's schema (job-schema.ts).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 
@@ -8,7 +8,6 @@ export class ArtifactTable {
   private readonly st: Record<'put' | 'get' | 'has', Statement>;
 
   constructor(db: Db) {
-    db.exec('CREATE TABLE IF NOT EXISTS artifacts (hash TEXT PRIMARY KEY, code TEXT NOT NULL, stored_at INTEGER NOT NULL) WITHOUT ROWID');
     this.st = {
       put: db.prepare('INSERT OR IGNORE INTO artifacts (hash, code, stored_at) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT code FROM artifacts WHERE hash = ?'),

@@ -6,16 +6,20 @@
  * after a crash, every result a client was shown is still here, and no task that finished is
  * run again.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../agent/protocol/codec.js';
 import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { FnSpec } from '../../agent/protocol/fnspec.js';
 import type { TaskResult } from '../job.js';
+import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';
 import { ArtifactTable } from './artifact-table.js';
+import { sqlite } from '../lazy.js';
+import { migrate } from './migrate.js';
+import { JOB_SCHEMA } from './job-schema.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -55,18 +59,8 @@ export interface Flushing {
   publish(): void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY, pool TEXT NOT NULL, spec TEXT NOT NULL, total INTEGER NOT NULL,
-  appended INTEGER NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER,
-  cancelled INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS args (job TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, first)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS results (job TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (job, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, pool TEXT NOT NULL, public_key BLOB NOT NULL, issued_at INTEGER NOT NULL);
-`;
-
-/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host]. */
-type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null];
+/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows written before usage was kept have 6). */
+type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null, TaskUsage?];
 
 export class JobStore {
   private readonly db: Db;
@@ -81,12 +75,19 @@ export class JobStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
+    const Database = sqlite();
+    privateDatabase(this.path); // job specs and results: this user's only
     this.db = new Database(this.path);
     // WAL with synchronous=NORMAL: a commit survives the controller's crash (SIGKILL), which is
     // what this store promises; only a power cut may lose the last commits.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    try {
+      migrate(this.db, this.path, JOB_SCHEMA);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.artifacts = new ArtifactTable(this.db);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
@@ -284,10 +285,12 @@ function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => Stor
   let position = 0;
   return (r, pack) => {
     const at = position++;
-    if (r.ok) return [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null];
-    const seen = first.get(r.error);
-    if (seen === undefined) first.set(r.error, at);
-    return [r.index, 0, seen ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    const row: StoredResult = r.ok
+      ? [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null]
+      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+    if (!r.ok && !first.has(r.error)) first.set(r.error, at);
+    if (r.u) row.push(r.u);
+    return row;
   };
 }
 
@@ -304,7 +307,7 @@ function readStoredResults(body: Buffer): TaskResult[] {
 }
 
 function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {
-  const [index, ok, payload, attempt, agentId, host] = raw;
+  const [index, ok, payload, attempt, agentId, host, u] = raw;
   const base = ok ? { index, ok: true as const, value: unpack(payload) } : { index, ok: false as const, error: payload as ErrorInfo };
-  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host });
+  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host }, Array.isArray(u) && u.length === 5 ? { u } : {});
 }

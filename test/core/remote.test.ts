@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
-import { remoteClient } from '../../client/session.js';
+import { remoteClient } from '../../client/transport.js';
 import { Controller } from '../../server/controller.js';
 import { rejection } from '../support/async.js';
 

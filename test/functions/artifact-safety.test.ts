@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { migrate } from '../../server/store/migrate.js';
+import { JOB_SCHEMA } from '../../server/store/job-schema.js';
 import { buildModule } from '../../client/module/build.js';
 import { ArtifactStore } from '../../server/artifacts.js';
 import { ArtifactTable } from '../../server/store/artifact-table.js';
@@ -63,6 +65,13 @@ describe('client build cache', () => {
   });
 });
 
+/** An in-memory job database, with its tables. */
+function jobDatabase(): Database.Database {
+  const db = new Database(':memory:');
+  migrate(db, ':memory:', JOB_SCHEMA);
+  return db;
+}
+
 describe('controller artifact store', () => {
   it('refuses code that does not hash to its name, and names that are not digests', () => {
     const store = new ArtifactStore();
@@ -71,7 +80,7 @@ describe('controller artifact store', () => {
   });
 
   it('a durable store keeps memory under its budget and pages the rest from SQLite', () => {
-    const db = new Database(':memory:');
+    const db = jobDatabase();
     const store = new ArtifactStore(new ArtifactTable(db), 1000);
     const codes = Array.from({ length: 10 }, (_, i) => `export const v = ${i};${' '.repeat(300)}`);
     for (const c of codes) store.put(sha(c), c);
@@ -82,7 +91,7 @@ describe('controller artifact store', () => {
   });
 
   it('a damaged row in the database is not handed out', () => {
-    const db = new Database(':memory:');
+    const db = jobDatabase();
     const table = new ArtifactTable(db);
     const code = 'export const v = 1;';
     table.put(sha(code), 'export const v = 2;');

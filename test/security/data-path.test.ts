@@ -8,7 +8,8 @@ import { readFileSync, readdirSync, statSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Session, localClient, localHotPath } from '../../client/session.js';
+import { Session } from '../../client/session.js';
+import { localClient, localHotPath } from '../../client/transport.js';
 import { shipFunction } from '../../client/ship.js';
 import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
 import { Cleanup, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';

@@ -322,11 +322,12 @@ describe('agent endpoint: refusal logs', () => {
 /**
  * Holds as many agent handshakes open as the controller lets it, from `sources` (loopback
  * addresses): each socket waits for HELLO and never answers; one the controller closes after
- * holding it is opened again at once. Returns how many it holds now, and a stop.
+ * holding it is opened again at once. Returns how many it holds now, and the most it held when it took one again since `mark()`.
  */
 function holdHandshakes(url: string, sources: string[], perSource: number) {
   let stopped = false;
   let holding = 0;
+  let peak = 0; // the most held at once when one was taken (again) since the last mark
   const sockets = new Set<WebSocket>();
   const open = (source: string) => {
     if (stopped) return;
@@ -335,7 +336,7 @@ function holdHandshakes(url: string, sources: string[], perSource: number) {
     let held = false;
     ws.on('error', () => {});
     ws.on('message', () => {
-      if (!held) holding++;
+      if (!held) peak = Math.max(peak, ++holding);
       held = true;
     });
     ws.on('close', () => {
@@ -349,7 +350,7 @@ function holdHandshakes(url: string, sources: string[], perSource: number) {
     stopped = true;
     for (const ws of sockets) ws.terminate();
   });
-  return { holding: () => holding };
+  return { holding: () => holding, mark: () => (peak = 0), peak: () => peak };
 }
 
 describe('agent endpoint: pending handshakes', () => {
@@ -358,13 +359,16 @@ describe('agent endpoint: pending handshakes', () => {
     expect(controller.localAgentUrl).toMatch(/^ws\+unix:/);
     const attack = holdHandshakes(controller.agentUrl, ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], 90);
     await until(() => attack.holding() >= 250, 15_000);
+    attack.mark();
     // A new local agent (Unix socket) and a new agent over TCP from another address.
     const local = controller.registry.issue('local', controller.localAgentUrl, { slots: 1 });
     const remote = controller.registry.issue('local', controller.agentUrl, { slots: 1 });
     spawnAgent(local, cleanup);
     spawnAgent(remote, cleanup);
     await lanesSatisfy(controller, (lanes) => [local, remote].every((c) => lanes.some((l) => l.agentId === c.agentId)), 'both new agents connected during the attack', 15_000);
-    expect(attack.holding()).toBeGreaterThanOrEqual(200);
+    // Held handshakes time out (5 s) and are taken again at once: on a loaded machine the count
+    // dips between waves, so what shows the attack lasted is how many it held meanwhile.
+    expect(Math.max(attack.holding(), attack.peak())).toBeGreaterThanOrEqual(200);
     await expectStillServing(controller);
   });
 });

@@ -78,6 +78,7 @@ describe('SSH pools', () => {
     // The controller listens where the node could reach it, were it not for the firewall.
     const controller = await Controller.start({
       host: ns.hostIp,
+      tls: 'self-signed', // clients beyond loopback only over TLS; agents dial the same port in the clear
       stateDir: state,
       log: () => {},
       pools: { fw: { launcher: 'ssh', hosts: [ns.hostAlias], slots: 1, sshConfig: ns.sshConfig, knownHosts: ns.knownHosts, tunnel: 'auto' } },
@@ -89,7 +90,7 @@ describe('SSH pools', () => {
       await controller.waitForLanes(1, { pool: 'fw', timeoutMs: 30_000 });
       const status = controller.agents().pools.find((p) => p.name === 'fw')!;
       expect(status.hosts).toMatchObject([{ host: ns.hostAlias, via: 'tunnel' }]);
-      const fl = await connect({ url: controller.url, token: controller.token });
+      const fl = await connect({ url: controller.url, token: controller.token, fingerprint: controller.fingerprint });
       try {
         // The pool's only agent is on the node: these results came back through the tunnel.
         expect(await fl.map(['a', 'b', 'c'], (s) => s.toUpperCase(), { pool: 'fw' })).toEqual(['A', 'B', 'C']);

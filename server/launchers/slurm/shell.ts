@@ -10,6 +10,7 @@ import { run, shq } from '../ssh/remote.js';
 import { agentBundlePath } from '../../bundle.js';
 import type { AgentRuntime, RuntimeOption } from '../../runtime/index.js';
 import { installLocally } from '../../runtime/local.js';
+import { agentEnvironment } from '../agent-env.js';
 import { runCommand } from '../spawn.js';
 
 export interface CommandResult {
@@ -41,7 +42,9 @@ export class LocalShell implements Shell {
   constructor(private readonly opts: { node?: string; runtime?: RuntimeOption } = {}) {}
 
   run(cmd: string, input?: string): Promise<CommandResult> {
-    return runCommand(cmd, input);
+    // sbatch exports its own environment into the job (--export=ALL): only the allow-list, so
+    // the controller's secrets never reach a job (or SLURM's records of it).
+    return runCommand(cmd, input, agentEnvironment());
   }
 
   async writePrivate(path: string, content: string): Promise<void> {

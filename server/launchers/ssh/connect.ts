@@ -6,12 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { FlotillaError } from '../../../agent/protocol/errors.js';
 import { addHostKey, checkHostKey, keyTypeOf, knownHostsName, sshFingerprint } from './known-hosts.js';
 import type { ResolvedHost } from './resolve.js';
+import { ssh2 } from '../../lazy.js';
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(homedir(), '.ssh', k));
 
@@ -38,7 +38,7 @@ function authMethods(h: ResolvedHost, passphrase: string | undefined): { methods
       problems.push(`identity file ${file} does not exist`);
       continue;
     }
-    const parsed = ssh2.utils.parseKey(readFileSync(file), passphrase);
+    const parsed = ssh2().utils.parseKey(readFileSync(file), passphrase);
     if (parsed instanceof Error) {
       problems.push(
         /encrypt|passphrase/i.test(parsed.message)
@@ -62,7 +62,7 @@ export function openConnection(h: ResolvedHost, opts: SshAuthOptions, sock?: Dup
   }
   const name = knownHostsName(h.hostKeyAlias ?? h.host, h.port);
   let hostKeyError: FlotillaError | undefined;
-  const client = new ssh2.Client();
+  const client = new (ssh2().Client)();
   // Errors after the first (which rejects below) must never go unhandled: the owner of the
   // connection adds its own listener once set up, and acts on 'close'.
   client.on('error', () => {});

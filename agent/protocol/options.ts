@@ -1,0 +1,46 @@
+/**
+ * Unknown option keys, caught eagerly with a suggestion: `{ timeout: 5000 }` is BAD_INPUT
+ * "unknown map option timeout (did you mean timeoutMs?)" rather than an option silently ignored.
+ */
+import { FlotillaError } from './errors.js';
+
+/**
+ * The known keys closest to `key` (ignoring case; a typo or two, or a missing unit suffix such
+ * as `timeout` for `timeoutMs`), as "a" or "a or b"; undefined when none is close.
+ */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  // Compared as stems, so a singular finds its plural (retry: retries).
+  const stem = (s: string) => s.toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
+  const k = stem(key);
+  const scored = [...known].sort().map((cand) => ({ cand, d: distance(k, stem(cand)) }));
+  const best = scored.reduce((m, s) => Math.min(m, s.d), Infinity);
+  if (!(best <= Math.max(2, Math.floor(key.length / 3)))) return undefined;
+  return scored.filter((s) => s.d === best).slice(0, 2).map((s) => s.cand).join(' or ');
+}
+
+/**
+ * Throws BAD_INPUT naming every key of `given` that is not in `known`, each with its nearest
+ * known key when one is close.
+ * @param what how the options are named in the message, e.g. `map option`
+ */
+export function checkKnownKeys(given: object, known: readonly string[], what: string): void {
+  const allowed = new Set(known);
+  const bad = Object.keys(given).filter((k) => !allowed.has(k));
+  if (bad.length === 0) return;
+  const parts = bad.map((k) => {
+    const near = didYouMean(k, known);
+    return near ? `${k} (did you mean ${near}?)` : k;
+  });
+  throw new FlotillaError('BAD_INPUT', `unknown ${what}${bad.length > 1 ? 's' : ''} ${parts.join(', ')}; known: ${[...known].sort().join(', ')}`, { context: { unknownKeys: bad } });
+}
+
+/** Levenshtein distance, for short option names. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

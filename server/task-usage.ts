@@ -1,0 +1,125 @@
+/**
+ * What a job's tasks used, summarised with bounded memory: log-scale histograms (32 buckets per
+ * doubling, so a percentile is within about 2% of the true value) of durations and of the
+ * agents' peak memory, and the few slowest tasks. A few kilobytes per job, whatever its size;
+ * adding a task costs two logarithms.
+ */
+
+/**
+ * One task's timings and use, as results carry them: [queued at, finished at (epoch ms, the
+ * controller's clock), duration µs, CPU µs (-1: not measured), the agent's peak resident memory
+ * while it ran (KiB, -1: not measured)].
+ */
+export type TaskUsage = [queuedAt: number, finishedAt: number, durationUs: number, cpuUs: number, peakRssKb: number];
+
+/** Percentiles of one measure over a job's tasks. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** One of a job's slowest tasks. */
+export interface SlowTask {
+  index: number;
+  durationMs: number;
+  agentId?: string;
+  host?: string;
+}
+
+/** What a job's finished tasks used (those that ran on an agent). */
+export interface JobUsage {
+  /** Tasks measured. */
+  tasks: number;
+  /** Task durations (ms). */
+  durationMs: Percentiles;
+  /** The agents' peak resident memory while the tasks ran (bytes), where measured. */
+  peakRssBytes: Percentiles | undefined;
+  /** CPU time of all measured tasks together (ms), and of the most expensive one. */
+  cpuMs: { total: number; max: number } | undefined;
+  /** The 5 slowest tasks, slowest first. */
+  slowest: SlowTask[];
+}
+
+const PER_OCTAVE = 32;
+const SLOWEST = 5;
+
+/** A log-scale histogram of non-negative values. */
+class LogHistogram {
+  private counts: Uint32Array;
+  n = 0;
+  max = 0;
+
+  constructor(octaves: number) {
+    this.counts = new Uint32Array(octaves * PER_OCTAVE + 2);
+  }
+
+  add(v: number): void {
+    const i = v < 1 ? 0 : Math.min(this.counts.length - 1, 1 + Math.floor(Math.log2(v) * PER_OCTAVE));
+    this.counts[i]!++;
+    this.n++;
+    if (v > this.max) this.max = v;
+  }
+
+  /** The value at quantile q: its bucket's middle, never above the largest value seen. */
+  quantile(q: number): number {
+    const rank = Math.max(1, Math.ceil(q * this.n));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return i === 0 ? Math.min(this.max, 0.5) : Math.min(this.max, 2 ** ((i - 0.5) / PER_OCTAVE));
+    }
+    return this.max;
+  }
+
+  percentiles(scale: number, decimals: number): Percentiles {
+    const f = 10 ** decimals;
+    const r = (v: number) => Math.round(v * scale * f) / f;
+    return { p50: r(this.quantile(0.5)), p90: r(this.quantile(0.9)), p99: r(this.quantile(0.99)), max: r(this.max) };
+  }
+}
+
+/** A job's usage so far. */
+export class UsageSummary {
+  private readonly durations = new LogHistogram(44); // µs, up to months
+  private memory: LogHistogram | undefined;
+  private cpuTotalUs = 0;
+  private cpuMaxUs = 0;
+  private cpuTasks = 0;
+  /** Slowest first; at most SLOWEST. */
+  private readonly slow: SlowTask[] = [];
+
+  /** Counts one task that ran. */
+  add(index: number, u: TaskUsage, agentId?: string, host?: string): void {
+    const us = u[2];
+    this.durations.add(us);
+    if (u[4] >= 0) (this.memory ??= new LogHistogram(36)).add(u[4]);
+    if (u[3] >= 0) {
+      this.cpuTotalUs += u[3];
+      this.cpuTasks++;
+      if (u[3] > this.cpuMaxUs) this.cpuMaxUs = u[3];
+    }
+    if (this.slow.length < SLOWEST || us > this.slow[this.slow.length - 1]!.durationMs * 1000) {
+      const entry: SlowTask = { index, durationMs: us / 1000, agentId, host };
+      let at = this.slow.findIndex((s) => s.durationMs * 1000 < us);
+      if (at < 0) at = this.slow.length;
+      this.slow.splice(at, 0, entry);
+      if (this.slow.length > SLOWEST) this.slow.pop();
+    }
+  }
+
+  get tasks(): number {
+    return this.durations.n;
+  }
+
+  summary(): JobUsage {
+    return {
+      tasks: this.durations.n,
+      durationMs: this.durations.percentiles(1 / 1000, 3),
+      peakRssBytes: this.memory?.percentiles(1024, 0),
+      cpuMs: this.cpuTasks > 0 ? { total: Math.round(this.cpuTotalUs) / 1000, max: Math.round(this.cpuMaxUs) / 1000 } : undefined,
+      slowest: this.slow.map((s) => ({ ...s })),
+    };
+  }
+}
