@@ -136,7 +136,10 @@ const print = (o: { json?: boolean }, value: unknown, human: () => void) => (o.j
 clientCommand('status', 'show one job').argument('<jobId>').action((jobId: string, o) =>
   withConnection(o, async ({ trpc }) => {
     const s = await trpc.jobs.status.query({ jobId });
-    print(o, s, () => console.log(`${s.id}  ${s.state}  pool ${s.pool}  ${s.done}/${s.total} done, ${s.failed} failed, ${s.running} running, ${s.queued} queued`));
+    print(o, s, () => {
+      console.log(`${s.id}  ${s.state}  pool ${s.pool}  ${s.done}/${s.total} done, ${s.failed} failed, ${s.running} running, ${s.queued} queued`);
+      if (s.waiting) console.log(`  waiting: ${s.waiting}`);
+    });
   }),
 );
 

@@ -17,6 +17,7 @@ import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { DONE, Job } from './job.js';
+import type { JobStatus } from './job.js';
 import type { ErrorInfo } from '../agent/protocol/errors.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { Pool } from './pool.js';
@@ -130,7 +131,14 @@ export class Controller {
     this.artifacts = new ArtifactStore(this.store?.artifacts);
     this.scheduler.artifacts = this.artifacts;
     this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable(), { hasArtifact: (h) => this.artifacts.has(h) });
-    this.scheduler.onChange = () => this.laneWaiters.forEach((check) => check());
+    this.scheduler.onChange = () => {
+      for (const p of this.pools.values()) {
+        p.lanesChanged();
+        // A pool that gave up while it still had lanes: once they are gone, its waiting tasks fail.
+        if (p.failure) this.failPool(p.name, p.failure);
+      }
+      this.laneWaiters.forEach((check) => check());
+    };
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
@@ -296,12 +304,16 @@ export class Controller {
     if (this.opts.embedded) process.once('exit', this.killOnExit);
   }
 
-  /** A pool that cannot start agents fails its queued tasks instead of leaving them to wait forever. */
+  /**
+   * A pool that cannot start agents fails its queued tasks (LAUNCH_FAILED, with the pool's
+   * reason) instead of leaving them to wait forever; while it still has a lane, they wait for
+   * that lane. Called when the pool gives up and whenever lanes come or go.
+   */
   private failPool(name: string, reason: string): void {
     if ([...this.scheduler.lanes].some((l) => l.pool === name)) return;
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
-      const error: ErrorInfo = { code: 'AGENT_LOST', message: reason, context: { jobId: job.id, pool: name } };
+      const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
       for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
     }
   }
@@ -350,7 +362,7 @@ export class Controller {
     const fn = input.fn ?? this.functions.resolve(input.fnName!, input.fnVersion);
     checkGlobals(fn);
     const pool = choosePool(this.pools, input, this.defaultPool);
-    if (pool.failure) throw new FlotillaError('AGENT_LOST', pool.failure);
+    if (pool.failure) throw new FlotillaError('LAUNCH_FAILED', pool.failure);
     const job = new Job(
       { id: `j-${this.idPrefix}${(this.jobCounter++).toString(36)}`, fn, total, pool: pool.name, retries: input.retries ?? 2, crashLimit: input.crashLimit ?? 3, timeoutMs: input.timeoutMs ?? 0 },
       this.store,
@@ -409,6 +421,14 @@ export class Controller {
     const job = this.scheduler.jobs.get(id);
     if (!job) throw new FlotillaError('NOT_FOUND', `no job ${id} on this controller`);
     return job;
+  }
+
+  /** A job's progress, and why its queued tasks wait when no agent of its pool takes work. */
+  jobStatus(job: Job): JobStatus {
+    const s = job.status();
+    if (s.queued === 0 || job.finished) return s;
+    const waiting = this.pools.get(job.pool)?.waitingReason();
+    return waiting === undefined ? s : { ...s, waiting };
   }
 
   /** Pools and connected lanes. */

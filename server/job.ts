@@ -41,6 +41,11 @@ export interface JobStatus {
   queued: number;
   createdAt: number;
   finishedAt: number | undefined;
+  /**
+   * Why queued tasks are not running while no agent of the job's pool takes work: agents
+   * starting, a launch backing off after failures, or the pool's reason for giving up.
+   */
+  waiting?: string;
   /** What the finished tasks used: duration and memory percentiles, CPU, the slowest tasks. */
   usage?: JobUsage;
 }

@@ -5,7 +5,10 @@
  * while work needs them. A retiring agent takes no new task; once its runs are done it is
  * stopped and its key revoked, a clean exit that is neither a failure nor a reason to relaunch.
  * A crashed or lost agent is replaced; launches that keep failing stop, with the reason kept. An
- * agent that connects no lane within `connectTimeout` of starting is stopped as a failed launch.
+ * agent that connects no lane within `connectTimeout` of starting is stopped as a failed launch,
+ * and so is one that exits before it connects, however it exits: a slow machine makes agents
+ * slow to start, and a launch that never connected did no work. Failures count in a row: an
+ * agent launched after the last failure that stays connected past EARLY_EXIT_MS resets the count.
  */
 import type { FlotillaError } from '../agent/protocol/errors.js';
 import type { AgentRegistry } from './registry.js';
@@ -33,7 +36,7 @@ export interface LocalPoolOptions extends CommonPoolOptions {
 
 /** Launch failures in a row after which a pool stops trying. */
 const MAX_FAILURES = 3;
-/** An agent that exits this soon after launch, other than cleanly, counts as a failed launch. */
+/** An agent that exits this soon after connecting, other than cleanly, counts as a failed launch; one connected longer proves the pool healthy. */
 const EARLY_EXIT_MS = 5_000;
 /** How often a pool looks at its backlog, its idle lanes and its agents' ages. */
 const TICK_MS = 100;
@@ -101,6 +104,9 @@ export class Pool {
   private tick: NodeJS.Timeout | undefined;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
+  /** The last failed launch, and when, until a later launch proves the pool healthy. */
+  private lastFailure: string | undefined;
+  private failedAt = 0;
   /** Called when the pool gives up, so its queued work can fail instead of waiting. */
   onFailure: ((reason: string) => void) | undefined;
   /** Whether jobs of this pool are unfinished; set by the controller. */
@@ -145,6 +151,10 @@ export class Pool {
     if (backlog > 0) this.inUse = true;
     const { maxTasks, walltimeMs, idleTimeoutMs, connectTimeoutMs } = this.opts;
     for (const a of this.agents.values()) {
+      if (this.failures > 0 && !this.failure && a.launchedAt > this.failedAt && a.connectedAt !== undefined && now - a.connectedAt >= EARLY_EXIT_MS) {
+        this.failures = 0; // a launch after the last failure works: the next failure starts a new row
+        this.lastFailure = undefined;
+      }
       if (a.retiring || a.timedOut || !a.handle) continue;
       if (connectTimeoutMs !== undefined && a.connectedAt === undefined && a.startedAt !== undefined && now - a.startedAt >= connectTimeoutMs) {
         this.timeOut(a, connectTimeoutMs);
@@ -174,6 +184,27 @@ export class Pool {
       maxLaunching: this.opts.maxLaunching,
     });
     for (let i = 0; i < n; i++) void this.launchOne();
+  }
+
+  /**
+   * Lanes came or went: note first connections now, not at the next tick, so an agent that
+   * connects and is killed between two ticks is not taken for one that never connected.
+   */
+  lanesChanged(): void {
+    if (!this.closing) this.observe(Date.now());
+  }
+
+  /**
+   * Why tasks of this pool that wait for a slot are not running, when no connected lane of the
+   * pool takes work; undefined while one does (they wait their turn).
+   */
+  waitingReason(): string | undefined {
+    if ([...this.scheduler.lanes].some((l) => l.pool === this.name && !l.retiring)) return undefined;
+    if (this.failure) return this.failure;
+    const starting = [...this.agents.values()].filter((a) => !a.retiring && a.lanes.size === 0).length;
+    if (this.retry) return `pool ${this.name} launches again soon after ${this.failures} failed launch(es) in a row (the pool stops after ${MAX_FAILURES}); last: ${this.lastFailure}`;
+    if (starting > 0) return `pool ${this.name}: ${starting} agent(s) starting${this.lastFailure ? `; last failed launch: ${this.lastFailure}` : ''}`;
+    return `pool ${this.name} has no agent taking work`;
   }
 
   /** Matches connected lanes to agents; notes first connections and the ends of lives they set. */
@@ -275,10 +306,10 @@ export class Pool {
     this.handles.set(handle.agentId, handle);
     if (handle.started) void handle.started.then(() => (a.startedAt ??= Date.now()));
     else a.startedAt = Date.now();
-    void handle.exited.then((exit) => this.exited(a, exit, Date.now() - a.launchedAt));
+    void handle.exited.then((exit) => this.exited(a, exit));
   }
 
-  private exited(a: Agent, exit: AgentExit, livedMs: number): void {
+  private exited(a: Agent, exit: AgentExit): void {
     this.agents.delete(a.id);
     this.handles.delete(a.id);
     this.registry.revoke(a.id);
@@ -302,6 +333,14 @@ export class Pool {
       this.step();
       return;
     }
+    const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
+    if (a.connectedAt === undefined) {
+      // Never connected, however it ended (a clean exit included: the agent gives up on a
+      // controller it cannot reach): the launch failed, and relaunching blindly would loop.
+      this.failed(`agent ${handle.agentId} on ${handle.host}${handle.pid === undefined ? '' : ` (pid ${handle.pid})`} ended before it connected (${how}, ${Date.now() - a.launchedAt} ms after launch); its stderr: ${tailOf(exit) || '(none)'}`);
+      this.step();
+      return;
+    }
     if (exit.exitCode === 0) {
       this.failures = 0;
       // It left on its own: idle past its own timeout, or told to stop (SIGTERM) mid-job. With
@@ -310,15 +349,17 @@ export class Pool {
       this.step();
       return;
     }
-    const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
     this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);
-    if (livedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited after ${livedMs} ms with ${how}: ${tailOf(exit)}`);
+    const connectedMs = Date.now() - a.connectedAt;
+    if (connectedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited ${connectedMs} ms after connecting with ${how}: ${tailOf(exit)}`);
     else this.failures = 0;
     this.step();
   }
 
   private failed(reason: string, permanent = false): void {
     this.failures++;
+    this.lastFailure = reason;
+    this.failedAt = Date.now();
     this.log(`pool ${this.name}: ${reason}`);
     if (this.failure) return;
     if (permanent || this.failures >= MAX_FAILURES) {

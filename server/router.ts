@@ -156,8 +156,8 @@ export const appRouter = t.router({
     }),
   }),
   jobs: t.router({
-    status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.job(input.jobId).status()),
-    list: authed.query(({ ctx }) => [...ctx.controller.scheduler.jobs.values()].map((j) => j.status())),
+    status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.jobStatus(ctx.controller.job(input.jobId))),
+    list: authed.query(({ ctx }) => [...ctx.controller.scheduler.jobs.values()].map((j) => ctx.controller.jobStatus(j))),
     cancel: authed.input(jobIdSchema.extend({ index: z.number().int().min(0).optional() })).mutation(({ ctx, input }) => ctx.controller.scheduler.cancel(input.jobId, input.index)),
     /**
      * Results as they finish, in batches. Each event is tracked by its log offset, so a client

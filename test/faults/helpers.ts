@@ -55,3 +55,32 @@ export async function countOutcomes<R>(job: AsyncIterable<TaskOutcome<R>>, total
   }
   return counts;
 }
+
+/**
+ * Yields what `source` yields, failing once `stallMs` pass without a new item: a bound on a
+ * stall, not on speed, so a long job on a slow machine passes while a stuck one fails quickly.
+ * `what` describes the state at the moment it fails.
+ */
+export async function* progressing<T>(source: AsyncIterable<T>, stallMs: number, what: () => string): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let n = 0;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what()}: no result for ${stallMs} ms after ${n} result(s)`)), stallMs);
+      });
+      let r: IteratorResult<T>;
+      try {
+        r = await Promise.race([it.next(), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.done) return;
+      n++;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}

@@ -13,6 +13,7 @@ import { connect } from '../../client/index.js';
 import { isGone, Reaper, tempDir, waitGone, within } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
 import { countOutcomes, notExactlyOnce, recordedCounts } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 /** Controller ping interval: an agent whose control connection misses two pings in a row is lost. */
 const HB = 250;
@@ -88,8 +89,8 @@ describe('lease', () => {
     // Two missed pings end it: between 2 and 3 intervals after the freeze (rarely just over 1,
     // if it froze before answering a ping), plus scheduling delay on a busy machine.
     expect(lostAfterMs).toBeGreaterThanOrEqual(HB);
-    expect(lostAfterMs).toBeLessThan(3 * HB + 750);
-    expect(rerunAfterMs).toBeLessThan(3 * HB + 750 + TASK_MS + 500);
+    expect(lostAfterMs).toBeLessThan(3 * HB + scaled(750));
+    expect(rerunAfterMs).toBeLessThan(3 * HB + scaled(750 + TASK_MS + 500));
 
     // Resumed, the agent finishes the stale run (its result has nowhere to go) and rejoins.
     process.kill(frozen, 'SIGCONT');

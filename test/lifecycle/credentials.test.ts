@@ -69,11 +69,12 @@ describe('agent credentials', () => {
   it('an agent given the wrong controllerKey refuses the controller and exits non-zero instead of retrying', async () => {
     const reaper = new Reaper();
     const { c } = await startController(reaper);
-    const creds = c.registry.issue('external', c.agentUrl, { slots: 2, graceMs: 20_000 });
+    // A grace period longer than the wait: only the refusal can end the agent in time (and it exits non-zero).
+    const creds = c.registry.issue('external', c.agentUrl, { slots: 2, graceMs: 120_000 });
     creds.controllerKey = keyToText(generateIdentity().publicKey);
 
     const agent = startAgent(reaper, { stdinLine: JSON.stringify(creds) + '\n' }); // stdin stays open
-    const ended = await within(agent.exited, 5_000, 'agent facing an impostor controller');
+    const ended = await within(agent.exited, 15_000, 'agent facing an impostor controller');
     expect(ended.code).not.toBe(0);
     expect(ended.code).not.toBeNull();
     expect(agent.stderr()).toContain('the controller failed to prove its identity');
@@ -83,11 +84,11 @@ describe('agent credentials', () => {
   it('an agent whose key the controller does not know (revoked) exits non-zero instead of redialing until graceMs', async () => {
     const reaper = new Reaper();
     const { c, logs } = await startController(reaper);
-    const creds = c.registry.issue('external', c.agentUrl, { slots: 1, graceMs: 20_000 });
+    const creds = c.registry.issue('external', c.agentUrl, { slots: 1, graceMs: 120_000 });
     c.registry.revoke(creds.agentId);
 
     const agent = startAgent(reaper, { stdinLine: JSON.stringify(creds) + '\n' }); // stdin stays open
-    const ended = await within(agent.exited, 5_000, () => `agent refused by its controller (controller refused it ${logs.filter((l) => l.includes('holds no key')).length} times meanwhile)`);
+    const ended = await within(agent.exited, 15_000, () => `agent refused by its controller (controller refused it ${logs.filter((l) => l.includes('holds no key')).length} times meanwhile)`);
     expect(ended.code).not.toBe(0);
     expect(agent.stderr()).toMatch(/refused|holds no key/i);
   });

@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished, vi } from 'vitest';
 import { connect } from '../../client/index.js';
-import { deferred, within } from '../support/async.js';
+import { deferred, pollDelay, within } from '../support/async.js';
+import { scaled } from '../support/timing.js';
 import type { Deferred } from '../support/async.js';
 
 export { deferred, within };
@@ -43,16 +44,17 @@ export function isGone(pid: number): boolean {
 }
 
 /**
- * Polls (every 20 ms, up to `ms`) until every pid is gone; returns how long that took.
+ * Polls (every 10 to 100 ms, up to `ms`) until every pid is gone; returns how long that took.
  * Another process ending has no event this process can wait on, hence the poll.
  */
-export async function waitGone(pids: readonly number[], ms: number, what: string): Promise<number> {
+export async function waitGone(pids: readonly number[], bound: number, what: string): Promise<number> {
+  const ms = scaled(bound);
   const t0 = Date.now();
-  for (;;) {
+  for (let n = 0; ; n++) {
     const alive = pids.filter((p) => !isGone(p));
     if (alive.length === 0) return Date.now() - t0;
     if (Date.now() - t0 > ms) throw new Error(`${what}: pid(s) ${alive.join(', ')} still running after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollDelay(n)));
   }
 }
 

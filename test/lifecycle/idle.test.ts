@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { LogLine } from '../../server/log-ring.js';
 import { Reaper, isGone, waitGone, within } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 /** When the agent wrote a line (its own clock, kept by the controller's log ring). */
 function agentLogTime(logs: readonly LogLine[], text: string): number {
@@ -34,7 +35,7 @@ describe('idle timeout', () => {
     const startedAt = agentLogTime(controller.logs.read(first!.agentId), `agent ${first!.agentId} pid ${first!.pid}:`);
     const exitingAt = agentLogTime(controller.logs.read(first!.agentId), `agent ${first!.agentId} exiting: idle for ${idleTimeoutMs} ms`);
     expect(exitingAt - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs);
-    expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + 1_000);
+    expect(exitingAt - startedAt).toBeLessThan(idleTimeoutMs + scaled(1_000));
     await waitGone([first!.pid!], 1_000, 'idle agent');
 
     // A relaunch would start synchronously from the pool's exit handler, which ran before ours.

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { sampler, sleep, waitGone } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 describe('autoscaling a local pool', () => {
   it('rises to max during a burst and falls back to min within idleTimeout after it', async () => {
@@ -34,7 +35,7 @@ describe('autoscaling a local pool', () => {
       // Idle again: the extra agents are retired by idle time, not before, and min stays.
       const back = await s.until((x) => x.agents === 1 && x.running === 1, idleTimeout + 2500, 'back to min after the burst');
       expect(back - burstEnd).toBeGreaterThanOrEqual(idleTimeout - 100);
-      expect(back - burstEnd).toBeLessThan(idleTimeout + 1500);
+      expect(back - burstEnd).toBeLessThan(idleTimeout + scaled(1500));
       const firstRetire = s.samples.find((x) => x.at >= burstEnd && x.retiring > 0);
       if (firstRetire) expect(firstRetire.at - burstEnd).toBeGreaterThanOrEqual(idleTimeout - 100);
       await sleep(300);

@@ -4,6 +4,7 @@
  */
 import type { Pool, PoolStatus } from '../../server/pool.js';
 import { isGone, waitGone } from '../lifecycle/helpers.js';
+import { scaled } from '../support/timing.js';
 
 export { isGone, waitGone };
 
@@ -29,7 +30,8 @@ export function sampler(pool: Pool, everyMs = 25) {
       take();
     },
     /** Resolves once `cond` holds for the pool's status (checked at each sample), or fails after `ms`. */
-    async until(cond: (s: PoolStatus) => boolean, ms: number, what: string): Promise<number> {
+    async until(cond: (s: PoolStatus) => boolean, bound: number, what: string): Promise<number> {
+      const ms = scaled(bound);
       const t0 = Date.now();
       for (;;) {
         const s = pool.status();

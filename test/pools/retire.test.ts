@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { sampler, waitGone } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 /** When each agent was retired, from the controller's log. */
 function retirements(logs: readonly { at: number; line: string }[], why: RegExp): { at: number; agent: string }[] {
@@ -76,7 +77,8 @@ describe('retiring agents mid-job', () => {
       // Their staggers are 0, 0.24 and 0.62 of 15% of the walltime, counted from when each
       // connected: at least ~160 ms between the first and the last, whatever their start order.
       expect(first[2]! - first[0]!).toBeGreaterThanOrEqual(100);
-      expect(first[2]! - started).toBeLessThan(walltime);
+      // None past its walltime; a loaded machine runs the pool's 100 ms tick late.
+      expect(first[2]! - started).toBeLessThan(walltime + scaled(250) - 250);
       expect(new Set(out.map((o) => o.pid)).size).toBeGreaterThan(3); // replacements ran tasks
       expect(pool.failure).toBeUndefined();
       expect(logs.filter((l) => /^pool wt: .*(ended:|failed)/.test(l.line))).toEqual([]);

@@ -1,5 +1,9 @@
-/** Waiting helpers shared by every test folder: deferred promises and bounded waits, no sleeps. */
+/**
+ * Waiting helpers shared by every test folder: deferred promises and bounded waits, no sleeps.
+ * Every bound here is scaled (test/support/timing.ts): it catches a stuck wait, whatever the load.
+ */
 import type { FlotillaError } from '../../client/index.js';
+import { scaled } from './timing.js';
 
 /** A promise with its settle functions outside. */
 export interface Deferred<T> {
@@ -22,7 +26,8 @@ export function deferred<T = void>(): Deferred<T> {
  * eating the whole test timeout. Not a sleep: it resolves as soon as `p` does. `what` may be a
  * function, to describe the state at the moment the wait fails.
  */
-export async function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+export async function within<T>(p: Promise<T>, bound: number, what: string | (() => string)): Promise<T> {
+  const ms = scaled(bound);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${typeof what === 'function' ? what() : what}: nothing after ${ms} ms`)), ms);
@@ -44,11 +49,19 @@ export async function rejection(p: PromiseLike<unknown>): Promise<FlotillaError>
   throw new Error('expected a rejection');
 }
 
+/**
+ * The pause before the n-th look of a poll: 10 ms, growing to 100 ms, so a long wait on a busy
+ * machine does not add to its load while a short one still ends promptly.
+ */
+export function pollDelay(n: number): number {
+  return Math.min(100, Math.round(10 * 1.5 ** n));
+}
+
 /** Polls `cond` until it holds, failing after `ms`. For state owned by other processes. */
 export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
+  const end = Date.now() + scaled(ms);
+  for (let n = 0; !(await cond()); n++) {
     if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollDelay(n)));
   }
 }

@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { pollDelay } from './async.js';
+import { scaled } from './timing.js';
 
 export const TAG_VAR = 'FLOTILLA_TEST_TAG';
 
@@ -34,13 +36,14 @@ export function taggedProcesses(tag: string): number[] {
 }
 
 /** Polls until no tagged process runs; returns how long that took, or fails naming the survivors. */
-export async function waitNoneTagged(tag: string, ms: number, what: string): Promise<number> {
+export async function waitNoneTagged(tag: string, bound: number, what: string): Promise<number> {
+  const ms = scaled(bound);
   const t0 = Date.now();
-  for (;;) {
+  for (let n = 0; ; n++) {
     const alive = taggedProcesses(tag);
     if (alive.length === 0) return Date.now() - t0;
     if (Date.now() - t0 > ms) throw new Error(`${what}: tagged process(es) ${alive.map(describe).join(', ')} still running after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollDelay(n)));
   }
 }
 

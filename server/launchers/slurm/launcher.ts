@@ -16,12 +16,11 @@ import type { PruneResult } from '../../runtime/prune.js';
 import { LocalShell, SshShell } from './shell.js';
 import type { Shell } from './shell.js';
 import { batchScript } from './script.js';
+import { parseJobEnd, parseQueue, parseSbatchId, RUNNING_STATES } from './status.js';
 import type { SlurmPoolOptions, SlurmResources } from './options.js';
 
 /** sbatch errors worth another try: the controller is busy or briefly unreachable. */
 const TRANSIENT = /Resource temporarily unavailable|Socket timed out|Unable to contact slurm controller|try again|Connection refused/i;
-/** squeue states of a job whose agent has started (for `connectTimeout`). */
-const RUNNING = new Set(['RUNNING', 'COMPLETING']);
 /** Launch requests this close together share one array. */
 const GATHER_MS = 20;
 
@@ -160,7 +159,7 @@ export class SlurmLauncher implements Launcher {
   private async sbatch(cmd: string): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const r = await this.shell.run(cmd);
-      const id = /^(\d+)/.exec(r.stdout.trim())?.[1];
+      const id = parseSbatchId(r.stdout);
       if (r.code === 0 && id) return id;
       const why = r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`;
       if (TRANSIENT.test(why) && attempt < 5) {
@@ -221,19 +220,18 @@ export class SlurmLauncher implements Launcher {
     const ids = [...new Set([...this.elements.keys()].map((k) => k.split('_')[0]))];
     const r = await this.shell.run(`squeue -h -r -j ${ids.join(',')} -o '%i|%T'`);
     if (r.code !== 0 && !/Invalid job id/i.test(r.stderr)) throw new Error(r.stderr.trim());
-    const inQueue = new Map(r.stdout.split('\n').filter(Boolean).map((l) => l.split('|') as [string, string]));
+    const inQueue = parseQueue(r.stdout);
     for (const e of [...this.elements.values()]) {
       const state = inQueue.get(e.key);
       if (state) {
         e.state = state;
         // Seen at the queue checks already made, so no extra call: as exact as pollSeconds.
-        if (RUNNING.has(state)) e.running();
+        if (RUNNING_STATES.has(state)) e.running();
         continue;
       }
       // Gone from the queue: its final state and log say how it ended.
       const info = await this.shell.run(`scontrol -o show job ${e.key}`);
-      const final = /JobState=(\w+)/.exec(info.stdout)?.[1] ?? 'COMPLETED';
-      const code = Number(/ExitCode=(\d+):/.exec(info.stdout)?.[1] ?? 0);
+      const { state: final, exitCode: code } = parseJobEnd(info.stdout);
       const tail = (await this.shell.run(`tail -c 4000 ${shq(e.log)} 2>/dev/null`)).stdout;
       this.elements.delete(e.key);
       if (final !== 'COMPLETED') this.log(`slurm: job ${e.key} (agent ${e.agentId}) ended ${final}`);

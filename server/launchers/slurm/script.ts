@@ -8,19 +8,23 @@ import { FlotillaError, badInput } from '../../../agent/protocol/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { SlurmResources } from './options.js';
 
+/** Longest time limit taken (about 190 years): beyond it a number prints in exponent form, which SLURM cannot read. */
+const MAX_MINUTES = 1e8;
+
 /** SLURM's time format from `90`, `'2h'`, `'30m'`, `'45s'`, `'1d'`, or SLURM's own text. */
 export function slurmTime(t: string | number): string {
   if (typeof t === 'number') {
-    if (!(t > 0)) badInput('resources.time', t, 'a positive number of minutes');
+    if (!(t > 0 && t <= MAX_MINUTES)) badInput('resources.time', t, `a positive number of minutes, at most ${MAX_MINUTES}`);
     return String(Math.ceil(t));
   }
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h|d)$/i.exec(t.trim());
+  const m = /^(\d{1,10}(?:\.\d{1,10})?)\s*(s|m|min|h|d)$/i.exec(t.trim());
   if (m) {
     const secs = Number(m[1]) * ({ s: 1, m: 60, min: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+    if (!(secs > 0 && secs <= MAX_MINUTES * 60)) badInput('resources.time', t, `a positive time limit of at most ${MAX_MINUTES} minutes`);
     const d = Math.floor(secs / 86400), h = Math.floor((secs % 86400) / 3600), mi = Math.floor((secs % 3600) / 60), s = Math.ceil(secs % 60);
     return `${d > 0 ? `${d}-` : ''}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
   }
-  if (/^(\d+-)?\d+(:\d+){0,2}$/.test(t.trim())) return t.trim();
+  if (/^(\d{1,6}-)?\d{1,8}(:\d{1,8}){0,2}$/.test(t.trim())) return t.trim();
   throw new FlotillaError('BAD_INPUT', `resources.time must be minutes, '2h', '30m', '1d' or SLURM's D-HH:MM:SS, got ${JSON.stringify(t)}`);
 }
 

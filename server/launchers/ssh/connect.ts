@@ -90,8 +90,14 @@ export function openConnection(h: ResolvedHost, opts: SshAuthOptions, sock?: Dup
         const verdict = checkHostKey(h.knownHostsFiles, name, key);
         if (verdict.ok) return true;
         if (verdict.reason === 'unknown' && opts.acceptNewHostKeys) {
-          addHostKey(h.knownHostsFiles[0]!, name, keyTypeOf(key), key);
-          return true;
+          try {
+            addHostKey(h.knownHostsFiles[0]!, name, keyTypeOf(key), key);
+            return true;
+          } catch (err) {
+            // A malformed key blob, or a known_hosts file we cannot write: refuse, saying why.
+            hostKeyError = FlotillaError.from(err, 'UNAUTHORIZED');
+            return false;
+          }
         }
         const where = h.knownHostsFiles.join(', ');
         hostKeyError = new FlotillaError(

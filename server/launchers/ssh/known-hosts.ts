@@ -6,6 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FlotillaError } from '../../../agent/protocol/errors.js';
 
 /** OpenSSH's fingerprint of a key blob: `SHA256:` and unpadded base64. */
 export function sshFingerprint(key: Buffer): string {
@@ -23,9 +24,30 @@ function matches(pattern: string, name: string): boolean {
     if (!salt || !hash) return false;
     return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
   }
-  // Wildcards as ssh_config patterns: * and ?.
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
+  return globMatch(pattern, name);
+}
+
+/**
+ * Wildcards as OpenSSH matches them: `*` any run, `?` any one character. Greedy with one
+ * backtrack point (the last `*`), so time stays within pattern × name: a regular expression
+ * built from a pattern like `*a*a*a...b` backtracks exponentially and would hang the controller.
+ */
+export function globMatch(pattern: string, name: string): boolean {
+  let p = 0, n = 0, star = -1, mark = 0;
+  while (n < name.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+      p++;
+      n++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = n;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++mark;
+    } else return false;
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; known?: string[] };
@@ -65,8 +87,12 @@ export function addHostKey(file: string, name: string, keyType: string, key: Buf
   appendFileSync(file, `${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 });
 }
 
-/** The key type named inside an SSH public key blob (its first string). */
+/**
+ * The key type named inside an SSH public key blob (its first string).
+ * @throws FlotillaError BAD_INPUT for a blob too short to hold one (the server sent it).
+ */
 export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4 || key.readUInt32BE(0) > key.length - 4) throw new FlotillaError('BAD_INPUT', `host key blob of ${key.length} bytes does not start with a key type`);
   const n = key.readUInt32BE(0);
   return key.subarray(4, 4 + n).toString('latin1');
 }

@@ -50,11 +50,15 @@ export function resolveHost(spec: string, config: SSHConfig, defaults: { knownHo
   const jump = first(c.ProxyJump);
   const portText = first(c.Port);
   const alive = Number(first(c.ServerAliveInterval) ?? 5);
+  const configuredPort = portText === undefined ? undefined : Number(portText);
+  if (port === undefined && configuredPort !== undefined && !(Number.isInteger(configuredPort) && configuredPort > 0 && configuredPort < 65536)) {
+    throw new FlotillaError('BAD_INPUT', `ssh_config gives host ${JSON.stringify(spec)} Port ${JSON.stringify(portText)}, which is not a port number (1 to 65535)`);
+  }
   const configuredKnownHosts = all(c.UserKnownHostsFile).flatMap((f) => f.split(/\s+/)).map(expand);
   return {
     spec,
     host: first(c.HostName)?.replace(/%h/g, host) ?? host,
-    port: port ?? (portText ? Number(portText) : 22),
+    port: port ?? configuredPort ?? 22,
     user: user ?? first(c.User) ?? defaults.user ?? userInfo().username,
     identityFiles: all(c.IdentityFile).map(expand),
     proxyJump: jump && jump !== 'none' ? jump.split(',').map((s) => s.trim()) : [],
