@@ -6,39 +6,11 @@
  */
 import { z } from 'zod';
 import { FlotillaError } from '../agent/protocol/errors.js';
-
-/** Edit distance, counting a swap of two neighbours as one edit. */
-function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** The known key `key` was most likely meant to be, if any is close enough. */
-export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const same = known.find((k) => k.toLowerCase() === lower);
-  if (same) return same;
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const dist = distance(lower, k.toLowerCase());
-    if (dist < bestD) [best, bestD] = [k, dist];
-  }
-  // A prefix counts too: `timeout` for `timeoutMs`, `idle` for `idleTimeout`.
-  const prefixed = known.find((k) => k.toLowerCase().startsWith(lower) && lower.length >= 4);
-  return bestD <= Math.max(1, Math.floor(key.length / 4)) ? best : prefixed;
-}
+import { didYouMean } from '../agent/protocol/options.js';
 
 /** What to say about an unknown key. */
 function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const near = nearestKey(key, known);
+  const near = didYouMean(key, known);
   return `${key} is not an option (${near ? `did you mean ${near}?` : `known: ${known.join(', ')}`})`;
 }
 

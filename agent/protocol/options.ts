@@ -5,17 +5,20 @@
 import { FlotillaError } from './errors.js';
 
 /**
- * The known keys closest to `key` (ignoring case; a typo or two, or a missing unit suffix such
- * as `timeout` for `timeoutMs`), as "a" or "a or b"; undefined when none is close.
+ * The known keys closest to `key`, as "a" or "a or b"; undefined when none is close. Case is
+ * ignored, a typo or two counts (a singular finds its plural: retry, retries), and so does a
+ * prefix of four letters or more (`timeout` for `timeoutMs`, `idle` for `idleTimeout`).
  */
 export function didYouMean(key: string, known: readonly string[]): string | undefined {
-  // Compared as stems, so a singular finds its plural (retry: retries).
+  const lower = key.toLowerCase();
+  const same = known.find((k) => k.toLowerCase() === lower);
+  if (same) return same;
   const stem = (s: string) => s.toLowerCase().replace(/ies$/, 'y').replace(/s$/, '');
   const k = stem(key);
   const scored = [...known].sort().map((cand) => ({ cand, d: distance(k, stem(cand)) }));
   const best = scored.reduce((m, s) => Math.min(m, s.d), Infinity);
-  if (!(best <= Math.max(2, Math.floor(key.length / 3)))) return undefined;
-  return scored.filter((s) => s.d === best).slice(0, 2).map((s) => s.cand).join(' or ');
+  if (best <= Math.max(2, Math.floor(key.length / 3))) return scored.filter((s) => s.d === best).slice(0, 2).map((s) => s.cand).join(' or ');
+  return lower.length >= 4 ? known.find((c) => c.toLowerCase().startsWith(lower)) : undefined;
 }
 
 /**
@@ -34,13 +37,17 @@ export function checkKnownKeys(given: object, known: readonly string[], what: st
   throw new FlotillaError('BAD_INPUT', `unknown ${what}${bad.length > 1 ? 's' : ''} ${parts.join(', ')}; known: ${[...known].sort().join(', ')}`, { context: { unknownKeys: bad } });
 }
 
-/** Levenshtein distance, for short option names. */
+/** Edit distance for short option names, a swap of two neighbours counting as one edit (prot: port). */
 function distance(a: string, b: string): number {
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j]!, before[j - 2]! + 1);
+    }
+    [before, prev] = [prev, cur];
   }
   return prev[b.length]!;
 }
