@@ -110,8 +110,10 @@ describe('an agent that outlives its controller', () => {
     const fl = await connect({ url, token, waitForAgents: 2 });
     const agentId = (JSON.parse(readFileSync(creds, 'utf8')) as { agentId: string }).agentId;
     const n = 150;
+    // 100 ms a task: after the restart the rest takes seconds, longer than the agent's redial
+    // (backoff at most 5 s), so on a loaded machine too it is back before the job can end.
     const jobId = await fl.submit(Array.from({ length: n }, (_, i) => i), async (i: number) => {
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
       return i * i;
     });
     await until(async () => (await fl.status(jobId)).done >= 30, 20_000);
