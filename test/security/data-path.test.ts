@@ -83,6 +83,24 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
+/**
+ * A durable controller with one raw lane the test speaks for, and a 4-task job (x * 10, 50 ms
+ * each) whose first run that lane holds.
+ */
+async function durableJobOnRawLane() {
+  const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-datapath-'));
+  cleanup.add(() => rmSync(stateDir, { recursive: true, force: true }));
+  const { controller } = await startController(cleanup, { stateDir, durable: true });
+  const { raw, run } = await rawLane(controller);
+  const session = new Session(localClient(controller), localHotPath(controller), controller, async () => {});
+  cleanup.add(() => session.close());
+  const job = session.map([1, 2, 3, 4], async (x: number) => {
+    await new Promise((r) => setTimeout(r, 50));
+    return x * 10;
+  });
+  return { controller, raw, run, job };
+}
+
 describe('no spread of an unbounded array into a call', () => {
   it('no source file spreads an array into push, Math.max/min, fromCharCode or a call through apply', () => {
     const pattern = /\.(push|unshift)\(\.\.\.|Math\.(max|min)\(\.\.\.|fromCharCode\(\.\.\.|fromCodePoint\(\.\.\.|\.apply\(\s*[^,)]+,\s*[a-zA-Z_]/;
@@ -137,16 +155,7 @@ describe('value depth is bounded at every decoder and encoder', () => {
   });
 
   it('a value nested 20,000 deep from an agent fails that task alone on a durable controller', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-datapath-'));
-    cleanup.add(() => rmSync(stateDir, { recursive: true, force: true }));
-    const { controller } = await startController(cleanup, { stateDir, durable: true });
-    const { raw, run } = await rawLane(controller);
-    const session = new Session(localClient(controller), localHotPath(controller), controller, async () => {});
-    cleanup.add(() => session.close());
-    const job = session.map([1, 2, 3, 4], async (x: number) => {
-      await new Promise((r) => setTimeout(r, 50));
-      return x * 10;
-    });
+    const { controller, raw, run, job } = await durableJobOnRawLane();
     await raw.peer.send(sealRawJson(raw, `{"t":"res","r":[[${await run},1,{"j":${deepJson(20_000)}},10]]}`));
     await cutOffAfterOneResult(controller, raw);
     const out = await within(job.outcomes(), 20_000, 'outcomes after the deep value');
@@ -158,16 +167,7 @@ describe('value depth is bounded at every decoder and encoder', () => {
   });
 
   it('an error context nested 20,000 deep from an agent fails that task with its own code and message, the context dropped', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-datapath-'));
-    cleanup.add(() => rmSync(stateDir, { recursive: true, force: true }));
-    const { controller } = await startController(cleanup, { stateDir, durable: true });
-    const { raw, run } = await rawLane(controller);
-    const session = new Session(localClient(controller), localHotPath(controller), controller, async () => {});
-    cleanup.add(() => session.close());
-    const job = session.map([1, 2, 3, 4], async (x: number) => {
-      await new Promise((r) => setTimeout(r, 50));
-      return x * 10;
-    });
+    const { controller, raw, run, job } = await durableJobOnRawLane();
     await raw.peer.send(sealRawJson(raw, `{"t":"res","r":[[${await run},0,{"code":"TASK_ERROR","message":"boom","context":{"deep":${deepJson(20_000)}}},10]]}`));
     await cutOffAfterOneResult(controller, raw);
     const out = await within(job.outcomes(), 20_000, 'outcomes after the deep context');
