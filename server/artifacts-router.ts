@@ -16,10 +16,10 @@ export const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
 export function artifactsRouter() {
   return router({
     /** Which of these artifacts the controller lacks. */
-    missing: authed.input(z.object({ hashes: z.array(hash).max(1024) })).query(({ ctx, input }) => ctx.controller.artifacts.missing(input.hashes)),
+    missing: authed.input(z.object({ hashes: z.array(hash).max(1024) })).query(({ ctx, input }) => ctx.plane.artifacts.missing(input.hashes)),
     /** Stores an artifact; its code must hash to its name. */
     put: authed.input(z.object({ hash, code: z.string().max(MAX_ARTIFACT_BYTES) })).mutation(({ ctx, input }) => {
-      ctx.controller.artifacts.put(input.hash, input.code);
+      ctx.plane.artifacts.put(input.hash, input.code);
       return { stored: input.hash };
     }),
   });

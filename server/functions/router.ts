@@ -22,12 +22,12 @@ export const functionRefSchema = z.object({ name, version });
 export function functionsRouter() {
   return router({
     /** Registers a spec under a name as its latest version; returns the version (its content hash). */
-    register: authed.input(registerSchema).mutation(({ ctx, input }) => ctx.controller.functions.register(input.name, { ...input.spec, id: fnSpecId(input.spec) })),
+    register: authed.input(registerSchema).mutation(({ ctx, input }) => ctx.plane.functions.register(input.name, { ...input.spec, id: fnSpecId(input.spec) })),
     /** Every version of every registered function. */
-    list: authed.query(({ ctx }) => ctx.controller.functions.list()),
+    list: authed.query(({ ctx }) => ctx.plane.functions.list()),
     /** One version (the latest by default) in full. */
-    get: authed.input(functionRefSchema).query(({ ctx, input }) => ctx.controller.functions.get(input.name, input.version)),
+    get: authed.input(functionRefSchema).query(({ ctx, input }) => ctx.plane.functions.get(input.name, input.version)),
     /** Removes one version, or every version of a name. */
-    remove: authed.input(functionRefSchema).mutation(({ ctx, input }) => ctx.controller.functions.remove(input.name, input.version)),
+    remove: authed.input(functionRefSchema).mutation(({ ctx, input }) => ctx.plane.functions.remove(input.name, input.version)),
   });
 }
