@@ -3,7 +3,7 @@
  * those, before submitting the job that needs them. Merged into the app router as `artifacts`.
  */
 import { z } from 'zod';
-import { authed, router } from './router.js';
+import { authed, router } from './trpc.js';
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest');
 /** Largest artifact accepted: a bundle this size is a mistake (data belongs in arguments). */

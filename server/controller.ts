@@ -17,7 +17,7 @@ import type { Pool } from './pool.js';
 import { planPools } from './pool-options.js';
 import { PoolSet } from './pool-set.js';
 import { Core } from './core.js';
-import type { Context } from './router.js';
+import type { Context } from './trpc.js';
 import { loadIdentity, loadToken, tokenPath } from './state.js';
 import { privateDir } from './private-files.js';
 import { LogRing } from './log-ring.js';

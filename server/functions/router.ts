@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { fnSpecId } from '../../agent/protocol/fnspec.js';
 import { fnSpecSchema } from '../schemas.js';
-import { authed, router } from '../router.js';
+import { authed, router } from '../trpc.js';
 
 // Names and versions are checked by the registry with the shared schemas, so a bad one gets the
 // same sentence however it arrives; here only their size is bounded.

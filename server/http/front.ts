@@ -12,7 +12,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { AGENT_PATH } from '../agent-endpoint.js';
 import type { AgentEndpoint } from '../agent-endpoint.js';
 import { appRouter } from '../router.js';
-import type { Context } from '../router.js';
+import type { Context } from '../trpc.js';
 import type { ControlPlane } from '../control-plane.js';
 import { MAX_MESSAGE_BYTES, mib } from '../limits.js';
 import { listenEndpoint, refuseBody } from './endpoint.js';
