@@ -4,7 +4,7 @@
  * depends on this interface only, never on the `Controller` that composes the parts, so it can
  * be driven by anything that implements it and reads nothing through it.
  */
-import type { Encoded } from '../agent/protocol/codec.js';
+import type { Encoded } from '../contract/codec.js';
 import type { ControlEventStream } from './events.js';
 import type { Job, JobStatus } from './job.js';
 import type { Lane, LaneInfo } from './lane.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { badInput } from '../agent/protocol/errors.js';
+import { badInput } from '../contract/errors.js';
 import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';

@@ -4,9 +4,9 @@
  * the API layer calls, through the `ControlPlane` interface.
  */
 import { randomBytes } from 'node:crypto';
-import { badInput, FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
-import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { badInput, FlotillaError } from '../contract/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import { specArtifacts } from '../contract/fnspec.js';
 import { DONE, Job } from './job.js';
 import type { JobStatus } from './job.js';
 import type { Lane, LaneInfo } from './lane.js';

@@ -6,9 +6,9 @@
  * chunks as tasks are dispatched, a result is committed before it is published, and only a
  * short tail of the log stays in memory: a million-task job costs a few bytes per task here.
  */
-import type { Encoded } from '../agent/protocol/codec.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
+import type { Encoded } from '../contract/codec.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import type { Flushing, JobRow, JobStore } from './store/job-store.js';
 import { UsageSummary } from './task-usage.js';
 import { Emitter } from './emitter.js';

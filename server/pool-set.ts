@@ -3,8 +3,8 @@
  * that gave up, answering which lanes are connected, and waiting for lanes. Agents' stderr lines
  * land in the log ring and the event stream.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher } from './pool-options.js';

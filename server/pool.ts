@@ -10,7 +10,7 @@
  * slow to start, and a launch that never connected did no work. Failures count in a row: an
  * agent launched after the last failure that stays connected past EARLY_EXIT_MS resets the count.
  */
-import type { FlotillaError } from '../agent/protocol/errors.js';
+import type { FlotillaError } from '../contract/errors.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Lane } from './lane.js';

@@ -5,9 +5,9 @@
 import { tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import { packed } from './packed.js';
-import { fnSpecId } from '../agent/protocol/fnspec.js';
+import { fnSpecId } from '../contract/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import type { TaskResult } from './job.js';

@@ -4,8 +4,8 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { WebSocket } from 'ws';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FlotillaErrorCode } from '../contract/errors.js';
 import { transformer } from './transformer.js';
 import type { ControlPlane } from './control-plane.js';
 

@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { encodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import { encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import type { ControlPlane, FlowService, FlowSummary } from '../control-plane.js';
 import { DONE, RUNNING } from '../job.js';
 import type { Job } from '../job.js';

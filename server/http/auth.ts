@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(host: string): boolean {
