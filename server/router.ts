@@ -2,6 +2,7 @@
  * The controller's tRPC router: what clients can call, over HTTP, WebSocket, or in process.
  * Every procedure but `health` requires the bearer token.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -80,7 +81,7 @@ function aborted(signal: AbortSignal): { promise: Promise<void>; off: () => void
 
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
   while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
 }
 

@@ -119,6 +119,11 @@ export class Front {
     return new Front(server, trpcWss, local, !!o.tls);
   }
 
+  /** The clients' WebSockets connected now. */
+  get clients(): ReadonlySet<WebSocket> {
+    return this.trpcWss.clients;
+  }
+
   /** Ends client sockets (after their last messages), then stops listening. */
   async close(): Promise<void> {
     // Let the result streams' CLOSED errors reach their clients before the sockets go.
