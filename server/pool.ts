@@ -17,6 +17,9 @@ import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
 import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
 import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
+import type { PoolStatus } from '../contract/agent-types.js';
+
+export type { PoolStatus };
 
 /** Options of a pool of local agents. */
 export interface LocalPoolOptions extends CommonPoolOptions {
@@ -46,24 +49,6 @@ const STOP_GRACE_MS = 5_000;
 /** The last lines an agent wrote to stderr, on one line. */
 function tailOf(exit: AgentExit): string {
   return exit.stderrTail.trim().split('\n').slice(-5).join(' | ');
-}
-
-export interface PoolStatus {
-  name: string;
-  launcher: string;
-  /** Agents alive: starting, running or retiring. */
-  agents: number;
-  min: number;
-  max: number;
-  /** Agents connected and taking work. */
-  running: number;
-  /** Agents launched and not connected yet (SLURM: also jobs waiting in the queue). */
-  starting: number;
-  /** Agents finishing their runs before they are stopped; they take no new work. */
-  retiring: number;
-  failure: string | undefined;
-  /** Per host, for launchers that have hosts. */
-  hosts?: unknown[];
 }
 
 /** One agent of the pool, from its launch to its exit. */

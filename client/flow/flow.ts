@@ -4,11 +4,11 @@
  */
 import { FlotillaError } from '../../contract/errors.js';
 import type { CommandOutput } from '../../contract/flow-unit.js';
-import { describeZodError } from '../../server/schemas.js';
-import { RESERVED_NAMES, distributeSchema } from '../../server/flows/schemas.js';
-import type { DistributeInput } from '../../server/flows/schemas.js';
-import { throwProblems } from '../../server/flows/prepare.js';
-import type { FlowProblem } from '../../server/flows/types.js';
+import { describeZodError } from '../../contract/schemas.js';
+import { RESERVED_NAMES, distributeSchema } from '../../contract/flow-schemas.js';
+import type { DistributeInput } from '../../contract/flow-schemas.js';
+import { throwProblems } from '../../contract/flow-problems.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import { defaultSession } from '../cluster-map.js';
 import { fromTRPCError } from '../errors.js';
 import { isModuleFunction } from '../module/handle.js';
