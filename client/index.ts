@@ -3,7 +3,8 @@
  *
  *   import { clusterMap, connect, flow, paramGrid } from 'flotilla';
  */
-export { clusterMap, closeDefaultSession } from './cluster-map.js';
+export { clusterMap } from './cluster-map.js';
+export { closeDefaultSession } from './default-session.js';
 export { connect } from './connect.js';
 export type { ConnectOptions } from './connect.js';
 export { Session } from './session.js';
