@@ -7,7 +7,7 @@ import { captureCallSite } from './call-site.js';
 import type { Session, MapOptions, TaskFn } from './session.js';
 import type { MapJob } from './job.js';
 import type { ModuleFunction } from './module/handle.js';
-import type { TaskContext } from '../agent/protocol/task-context.js';
+import type { TaskContext } from '../contract/task-context.js';
 
 let shared: Promise<Session> | undefined;
 

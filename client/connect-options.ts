@@ -4,7 +4,7 @@
  * else FLOTILLA_URL) or an embedded one.
  */
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { ControllerOptions } from '../server/controller-options.js';
 import { controllerFileShape } from '../server/controller-options.js';
 import { checkOptions, strictOptions } from '../server/option-check.js';

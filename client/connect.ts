@@ -2,7 +2,7 @@
  * `connect()`: a session with a running controller (`url` or FLOTILLA_URL, + token), or, with
  * neither, with an embedded controller started in this process with local agents.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
 import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';

@@ -5,9 +5,9 @@
  * name takes the function's type as a type parameter: `fl.call<typeof fit>('fit', rows)`.
  */
 import type { TRPCClient } from '@trpc/client';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
-import type { TaskContext } from '../agent/protocol/task-context.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
+import type { TaskContext } from '../contract/task-context.js';
 import type { FunctionDetails, FunctionInfo } from '../server/functions/registry.js';
 import type { AppRouter } from '../server/router.js';
 import { fnVersionSchema } from '../server/schemas.js';

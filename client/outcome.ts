@@ -1,5 +1,5 @@
-import { decodeValue } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { decodeValue } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { TaskResult } from '../server/job.js';
 import type { TaskUsage } from '../server/task-usage.js';
 

@@ -4,9 +4,9 @@
  * ones speak tRPC over WebSocket with the bearer token.
  */
 import type { TRPCClient } from '@trpc/client';
-import type { Encoded } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { TaskContext } from '../agent/protocol/task-context.js';
+import type { Encoded } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { TaskContext } from '../contract/task-context.js';
 import type { Controller } from '../server/controller.js';
 import type { AppRouter } from '../server/router.js';
 import type { JobStatus } from '../server/job.js';
@@ -26,7 +26,7 @@ import { MapJob } from './job.js';
 import { needsBuild, Prebuilt, prepareFunction, shipInline } from './module/prepare.js';
 import type { FunctionOptions } from './module/prepare.js';
 import type { ModuleFunction } from './module/handle.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import { toOutcome } from './outcome.js';
 import { itemList } from './items.js';
 import { abortError } from './abort.js';
@@ -35,7 +35,7 @@ import { flow } from './flow/flow.js';
 import { captureCallSite, locateError } from './call-site.js';
 import type { CallSite } from './call-site.js';
 import { shippingFrom } from './ship.js';
-import { checkKnownKeys } from '../agent/protocol/options.js';
+import { checkKnownKeys } from '../contract/options.js';
 import type { Flow } from './flow/flow.js';
 import { progressSink } from './progress/map-progress.js';
 import type { ProgressOption } from './progress/map-progress.js';

@@ -5,7 +5,7 @@
  */
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import { withBearer } from './bearer-ws.js';
 import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from './reach.js';
 import type { AppRouter } from './router.js';

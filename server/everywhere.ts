@@ -8,10 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { encodeValue } from '../agent/protocol/codec.js';
+import { encodeValue } from '../contract/codec.js';
 import { checkGlobals } from './submit-checks.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import { specArtifacts } from '../contract/fnspec.js';
 import type { Controller } from './controller.js';
 import { Job } from './job.js';
 import type { TaskResult } from './job.js';

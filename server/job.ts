@@ -7,9 +7,9 @@
  * chunks as tasks are dispatched, a result is committed before it is readable, and only a short
  * tail of the log stays in memory: a million-task job costs a few bytes per task here.
  */
-import type { Encoded } from '../agent/protocol/codec.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
+import type { Encoded } from '../contract/codec.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import type { JobRow, JobStore } from './store/job-store.js';
 import { StoredArguments } from './store/stored-arguments.js';
 import { StoredResultLog } from './store/stored-result-log.js';
@@ -20,6 +20,7 @@ import type { LogBatch, ReadOptions, ResultLog } from './jobs/result-log.js';
 import { RUNNING, TaskTable } from './jobs/task-table.js';
 import type { RestRange } from './jobs/task-table.js';
 import { UsageSummary } from './task-usage.js';
+import { Emitter } from './emitter.js';
 import type { JobSpec, JobStatus, PartialListener, TaskResult } from './jobs/types.js';
 
 export { QUEUED, RUNNING, DONE } from './jobs/task-table.js';
@@ -42,14 +43,16 @@ export class Job {
   cancelled = false;
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
-  /** Called once, when the last result is readable. */
-  onFinish: ((job: Job) => void) | undefined;
+  /** `published`: the results log grew; `finished`: the last result is readable (once). */
+  readonly signals = new Emitter<{ published: Job; finished: Job }>();
 
   readonly tasks: TaskTable;
   readonly log: ResultLog;
   private readonly args: ArgumentSource;
   private readonly partialListeners = new Set<PartialListener>();
   private usage: UsageSummary | undefined;
+  /** The log's length when `published` was last emitted. */
+  private shown = 0;
 
   /**
    * A new job, in memory or, with `store`, durable. `restored`: its task table as a restarted
@@ -216,12 +219,16 @@ export class Job {
 
   /** Results became readable: once all are, the job is finished. */
   private committed(): void {
+    if (this.log.length > this.shown) {
+      this.shown = this.log.length;
+      this.signals.emit('published', this);
+    }
     if (this.completedAt === undefined || this.finished || this.log.length !== this.total) return;
     this.finishedAt = this.completedAt;
     this.tasks.release();
     this.args.discard();
     this.log.end();
-    this.onFinish?.(this);
+    this.signals.emit('finished', this);
   }
 
   /** Up to `max` results of the log from offset `from` (readable ones only). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { Agent } from 'node:https';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import { pinnedAgent } from './tls-pin.js';
 import { defaultStateDir, tokenPath } from './state-path.js';
 

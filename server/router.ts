@@ -5,11 +5,11 @@
 import { initTRPC, TRPCError, tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FlotillaErrorCode } from '../contract/errors.js';
 import { transformer } from './transformer.js';
 import { packed } from './packed.js';
-import { fnSpecId } from '../agent/protocol/fnspec.js';
+import { fnSpecId } from '../contract/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';

@@ -3,7 +3,7 @@
  * same message whichever way it arrives.
  */
 import { z } from 'zod';
-import type { Encoded } from '../agent/protocol/codec.js';
+import type { Encoded } from '../contract/codec.js';
 
 const isEncoded = (v: unknown): v is Encoded =>
   typeof v === 'object' && v !== null && 'j' in v && (!('b' in v) || v.b === undefined || (Array.isArray(v.b) && v.b.every((b) => b instanceof Uint8Array)));

@@ -2,8 +2,8 @@
  * `flow(grid)`: a typed builder of stages over a parameter grid, its distribution, and the calls
  * that run it (`preflight`, `submit`, `collect`). Each call returns a new flow; a flow is a value.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { CommandOutput } from '../../agent/protocol/flow-unit.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { CommandOutput } from '../../contract/flow-unit.js';
 import { describeZodError } from '../../server/schemas.js';
 import { RESERVED_NAMES, distributeSchema } from '../../server/flows/schemas.js';
 import type { DistributeInput } from '../../server/flows/schemas.js';

@@ -1,7 +1,7 @@
 /**
  * The CLI's flow commands: `flotilla flows`, `flotilla flow status|collect|cancel <id>`.
  */
-import { decodeValue } from '../../agent/protocol/codec.js';
+import { decodeValue } from '../../contract/codec.js';
 import type { CliConnection } from '../cli-client.js';
 import { jsonSafe } from '../json-safe.js';
 import type { FlowStatus } from './types.js';

@@ -2,7 +2,7 @@
  * Where a flow's units run: what one unit requires of its slot, and whether the chosen pool
  * can give it, as preflight problems rather than a failure after submit.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { Controller } from '../controller.js';
 import { choosePool } from '../routing.js';
 import type { Requirements } from '../routing.js';

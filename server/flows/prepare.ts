@@ -2,11 +2,11 @@
  * Checks a submitted flow against its grid and turns it into what runs: stages in dependency
  * order, the decoded rows, and the unit function spec. Every problem is reported at once.
  */
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId, specArtifacts } from '../../agent/protocol/fnspec.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import type { FlowStageDef, FlowUnitDef } from '../../agent/protocol/flow-unit.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { fnSpecId, specArtifacts } from '../../contract/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import type { FlowStageDef, FlowUnitDef } from '../../contract/flow-unit.js';
 import { graphProblems, orderStages } from './graph.js';
 import { RESERVED_NAMES } from './schemas.js';
 import type { DistributeInput, FlowSubmitInput } from './schemas.js';

@@ -4,9 +4,9 @@
  * A version is the spec's content hash, so registering the same spec again changes nothing but
  * which version is the latest; older versions stay callable by version until removed.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId, specArtifacts } from '../../agent/protocol/fnspec.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { fnSpecId, specArtifacts } from '../../contract/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import { describeZodError, fnNameSchema, fnVersionSchema } from '../schemas.js';
 import type { FunctionRow, FunctionTable } from './function-table.js';
 

@@ -4,7 +4,7 @@
  * imports this file and this file its builders, so the import cycle is harmless).
  */
 import { z } from 'zod';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
+import { fnSpecId } from '../../contract/fnspec.js';
 import { fnSpecSchema } from '../schemas.js';
 import { authed, router } from '../router.js';
 

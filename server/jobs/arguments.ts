@@ -3,7 +3,7 @@
  * task's argument; with the durable store (server/store/stored-arguments.ts), chunks in SQLite,
  * read back as tasks are dispatched, only running tasks' arguments held in memory.
  */
-import type { Encoded } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../contract/codec.js';
 
 /** A job's task arguments, by task index. */
 export interface ArgumentSource {

@@ -1,7 +1,7 @@
 /** The shapes of a job: what it is submitted with, what its results and status look like. */
-import type { Encoded } from '../../agent/protocol/codec.js';
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import type { JobUsage, TaskUsage } from '../task-usage.js';
 
 /** Which run produced a result. */

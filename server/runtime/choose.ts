@@ -6,7 +6,7 @@
  * A runtime is provided only where it can run (Linux, x64 or arm64, glibc new enough, room in
  * the cache folder); anything else is refused here, naming the host and what to do.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { HostProbe } from './probe.js';
 import { glibcAtLeast } from './probe.js';
 import { fileRuntime, npmRuntime, OFFICIAL_MIN_GLIBC, selfRuntime, selfUnfit } from './obtain.js';

@@ -9,7 +9,7 @@ import { shq } from '../launchers/ssh/remote.js';
 import { probeHost } from './probe.js';
 import type { HostProbe } from './probe.js';
 import { chooseRuntime, MIN_NODE_MAJOR } from './choose.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { RuntimeOption } from './choose.js';
 import { ensureRuntime } from './upload.js';
 

@@ -5,7 +5,7 @@
  * that host names in its command line (detached agents, relays, other controllers' agents).
  */
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { run, shq } from '../launchers/ssh/remote.js';
 
 /** What a prune removed and kept on one host. */

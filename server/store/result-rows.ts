@@ -2,8 +2,8 @@
  * How a row of the results table holds its results: one chunk (./chunk.ts) of compact arrays, an
  * error shared by many results (a cancel's) written once.
  */
-import type { Encoded } from '../../agent/protocol/codec.js';
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { ErrorInfo } from '../../contract/errors.js';
 import type { TaskResult } from '../jobs/types.js';
 import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';

@@ -2,7 +2,7 @@
  * A durable job's arguments: stored in chunks as they arrive (one row per submitted chunk), read
  * back a chunk at a time as tasks are dispatched; only running tasks' arguments stay in memory.
  */
-import type { Encoded } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../contract/codec.js';
 import type { ArgumentSource } from '../jobs/arguments.js';
 import type { JobStore } from './job-store.js';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { remoteClient } from '../../client/transport.js';
 import { shipFunction } from '../../client/ship.js';
-import { encodeValue } from '../../agent/protocol/codec.js';
+import { encodeValue } from '../../contract/codec.js';
 import { packedArgs } from '../../server/packed.js';
 import { JobStore } from '../../server/store/job-store.js';
 import { Reaper, ROOT, startProcess, tempDir, within } from '../lifecycle/helpers.js';

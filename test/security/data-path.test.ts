@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Session } from '../../client/session.js';
 import { localClient, localHotPath } from '../../client/transport.js';
 import { shipFunction } from '../../client/ship.js';
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
 import { Cleanup, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
 import type { GenuinePeer } from './helpers.js';
 import { decodeFrame } from '../../agent/protocol/frame.js';
