@@ -16,7 +16,7 @@ import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { DONE, Job } from './job.js';
+import { Job } from './job.js';
 import type { JobStatus } from './job.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
@@ -321,7 +321,7 @@ export class Controller {
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
       const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
-      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
+      job.failRest(error, { queuedOnly: true });
     }
   }
 
@@ -409,7 +409,7 @@ export class Controller {
     if (!job || job.sealed || job.finished) return;
     // One error shared by every such task (clients fill taskIndex in from each result's index).
     const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
-    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
+    job.failRest(error, { from: job.appended });
   }
 
   /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
@@ -526,7 +526,7 @@ export class Controller {
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
       const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
-      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
+      job.failRest(error);
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

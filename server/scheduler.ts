@@ -10,7 +10,7 @@ import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
 import { packEncoded, unpackEncoded } from '../contract/messages.js';
 import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
-import { DONE, Job, RUNNING } from './job.js';
+import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../contract/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
@@ -589,15 +589,11 @@ export class Scheduler {
     for (const [lane, runs] of byLane) this.abandon(lane, runs);
     // Stored before any result is: a controller that dies from here on still knows the job is cancelled.
     if (index === undefined) job.markCancelled();
-    let cancelled = 0;
-    const from = index ?? 0, to = index === undefined ? job.total : index + 1;
     // One error for every task: a cancel of millions costs one small object per task, not four.
     // The result carries the index, and clients fill taskIndex in from it.
     const error: ErrorInfo = { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, pool: job.pool } };
     if (index !== undefined) error.context!.taskIndex = index;
-    for (let i = from; i < to; i++) {
-      if (job.state[i] !== DONE && job.record({ index: i, ok: false, error })) cancelled++;
-    }
+    const cancelled = job.failRest(error, index === undefined ? {} : { from: index, to: index + 1 });
     this.dispatch();
     return { cancelled };
   }
