@@ -401,7 +401,7 @@ export class Scheduler {
             // Reported first: the job's last result ends it, and its `job.finished` comes after.
             if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at);
             r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host, u });
-          } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
+          } else if (payload.action === 'retry' && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
             if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at, payload);
             r.job.requeue(r.index);
@@ -409,7 +409,7 @@ export class Scheduler {
             this.activate(r.job);
           } else {
             this.fail(r, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } }, u);
-            if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
+            if (payload.code === 'SETUP_FAILED' && payload.action === 'replace-lane') this.recycleWhenIdle(lane, payload.message);
           }
         }
         lane.lastReport = Date.now();
