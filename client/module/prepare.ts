@@ -9,7 +9,7 @@ import type { TRPCClient } from '@trpc/client';
 import { FlotillaError } from '../../contract/errors.js';
 import { fnSpecId } from '../../contract/fnspec.js';
 import type { Artifact, FnSpec, ModuleRef, SetupSpec } from '../../contract/fnspec.js';
-import type { AppRouter } from '../../server/router.js';
+import type { AppRouter } from '../../contract/api.js';
 import { shipFunction } from '../ship.js';
 import { buildModule } from './build.js';
 import { isModuleFunction } from './handle.js';

@@ -11,9 +11,9 @@ import type { HostProbe } from './probe.js';
 import { glibcAtLeast } from './probe.js';
 import { fileRuntime, npmRuntime, OFFICIAL_MIN_GLIBC, selfRuntime, selfUnfit } from './obtain.js';
 import type { LocalRuntime } from './obtain.js';
+import type { RuntimeOption } from '../../contract/agent-types.js';
 
-/** Where a missing or too old Node comes from: `'auto'`, `'host'`, or a path to a Node binary or official tarball. */
-export type RuntimeOption = 'auto' | 'host' | (string & {});
+export type { RuntimeOption };
 
 /** The oldest Node the agent bundle runs on. */
 export const MIN_NODE_MAJOR = 20;
