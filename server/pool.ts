@@ -102,6 +102,8 @@ export class Pool {
   private inUse = true;
   private retry: NodeJS.Timeout | undefined;
   private tick: NodeJS.Timeout | undefined;
+  /** Set while a step is scheduled for the end of this turn: many submits in one turn size the pool once. */
+  private stepQueued = false;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
   /** The last failed launch, and when, until a later launch proves the pool healthy. */
@@ -139,7 +141,12 @@ export class Pool {
       this.tick = setInterval(() => this.step(), TICK_MS);
       this.tick.unref();
     }
-    this.step();
+    if (this.stepQueued) return;
+    this.stepQueued = true;
+    queueMicrotask(() => {
+      this.stepQueued = false;
+      this.step();
+    });
   }
 
   /** One round of decisions: retire who should go, stop who has drained, launch what is needed. */

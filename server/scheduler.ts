@@ -27,6 +27,9 @@ const STUCK_AFTER_MS = 2_000;
  */
 const START_GRACE_MS = 10_000;
 
+/** Functions whose task duration estimate is kept. */
+const MAX_FN_ESTIMATES = 1024;
+
 /** Functions (with their value globals) an agent lane keeps defined at most. */
 const MAX_FNS_PER_LANE = 64;
 
@@ -70,6 +73,13 @@ export class Scheduler {
   private readonly recycling = new Map<Lane, string>();
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
   private readonly pinned = new Set<Job>();
+  /**
+   * Task duration estimate per function (ms), so a new job of a function seen before fills lanes'
+   * windows from its first task instead of one task per lane per round trip.
+   */
+  private readonly fnEstimates = new Map<string, number>();
+  /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
+  private dispatchQueued = false;
 
   submit(job: Job): void {
     this.jobs.set(job.id, job);
@@ -79,7 +89,20 @@ export class Scheduler {
       then?.(j);
     };
     if (job.total > 0) this.active.push(job);
-    this.dispatch();
+    this.dispatchSoon();
+  }
+
+  /**
+   * Dispatches once the current synchronous turn is over: jobs submitted together (many
+   * single-task maps issued at once) then leave in one frame per lane, not one each.
+   */
+  private dispatchSoon(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
   }
 
   /**
@@ -197,7 +220,7 @@ export class Scheduler {
         if (!lane.channel.isOpen) continue;
         const job = this.pick(lane.pool);
         if (!job) continue;
-        const est = job.ewmaMs ?? Infinity;
+        const est = job.ewmaMs ?? this.fnEstimates.get(job.fn.id) ?? Infinity;
         if (!lane.accepts(est)) continue;
         const budget = this.maxTasksOf?.(lane.pool);
         const given = this.given.get(lane.agentId) ?? 0;
@@ -366,6 +389,7 @@ export class Scheduler {
           this.forget(run, r);
           lane.completed++;
           r.job.observe(durationUs / 1000);
+          this.estimate(r.job);
           const u: TaskUsage = [r.job.queuedAt(r.index), arrived, durationUs, cpuUs, rssKb];
           if (ok) {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
@@ -453,6 +477,13 @@ export class Scheduler {
       lane.channel.close(CLOSE.SHUTDOWN, why);
     }, bound);
     lane.startWatch.unref();
+  }
+
+  /** Remembers a job's duration estimate for its function (bounded: the oldest are forgotten). */
+  private estimate(job: Job): void {
+    if (job.ewmaMs === undefined) return;
+    if (!this.fnEstimates.delete(job.fn.id) && this.fnEstimates.size >= MAX_FN_ESTIMATES) this.fnEstimates.delete(this.fnEstimates.keys().next().value!);
+    this.fnEstimates.set(job.fn.id, job.ewmaMs);
   }
 
   /** Stops tracking a run: no result for it will be accepted any more. */
