@@ -41,6 +41,8 @@ interface Run {
   /** Estimated duration at dispatch (ms), counted in the lane's pending work. */
   est: number;
   timer?: NodeJS.Timeout;
+  /** When it was sent to a lane that held nothing: its answer measures the lane's round trip. */
+  sentAt?: number;
 }
 
 export class Scheduler {
@@ -78,6 +80,12 @@ export class Scheduler {
    * windows from its first task instead of one task per lane per round trip.
    */
   private readonly fnEstimates = new Map<string, number>();
+  /**
+   * Lanes that may take work: dispatch looks at these only, so a result frame from one of
+   * thousands of lanes costs a look at that lane, not at all of them. A lane leaves the set when
+   * its window is full and comes back when one of its runs ends.
+   */
+  private readonly hungry = new Set<Lane>();
   /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
   private dispatchQueued = false;
 
@@ -126,6 +134,7 @@ export class Scheduler {
 
   addLane(lane: Lane): void {
     this.lanes.add(lane);
+    this.hungry.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
     this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.onMessage(lane, msg, bins);
@@ -140,6 +149,7 @@ export class Scheduler {
    */
   removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
+    this.hungry.delete(lane);
     // An aborted run still held the slot: then none of the runs queued behind it had started.
     // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
     // turn and their results leave together, so the first may have finished (its result lost
@@ -216,12 +226,15 @@ export class Scheduler {
     let progress = true;
     while (progress && this.active.length > 0) {
       progress = false;
-      for (const lane of this.lanes) {
+      for (const lane of this.hungry) {
         if (!lane.channel.isOpen) continue;
         const job = this.pick(lane.pool);
         if (!job) continue;
         const est = job.ewmaMs ?? this.fnEstimates.get(job.fn.id) ?? Infinity;
-        if (!lane.accepts(est)) continue;
+        if (!lane.accepts(est)) {
+          this.hungry.delete(lane); // back when one of its runs ends (forget, a drained run)
+          continue;
+        }
         const budget = this.maxTasksOf?.(lane.pool);
         const given = this.given.get(lane.agentId) ?? 0;
         if (budget !== undefined && given >= budget) continue;
@@ -243,7 +256,7 @@ export class Scheduler {
         const run = this.nextRun++;
         const attempt = job.attempts[index]!;
         const known = Number.isFinite(est) ? est : 0;
-        this.runs.set(run, { lane, job, index, attempt, est: known });
+        this.runs.set(run, lane.runs.size === 0 ? { lane, job, index, attempt, est: known, sentAt: performance.now() } : { lane, job, index, attempt, est: known });
         lane.runs.add(run);
         lane.pendingMs += known;
         batch.tasks.push([run, ref, packEncoded(job.arg(index), batch.bins), job.timeoutMs, index, attempt]);
@@ -383,10 +396,14 @@ export class Scheduler {
         for (const item of msg.r) {
           // An agent is authenticated, not trusted to be well-formed: check before acting.
           const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = checkResult(item, bins.length);
-          if (lane.draining.delete(run)) continue; // an aborted run has left its slot
+          if (lane.draining.delete(run)) {
+            this.hungry.add(lane);
+            continue; // an aborted run has left its slot
+          }
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
           this.forget(run, r);
+          if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
           lane.completed++;
           r.job.observe(durationUs / 1000);
           this.estimate(r.job);
@@ -490,6 +507,7 @@ export class Scheduler {
   private forget(run: number, r: Run): void {
     this.runs.delete(run);
     r.lane.runs.delete(run);
+    if (this.lanes.has(r.lane)) this.hungry.add(r.lane);
     r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
     if (r.lane.runs.size === 0) {
       r.lane.idleSince = Date.now();
