@@ -11,7 +11,7 @@ import { dialChannel } from '../../../agent/protocol/channel.js';
 import type { SecureChannel } from '../../../agent/protocol/channel.js';
 import { identityFromSecret, keyFromText } from '../../../agent/protocol/identity.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
-import type { ToAgent, ToController, WireResult } from '../../../agent/protocol/messages.js';
+import type { ToAgent, ToController, WireResult } from '../../../contract/messages.js';
 
 /** As a lane does (agent/lane.ts). */
 const HEARTBEAT_MS = 5_000;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../../../server/controller.js';
 import { Session } from '../../../client/session.js';
-import { localClient, localHotPath } from '../../../client/transport.js';
+import { localClient, localHotPath } from '../../../client/embedded.js';
 import { fileURLToPath } from 'node:url';
 
 const ctl = await Controller.start({
