@@ -97,6 +97,8 @@ export class Scheduler {
    * its window is full and comes back when one of its runs ends.
    */
   private readonly hungry = new Set<Lane>();
+  /** Bumped whenever a lane comes or goes, so pools re-match lanes to agents only then. */
+  lanesVersion = 0;
   /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
   private dispatchQueued = false;
 
@@ -158,6 +160,7 @@ export class Scheduler {
 
   addLane(lane: Lane): void {
     this.lanes.add(lane);
+    this.lanesVersion++;
     this.hungry.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
     this.shipping.connected(lane);
@@ -174,6 +177,7 @@ export class Scheduler {
    */
   removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
+    this.lanesVersion++;
     this.hungry.delete(lane);
     if (this.events.watched) this.events.emit('lane.removed', { agentId: lane.agentId, lane: lane.hello.lane, pool: lane.pool, reason: why });
     // An aborted run still held the slot: then none of the runs queued behind it had started.

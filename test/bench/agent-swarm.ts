@@ -11,9 +11,13 @@
  * Loopback only; each generator dials from its own 127.0.0.x address. `ulimit -n` is raised for
  * the children it starts.
  *
- *   npm run bench:swarm [-- --agents 10000 --procs 4 --tasks 200000 --reps 2 --idle 10]
+ *   npm run bench:swarm [-- --agents 10000 --procs 4 --tasks 200000 --reps 2 --idle 10 --profile DIR]
+ *
+ * --profile DIR writes CPU profiles (`--cpu-prof`) of the controller and of each generator, and
+ * one of the controller's idle window alone (controller-idle.cpuprofile).
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +34,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '2' },
     idle: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '16' },
+    profile: { type: 'string' },
   },
 });
 const agents = positive('agents', args.agents);
@@ -39,6 +44,8 @@ const reps = positive('reps', args.reps);
 const idleS = positive('idle', args.idle);
 const concurrency = positive('concurrency', args.concurrency);
 const FDS = agents + 4096;
+if (args.profile) mkdirSync(args.profile, { recursive: true });
+const prof = (name: string) => (args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${name}`] : []);
 
 banner('agent swarm', `${agents} agents in ${procs} processes`);
 const errors: Record<string, string> = {};
@@ -80,14 +87,14 @@ interface Measured {
   lanes: number;
 }
 
-const ctl = start('./swarm/controller-host.ts', ['--expose-gc']);
+const ctl = start('./swarm/controller-host.ts', ['--expose-gc', ...prof('controller')]);
 const hosts: ChildProcess[] = [];
 let result: Record<string, unknown> = {};
 try {
   await next(ctl, 'started', 60_000);
   ctl.send({ t: 'issue', n: agents });
   const { url, creds } = await next<{ url: string; creds: unknown[] }>(ctl, 'issued');
-  for (let i = 0; i < procs; i++) hosts.push(start('./swarm/agent-host.ts'));
+  for (let i = 0; i < procs; i++) hosts.push(start('./swarm/agent-host.ts', prof('generators')));
   await new Promise((r) => setTimeout(r, 1500)); // let the generators load before timing the joins
   ctl.send({ t: 'measure' });
   const before = await next<Measured>(ctl, 'measured');
@@ -106,7 +113,9 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
   ctl.send({ t: 'measure' });
   const idle0 = await next<Measured>(ctl, 'measured');
+  if (args.profile) (ctl.send({ t: 'profile' }), await next(ctl, 'profiling'));
   await new Promise((r) => setTimeout(r, idleS * 1000));
+  if (args.profile) (ctl.send({ t: 'profile', file: `${args.profile}/controller-idle.cpuprofile` }), await next(ctl, 'profiling'));
   ctl.send({ t: 'measure' });
   const idle1 = await next<Measured>(ctl, 'measured');
   const heartbeatCore = (idle1.cpuUs - idle0.cpuUs) / 1e6 / ((idleS * 1000 + 0) / 1000);

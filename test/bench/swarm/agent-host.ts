@@ -14,7 +14,7 @@ import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { ToAgent, ToController, WireResult } from '../../../contract/messages.js';
 
 /** As a lane does (agent/lane.ts). */
-const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 15_000;
 
 const channels: SecureChannel[] = [];
 let tasks = 0;

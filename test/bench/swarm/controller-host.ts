@@ -5,6 +5,7 @@
  *   { t: 'issue', n }           -> { t: 'issued', url, creds }
  *   { t: 'measure' }            -> { t: 'measured', rssBytes, heapUsed, cpuUs, lanes }  (after a GC)
  *   { t: 'map', tasks }         -> { t: 'mapped', seconds }
+ *   { t: 'profile', file? }     -> { t: 'profiling' }: starts a CPU profile; with `file`, writes it there
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { Controller } from '../../../server/controller.js';
 import { Session } from '../../../client/session.js';
 import { localClient, localHotPath } from '../../../client/embedded.js';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { Session as Inspector } from 'node:inspector/promises';
 
 const ctl = await Controller.start({
   port: 0,
@@ -24,8 +27,9 @@ const ctl = await Controller.start({
 });
 const fl = new Session(localClient(ctl), localHotPath(ctl), ctl, () => ctl.close());
 const send = (m: unknown) => process.send!(m);
+let inspector: Inspector | undefined;
 
-process.on('message', async (m: { t: string; n?: number; tasks?: number }) => {
+process.on('message', async (m: { t: string; n?: number; tasks?: number; file?: string }) => {
   try {
     if (m.t === 'issue') {
       const creds = Array.from({ length: m.n! }, () => ctl.registry.issue('swarm', ctl.agentUrl, { slots: 1 }));
@@ -41,6 +45,19 @@ process.on('message', async (m: { t: string; n?: number; tasks?: number }) => {
       const seconds = (performance.now() - t0) / 1e3;
       if (out.length !== m.tasks || out[m.tasks! - 1] !== m.tasks! - 1) throw new Error('the swarm map returned wrong values');
       send({ t: 'mapped', seconds });
+    } else if (m.t === 'profile') {
+      if (!inspector) {
+        inspector = new Inspector();
+        inspector.connect();
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.start');
+      } else {
+        const { profile } = await inspector.post('Profiler.stop');
+        writeFileSync(m.file!, JSON.stringify(profile));
+        inspector.disconnect();
+        inspector = undefined;
+      }
+      send({ t: 'profiling' });
     } else if (m.t === 'close') {
       await fl.close();
       process.exit(0);
