@@ -424,6 +424,7 @@ export class Scheduler {
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
         const arrived = Date.now(); // when these tasks finished, on the controller's clock
+        let estimated: Job | undefined; // noted per job once a frame, not once a result
         for (const item of msg.r) {
           // An agent is authenticated, not trusted to be well-formed: check before acting.
           const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = checkResult(item, bins.length);
@@ -437,7 +438,10 @@ export class Scheduler {
           if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
           lane.completed++;
           r.job.observe(durationUs / 1000);
-          this.estimate(r.job);
+          if (r.job !== estimated) {
+            if (estimated) this.estimate(estimated);
+            estimated = r.job;
+          }
           const u: TaskUsage = [r.job.queuedAt(r.index), arrived, durationUs, cpuUs, rssKb];
           if (ok) {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
@@ -457,6 +461,7 @@ export class Scheduler {
             if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
+        if (estimated) this.estimate(estimated);
         lane.lastReport = Date.now();
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.recycleIfIdle(lane);
