@@ -14,9 +14,9 @@ import type { Routable } from './routing.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { FunctionRegistry } from './functions/registry.js';
 import type { PruneResult } from './runtime/prune.js';
-import type { AppendInput, SubmitInput } from './schemas.js';
-import type { DistributeInput, FlowSubmitInput } from './flows/schemas.js';
-import type { FlowProblem, FlowStatus } from './flows/types.js';
+import type { AppendInput, SubmitInput } from '../contract/schemas.js';
+import type { DistributeInput, FlowSubmitInput } from '../contract/flow-schemas.js';
+import type { FlowProblem, FlowStatus } from '../contract/flow-types.js';
 import type { FlowRecord } from './flows/db.js';
 
 /** A flow in `flows list`. */

@@ -27,7 +27,7 @@ import { tlsSetup } from './http/tls.js';
 import { JobStore } from './store/job-store.js';
 import type { ControllerOptions } from './controller-options.js';
 import { controllerOptionsSchema } from './controller-options.js';
-import { checkOptions } from './option-check.js';
+import { checkOptions } from '../contract/option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';

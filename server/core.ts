@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { badInput, FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { specArtifacts } from '../contract/fnspec.js';
-import { DONE, Job } from './job.js';
+import { Job } from './job.js';
 import type { JobStatus } from './job.js';
 import type { Lane, LaneInfo } from './lane.js';
 import type { LogLine, LogRing } from './log-ring.js';
@@ -20,10 +20,15 @@ import type { ArtifactStore } from './artifacts.js';
 import type { FunctionRegistry } from './functions/registry.js';
 import type { PruneResult } from './runtime/prune.js';
 import type { JobStore } from './store/job-store.js';
-import type { AppendInput, SubmitInput } from './schemas.js';
+import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import type { ControlPlane, FlowService } from './control-plane.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { choosePool } from './routing.js';
+
+/** A finished job is kept at least this long for its submitter to collect (see `retire`)... */
+const RETAIN_FINISHED_MS = 60_000;
+/** ...unless more than this many finished that recently. */
+const MAX_RECENT_JOBS = 100_000;
 
 /** The parts the core is made of, built by the controller. */
 export interface CoreParts {
@@ -57,7 +62,7 @@ export class Core implements ControlPlane {
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
-  private readonly finishedJobs: string[] = [];
+  private readonly finishedJobs: { id: string; at: number }[] = [];
 
   constructor(private readonly parts: CoreParts) {
     this.version = parts.version;
@@ -160,21 +165,29 @@ export class Core implements ControlPlane {
     if (!job || job.sealed || job.finished) return;
     // One error shared by every such task (clients fill taskIndex in from each result's index).
     const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
-    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
+    job.failRest(error, { from: job.appended });
   }
 
   cancel(jobId: string, index?: number): { cancelled: number } {
     return this.parts.scheduler.cancel(jobId, index);
   }
 
-  /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
+  /**
+   * Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones, but not
+   * before they have been finished for RETAIN_FINISHED_MS (up to MAX_RECENT_JOBS of them): a
+   * client that submitted thousands of small jobs at once may subscribe to a job's results
+   * after thousands of others have finished.
+   */
   private retire(job: Job): void {
-    this.finishedJobs.push(job.id);
+    this.finishedJobs.push({ id: job.id, at: Date.now() });
     const keep = this.parts.retainJobs ?? 1000;
+    const recent = Date.now() - RETAIN_FINISHED_MS;
     while (this.finishedJobs.length > keep) {
-      const id = this.finishedJobs.shift()!;
-      this.parts.scheduler.jobs.delete(id);
-      this.parts.store?.deleteJob(id);
+      const oldest = this.finishedJobs[0]!;
+      if (oldest.at > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
+      this.finishedJobs.shift();
+      this.parts.scheduler.jobs.delete(oldest.id);
+      this.parts.store?.deleteJob(oldest.id);
     }
   }
 
@@ -244,7 +257,7 @@ export class Core implements ControlPlane {
     if (this.parts.store) return;
     for (const job of this.parts.scheduler.jobs.values()) {
       const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
-      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
+      job.failRest(error);
     }
   }
 }

@@ -7,7 +7,6 @@
  * lane must have before its tasks. Not durable: a restart of the controller ends the call.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { encodeValue } from '../contract/codec.js';
 import { checkGlobals } from './submit-checks.js';
 import { FlotillaError } from '../contract/errors.js';
@@ -15,29 +14,13 @@ import { specArtifacts } from '../contract/fnspec.js';
 import type { ControlPlane } from './control-plane.js';
 import { Job } from './job.js';
 import type { TaskResult } from './job.js';
-import { fnSpecSchema } from './schemas.js';
+import { everywhereSchema } from '../contract/schemas.js';
+import type { EverywhereInput } from '../contract/schemas.js';
+import type { EverywhereResult, LaneWhere } from '../contract/agent-types.js';
 
-/** Input of `agents.everywhere`. */
-export const everywhereSchema = z
-  .object({
-    fn: fnSpecSchema,
-    /** Pool whose lanes run it. @default the controller's default pool */
-    pool: z.string().min(1).optional(),
-    /** Per-lane time limit in ms; 0 means none. @default 0 */
-    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  })
-  .strict();
-export type EverywhereInput = z.infer<typeof everywhereSchema>;
+export type { EverywhereResult, LaneWhere, EverywhereInput };
+export { everywhereSchema };
 
-/** Where one `everywhere` task ran: also the item its function is given. */
-export interface LaneWhere {
-  agentId: string;
-  host: string;
-  lane: number;
-}
-
-/** One lane's result as the controller sends it (the value still encoded). */
-export type EverywhereResult = LaneWhere & { result: TaskResult };
 
 /**
  * Runs `input.fn` once on each lane of the pool connected now; resolves when every lane has

@@ -8,6 +8,7 @@ import type { ErrorInfo } from '../contract/errors.js';
 import { unpackEncoded } from '../contract/messages.js';
 import type { ToController } from '../contract/messages.js';
 import type { TaskUsage } from './task-usage.js';
+import type { Job } from './job.js';
 import type { Lane } from './lane.js';
 import type { ArtifactShipping } from './agent-artifacts.js';
 import type { RunTable, Run } from './run-table.js';
@@ -22,6 +23,10 @@ export interface ReportHost {
   recycleWhenIdle(lane: Lane, why: string): void;
   /** The lane reported: it may be free for a replacement, or for more work. */
   reported(lane: Lane): void;
+  /** An aborted run left the lane's slot: the lane may take work again. */
+  freed(lane: Lane): void;
+  /** Notes a job's task duration estimate for its function (once a frame per job). */
+  estimate(job: Job): void;
 }
 
 export class LaneReports {
@@ -54,14 +59,23 @@ export class LaneReports {
   private results(lane: Lane, msg: Extract<ToController, { t: 'res' }>, bins: Buffer[]): void {
     if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
     const arrived = Date.now(); // when these tasks finished, on the controller's clock
+    let estimated: Job | undefined; // noted per job once a frame, not once a result
     for (const item of msg.r) {
       const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = checkResult(item, bins.length);
-      if (lane.draining.delete(run)) continue; // an aborted run has left its slot
+      if (lane.draining.delete(run)) {
+        this.host.freed(lane);
+        continue; // an aborted run has left its slot
+      }
       const r = this.runs.get(run);
       if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
       this.runs.forget(run, r);
+      if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
       lane.completed++;
       r.job.observe(durationUs / 1000);
+      if (r.job !== estimated) {
+        if (estimated) this.host.estimate(estimated);
+        estimated = r.job;
+      }
       const u: TaskUsage = [r.job.queuedAt(r.index), arrived, durationUs, cpuUs, rssKb];
       if (ok) {
         // Copy binary parts out of the frame so a small result does not pin a large frame.
@@ -69,13 +83,14 @@ export class LaneReports {
         if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
         this.runs.succeeded(r);
         r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host, u });
-      } else if (payload.context?.retry === true && r.attempt <= r.job.retries && this.host.sendBack(r, payload)) {
+      } else if (payload.action === 'retry' && r.attempt <= r.job.retries && this.host.sendBack(r, payload)) {
         // The job's retryIf accepted this error (on the agent, where the error is): sent back.
       } else {
         this.runs.fail(r, { ...payload, context: { ...(payload.context ?? {}), ...this.runs.context(r, lane) } }, u);
-        if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.host.recycleWhenIdle(lane, payload.message);
+        if (payload.code === 'SETUP_FAILED' && payload.action === 'replace-lane') this.host.recycleWhenIdle(lane, payload.message);
       }
     }
+    if (estimated) this.host.estimate(estimated);
     lane.lastReport = Date.now();
     if (typeof msg.s === 'number') this.clocks.startClock(lane, msg.s);
     this.host.reported(lane);

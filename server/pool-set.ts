@@ -91,7 +91,7 @@ export class PoolSet {
     for (const job of scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
       const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
-      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
+      job.failRest(error, { queuedOnly: true });
     }
   }
 

@@ -20,19 +20,25 @@ export interface Run {
   /** When it was dispatched (ms), for the event stream; 0 while nobody watched. */
   at: number;
   timer?: NodeJS.Timeout;
+  /** When it was sent to a lane that held nothing: its answer measures the lane's round trip. */
+  sentAt?: number;
 }
 
 export class RunTable {
   private readonly runs = new Map<number, Run>();
   private nextRun = 1;
 
-  constructor(private readonly activity: JobActivity) {}
+  constructor(
+    private readonly activity: JobActivity,
+    /** A run left `lane`'s slot: the lane may take work again. */
+    private readonly freed: (lane: Lane) => void,
+  ) {}
 
   /** Records a dispatch of task `index` of `job` to `lane`; returns its run number. */
   add(lane: Lane, job: Job, index: number, est: number, at: number): number {
     const run = this.nextRun++;
     const attempt = job.attempts[index]!;
-    this.runs.set(run, { lane, job, index, attempt, est, at });
+    this.runs.set(run, lane.runs.size === 0 ? { lane, job, index, attempt, est, at, sentAt: performance.now() } : { lane, job, index, attempt, est, at });
     if (at) this.activity.started(job, index, attempt, lane, at);
     lane.runs.add(run);
     lane.pendingMs += est;
@@ -52,6 +58,7 @@ export class RunTable {
   forget(run: number, r: Run): void {
     this.runs.delete(run);
     r.lane.runs.delete(run);
+    this.freed(r.lane);
     r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
     if (r.lane.runs.size === 0) {
       r.lane.idleSince = Date.now();

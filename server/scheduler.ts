@@ -9,7 +9,7 @@ import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
 import { packEncoded } from '../contract/messages.js';
 import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
-import { DONE, Job } from './job.js';
+import { Job } from './job.js';
 import { settleLostRuns } from './lost-runs.js';
 import { JobQueue } from './job-queue.js';
 import { Lane } from './lane.js';
@@ -31,6 +31,9 @@ export interface SchedulerSignals {
   /** A lane whose aborted run still holds its slot: its agent should replace it. */
   stuck: { lane: Lane; why: string };
 }
+
+/** Functions whose task duration estimate is kept. */
+const MAX_FN_ESTIMATES = 1024;
 
 export class Scheduler {
   readonly jobs = new Map<string, Job>();
@@ -61,12 +64,28 @@ export class Scheduler {
   private readonly recycling = new Map<Lane, string>();
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
   private readonly pinned = new Set<Job>();
+  /**
+   * Task duration estimate per function (ms), so a new job of a function seen before fills lanes'
+   * windows from its first task instead of one task per lane per round trip.
+   */
+  private readonly fnEstimates = new Map<string, number>();
+  /**
+   * Lanes that may take work: dispatch looks at these only, so a result frame from one of
+   * thousands of lanes costs a look at that lane, not at all of them. A lane leaves the set when
+   * its window is full and comes back when one of its runs ends.
+   */
+  private readonly hungry = new Set<Lane>();
+  /** Bumped whenever a lane comes or goes, so pools re-match lanes to agents only then. */
+  lanesVersion = 0;
+  /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
+  private dispatchQueued = false;
 
   constructor(
     private readonly events: ControlEventStream,
     private readonly activity: JobActivity,
   ) {
-    this.runs = new RunTable(activity);
+    const freed = (lane: Lane) => void (this.lanes.has(lane) && this.hungry.add(lane));
+    this.runs = new RunTable(activity, freed);
     this.clocks = new RunClocks(this.runs, {
       hasLane: (lane) => this.lanes.has(lane),
       removeLane: (lane, why) => this.removeLane(lane, why),
@@ -81,6 +100,8 @@ export class Scheduler {
         this.recycleIfIdle(lane);
         this.dispatch();
       },
+      freed: (lane) => void this.hungry.add(lane),
+      estimate: (job) => this.estimate(job),
     });
   }
 
@@ -88,7 +109,20 @@ export class Scheduler {
   submit(job: Job, flow?: string): void {
     this.track(job, flow);
     if (job.total > 0) this.queue.activate(job);
-    this.dispatch();
+    this.dispatchSoon();
+  }
+
+  /**
+   * Dispatches once the current synchronous turn is over: jobs submitted together (many
+   * single-task maps issued at once) then leave in one frame per lane, not one each.
+   */
+  private dispatchSoon(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
   }
 
   /** Lists a job and reports its progress and its end. */
@@ -117,6 +151,8 @@ export class Scheduler {
 
   addLane(lane: Lane): void {
     this.lanes.add(lane);
+    this.lanesVersion++;
+    this.hungry.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
     this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.reports.handle(lane, msg, bins);
@@ -128,6 +164,8 @@ export class Scheduler {
   /** A lane went away: its unfinished runs go back to the queue or fail (server/lost-runs.ts). */
   removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
+    this.lanesVersion++;
+    this.hungry.delete(lane);
     if (this.events.watched) this.events.emit('lane.removed', { agentId: lane.agentId, lane: lane.hello.lane, pool: lane.pool, reason: why });
     settleLostRuns(this.runs, lane, why, died, {
       closing: this.closing,
@@ -177,12 +215,15 @@ export class Scheduler {
     let progress = true;
     while (progress && this.queue.size > 0) {
       progress = false;
-      for (const lane of this.lanes) {
+      for (const lane of this.hungry) {
         if (!lane.channel.isOpen) continue;
         const job = this.queue.pick(lane.pool);
         if (!job) continue;
-        const est = job.ewmaMs ?? Infinity;
-        if (!lane.accepts(est)) continue;
+        const est = job.ewmaMs ?? this.fnEstimates.get(job.fn.id) ?? Infinity;
+        if (!lane.accepts(est)) {
+          this.hungry.delete(lane); // back when one of its runs ends (forget, a drained run)
+          continue;
+        }
         const budget = this.maxTasksOf?.(lane.pool);
         const given = this.given.get(lane.agentId) ?? 0;
         if (budget !== undefined && given >= budget) continue;
@@ -261,6 +302,13 @@ export class Scheduler {
     return n;
   }
 
+  /** Remembers a job's duration estimate for its function (bounded: the oldest are forgotten). */
+  private estimate(job: Job): void {
+    if (job.ewmaMs === undefined) return;
+    if (!this.fnEstimates.delete(job.fn.id) && this.fnEstimates.size >= MAX_FN_ESTIMATES) this.fnEstimates.delete(this.fnEstimates.keys().next().value!);
+    this.fnEstimates.set(job.fn.id, job.ewmaMs);
+  }
+
   /** Tasks of `pool`'s unfinished jobs that wait for a slot: what the autoscaler sizes the pool by. */
   backlog(pool: string): number {
     return this.queue.backlog(pool);
@@ -294,15 +342,11 @@ export class Scheduler {
     for (const [lane, runs] of this.runs.byLane(job, index)) this.clocks.abandon(lane, runs);
     // Stored before any result is: a controller that dies from here on still knows the job is cancelled.
     if (index === undefined) job.markCancelled();
-    let cancelled = 0;
-    const from = index ?? 0, to = index === undefined ? job.total : index + 1;
     // One error for every task: a cancel of millions costs one small object per task, not four.
     // The result carries the index, and clients fill taskIndex in from it.
     const error: ErrorInfo = { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, pool: job.pool } };
     if (index !== undefined) error.context!.taskIndex = index;
-    for (let i = from; i < to; i++) {
-      if (job.state[i] !== DONE && job.record({ index: i, ok: false, error })) cancelled++;
-    }
+    const cancelled = job.failRest(error, index === undefined ? {} : { from: index, to: index + 1 });
     this.dispatch();
     return { cancelled };
   }

@@ -8,7 +8,7 @@ import type { Encoded } from '../contract/codec.js';
 import { FlotillaError } from '../contract/errors.js';
 import type { FnSpec } from '../contract/fnspec.js';
 import { assertWireDepth } from '../contract/bounds.js';
-import { MAX_TOTAL } from './schemas.js';
+import { MAX_TOTAL } from '../contract/schemas.js';
 
 export { MAX_TOTAL };
 

@@ -6,7 +6,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { FlotillaError } from '../contract/errors.js';
 import type { FlotillaErrorCode } from '../contract/errors.js';
-import { transformer } from './transformer.js';
+import { transformer } from '../contract/transformer.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** What each call knows about its caller. */

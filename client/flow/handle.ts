@@ -4,7 +4,7 @@
  */
 import { decodeValue } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
-import type { FlowStatus } from '../../server/flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import { abortError } from '../abort.js';
 import { fromTRPCError } from '../errors.js';
 import type { Session } from '../session.js';

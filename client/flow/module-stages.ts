@@ -5,7 +5,7 @@
  */
 import type { FnSpec } from '../../contract/fnspec.js';
 import { FlotillaError } from '../../contract/errors.js';
-import type { FlowProblem } from '../../server/flows/types.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import { isModuleFunction } from '../module/handle.js';
 import type { Session } from '../session.js';
 import type { StageDecl } from './wire.js';

@@ -6,8 +6,8 @@
 import type { z } from 'zod';
 import type { CommandOutput, Within } from '../../contract/flow-unit.js';
 import type { TaskContext } from '../../contract/task-context.js';
-import type { FlowRowError } from '../../server/flows/types.js';
-import type { MapSchedulingOptions } from '../../server/schemas.js';
+import type { FlowRowError } from '../../contract/flow-types.js';
+import type { MapSchedulingOptions } from '../../contract/schemas.js';
 
 /** Flattens an intersection for readable hovers and exact type tests. */
 export type Simplify<T> = { [K in keyof T]: T[K] } & {};

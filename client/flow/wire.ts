@@ -9,9 +9,9 @@ import { encodeValue } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
 import type { FlowStageDef } from '../../contract/flow-unit.js';
 import type { FnSpec } from '../../contract/fnspec.js';
-import { gridProblems } from '../../server/flows/prepare.js';
-import type { DistributeInput, FlowSubmitInput } from '../../server/flows/schemas.js';
-import type { FlowProblem } from '../../server/flows/types.js';
+import { gridProblems } from '../../contract/flow-problems.js';
+import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import type { ModuleFunction } from '../module/handle.js';
 import { shipFunction } from '../ship.js';
 

@@ -4,7 +4,7 @@
 import { decodeValue } from '../../contract/codec.js';
 import type { CliConnection } from '../cli-client.js';
 import { jsonSafe } from '../json-safe.js';
-import type { FlowStatus } from './types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 
 type Trpc = CliConnection['trpc'];
 const PAGE = 1000;

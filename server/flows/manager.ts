@@ -13,7 +13,7 @@ import type { FnSpec } from '../../contract/fnspec.js';
 import type { ControlPlane, FlowService, FlowSummary } from '../control-plane.js';
 import { DONE, RUNNING } from '../job.js';
 import type { Job } from '../job.js';
-import { MAX_CHUNK } from '../schemas.js';
+import { MAX_CHUNK } from '../../contract/schemas.js';
 import { FlowDb } from './db.js';
 import type { FlowRecord } from './db.js';
 import { cachedOutputs, CacheWriter } from './cached.js';
@@ -23,8 +23,8 @@ import { placementProblems, unitRequires } from './placement.js';
 import { prepareFlow, throwProblems } from './prepare.js';
 import { FlowRun } from './run.js';
 import { watchRun } from './watch.js';
-import type { DistributeInput, FlowSubmitInput } from './schemas.js';
-import type { FlowProblem, FlowStatus } from './types.js';
+import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem, FlowStatus } from '../../contract/flow-types.js';
 
 export type { FlowSummary } from '../control-plane.js';
 

@@ -6,8 +6,8 @@ import { FlotillaError } from '../../contract/errors.js';
 import type { ControlPlane } from '../control-plane.js';
 import { choosePool } from '../routing.js';
 import type { Requirements } from '../routing.js';
-import type { DistributeInput } from './schemas.js';
-import type { FlowProblem } from './types.js';
+import type { DistributeInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 
 /** What one unit needs from its slot: the user's `requires`, else as many cores as rows run at once. */
 export function unitRequires(d: DistributeInput): Requirements | undefined {

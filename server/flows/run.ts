@@ -9,7 +9,7 @@ import type { ErrorInfo } from '../../contract/errors.js';
 import type { FlowRowResult, FlowUnitResult, StageOutcome } from '../../contract/flow-unit.js';
 import type { TaskResult } from '../job.js';
 import type { FlowRecord } from './db.js';
-import type { FlowRowError, FlowStatus, StageProgress } from './types.js';
+import type { FlowRowError, FlowStatus, StageProgress } from '../../contract/flow-types.js';
 import { NO_CACHE } from './keys.js';
 import { Waiters } from '../../contract/waiters.js';
 

@@ -4,7 +4,7 @@
  */
 import { FlotillaError } from '../../contract/errors.js';
 import type { FlowRun } from './run.js';
-import type { FlowStatus } from './types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 
 /** How long a burst of unit results and rows is gathered into one status. */
 const BURST_MS = 100;

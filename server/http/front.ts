@@ -14,7 +14,7 @@ import type { AgentEndpoint } from '../agent-endpoint.js';
 import { appRouter } from '../router.js';
 import type { Context } from '../trpc.js';
 import type { ControlPlane } from '../control-plane.js';
-import { MAX_MESSAGE_BYTES, mib } from '../limits.js';
+import { MAX_MESSAGE_BYTES, mib } from '../../contract/limits.js';
 import { listenEndpoint, refuseBody } from './endpoint.js';
 import type { Endpoint } from './endpoint.js';
 import { listenLocalSocket } from './local-socket.js';

@@ -11,7 +11,7 @@ import { connect } from '../../client/index.js';
 import { remoteClient } from '../../client/transport.js';
 import { shipFunction } from '../../client/ship.js';
 import { encodeValue } from '../../contract/codec.js';
-import { packedArgs } from '../../server/packed.js';
+import { packedArgs } from '../../contract/packed.js';
 import { JobStore } from '../../server/store/job-store.js';
 import { Reaper, ROOT, startProcess, tempDir, within } from '../lifecycle/helpers.js';
 import { rejection, until } from '../support/async.js';

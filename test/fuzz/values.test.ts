@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../contract/codec.js';
 import type { Encoded } from '../../contract/codec.js';
 import { unpackEncoded } from '../../contract/messages.js';
-import { pack, Packed, unpack } from '../../server/packed.js';
-import type { PackedWire } from '../../server/packed.js';
+import { pack, Packed, unpack } from '../../contract/packed.js';
+import type { PackedWire } from '../../contract/packed.js';
 import { checkPart, checkResult } from '../../server/wire-checks.js';
 import { anyJson, budget, hostileValue, notPolluted, params, refusedOrOk } from './fuzz.js';
 

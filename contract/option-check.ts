@@ -5,8 +5,8 @@
  * controller, its pools and the controller's config file.
  */
 import { z } from 'zod';
-import { FlotillaError } from '../contract/errors.js';
-import { didYouMean } from '../contract/options.js';
+import { FlotillaError } from './errors.js';
+import { didYouMean } from './options.js';
 
 /** What to say about an unknown key. */
 function unknownKeyMessage(key: string, known: readonly string[]): string {
