@@ -1,7 +1,6 @@
 /**
  * The `functions` procedures of the controller's API: register, list, get, remove. Merged into
- * the app router as `functions`; built by a function called when the app router is (router.ts
- * imports this file and this file its builders, so the import cycle is harmless).
+ * the app router as `functions`; its builders come from server/trpc.ts.
  */
 import { fnSpecId } from '../../contract/fnspec.js';
 import { functionRefSchema, registerSchema } from '../../contract/schemas.js';
