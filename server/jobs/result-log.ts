@@ -4,15 +4,18 @@
  * they are recorded and become readable when committed: at once in memory, after the next flush
  * with the durable store (server/store/stored-result-log.ts), so no one is shown a result a crash
  * could lose.
- *
- * This is the seam between running work and reading it: the dispatch side (scheduler, lanes, task
- * table) only appends, and every reader (the results subscription, flows, a future dashboard)
- * only reads from an offset and waits for growth. A controller could be split along it: an API
- * tier serving logs from the store, a dispatch tier owning the lanes and appending.
  */
 import type { TaskResult } from './types.js';
 
-/** The results of one job, in the order they were recorded. */
+/**
+ * The results of one job, in the order they were recorded.
+ *
+ * The seam between running work and reading it: the dispatch side (scheduler, lanes, task
+ * table) only appends, and every reader (the results subscription, flows) only reads from an
+ * offset and waits for growth. A controller could be split along it: an API tier serving logs
+ * from the store (committed results are rows in SQLite, which another process can read), a
+ * dispatch tier owning the lanes and appending.
+ */
 export interface ResultLog {
   /** Results readable so far (committed): the offset the next committed result takes. */
   readonly length: number;

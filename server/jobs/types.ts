@@ -1,4 +1,7 @@
-/** The shapes of a job: what it is submitted with, what its results and status look like. */
+/**
+ * The shapes of a job: what it is submitted with; what its results and status look like is the
+ * API's (contract/job-types.ts).
+ */
 import type { Encoded } from '../../contract/codec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 
