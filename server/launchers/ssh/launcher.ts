@@ -25,8 +25,8 @@ import type { AgentRuntime } from '../../runtime/index.js';
 import { openTunnel } from './tunnel.js';
 import type { Tunnel } from './tunnel.js';
 import type { SshPoolOptions } from './options.js';
+import { StderrTail } from '../stderr-tail.js';
 
-const TAIL_BYTES = 8 * 1024;
 /** Connection attempts per launch before a host counts one failure. */
 const CONNECT_TRIES = 3;
 /** Failures in a row after which a host is set aside. */
@@ -270,18 +270,11 @@ export class SshLauncher implements Launcher {
     return new Promise((resolve, reject) => {
       p.client.exec(`${p.setup}exec ${p.nodeBin} "$HOME/${p.bundle}"`, (err, ch) => {
         if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host.h.spec}: cannot start the agent: ${err.message}`, { cause: err }));
-        let tail = '';
+        const onLog = this.onAgentLog;
+        const tail = new StderrTail(onLog && ((line) => onLog(credentials.agentId, line)));
         let exitCode: number | null = null;
         let signal: string | null = null;
-        let partial = '';
-        ch.stderr.on('data', (d: Buffer) => {
-          const text = d.toString();
-          tail = (tail + text).slice(-TAIL_BYTES);
-          if (!this.onAgentLog) return;
-          const lines = (partial + text).split('\n');
-          partial = lines.pop()!;
-          for (const line of lines) if (line) this.onAgentLog(credentials.agentId, line);
-        });
+        ch.stderr.on('data', (d: Buffer) => tail.push(d));
         ch.on('data', () => {}); // stdout is not used; keep the window open
         ch.on('exit', (code: number | null, sig?: string) => {
           exitCode = code;
@@ -295,7 +288,8 @@ export class SshLauncher implements Launcher {
           ch.once('close', () => {
             p.client.off('close', onClientClose);
             host.running--;
-            res({ exitCode, signal, stderrTail: tail, lostConnection: connectionLost || (exitCode === null && signal === null) });
+            tail.end();
+            res({ exitCode, signal, stderrTail: tail.tail, lostConnection: connectionLost || (exitCode === null && signal === null) });
           }),
         );
         ch.write(JSON.stringify({ ...credentials, url: p.agentUrl }) + '\n');
