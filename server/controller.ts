@@ -25,7 +25,7 @@ import type { PoolStatus } from './pool.js';
 import { createLauncher, planPools } from './pool-options.js';
 import type { PoolPlan } from './pool-options.js';
 import type { LaneInfo } from './lane.js';
-import { LocalLauncher } from './launchers/local.js';
+import { LocalLauncher } from './launchers/local/launcher.js';
 import { agentBundle } from './launchers/ssh/remote.js';
 import { agentBundlePath } from './bundle.js';
 import type { PruneResult } from './runtime/prune.js';
@@ -291,7 +291,7 @@ export class Controller {
         },
       });
       // Local agents dial the Unix socket; other launchers set each agent's URL themselves.
-      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler);
+      const pool = new Pool(name, plan, launcher, this.registry, plan.local ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler);
       pool.onFailure = (reason) => {
         this.failPool(name, reason);
         this.laneWaiters.forEach((check) => check());

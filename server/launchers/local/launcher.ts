@@ -7,12 +7,12 @@
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { startChild } from './spawn.js';
-import type { AgentCredentials } from '../../agent/protocol/identity.js';
-import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
-import { agentBundlePath } from '../bundle.js';
-import { agentEnvironment } from './agent-env.js';
-import { StderrTail } from './stderr-tail.js';
+import { startChild } from '../spawn.js';
+import type { AgentCredentials } from '../../../agent/protocol/identity.js';
+import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
+import { agentBundlePath } from '../../bundle.js';
+import { agentEnvironment } from '../agent-env.js';
+import { StderrTail } from '../stderr-tail.js';
 
 
 export interface LocalLauncherOptions {

@@ -1,17 +1,17 @@
 /**
- * Where SLURM commands run: on this machine (the controller is on the login node), or on the
- * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
+ * Where batch commands run: on this machine (the controller is on the login node), or on the
+ * login node over SSH. Both give the same few operations, so the batch launcher does not care.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { homedir } from 'node:os';
-import type { SshLauncher } from '../ssh/launcher.js';
-import { run, shq } from '../ssh/remote.js';
-import { agentBundlePath } from '../../bundle.js';
-import type { AgentRuntime, RuntimeOption } from '../../runtime/index.js';
-import { installLocally } from '../../runtime/local.js';
-import { agentEnvironment } from '../agent-env.js';
-import { runCommand } from '../spawn.js';
+import type { SshLauncher } from './ssh/launcher.js';
+import { run, shq } from './ssh/remote.js';
+import { agentBundlePath } from '../bundle.js';
+import type { AgentRuntime, RuntimeOption } from '../runtime/index.js';
+import { installLocally } from '../runtime/local.js';
+import { agentEnvironment } from './agent-env.js';
+import { runCommand } from './spawn.js';
 
 export interface CommandResult {
   code: number | null;
