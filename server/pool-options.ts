@@ -4,8 +4,8 @@
  * the registered launcher kinds (launchers/registry.ts): child processes for `local`, hosts
  * over SSH for `ssh`, batch jobs for `slurm` and `sge`.
  */
-import { badInput } from '../agent/protocol/errors.js';
-import { checkOptions } from './option-check.js';
+import { badInput } from '../contract/errors.js';
+import { checkOptions } from '../contract/option-check.js';
 import { poolOptionsSchema } from './pool-schema.js';
 import type { Launcher } from './launchers/launcher.js';
 import type { LauncherContext, LauncherKind } from './launchers/kind.js';

@@ -1,5 +1,5 @@
 /** Checks and counts that several launcher kinds' plans share. */
-import { FlotillaError, badInput } from '../../agent/protocol/errors.js';
+import { FlotillaError, badInput } from '../../contract/errors.js';
 import type { CommonPoolOptions } from '../pool-options.js';
 
 /** `v`, when given, is a positive integer (or number). */

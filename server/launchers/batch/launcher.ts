@@ -8,7 +8,7 @@
  * job of ours.
  */
 import { randomBytes } from 'node:crypto';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { SshLauncher } from '../ssh/launcher.js';

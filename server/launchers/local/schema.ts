@@ -1,6 +1,6 @@
 /** The keys and types of a local pool's options (LocalPoolOptions). */
 import { z } from 'zod';
-import { strictOptions } from '../../option-check.js';
+import { strictOptions } from '../../../contract/option-check.js';
 import { commonShape, num } from '../schema-parts.js';
 
 export const localPoolSchema = strictOptions({

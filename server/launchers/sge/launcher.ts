@@ -3,7 +3,7 @@
  * Launch requests that arrive together become ONE `qsub -t` array; the queue is watched with
  * `qstat` (and `qacct` once an element has left it); close() deletes every job of ours.
  */
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import { BatchLauncher } from '../batch/launcher.js';
 import { sge } from './system.js';
 import type { SgeRequest } from './system.js';

@@ -2,7 +2,7 @@
  * Grid Engine's words: `h_rt` as Grid Engine reads it, memory sizes, and resources and polite
  * options as `#$` option lines.
  */
-import { FlotillaError, badInput } from '../../../agent/protocol/errors.js';
+import { FlotillaError, badInput } from '../../../contract/errors.js';
 import type { PoliteOptions } from '../batch/options.js';
 import { beginAt } from '../batch/polite.js';
 import type { SgeResources } from './options.js';

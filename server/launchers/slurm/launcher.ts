@@ -3,7 +3,7 @@
  * requests that arrive together become ONE job array; the queue is watched with squeue (and
  * scontrol once a job has left it); close() cancels every job of ours.
  */
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import { BatchLauncher } from '../batch/launcher.js';
 import { slurm } from './system.js';
 import type { SlurmRequest } from './system.js';

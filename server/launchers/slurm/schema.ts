@@ -1,6 +1,6 @@
 /** The keys and types of a SLURM pool's options (SlurmPoolOptions). */
 import { z } from 'zod';
-import { strictOptions } from '../../option-check.js';
+import { strictOptions } from '../../../contract/option-check.js';
 import { batchShape, num } from '../schema-parts.js';
 
 const slurmResources = strictOptions({

@@ -2,7 +2,7 @@
  * SLURM's words: time limits as SLURM reads them, resources as `#SBATCH` options, and the batch
  * script of an array of agents (batch/script.ts) with those lines at its head.
  */
-import { FlotillaError, badInput } from '../../../agent/protocol/errors.js';
+import { FlotillaError, badInput } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { SlurmResources } from './options.js';
 import { arrayScript } from '../batch/script.js';

@@ -1,5 +1,5 @@
 /** The `ssh` launcher kind: agents on hosts reached over SSH. */
-import { badInput } from '../../../agent/protocol/errors.js';
+import { badInput } from '../../../contract/errors.js';
 import { defineLauncher } from '../kind.js';
 import type { LauncherKind } from '../kind.js';
 import { checkRuntimeOption } from '../../runtime/index.js';

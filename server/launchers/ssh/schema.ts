@@ -1,6 +1,6 @@
 /** The keys and types of an SSH pool's options (SshPoolOptions). */
 import { z } from 'zod';
-import { strictOptions } from '../../option-check.js';
+import { strictOptions } from '../../../contract/option-check.js';
 import { commonShape, num, sshConnectionShape } from '../schema-parts.js';
 
 export const sshPoolSchema = strictOptions({
