@@ -11,7 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
-import { SshLauncher } from '../ssh/launcher.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { RemoteHost } from '../remote/host.js';
+import type { UploadCounts } from '../remote/host.js';
+import { loadSshConfig } from '../ssh/resolve.js';
 import { shq } from '../ssh/remote.js';
 import type { AgentRuntime } from '../../runtime/index.js';
 import type { PruneResult } from '../../runtime/prune.js';
@@ -60,7 +64,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class BatchLauncher<R> implements Launcher {
   readonly kind: string;
   private readonly shell: Shell;
-  private readonly ssh: SshLauncher | undefined;
+  /** The login node (`via`), where jobs are submitted and the relay runs. */
+  private readonly remote: RemoteHost | undefined;
+  private readonly counts: UploadCounts = { bundles: 0, runtimes: 0, runtimeBytes: 0 };
   private pending: Request[] = [];
   private gather: NodeJS.Timeout | undefined;
   private lastSubmit = 0;
@@ -80,8 +86,10 @@ export class BatchLauncher<R> implements Launcher {
   ) {
     this.kind = system.kind;
     if (opts.via) {
-      this.ssh = new SshLauncher({ ...opts.ssh, launcher: 'ssh', hosts: [opts.via], node: opts.node, setup: opts.setup, runtime: opts.runtime ?? opts.ssh?.runtime }, controllerAgentUrl, log);
-      this.shell = new SshShell(this.ssh, opts.via);
+      const ssh = { ...opts.ssh, node: opts.node, setup: opts.setup, runtime: opts.runtime ?? opts.ssh?.runtime };
+      const config = loadSshConfig(ssh.sshConfig ?? join(homedir(), '.ssh', 'config'));
+      this.remote = new RemoteHost(opts.via, config, ssh, controllerAgentUrl, log, this.counts);
+      this.shell = new SshShell(this.remote);
     } else {
       this.shell = new LocalShell({ node: opts.node, runtime: opts.runtime });
     }
@@ -89,7 +97,7 @@ export class BatchLauncher<R> implements Launcher {
 
   /** Runtime uploads to the login node (`via`): one serves every job, as the compute nodes share its home. */
   get runtimeUploads(): number {
-    return this.ssh?.runtimeUploads ?? 0;
+    return this.counts.runtimes;
   }
 
   hasHost(host: string): boolean {
@@ -97,12 +105,13 @@ export class BatchLauncher<R> implements Launcher {
   }
 
   runtimesInUse(): string[] {
-    return this.ssh?.runtimesInUse() ?? [];
+    const sha = this.remote?.open?.runtime.sha256;
+    return sha ? [sha] : [];
   }
 
   pruneCache(host: string, keep: string[]): Promise<PruneResult> {
-    if (!this.ssh || this.opts.via !== host) return Promise.reject(new FlotillaError('NOT_FOUND', `this ${this.system.title} pool does not submit via ${host}`));
-    return this.ssh.pruneCache(host, keep);
+    if (!this.remote || this.opts.via !== host) return Promise.reject(new FlotillaError('NOT_FOUND', `this ${this.system.title} pool does not submit via ${host}`));
+    return this.remote.prune(keep);
   }
 
   status(): BatchJobStatus[] {
@@ -127,8 +136,8 @@ export class BatchLauncher<R> implements Launcher {
   /** Where agents in jobs dial: the controller itself, or (through `via`) a relay on the login node. */
   private dialUrl(): Promise<string> {
     this.agentUrl ??= (async () => {
-      if (!this.ssh || !this.opts.via) return this.controllerAgentUrl;
-      const relay = await this.ssh.startRelay(this.opts.via, this.opts.relayListen ?? '0.0.0.0:0');
+      if (!this.remote) return this.controllerAgentUrl;
+      const relay = await this.remote.startRelay(this.opts.relayListen ?? '0.0.0.0:0');
       const url = new URL(relay.url);
       if (['0.0.0.0', '[::]'].includes(url.hostname)) url.hostname = this.opts.relayAdvertise ?? (await this.shell.run('hostname -f 2>/dev/null || hostname')).stdout.trim();
       return url.toString();
@@ -283,6 +292,6 @@ export class BatchLauncher<R> implements Launcher {
     if (this.arrays.size > 0) await this.shell.run(this.system.cancelCommand([...this.arrays])).catch(() => undefined);
     for (const e of this.elements.values()) e.done({ exitCode: null, signal: 'CANCELLED', stderrTail: '' });
     this.elements.clear();
-    await this.ssh?.close();
+    await this.remote?.close();
   }
 }
