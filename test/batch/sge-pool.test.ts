@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import { ourSgeJobs, qstatJob, sge } from '../fixtures/index.js';
+import { ourSgeJobs, qstatJob, sge, sshd } from '../fixtures/index.js';
 import { rejection, until, within } from '../support/async.js';
 import { sampler } from '../pools/helpers.js';
 
@@ -166,4 +166,41 @@ describe('Grid Engine pools', () => {
       await fl.close();
     }
   }, 120_000);
+});
+
+describe('Grid Engine pools through a login node', () => {
+  it('submits over SSH on the login node; agents come back through its relay and the tunnel', async () => {
+    const fx = await sshd();
+    const fl = await connect({
+      pools: {
+        gvia: {
+          launcher: 'sge',
+          via: fx.hostAlias,
+          relayListen: '127.0.0.1:0',
+          agents: 2,
+          slots: 1,
+          resources: { h_rt: '10m' },
+          graceMs: 3000,
+          pollSeconds: 1,
+          ssh: { sshConfig: fx.sshConfig, knownHosts: fx.knownHosts, tunnel: 'always' },
+        },
+      },
+      waitForAgents: 2,
+    });
+    try {
+      const uid = Number((await execa('id', ['-u', fx.user])).stdout);
+      const out = await fl.map([1, 2, 3, 4], (x) => ({ x, job: process.env.JOB_ID, uid: process.getuid!() }), { pool: 'gvia' });
+      expect(out.map((o) => o.x)).toEqual([1, 2, 3, 4]);
+      expect(out.every((o) => o.uid === uid && o.job)).toBe(true); // in jobs of the login node's user
+      // The agents dialled the relay (a port on the login node), not the controller's endpoint.
+      const controllerPort = new URL(fl.controller!.agentUrl).port;
+      const home = (await execa('getent', ['passwd', fx.user])).stdout.split(':')[5];
+      const log = (await execa('sh', ['-c', `cat ${home}/.cache/flotilla/sge/flotilla-gvia-*.log`])).stdout;
+      expect(log).toMatch(/dialing ws:\/\/127\.0\.0\.1:\d+\/agent/);
+      expect(log).not.toContain(`127.0.0.1:${controllerPort}/agent`);
+    } finally {
+      await fl.close();
+    }
+    await until(async () => (await ourSgeJobs('flotilla-gvia')).length === 0, 15_000);
+  });
 });
