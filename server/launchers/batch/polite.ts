@@ -42,7 +42,13 @@ export function isoLocal(d: Date): string {
 
 /** Checks the polite options' values (the schema has checked their types). */
 export function checkPolite(p: PoliteOptions, at: (k: string) => string): void {
-  if (p.begin !== undefined) beginAt(p.begin);
+  if (p.begin !== undefined) {
+    try {
+      beginAt(p.begin);
+    } catch {
+      badInput(at('begin'), p.begin, "a time like '22:00', a delay like '2h', an ISO date-time or a Date");
+    }
+  }
   if (p.nice !== undefined && !(Number.isInteger(p.nice) && p.nice >= 0 && p.nice <= 1023)) badInput(at('nice'), p.nice, 'an integer from 0 to 1023');
   for (const k of ['nodelist', 'exclude'] as const) {
     const v = p[k];
