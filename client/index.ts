@@ -40,4 +40,4 @@ export type { PoolOptions } from '../server/pool-options.js';
 export type { SshPoolOptions } from '../server/launchers/ssh/options.js';
 export type { SlurmPoolOptions } from '../server/launchers/slurm/options.js';
 export type { SgePoolOptions } from '../server/launchers/sge/options.js';
-export type { ControllerOptions } from '../server/controller.js';
+export type { ControllerOptions } from '../server/controller-options.js';

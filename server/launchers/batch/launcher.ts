@@ -198,7 +198,7 @@ export class BatchLauncher<R> implements Launcher {
         continue;
       }
       // A refusal of these resources will be the same next time: the pool should stop at once.
-      throw new FlotillaError('LAUNCH_FAILED', `${sys.submitter} on ${this.shell.where} refused the job: ${why}`, { context: { permanent: !sys.transient.test(why) } });
+      throw new FlotillaError('LAUNCH_FAILED', `${sys.submitter} on ${this.shell.where} refused the job: ${why}`, { action: sys.transient.test(why) ? undefined : 'give-up' });
     }
   }
 

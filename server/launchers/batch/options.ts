@@ -1,6 +1,6 @@
 import type { CommonPoolOptions } from '../../pool-options.js';
 import type { SshPoolOptions } from '../ssh/options.js';
-import type { RuntimeOption } from '../../runtime/index.js';
+import type { RuntimeOption } from '../../../contract/agent-types.js';
 
 /**
  * The courtesies of a shared cluster, for every batch system that has them, written as each
