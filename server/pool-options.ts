@@ -38,26 +38,26 @@ export interface CommonPoolOptions {
    * How long an agent may live (`'12h'` or ms). It stops taking tasks and is replaced before
    * then (5% earlier, at most 5 min), at a time spread over a further 15% (at most 30 min) so
    * agents started together do not leave together. `false`: no limit.
-   * @default slurm: `resources.time`; others: no limit
+   * @default slurm: `resources.time`; sge: `resources.h_rt`; others: no limit
    */
   walltime?: string | number | false;
   /**
    * An agent launched that has connected no lane this long after it started (`'90s'` or ms) is
    * stopped and counts as a failed launch. Counted from the launch; for SLURM from when its job is
    * seen RUNNING (within `pollSeconds`), since waiting in the queue is normal. `false`: no limit.
-   * @default local and ssh: 60 s; slurm: no limit
+   * @default local and ssh: 60 s; slurm and sge: no limit
    */
   connectTimeout?: string | number | false;
-  /** Agents launched and not connected yet, at most (for SLURM: jobs queued and not running yet). @default 16; slurm: `max` */
+  /** Agents launched and not connected yet, at most (for batch pools: jobs queued and not running yet). @default 16; slurm and sge: `max` */
   maxLaunching?: number;
   /** What a map's `requires.labels` can ask for, e.g. `['bigmem']`. */
   labels?: string[];
   /**
    * Cores one task slot gets; its tasks see OMP_NUM_THREADS and the like set to it.
-   * @default local: the machine's cores over `max` × `slots`; slurm: `cpusPerTask / slots`; ssh: the host's cores over the agent's slots
+   * @default local: the machine's cores over `max` × `slots`; slurm: `cpusPerTask / slots`; sge: pe `slots / slots`; ssh: the host's cores over the agent's slots
    */
   cores?: number;
-  /** Memory one task slot may use (MB), for routing. @default local: the machine's memory over `max` × `slots`; slurm: `mem / slots`; ssh: unknown */
+  /** Memory one task slot may use (MB), for routing. @default local: the machine's memory over `max` × `slots`; slurm: `mem / slots`; sge: `h_vmem` × pe slots over `slots`; ssh: unknown */
   memoryMb?: number;
   /** GPUs one task slot gets, for routing. @default slurm: its `gres`/`gpus` over `slots`; others: 0 */
   gpus?: number;
