@@ -7,6 +7,7 @@
  * its state and log tail, to the pool, which re-queues the tasks it held. close() cancels every
  * job of ours.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
@@ -58,8 +59,6 @@ interface Request {
   resolve(h: AgentHandle): void;
   reject(e: unknown): void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class BatchLauncher<R> implements Launcher {
   readonly kind: string;

@@ -5,6 +5,7 @@
  * how agents there reach the controller (directly or through a reverse tunnel). The SSH launcher
  * starts agents over it; a batch launcher submits jobs and runs its relay over it (`via`).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client as SshClient } from 'ssh2';
 import { FlotillaError } from '../../../contract/errors.js';
 import { agentBundlePath } from '../../bundle.js';
@@ -51,8 +52,6 @@ export interface UploadCounts {
   runtimes: number;
   runtimeBytes: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class RemoteHost {
   readonly h: ResolvedHost;
