@@ -24,8 +24,8 @@ export const AGENT_BUNDLE = join(ROOT, 'dist', 'agent.mjs');
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 /** Runs a TypeScript fixture (test/lifecycle/fixtures/NAME) as its own node process, no wrapper. */
-export function startFixture(reaper: Reaper, name: string, args: string[] = []): Proc {
-  return startProcess(reaper, process.execPath, ['--import', 'tsx', join(FIXTURES, name), ...args]);
+export function startFixture(reaper: Reaper, name: string, args: string[] = [], env?: NodeJS.ProcessEnv): Proc {
+  return startProcess(reaper, process.execPath, ['--import', 'tsx', join(FIXTURES, name), ...args], env);
 }
 
 /**
