@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
-import type { ToAgent } from './protocol/messages.js';
+import type { ToAgent } from '../contract/messages.js';
 import { Runner } from './runner.js';
 import { laneCount, laneRow, S } from './lane-state.js';
 import { cpuClock } from './task-usage.js';
@@ -17,7 +17,12 @@ import { dialLoop } from './dial.js';
 import { listCached } from './artifacts.js';
 import { cleanStack } from './stack.js';
 
-const HEARTBEAT_MS = 5_000;
+/**
+ * How often a lane reports its load and memory. Liveness is the controller's pings, not this:
+ * it only refreshes what `agents.list` shows, and with 10,000 agents on one controller each
+ * report costs the controller a read, an open and a decode.
+ */
+const HEARTBEAT_MS = 15_000;
 
 function post(e: LaneEvent): void {
   parentPort?.postMessage(e);

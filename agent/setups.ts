@@ -5,7 +5,7 @@
  * A setup that does not settle within its time limit fails the same way, and is marked
  * `timedOut` so the controller replaces the lane (its code may still be running).
  */
-import { errorProps, FlotillaError } from './protocol/errors.js';
+import { errorProps, FlotillaError } from '../contract/errors.js';
 
 /** How long a lane waits for a module import or a setup when the spec names no limit. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 10 * 60_000;
@@ -85,12 +85,13 @@ export class Setups {
 }
 
 /**
- * The error of a preparation (an import, a setup) that did not settle in time; its context's
- * `setupTimedOut` asks the controller to replace the lane once its other work is done.
+ * The error of a preparation (an import, a setup) that did not settle in time; its action asks
+ * the controller to replace the lane once its other work is done.
  */
 export function prepTimedOut(what: string, verb: 'finish' | 'load', timeoutMs: number): FlotillaError {
   return new FlotillaError('SETUP_FAILED', `${what} did not ${verb} within ${timeoutMs} ms (map option setupTimeoutMs); the lane will be replaced`, {
-    context: { setupTimedOut: true, timedOut: true },
+    context: { timedOut: true },
+    action: 'replace-lane',
   });
 }
 

@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { badInput, FlotillaError } from '../agent/protocol/errors.js';
+import { badInput, FlotillaError } from '../contract/errors.js';
 import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { DONE, Job } from './job.js';
+import { Job } from './job.js';
 import type { JobStatus } from './job.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
@@ -37,21 +37,23 @@ import { LogRing } from './log-ring.js';
 import { listenLocalSocket } from './local-socket.js';
 import { listenEndpoint, refuseBody } from './client-endpoint.js';
 import type { Endpoint } from './client-endpoint.js';
-import { MAX_MESSAGE_BYTES, mib } from './limits.js';
+import { MAX_MESSAGE_BYTES, mib } from '../contract/limits.js';
 import { tlsSetup } from './tls.js';
 import type { TlsSetup } from './tls.js';
-import type { AppendInput, SubmitInput } from './schemas.js';
+import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { JobStore } from './store/job-store.js';
 import { choosePool } from './routing.js';
 import type { ControllerOptions } from './controller-options.js';
 import { controllerOptionsSchema } from './controller-options.js';
-import { checkOptions } from './option-check.js';
+import { checkOptions } from '../contract/option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
-import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { specArtifacts } from '../contract/fnspec.js';
 import { FunctionRegistry } from './functions/registry.js';
 import { memoryTable, sqliteTable } from './functions/function-table.js';
+import { ControlEventStream } from './events.js';
+import { JobActivity } from './job-activity.js';
 
 export const VERSION = '0.1.0';
 
@@ -71,6 +73,10 @@ function explainTooBig(ws: import('ws').WebSocket): void {
   ws.close = (code?: number, reason?: string | Buffer) => close(code, reason ?? (code === 1009 ? `message over the controller's limit of ${mib(MAX_MESSAGE_BYTES)}` : undefined));
 }
 /** What agent/main.ts puts before each of its stderr lines. */
+/** A finished job is kept at least this long for its submitter to collect (see `retire`)... */
+const RETAIN_FINISHED_MS = 60_000;
+/** ...unless more than this many finished that recently. */
+const MAX_RECENT_JOBS = 100_000;
 const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
@@ -80,7 +86,9 @@ function tokensEqual(a: string, b: string): boolean {
 
 export class Controller {
   readonly version = VERSION;
-  readonly scheduler = new Scheduler();
+  /** The control plane's events: jobs, tasks, lanes, pools, agents; any number of subscribers. */
+  readonly events = new ControlEventStream();
+  readonly scheduler = new Scheduler(this.events, new JobActivity(this.events, (job) => this.jobStatus(job)));
   readonly registry: AgentRegistry;
   readonly pools = new Map<string, Pool>();
   /** Recent agent stderr lines, for `flotilla logs`. */
@@ -102,7 +110,7 @@ export class Controller {
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
-  private readonly finishedJobs: string[] = [];
+  private readonly finishedJobs: { id: string; at: number }[] = [];
   /** Callers of waitForLanes, checked whenever lanes come or go. */
   private readonly laneWaiters = new Set<() => void>();
   private readonly killOnExit = () => this.killAgentsSync();
@@ -131,14 +139,14 @@ export class Controller {
     this.artifacts = new ArtifactStore(this.store?.artifacts);
     this.scheduler.artifacts = this.artifacts;
     this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable(), { hasArtifact: (h) => this.artifacts.has(h) });
-    this.scheduler.onChange = () => {
+    this.scheduler.signals.on('changed', () => {
       for (const p of this.pools.values()) {
         p.lanesChanged();
         // A pool that gave up while it still had lanes: once they are gone, its waiting tasks fail.
         if (p.failure) this.failPool(p.name, p.failure);
       }
       this.laneWaiters.forEach((check) => check());
-    };
+    });
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
@@ -230,9 +238,9 @@ export class Controller {
       },
       log: this.opts.log,
     });
-    this.scheduler.onStuck = (lane, why) => {
+    this.scheduler.signals.on('stuck', ({ lane, why }) => {
       if (!this.endpoint.recycle(lane, why)) this.opts.log(`lane ${lane.agentId}/${lane.hello.lane} is stuck (${why}) and its agent has no control connection`);
-    };
+    });
     this.server = await listenEndpoint({
       host,
       port,
@@ -287,17 +295,20 @@ export class Controller {
           const m = AGENT_LINE_PREFIX.exec(raw);
           const line = m ? raw.slice(m[0].length) : raw;
           this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
+          if (this.events.watched) this.events.emit('agent.log', { agentId: id, line });
           this.opts.log(`${id}: ${line}`);
         },
       });
       // Local agents dial the Unix socket; other launchers set each agent's URL themselves.
-      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler);
-      pool.onFailure = (reason) => {
+      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler, {
+        events: this.events,
+        // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
+        hasWork: () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished),
+      });
+      pool.signals.on('failed', (reason) => {
         this.failPool(name, reason);
         this.laneWaiters.forEach((check) => check());
-      };
-      // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
-      pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
+      });
       this.pools.set(name, pool);
       pool.ensure();
     }
@@ -314,7 +325,7 @@ export class Controller {
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
       const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
-      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
+      job.failRest(error, { queuedOnly: true });
     }
   }
 
@@ -337,7 +348,7 @@ export class Controller {
         this.retire(job);
         continue;
       }
-      job.onFinish = (j) => this.retire(j);
+      job.signals.on('finished', (j) => this.retire(j));
       this.scheduler.submit(job);
       // A job whose submitter was cut off by the crash will get no more arguments.
       if (!job.sealed) this.abandonSubmission(job.id, 'the controller restarted before this job was fully submitted');
@@ -351,7 +362,7 @@ export class Controller {
    * before anything is created, and a failure after that undoes what was: a submit that throws
    * leaves nothing scheduled.
    */
-  submit(input: SubmitInput): { jobId: string; total: number } {
+  submit(input: SubmitInput, flow?: string): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
     if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
@@ -370,8 +381,8 @@ export class Controller {
     try {
       job.persist();
       job.append(0, input.args);
-      job.onFinish = (j) => this.retire(j);
-      this.scheduler.submit(job);
+      job.signals.on('finished', (j) => this.retire(j));
+      this.scheduler.submit(job, flow);
     } catch (err) {
       this.scheduler.withdraw(job);
       this.store?.deleteJob(job.id);
@@ -402,17 +413,25 @@ export class Controller {
     if (!job || job.sealed || job.finished) return;
     // One error shared by every such task (clients fill taskIndex in from each result's index).
     const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
-    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
+    job.failRest(error, { from: job.appended });
   }
 
-  /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
+  /**
+   * Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones, but not
+   * before they have been finished for RETAIN_FINISHED_MS (up to MAX_RECENT_JOBS of them): a
+   * client that submitted thousands of small jobs at once may subscribe to a job's results
+   * after thousands of others have finished.
+   */
   private retire(job: Job): void {
-    this.finishedJobs.push(job.id);
+    this.finishedJobs.push({ id: job.id, at: Date.now() });
     const keep = this.opts.retainJobs ?? 1000;
+    const recent = Date.now() - RETAIN_FINISHED_MS;
     while (this.finishedJobs.length > keep) {
-      const id = this.finishedJobs.shift()!;
-      this.scheduler.jobs.delete(id);
-      this.store?.deleteJob(id);
+      const oldest = this.finishedJobs[0]!;
+      if (oldest.at > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
+      this.finishedJobs.shift();
+      this.scheduler.jobs.delete(oldest.id);
+      this.store?.deleteJob(oldest.id);
     }
   }
 
@@ -519,7 +538,7 @@ export class Controller {
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
       const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
-      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
+      job.failRest(error);
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

@@ -10,13 +10,26 @@
  * slow to start, and a launch that never connected did no work. Failures count in a row: an
  * agent launched after the last failure that stays connected past EARLY_EXIT_MS resets the count.
  */
-import type { FlotillaError } from '../agent/protocol/errors.js';
+import type { FlotillaError } from '../contract/errors.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
 import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
 import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
+import { Emitter } from './emitter.js';
+import type { ControlEventStream } from './events.js';
+import type { PoolStatus } from '../contract/agent-types.js';
+
+export type { PoolStatus };
+
+/** What a pool needs from the controller besides its launcher and the scheduler. */
+export interface PoolContext {
+  /** The control-event stream its launches, exits and status changes go to. */
+  events: ControlEventStream;
+  /** Whether jobs of this pool are unfinished. */
+  hasWork(): boolean;
+}
 
 /** Options of a pool of local agents. */
 export interface LocalPoolOptions extends CommonPoolOptions {
@@ -46,24 +59,6 @@ const STOP_GRACE_MS = 5_000;
 /** The last lines an agent wrote to stderr, on one line. */
 function tailOf(exit: AgentExit): string {
   return exit.stderrTail.trim().split('\n').slice(-5).join(' | ');
-}
-
-export interface PoolStatus {
-  name: string;
-  launcher: string;
-  /** Agents alive: starting, running or retiring. */
-  agents: number;
-  min: number;
-  max: number;
-  /** Agents connected and taking work. */
-  running: number;
-  /** Agents launched and not connected yet (SLURM: also jobs waiting in the queue). */
-  starting: number;
-  /** Agents finishing their runs before they are stopped; they take no new work. */
-  retiring: number;
-  failure: string | undefined;
-  /** Per host, for launchers that have hosts. */
-  hosts?: unknown[];
 }
 
 /** One agent of the pool, from its launch to its exit. */
@@ -102,15 +97,19 @@ export class Pool {
   private inUse = true;
   private retry: NodeJS.Timeout | undefined;
   private tick: NodeJS.Timeout | undefined;
+  /** The scheduler's lanesVersion at the last observe. */
+  private observedLanes = -1;
+  /** Set while a step is scheduled for the end of this turn: many submits in one turn size the pool once. */
+  private stepQueued = false;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
   /** The last failed launch, and when, until a later launch proves the pool healthy. */
   private lastFailure: string | undefined;
   private failedAt = 0;
-  /** Called when the pool gives up, so its queued work can fail instead of waiting. */
-  onFailure: ((reason: string) => void) | undefined;
-  /** Whether jobs of this pool are unfinished; set by the controller. */
-  hasWork: (() => boolean) | undefined;
+  /** `failed`: the pool gave up launching (with why), so its queued work can fail instead of waiting. */
+  readonly signals = new Emitter<{ failed: string }>();
+  /** The status last sent to the event stream, to send only changes. */
+  private reported = '';
 
   constructor(
     readonly name: string,
@@ -120,6 +119,7 @@ export class Pool {
     private readonly agentUrl: string,
     private readonly log: (line: string) => void,
     private readonly scheduler: Scheduler,
+    private readonly ctx: PoolContext,
   ) {}
 
   /** What one task slot gets, for routing. */
@@ -139,7 +139,12 @@ export class Pool {
       this.tick = setInterval(() => this.step(), TICK_MS);
       this.tick.unref();
     }
-    this.step();
+    if (this.stepQueued) return;
+    this.stepQueued = true;
+    queueMicrotask(() => {
+      this.stepQueued = false;
+      this.step();
+    });
   }
 
   /** One round of decisions: retire who should go, stop who has drained, launch what is needed. */
@@ -171,11 +176,12 @@ export class Pool {
       // Asked each round: a lane that connected since (a reconnect) must stop taking work too.
       if (a.retiring && !a.stopping && this.scheduler.retireAgent(a.id) === 0) this.stop(a);
     }
-    if (this.failure || this.retry) return; // given up, or backing off after a failed launch
+    if (this.failure || this.retry) return this.report(); // given up, or backing off after a failed launch
     const live = [...this.agents.values()].filter((a) => !a.retiring);
     const n = agentsToLaunch({
       backlog,
-      freeSlots: this.scheduler.freeLanes(this.name),
+      // Only a backlog asks for slots: without one, free slots change nothing (and counting them walks every lane).
+      freeSlots: backlog > 0 ? this.scheduler.freeLanes(this.name) : 0,
       starting: live.filter((a) => a.lanes.size === 0).length,
       active: live.length,
       slotsPerAgent: this.opts.slots ?? (this.slotsSeen || 1),
@@ -184,6 +190,17 @@ export class Pool {
       maxLaunching: this.opts.maxLaunching,
     });
     for (let i = 0; i < n; i++) void this.launchOne();
+    this.report();
+  }
+
+  /** Sends the pool's status to the event stream when it changed (and someone listens). */
+  private report(): void {
+    if (!this.ctx.events.watched || this.closing) return;
+    const pool = this.status();
+    const key = `${pool.agents} ${pool.running} ${pool.starting} ${pool.retiring} ${pool.failure}`;
+    if (key === this.reported) return;
+    this.reported = key;
+    this.ctx.events.emit('pool.status', { pool });
   }
 
   /**
@@ -191,7 +208,9 @@ export class Pool {
    * connects and is killed between two ticks is not taken for one that never connected.
    */
   lanesChanged(): void {
-    if (!this.closing) this.observe(Date.now());
+    if (this.closing) return;
+    this.observe(Date.now());
+    this.report();
   }
 
   /**
@@ -209,9 +228,13 @@ export class Pool {
 
   /** Matches connected lanes to agents; notes first connections and the ends of lives they set. */
   private observe(now: number): void {
+    // Called on every tick and every change of the scheduler: the walk over every lane is for
+    // when lanes came or went.
+    if (this.scheduler.lanesVersion === this.observedLanes) return;
+    this.observedLanes = this.scheduler.lanesVersion;
     const byAgent = new Map<string, Lane[]>();
     for (const lane of this.scheduler.lanes) {
-      if (lane.pool !== this.name) continue;
+      if (lane.pool !== this.name || !this.agents.has(lane.agentId)) continue;
       const list = byAgent.get(lane.agentId);
       if (list) list.push(lane);
       else byAgent.set(lane.agentId, [lane]);
@@ -293,7 +316,7 @@ export class Pool {
     } catch (err) {
       this.agents.delete(a.id);
       this.registry.revoke(a.id);
-      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).context?.permanent === true);
+      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).action === 'give-up');
       return;
     }
     if (this.closing) {
@@ -304,6 +327,7 @@ export class Pool {
     }
     a.handle = handle;
     this.handles.set(handle.agentId, handle);
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.launched', { pool: this.name, agentId: handle.agentId, host: handle.host, pid: handle.pid });
     if (handle.started) void handle.started.then(() => (a.startedAt ??= Date.now()));
     else a.startedAt = Date.now();
     void handle.exited.then((exit) => this.exited(a, exit));
@@ -313,6 +337,7 @@ export class Pool {
     this.agents.delete(a.id);
     this.handles.delete(a.id);
     this.registry.revoke(a.id);
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.exited', { pool: this.name, agentId: a.id, code: exit.exitCode, signal: exit.signal, reason: this.exitReason(a, exit), stderrTail: tailOf(exit) });
     if (this.closing) return;
     if (a.retiring) {
       // Stopped by us (SIGTERM, stdin closed or scancel): however it reports that, it is no failure.
@@ -345,7 +370,7 @@ export class Pool {
       this.failures = 0;
       // It left on its own: idle past its own timeout, or told to stop (SIGTERM) mid-job. With
       // no unfinished job, `min` waits for the next one instead of starting it again now.
-      if (!this.hasWork?.()) this.inUse = false;
+      if (!this.ctx.hasWork()) this.inUse = false;
       this.step();
       return;
     }
@@ -356,23 +381,38 @@ export class Pool {
     this.step();
   }
 
+  /** Why an agent ended, in a word or two, for the event stream. */
+  private exitReason(a: Agent, exit: AgentExit): string {
+    if (this.closing) return 'pool closing';
+    if (a.retiring) return `retired: ${a.retiring}`;
+    if (a.timedOut) return 'did not connect in time';
+    if (exit.lostConnection) return 'lost with its host connection';
+    if (a.connectedAt === undefined) return 'ended before it connected';
+    return exit.exitCode === 0 ? 'left on its own' : 'crashed';
+  }
+
   private failed(reason: string, permanent = false): void {
     this.failures++;
     this.lastFailure = reason;
     this.failedAt = Date.now();
     this.log(`pool ${this.name}: ${reason}`);
+    const givesUp = !this.failure && (permanent || this.failures >= MAX_FAILURES);
+    // Launches in flight at once count as one round: one backoff for them all.
+    const backoffMs = this.failure || givesUp || this.retry ? undefined : 500 * 2 ** this.failures;
+    if (this.ctx.events.watched) this.ctx.events.emit('launch.failed', { pool: this.name, reason, inARow: this.failures, ...(backoffMs === undefined ? {} : { backoffMs }) });
     if (this.failure) return;
-    if (permanent || this.failures >= MAX_FAILURES) {
+    if (givesUp) {
       this.failure = `pool ${this.name} stopped launching after ${this.failures} failures in a row; last: ${reason}`;
-      this.onFailure?.(this.failure);
+      this.signals.emit('failed', this.failure);
+      this.report();
       return;
     }
-    // Try again, later each time; launches in flight at once count as one round.
-    if (this.retry) return;
+    if (backoffMs === undefined) return;
+    // Try again, later each time.
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.step();
-    }, 500 * 2 ** this.failures);
+    }, backoffMs);
     this.retry.unref();
   }
 

@@ -5,18 +5,21 @@
 import { initTRPC, TRPCError, tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
-import { transformer } from './transformer.js';
-import { packed } from './packed.js';
-import { fnSpecId } from '../agent/protocol/fnspec.js';
-import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FlotillaErrorCode } from '../contract/errors.js';
+import { transformer } from '../contract/transformer.js';
+import { packed } from '../contract/packed.js';
+import { fnSpecId } from '../contract/fnspec.js';
+import { appendSchema, jobIdSchema, submitSchema } from '../contract/schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
-import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from './flows/schemas.js';
+import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from '../contract/flow-schemas.js';
 import { artifactsRouter } from './artifacts-router.js';
 import { everywhereSchema, runEverywhere } from './everywhere.js';
 import { functionsRouter } from './functions/router.js';
+import type { ResultBatch } from '../contract/job-types.js';
+
+export type { ResultBatch };
 
 /** What each call knows about its caller. */
 export interface Context {
@@ -69,16 +72,6 @@ export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
 /** @internal the router builder, for routers merged into appRouter */
 export const router = t.router;
 
-/** Results of one stream event: a run of the job's completion log. */
-export interface ResultBatch {
-  /** Offset in the log just past these results: resume from here. */
-  seq: number;
-  results: TaskResult[];
-  total: number;
-  /** The job's pool. */
-  pool: string;
-}
-
 /** Results per stream event, at most... */
 const BATCH = 2048;
 /** ...and about this many bytes, so one event cannot be a large allocation on its own. */
@@ -115,22 +108,6 @@ function submittingOn(ws: WebSocket, controller: Controller): Set<string> {
   return jobs;
 }
 
-/** Resolves when `signal` aborts. */
-/**
- * Resolves when `signal` aborts. `off()` removes the listener: the controller's closing signal
- * lives as long as the controller, and must not collect one listener per subscription.
- */
-function aborted(signal: AbortSignal): { promise: Promise<void>; off: () => void } {
-  let off = () => {};
-  const promise = new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const on = () => resolve();
-    signal.addEventListener('abort', on, { once: true });
-    off = () => signal.removeEventListener('abort', on);
-  });
-  return { promise, off };
-}
-
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
   while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
     await new Promise((r) => setTimeout(r, 5));
@@ -165,34 +142,19 @@ export const appRouter = t.router({
      */
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
       const job = ctx.controller.job(input.jobId);
-      let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
+      const cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
-      // A client that goes away while the job is quiet must not leave this generator waiting.
-      const gone = signal ? aborted(signal) : { promise: new Promise<void>(() => {}), off: () => {} };
-      const closing = aborted(ctx.controller.closingSignal);
-      try {
-        while (!signal?.aborted) {
-          if (cursor < job.logLength) {
-            const read = job.readLog(cursor, BATCH);
-            const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
-            cursor += results.length;
-            // Over WebSocket the batch travels packed, one string rather than a walk of every result.
-            const batch: ResultBatch = { seq: cursor, results: ctx.ws ? packed(results) : results, total: job.total, pool: job.pool };
-            const end = cursor;
-            yield tracked(String(end), batch);
-            await drained(ctx.ws, signal);
-            continue;
-          }
-          if (job.finished) return;
-          if (ctx.controller.closingSignal.aborted) {
-            const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
-            throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
-          }
-          await Promise.race([job.changed(), gone.promise, closing.promise]);
-        }
-      } finally {
-        gone.off();
-        closing.off();
+      // A client that goes away, or a closing controller, ends the wait of a quiet job's stream.
+      const closing = ctx.controller.closingSignal;
+      for await (const read of job.results(cursor, { max: BATCH, trim: batchLength, signal, until: closing })) {
+        // Over WebSocket the batch travels packed, one string rather than a walk of every result.
+        const batch: ResultBatch = { seq: read.seq, results: ctx.ws ? packed(read.results) : read.results, total: job.total, pool: job.pool };
+        yield tracked(String(read.seq), batch);
+        await drained(ctx.ws, signal);
+      }
+      if (!job.finished && !signal?.aborted && closing.aborted) {
+        const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
+        throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
       }
     }),
   }),

@@ -19,7 +19,7 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** How a runtime travels: `zst` and `gz` are unpacked on the host, `raw` is the binary itself. */
 export type PackFormat = 'zst' | 'gz' | 'raw';

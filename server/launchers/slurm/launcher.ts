@@ -6,7 +6,7 @@
  * with its state and log tail, to the pool. close() cancels every job of ours.
  */
 import { randomBytes } from 'node:crypto';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { SshLauncher } from '../ssh/launcher.js';
@@ -167,7 +167,7 @@ export class SlurmLauncher implements Launcher {
         continue;
       }
       // A refusal of these resources will be the same next time: the pool should stop at once.
-      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { context: { permanent: !TRANSIENT.test(why) } });
+      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { action: TRANSIENT.test(why) ? undefined : 'give-up' });
     }
   }
 
