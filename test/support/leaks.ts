@@ -15,6 +15,9 @@ import { scaled } from './timing.js';
 /** Caches that tools (tsx) keep in TMPDIR on purpose. */
 const CACHES = /^(tsx-\d+|node-compile-cache|jiti)$/;
 
+/** How long processes a file started get to end after it, before they count as left behind. */
+const WAIT_MS = Number(process.env.FLOTILLA_TEST_LEAK_WAIT_MS) || 15_000;
+
 const runDir = process.env.FLOTILLA_TEST_RUN_DIR;
 if (runDir) {
   const dir = mkdtempSync(join(runDir, 'file-'));
@@ -22,7 +25,7 @@ if (runDir) {
   const testPath = expect.getState().testPath;
   const file = testPath ? relative(process.cwd(), testPath) : 'this test file';
   afterAll(async () => {
-    const procs = killAll(await survivors(`TMPDIR=${dir}`, 15_000));
+    const procs = killAll(await survivors(`TMPDIR=${dir}`, WAIT_MS));
     const files = readdirSync(dir).filter((f) => !CACHES.test(f));
     rmSync(dir, { recursive: true, force: true });
     const left = [...(procs.length ? [`process(es) still running: ${procs.join(', ')}`] : []), ...(files.length ? [`temporary file(s) not removed: ${files.join(', ')}`] : [])];
