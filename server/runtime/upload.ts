@@ -136,7 +136,7 @@ export async function ensureRuntime(client: SshClient, host: string, rt: LocalRu
       if (!(err instanceof Damaged)) throw err;
       await dropPacked(rt, err.format);
       if (attempt === 2) {
-        throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime arrived damaged twice (sha256 ${err.got || 'unknown'}, expected ${rt.sha256}); check the host's disk and try again`, { context: { host } });
+        throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime arrived damaged twice (${/^[0-9a-f]{64}$/.test(err.got) ? `sha256 ${err.got}` : err.got || 'no hash'}, expected sha256 ${rt.sha256}); check the room and the disk of the host's home, and try again`, { context: { host } });
       }
     }
   }
