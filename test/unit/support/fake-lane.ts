@@ -6,7 +6,7 @@
  */
 import type { SecureChannel } from '../../../agent/protocol/channel.js';
 import { decodeValue, encodeValue } from '../../../contract/codec.js';
-import type { ErrorCode, ErrorInfo } from '../../../contract/errors.js';
+import type { FlotillaErrorCode, ErrorInfo } from '../../../contract/errors.js';
 import { packEncoded, unpackEncoded } from '../../../contract/messages.js';
 import type { ToAgent, ToController, WireResult, WireTask } from '../../../contract/messages.js';
 
@@ -25,7 +25,7 @@ export type Answer =
   /** Returns `ok` after `ms` (default 1). */
   | { ok: unknown; ms?: number }
   /** Throws after `ms` (default 1); `retry`: the job's retryIf accepted the error. */
-  | { error: string; code?: ErrorCode; retry?: boolean; ms?: number }
+  | { error: string; code?: FlotillaErrorCode; retry?: boolean; ms?: number }
   /** The agent dies `ms` (default 1) into the task: its connection drops without a word. */
   | { crash: string; ms?: number }
   /** Runs until the test calls `finish` or a cancel aborts it. */
@@ -116,7 +116,7 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
   }
 
   /** The result tuple an agent sends for `task`. */
-  static result(task: Pick<FakeTask, 'run'>, answer: { ok: unknown } | { error: string; code?: ErrorCode; retry?: boolean }, ms = 1): WireResult {
+  static result(task: Pick<FakeTask, 'run'>, answer: { ok: unknown } | { error: string; code?: FlotillaErrorCode; retry?: boolean }, ms = 1): WireResult {
     if ('ok' in answer) return [task.run, 1, packEncoded(encodeValue(answer.ok), []), ms * 1000];
     const error: ErrorInfo = { code: answer.code ?? 'TASK_ERROR', message: answer.error, ...(answer.retry ? { action: 'retry' } : {}) };
     return [task.run, 0, error, ms * 1000];

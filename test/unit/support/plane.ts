@@ -40,7 +40,7 @@ export function connectLane(scheduler: Scheduler, script: Script, opts: { pool?:
 }
 
 /** Options of a job beyond its arguments. */
-export type JobOpts = Partial<Omit<JobSpec, 'total'>> & { fn?: string };
+export type JobOpts = Partial<Omit<JobSpec, 'total' | 'fn'>> & { fn?: string };
 
 let jobs = 0;
 
