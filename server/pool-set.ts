@@ -31,6 +31,8 @@ export interface PoolSetDeps {
   logs: LogRing;
   embedded: boolean;
   log: (line: string) => void;
+  /** Makes each pool's launcher (unit tests give a fake). @default by the pool's launcher kind */
+  createLauncher?: typeof createLauncher;
 }
 
 export class PoolSet {
@@ -52,7 +54,7 @@ export class PoolSet {
   start(plans: Record<string, PoolPlan>, urls: { agentUrl: string; localAgentUrl: string }): void {
     const { scheduler, registry, events, logs, log, embedded } = this.deps;
     for (const [name, plan] of Object.entries(plans)) {
-      const launcher = createLauncher(name, plan, {
+      const launcher = (this.deps.createLauncher ?? createLauncher)(name, plan, {
         embedded,
         agentUrl: urls.agentUrl,
         log,
