@@ -52,6 +52,9 @@ import { ArtifactStore } from './artifacts.js';
 import { specArtifacts } from '../agent/protocol/fnspec.js';
 import { FunctionRegistry } from './functions/registry.js';
 import { memoryTable, sqliteTable } from './functions/function-table.js';
+import { ControlEventStream } from './events.js';
+import { Dashboard, DASHBOARD_WS_PATH } from './dashboard/index.js';
+import { controllerSource } from './dashboard/source.js';
 
 export const VERSION = '0.1.0';
 
@@ -80,6 +83,8 @@ function tokensEqual(a: string, b: string): boolean {
 
 export class Controller {
   readonly version = VERSION;
+  /** The control plane's events: jobs, tasks, lanes, pools, agents; any number of subscribers. */
+  readonly events = new ControlEventStream();
   readonly scheduler = new Scheduler();
   readonly registry: AgentRegistry;
   readonly pools = new Map<string, Pool>();
@@ -98,6 +103,7 @@ export class Controller {
   private endpoint!: AgentEndpoint;
   private server!: Endpoint;
   private trpcWss!: WebSocketServer;
+  private dashboard: Dashboard | undefined;
   private closed = false;
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
@@ -148,6 +154,11 @@ export class Controller {
   get artifactTransfers(): { total: number; byAgent: Record<string, number> } {
     const t = this.scheduler.transfers;
     return { total: t.total, byAgent: Object.fromEntries(t.byAgent) };
+  }
+
+  /** The dashboard's address with the token, once: opening it in a browser logs the browser in. */
+  get dashboardUrl(): string {
+    return this.dashboard?.loginUrl(this.url) ?? '';
   }
 
   /** Where the token is stored, for clients of a standalone controller. */
@@ -245,7 +256,8 @@ export class Controller {
         if (authorized) this.server.guard.settle(req.socket);
         if (refuseBody(req, res, authorized)) return;
         if (req.url?.startsWith('/trpc/')) return void http(req, res);
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
+        if (this.dashboard?.handleRequest(req, res)) return;
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: dashboard at /, API under /trpc/, agents under /agent\n');
       },
       onUpgrade: (req, socket, head) => {
         const path = (req.url ?? '').split('?')[0];
@@ -260,7 +272,8 @@ export class Controller {
           }
           this.server.guard.settle(req.socket);
           this.trpcWss.handleUpgrade(req, socket, head, (ws) => this.trpcWss.emit('connection', ws, req));
-        } else socket.destroy();
+        } else if (path === DASHBOARD_WS_PATH && this.dashboard) this.dashboard.handleUpgrade(req, socket, head);
+        else socket.destroy();
       },
     });
     if (this.opts.embedded) this.server.tcp.unref();
@@ -269,6 +282,7 @@ export class Controller {
     this.url = `${tls ? 'https' : 'http'}://${h}:${addr.port}`;
     // Agents speak in the clear on the same port even with TLS: their channel is sealed end to end.
     this.agentUrl = `ws://${h}:${addr.port}${AGENT_PATH}`;
+    this.dashboard = new Dashboard(controllerSource(this), { token: this.token, port: addr.port, secure: !!tls, settle: (req) => this.server.guard.settle(req.socket), unref: !!this.opts.embedded });
     const local = await listenLocalSocket(this.stateDir, (req, socket, head) => this.endpoint.handleUpgrade(req, socket, head, 'unix'), this.opts.log);
     if (local && this.opts.embedded) local.server.unref();
     this.localSocket = local;
@@ -523,6 +537,7 @@ export class Controller {
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();
+    this.dashboard?.close();
     if (this.trpcWss) {
       // Let the result streams' CLOSED errors reach their clients before the sockets go.
       if (this.trpcWss.clients.size > 0) await new Promise((r) => setTimeout(r, 50));

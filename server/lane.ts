@@ -26,6 +26,8 @@ export interface LaneInfo {
   inFlight: number;
   completed: number;
   rssBytes: number | undefined;
+  /** Cores its agent kept busy between its last two heartbeats (CPU seconds per second), where it says. */
+  cpu?: number;
   /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
   artifactTransfers: number;
   /** Which Node the agent runs on an SSH or SLURM host: the host's own, or one flotilla provided. */
@@ -43,6 +45,8 @@ export class Lane {
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;
+  cpu: number | undefined;
+  private lastCpu: [at: number, us: number] | undefined;
   /** Estimated milliseconds of work dispatched and not yet answered. */
   pendingMs = 0;
   /** Since when the lane has held no run (its connection time until its first). */
@@ -72,6 +76,15 @@ export class Lane {
     return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
   }
 
+  /** An agent's heartbeat: its memory, and its CPU time, turned into cores busy since the last. */
+  heartbeat(hb: { rssBytes: number; cpuUs?: number }): void {
+    this.rssBytes = hb.rssBytes;
+    if (hb.cpuUs === undefined) return;
+    const now = Date.now();
+    if (this.lastCpu && now > this.lastCpu[0]) this.cpu = Math.max(0, (hb.cpuUs - this.lastCpu[1]) / 1000 / (now - this.lastCpu[0]));
+    this.lastCpu = [now, hb.cpuUs];
+  }
+
   /** A new ref for a function defined on this connection. */
   nextFnRef(): number {
     return ++this.lastFnRef;
@@ -90,6 +103,7 @@ export class Lane {
       inFlight: this.runs.size,
       completed: this.completed,
       rssBytes: this.rssBytes,
+      cpu: this.cpu,
       artifactTransfers: this.artifactsSent,
     };
   }
