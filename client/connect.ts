@@ -4,6 +4,7 @@
  */
 import { FlotillaError } from '../agent/protocol/errors.js';
 import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
+import { dashboardLoginUrl } from '../server/dashboard/url.js';
 import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
@@ -17,7 +18,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
     // The controller (and the server code behind it) is loaded only for an embedded session.
     const [{ Controller }, { localClient, localHotPath }] = await Promise.all([import('../server/controller.js'), import('./transport.js')]);
     const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
-    const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
+    const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close(), controller.dashboardUrl);
     if (opts.waitForAgents) {
       try {
         await controller.waitForLanes(opts.waitForAgents, { timeoutMs: opts.waitForAgentsTimeoutMs });
@@ -35,7 +36,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   // The tRPC client and ws load only for a remote session.
   const { remoteClient, trpcHotPath } = await import('./transport.js');
   const { trpc, close } = remoteClient(trpcSocketUrl(url), token, agent);
-  const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
+  const session = new Session(trpc, trpcHotPath(trpc), undefined, close, dashboardLoginUrl(target.url, token));
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;
     const deadline = Date.now() + (opts.waitForAgentsTimeoutMs ?? 30_000);

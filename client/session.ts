@@ -113,6 +113,7 @@ export class Session {
     /** The embedded controller, when this session runs one. */
     readonly controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
+    private readonly dashboardAt = '',
   ) {
     this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
   }
@@ -486,6 +487,14 @@ export class Session {
     } catch (err) {
       throw fromTRPCError(err);
     }
+  }
+
+  /**
+   * The live dashboard's address, carrying the token once: open it in a browser on this machine
+   * (it trades the token for a cookie and drops it from the address bar). Treat it as the token.
+   */
+  dashboardUrl(): string {
+    return this.dashboardAt;
   }
 
   /** Pools and connected agent slots. */

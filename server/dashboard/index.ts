@@ -15,6 +15,7 @@ import { Aggregator } from './aggregator.js';
 import type { Cursor, DashboardSource } from './aggregator.js';
 import { DashboardAuth } from './auth.js';
 import { SECURITY_HEADERS, sendAsset } from './assets.js';
+import { dashboardLoginUrl } from './url.js';
 
 export type { DashboardSource } from './aggregator.js';
 export type { RightSizing } from './right-size.js';
@@ -62,7 +63,7 @@ export class Dashboard {
 
   /** The URL that logs a browser in: `base` with the token, once. */
   loginUrl(base: string): string {
-    return this.opts.token ? `${base}/?token=${encodeURIComponent(this.opts.token)}` : `${base}/`;
+    return dashboardLoginUrl(base, this.opts.token);
   }
 
   /** Answers a request for the page or its files; false when it is not the dashboard's. */
