@@ -53,6 +53,7 @@ import { specArtifacts } from '../agent/protocol/fnspec.js';
 import { FunctionRegistry } from './functions/registry.js';
 import { memoryTable, sqliteTable } from './functions/function-table.js';
 import { ControlEventStream } from './events.js';
+import { JobActivity } from './job-activity.js';
 import { Dashboard, DASHBOARD_WS_PATH } from './dashboard/index.js';
 import { controllerSource } from './dashboard/source.js';
 
@@ -85,7 +86,7 @@ export class Controller {
   readonly version = VERSION;
   /** The control plane's events: jobs, tasks, lanes, pools, agents; any number of subscribers. */
   readonly events = new ControlEventStream();
-  readonly scheduler = new Scheduler();
+  readonly scheduler = new Scheduler(this.events, new JobActivity(this.events, (job) => this.jobStatus(job)));
   readonly registry: AgentRegistry;
   readonly pools = new Map<string, Pool>();
   /** Recent agent stderr lines, for `flotilla logs`. */
@@ -137,14 +138,14 @@ export class Controller {
     this.artifacts = new ArtifactStore(this.store?.artifacts);
     this.scheduler.artifacts = this.artifacts;
     this.functions = new FunctionRegistry(this.store ? sqliteTable(this.store.database) : memoryTable(), { hasArtifact: (h) => this.artifacts.has(h) });
-    this.scheduler.onChange = () => {
+    this.scheduler.signals.on('changed', () => {
       for (const p of this.pools.values()) {
         p.lanesChanged();
         // A pool that gave up while it still had lanes: once they are gone, its waiting tasks fail.
         if (p.failure) this.failPool(p.name, p.failure);
       }
       this.laneWaiters.forEach((check) => check());
-    };
+    });
     this.scheduler.maxTasksOf = (pool) => this.pools.get(pool)?.opts.maxTasks;
     const names = Object.keys(opts.pools ?? { local: {} });
     this.defaultPool = opts.defaultPool ?? names[0] ?? 'local';
@@ -241,9 +242,9 @@ export class Controller {
       },
       log: this.opts.log,
     });
-    this.scheduler.onStuck = (lane, why) => {
+    this.scheduler.signals.on('stuck', ({ lane, why }) => {
       if (!this.endpoint.recycle(lane, why)) this.opts.log(`lane ${lane.agentId}/${lane.hello.lane} is stuck (${why}) and its agent has no control connection`);
-    };
+    });
     this.server = await listenEndpoint({
       host,
       port,
@@ -301,17 +302,20 @@ export class Controller {
           const m = AGENT_LINE_PREFIX.exec(raw);
           const line = m ? raw.slice(m[0].length) : raw;
           this.logs.push(id, line, m ? Date.parse(m[1]!) : undefined);
+          if (this.events.watched) this.events.emit('agent.log', { agentId: id, line });
           this.opts.log(`${id}: ${line}`);
         },
       });
       // Local agents dial the Unix socket; other launchers set each agent's URL themselves.
-      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler);
-      pool.onFailure = (reason) => {
+      const pool = new Pool(name, plan, launcher, this.registry, plan.options.launcher === 'local' ? this.localAgentUrl : this.agentUrl, this.opts.log, this.scheduler, {
+        events: this.events,
+        // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
+        hasWork: () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished),
+      });
+      pool.signals.on('failed', (reason) => {
         this.failPool(name, reason);
         this.laneWaiters.forEach((check) => check());
-      };
-      // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
-      pool.hasWork = () => [...this.scheduler.jobs.values()].some((j) => j.pool === name && !j.finished);
+      });
       this.pools.set(name, pool);
       pool.ensure();
     }
@@ -351,7 +355,7 @@ export class Controller {
         this.retire(job);
         continue;
       }
-      job.onFinish = (j) => this.retire(j);
+      job.signals.on('finished', (j) => this.retire(j));
       this.scheduler.submit(job);
       // A job whose submitter was cut off by the crash will get no more arguments.
       if (!job.sealed) this.abandonSubmission(job.id, 'the controller restarted before this job was fully submitted');
@@ -365,7 +369,7 @@ export class Controller {
    * before anything is created, and a failure after that undoes what was: a submit that throws
    * leaves nothing scheduled.
    */
-  submit(input: SubmitInput): { jobId: string; total: number } {
+  submit(input: SubmitInput, flow?: string): { jobId: string; total: number } {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const total = input.total ?? input.args.length;
     if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
@@ -384,8 +388,8 @@ export class Controller {
     try {
       job.persist();
       job.append(0, input.args);
-      job.onFinish = (j) => this.retire(j);
-      this.scheduler.submit(job);
+      job.signals.on('finished', (j) => this.retire(j));
+      this.scheduler.submit(job, flow);
     } catch (err) {
       this.scheduler.withdraw(job);
       this.store?.deleteJob(job.id);

@@ -11,6 +11,7 @@ import type { ErrorInfo } from '../agent/protocol/errors.js';
 import type { FnSpec } from '../agent/protocol/fnspec.js';
 import type { Flushing, JobRow, JobStore } from './store/job-store.js';
 import { UsageSummary } from './task-usage.js';
+import { Emitter } from './emitter.js';
 import type { JobUsage, TaskUsage } from './task-usage.js';
 
 /** Which run produced a result. */
@@ -96,8 +97,8 @@ export class Job implements Flushing {
   running = 0;
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
-  /** Called once, when the last result is published. */
-  onFinish: ((job: Job) => void) | undefined;
+  /** `published`: the results log grew; `finished`: the last result is published (once). */
+  readonly signals = new Emitter<{ published: Job; finished: Job }>();
 
   /** Memory mode: every unfinished task's argument. */
   private args: (Encoded | undefined)[] | undefined;
@@ -322,6 +323,7 @@ export class Job implements Flushing {
     if (this.committing.length > 0) {
       for (const r of this.committing) this.recent.push(r);
       this.committing = [];
+      this.signals.emit('published', this);
       if (this.store && this.recent.length > 2 * TAIL) {
         const drop = this.recent.length - TAIL;
         this.recent = this.recent.slice(drop);
@@ -337,7 +339,7 @@ export class Job implements Flushing {
         this.store.dropArgs(this.id);
       }
       this.release();
-      this.onFinish?.(this);
+      this.signals.emit('finished', this);
     }
     this.wake();
   }

@@ -17,6 +17,16 @@ import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
 import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
 import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
+import { Emitter } from './emitter.js';
+import type { ControlEventStream } from './events.js';
+
+/** What a pool needs from the controller besides its launcher and the scheduler. */
+export interface PoolContext {
+  /** The control-event stream its launches, exits and status changes go to. */
+  events: ControlEventStream;
+  /** Whether jobs of this pool are unfinished. */
+  hasWork(): boolean;
+}
 
 /** Options of a pool of local agents. */
 export interface LocalPoolOptions extends CommonPoolOptions {
@@ -107,10 +117,10 @@ export class Pool {
   /** The last failed launch, and when, until a later launch proves the pool healthy. */
   private lastFailure: string | undefined;
   private failedAt = 0;
-  /** Called when the pool gives up, so its queued work can fail instead of waiting. */
-  onFailure: ((reason: string) => void) | undefined;
-  /** Whether jobs of this pool are unfinished; set by the controller. */
-  hasWork: (() => boolean) | undefined;
+  /** `failed`: the pool gave up launching (with why), so its queued work can fail instead of waiting. */
+  readonly signals = new Emitter<{ failed: string }>();
+  /** The status last sent to the event stream, to send only changes. */
+  private reported = '';
 
   constructor(
     readonly name: string,
@@ -120,6 +130,7 @@ export class Pool {
     private readonly agentUrl: string,
     private readonly log: (line: string) => void,
     private readonly scheduler: Scheduler,
+    private readonly ctx: PoolContext,
   ) {}
 
   /** What one task slot gets, for routing. */
@@ -171,7 +182,7 @@ export class Pool {
       // Asked each round: a lane that connected since (a reconnect) must stop taking work too.
       if (a.retiring && !a.stopping && this.scheduler.retireAgent(a.id) === 0) this.stop(a);
     }
-    if (this.failure || this.retry) return; // given up, or backing off after a failed launch
+    if (this.failure || this.retry) return this.report(); // given up, or backing off after a failed launch
     const live = [...this.agents.values()].filter((a) => !a.retiring);
     const n = agentsToLaunch({
       backlog,
@@ -184,6 +195,17 @@ export class Pool {
       maxLaunching: this.opts.maxLaunching,
     });
     for (let i = 0; i < n; i++) void this.launchOne();
+    this.report();
+  }
+
+  /** Sends the pool's status to the event stream when it changed (and someone listens). */
+  private report(): void {
+    if (!this.ctx.events.watched || this.closing) return;
+    const pool = this.status();
+    const key = `${pool.agents} ${pool.running} ${pool.starting} ${pool.retiring} ${pool.failure}`;
+    if (key === this.reported) return;
+    this.reported = key;
+    this.ctx.events.emit('pool.status', { pool });
   }
 
   /**
@@ -191,7 +213,9 @@ export class Pool {
    * connects and is killed between two ticks is not taken for one that never connected.
    */
   lanesChanged(): void {
-    if (!this.closing) this.observe(Date.now());
+    if (this.closing) return;
+    this.observe(Date.now());
+    this.report();
   }
 
   /**
@@ -304,6 +328,7 @@ export class Pool {
     }
     a.handle = handle;
     this.handles.set(handle.agentId, handle);
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.launched', { pool: this.name, agentId: handle.agentId, host: handle.host, pid: handle.pid });
     if (handle.started) void handle.started.then(() => (a.startedAt ??= Date.now()));
     else a.startedAt = Date.now();
     void handle.exited.then((exit) => this.exited(a, exit));
@@ -313,6 +338,7 @@ export class Pool {
     this.agents.delete(a.id);
     this.handles.delete(a.id);
     this.registry.revoke(a.id);
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.exited', { pool: this.name, agentId: a.id, code: exit.exitCode, signal: exit.signal, reason: this.exitReason(a, exit), stderrTail: tailOf(exit) });
     if (this.closing) return;
     if (a.retiring) {
       // Stopped by us (SIGTERM, stdin closed or scancel): however it reports that, it is no failure.
@@ -345,7 +371,7 @@ export class Pool {
       this.failures = 0;
       // It left on its own: idle past its own timeout, or told to stop (SIGTERM) mid-job. With
       // no unfinished job, `min` waits for the next one instead of starting it again now.
-      if (!this.hasWork?.()) this.inUse = false;
+      if (!this.ctx.hasWork()) this.inUse = false;
       this.step();
       return;
     }
@@ -356,23 +382,38 @@ export class Pool {
     this.step();
   }
 
+  /** Why an agent ended, in a word or two, for the event stream. */
+  private exitReason(a: Agent, exit: AgentExit): string {
+    if (this.closing) return 'pool closing';
+    if (a.retiring) return `retired: ${a.retiring}`;
+    if (a.timedOut) return 'did not connect in time';
+    if (exit.lostConnection) return 'lost with its host connection';
+    if (a.connectedAt === undefined) return 'ended before it connected';
+    return exit.exitCode === 0 ? 'left on its own' : 'crashed';
+  }
+
   private failed(reason: string, permanent = false): void {
     this.failures++;
     this.lastFailure = reason;
     this.failedAt = Date.now();
     this.log(`pool ${this.name}: ${reason}`);
+    const givesUp = !this.failure && (permanent || this.failures >= MAX_FAILURES);
+    // Launches in flight at once count as one round: one backoff for them all.
+    const backoffMs = this.failure || givesUp || this.retry ? undefined : 500 * 2 ** this.failures;
+    if (this.ctx.events.watched) this.ctx.events.emit('launch.failed', { pool: this.name, reason, inARow: this.failures, ...(backoffMs === undefined ? {} : { backoffMs }) });
     if (this.failure) return;
-    if (permanent || this.failures >= MAX_FAILURES) {
+    if (givesUp) {
       this.failure = `pool ${this.name} stopped launching after ${this.failures} failures in a row; last: ${reason}`;
-      this.onFailure?.(this.failure);
+      this.signals.emit('failed', this.failure);
+      this.report();
       return;
     }
-    // Try again, later each time; launches in flight at once count as one round.
-    if (this.retry) return;
+    if (backoffMs === undefined) return;
+    // Try again, later each time.
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.step();
-    }, 500 * 2 ** this.failures);
+    }, backoffMs);
     this.retry.unref();
   }
 

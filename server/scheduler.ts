@@ -16,6 +16,17 @@ import { specArtifacts } from '../agent/protocol/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
 import { checkMessage, checkPart, checkResult } from './wire-checks.js';
+import { Emitter } from './emitter.js';
+import type { ControlEventStream } from './events.js';
+import type { JobActivity } from './job-activity.js';
+
+/** What the scheduler tells the parts that keep books on it (pools, waiters for lanes). */
+export interface SchedulerSignals {
+  /** Lanes came or went, or a job finished. */
+  changed: void;
+  /** A lane whose aborted run still holds its slot: its agent should replace it. */
+  stuck: { lane: Lane; why: string };
+}
 
 /** An aborted run still in its slot after this long is stuck (agents allow async tasks 1 s). */
 const STUCK_AFTER_MS = 2_000;
@@ -37,6 +48,8 @@ interface Run {
   attempt: number;
   /** Estimated duration at dispatch (ms), counted in the lane's pending work. */
   est: number;
+  /** When it was dispatched (ms), for the event stream; 0 while nobody watched. */
+  at: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -52,10 +65,8 @@ export class Scheduler {
   get transfers(): ArtifactShipping['transfers'] {
     return this.shipping.transfers;
   }
-  /** Called whenever lanes come or go or jobs change, for the pools' bookkeeping. */
-  onChange: (() => void) | undefined;
-  /** Called for a lane whose aborted run still holds its slot: its agent should replace it. */
-  onStuck: ((lane: Lane, why: string) => void) | undefined;
+  /** Lanes came or went, jobs finished, lanes got stuck: for the pools' bookkeeping and waiters. */
+  readonly signals = new Emitter<SchedulerSignals>();
   /** Most tasks an agent may be given (its pool's maxTasks), if any; set by the controller. */
   maxTasksOf: ((pool: string) => number | undefined) | undefined;
   /** Tasks dispatched to each agent so far, for maxTasks. */
@@ -71,15 +82,28 @@ export class Scheduler {
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
   private readonly pinned = new Set<Job>();
 
-  submit(job: Job): void {
-    this.jobs.set(job.id, job);
-    const then = job.onFinish;
-    job.onFinish = (j) => {
-      this.onChange?.();
-      then?.(j);
-    };
+  constructor(
+    private readonly events: ControlEventStream,
+    private readonly activity: JobActivity,
+  ) {}
+
+  /** Queues a job's tasks; `flow` names the flow it runs the units of, for the event stream. */
+  submit(job: Job, flow?: string): void {
+    this.track(job, flow);
     if (job.total > 0) this.active.push(job);
     this.dispatch();
+  }
+
+  /** Lists a job and reports its progress and its end. */
+  private track(job: Job, flow?: string): void {
+    this.jobs.set(job.id, job);
+    this.activity.submitted(job, flow);
+    job.signals.on('published', (j) => this.activity.progressed(j));
+    job.signals.on('finished', (j) => {
+      this.pinned.delete(j);
+      this.activity.jobFinished(j);
+      this.signals.emit('changed', undefined);
+    });
   }
 
   /**
@@ -98,7 +122,7 @@ export class Scheduler {
       else byLane.set(r.lane, [run]);
     }
     for (const [lane, runs] of byLane) this.abandon(lane, runs);
-    this.onChange?.();
+    this.signals.emit('changed', undefined);
   }
 
   addLane(lane: Lane): void {
@@ -106,8 +130,9 @@ export class Scheduler {
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
     this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.onMessage(lane, msg, bins);
+    if (this.events.watched) this.events.emit('lane.added', { lane: lane.info() });
     this.dispatch();
-    this.onChange?.();
+    this.signals.emit('changed', undefined);
   }
 
   /**
@@ -117,6 +142,7 @@ export class Scheduler {
    */
   removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
+    if (this.events.watched) this.events.emit('lane.removed', { agentId: lane.agentId, lane: lane.hello.lane, pool: lane.pool, reason: why });
     // An aborted run still held the slot: then none of the runs queued behind it had started.
     // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
     // turn and their results leave together, so the first may have finished (its result lost
@@ -133,29 +159,31 @@ export class Scheduler {
       if (this.closing) continue;
       if (this.pinned.has(r.job)) {
         // Pinned to this lane: no other lane may run it instead.
-        this.finish(r.job, r.index, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: { ...this.context(r, lane), ...died } });
+        this.fail(r, { code: 'AGENT_LOST', message: `lane ${lane.hello.lane} of agent ${lane.agentId} went away before this task finished (${why})`, context: { ...this.context(r, lane), ...died } });
         continue;
       }
       if (!charged) {
         r.job.requeue(r.index, { uncharged: true });
+        this.activity.requeued(r.job);
         this.activate(r.job);
         continue;
       }
       const crashes = r.job.crashed(r.index);
       if (crashes >= r.job.crashLimit) {
-        this.finish(r.job, r.index, {
+        this.fail(r, {
           code: 'POISONOUS',
           message: `this task was running on ${crashes} agents that died (last: ${lane.agentId}, ${why}); failed as poisonous (crashLimit ${r.job.crashLimit})`,
           context: { ...this.context(r, lane), ...died },
         });
       } else if (r.attempt > r.job.retries) {
-        this.finish(r.job, r.index, {
+        this.fail(r, {
           code: 'AGENT_LOST',
           message: `agent ${lane.agentId} was lost while running this task (${why}); gave up after ${r.attempt} attempt(s)`,
           context: { ...this.context(r, lane), ...died },
         });
       } else {
         r.job.requeue(r.index, { crashed: true });
+        this.activity.requeued(r.job);
         this.activate(r.job);
       }
     }
@@ -169,14 +197,14 @@ export class Scheduler {
     }
     if (this.closing) return;
     this.dispatch();
-    this.onChange?.();
+    this.signals.emit('changed', undefined);
   }
 
   /** More of a job's arguments have arrived: its tasks can be dispatched. */
   extended(job: Job): void {
     this.activate(job);
     this.dispatch();
-    this.onChange?.();
+    this.signals.emit('changed', undefined);
   }
 
   private activate(job: Job): void {
@@ -190,6 +218,7 @@ export class Scheduler {
   dispatch(): void {
     if (this.active.length === 0) return;
     const batches = new Map<Lane, { tasks: WireTask[]; bins: Uint8Array[] }>();
+    const now = this.activity.watched ? Date.now() : 0;
     let progress = true;
     while (progress && this.active.length > 0) {
       progress = false;
@@ -220,7 +249,8 @@ export class Scheduler {
         const run = this.nextRun++;
         const attempt = job.attempts[index]!;
         const known = Number.isFinite(est) ? est : 0;
-        this.runs.set(run, { lane, job, index, attempt, est: known });
+        this.runs.set(run, { lane, job, index, attempt, est: known, at: now });
+        if (now) this.activity.started(job, index, attempt, lane, now);
         lane.runs.add(run);
         lane.pendingMs += known;
         batch.tasks.push([run, ref, packEncoded(job.arg(index), batch.bins), job.timeoutMs, index, attempt]);
@@ -278,7 +308,7 @@ export class Scheduler {
     const r = this.runs.get(run);
     if (!r || r.lane !== lane) return;
     this.forget(run, r);
-    this.finish(r.job, r.index, { code: 'BAD_INPUT', message: `this task's argument could not be sent to an agent: ${(err as Error)?.message ?? String(err)}`, context: { jobId: r.job.id, taskIndex: r.index, pool: r.job.pool } });
+    this.fail(r, { code: 'BAD_INPUT', message: `this task's argument could not be sent to an agent: ${(err as Error)?.message ?? String(err)}`, context: { jobId: r.job.id, taskIndex: r.index, pool: r.job.pool } });
   }
 
   /** Defines a job's function on a lane; returns the ref its tasks use there. */
@@ -301,14 +331,14 @@ export class Scheduler {
     if (this.recycling.has(lane)) return;
     lane.retiring = true;
     this.recycling.set(lane, why);
-    this.onChange?.();
+    this.signals.emit('changed', undefined);
   }
 
   private recycleIfIdle(lane: Lane): void {
     const why = this.recycling.get(lane);
     if (why === undefined || lane.runs.size > 0 || lane.draining.size > 0) return;
     this.recycling.delete(lane);
-    this.onStuck?.(lane, why);
+    this.signals.emit('stuck', { lane, why });
   }
 
   /**
@@ -317,20 +347,17 @@ export class Scheduler {
    * AGENT_LOST. Lanes that connect later get nothing.
    */
   runPinned(job: Job, lanes: readonly Lane[]): void {
-    this.jobs.set(job.id, job);
+    this.track(job);
     this.pinned.add(job);
-    const then = job.onFinish;
-    job.onFinish = (j) => {
-      this.pinned.delete(j);
-      then?.(j);
-    };
+    const now = this.activity.watched ? Date.now() : 0;
     for (const lane of lanes) {
       const index = job.take();
       if (index < 0) break;
       const ref = lane.fnRefs.get(job.fn.id) ?? this.sendFn(lane, job);
       const run = this.nextRun++;
       const attempt = job.attempts[index]!;
-      this.runs.set(run, { lane, job, index, attempt, est: 0 });
+      this.runs.set(run, { lane, job, index, attempt, est: 0, at: now });
+      if (now) this.activity.started(job, index, attempt, lane, now);
       lane.runs.add(run);
       const bins: Uint8Array[] = [];
       this.send(lane, [[run, ref, packEncoded(job.arg(index), bins), job.timeoutMs, index, attempt]], bins);
@@ -371,13 +398,17 @@ export class Scheduler {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
             const enc = unpackEncoded(payload, bins);
             if (enc.b) enc.b = enc.b.map((b) => Uint8Array.prototype.slice.call(b));
+            // Reported first: the job's last result ends it, and its `job.finished` comes after.
+            if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at);
             r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host, u });
           } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
+            if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at, payload);
             r.job.requeue(r.index);
+            this.activity.requeued(r.job);
             this.activate(r.job);
           } else {
-            this.finish(r.job, r.index, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } }, u);
+            this.fail(r, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } }, u);
             if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
           }
         }
@@ -416,7 +447,7 @@ export class Scheduler {
     r.timer = setTimeout(() => {
       if (this.runs.get(run) !== r) return;
       this.abandon(lane, [run]);
-      this.finish(r.job, r.index, { code: 'TIMEOUT', message: `task timed out after ${r.job.timeoutMs} ms`, context: { ...this.context(r, r.lane), timedOut: true } });
+      this.fail(r, { code: 'TIMEOUT', message: `task timed out after ${r.job.timeoutMs} ms`, context: { ...this.context(r, r.lane), timedOut: true } });
       this.dispatch();
     }, r.job.timeoutMs);
     r.timer.unref();
@@ -506,7 +537,7 @@ export class Scheduler {
     lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);
     // Code that never yields cannot even read the cancel: its agent must replace the lane.
     const check = setTimeout(() => {
-      if (this.lanes.has(lane) && runs.some((run) => lane.draining.has(run))) this.onStuck?.(lane, `an aborted task did not leave its slot within ${STUCK_AFTER_MS} ms`);
+      if (this.lanes.has(lane) && runs.some((run) => lane.draining.has(run))) this.signals.emit('stuck', { lane, why: `an aborted task did not leave its slot within ${STUCK_AFTER_MS} ms` });
     }, STUCK_AFTER_MS);
     check.unref();
   }
@@ -534,8 +565,10 @@ export class Scheduler {
     return { jobId: r.job.id, taskIndex: r.index, attempt: r.attempt, pool: r.job.pool, agentId: lane.agentId, host: lane.hello.host, pid: lane.hello.pid };
   }
 
-  private finish(job: Job, index: number, error: ErrorInfo, u?: TaskUsage): void {
-    job.record(u ? { index, ok: false, error, u } : { index, ok: false, error });
+  /** Fails the task of a run with `error`; it was on the run's lane, as the event stream reports. */
+  private fail(r: Run, error: ErrorInfo, u?: TaskUsage): void {
+    if (r.at) this.activity.finished(r.job, r.index, r.attempt, r.lane, r.at, error);
+    r.job.record(u ? { index: r.index, ok: false, error, u } : { index: r.index, ok: false, error });
   }
 
   /** Cancels one task, or every unfinished task of a job; running ones are aborted on their agents. */

@@ -82,7 +82,7 @@ export class FlowManager {
     const id = `fl-${randomBytes(6).toString('hex')}`;
     const unitArg = (k: number): Encoded =>
       encodeValue({ rows: units[k]!.map(({ row, group }) => ({ row, group, params: rows[row]!, ...(Object.keys(done[row]!).length ? { done: done[row] } : {}) })) }, `unit ${k}`);
-    const jobId = units.length > 0 ? this.submitUnits(prep.unitFn, units.length, unitArg, distribute) : undefined;
+    const jobId = units.length > 0 ? this.submitUnits(id, prep.unitFn, units.length, unitArg, distribute) : undefined;
     const record: FlowRecord = {
       id, name: input.name, createdAt: Date.now(), jobId, state: 'running', finishedAt: undefined,
       grid: input.grid, stages: stages.map((s) => ({ name: s.name, needs: s.needs })), units: units.map((u) => u.map((x) => x.row)), keys,
@@ -97,7 +97,7 @@ export class FlowManager {
   }
 
   /** Submits the units job; each chunk of unit arguments is encoded only when its turn comes. */
-  private submitUnits(fn: FnSpec, total: number, arg: (k: number) => Encoded, d: DistributeInput): string {
+  private submitUnits(flow: string, fn: FnSpec, total: number, arg: (k: number) => Encoded, d: DistributeInput): string {
     const chunk = (from: number): Encoded[] => Array.from({ length: Math.min(MAX_CHUNK, total - from) }, (_, i) => arg(from + i));
     const { jobId } = this.controller.submit({
       fn,
@@ -107,7 +107,7 @@ export class FlowManager {
       requires: unitRequires(d),
       retries: d.retries,
       timeoutMs: d.timeoutMs,
-    });
+    }, flow);
     for (let at = MAX_CHUNK; at < total; at += MAX_CHUNK) this.controller.append({ jobId, offset: at, args: chunk(at) });
     return jobId;
   }

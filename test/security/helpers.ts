@@ -98,20 +98,16 @@ export async function expectStillServing(controller: Controller): Promise<void> 
 
 /**
  * Resolves once `pred` holds for the controller's lanes, re-checked whenever lanes come or go.
- * One such wait at a time per controller: it chains and then restores `scheduler.onChange`.
+ * Any number of such waits may run at once: each subscribes to the scheduler's changes.
  */
 export function lanesSatisfy(controller: Controller, pred: (lanes: Lane[]) => boolean, what: string, ms = 10_000): Promise<void> {
   const check = () => pred([...controller.scheduler.lanes]);
   if (check()) return Promise.resolve();
   const done = deferred();
-  const prev = controller.scheduler.onChange;
-  controller.scheduler.onChange = () => {
-    prev?.();
+  const off = controller.scheduler.signals.on('changed', () => {
     if (check()) done.resolve();
-  };
-  return within(done.promise, ms, what).finally(() => {
-    controller.scheduler.onChange = prev;
   });
+  return within(done.promise, ms, what).finally(off);
 }
 
 /** How a socket closed. */
