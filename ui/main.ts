@@ -14,6 +14,9 @@ let state: State = emptyState();
 let connected = false;
 let pending = false;
 let retryMs = 500;
+const root = document.getElementById('app')!;
+// The static placeholder goes: Preact renders into an empty element.
+root.textContent = '';
 
 function App() {
   const s = state;
@@ -35,7 +38,7 @@ function paint(): void {
   pending = true;
   requestAnimationFrame(() => {
     pending = false;
-    render(html`<${App} />`, document.getElementById('app')!);
+    render(html`<${App} />`, root);
   });
 }
 

@@ -43,8 +43,9 @@ function slotRows(agents: AgentView[], spans: Span[]): string[] {
       rows.push(k);
     }
   }
-  for (const s of spans) if (!seen.has(s[1])) seen.add(s[1]), rows.push(s[1]);
-  return rows;
+  const gone = new Set<string>();
+  for (const s of spans) if (!seen.has(s[1])) gone.add(s[1]);
+  return rows.concat([...gone].sort());
 }
 
 function draw(g: CanvasRenderingContext2D, width: number, height: number, rowPx: number, slots: string[], spans: Span[], now: number): void {

@@ -71,7 +71,7 @@ export function Failures(props: { failures: FailureView[] }) {
 
 export function Launches(props: { launches: LaunchView[] }) {
   if (props.launches.length === 0) return html`<p class="muted">no launches yet</p>`;
-  return html`<ul id="launches">${[...props.launches].reverse().map((l) => html`<li class=${l.kind} data-agent=${l.agentId ?? ''}>
+  return html`<ul id="launches">${[...props.launches].reverse().map((l) => html`<li class=${`${l.kind}${l.bad ? ' bad' : ''}`} data-agent=${l.agentId ?? ''}>
     <span class="muted">${clock(l.at)}</span> ${l.pool}: ${l.text}${l.stderrTail ? html`<pre class="stderr">${l.stderrTail}</pre>` : ''}</li>`)}</ul>`;
 }
 

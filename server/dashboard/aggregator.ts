@@ -125,13 +125,14 @@ export class Aggregator {
         const a = this.agent(e.agentId, e.pool, now);
         Object.assign(a, { state: 'exited', exitedAt: now, slots: [], busy: 0 });
         const how = e.signal ? `signal ${e.signal}` : `code ${e.code}`;
-        this.launches.push({ at: now, pool: e.pool, kind: 'exited', agentId: e.agentId, text: `${e.agentId} exited (${how})${e.reason ? `: ${e.reason}` : ''}`, stderrTail: e.stderrTail });
+        const bad = e.code !== 0 || e.signal !== null;
+        this.launches.push({ at: now, pool: e.pool, kind: 'exited', agentId: e.agentId, text: `${e.agentId} exited (${how})${e.reason ? `: ${e.reason}` : ''}`, bad, stderrTail: bad ? e.stderrTail : undefined });
         this.version.agents++;
         return;
       }
       case 'launch.failed': {
         const backoff = e.backoffMs ? `; next try in ${Math.round(e.backoffMs / 100) / 10} s` : '';
-        this.launches.push({ at: now, pool: e.pool, kind: 'failed', text: `launch failed (${e.inARow} in a row): ${e.reason}${backoff}` });
+        this.launches.push({ at: now, pool: e.pool, kind: 'failed', bad: true, text: `launch failed (${e.inARow} in a row): ${e.reason}${backoff}` });
         return;
       }
       case 'pool.status':
@@ -152,6 +153,8 @@ export class Aggregator {
 
   /** Keeps the batch by reference; drops the oldest batches the window no longer needs. */
   private addSpans(e: TaskBatch): void {
+    // Entries the emitter left out of a bounded batch count as dropped spans.
+    this.spansTotal += (e as TaskBatch & { omitted?: number }).omitted ?? 0;
     if (e.finished.length === 0) return;
     this.batches.push({ job: e.job, rows: e.finished });
     this.held += e.finished.length;

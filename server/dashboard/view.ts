@@ -58,6 +58,8 @@ export interface LaunchView {
   kind: 'launched' | 'exited' | 'failed';
   agentId?: string;
   text: string;
+  /** An exit that was not asked for, or a failed launch. */
+  bad?: boolean;
   stderrTail?: string;
 }
 
