@@ -56,6 +56,7 @@ import { ControlEventStream } from './events.js';
 import { JobActivity } from './job-activity.js';
 import { Dashboard, DASHBOARD_WS_PATH } from './dashboard/index.js';
 import { controllerSource } from './dashboard/source.js';
+import { rightSizing } from './right-sizing.js';
 
 export const VERSION = '0.1.0';
 
@@ -443,7 +444,9 @@ export class Controller {
 
   /** A job's progress, and why its queued tasks wait when no agent of its pool takes work. */
   jobStatus(job: Job): JobStatus {
-    const s = job.status();
+    const status = job.status();
+    const fit = rightSizing(this.pools.get(job.pool)?.opts, status.usage);
+    const s = fit ? { ...status, fit } : status;
     if (s.queued === 0 || job.finished) return s;
     const waiting = this.pools.get(job.pool)?.waitingReason();
     return waiting === undefined ? s : { ...s, waiting };

@@ -13,6 +13,7 @@ import type { Flushing, JobRow, JobStore } from './store/job-store.js';
 import { UsageSummary } from './task-usage.js';
 import { Emitter } from './emitter.js';
 import type { JobUsage, TaskUsage } from './task-usage.js';
+import type { RightSizing } from './right-sizing.js';
 
 /** Which run produced a result. */
 export interface RunMeta {
@@ -49,6 +50,8 @@ export interface JobStatus {
   waiting?: string;
   /** What the finished tasks used: duration and memory percentiles, CPU, the slowest tasks. */
   usage?: JobUsage;
+  /** For jobs of batch pools: what each agent's job asked for against what the tasks used. */
+  fit?: RightSizing;
 }
 
 export interface JobSpec {

@@ -9,11 +9,9 @@ import type { ControlEvent, ControlEventStream, TaskBatch } from '../events.js';
 import type { JobStatus } from '../job.js';
 import type { LaneInfo } from '../lane.js';
 import type { PoolStatus } from '../pool.js';
-import type { PoolPlan } from '../pool-options.js';
 import type { FlowStatus } from '../flows/types.js';
 import type { LogLine } from '../log-ring.js';
 import { Ring } from './ring.js';
-import { rightSizing } from './right-size.js';
 import { WINDOW } from './view.js';
 import type { AgentView, FailureView, Frame, JobView, LaunchView, LogView, Span } from './view.js';
 
@@ -25,7 +23,6 @@ export interface DashboardSource {
   /** Flows running, and recently finished. */
   flows(): FlowStatus[];
   logs(): LogLine[];
-  plan(pool: string): PoolPlan | undefined;
 }
 
 /** A rate is measured over this long. */
@@ -225,7 +222,7 @@ export class Aggregator {
     const first = j.samples[0], last = j.samples[j.samples.length - 1];
     const rate = first && last && last[0] > first[0] ? ((last[1] - first[1]) * 1000) / (last[0] - first[0]) : 0;
     const left = s.total - s.done - s.failed;
-    return { ...s, flow: j.flow, rate, etaSec: s.finishedAt !== undefined ? 0 : rate > 0 ? left / rate : undefined, fit: rightSizing(this.source.plan(s.pool), s.usage) };
+    return { ...s, flow: j.flow, rate, etaSec: s.finishedAt !== undefined ? 0 : rate > 0 ? left / rate : undefined };
   }
 
   /** A reader that has seen nothing yet. */

@@ -18,8 +18,6 @@ import { SECURITY_HEADERS, sendAsset } from './assets.js';
 import { dashboardLoginUrl } from './url.js';
 
 export type { DashboardSource } from './aggregator.js';
-export type { RightSizing } from './right-size.js';
-export { rightSizing } from './right-size.js';
 
 /** Where the page's WebSocket connects. */
 export const DASHBOARD_WS_PATH = '/dashboard/ws';

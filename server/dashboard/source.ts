@@ -27,6 +27,5 @@ export function controllerSource(c: Controller): DashboardSource {
       return shown.reverse();
     },
     logs: () => c.logs.read(),
-    plan: (pool) => c.pools.get(pool)?.opts,
   };
 }

@@ -7,7 +7,6 @@ import type { ErrorInfo } from '../../agent/protocol/errors.js';
 import type { JobStatus } from '../job.js';
 import type { PoolStatus } from '../pool.js';
 import type { FlowStatus } from '../flows/types.js';
-import type { RightSizing } from './right-size.js';
 
 /** One job as the dashboard shows it. */
 export interface JobView extends JobStatus {
@@ -16,8 +15,6 @@ export interface JobView extends JobStatus {
   rate: number;
   /** Seconds until every task is finished at that rate; undefined when unknown. */
   etaSec: number | undefined;
-  /** Requested against used, for jobs of batch pools. */
-  fit?: RightSizing;
 }
 
 /** One agent of a pool, from its launch to its exit. */

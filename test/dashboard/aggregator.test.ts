@@ -7,7 +7,7 @@ import type { LaneInfo } from '../../server/lane.js';
 import type { JobStatus } from '../../server/job.js';
 
 function source(lanes: LaneInfo[] = []): DashboardSource & { events: ControlEventStream } {
-  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), flows: () => [], logs: () => [], plan: () => undefined };
+  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), flows: () => [], logs: () => [] };
 }
 
 const lane = (agentId: string, n: number, extra: Partial<LaneInfo> = {}): LaneInfo => ({

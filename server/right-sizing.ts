@@ -3,8 +3,8 @@
  * memory, cores) against what the job's tasks used, so a user can ask for less next time
  * ("tasks used at most 1.3 GB of the 8 GB asked; p99 duration 4 min of the 2 h walltime").
  */
-import type { PoolPlan } from '../pool-options.js';
-import type { JobUsage } from '../task-usage.js';
+import type { PoolPlan } from './pool-options.js';
+import type { JobUsage } from './task-usage.js';
 
 /** What one agent's batch job asked for, and what the job's tasks used of it. */
 export interface RightSizing {
