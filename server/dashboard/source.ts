@@ -17,6 +17,8 @@ export function controllerSource(c: Controller): DashboardSource {
       const shown: FlowStatus[] = [];
       for (const f of c.flows.list().reverse()) {
         if (shown.length >= MAX_FLOWS) break;
+        // This controller's flows only (an embedded one's flow cache is shared with other programs).
+        if (!f.jobId || !c.scheduler.jobs.has(f.jobId)) continue;
         if (f.state !== 'running' && (f.finishedAt === undefined || now - f.finishedAt > RECENT_FLOW_MS)) continue;
         try {
           shown.push(c.flows.status(f.id));

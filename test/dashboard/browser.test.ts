@@ -42,19 +42,22 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#connection.on');
     await page.waitForSelector('#pools [data-pool="elastic"]');
 
-    // A job of 400 tasks of 20 ms on up to 4 slots: the counts move for a few seconds.
-    const job = fl.map(Array.from({ length: 400 }, (_, i) => i), async (x: number) => {
+    // A job of 800 tasks of 20 ms on up to 4 slots: the counts move for a few seconds.
+    const job = fl.map(Array.from({ length: 800 }, (_, i) => i), async (x: number) => {
       await new Promise((r) => setTimeout(r, 20));
       return x;
     }, { pool: 'elastic' });
     const id = await job.id;
     const done = `#jobs tr[data-job="${id}"] td.done`;
-    await page.waitForFunction((sel) => /^([1-9]\d?|[1-3]\d\d)\/400$/.test(document.querySelector(sel)?.textContent ?? ''), { polling: 'mutation' }, done);
+    const doneOf = (sel: string) => Number(/^(\d+)\/800$/.exec(document.querySelector(sel)?.textContent ?? '')?.[1] ?? -1);
+    await page.waitForFunction(`(${doneOf})(${JSON.stringify(done)}) > 0 && (${doneOf})(${JSON.stringify(done)}) < 800`, { polling: 'mutation' });
     await page.waitForSelector('#pools tr[data-agent].running');
     await page.waitForFunction(() => Number(document.querySelector('#task-stream')?.getAttribute('data-spans')) > 0, { polling: 'mutation' });
+    // A quarter done (or, on a fast machine, all of it): the picture of a run in progress.
+    await page.waitForFunction(`(${doneOf})(${JSON.stringify(done)}) >= 200`, { polling: 'mutation' });
     await screenshot(page, 'dashboard-running');
     await job;
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '400/400', { polling: 'mutation' }, done);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '800/800', { polling: 'mutation' }, done);
     expect(await page.$eval(`#jobs tr[data-job="${id}"] td.state`, (e) => e.textContent)).toMatch(/^done/);
     const agents = await page.$$eval('#pools tr[data-agent]', (rows) => rows.map((r) => r.getAttribute('data-agent')));
     expect(agents.length).toBeGreaterThanOrEqual(1);
