@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { FlotillaError } from './protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 
 const NAME = /^([0-9a-f]{64})\.mjs$/;
 const HASH = /^[0-9a-f]{64}$/;

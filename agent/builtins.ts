@@ -2,8 +2,8 @@
  * Functions built into the agent, named by a spec's `builtin` field instead of shipped source:
  * they run flotilla's own machinery (a flow unit) with the spec's decoded `vals` as input.
  */
-import { FlotillaError } from './protocol/errors.js';
-import type { FnSpec } from './protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import { flowUnit } from './flow/unit.js';
 
 /** Builds the task function of a builtin spec. */

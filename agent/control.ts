@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { AgentCredentials } from './protocol/identity.js';
-import type { ToAgent, ToController } from './protocol/messages.js';
+import type { ToAgent, ToController } from '../contract/messages.js';
 import { dialLoop } from './dial.js';
 
 export interface ControlHandlers {

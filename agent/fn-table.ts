@@ -4,9 +4,9 @@
  */
 import { materializeSpec } from './materialize.js';
 import type { Materialized } from './materialize.js';
-import { FlotillaError } from './protocol/errors.js';
-import type { ErrorContext } from './protocol/errors.js';
-import type { FnSpec } from './protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorContext } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import type { ArtifactCache } from './artifacts.js';
 import { loadModuleExport } from './module-fn.js';
 import { importRefs } from './refs.js';

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
-import type { ToAgent } from './protocol/messages.js';
+import type { ToAgent } from '../contract/messages.js';
 import { Runner } from './runner.js';
 import { laneCount, laneRow, S } from './lane-state.js';
 import { cpuClock } from './task-usage.js';

@@ -2,9 +2,9 @@
  * The agent's half of function shipping: rebuilds a `FnSpec` into a callable, with the spec's
  * globals in scope under their names. Bundled into the agent, so it imports only agent/protocol.
  */
-import { decodeValue } from './protocol/codec.js';
-import { FlotillaError } from './protocol/errors.js';
-import type { FnSpec } from './protocol/fnspec.js';
+import { decodeValue } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import { materializeBuiltin } from './builtins.js';
 import { registerLayout, SOURCE_URL_PREFIX } from './stack.js';
 import type { ScriptPart } from './stack.js';

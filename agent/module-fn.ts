@@ -4,9 +4,9 @@
  * fails with VERSION_SKEW naming both sides, before or when it is imported.
  */
 import { pathToFileURL } from 'node:url';
-import { FlotillaError } from './protocol/errors.js';
-import type { ErrorContext } from './protocol/errors.js';
-import type { ModuleRef } from './protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorContext } from '../contract/errors.js';
+import type { ModuleRef } from '../contract/fnspec.js';
 import type { ArtifactCache } from './artifacts.js';
 
 /** Imported artifacts of this lane, by hash: each is imported once. */

@@ -4,8 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { FlotillaError } from './protocol/errors.js';
-import type { ModuleExportRef } from './protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ModuleExportRef } from '../contract/fnspec.js';
 
 /** The value of each reference, by global name. */
 export async function importRefs(refs: Record<string, ModuleExportRef>): Promise<Record<string, unknown>> {

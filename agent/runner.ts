@@ -3,18 +3,18 @@
  * back in batches. Tiny synchronous tasks run many per event-loop turn and share one frame;
  * a slow task's result goes out as soon as it is ready.
  */
-import { decodeValue, encodeValue } from './protocol/codec.js';
-import { errorProps, FlotillaError } from './protocol/errors.js';
+import { decodeValue, encodeValue } from '../contract/codec.js';
+import { errorProps, FlotillaError } from '../contract/errors.js';
 import { cleanStack } from './stack.js';
-import type { ErrorContext, ErrorInfo } from './protocol/errors.js';
-import { packEncoded, unpackEncoded } from './protocol/messages.js';
-import { boundedErrorInfo } from './protocol/bounds.js';
-import type { ToAgent, ToController, WirePart, WireResult, WireTask } from './protocol/messages.js';
+import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
+import { packEncoded, unpackEncoded } from '../contract/messages.js';
+import { boundedErrorInfo } from '../contract/bounds.js';
+import type { ToAgent, ToController, WirePart, WireResult, WireTask } from '../contract/messages.js';
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
 import type { CpuClock } from './task-usage.js';
-import type { TaskContext } from './protocol/task-context.js';
+import type { TaskContext } from '../contract/task-context.js';
 
 
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;

@@ -5,7 +5,7 @@
  * A setup that does not settle within its time limit fails the same way, and is marked
  * `timedOut` so the controller replaces the lane (its code may still be running).
  */
-import { errorProps, FlotillaError } from './protocol/errors.js';
+import { errorProps, FlotillaError } from '../contract/errors.js';
 
 /** How long a lane waits for a module import or a setup when the spec names no limit. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 10 * 60_000;

@@ -4,7 +4,7 @@
  * defined, and the agent's own frames (its bundle, Node internals) are dropped.
  */
 import { fileURLToPath } from 'node:url';
-import type { SourceOrigin } from './protocol/fnspec.js';
+import type { SourceOrigin } from '../contract/fnspec.js';
 
 /** The script name shipped source is evaluated under; frames carry it with line and column. */
 export const SOURCE_URL_PREFIX = 'flotilla-fn-';

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { AgentCredentials } from './protocol/identity.js';
 import { createLaneStatus, laneRow, S } from './lane-state.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
-import type { ToController } from './protocol/messages.js';
+import type { ToController } from '../contract/messages.js';
 
 /** A task stuck in synchronous code this long past its deadline gets its lane replaced. */
 const STUCK_GRACE_MS = 500;

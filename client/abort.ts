@@ -2,8 +2,8 @@
  * The error a job or flow fails with when its AbortSignal fires: TIMEOUT when the signal timed
  * out (`AbortSignal.timeout(ms)`, whose reason is a TimeoutError), CANCELLED otherwise.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorContext } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorContext } from '../contract/errors.js';
 
 /** Why `signal` ended `what` ("job", "flow fl-1..."), as a FlotillaError. */
 export function abortError(signal: AbortSignal, what: string, context?: ErrorContext, before = false): FlotillaError {

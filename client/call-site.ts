@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SourceOrigin } from '../agent/protocol/fnspec.js';
+import type { SourceOrigin } from '../contract/fnspec.js';
 
 /** A stack captured where app code called us; formatted only if it is ever needed. */
 export interface CallSite {

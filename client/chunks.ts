@@ -4,13 +4,13 @@
  * controller's limit. One item, or a function with its globals, larger than MAX_ITEM_BYTES
  * fails here with BAD_INPUT, before anything is sent.
  */
-import { encodeValue } from '../agent/protocol/codec.js';
-import type { Encoded } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { CHUNK_TARGET_BYTES, MAX_ITEM_BYTES, MAX_MESSAGE_BYTES, mib } from '../server/limits.js';
-import { Packed, pack } from '../server/packed.js';
-import type { PackedWire } from '../server/packed.js';
-import { transformer } from '../server/transformer.js';
+import { encodeValue } from '../contract/codec.js';
+import type { Encoded } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
+import { CHUNK_TARGET_BYTES, MAX_ITEM_BYTES, MAX_MESSAGE_BYTES, mib } from '../contract/limits.js';
+import { Packed, pack } from '../contract/packed.js';
+import type { PackedWire } from '../contract/packed.js';
+import { transformer } from '../contract/transformer.js';
 
 /** Items per chunk of a submission. */
 const CHUNK_ITEMS = 8192;

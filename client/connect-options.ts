@@ -4,12 +4,10 @@
  * else FLOTILLA_URL) or an embedded one.
  */
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { ControllerOptions } from '../server/controller-options.js';
-import { controllerFileShape } from '../server/controller-options.js';
-import { checkOptions, strictOptions } from '../server/option-check.js';
+import { checkOptions, strictOptions } from '../contract/option-check.js';
 import type { PoolOptions } from '../server/pool-options.js';
-import { poolsSchema } from '../server/pool-schema.js';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -39,21 +37,22 @@ export interface ConnectOptions {
   waitForAgentsTimeoutMs?: number;
 }
 
-const { pools: _pools, ...embeddedShape } = controllerFileShape;
-
-const connectOptionsSchema = strictOptions({
+/**
+ * The keys of `connect()`'s options. `pools` and `controller` are checked in full by the embedded
+ * loader (client/embedded.ts), with the server's schemas, only when an embedded controller starts.
+ */
+export const connectShape = {
   url: z.string().min(1).optional(),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   fingerprint: z.string().min(1).optional(),
-  pools: poolsSchema.optional(),
-  controller: strictOptions({
-    ...embeddedShape,
-    log: z.custom<(line: string) => void>((v) => typeof v === 'function', { error: 'a function of one log line' }).optional(),
-  }).optional(),
+  pools: z.unknown().optional(),
+  controller: z.unknown().optional(),
   waitForAgents: z.number().int().min(0).optional(),
   waitForAgentsTimeoutMs: z.number().int().positive().optional(),
-});
+};
+
+const connectOptionsSchema = strictOptions(connectShape);
 
 /** What `connect()` opens. */
 export type ConnectTarget = { kind: 'embedded' } | { kind: 'remote'; url: string };

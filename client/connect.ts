@@ -2,9 +2,9 @@
  * `connect()`: a session with a running controller (`url` or FLOTILLA_URL, + token), or, with
  * neither, with an embedded controller started in this process with local agents.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../server/reach.js';
-import { dashboardLoginUrl } from '../server/dashboard/url.js';
+import { FlotillaError } from '../contract/errors.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from './remote/reach.js';
+import { dashboardLoginUrl } from '../contract/dashboard-url.js';
 import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
@@ -16,18 +16,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   const target = connectTarget(opts);
   if (target.kind === 'embedded') {
     // The controller (and the server code behind it) is loaded only for an embedded session.
-    const [{ Controller }, { localClient, localHotPath }] = await Promise.all([import('../server/controller.js'), import('./transport.js')]);
-    const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
-    const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close(), controller.dashboardUrl);
-    if (opts.waitForAgents) {
-      try {
-        await controller.waitForLanes(opts.waitForAgents, { timeoutMs: opts.waitForAgentsTimeoutMs });
-      } catch (err) {
-        await session.close(); // nothing of a session that never became usable may linger
-        throw err;
-      }
-    }
-    return session;
+    const { connectEmbedded } = await import('./embedded.js');
+    return connectEmbedded(opts);
   }
   const url = parseControllerUrl(target.url);
   const token = resolveToken(opts);

@@ -1,6 +1,6 @@
 import type { TRPCClientError } from '@trpc/client';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FlotillaErrorCode } from '../contract/errors.js';
 
 const FROM_TRPC: Record<string, FlotillaErrorCode> = {
   BAD_REQUEST: 'BAD_INPUT',

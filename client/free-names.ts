@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Expression, Literal, Node, Options, Program } from 'acorn';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 
 // The parser and scope analysis load on the first function shipped, not with the library.
 const require = createRequire(import.meta.url);

@@ -5,13 +5,13 @@
  * name takes the function's type as a type parameter: `fl.call<typeof fit>('fit', rows)`.
  */
 import type { TRPCClient } from '@trpc/client';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
-import type { TaskContext } from '../agent/protocol/task-context.js';
-import type { FunctionDetails, FunctionInfo } from '../server/functions/registry.js';
-import type { AppRouter } from '../server/router.js';
-import { fnVersionSchema } from '../server/schemas.js';
-import { checkName } from '../server/functions/registry.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
+import type { TaskContext } from '../contract/task-context.js';
+import type { FunctionDetails, FunctionInfo } from '../contract/function-types.js';
+import type { AppRouter } from '../contract/api.js';
+import { fnVersionSchema } from '../contract/schemas.js';
+import { checkName } from '../contract/function-name.js';
 import { fromTRPCError } from './errors.js';
 import { isModuleFunction } from './module/handle.js';
 import type { ModuleFunction } from './module/handle.js';

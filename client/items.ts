@@ -2,7 +2,7 @@
  * What a map accepts as its items: an array, an iterable (Set, generator, string) or an
  * array-like. Anything else is BAD_INPUT saying what it got, rather than an empty job.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 
 /** The items as a list, or BAD_INPUT. */
 export function itemList<T>(items: Iterable<T> | ArrayLike<T>): ArrayLike<T> {

@@ -3,7 +3,7 @@
  * outcome as it finishes). Both views read one buffer filled by the controller's result stream,
  * so they can be used together, and an iterator started late still sees every outcome.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { TaskOutcome } from './outcome.js';
 import type { ProgressSink } from './progress/map-progress.js';
 import { locateError } from './call-site.js';

@@ -4,7 +4,7 @@
  * internals. They travel as a reference, `{ module, export }`, and the agent imports them.
  */
 import { builtinModules, createRequire } from 'node:module';
-import type { ModuleExportRef, SourceOrigin } from '../agent/protocol/fnspec.js';
+import type { ModuleExportRef, SourceOrigin } from '../contract/fnspec.js';
 import { fileText } from './call-site.js';
 
 /** One import binding of a file: `local` names `export` of `module` (`default`, `*` or a name). */

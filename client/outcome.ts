@@ -1,7 +1,7 @@
-import { decodeValue } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { TaskResult } from '../server/job.js';
-import type { TaskUsage } from '../server/task-usage.js';
+import { decodeValue } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { TaskResult } from '../contract/job-types.js';
+import type { TaskUsage } from '../contract/job-types.js';
 
 /** Where a task ran, on its last attempt. */
 export interface RanOn {

@@ -3,11 +3,11 @@
  * rebuilds with `materialize`. Everything that would fail remotely (a name the function uses but
  * was not given, a value that cannot travel) fails here, before anything is sent.
  */
-import { encodeValue } from '../agent/protocol/codec.js';
-import type { Encoded } from '../agent/protocol/codec.js';
-import { FlotillaError, badInput } from '../agent/protocol/errors.js';
-import { fnSpecId } from '../agent/protocol/fnspec.js';
-import type { FnSpec, ModuleExportRef, SourceOrigin } from '../agent/protocol/fnspec.js';
+import { encodeValue } from '../contract/codec.js';
+import type { Encoded } from '../contract/codec.js';
+import { FlotillaError, badInput } from '../contract/errors.js';
+import { fnSpecId } from '../contract/fnspec.js';
+import type { FnSpec, ModuleExportRef, SourceOrigin } from '../contract/fnspec.js';
 import { STANDARD_GLOBALS, analyzeSource, isBindableName } from './free-names.js';
 import type { FnAnalysis } from './free-names.js';
 import { firstUserFrame, originOf } from './call-site.js';

@@ -1,19 +1,18 @@
 /**
- * How a session reaches its controller: the typed tRPC client (in process through localLink, or
- * over WebSocket with the bearer token) and the hot path of every map (submit, append, watch),
- * which an embedded controller takes without the router.
+ * How a session reaches a running controller: the typed tRPC client over WebSocket with the
+ * bearer token, and the hot path of every map (submit, append, watch). An embedded controller's
+ * counterparts are in embedded.ts.
  */
-import { withBearer } from '../server/bearer-ws.js';
-import { createTRPCClient, createWSClient, localLink, wsLink } from '@trpc/client';
+import { withBearer } from './remote/bearer-ws.js';
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
 import type { Agent } from 'node:https';
-import type { Controller } from '../server/controller.js';
-import type { AppRouter, ResultBatch } from '../server/router.js';
-import { appRouter } from '../server/router.js';
-import { transformer } from '../server/transformer.js';
-import { CHUNK_TARGET_BYTES } from '../server/limits.js';
+import type { AppRouter } from '../contract/api.js';
+import type { ResultBatch } from '../contract/job-types.js';
+import { transformer } from '../contract/transformer.js';
+import { CHUNK_TARGET_BYTES } from '../contract/limits.js';
 import { argumentBudget, packToFit } from './chunks.js';
-import type { AppendInput, SubmitInput } from '../server/schemas.js';
+import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -27,23 +26,6 @@ export interface HotPath {
   append(input: AppendInput): Promise<{ sent: number }>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
-}
-
-/** The hot path of an in-process controller. */
-export function localHotPath(controller: Controller): HotPath {
-  return {
-    submit: async (input) => ({ ...controller.submit(input), sent: input.args.length }),
-    append: async (input) => (controller.append(input), { sent: input.args.length }),
-    watch: (jobId, onBatch, onError) => {
-      try {
-        const job = controller.job(jobId);
-        return job.watch(0, (seq, results) => onBatch({ seq, results, total: job.total, pool: job.pool }), onError);
-      } catch (err) {
-        onError(err);
-        return () => {};
-      }
-    },
-  };
 }
 
 /** The hot path over tRPC. */
@@ -65,11 +47,6 @@ export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
       return () => sub.unsubscribe();
     },
   };
-}
-
-/** The tRPC client of an in-process controller. */
-export function localClient(controller: Controller): TRPCClient<AppRouter> {
-  return createTRPCClient<AppRouter>({ links: [localLink({ router: appRouter, createContext: async () => controller.localContext(), transformer })] });
 }
 
 /** How long a remote session's socket stays open with nothing pending. */

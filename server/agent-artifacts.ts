@@ -3,7 +3,7 @@
  * lanes share its disk cache, so each agent is sent each artifact once, on one lane; a lane that
  * needs one a sibling has not written yet waits for it, then asks (`need`), and is answered here.
  */
-import type { ToAgent } from '../agent/protocol/messages.js';
+import type { ToAgent } from '../contract/messages.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { Lane } from './lane.js';
 

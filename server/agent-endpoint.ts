@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { acceptChannel, CLOSE } from '../agent/protocol/channel.js';
 import type { Identity } from '../agent/protocol/identity.js';
-import type { ToAgent, ToController } from '../agent/protocol/messages.js';
+import type { ToAgent, ToController } from '../contract/messages.js';
 import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';

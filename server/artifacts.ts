@@ -6,7 +6,7 @@
  * long-running controller does not grow with every build a client ever uploaded.
  */
 import { createHash } from 'node:crypto';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { ArtifactTable } from './store/artifact-table.js';
 
 /** Bytes of artifact code a durable controller keeps in memory (most recently used first). */

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 
 let cached: string | undefined;
 

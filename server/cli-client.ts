@@ -5,11 +5,11 @@
  */
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { withBearer } from './bearer-ws.js';
-import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from './reach.js';
+import { FlotillaError } from '../contract/errors.js';
+import { withBearer } from '../client/remote/bearer-ws.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from '../client/remote/reach.js';
 import type { AppRouter } from './router.js';
-import { transformer } from './transformer.js';
+import { transformer } from '../contract/transformer.js';
 
 export interface CliConnection {
   trpc: TRPCClient<AppRouter>;

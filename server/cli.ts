@@ -3,8 +3,8 @@
  * `flotilla`: start a controller, and look at or act on what it runs.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { decodeValue } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { decodeValue } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
 import { Controller, VERSION } from './controller.js';
 import type { ControllerOptions } from './controller.js';
 import { loadControllerConfig } from './config-file.js';

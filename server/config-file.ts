@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import { controllerConfigSchema } from './controller-options.js';
-import { checkOptions } from './option-check.js';
+import { checkOptions } from '../contract/option-check.js';
 
 /** What a config file holds. */
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

@@ -8,7 +8,7 @@ import type { PoolOptions } from './pool-options.js';
 import type { TlsMaterial } from './tls.js';
 import type { ConnectionLimits } from './connection-guard.js';
 import { poolsSchema } from './pool-schema.js';
-import { strictOptions } from './option-check.js';
+import { strictOptions } from '../contract/option-check.js';
 
 /** Options of a controller. */
 export interface ControllerOptions {

@@ -10,7 +10,7 @@
 import type { JobStatus } from './job.js';
 import type { LaneInfo } from './lane.js';
 import type { PoolStatus } from './pool.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
 
 /** Task state changes of one job since the last `tasks` event of that job (coalesced per tick). */
 export interface TaskBatch {

@@ -8,36 +8,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { encodeValue } from '../agent/protocol/codec.js';
+import { encodeValue } from '../contract/codec.js';
 import { checkGlobals } from './submit-checks.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import { specArtifacts } from '../contract/fnspec.js';
 import type { Controller } from './controller.js';
 import { Job } from './job.js';
 import type { TaskResult } from './job.js';
-import { fnSpecSchema } from './schemas.js';
+import { everywhereSchema } from '../contract/schemas.js';
+import type { EverywhereInput } from '../contract/schemas.js';
+import type { EverywhereResult, LaneWhere } from '../contract/agent-types.js';
 
-/** Input of `agents.everywhere`. */
-export const everywhereSchema = z
-  .object({
-    fn: fnSpecSchema,
-    /** Pool whose lanes run it. @default the controller's default pool */
-    pool: z.string().min(1).optional(),
-    /** Per-lane time limit in ms; 0 means none. @default 0 */
-    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  })
-  .strict();
-export type EverywhereInput = z.infer<typeof everywhereSchema>;
+export type { EverywhereResult, LaneWhere, EverywhereInput };
+export { everywhereSchema };
 
-/** Where one `everywhere` task ran: also the item its function is given. */
-export interface LaneWhere {
-  agentId: string;
-  host: string;
-  lane: number;
-}
-
-/** One lane's result as the controller sends it (the value still encoded). */
-export type EverywhereResult = LaneWhere & { result: TaskResult };
 
 /**
  * Runs `input.fn` once on each lane of the pool connected now; resolves when every lane has

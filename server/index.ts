@@ -12,4 +12,4 @@ export type { SshPoolOptions } from './launchers/ssh/options.js';
 export type { AgentRuntime, RuntimeOption } from './runtime/index.js';
 export type { PruneResult } from './runtime/prune.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
-export { transformer } from './transformer.js';
+export { transformer } from '../contract/transformer.js';

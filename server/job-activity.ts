@@ -3,7 +3,7 @@
  * batch and one `job.progress` per event-loop turn, each bounded in size, so a million-task job
  * costs a listener a few events a turn. Nothing is built while nobody listens.
  */
-import type { ErrorInfo } from '../agent/protocol/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
 import type { ControlEventStream, TaskBatch } from './events.js';
 import type { Job, JobStatus } from './job.js';
 import type { Lane } from './lane.js';

@@ -6,53 +6,20 @@
  * chunks as tasks are dispatched, a result is committed before it is published, and only a
  * short tail of the log stays in memory: a million-task job costs a few bytes per task here.
  */
-import type { Encoded } from '../agent/protocol/codec.js';
-import type { ErrorInfo } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
+import type { Encoded } from '../contract/codec.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 import type { Flushing, JobRow, JobStore } from './store/job-store.js';
 import { UsageSummary } from './task-usage.js';
 import { Emitter } from './emitter.js';
 import type { JobUsage, TaskUsage } from './task-usage.js';
-import type { RightSizing } from './right-sizing.js';
+import type { JobStatus, RunMeta, TaskResult } from '../contract/job-types.js';
 
-/** Which run produced a result. */
-export interface RunMeta {
-  attempt?: number;
-  agentId?: string;
-  host?: string;
-  /** Its timings and what it used, when it ran on an agent (a few numbers, not an object per field). */
-  u?: TaskUsage;
-}
-
-/** One task's outcome, as the controller records it and streams it to clients. */
-export type TaskResult = ({ index: number; ok: true; value: Encoded } | { index: number; ok: false; error: ErrorInfo }) & RunMeta;
+export type { JobStatus, RunMeta, TaskResult };
 
 export const QUEUED = 0;
 export const RUNNING = 1;
 export const DONE = 2;
-
-/** What a job's status query returns. */
-export interface JobStatus {
-  id: string;
-  pool: string;
-  state: 'submitting' | 'running' | 'done' | 'cancelled';
-  total: number;
-  done: number;
-  failed: number;
-  running: number;
-  queued: number;
-  createdAt: number;
-  finishedAt: number | undefined;
-  /**
-   * Why queued tasks are not running while no agent of the job's pool takes work: agents
-   * starting, a launch backing off after failures, or the pool's reason for giving up.
-   */
-  waiting?: string;
-  /** What the finished tasks used: duration and memory percentiles, CPU, the slowest tasks. */
-  usage?: JobUsage;
-  /** For jobs of batch pools: what each agent's job asked for against what the tasks used. */
-  fit?: RightSizing;
-}
 
 export interface JobSpec {
   id: string;

@@ -4,6 +4,9 @@
  */
 import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRuntime } from './runtime/index.js';
+import type { LaneInfo } from '../contract/agent-types.js';
+
+export type { LaneInfo };
 
 /**
  * Besides the running task, a lane holds queued work estimated at up to this many milliseconds,
@@ -12,27 +15,6 @@ import type { AgentRuntime } from './runtime/index.js';
  */
 const WINDOW_MS = 2;
 const MAX_RUNS = 512;
-
-/** What `agents.list` reports for a lane. */
-export interface LaneInfo {
-  agentId: string;
-  lane: number;
-  pool: string;
-  host: string;
-  pid: number;
-  node: string;
-  platform: string;
-  connectedAt: number;
-  inFlight: number;
-  completed: number;
-  rssBytes: number | undefined;
-  /** Cores its agent kept busy between its last two heartbeats (CPU seconds per second), where it says. */
-  cpu?: number;
-  /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
-  artifactTransfers: number;
-  /** Which Node the agent runs on an SSH or SLURM host: the host's own, or one flotilla provided. */
-  runtime?: AgentRuntime;
-}
 
 export class Lane {
   /** Run handles dispatched to this lane and not yet answered. */

@@ -4,9 +4,9 @@
  * processes for `local`, hosts over SSH for `ssh`, jobs for `slurm`.
  */
 import { availableParallelism, totalmem } from 'node:os';
-import { FlotillaError, badInput } from '../agent/protocol/errors.js';
+import { FlotillaError, badInput } from '../contract/errors.js';
 import type { LocalPoolOptions } from './pool.js';
-import { checkOptions } from './option-check.js';
+import { checkOptions } from '../contract/option-check.js';
 import { poolOptionsSchema } from './pool-schema.js';
 import type { Launcher } from './launchers/launcher.js';
 import { LocalLauncher } from './launchers/local.js';

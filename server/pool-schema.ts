@@ -5,7 +5,7 @@
  * Kept apart from pool-options.ts so checking options loads no launcher (nor ssh2).
  */
 import { z } from 'zod';
-import { strictOptions } from './option-check.js';
+import { strictOptions } from '../contract/option-check.js';
 
 const num = z.number();
 const duration = z.union([z.string(), z.number()], { error: "a duration like '5m', '90s' or milliseconds" });

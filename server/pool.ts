@@ -10,7 +10,7 @@
  * slow to start, and a launch that never connected did no work. Failures count in a row: an
  * agent launched after the last failure that stays connected past EARLY_EXIT_MS resets the count.
  */
-import type { FlotillaError } from '../agent/protocol/errors.js';
+import type { FlotillaError } from '../contract/errors.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Lane } from './lane.js';
@@ -19,6 +19,9 @@ import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
 import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
 import { Emitter } from './emitter.js';
 import type { ControlEventStream } from './events.js';
+import type { PoolStatus } from '../contract/agent-types.js';
+
+export type { PoolStatus };
 
 /** What a pool needs from the controller besides its launcher and the scheduler. */
 export interface PoolContext {
@@ -56,24 +59,6 @@ const STOP_GRACE_MS = 5_000;
 /** The last lines an agent wrote to stderr, on one line. */
 function tailOf(exit: AgentExit): string {
   return exit.stderrTail.trim().split('\n').slice(-5).join(' | ');
-}
-
-export interface PoolStatus {
-  name: string;
-  launcher: string;
-  /** Agents alive: starting, running or retiring. */
-  agents: number;
-  min: number;
-  max: number;
-  /** Agents connected and taking work. */
-  running: number;
-  /** Agents launched and not connected yet (SLURM: also jobs waiting in the queue). */
-  starting: number;
-  /** Agents finishing their runs before they are stopped; they take no new work. */
-  retiring: number;
-  failure: string | undefined;
-  /** Per host, for launchers that have hosts. */
-  hosts?: unknown[];
 }
 
 /** One agent of the pool, from its launch to its exit. */

@@ -4,7 +4,7 @@
  * given at creation is ignored for what already exists, so existing ones are narrowed here.
  */
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 
 /** The octal text of a mode's permission bits, for messages. */
 const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');

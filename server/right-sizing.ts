@@ -6,13 +6,9 @@
 import type { PoolPlan } from './pool-options.js';
 import type { JobUsage } from './task-usage.js';
 
-/** What one agent's batch job asked for, and what the job's tasks used of it. */
-export interface RightSizing {
-  requested: { walltimeMs?: number; memoryBytes?: number; cores?: number; slots: number };
-  used: { p99DurationMs: number; maxDurationMs: number; peakRssBytes?: number; coresPerTask?: number };
-  /** One line per resource asked for, as `flotilla status` prints them. */
-  lines: string[];
-}
+import type { RightSizing } from '../contract/job-types.js';
+
+export type { RightSizing };
 
 /** Launchers whose agents run inside jobs that ask for resources. */
 const LOCAL_KINDS = new Set(['local', 'ssh']);

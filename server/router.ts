@@ -5,18 +5,21 @@
 import { initTRPC, TRPCError, tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../agent/protocol/errors.js';
-import { transformer } from './transformer.js';
-import { packed } from './packed.js';
-import { fnSpecId } from '../agent/protocol/fnspec.js';
-import { appendSchema, jobIdSchema, submitSchema } from './schemas.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FlotillaErrorCode } from '../contract/errors.js';
+import { transformer } from '../contract/transformer.js';
+import { packed } from '../contract/packed.js';
+import { fnSpecId } from '../contract/fnspec.js';
+import { appendSchema, jobIdSchema, submitSchema } from '../contract/schemas.js';
 import type { Controller } from './controller.js';
 import type { TaskResult } from './job.js';
-import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from './flows/schemas.js';
+import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from '../contract/flow-schemas.js';
 import { artifactsRouter } from './artifacts-router.js';
 import { everywhereSchema, runEverywhere } from './everywhere.js';
 import { functionsRouter } from './functions/router.js';
+import type { ResultBatch } from '../contract/job-types.js';
+
+export type { ResultBatch };
 
 /** What each call knows about its caller. */
 export interface Context {
@@ -68,16 +71,6 @@ export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
 
 /** @internal the router builder, for routers merged into appRouter */
 export const router = t.router;
-
-/** Results of one stream event: a run of the job's completion log. */
-export interface ResultBatch {
-  /** Offset in the log just past these results: resume from here. */
-  seq: number;
-  results: TaskResult[];
-  total: number;
-  /** The job's pool. */
-  pool: string;
-}
 
 /** Results per stream event, at most... */
 const BATCH = 2048;

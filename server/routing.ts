@@ -3,7 +3,7 @@
  * slots meet its `requires`, else the default. A job that no pool can serve fails at submit,
  * saying what it asked for and what each pool offers.
  */
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../contract/errors.js';
 import type { SlotOffer } from './pool-options.js';
 
 /** What one task of a job needs from its slot. */

@@ -5,14 +5,14 @@
  * cancelled, re-run after a lost lane) is dropped.
  */
 import type { TaskUsage } from './task-usage.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { ErrorContext, ErrorInfo } from '../agent/protocol/errors.js';
-import { packEncoded, unpackEncoded } from '../agent/protocol/messages.js';
-import type { ToAgent, ToController, WireTask } from '../agent/protocol/messages.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
+import { packEncoded, unpackEncoded } from '../contract/messages.js';
+import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { DONE, Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
-import { specArtifacts } from '../agent/protocol/fnspec.js';
+import { specArtifacts } from '../contract/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
 import { checkMessage, checkPart, checkResult } from './wire-checks.js';

@@ -10,8 +10,8 @@ import { identityFromSecret, keyFromText, keyToText } from '../agent/protocol/id
 import type { Identity } from '../agent/protocol/identity.js';
 import { narrowFile, privateDir } from './private-files.js';
 
-export { defaultStateDir, tokenPath } from './state-path.js';
-import { tokenPath } from './state-path.js';
+export { defaultStateDir, tokenPath } from '../contract/state-path.js';
+import { tokenPath } from '../contract/state-path.js';
 
 function writeSecret(path: string, text: string): void {
   writeFileSync(path, text + '\n', { mode: 0o600 });

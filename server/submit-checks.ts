@@ -4,11 +4,11 @@
  * agents, superjson) does, so their depth is bounded here, where a failure is the caller's
  * BAD_INPUT and nothing is scheduled yet.
  */
-import type { Encoded } from '../agent/protocol/codec.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
-import { assertWireDepth } from '../agent/protocol/bounds.js';
-import { MAX_TOTAL } from './schemas.js';
+import type { Encoded } from '../contract/codec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
+import { assertWireDepth } from '../contract/bounds.js';
+import { MAX_TOTAL } from '../contract/schemas.js';
 
 export { MAX_TOTAL };
 

@@ -5,44 +5,9 @@
  * adding a task costs two logarithms.
  */
 
-/**
- * One task's timings and use, as results carry them: [queued at, finished at (epoch ms, the
- * controller's clock), duration µs, CPU µs (-1: not measured), the agent's peak resident memory
- * while it ran (KiB, -1: not measured)].
- */
-export type TaskUsage = [queuedAt: number, finishedAt: number, durationUs: number, cpuUs: number, peakRssKb: number];
+import type { JobUsage, Percentiles, SlowTask, TaskUsage } from '../contract/job-types.js';
 
-/** Percentiles of one measure over a job's tasks. */
-export interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-/** One of a job's slowest tasks. */
-export interface SlowTask {
-  index: number;
-  durationMs: number;
-  agentId?: string;
-  host?: string;
-}
-
-/** What a job's finished tasks used (those that ran on an agent). */
-export interface JobUsage {
-  /** Tasks measured. */
-  tasks: number;
-  /** Task durations (ms). */
-  durationMs: Percentiles;
-  /** The agents' peak resident memory while the tasks ran (bytes), where measured. */
-  peakRssBytes: Percentiles | undefined;
-  /** Time the measured tasks ran, all together (ms). */
-  busyMs: number;
-  /** CPU time of all measured tasks together (ms), and of the most expensive one. */
-  cpuMs: { total: number; max: number } | undefined;
-  /** The 5 slowest tasks, slowest first. */
-  slowest: SlowTask[];
-}
+export type { JobUsage, Percentiles, SlowTask, TaskUsage };
 
 const PER_OCTAVE = 32;
 const SLOWEST = 5;

@@ -3,9 +3,9 @@
  * trusted to be well-formed. A malformed message throws CHANNEL, which ends its connection.
  */
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { WireEncoded, WirePart, WireResult } from '../agent/protocol/messages.js';
-import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, boundedErrorInfo, deeperThan } from '../agent/protocol/bounds.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { WireEncoded, WirePart, WireResult } from '../contract/messages.js';
+import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, boundedErrorInfo, deeperThan } from '../contract/bounds.js';
 
 // What an agent says about itself, bounded: these values are shown to every client (agents.list)
 // and must never be able to break that listing for the others.

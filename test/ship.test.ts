@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { transformSync } from 'esbuild';
 import { shipFunction } from '../client/ship.js';
 import { materialize } from '../agent/materialize.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import type { FnSpec } from '../agent/protocol/fnspec.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { FnSpec } from '../contract/fnspec.js';
 
 /** Ships and rebuilds through JSON, as a spec crosses the wire between client and agent. */
 function roundTrip(fn: unknown, globals?: Record<string, unknown>): (...args: unknown[]) => unknown {

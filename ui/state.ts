@@ -4,7 +4,7 @@
  */
 import type { AgentView, FailureView, Frame, JobView, LaunchView, LogView, Span } from '../server/dashboard/view.js';
 import type { PoolStatus } from '../server/pool.js';
-import type { FlowStatus } from '../server/flows/types.js';
+import type { FlowStatus } from '../contract/flow-types.js';
 
 const WINDOW = { spans: 4000, failures: 50, launches: 200, logs: 400 };
 

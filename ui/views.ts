@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import type { AgentView, FailureView, JobView, LaunchView, LogView } from '../server/dashboard/view.js';
 import type { PoolStatus } from '../server/pool.js';
-import type { FlowStatus } from '../server/flows/types.js';
+import type { FlowStatus } from '../contract/flow-types.js';
 import { bytes, clock, count, jobColour, rate, seconds } from './format.js';
 
 function Bar(props: { total: number; parts: Array<[number, string]> }) {

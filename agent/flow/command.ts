@@ -4,8 +4,8 @@
  * wrote to stderr, because that line is nearly always the reason.
  */
 import { spawn } from 'node:child_process';
-import { FlotillaError } from '../protocol/errors.js';
-import type { CommandOutput } from '../protocol/flow-unit.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { CommandOutput } from '../../contract/flow-unit.js';
 
 /** How much of stdout and stderr is kept: the end, where errors and summaries are. */
 export const TAIL_BYTES = 8 * 1024;

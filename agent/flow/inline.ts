@@ -2,7 +2,7 @@
  * `within: 'inline'`: a unit's rows run in the task's own thread, at most `workersWithin` at a
  * time. Concurrency is asynchronous: it overlaps commands and awaited I/O, not CPU-bound code.
  */
-import type { FlowRowResult, FlowUnitResult, FlowUnitRow } from '../protocol/flow-unit.js';
+import type { FlowRowResult, FlowUnitResult, FlowUnitRow } from '../../contract/flow-unit.js';
 import { runRow } from './run-row.js';
 import type { RowEnv } from './run-row.js';
 import type { BuiltStage } from './stages.js';

@@ -7,8 +7,8 @@
 import { hostname } from 'node:os';
 import { ArtifactCache, artifactDir } from '../artifacts.js';
 import { loadModuleExport } from '../module-fn.js';
-import { FlotillaError } from '../protocol/errors.js';
-import type { FlowStageDef, FlowUnitDef } from '../protocol/flow-unit.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowStageDef, FlowUnitDef } from '../../contract/flow-unit.js';
 
 let cache: ArtifactCache | undefined;
 

@@ -5,8 +5,8 @@
  * stage it was running, and the rows it had not started go to a new worker. Abort stops every
  * worker (asked first, so commands die; killed after a grace) before the unit rejects.
  */
-import { decodeValue } from '../protocol/codec.js';
-import type { FlowRowResult, FlowUnitDef, FlowUnitResult, FlowUnitRow, StageOutcome } from '../protocol/flow-unit.js';
+import { decodeValue } from '../../contract/codec.js';
+import type { FlowRowResult, FlowUnitDef, FlowUnitResult, FlowUnitRow, StageOutcome } from '../../contract/flow-unit.js';
 import { KILL_GRACE_MS } from './command.js';
 import { startProcess, startThread } from './handles.js';
 import type { WorkerHandle } from './handles.js';

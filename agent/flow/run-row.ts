@@ -3,10 +3,10 @@
  * failed stage skips what needs it (transitively), everything else still runs. Shared by every
  * `within` mode, so a row ends the same whichever thread or process runs it.
  */
-import { encodeValue } from '../protocol/codec.js';
-import type { Encoded } from '../protocol/codec.js';
-import type { ErrorInfo } from '../protocol/errors.js';
-import type { FlowRowResult, FlowUnitRow, StageOutcome } from '../protocol/flow-unit.js';
+import { encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FlowRowResult, FlowUnitRow, StageOutcome } from '../../contract/flow-unit.js';
 import { toErrorInfo } from '../runner.js';
 import type { BuiltStage } from './stages.js';
 

@@ -2,9 +2,9 @@
  * A flow's stages made runnable: function stages materialized once (per unit, per worker), each
  * stage run under its own abort signal that the unit's signal and the stage's `timeoutMs` feed.
  */
-import { FlotillaError } from '../protocol/errors.js';
-import type { FlowStageDef, FlowUnitDef } from '../protocol/flow-unit.js';
-import type { TaskContext } from '../protocol/task-context.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowStageDef, FlowUnitDef } from '../../contract/flow-unit.js';
+import type { TaskContext } from '../../contract/task-context.js';
 import { materializeSpec } from '../materialize.js';
 import { importRefs } from '../refs.js';
 import { checkOutput } from './check-output.js';

@@ -2,11 +2,11 @@
  * The `flow-unit` builtin: one task that takes a few grid rows through a flow's stages, inline,
  * on worker threads or in child processes as the unit's definition says.
  */
-import { decodeValue } from '../protocol/codec.js';
-import { FlotillaError } from '../protocol/errors.js';
-import type { FnSpec } from '../protocol/fnspec.js';
-import type { FlowRowResult, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow } from '../protocol/flow-unit.js';
-import type { TaskContext } from '../protocol/task-context.js';
+import { decodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import type { FlowRowResult, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow } from '../../contract/flow-unit.js';
+import type { TaskContext } from '../../contract/task-context.js';
 import { runInline } from './inline.js';
 import { ensureStageArtifacts } from './module-stage.js';
 import { runPool } from './pool.js';

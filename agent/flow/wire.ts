@@ -3,9 +3,9 @@
  * structured clone (threads natively, processes with `serialization: 'advanced'`); stage values
  * cross already encoded, so a value that cannot travel fails its stage the same way in every mode.
  */
-import type { Encoded } from '../protocol/codec.js';
-import type { ErrorInfo } from '../protocol/errors.js';
-import type { FlowUnitDef, FlowUnitRow } from '../protocol/flow-unit.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FlowUnitDef, FlowUnitRow } from '../../contract/flow-unit.js';
 
 /** `workerData` of a flow worker thread; main.ts tells it from a lane by this flag. */
 export interface FlowWorkerData {

@@ -4,8 +4,8 @@
  * away (IPC channel closed) stops its row, killing its commands, and exits.
  */
 import { parentPort } from 'node:worker_threads';
-import { FlotillaError } from '../protocol/errors.js';
-import type { FlowUnitRow } from '../protocol/flow-unit.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowUnitRow } from '../../contract/flow-unit.js';
 import { runRow } from './run-row.js';
 import { buildStages } from './stages.js';
 import type { BuiltStage } from './stages.js';

@@ -10,7 +10,7 @@ import type { SessionKeys } from './handshake.js';
 import type { Identity } from './identity.js';
 import { Opener, Sealer } from './seal.js';
 import { decodeFrame, encodeFrame } from './frame.js';
-import { FlotillaError } from './errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** WebSocket close codes the channel uses; 44xx mirror HTTP so a log reader can guess them. */
 export const CLOSE = Object.freeze({

@@ -4,7 +4,7 @@
  *
  *   [u32 json length][json utf8] then, per attachment, [u32 length][bytes]
  */
-import { FlotillaError } from './errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** Builds a frame's plaintext. */
 export function encodeFrame(msg: unknown, bins: readonly Uint8Array[] = []): Buffer {

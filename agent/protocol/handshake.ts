@@ -18,7 +18,7 @@
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { ed25519Sign, ed25519SigningKey, ed25519Verify, x25519Ephemeral } from './native-keys.js';
-import { FlotillaError } from './errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { Identity } from './identity.js';
 
 export const PROTOCOL_VERSION = 1;

@@ -8,7 +8,7 @@
  * the 96-bit counter nonce never repeats under one key, which is what GCM needs.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { FlotillaError } from './errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 export const CIPHER = 'aes-256-gcm';
 const TAG = 16;

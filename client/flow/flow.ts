@@ -2,14 +2,13 @@
  * `flow(grid)`: a typed builder of stages over a parameter grid, its distribution, and the calls
  * that run it (`preflight`, `submit`, `collect`). Each call returns a new flow; a flow is a value.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { CommandOutput } from '../../agent/protocol/flow-unit.js';
-import { describeZodError } from '../../server/schemas.js';
-import { RESERVED_NAMES, distributeSchema } from '../../server/flows/schemas.js';
-import type { DistributeInput } from '../../server/flows/schemas.js';
-import { throwProblems } from '../../server/flows/prepare.js';
-import type { FlowProblem } from '../../server/flows/types.js';
-import { defaultSession } from '../cluster-map.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { CommandOutput } from '../../contract/flow-unit.js';
+import { describeZodError } from '../../contract/schemas.js';
+import { RESERVED_NAMES, distributeSchema } from '../../contract/flow-schemas.js';
+import type { DistributeInput } from '../../contract/flow-schemas.js';
+import { throwProblems } from '../../contract/flow-problems.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import { fromTRPCError } from '../errors.js';
 import { isModuleFunction } from '../module/handle.js';
 import type { ModuleFunction } from '../module/handle.js';
@@ -133,7 +132,8 @@ export class Flow<P extends object, S extends object = {}> {
   }
 
   private async check(): Promise<{ session: Session; input?: ReturnType<typeof toWire>['input']; problems: FlowProblem[] }> {
-    const session = this.state.session ?? (await defaultSession());
+    // Loaded when first needed: the default session's module imports connect(), which imports this one.
+    const session = this.state.session ?? (await (await import('../default-session.js')).defaultSession());
     const built = await buildModuleStages(session, this.state.stages);
     const { input, problems } = toWire(this.state.grid, this.state.stages, this.state.distribute, this.state.name, built.specs, this.state.cache);
     for (const p of built.problems) problems.push(p);

@@ -3,7 +3,7 @@
  * the FIRST column varies slowest (the order of nested loops, and of parade's `param_grid`): for
  * `{ a: [1, 2], b: ['x', 'y'] }` the rows are a1 bx, a1 by, a2 bx, a2 by.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** The row type of a grid built from these columns. */
 export type GridRow<C extends Record<string, readonly unknown[]>> = { [K in keyof C]: C[K][number] };

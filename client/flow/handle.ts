@@ -2,9 +2,9 @@
  * A submitted flow: its id, status, collected rows, cancel. Obtained from `submit()`, or for a
  * flow submitted elsewhere (another process, the CLI) from `attachFlow(session, id)`.
  */
-import { decodeValue } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { FlowStatus } from '../../server/flows/types.js';
+import { decodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import { abortError } from '../abort.js';
 import { fromTRPCError } from '../errors.js';
 import type { Session } from '../session.js';

@@ -3,9 +3,9 @@
  * (through the session, as `map` does), giving the FnSpec the unit carries. A module that does
  * not build, lacks the export or is given globals is a problem of its stage, reported with the rest.
  */
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { FlowProblem } from '../../server/flows/types.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import { isModuleFunction } from '../module/handle.js';
 import type { Session } from '../session.js';
 import type { StageDecl } from './wire.js';

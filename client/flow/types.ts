@@ -4,10 +4,10 @@
  * or failed/skipped (outputs of the stages that got that far, and the error).
  */
 import type { z } from 'zod';
-import type { CommandOutput, Within } from '../../agent/protocol/flow-unit.js';
-import type { TaskContext } from '../../agent/protocol/task-context.js';
-import type { FlowRowError } from '../../server/flows/types.js';
-import type { MapSchedulingOptions } from '../../server/schemas.js';
+import type { CommandOutput, Within } from '../../contract/flow-unit.js';
+import type { TaskContext } from '../../contract/task-context.js';
+import type { FlowRowError } from '../../contract/flow-types.js';
+import type { MapSchedulingOptions } from '../../contract/schemas.js';
 
 /** Flattens an intersection for readable hovers and exact type tests. */
 export type Simplify<T> = { [K in keyof T]: T[K] } & {};

@@ -5,13 +5,13 @@
  * needed stages. Problems are collected, not thrown one by one.
  */
 import { z } from 'zod';
-import { encodeValue } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import { gridProblems } from '../../server/flows/prepare.js';
-import type { DistributeInput, FlowSubmitInput } from '../../server/flows/schemas.js';
-import type { FlowProblem } from '../../server/flows/types.js';
+import { encodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlowStageDef } from '../../contract/flow-unit.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import { gridProblems } from '../../contract/flow-problems.js';
+import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 import type { ModuleFunction } from '../module/handle.js';
 import { shipFunction } from '../ship.js';
 

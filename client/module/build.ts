@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { Artifact } from '../../agent/protocol/fnspec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { Artifact } from '../../contract/fnspec.js';
 
 /** How to build a module artifact. */
 export interface ModuleBuildOptions {

@@ -4,7 +4,7 @@
  * type, so `fl.map(rows, work.fit)` checks rows against `fit`'s first parameter and infers its
  * result type.
  */
-import type { TaskContext } from '../../agent/protocol/task-context.js';
+import type { TaskContext } from '../../contract/task-context.js';
 import type { ModuleBuildOptions } from './build.js';
 
 /** Type-level only: no value carries this key. */

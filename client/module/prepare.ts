@@ -6,10 +6,10 @@
  * here, before anything is sent.
  */
 import type { TRPCClient } from '@trpc/client';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
-import type { Artifact, FnSpec, ModuleRef, SetupSpec } from '../../agent/protocol/fnspec.js';
-import type { AppRouter } from '../../server/router.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { fnSpecId } from '../../contract/fnspec.js';
+import type { Artifact, FnSpec, ModuleRef, SetupSpec } from '../../contract/fnspec.js';
+import type { AppRouter } from '../../contract/api.js';
 import { shipFunction } from '../ship.js';
 import { buildModule } from './build.js';
 import { isModuleFunction } from './handle.js';

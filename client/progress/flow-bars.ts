@@ -1,7 +1,7 @@
 /**
  * Progress bars of a running flow, one per stage, on stderr, only in a terminal.
  */
-import type { FlowStatus } from '../../server/flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import { BAR_OPTIONS, drawsBars, loadBars } from './bars.js';
 import type { MultiBar, SingleBar } from './bars.js';
 

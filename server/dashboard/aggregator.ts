@@ -9,7 +9,7 @@ import type { ControlEvent, ControlEventStream, TaskBatch } from '../events.js';
 import type { JobStatus } from '../job.js';
 import type { LaneInfo } from '../lane.js';
 import type { PoolStatus } from '../pool.js';
-import type { FlowStatus } from '../flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import type { LogLine } from '../log-ring.js';
 import { Ring } from './ring.js';
 import { WINDOW } from './view.js';

@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { parseControllerUrl, pinFor, preflight, resolveToken } from '../reach.js';
-import { dashboardLoginUrl } from './url.js';
+import { parseControllerUrl, pinFor, preflight, resolveToken } from '../../client/remote/reach.js';
+import { dashboardLoginUrl } from '../../contract/dashboard-url.js';
 
 /** The program that opens a URL in the user's browser on this platform. */
 function opener(): [string, string[]] {

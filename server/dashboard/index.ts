@@ -15,7 +15,7 @@ import { Aggregator } from './aggregator.js';
 import type { Cursor, DashboardSource } from './aggregator.js';
 import { DashboardAuth } from './auth.js';
 import { SECURITY_HEADERS, sendAsset } from './assets.js';
-import { dashboardLoginUrl } from './url.js';
+import { dashboardLoginUrl } from '../../contract/dashboard-url.js';
 
 export type { DashboardSource } from './aggregator.js';
 

@@ -1,6 +1,6 @@
 /** The dashboard's view of a controller: its events, and the state a newly opened page starts from. */
 import type { Controller } from '../controller.js';
-import type { FlowStatus } from '../flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import type { DashboardSource } from './aggregator.js';
 
 /** Flows finished this recently still show. */

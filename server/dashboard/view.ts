@@ -3,10 +3,10 @@
  * agents) and of the events that arrived since the last frame, each list bounded. The page
  * keeps windows of the event lists; a `full` frame replaces everything it holds.
  */
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
+import type { ErrorInfo } from '../../contract/errors.js';
 import type { JobStatus } from '../job.js';
 import type { PoolStatus } from '../pool.js';
-import type { FlowStatus } from '../flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 
 /** One job as the dashboard shows it. */
 export interface JobView extends JobStatus {

@@ -3,9 +3,9 @@
  * where every stage it needs is too, so an agent never holds an output whose inputs it would
  * compute anew (and a changed upstream stage re-runs everything after it).
  */
-import { decodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { decodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { FlowDb } from './db.js';
 import { NO_CACHE } from './keys.js';
 

@@ -1,10 +1,10 @@
 /**
  * The CLI's flow commands: `flotilla flows`, `flotilla flow status|collect|cancel <id>`.
  */
-import { decodeValue } from '../../agent/protocol/codec.js';
+import { decodeValue } from '../../contract/codec.js';
 import type { CliConnection } from '../cli-client.js';
 import { jsonSafe } from '../json-safe.js';
-import type { FlowStatus } from './types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 
 type Trpc = CliConnection['trpc'];
 const PAGE = 1000;

@@ -8,7 +8,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { privateDatabase } from '../private-files.js';
 import { dirname } from 'node:path';
-import type { Encoded } from '../../agent/protocol/codec.js';
+import type { Encoded } from '../../contract/codec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from '../store/migrate.js';

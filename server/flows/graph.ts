@@ -2,7 +2,7 @@
  * The stage graph of a flow: duplicate names, needs that name no stage, and cycles are refused,
  * each named; stages come back in an order where every stage follows what it needs.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** What the graph check needs of a stage. */
 export interface StageNode {

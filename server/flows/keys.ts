@@ -4,9 +4,9 @@
  * processes, so a resubmitted (or extended) flow finds what an earlier run computed.
  */
 import { createHash } from 'node:crypto';
-import { encodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
+import { encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { FlowStageDef } from '../../contract/flow-unit.js';
 
 /** The key of a (row, stage) kept out of the cache. */
 export const NO_CACHE = '';

@@ -5,15 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { encodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import { encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import type { Controller } from '../controller.js';
 import { DONE, RUNNING } from '../job.js';
 import type { Job } from '../job.js';
-import { MAX_CHUNK } from '../schemas.js';
+import { MAX_CHUNK } from '../../contract/schemas.js';
 import { FlowDb } from './db.js';
 import type { FlowRecord } from './db.js';
 import { cachedOutputs, CacheWriter } from './cached.js';
@@ -23,8 +23,8 @@ import { placementProblems, unitRequires } from './placement.js';
 import { prepareFlow, throwProblems } from './prepare.js';
 import { FlowRun } from './run.js';
 import { watchRun } from './watch.js';
-import type { DistributeInput, FlowSubmitInput } from './schemas.js';
-import type { FlowProblem, FlowStatus } from './types.js';
+import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem, FlowStatus } from '../../contract/flow-types.js';
 
 /** A flow in `flows list`. */
 export type FlowSummary = Pick<FlowRecord, 'id' | 'name' | 'createdAt' | 'finishedAt' | 'jobId'> & { state: FlowStatus['state'] };

@@ -2,12 +2,12 @@
  * Where a flow's units run: what one unit requires of its slot, and whether the chosen pool
  * can give it, as preflight problems rather than a failure after submit.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { Controller } from '../controller.js';
 import { choosePool } from '../routing.js';
 import type { Requirements } from '../routing.js';
-import type { DistributeInput } from './schemas.js';
-import type { FlowProblem } from './types.js';
+import type { DistributeInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
 
 /** What one unit needs from its slot: the user's `requires`, else as many cores as rows run at once. */
 export function unitRequires(d: DistributeInput): Requirements | undefined {

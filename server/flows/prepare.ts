@@ -2,15 +2,18 @@
  * Checks a submitted flow against its grid and turns it into what runs: stages in dependency
  * order, the decoded rows, and the unit function spec. Every problem is reported at once.
  */
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId, specArtifacts } from '../../agent/protocol/fnspec.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import type { FlowStageDef, FlowUnitDef } from '../../agent/protocol/flow-unit.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { fnSpecId, specArtifacts } from '../../contract/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import type { FlowStageDef, FlowUnitDef } from '../../contract/flow-unit.js';
 import { graphProblems, orderStages } from './graph.js';
-import { RESERVED_NAMES } from './schemas.js';
-import type { DistributeInput, FlowSubmitInput } from './schemas.js';
-import type { FlowProblem } from './types.js';
+import { gridProblems, throwProblems } from '../../contract/flow-problems.js';
+import { RESERVED_NAMES } from '../../contract/flow-schemas.js';
+import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowProblem } from '../../contract/flow-types.js';
+
+export { gridProblems, throwProblems };
 
 /** A flow ready to plan. */
 export interface PreparedFlow {
@@ -18,42 +21,6 @@ export interface PreparedFlow {
   stages: FlowStageDef[];
   distribute: DistributeInput;
   unitFn: FnSpec;
-}
-
-/** Throws one BAD_INPUT listing every problem, with `context.problems` holding them. */
-export function throwProblems(problems: readonly FlowProblem[]): never {
-  const lines = problems.map((p) => `- ${[p.stage !== undefined ? `stage "${p.stage}"` : '', p.row !== undefined ? `row ${p.row}` : ''].filter(Boolean).join(', ') || 'flow'}: ${p.message}`);
-  throw new FlotillaError('BAD_INPUT', `the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, { context: { problems: [...problems] } });
-}
-
-/** Problems of the grid's rows against the stages and `by`: rows that are not objects, missing `by` columns, names that clash. */
-export function gridProblems(rows: unknown, stages: readonly { name: string }[], by: readonly string[] | undefined): FlowProblem[] {
-  if (!Array.isArray(rows)) return [{ message: 'the grid must be an array of row objects (or paramGrid(...))' }];
-  const problems: FlowProblem[] = [];
-  const stageNames = new Set(stages.map((s) => s.name));
-  const clashes = new Set<string>();
-  const missing = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    if (r === null || typeof r !== 'object' || Array.isArray(r) || (Object.getPrototypeOf(r) !== Object.prototype && Object.getPrototypeOf(r) !== null)) {
-      if (problems.length < 20) problems.push({ row: i, message: 'is not a plain object of column values' });
-      return;
-    }
-    for (const k of Object.keys(r)) if (stageNames.has(k) || RESERVED_NAMES.includes(k)) clashes.add(k);
-    for (const c of by ?? []) {
-      if (!(c in r)) {
-        const list = missing.get(c) ?? [];
-        list.push(i);
-        missing.set(c, list);
-      }
-    }
-  });
-  for (const k of clashes) {
-    problems.push({ message: `column "${k}" ${stageNames.has(k) ? 'has the name of a stage' : 'is a reserved name'}: a collected row holds both params and stage outputs (and status, error, cached), so names must differ` });
-  }
-  for (const [c, list] of missing) {
-    problems.push({ row: list[0], message: `distribute.by names column "${c}", which ${list.length === rows.length ? 'no row has' : `${list.length} row(s) lack (first: ${list.slice(0, 5).join(', ')})`}` });
-  }
-  return problems;
 }
 
 /** Checks and prepares a submitted flow; BAD_INPUT listing every problem. */

@@ -3,13 +3,13 @@
  * submit, from rows reported as they finish and from unit results as they arrive; per-stage
  * progress and the collected rows.
  */
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import type { ErrorInfo } from '../../agent/protocol/errors.js';
-import type { FlowRowResult, FlowUnitResult, StageOutcome } from '../../agent/protocol/flow-unit.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import type { ErrorInfo } from '../../contract/errors.js';
+import type { FlowRowResult, FlowUnitResult, StageOutcome } from '../../contract/flow-unit.js';
 import type { TaskResult } from '../job.js';
 import type { FlowRecord } from './db.js';
-import type { FlowRowError, FlowStatus, StageProgress } from './types.js';
+import type { FlowRowError, FlowStatus, StageProgress } from '../../contract/flow-types.js';
 import { NO_CACHE } from './keys.js';
 
 /** Where a unit is: waiting for a slot, running, or finished. */

@@ -2,9 +2,9 @@
  * A flow's statuses as it progresses, for the `flow.progress` subscription: one now, one after
  * each burst of changes (at most ~10 a second), the final one last.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { FlowRun } from './run.js';
-import type { FlowStatus } from './types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 
 /** How long a burst of unit results and rows is gathered into one status. */
 const BURST_MS = 100;

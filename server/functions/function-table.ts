@@ -4,7 +4,7 @@
  * holds every row in memory either way (functions are few); the table is written through.
  */
 import type { Database } from 'better-sqlite3';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import { readChunk, writeChunk } from '../store/chunk.js';
 
 /** One registered version of a function. */

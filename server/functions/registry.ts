@@ -4,40 +4,16 @@
  * A version is the spec's content hash, so registering the same spec again changes nothing but
  * which version is the latest; older versions stay callable by version until removed.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { fnSpecId, specArtifacts } from '../../agent/protocol/fnspec.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import { describeZodError, fnNameSchema, fnVersionSchema } from '../schemas.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { fnSpecId, specArtifacts } from '../../contract/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import { describeZodError, fnVersionSchema } from '../../contract/schemas.js';
+import { checkName } from '../../contract/function-name.js';
 import type { FunctionRow, FunctionTable } from './function-table.js';
+import type { FunctionDetails, FunctionInfo } from '../../contract/function-types.js';
 
-/** What the registry tells about one version of a function. */
-export interface FunctionInfo {
-  name: string;
-  version: string;
-  /** Shipped source, or an export of a bundled module. */
-  kind: 'inline' | 'module';
-  /** The module's entry file, for a module function. */
-  file?: string;
-  /** The module's export, for a module function. */
-  export?: string;
-  /** When this version was last registered (ms since the epoch). */
-  registeredAt: number;
-  /** Whether calls by name alone run this version. */
-  latest: boolean;
-}
-
-/** One version in full, for `flotilla functions show`. */
-export interface FunctionDetails extends FunctionInfo {
-  /** The function's source, for an inline function. */
-  src?: string;
-  /** Names of the globals shipped with it. */
-  globals: string[];
-  /** How its per-lane setup is given, if it has one. */
-  setup?: 'inline' | 'module';
-  retryIf: boolean;
-  /** Every version of the name, latest first. */
-  versions: FunctionInfo[];
-}
+export type { FunctionDetails, FunctionInfo };
+export { checkName };
 
 /** What the registry needs from the rest of the controller. */
 export interface RegistryHooks {
@@ -159,16 +135,6 @@ export class FunctionRegistry {
     const shown = names.length === 0 ? 'none is registered' : `registered: ${names.slice(0, 50).join(', ')}${names.length > 50 ? ` and ${names.length - 50} more` : ''}`;
     throw new FlotillaError('NOT_FOUND', `no function is registered as "${name}" (${shown})`, { context: { name, registered: names } });
   }
-}
-
-/**
- * Checks a function name with the shared schema.
- * @throws FlotillaError BAD_INPUT naming the bad name and saying what a name is
- */
-export function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string') throw new FlotillaError('BAD_INPUT', `a function name must be a string, got ${name === null ? 'null' : typeof name}`);
-  const r = fnNameSchema.safeParse(name);
-  if (!r.success) throw new FlotillaError('BAD_INPUT', `function name ${JSON.stringify(name)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
 }
 
 function info(r: FunctionRow, latest: boolean): FunctionInfo {

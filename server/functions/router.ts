@@ -3,20 +3,9 @@
  * the app router as `functions`; built by a function called when the app router is (router.ts
  * imports this file and this file its builders, so the import cycle is harmless).
  */
-import { z } from 'zod';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
-import { fnSpecSchema } from '../schemas.js';
+import { fnSpecId } from '../../contract/fnspec.js';
+import { functionRefSchema, registerSchema } from '../../contract/schemas.js';
 import { authed, router } from '../router.js';
-
-// Names and versions are checked by the registry with the shared schemas, so a bad one gets the
-// same sentence however it arrives; here only their size is bounded.
-const name = z.string().max(1024);
-const version = z.string().max(128).optional();
-
-/** Input of `functions.register`. */
-export const registerSchema = z.object({ name, spec: fnSpecSchema });
-/** Input of `functions.get` and `functions.remove`. */
-export const functionRefSchema = z.object({ name, version });
 
 /** The `functions` sub-router. */
 export function functionsRouter() {

@@ -6,14 +6,14 @@
  * A runtime is provided only where it can run (Linux, x64 or arm64, glibc new enough, room in
  * the cache folder); anything else is refused here, naming the host and what to do.
  */
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { HostProbe } from './probe.js';
 import { glibcAtLeast } from './probe.js';
 import { fileRuntime, npmRuntime, OFFICIAL_MIN_GLIBC, selfRuntime, selfUnfit } from './obtain.js';
 import type { LocalRuntime } from './obtain.js';
+import type { RuntimeOption } from '../../contract/agent-types.js';
 
-/** Where a missing or too old Node comes from: `'auto'`, `'host'`, or a path to a Node binary or official tarball. */
-export type RuntimeOption = 'auto' | 'host' | (string & {});
+export type { RuntimeOption };
 
 /** The oldest Node the agent bundle runs on. */
 export const MIN_NODE_MAJOR = 20;

@@ -9,27 +9,16 @@ import { shq } from '../launchers/ssh/remote.js';
 import { probeHost } from './probe.js';
 import type { HostProbe } from './probe.js';
 import { chooseRuntime, MIN_NODE_MAJOR } from './choose.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import type { RuntimeOption } from './choose.js';
 import { ensureRuntime } from './upload.js';
+import type { AgentRuntime } from '../../contract/agent-types.js';
+
+export type { AgentRuntime };
 
 export type { RuntimeOption } from './choose.js';
 export { checkRuntimeOption, MIN_NODE_MAJOR } from './choose.js';
 export type { HostProbe } from './probe.js';
-
-/** Which Node an agent runs, as `fl.agents()` reports it. */
-export interface AgentRuntime {
-  /** `host`: the host's own Node; `provided`: one flotilla put in the host's cache. */
-  source: 'host' | 'provided';
-  /** The node binary on the host (`~/...` for a provided one). */
-  path: string;
-  /** What `node -v` says there. */
-  version: string;
-  /** A provided runtime's origin: the controller's own node, an npm package, or the user's file. */
-  origin?: string;
-  /** A provided runtime's content hash, its folder name in the host's cache. */
-  sha256?: string;
-}
 
 /** A host's runtime, ready: the shell word that runs node there, and what it is. */
 export interface HostRuntime {

@@ -5,7 +5,7 @@
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { fileRuntime } from './obtain.js';
 import type { AgentRuntime } from './index.js';
 import { REMOTE_RUNTIMES } from './upload.js';

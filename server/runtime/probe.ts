@@ -5,7 +5,7 @@
  * decides about the host's runtime is decided from this, before anything is uploaded.
  */
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { run, shq } from '../launchers/ssh/remote.js';
 
 /** A host as the probe saw it. */

@@ -5,16 +5,11 @@
  * that host names in its command line (detached agents, relays, other controllers' agents).
  */
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { run, shq } from '../launchers/ssh/remote.js';
+import type { PruneResult } from '../../contract/agent-types.js';
 
-/** What a prune removed and kept on one host. */
-export interface PruneResult {
-  host: string;
-  /** Paths relative to the home folder, with their sizes. */
-  removed: { path: string; bytes: number }[];
-  kept: string[];
-}
+export type { PruneResult };
 
 /** Host side: $@ are the names to keep (`agent-<hash>.mjs`, `runtime/<sha256>`). */
 const SCRIPT = `

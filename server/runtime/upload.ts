@@ -10,7 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { shq } from '../launchers/ssh/remote.js';
 import type { LocalRuntime } from './obtain.js';
 

@@ -3,9 +3,9 @@
  * Float64Array result is stored as its bytes, not as JSON digits. Layout:
  * [u32 JSON length][JSON][u32 part count][u32 length of each part][the parts].
  */
-import { packEncoded, unpackEncoded } from '../../agent/protocol/messages.js';
-import type { WireEncoded } from '../../agent/protocol/messages.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
+import { packEncoded, unpackEncoded } from '../../contract/messages.js';
+import type { WireEncoded } from '../../contract/messages.js';
+import type { Encoded } from '../../contract/codec.js';
 
 /** Packs JSON-able items; `pack` turns Encoded values into references to the binary parts. */
 export function writeChunk<T>(items: readonly T[], toJson: (item: T, pack: (e: Encoded) => WireEncoded) => unknown): Buffer {

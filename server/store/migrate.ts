@@ -6,7 +6,7 @@
  * A migration, once released, is never edited: a change to a table is a new migration.
  */
 import type { Database as Db } from 'better-sqlite3';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** One step of a file's schema: applied to a file at version `version - 1`. */
 export interface Migration {

@@ -2,11 +2,11 @@
  * Building flow units by hand for the agent-side tests: stages from real functions (shipped the
  * way the client ships them) or argv templates, and a unit function straight from the builtin.
  */
-import { encodeValue } from '../../agent/protocol/codec.js';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
-import type { FlowStageDef, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow, Within } from '../../agent/protocol/flow-unit.js';
-import type { TaskContext } from '../../agent/protocol/task-context.js';
+import { encodeValue } from '../../contract/codec.js';
+import { fnSpecId } from '../../contract/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
+import type { FlowStageDef, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow, Within } from '../../contract/flow-unit.js';
+import type { TaskContext } from '../../contract/task-context.js';
 import { materializeBuiltin } from '../../agent/builtins.js';
 import { shipFunction } from '../../client/ship.js';
 import type { Session } from '../../client/index.js';

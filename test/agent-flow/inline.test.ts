@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
-import type { CommandOutput, StageOutcome } from '../../agent/protocol/flow-unit.js';
+import type { CommandOutput, StageOutcome } from '../../contract/flow-unit.js';
 import { isGone, waitGone } from '../lifecycle/helpers.js';
 import { rejection, until } from '../support/async.js';
 import { cmdStage, fnStage, rowsOf, unitFn } from './helpers.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import type { FlowUnitResult, StageOutcome, Within } from '../../agent/protocol/flow-unit.js';
+import type { FlowUnitResult, StageOutcome, Within } from '../../contract/flow-unit.js';
 import { waitGone } from '../lifecycle/helpers.js';
 import { until } from '../support/async.js';
 import { cmdStage, fnStage, rowsOf, submitUnit, unitFn, unitSpec } from './helpers.js';

@@ -7,7 +7,7 @@ import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { Controller } from '../../server/controller.js';
 import { HIGH_WATER } from '../../server/router.js';
-import { transformer } from '../../server/transformer.js';
+import { transformer } from '../../contract/transformer.js';
 import { until } from '../support/async.js';
 
 let controller: Controller;

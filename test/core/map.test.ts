@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, FlotillaError } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import { encodeValue } from '../../agent/protocol/codec.js';
+import { encodeValue } from '../../contract/codec.js';
 import { rejection, until } from '../support/async.js';
 
 let fl: Session;

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
 import { shipFunction } from '../../client/ship.js';
-import type { TaskContext } from '../../agent/protocol/task-context.js';
+import type { TaskContext } from '../../contract/task-context.js';
 import { Job } from '../../server/job.js';
 import { deferred, until, within } from '../support/async.js';
 

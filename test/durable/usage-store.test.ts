@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeValue } from '../../agent/protocol/codec.js';
+import { encodeValue } from '../../contract/codec.js';
 import { shipFunction } from '../../client/ship.js';
 import { Job } from '../../server/job.js';
 import { JobStore } from '../../server/store/job-store.js';

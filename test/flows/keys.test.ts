@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { shipFunction } from '../../client/index.js';
-import type { FlowStageDef } from '../../agent/protocol/flow-unit.js';
+import type { FlowStageDef } from '../../contract/flow-unit.js';
 import { cacheKeys, rowHash } from '../../server/flows/keys.js';
 import { graphProblems, orderStages } from '../../server/flows/graph.js';
 

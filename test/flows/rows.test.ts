@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import type { FlowStatus } from '../../server/flows/types.js';
+import type { FlowStatus } from '../../contract/flow-types.js';
 import { Reaper, ROOT, startProcess, tempDir, within } from '../lifecycle/helpers.js';
 import { newTag, TAG_VAR, waitNoneTagged } from '../support/procs.js';
 

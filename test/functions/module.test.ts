@@ -13,8 +13,8 @@ import { clusterMap, closeDefaultSession, connect, moduleOf } from '../../client
 import type { Session } from '../../client/index.js';
 import { rejection, until } from '../support/async.js';
 import { Controller } from '../../server/controller.js';
-import { encodeValue } from '../../agent/protocol/codec.js';
-import { fnSpecId } from '../../agent/protocol/fnspec.js';
+import { encodeValue } from '../../contract/codec.js';
+import { fnSpecId } from '../../contract/fnspec.js';
 
 const WORK = new URL('./fixtures/work.ts', import.meta.url);
 const HELPER = new URL('./fixtures/helper.ts', import.meta.url);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, moduleOf } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
-import type { FnSpec } from '../../agent/protocol/fnspec.js';
+import type { FnSpec } from '../../contract/fnspec.js';
 import { rejection } from '../support/async.js';
 
 const work = moduleOf<typeof import('./fixtures/registry-work.js')>(new URL('./fixtures/registry-work.ts', import.meta.url));

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import type { FlotillaErrorCode } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
+import type { FlotillaErrorCode } from '../../contract/errors.js';
 
 /** Cases per property: FUZZ_RUNS, else 300 (`npm test` stays quick). */
 export const RUNS = Number(process.env.FUZZ_RUNS) > 0 ? Number(process.env.FUZZ_RUNS) : 300;

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { appendSchema, describeZodError, fnSpecSchema, mapOptionsSchema, submitSchema } from '../../server/schemas.js';
-import { distributeSchema, flowStageSchema, flowSubmitSchema } from '../../server/flows/schemas.js';
+import { appendSchema, describeZodError, fnSpecSchema, mapOptionsSchema, submitSchema } from '../../contract/schemas.js';
+import { distributeSchema, flowStageSchema, flowSubmitSchema } from '../../contract/flow-schemas.js';
 import { budget, hostileValue, notPolluted, params } from './fuzz.js';
 
 const schemas: [string, z.ZodType][] = [

@@ -1,16 +1,16 @@
 /**
- * Fuzz: the value codec (agent/protocol/codec.ts), packed lists on the client link
+ * Fuzz: the value codec (contract/codec.ts), packed lists on the client link
  * (server/packed.ts) and the checks of what agents send (server/wire-checks.ts). Whatever a
  * peer sends is refused with a named error or read within bounds; nothing crashes, nothing reads
  * past the bytes it was given, nothing touches Object.prototype; valid values round-trip.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeValue, encodeValue } from '../../agent/protocol/codec.js';
-import type { Encoded } from '../../agent/protocol/codec.js';
-import { unpackEncoded } from '../../agent/protocol/messages.js';
-import { pack, Packed, unpack } from '../../server/packed.js';
-import type { PackedWire } from '../../server/packed.js';
+import { decodeValue, encodeValue } from '../../contract/codec.js';
+import type { Encoded } from '../../contract/codec.js';
+import { unpackEncoded } from '../../contract/messages.js';
+import { pack, Packed, unpack } from '../../contract/packed.js';
+import type { PackedWire } from '../../contract/packed.js';
 import { checkPart, checkResult } from '../../server/wire-checks.js';
 import { anyJson, budget, hostileValue, notPolluted, params, refusedOrOk } from './fuzz.js';
 

@@ -5,10 +5,10 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { connect } from '../../client/connect.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
-import { encodeValue } from '../../agent/protocol/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { encodeValue } from '../../contract/codec.js';
 import { shipFunction } from '../../client/ship.js';
-import { transformer } from '../../server/transformer.js';
+import { transformer } from '../../contract/transformer.js';
 import type { Controller } from '../../server/controller.js';
 import { Cleanup, deferred, laneIds, runMap, startController, within } from './helpers.js';
 

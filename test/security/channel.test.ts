@@ -10,7 +10,7 @@ import { acceptChannel, dialChannel, CLOSE } from '../../agent/protocol/channel.
 import type { SecureChannel } from '../../agent/protocol/channel.js';
 import { ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import { Cleanup, RawPeer, deferred, flipBit, sealMessage, within } from './helpers.js';
 import type { Closed } from './helpers.js';

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { AgentHandshake, ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import type { SessionKeys } from '../../agent/protocol/handshake.js';
 import { Opener, Sealer } from '../../agent/protocol/seal.js';
-import { FlotillaError } from '../../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import type { Identity } from '../../agent/protocol/identity.js';
 import { flipBit } from './helpers.js';

@@ -17,7 +17,7 @@ import type { ControllerOptions } from '../../server/controller.js';
 import type { Lane } from '../../server/lane.js';
 import { agentBundlePath } from '../../server/bundle.js';
 import { Session } from '../../client/session.js';
-import { localClient, localHotPath } from '../../client/transport.js';
+import { localClient, localHotPath } from '../../client/embedded.js';
 import type { MapOptions, TaskFn } from '../../client/session.js';
 import { AgentHandshake } from '../../agent/protocol/handshake.js';
 import type { SessionKeys } from '../../agent/protocol/handshake.js';

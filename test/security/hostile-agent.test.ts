@@ -9,7 +9,7 @@ import { CLOSE } from '../../agent/protocol/channel.js';
 import { decodeFrame } from '../../agent/protocol/frame.js';
 import { Session } from '../../client/session.js';
 import type { MapOptions } from '../../client/session.js';
-import { localClient, localHotPath } from '../../client/transport.js';
+import { localClient, localHotPath } from '../../client/embedded.js';
 import { Cleanup, RawPeer, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
 import type { GenuinePeer } from './helpers.js';
 import { until } from '../support/async.js';

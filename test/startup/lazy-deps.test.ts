@@ -1,22 +1,35 @@
 /**
  * The weight of `import 'flotilla'`: the heavy dependencies (ssh2 and its native crypto,
- * better-sqlite3, esbuild, execa, cli-progress) load only when what needs them runs. Checked by
- * behaviour in real child processes (which modules got loaded), not by time; the time is in
- * test/bench/startup.bench.ts.
+ * better-sqlite3, esbuild, execa, cli-progress) load only when what needs them runs, and server
+ * code only when an embedded controller starts. Checked by behaviour in real child processes
+ * (which modules got loaded), not by time; the time is in test/bench/startup.bench.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCliController } from '../support/cli-controller.js';
+import type { CliController } from '../support/cli-controller.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./fixtures/loaded-packages.mjs', import.meta.url));
 
-function loaded(what: string): Promise<string[]> {
+/** What a child process doing `what` loaded: heavy packages, server modules, native addons. */
+interface Loaded {
+  heavy: string[];
+  server: string[];
+  native: string[];
+}
+
+function probe(what: string, ...args: string[]): Promise<Loaded> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [script, what], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [script, what, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as string[]);
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Loaded);
     }),
   );
+}
+
+async function loaded(what: string): Promise<string[]> {
+  return (await probe(what)).heavy;
 }
 
 describe('what importing flotilla loads', () => {
@@ -30,5 +43,24 @@ describe('what importing flotilla loads', () => {
 
   it('a trivial embedded clusterMap loads none of them either', async () => {
     expect(await loaded('embedded')).toEqual([]);
+  });
+
+  it('import of the library loads no server module', async () => {
+    expect((await probe('import')).server).toEqual([]);
+  });
+});
+
+describe('a session with a running controller', () => {
+  let ctl: CliController;
+  beforeAll(async () => {
+    ctl = await startCliController(['--agents', '1']);
+  });
+  afterAll(() => ctl?.stop());
+
+  it('connect({ url }) and a map load no server module and no native module', async () => {
+    const seen = await probe('remote', ctl.url, ctl.tokenFile);
+    expect(seen.server).toEqual([]);
+    expect(seen.native).toEqual([]);
+    expect(seen.heavy).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
  * with its state and log tail, to the pool. close() cancels every job of ours.
  */
 import { randomBytes } from 'node:crypto';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { SshLauncher } from '../ssh/launcher.js';

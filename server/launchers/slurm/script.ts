@@ -4,7 +4,7 @@
  * is written 0600; each agent is `--detached` (SLURM closes its stdin) and leaves by its idle
  * timeout, its grace period, or the job's end.
  */
-import { FlotillaError, badInput } from '../../../agent/protocol/errors.js';
+import { FlotillaError, badInput } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { SlurmResources } from './options.js';
 

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyAuthMethod, Client as SshClient } from 'ssh2';
 import type { Duplex } from 'node:stream';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import { addHostKey, checkHostKey, keyTypeOf, knownHostsName, sshFingerprint } from './known-hosts.js';
 import type { ResolvedHost } from './resolve.js';
 import { ssh2 } from '../../lazy.js';

@@ -6,7 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 
 /** OpenSSH's fingerprint of a key blob: `SHA256:` and unpadded base64. */
 export function sshFingerprint(key: Buffer): string {

@@ -10,7 +10,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
 import { agentBundlePath } from '../../bundle.js';

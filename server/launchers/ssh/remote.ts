@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 
 /** Quotes a string for a POSIX shell. */
 export function shq(s: string): string {

@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import type { Client as SshClient } from 'ssh2';
-import { FlotillaError } from '../../../agent/protocol/errors.js';
+import { FlotillaError } from '../../../contract/errors.js';
 
 export interface Tunnel {
   /** The port agents on the remote host dial on 127.0.0.1. */

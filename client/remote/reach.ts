@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { Agent } from 'node:https';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 import { pinnedAgent } from './tls-pin.js';
-import { defaultStateDir, tokenPath } from './state-path.js';
+import { defaultStateDir, tokenPath } from '../../contract/state-path.js';
 
 /** `~` and `~/x` as the shell would expand them. */
 export function expandHome(path: string): string {

@@ -7,8 +7,8 @@
 import { SuperJSON } from 'superjson';
 import { Packed, pack, unpack } from './packed.js';
 import type { PackedWire } from './packed.js';
-import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, deeperThan } from '../agent/protocol/bounds.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { MAX_VALUE_DEPTH, MAX_WIRE_DEPTH, deeperThan } from './bounds.js';
+import { FlotillaError } from './errors.js';
 
 export const transformer = new SuperJSON();
 

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, mib } from './limits.js';
+import { MAX_MESSAGE_BYTES, mib } from '../../contract/limits.js';
 
 /**
  * The `ws` WebSocket, for tRPC's client (Node 20 has no global one), sending the bearer token as

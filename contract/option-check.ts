@@ -5,8 +5,8 @@
  * controller, its pools and the controller's config file.
  */
 import { z } from 'zod';
-import { FlotillaError } from '../agent/protocol/errors.js';
-import { didYouMean } from '../agent/protocol/options.js';
+import { FlotillaError } from './errors.js';
+import { didYouMean } from './options.js';
 
 /** What to say about an unknown key. */
 function unknownKeyMessage(key: string, known: readonly string[]): string {

@@ -2,7 +2,7 @@
  * Input schemas of the flow procedures, shared by tRPC and the programmatic API (client/flow).
  */
 import { z } from 'zod';
-import { encodedSchema, fnSpecSchema, mapOptionsSchema } from '../schemas.js';
+import { encodedSchema, fnSpecSchema, mapOptionsSchema } from './schemas.js';
 
 /** Names a flow uses itself in a collected row: no stage or column may take them. */
 export const RESERVED_NAMES: readonly string[] = ['status', 'error', 'cached'];

@@ -8,7 +8,7 @@ import type { RequestOptions } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** A fingerprint as OpenSSL and Node print it (AA:BB:...), from that or plain hex. */
 export function normalizeFingerprint(fp: string): string {

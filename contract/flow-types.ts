@@ -2,7 +2,7 @@
  * What the flow procedures return: a flow's status with per-stage progress, and the error of a
  * failed row. Shared by the controller, the CLI and the client.
  */
-import type { ErrorContext, FlotillaErrorCode } from '../../agent/protocol/errors.js';
+import type { ErrorContext, FlotillaErrorCode } from './errors.js';
 
 /** Rows of one stage by how far they got. */
 export interface StageProgress {

@@ -3,7 +3,7 @@
  * same message whichever way it arrives.
  */
 import { z } from 'zod';
-import type { Encoded } from '../agent/protocol/codec.js';
+import type { Encoded } from './codec.js';
 
 const isEncoded = (v: unknown): v is Encoded =>
   typeof v === 'object' && v !== null && 'j' in v && (!('b' in v) || v.b === undefined || (Array.isArray(v.b) && v.b.every((b) => b instanceof Uint8Array)));
@@ -121,3 +121,25 @@ export const jobIdSchema = z.object({ jobId: z.string().min(1) });
 export function describeZodError(err: z.ZodError, what: string): string {
   return `${what}: ` + err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(value)'}: ${i.message}`).join('; ');
 }
+
+/** Input of `agents.everywhere`. */
+export const everywhereSchema = z
+  .object({
+    fn: fnSpecSchema,
+    /** Pool whose lanes run it. @default the controller's default pool */
+    pool: z.string().min(1).optional(),
+    /** Per-lane time limit in ms; 0 means none. @default 0 */
+    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict();
+export type EverywhereInput = z.infer<typeof everywhereSchema>;
+
+// Names and versions are checked by the registry with the shared schemas, so a bad one gets the
+// same sentence however it arrives; here only their size is bounded.
+const fnName = z.string().max(1024);
+const fnVersion = z.string().max(128).optional();
+
+/** Input of `functions.register`. */
+export const registerSchema = z.object({ name: fnName, spec: fnSpecSchema });
+/** Input of `functions.get` and `functions.remove`. */
+export const functionRefSchema = z.object({ name: fnName, version: fnVersion });

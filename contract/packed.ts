@@ -6,9 +6,9 @@
  * `Packed` so and reads it back as the plain array; the far end must deserialize with it, so
  * lists are packed only on the WebSocket link (never for in-process callers).
  */
-import type { Encoded } from '../agent/protocol/codec.js';
-import type { TaskResult } from './job.js';
-import { FlotillaError } from '../agent/protocol/errors.js';
+import type { Encoded } from './codec.js';
+import type { TaskResult } from './job-types.js';
+import { FlotillaError } from './errors.js';
 
 /** What the list holds: task results (an ok one's value is encoded) or encoded arguments. */
 type Kind = 'r' | 'a';
