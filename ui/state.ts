@@ -3,7 +3,7 @@
  * from the controller's frames. A `full` frame replaces it all.
  */
 import type { AgentView, FailureView, Frame, JobView, LaunchView, LogView, Span } from '../server/dashboard/view.js';
-import type { PoolStatus } from '../server/pool.js';
+import type { PoolStatus } from '../contract/agent-types.js';
 import type { FlowStatus } from '../contract/flow-types.js';
 
 const WINDOW = { spans: 4000, failures: 50, launches: 200, logs: 400 };

@@ -1,7 +1,7 @@
 /** The dashboard's panels: jobs, flows, pools and agents, failures, launches, logs. */
 import { html } from 'htm/preact';
 import type { AgentView, FailureView, JobView, LaunchView, LogView } from '../server/dashboard/view.js';
-import type { PoolStatus } from '../server/pool.js';
+import type { PoolStatus } from '../contract/agent-types.js';
 import type { FlowStatus } from '../contract/flow-types.js';
 import { bytes, clock, count, jobColour, rate, seconds } from './format.js';
 
