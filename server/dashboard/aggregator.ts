@@ -20,17 +20,21 @@ export interface DashboardSource {
   readonly events: ControlEventStream;
   jobs(): JobStatus[];
   agents(): { pools: PoolStatus[]; lanes: LaneInfo[] };
-  /** Flows running, and recently finished. */
-  flows(): FlowStatus[];
+  /** Ids of the flows running when the dashboard opens (later ones arrive with their job). */
+  runningFlows(): string[];
+  /** One flow's progress per stage; undefined once it is gone. */
+  flow(id: string): FlowStatus | undefined;
   logs(): LogLine[];
 }
 
 /** A rate is measured over this long. */
 const RATE_WINDOW_MS = 10_000;
 /** At most this many spans go in one frame; the rest of a burst is counted, not sent. */
-const SPANS_PER_FRAME = 2000;
+const SPANS_PER_FRAME = 1000;
 /** An exited agent stays on the page this long. */
 const EXITED_KEEP_MS = 60_000;
+/** A finished flow stays on the page this long. */
+const FLOW_KEEP_MS = 10 * 60_000;
 
 interface JobEntry {
   status: JobStatus;
@@ -54,6 +58,8 @@ export class Aggregator {
   private readonly agents = new Map<string, AgentView>();
   private pools: PoolStatus[] = [];
   private flows: FlowStatus[] = [];
+  /** Flows shown: those running when the page opened and those whose job was submitted since. */
+  private readonly flowIds = new Set<string>();
   /** Finished-task batches by reference, newest last, holding at least WINDOW.spans rows in all. */
   private readonly batches: Array<{ job: string; rows: TaskBatch['finished'] }> = [];
   private held = 0;
@@ -67,6 +73,7 @@ export class Aggregator {
   constructor(private readonly source: DashboardSource) {
     this.stop = source.events.subscribe((e) => this.onEvent(e));
     for (const s of source.jobs()) this.jobs.set(s.id, { status: s, samples: [] });
+    for (const id of source.runningFlows()) this.flowIds.add(id);
     for (const l of source.logs().slice(-WINDOW.logs)) this.logs.push({ at: l.at, agentId: l.agentId, line: l.line });
     this.sample();
   }
@@ -84,6 +91,7 @@ export class Aggregator {
         return;
       case 'job.submitted':
         this.jobs.set(e.job, { status: { id: e.job, pool: e.pool, state: 'running', total: e.total, done: 0, failed: 0, running: 0, queued: e.total, createdAt: now, finishedAt: undefined }, flow: e.flow, samples: [] });
+        if (e.flow !== undefined) this.flowIds.add(e.flow);
         this.version.jobs++;
         return;
       case 'job.progress':
@@ -212,9 +220,16 @@ export class Aggregator {
       if (j.status.finishedAt !== undefined) j.samples = [];
       this.version.jobs++;
     }
-    const flows = this.source.flows();
-    if (flows.length > 0 || this.flows.length > 0) this.version.flows++;
+    if (this.flowIds.size === 0 && this.flows.length === 0) return;
+    const flows: FlowStatus[] = [];
+    for (const id of this.flowIds) {
+      const f = this.source.flow(id);
+      // Finished a while ago, or gone: no longer shown.
+      if (!f || (f.finishedAt !== undefined && now - f.finishedAt > FLOW_KEEP_MS)) this.flowIds.delete(id);
+      else flows.push(f);
+    }
     this.flows = flows;
+    this.version.flows++;
   }
 
   private jobView(j: JobEntry): JobView {

@@ -4,7 +4,7 @@
  * measured in the same run (the physical limit), and the seal benchmark. Prints figures, a
  * table against the issue's targets, and writes test/bench/results/core-latest.json.
  *
- *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,throughput,seal]
+ *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,throughput,dashboard,seal]
  *        [--reps 5] [--dist] [--profile DIR]
  *
  * --dist runs the compiled dist/ instead of the TypeScript sources. --profile DIR writes a CPU
@@ -27,8 +27,9 @@ import { REFERENCE, TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
 import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, writeResults } from './results.js';
 import type { ConnectOptions } from '../../client/connect.js';
+import { openDashboard } from './dashboard-viewer.js';
 
-const PHASES = ['baseline', 'ready', 'latency', 'throughput', 'seal'] as const;
+const PHASES = ['baseline', 'ready', 'latency', 'throughput', 'dashboard', 'seal'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -139,6 +140,33 @@ const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: Fra
     return { t10k, t100k, frames };
   }),
 );
+
+// The controller's cost with a dashboard open: 100k tiny tasks with and without a page reading
+// the dashboard's stream, alternated in one session so both see the same machine.
+const dashboard: { without: ThroughputResult; with: ThroughputResult; frames: number; bytes: number } | undefined = await phase('dashboard', () =>
+  withSession('dashboard', async (fl) => {
+    await measureThroughput(fl, 10_000, 1); // warm-up
+    const without: ThroughputResult[] = [], withOne: ThroughputResult[] = [];
+    let frames = 0, bytes = 0;
+    for (let r = 0; r < reps; r++) {
+      without.push(await measureThroughput(fl, 100_000, 1));
+      const viewer = await openDashboard(fl.dashboardUrl());
+      withOne.push(await measureThroughput(fl, 100_000, 1));
+      viewer.close();
+      frames += viewer.frames;
+      bytes += viewer.bytes;
+    }
+    const merge = (ts: ThroughputResult[]): ThroughputResult => {
+      const runs = ts.flatMap((t) => t.runs);
+      const rates = runs.map((x) => x.tasksPerS).sort((a, b) => a - b);
+      return { tasks: 100_000, medianTasksPerS: rates[Math.floor(rates.length / 2)]!, bestTasksPerS: rates.at(-1)!, runs };
+    };
+    const result = { without: merge(without), with: merge(withOne), frames, bytes };
+    console.log(`  100k tiny tasks without a dashboard: median ${fmt(result.without.medianTasksPerS, 'tasks/s')}; with one open: median ${fmt(result.with.medianTasksPerS, 'tasks/s')} (${((result.with.medianTasksPerS / result.without.medianTasksPerS) * 100).toFixed(0)}%)`);
+    console.log(`    the open page got ${(frames / reps).toFixed(0)} frames, ${(bytes / reps / 1024).toFixed(0)} KiB per 100k-task job`);
+    return result;
+  }),
+);
 profiler?.close();
 
 // Last: it is CPU-only, long (its 1 MiB tweetnacl case alone takes tens of seconds), and the
@@ -157,6 +185,7 @@ const rows: Row[] = [
   { figure: 'latency p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt', better: 'lower' },
   { figure: 'throughput 10k tasks', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher' },
   { figure: 'throughput 100k tasks', unit: 'tasks/s', value: throughput?.t100k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.tasksPerS100k, reference: `mirai ~${REFERENCE.mirai.tasksPerS.toLocaleString('en-US')}/s, raw ws ~${REFERENCE.rawWsEcho.msgPerS.toLocaleString('en-US')} msg/s` },
+  { figure: 'throughput 100k, dashboard open', unit: 'tasks/s', value: dashboard?.with.medianTasksPerS, baseline: dashboard?.without.medianTasksPerS, baselineName: 'same run, none open', better: 'higher' },
   { figure: '2 agents ready', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: `${baseline?.children ?? 2} node spawn->ws`, better: 'lower', target: TARGETS.readyMs },
 ];
 console.log(`\n== summary (ratio: x the baseline for times, % of the baseline for rates)\n${table(rows)}`);
@@ -189,7 +218,7 @@ if (only.size === PHASES.length && !profileDir) {
     scaledTargets: scaled,
     reference: REFERENCE,
     summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? null, result: verdict(r) })),
-    flotilla: { ready, latency, throughput },
+    flotilla: { ready, latency, throughput, dashboard },
     baseline,
     seal,
     errors,

@@ -7,7 +7,7 @@ import type { LaneInfo } from '../../server/lane.js';
 import type { JobStatus } from '../../server/job.js';
 
 function source(lanes: LaneInfo[] = []): DashboardSource & { events: ControlEventStream } {
-  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), flows: () => [], logs: () => [] };
+  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), runningFlows: () => [], flow: () => undefined, logs: () => [] };
 }
 
 const lane = (agentId: string, n: number, extra: Partial<LaneInfo> = {}): LaneInfo => ({
@@ -48,7 +48,7 @@ describe('dashboard aggregator', () => {
       s.events.emit('tasks', { job: 'big', started: [], finished, failures: [], requeued: 0 });
     }
     const f = agg.frame(cursor);
-    expect(f.spans.length).toBeLessThanOrEqual(2000);
+    expect(f.spans.length).toBeLessThanOrEqual(1000);
     expect(f.spans.length + f.spansDropped).toBe(1_000_000);
     expect(f.spans.at(-1)).toEqual(['big', 'a1/0', 1, 2, 1]);
     const full = agg.frame(Aggregator.cursor(), true);
@@ -82,6 +82,20 @@ describe('dashboard aggregator', () => {
     const agg = new Aggregator(source([lane('a1', 0, { inFlight: 1, rssBytes: 5e7, cpu: 0.9 }), lane('a1', 1)]));
     const f = agg.frame(Aggregator.cursor(), true);
     expect(f.agents).toMatchObject([{ id: 'a1', slots: [0, 1], busy: 1, rssBytes: 5e7, cpu: 0.9 }]);
+    agg.close();
+  });
+
+  it("follows the flows whose job was submitted, per stage as the controller gives them", () => {
+    const s = source();
+    const flow = { id: 'fl-1', name: 'sweep', state: 'running', jobId: 'j9', rows: 4, rowsFinished: 1, rowsFailed: 0, createdAt: 0, finishedAt: undefined, plan: {}, stages: [{ name: 'fit', done: 1, cached: 0, running: 1, queued: 2, failed: 0, skipped: 0 }] };
+    s.flow = (id) => (id === 'fl-1' ? (flow as never) : undefined);
+    const agg = new Aggregator(s);
+    expect(agg.frame(Aggregator.cursor(), true).flows).toEqual([]);
+    s.events.emit('job.submitted', { job: 'j9', pool: 'local', total: 4, flow: 'fl-1' });
+    agg.sample();
+    const f = agg.frame(Aggregator.cursor(), true);
+    expect(f.flows).toMatchObject([{ id: 'fl-1', stages: [{ name: 'fit', done: 1, queued: 2 }] }]);
+    expect(f.jobs).toMatchObject([{ id: 'j9', flow: 'fl-1' }]);
     agg.close();
   });
 
