@@ -5,7 +5,7 @@
  * `tasks` batch is kept by reference (no object per task) and only the newest spans survive.
  * Gauges no event carries (an agent's memory and CPU now, pools, flows) are sampled once a second.
  */
-import type { ControlEvent, ControlEventStream, TaskBatch } from '../events.js';
+import type { ControlEvent, ControlEvents, ControlEventStream, TaskBatch } from '../events.js';
 import type { JobStatus } from '../job.js';
 import type { LaneInfo } from '../lane.js';
 import type { PoolStatus } from '../pool.js';
@@ -20,6 +20,8 @@ export interface DashboardSource {
   readonly events: ControlEventStream;
   jobs(): JobStatus[];
   agents(): { pools: PoolStatus[]; lanes: LaneInfo[] };
+  /** Agents launched and not gone, connected or not: where each runs. */
+  launched(): Array<ControlEvents['agent.launched']>;
   /** Ids of the flows running when the dashboard opens (later ones arrive with their job). */
   runningFlows(): string[];
   /** One flow's progress per stage; undefined once it is gone. */
@@ -74,6 +76,8 @@ export class Aggregator {
     this.stop = source.events.subscribe((e) => this.onEvent(e));
     for (const s of source.jobs()) this.jobs.set(s.id, { status: s, samples: [] });
     for (const id of source.runningFlows()) this.flowIds.add(id);
+    const now = Date.now();
+    for (const l of source.launched()) Object.assign(this.agent(l.agentId, l.pool, now), { host: l.host, pid: l.pid, batchJob: l.batchJob });
     for (const l of source.logs().slice(-WINDOW.logs)) this.logs.push({ at: l.at, agentId: l.agentId, line: l.line });
     this.sample();
   }

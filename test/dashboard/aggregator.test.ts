@@ -7,7 +7,7 @@ import type { LaneInfo } from '../../server/lane.js';
 import type { JobStatus } from '../../server/job.js';
 
 function source(lanes: LaneInfo[] = []): DashboardSource & { events: ControlEventStream } {
-  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), runningFlows: () => [], flow: () => undefined, logs: () => [] };
+  return { events: new ControlEventStream(), jobs: () => [], agents: () => ({ pools: [], lanes }), launched: () => [], runningFlows: () => [], flow: () => undefined, logs: () => [] };
 }
 
 const lane = (agentId: string, n: number, extra: Partial<LaneInfo> = {}): LaneInfo => ({

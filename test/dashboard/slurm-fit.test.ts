@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { slurm } from '../fixtures/index.js';
 import { usageLines } from '../../server/usage-lines.js';
+import { firstFrame } from './stream.js';
 
 beforeAll(async () => {
   await slurm();
@@ -26,6 +27,10 @@ describe('right-sizing on a SLURM pool', () => {
       }, { pool: 'hpc' });
       await job;
       const s = await fl.status(await job.id);
+      // The dashboard, opened now: the agent with its batch job and array element, the job with its fit.
+      const frame = await firstFrame(fl.dashboardUrl());
+      expect(frame.agents).toEqual([expect.objectContaining({ pool: 'hpc', state: 'running', batchJob: expect.stringMatching(/^\d+_0$/) })]);
+      expect(frame.jobs!.find((j) => j.id === s.id)?.fit?.lines).toEqual(s.fit!.lines);
       expect(s.fit?.requested).toEqual({ walltimeMs: 600_000, memoryBytes: 2 ** 30, cores: 2, slots: 1 });
       expect(s.fit!.used.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
       expect(s.fit!.used.coresPerTask).toBeGreaterThan(0.3);

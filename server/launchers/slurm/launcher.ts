@@ -181,6 +181,7 @@ export class SlurmLauncher implements Launcher {
       agentId,
       host: `slurm job ${key}`,
       pid: undefined,
+      batchJob: key,
       exited,
       started,
       runtime,
