@@ -23,7 +23,12 @@ import { dialLoop } from './dial.js';
 import { listCached } from './artifacts.js';
 import { cleanStack } from './stack.js';
 
-const HEARTBEAT_MS = 5_000;
+/**
+ * How often a lane reports its load and memory. Liveness is the controller's pings, not this:
+ * it only refreshes what `agents.list` shows, and with 10,000 agents on one controller each
+ * report costs the controller a read, an open and a decode.
+ */
+const HEARTBEAT_MS = 15_000;
 
 function post(e: LaneEvent): void {
   parentPort?.postMessage(e);

@@ -369,7 +369,7 @@ export class Runner {
     const info = toErrorInfo(err, { ...this.where, durationMs });
     if (retryIf && !(err instanceof FlotillaError)) {
       try {
-        if (retryIf(err)) info.context = { ...info.context, retry: true };
+        if (retryIf(err)) info.action = 'retry';
       } catch (predErr) {
         info.context = { ...info.context, retryIfThrew: String(predErr) };
       }

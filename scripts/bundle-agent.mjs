@@ -13,7 +13,9 @@ await build({
   format: 'esm',
   target: 'node20',
   minify: true,
-  sourcemap: 'inline',
+  // No source map: the agent's own frames are dropped from every stack it reports, and an inline
+  // map would be two thirds of the file, uploaded to every host and held by every agent thread.
+  sourcemap: false,
   legalComments: 'none',
   // ws tries these optional native speedups; the agent must not depend on anything installed.
   external: ['bufferutil', 'utf-8-validate'],

@@ -16,7 +16,7 @@ import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint, AGENT_PATH } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { DONE, Job } from './job.js';
+import { Job } from './job.js';
 import type { JobStatus } from './job.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
@@ -76,6 +76,10 @@ function explainTooBig(ws: import('ws').WebSocket): void {
   ws.close = (code?: number, reason?: string | Buffer) => close(code, reason ?? (code === 1009 ? `message over the controller's limit of ${mib(MAX_MESSAGE_BYTES)}` : undefined));
 }
 /** What agent/main.ts puts before each of its stderr lines. */
+/** A finished job is kept at least this long for its submitter to collect (see `retire`)... */
+const RETAIN_FINISHED_MS = 60_000;
+/** ...unless more than this many finished that recently. */
+const MAX_RECENT_JOBS = 100_000;
 const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
@@ -110,7 +114,7 @@ export class Controller {
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
-  private readonly finishedJobs: string[] = [];
+  private readonly finishedJobs: { id: string; at: number }[] = [];
   /** Callers of waitForLanes, checked whenever lanes come or go. */
   private readonly laneWaiters = new Set<() => void>();
   private readonly killOnExit = () => this.killAgentsSync();
@@ -333,7 +337,7 @@ export class Controller {
     for (const job of this.scheduler.jobs.values()) {
       if (job.pool !== name || job.finished) continue;
       const error: ErrorInfo = { code: 'LAUNCH_FAILED', message: reason, context: { jobId: job.id, pool: name } };
-      for (let i = 0; i < job.total; i++) if (job.state[i] === 0) job.record({ index: i, ok: false, error });
+      job.failRest(error, { queuedOnly: true });
     }
   }
 
@@ -421,17 +425,25 @@ export class Controller {
     if (!job || job.sealed || job.finished) return;
     // One error shared by every such task (clients fill taskIndex in from each result's index).
     const error: ErrorInfo = { code: 'CANCELLED', message: `never submitted: ${why}`, context: { jobId, pool: job.pool } };
-    for (let i = job.appended; i < job.total; i++) job.record({ index: i, ok: false, error });
+    job.failRest(error, { from: job.appended });
   }
 
-  /** Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones. */
+  /**
+   * Keeps the newest `retainJobs` finished jobs for late collection; forgets older ones, but not
+   * before they have been finished for RETAIN_FINISHED_MS (up to MAX_RECENT_JOBS of them): a
+   * client that submitted thousands of small jobs at once may subscribe to a job's results
+   * after thousands of others have finished.
+   */
   private retire(job: Job): void {
-    this.finishedJobs.push(job.id);
+    this.finishedJobs.push({ id: job.id, at: Date.now() });
     const keep = this.opts.retainJobs ?? 1000;
+    const recent = Date.now() - RETAIN_FINISHED_MS;
     while (this.finishedJobs.length > keep) {
-      const id = this.finishedJobs.shift()!;
-      this.scheduler.jobs.delete(id);
-      this.store?.deleteJob(id);
+      const oldest = this.finishedJobs[0]!;
+      if (oldest.at > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
+      this.finishedJobs.shift();
+      this.scheduler.jobs.delete(oldest.id);
+      this.store?.deleteJob(oldest.id);
     }
   }
 
@@ -540,7 +552,7 @@ export class Controller {
     // stay as they are, to go on at the next start.
     for (const job of this.store ? [] : this.scheduler.jobs.values()) {
       const error: ErrorInfo = { code: 'CLOSED', message: 'the controller closed before this task finished', context: { jobId: job.id, pool: job.pool } };
-      for (let i = 0; !job.finished && i < job.total; i++) if (job.state[i] !== DONE) job.record({ index: i, ok: false, error });
+      job.failRest(error);
     }
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.endpoint?.close();

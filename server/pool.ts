@@ -97,6 +97,10 @@ export class Pool {
   private inUse = true;
   private retry: NodeJS.Timeout | undefined;
   private tick: NodeJS.Timeout | undefined;
+  /** The scheduler's lanesVersion at the last observe. */
+  private observedLanes = -1;
+  /** Set while a step is scheduled for the end of this turn: many submits in one turn size the pool once. */
+  private stepQueued = false;
   /** Why the pool stopped launching, when it did. */
   failure: string | undefined;
   /** The last failed launch, and when, until a later launch proves the pool healthy. */
@@ -135,7 +139,12 @@ export class Pool {
       this.tick = setInterval(() => this.step(), TICK_MS);
       this.tick.unref();
     }
-    this.step();
+    if (this.stepQueued) return;
+    this.stepQueued = true;
+    queueMicrotask(() => {
+      this.stepQueued = false;
+      this.step();
+    });
   }
 
   /** One round of decisions: retire who should go, stop who has drained, launch what is needed. */
@@ -171,7 +180,8 @@ export class Pool {
     const live = [...this.agents.values()].filter((a) => !a.retiring);
     const n = agentsToLaunch({
       backlog,
-      freeSlots: this.scheduler.freeLanes(this.name),
+      // Only a backlog asks for slots: without one, free slots change nothing (and counting them walks every lane).
+      freeSlots: backlog > 0 ? this.scheduler.freeLanes(this.name) : 0,
       starting: live.filter((a) => a.lanes.size === 0).length,
       active: live.length,
       slotsPerAgent: this.opts.slots ?? (this.slotsSeen || 1),
@@ -218,9 +228,13 @@ export class Pool {
 
   /** Matches connected lanes to agents; notes first connections and the ends of lives they set. */
   private observe(now: number): void {
+    // Called on every tick and every change of the scheduler: the walk over every lane is for
+    // when lanes came or went.
+    if (this.scheduler.lanesVersion === this.observedLanes) return;
+    this.observedLanes = this.scheduler.lanesVersion;
     const byAgent = new Map<string, Lane[]>();
     for (const lane of this.scheduler.lanes) {
-      if (lane.pool !== this.name) continue;
+      if (lane.pool !== this.name || !this.agents.has(lane.agentId)) continue;
       const list = byAgent.get(lane.agentId);
       if (list) list.push(lane);
       else byAgent.set(lane.agentId, [lane]);
@@ -302,7 +316,7 @@ export class Pool {
     } catch (err) {
       this.agents.delete(a.id);
       this.registry.revoke(a.id);
-      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).context?.permanent === true);
+      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).action === 'give-up');
       return;
     }
     if (this.closing) {

@@ -108,22 +108,6 @@ function submittingOn(ws: WebSocket, controller: Controller): Set<string> {
   return jobs;
 }
 
-/** Resolves when `signal` aborts. */
-/**
- * Resolves when `signal` aborts. `off()` removes the listener: the controller's closing signal
- * lives as long as the controller, and must not collect one listener per subscription.
- */
-function aborted(signal: AbortSignal): { promise: Promise<void>; off: () => void } {
-  let off = () => {};
-  const promise = new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const on = () => resolve();
-    signal.addEventListener('abort', on, { once: true });
-    off = () => signal.removeEventListener('abort', on);
-  });
-  return { promise, off };
-}
-
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
   while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
     await new Promise((r) => setTimeout(r, 5));
@@ -158,34 +142,19 @@ export const appRouter = t.router({
      */
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
       const job = ctx.controller.job(input.jobId);
-      let cursor = input.lastEventId ? Number(input.lastEventId) : 0;
+      const cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
-      // A client that goes away while the job is quiet must not leave this generator waiting.
-      const gone = signal ? aborted(signal) : { promise: new Promise<void>(() => {}), off: () => {} };
-      const closing = aborted(ctx.controller.closingSignal);
-      try {
-        while (!signal?.aborted) {
-          if (cursor < job.logLength) {
-            const read = job.readLog(cursor, BATCH);
-            const results = read.length > 1 ? read.slice(0, batchLength(read)) : read;
-            cursor += results.length;
-            // Over WebSocket the batch travels packed, one string rather than a walk of every result.
-            const batch: ResultBatch = { seq: cursor, results: ctx.ws ? packed(results) : results, total: job.total, pool: job.pool };
-            const end = cursor;
-            yield tracked(String(end), batch);
-            await drained(ctx.ws, signal);
-            continue;
-          }
-          if (job.finished) return;
-          if (ctx.controller.closingSignal.aborted) {
-            const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
-            throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
-          }
-          await Promise.race([job.changed(), gone.promise, closing.promise]);
-        }
-      } finally {
-        gone.off();
-        closing.off();
+      // A client that goes away, or a closing controller, ends the wait of a quiet job's stream.
+      const closing = ctx.controller.closingSignal;
+      for await (const read of job.results(cursor, { max: BATCH, trim: batchLength, signal, until: closing })) {
+        // Over WebSocket the batch travels packed, one string rather than a walk of every result.
+        const batch: ResultBatch = { seq: read.seq, results: ctx.ws ? packed(read.results) : read.results, total: job.total, pool: job.pool };
+        yield tracked(String(read.seq), batch);
+        await drained(ctx.ws, signal);
+      }
+      if (!job.finished && !signal?.aborted && closing.aborted) {
+        const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
+        throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
       }
     }),
   }),

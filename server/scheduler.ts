@@ -10,7 +10,7 @@ import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
 import { packEncoded, unpackEncoded } from '../contract/messages.js';
 import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
-import { DONE, Job, RUNNING } from './job.js';
+import { Job, RUNNING } from './job.js';
 import { Lane } from './lane.js';
 import { specArtifacts } from '../contract/fnspec.js';
 import type { ArtifactStore } from './artifacts.js';
@@ -38,6 +38,9 @@ const STUCK_AFTER_MS = 2_000;
  */
 const START_GRACE_MS = 10_000;
 
+/** Functions whose task duration estimate is kept. */
+const MAX_FN_ESTIMATES = 1024;
+
 /** Functions (with their value globals) an agent lane keeps defined at most. */
 const MAX_FNS_PER_LANE = 64;
 
@@ -51,6 +54,8 @@ interface Run {
   /** When it was dispatched (ms), for the event stream; 0 while nobody watched. */
   at: number;
   timer?: NodeJS.Timeout;
+  /** When it was sent to a lane that held nothing: its answer measures the lane's round trip. */
+  sentAt?: number;
 }
 
 export class Scheduler {
@@ -81,6 +86,21 @@ export class Scheduler {
   private readonly recycling = new Map<Lane, string>();
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
   private readonly pinned = new Set<Job>();
+  /**
+   * Task duration estimate per function (ms), so a new job of a function seen before fills lanes'
+   * windows from its first task instead of one task per lane per round trip.
+   */
+  private readonly fnEstimates = new Map<string, number>();
+  /**
+   * Lanes that may take work: dispatch looks at these only, so a result frame from one of
+   * thousands of lanes costs a look at that lane, not at all of them. A lane leaves the set when
+   * its window is full and comes back when one of its runs ends.
+   */
+  private readonly hungry = new Set<Lane>();
+  /** Bumped whenever a lane comes or goes, so pools re-match lanes to agents only then. */
+  lanesVersion = 0;
+  /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
+  private dispatchQueued = false;
 
   constructor(
     private readonly events: ControlEventStream,
@@ -91,7 +111,20 @@ export class Scheduler {
   submit(job: Job, flow?: string): void {
     this.track(job, flow);
     if (job.total > 0) this.active.push(job);
-    this.dispatch();
+    this.dispatchSoon();
+  }
+
+  /**
+   * Dispatches once the current synchronous turn is over: jobs submitted together (many
+   * single-task maps issued at once) then leave in one frame per lane, not one each.
+   */
+  private dispatchSoon(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
   }
 
   /** Lists a job and reports its progress and its end. */
@@ -127,6 +160,8 @@ export class Scheduler {
 
   addLane(lane: Lane): void {
     this.lanes.add(lane);
+    this.lanesVersion++;
+    this.hungry.add(lane);
     // Each lane reports the agent's disk cache; they share it, so their reports add up.
     this.shipping.connected(lane);
     lane.channel.onmessage = (msg: ToController, bins) => this.onMessage(lane, msg, bins);
@@ -142,6 +177,8 @@ export class Scheduler {
    */
   removeLane(lane: Lane, why: string, died?: ErrorContext): void {
     if (!this.lanes.delete(lane)) return;
+    this.lanesVersion++;
+    this.hungry.delete(lane);
     if (this.events.watched) this.events.emit('lane.removed', { agentId: lane.agentId, lane: lane.hello.lane, pool: lane.pool, reason: why });
     // An aborted run still held the slot: then none of the runs queued behind it had started.
     // Several runs held: no telling which was in the slot. Tiny tasks run many per event-loop
@@ -222,12 +259,15 @@ export class Scheduler {
     let progress = true;
     while (progress && this.active.length > 0) {
       progress = false;
-      for (const lane of this.lanes) {
+      for (const lane of this.hungry) {
         if (!lane.channel.isOpen) continue;
         const job = this.pick(lane.pool);
         if (!job) continue;
-        const est = job.ewmaMs ?? Infinity;
-        if (!lane.accepts(est)) continue;
+        const est = job.ewmaMs ?? this.fnEstimates.get(job.fn.id) ?? Infinity;
+        if (!lane.accepts(est)) {
+          this.hungry.delete(lane); // back when one of its runs ends (forget, a drained run)
+          continue;
+        }
         const budget = this.maxTasksOf?.(lane.pool);
         const given = this.given.get(lane.agentId) ?? 0;
         if (budget !== undefined && given >= budget) continue;
@@ -249,7 +289,7 @@ export class Scheduler {
         const run = this.nextRun++;
         const attempt = job.attempts[index]!;
         const known = Number.isFinite(est) ? est : 0;
-        this.runs.set(run, { lane, job, index, attempt, est: known, at: now });
+        this.runs.set(run, lane.runs.size === 0 ? { lane, job, index, attempt, est: known, at: now, sentAt: performance.now() } : { lane, job, index, attempt, est: known, at: now });
         if (now) this.activity.started(job, index, attempt, lane, now);
         lane.runs.add(run);
         lane.pendingMs += known;
@@ -384,15 +424,24 @@ export class Scheduler {
       case 'res':
         if (!Array.isArray(msg.r)) throw new FlotillaError('CHANNEL', 'results message without a result list');
         const arrived = Date.now(); // when these tasks finished, on the controller's clock
+        let estimated: Job | undefined; // noted per job once a frame, not once a result
         for (const item of msg.r) {
           // An agent is authenticated, not trusted to be well-formed: check before acting.
           const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = checkResult(item, bins.length);
-          if (lane.draining.delete(run)) continue; // an aborted run has left its slot
+          if (lane.draining.delete(run)) {
+            this.hungry.add(lane);
+            continue; // an aborted run has left its slot
+          }
           const r = this.runs.get(run);
           if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
           this.forget(run, r);
+          if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
           lane.completed++;
           r.job.observe(durationUs / 1000);
+          if (r.job !== estimated) {
+            if (estimated) this.estimate(estimated);
+            estimated = r.job;
+          }
           const u: TaskUsage = [r.job.queuedAt(r.index), arrived, durationUs, cpuUs, rssKb];
           if (ok) {
             // Copy binary parts out of the frame so a small result does not pin a large frame.
@@ -401,7 +450,7 @@ export class Scheduler {
             // Reported first: the job's last result ends it, and its `job.finished` comes after.
             if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at);
             r.job.record({ index: r.index, ok: true, value: enc, attempt: r.attempt, agentId: lane.agentId, host: lane.hello.host, u });
-          } else if (payload.context?.retry === true && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
+          } else if (payload.action === 'retry' && r.attempt <= r.job.retries && !this.pinned.has(r.job)) {
             // The job's retryIf accepted this error (on the agent, where the error is).
             if (r.at) this.activity.finished(r.job, r.index, r.attempt, lane, r.at, payload);
             r.job.requeue(r.index);
@@ -409,9 +458,10 @@ export class Scheduler {
             this.activate(r.job);
           } else {
             this.fail(r, { ...payload, context: { ...(payload.context ?? {}), ...this.context(r, lane) } }, u);
-            if (payload.code === 'SETUP_FAILED' && payload.context?.setupTimedOut === true) this.recycleWhenIdle(lane, payload.message);
+            if (payload.code === 'SETUP_FAILED' && payload.action === 'replace-lane') this.recycleWhenIdle(lane, payload.message);
           }
         }
+        if (estimated) this.estimate(estimated);
         lane.lastReport = Date.now();
         if (typeof msg.s === 'number') this.startClock(lane, msg.s);
         this.recycleIfIdle(lane);
@@ -486,10 +536,18 @@ export class Scheduler {
     lane.startWatch.unref();
   }
 
+  /** Remembers a job's duration estimate for its function (bounded: the oldest are forgotten). */
+  private estimate(job: Job): void {
+    if (job.ewmaMs === undefined) return;
+    if (!this.fnEstimates.delete(job.fn.id) && this.fnEstimates.size >= MAX_FN_ESTIMATES) this.fnEstimates.delete(this.fnEstimates.keys().next().value!);
+    this.fnEstimates.set(job.fn.id, job.ewmaMs);
+  }
+
   /** Stops tracking a run: no result for it will be accepted any more. */
   private forget(run: number, r: Run): void {
     this.runs.delete(run);
     r.lane.runs.delete(run);
+    if (this.lanes.has(r.lane)) this.hungry.add(r.lane);
     r.lane.pendingMs = r.lane.runs.size === 0 ? 0 : Math.max(0, r.lane.pendingMs - r.est);
     if (r.lane.runs.size === 0) {
       r.lane.idleSince = Date.now();
@@ -589,15 +647,11 @@ export class Scheduler {
     for (const [lane, runs] of byLane) this.abandon(lane, runs);
     // Stored before any result is: a controller that dies from here on still knows the job is cancelled.
     if (index === undefined) job.markCancelled();
-    let cancelled = 0;
-    const from = index ?? 0, to = index === undefined ? job.total : index + 1;
     // One error for every task: a cancel of millions costs one small object per task, not four.
     // The result carries the index, and clients fill taskIndex in from it.
     const error: ErrorInfo = { code: 'CANCELLED', message: index === undefined ? 'job cancelled' : 'task cancelled', context: { jobId, pool: job.pool } };
     if (index !== undefined) error.context!.taskIndex = index;
-    for (let i = from; i < to; i++) {
-      if (job.state[i] !== DONE && job.record({ index: i, ok: false, error })) cancelled++;
-    }
+    const cancelled = job.failRest(error, index === undefined ? {} : { from: index, to: index + 1 });
     this.dispatch();
     return { cancelled };
   }

@@ -12,19 +12,36 @@ export type { JobUsage, Percentiles, SlowTask, TaskUsage };
 const PER_OCTAVE = 32;
 const SLOWEST = 5;
 
-/** A log-scale histogram of non-negative values. */
+/** Bucket indices a histogram keeps in a list before it allocates its table. */
+const SPARSE_UP_TO = 64;
+
+/**
+ * A log-scale histogram of non-negative values. Its first values are kept as a short list of
+ * bucket indices, so a job of one task costs a few bytes here, not the table's kilobytes.
+ */
 class LogHistogram {
-  private counts: Uint32Array;
+  private counts: Uint32Array | undefined;
+  private sparse: number[] | undefined = [];
   n = 0;
   max = 0;
 
-  constructor(octaves: number) {
-    this.counts = new Uint32Array(octaves * PER_OCTAVE + 2);
+  constructor(private readonly octaves: number) {}
+
+  private get buckets(): number {
+    return this.octaves * PER_OCTAVE + 2;
   }
 
   add(v: number): void {
-    const i = v < 1 ? 0 : Math.min(this.counts.length - 1, 1 + Math.floor(Math.log2(v) * PER_OCTAVE));
-    this.counts[i]!++;
+    const i = v < 1 ? 0 : Math.min(this.buckets - 1, 1 + Math.floor(Math.log2(v) * PER_OCTAVE));
+    if (this.sparse && this.sparse.length < SPARSE_UP_TO) this.sparse.push(i);
+    else {
+      if (!this.counts) {
+        this.counts = new Uint32Array(this.buckets);
+        for (const j of this.sparse!) this.counts[j]!++;
+        this.sparse = undefined;
+      }
+      this.counts[i]!++;
+    }
     this.n++;
     if (v > this.max) this.max = v;
   }
@@ -32,10 +49,15 @@ class LogHistogram {
   /** The value at quantile q: its bucket's middle, never above the largest value seen. */
   quantile(q: number): number {
     const rank = Math.max(1, Math.ceil(q * this.n));
+    const at = (i: number) => (i === 0 ? Math.min(this.max, 0.5) : Math.min(this.max, 2 ** ((i - 0.5) / PER_OCTAVE)));
+    if (this.sparse) {
+      const sorted = [...this.sparse].sort((a, b) => a - b);
+      return sorted.length ? at(sorted[Math.min(rank, sorted.length) - 1]!) : this.max;
+    }
     let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i]!;
-      if (seen >= rank) return i === 0 ? Math.min(this.max, 0.5) : Math.min(this.max, 2 ** ((i - 0.5) / PER_OCTAVE));
+    for (let i = 0; i < this.counts!.length; i++) {
+      seen += this.counts![i]!;
+      if (seen >= rank) return at(i);
     }
     return this.max;
   }

@@ -33,9 +33,21 @@ export function ed25519SigningKey(secretKey: Uint8Array): KeyObject {
   return key;
 }
 
+/**
+ * Verifying keys by the public key they were made from: the controller's registry hands out
+ * the same array for an agent at every handshake, and making a key object costs more than the
+ * verification itself.
+ */
+const verifyingKeys = new WeakMap<Uint8Array, KeyObject>();
+
 /** A verifying key from a raw 32-byte Ed25519 public key. */
 export function ed25519VerifyingKey(publicKey: Uint8Array): KeyObject {
-  return spki(ED25519_SPKI, publicKey);
+  let key = verifyingKeys.get(publicKey);
+  if (!key) {
+    key = spki(ED25519_SPKI, publicKey);
+    verifyingKeys.set(publicKey, key);
+  }
+  return key;
 }
 
 export function ed25519Sign(data: Uint8Array, key: KeyObject): Buffer {

@@ -1,12 +1,15 @@
 /**
- * Core benchmark: one empty task's latency, tiny-task throughput and agent readiness on 2 local
- * agents over the encrypted channel, next to a raw `ws` echo between the same kind of processes
- * measured in the same run (the physical limit), and the seal benchmark. Prints figures, a
- * table against the issue's targets, and writes test/bench/results/core-latest.json.
+ * Core benchmark: the cost of one submission, one round trip, one agent and one big map, on 2
+ * local agents (one slot each) over the encrypted channel, each next to a baseline measured in
+ * the same run: a raw `ws` echo between this process and a plain `node` child (round trip,
+ * pipelined message rate), a bare `node` child connecting a WebSocket (start, memory). Prints
+ * one table with ratios and targets, writes test/bench/results/core-latest.json.
  *
- *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,throughput,dashboard,seal]
- *        [--reps 5] [--dist] [--profile DIR]
+ *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,call,singles,remote,throughput,durable,dashboard,memory,seal]
+ *        [--reps 3] [--dist] [--profile DIR]
  *
+ * Every phase but `seal` (a minute of full-core crypto) runs by default. `remote` maps through
+ * a client over WebSocket to a CLI controller process (2 local agents).
  * --dist runs the compiled dist/ instead of the TypeScript sources. --profile DIR writes a CPU
  * profile of the controller process per phase (only the measured part) and has the agents
  * write theirs (run through node-cpu-prof.sh: whole life, one file per thread); summarize with cpu-profile-summary.mjs.
@@ -19,23 +22,28 @@ import { runSealBench } from './seal.bench.js';
 import { runWsBaseline } from './ws-baseline.js';
 import type { WsBaselineResult } from './ws-baseline.js';
 import { measureLatency, measureReady, measureThroughput } from './flotilla-bench.js';
+import { measureCall, measureManySingles } from './submissions.js';
+import type { CallResult, ManyResult } from './submissions.js';
+import { bareNodeWsRss, idleAgentRss } from './agent-memory.js';
+import { startCliController } from './cli-controller.js';
+import { tempDir } from './measure.js';
 import type { Connect, LatencyResult, ReadyResult, ThroughputResult } from './flotilla-bench.js';
 import { PhaseProfiler } from './profiler.js';
 import { countFrames } from './frame-counter.js';
 import type { FrameStats } from './frame-counter.js';
-import { REFERENCE, TARGETS, fmt, ratio, table, verdict } from './report.js';
+import { TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
 import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, writeResults } from './results.js';
 import type { ConnectOptions } from '../../client/connect.js';
 import { openDashboard } from './dashboard-viewer.js';
 
-const PHASES = ['baseline', 'ready', 'latency', 'throughput', 'dashboard', 'seal'] as const;
+const PHASES = ['baseline', 'ready', 'latency', 'call', 'singles', 'remote', 'throughput', 'durable', 'dashboard', 'memory', 'seal'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, reps: { type: 'string', default: '5' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
+  options: { only: { type: 'string' }, reps: { type: 'string', default: '3' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' } },
 });
-const only = onlyPhases(PHASES, args.only);
+const only = onlyPhases(PHASES, args.only ?? PHASES.filter((p) => p !== 'seal').join(','));
 const reps = Number(args.reps);
 if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${args.reps}`);
 const profileDir = args.profile ? resolve(args.profile) : undefined;
@@ -47,13 +55,13 @@ const api = (args.dist ? await import(new URL('client/index.js', codeBase).href)
 const connect: Connect = api.connect;
 const profiler = profileDir ? new PhaseProfiler(profileDir) : undefined;
 
-/** The issue's session shape; when profiling, agents of this phase write CPU profiles too. */
-function sessionOptions(phase: string): ConnectOptions {
+/** The benchmark's session shape; when profiling, agents of this phase write CPU profiles too. */
+function sessionOptions(phase: string, agents = 2, extra: Partial<ConnectOptions> = {}): ConnectOptions {
   const prof = profileDir && {
     node: fileURLToPath(new URL('./node-cpu-prof.sh', import.meta.url)),
     env: { BENCH_NODE: process.execPath, BENCH_CPU_PROF_DIR: join(profileDir, `agents-${phase}`) },
   };
-  return { pools: { local: { launcher: 'local', agents: 2, slots: 1, ...prof } }, waitForAgents: 2 };
+  return { pools: { local: { launcher: 'local', agents, slots: 1, ...prof } }, waitForAgents: agents, ...extra };
 }
 
 async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -88,7 +96,7 @@ const showFrames = (what: string, n: number, f: FrameStats) =>
   );
 
 const baseline: WsBaselineResult | undefined = await phase('baseline', async () => {
-  const b = await runWsBaseline();
+  const b = await runWsBaseline({ children: 1 });
   console.log(`  round trip (1000 sequential, 64 B): median ${fmt(b.rttMedianUs, 'us')}, p99 ${fmt(b.rttP99Us, 'us')}`);
   console.log(`  pipelined (${b.pipelined.messages} msgs, window ${b.pipelined.window}): ${fmt(b.pipelinedMsgPerS, 'msg/s')}`);
   console.log(`  ${b.children} node children spawn-to-connected: median ${fmt(b.spawnToConnectedMs, 'ms')} [${b.spawnToConnectedSamplesMs.map((s) => s.toFixed(0)).join(', ')}]`);
@@ -96,14 +104,14 @@ const baseline: WsBaselineResult | undefined = await phase('baseline', async () 
 });
 
 const ready: ReadyResult | undefined = await phase('ready', async () => {
-  const r = await profiled('ready', () => measureReady(connect, sessionOptions('ready'), 5));
-  console.log(`  connect() until 2 agents ready: median ${fmt(r.medianMs, 'ms')} [${r.samplesMs.map((s) => s.toFixed(0)).join(', ')}] (close: ${r.closeMs.map((s) => s.toFixed(0)).join(', ')} ms)`);
-  console.log(`    of which until both agent processes were up (supervisor dialing): median ${fmt(r.agentsUpMedianMs, 'ms')}; the rest is lane thread start, connect and handshake`);
+  const r = await profiled('ready', () => measureReady(connect, sessionOptions('ready', 1), 5));
+  console.log(`  connect() until 1 agent (1 slot) ready: median ${fmt(r.medianMs, 'ms')} [${r.samplesMs.map((s) => s.toFixed(0)).join(', ')}] (close: ${r.closeMs.map((s) => s.toFixed(0)).join(', ')} ms)`);
+  console.log(`    of which until the agent process was up (supervisor dialing): median ${fmt(r.agentsUpMedianMs, 'ms')}; the rest is lane thread start, connect and handshake`);
   return r;
 });
 
-async function withSession<T>(name: string, f: (fl: import('../../client/session.js').Session) => Promise<T>): Promise<T> {
-  const fl = await connect(sessionOptions(name));
+async function withSession<T>(name: string, f: (fl: import('../../client/session.js').Session) => Promise<T>, extra: Partial<ConnectOptions> = {}): Promise<T> {
+  const fl = await connect(sessionOptions(name, 2, extra));
   try {
     return await f(fl);
   } finally {
@@ -123,6 +131,43 @@ const latency: (LatencyResult & { frames: FrameStats }) | undefined = await phas
   }),
 );
 
+const call: CallResult | undefined = await phase('call', () =>
+  withSession('call', async (fl) => {
+    await measureCall(fl, 0, 200);
+    const c = await profiled('call', () => measureCall(fl, 1000, 0));
+    console.log(`  1000 x await fl.call(fn, i) of a registered x => x: median ${fmt(c.medianUs, 'us')}, p99 ${fmt(c.p99Us, 'us')}`);
+    return c;
+  }),
+);
+
+const showMany = (what: string, m: ManyResult) => console.log(`  ${m.maps.toLocaleString('en-US')} single-task maps at once (Promise.all), ${what}: median ${fmt(m.medianPerS, 'tasks/s')} [${m.runsPerS.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}]`);
+
+const singles: ManyResult | undefined = await phase('singles', () =>
+  withSession('singles', async (fl) => {
+    await measureManySingles(fl, 2_000, 1);
+    const m = await profiled('singles', () => measureManySingles(fl, 10_000, reps));
+    showMany('embedded', m);
+    return m;
+  }),
+);
+
+const remote: ManyResult | undefined = await phase('remote', async () => {
+  const ctl = await startCliController({ profileDir: profileDir && join(profileDir, 'remote-controller') });
+  try {
+    const fl = await connect({ url: ctl.url, tokenFile: ctl.tokenFile, waitForAgents: 2 });
+    try {
+      await measureManySingles(fl, 2_000, 1);
+      const m = await profiled('remote-client', () => measureManySingles(fl, 10_000, reps));
+      showMany('remote client over WebSocket', m);
+      return m;
+    } finally {
+      await fl.close();
+    }
+  } finally {
+    await ctl.stop();
+  }
+});
+
 const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: FrameStats } | undefined = await phase('throughput', () =>
   withSession('throughput', async (fl) => {
     await measureThroughput(fl, 10_000, 1); // warm-up
@@ -139,6 +184,18 @@ const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: Fra
     showFrames('one more 100k map, untimed', 100_000, frames);
     return { t10k, t100k, frames };
   }),
+);
+const durable: ThroughputResult | undefined = await phase('durable', () =>
+  withSession(
+    'durable',
+    async (fl) => {
+      await measureThroughput(fl, 10_000, 1);
+      const t = await profiled('durable-100k', () => measureThroughput(fl, 100_000, reps));
+      console.log(`  100000 tiny tasks, durable store on: median ${fmt(t.medianTasksPerS, 'tasks/s')} [${t.runs.map((r) => Math.round(r.tasksPerS).toLocaleString('en-US')).join(', ')}]`);
+      return t;
+    },
+    { controller: { durable: true, stateDir: tempDir('flotilla-bench-durable-') } },
+  ),
 );
 
 // The controller's cost with a dashboard open: 100k tiny tasks with and without a page reading
@@ -169,6 +226,15 @@ const dashboard: { without: ThroughputResult; with: ThroughputResult; frames: nu
 );
 profiler?.close();
 
+const memory = await phase('memory', async () => {
+  const bare = await bareNodeWsRss(3);
+  const one = await idleAgentRss(connect, 1, 3);
+  const three = await idleAgentRss(connect, 3, 1);
+  const perExtra = { rss: (three.rss - one.rss) / 2, anon: (three.anon - one.anon) / 2 };
+  console.log(`  bare node + ws: ${bare.rss.toFixed(1)} MiB RSS (${bare.anon.toFixed(1)} MiB private); idle agent, 1 slot: ${one.rss.toFixed(1)} MiB (${one.anon.toFixed(1)} private); 3 slots: ${three.rss.toFixed(1)} MiB (${three.anon.toFixed(1)} private) -> ${perExtra.rss.toFixed(1)} MiB per extra slot`);
+  return { bare, one, three, perExtra };
+});
+
 // Last: it is CPU-only, long (its 1 MiB tweetnacl case alone takes tens of seconds), and the
 // figures above should not follow a minute of full-core crypto.
 const seal = await phase('seal', async () => {
@@ -180,45 +246,48 @@ const seal = await phase('seal', async () => {
   return r;
 });
 
+const rtt = baseline?.rttMedianUs;
+const wsRate = baseline?.pipelinedMsgPerS;
+const t100k = throughput?.t100k.medianTasksPerS;
+const durableCost = durable && t100k ? 1 - durable.medianTasksPerS / t100k : undefined;
 const rows: Row[] = [
-  { figure: 'latency median', unit: 'us', value: latency?.medianUs, baseline: baseline?.rttMedianUs, baselineName: 'ws rtt', better: 'lower', target: TARGETS.latencyMedianUs, reference: `mirai ${REFERENCE.mirai.latencyUs} us, raw ws ${REFERENCE.rawWsEcho.latencyUs} us` },
-  { figure: 'latency p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt', better: 'lower' },
-  { figure: 'throughput 10k tasks', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher' },
-  { figure: 'throughput 100k tasks', unit: 'tasks/s', value: throughput?.t100k.medianTasksPerS, baseline: baseline?.pipelinedMsgPerS, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.tasksPerS100k, reference: `mirai ~${REFERENCE.mirai.tasksPerS.toLocaleString('en-US')}/s, raw ws ~${REFERENCE.rawWsEcho.msgPerS.toLocaleString('en-US')} msg/s` },
-  { figure: 'throughput 100k, dashboard open', unit: 'tasks/s', value: dashboard?.with.medianTasksPerS, baseline: dashboard?.without.medianTasksPerS, baselineName: 'same run, none open', better: 'higher' },
-  { figure: '2 agents ready', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: `${baseline?.children ?? 2} node spawn->ws`, better: 'lower', target: TARGETS.readyMs },
+  { figure: 'one inline task round trip, median', unit: 'us', value: latency?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.latencyVsRtt },
+  { figure: 'one inline task round trip, p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt p99', better: 'lower' },
+  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt },
+  { figure: '10,000 single-task maps at once, embedded', unit: 'tasks/s', value: singles?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.singlesPerS },
+  { figure: '10,000 single-task maps at once, remote client', unit: 'tasks/s', value: remote?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.remoteSinglesPerS },
+  { figure: 'one 10k-task map', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher' },
+  { figure: 'one 100k-task map', unit: 'tasks/s', value: t100k, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', targetRatio: TARGETS.tasks100kVsWs },
+  {
+    figure: 'one 100k-task map, durable store on',
+    unit: 'tasks/s',
+    value: durable?.medianTasksPerS,
+    baseline: t100k,
+    baselineName: 'store off',
+    baselineUnit: 'tasks/s',
+    better: 'higher',
+    targetText: `cost <= ${TARGETS.durableCost * 100}%`,
+    pass: durableCost === undefined ? undefined : durableCost <= TARGETS.durableCost,
+    reference: durableCost === undefined ? '' : `costs ${(durableCost * 100).toFixed(1)}%`,
+  },
+  { figure: 'one 100k-task map, dashboard open', unit: 'tasks/s', value: dashboard?.with.medianTasksPerS, baseline: dashboard?.without.medianTasksPerS, baselineName: 'none open (same run)', baselineUnit: 'tasks/s', better: 'higher' },
+  { figure: 'idle agent RSS, 1 slot', unit: 'MiB', value: memory?.one.rss, baseline: memory?.bare.rss, baselineName: 'bare node + ws', better: 'lower', target: TARGETS.idleAgentMiB, reference: memory ? `private ${memory.one.anon.toFixed(1)} vs ${memory.bare.anon.toFixed(1)} MiB` : '' },
+  { figure: 'idle agent RSS, per extra slot', unit: 'MiB', value: memory?.perExtra.rss, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.extraSlotMiB, reference: memory ? `private ${memory.perExtra.anon.toFixed(1)} MiB` : '' },
+  { figure: 'agent start to ready (connect(), 1 agent)', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: 'bare node + ws connect', better: 'lower', targetRatio: TARGETS.readyVsBare },
 ];
 console.log(`\n== summary (ratio: x the baseline for times, % of the baseline for rates)\n${table(rows)}`);
 if (throughput) {
   const f = throughput.frames;
   console.log(`note: flotilla batches tasks (${(f.tasksSent / Math.max(1, f.runFrames)).toFixed(0)} per frame to agents, ${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(0)} results per frame back), so tasks/s can exceed the unbatched ws message rate.`);
 }
-// The issue's figures came from a faster machine; scale the targets by how this machine's raw ws
-// compares with the issue's raw ws, to tell "slow machine" from "slow flotilla".
-const scaled = baseline && {
-  rttVsIssue: baseline.rttMedianUs / REFERENCE.rawWsEcho.latencyUs,
-  rateVsIssue: baseline.pipelinedMsgPerS / REFERENCE.rawWsEcho.msgPerS,
-  latencyMedianUs: (TARGETS.latencyMedianUs * baseline.rttMedianUs) / REFERENCE.rawWsEcho.latencyUs,
-  tasksPerS100k: (TARGETS.tasksPerS100k * baseline.pipelinedMsgPerS) / REFERENCE.rawWsEcho.msgPerS,
-};
-if (baseline && scaled) {
-  const pm = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
-  console.log(
-    `scaled to this machine (raw ws here: ${fmt(baseline.rttMedianUs, 'us')} rtt = ${scaled.rttVsIssue.toFixed(1)}x the issue's, ${fmt(baseline.pipelinedMsgPerS, 'msg/s')} = ${(scaled.rateVsIssue * 100).toFixed(0)}% of it): ` +
-      `latency target ${fmt(scaled.latencyMedianUs, 'us')} -> ${pm(latency && latency.medianUs <= scaled.latencyMedianUs)}, ` +
-      `100k throughput target ${fmt(scaled.tasksPerS100k, 'tasks/s')} -> ${pm(throughput && throughput.t100k.medianTasksPerS >= scaled.tasksPerS100k)}`,
-  );
-}
 printFailures(errors);
 
-if (only.size === PHASES.length && !profileDir) {
+if (!args.only && !profileDir) {
   writeResults('core-latest.json', {
     env: { ...machineEnv(), code: args.dist ? 'dist' : 'tsx', loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
     targets: TARGETS,
-    scaledTargets: scaled,
-    reference: REFERENCE,
-    summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? null, result: verdict(r) })),
-    flotilla: { ready, latency, throughput, dashboard },
+    summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? r.targetRatio ?? r.targetText ?? null, result: verdict(r) })),
+    flotilla: { ready, latency, call, singles, remote, throughput, durable, dashboard, memory },
     baseline,
     seal,
     errors,

@@ -167,7 +167,7 @@ export class SlurmLauncher implements Launcher {
         continue;
       }
       // A refusal of these resources will be the same next time: the pool should stop at once.
-      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { context: { permanent: !TRANSIENT.test(why) } });
+      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { action: TRANSIENT.test(why) ? undefined : 'give-up' });
     }
   }
 

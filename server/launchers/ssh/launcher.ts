@@ -132,7 +132,7 @@ export class SshLauncher implements Launcher {
         errors.push(e.message);
         host.failures++;
         // A refused login or host key does not fix itself; other failures get a few chances.
-        if (e.code === 'UNAUTHORIZED' || e.context.hostPermanent === true || host.failures >= HOST_FAILURES) {
+        if (e.code === 'UNAUTHORIZED' || e.action === 'set-host-aside' || host.failures >= HOST_FAILURES) {
           host.failure = e.message;
           this.log(`ssh host ${host.h.spec} set aside: ${e.message}`);
         }
@@ -141,8 +141,8 @@ export class SshLauncher implements Launcher {
     const aside = this.hosts.filter((s) => s.failure);
     const reasons = [...new Set([...errors, ...aside.map((s) => `${s.h.spec}: ${s.failure}`)])];
     // Every host set aside: trying again cannot help, and the pool should say so at once.
-    const permanent = aside.length === this.hosts.length;
-    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${reasons.join('; ')}`, { context: { permanent } });
+    const giveUp = aside.length === this.hosts.length;
+    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${reasons.join('; ')}`, { action: giveUp ? 'give-up' : undefined });
   }
 
   /** The connection and set-up of a host, made once and shared until the connection drops. */

@@ -1,0 +1,48 @@
+/**
+ * Per-submission figures through the public API: one registered-function call after another,
+ * and many single-task maps issued in the same event-loop turn (`Promise.all`), as workflow
+ * tools and request handlers submit work.
+ */
+import type { Session } from '../../client/session.js';
+import { median, nowUs, percentile, within } from './stats.js';
+
+export interface CallResult {
+  calls: number;
+  medianUs: number;
+  p99Us: number;
+}
+
+/** `await fl.call(name, i)` of a registered identity function, one call after another. */
+export async function measureCall(fl: Session, calls: number, warmup: number): Promise<CallResult> {
+  const fn = await fl.functions.register('bench-identity', (x: number) => x);
+  const total: number[] = [];
+  for (let i = 0; i < warmup + calls; i++) {
+    const t0 = nowUs();
+    const v = await fl.call(fn, i);
+    const t1 = nowUs();
+    if (v !== i) throw new Error(`call ${i} returned ${String(v)}`);
+    if (i >= warmup) total.push(t1 - t0);
+  }
+  return { calls, medianUs: median(total), p99Us: percentile(total, 99) };
+}
+
+export interface ManyResult {
+  maps: number;
+  medianPerS: number;
+  runsPerS: number[];
+}
+
+/** `Promise.all` of `maps` single-task maps `fl.map([i], x => x)`, all issued in one turn. */
+export async function measureManySingles(fl: Session, maps: number, reps: number): Promise<ManyResult> {
+  const runsPerS: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = nowUs();
+    const jobs: Promise<number[]>[] = [];
+    for (let i = 0; i < maps; i++) jobs.push(Promise.resolve(fl.map([i], (x: number) => x)));
+    const out = await within(Promise.all(jobs), 300_000, `${maps} single-task maps`);
+    const s = (nowUs() - t0) / 1e6;
+    if (out[maps - 1]![0] !== maps - 1) throw new Error('single-task maps returned wrong values');
+    runsPerS.push(maps / s);
+  }
+  return { maps, medianPerS: median(runsPerS), runsPerS };
+}
