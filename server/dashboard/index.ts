@@ -24,6 +24,8 @@ export const DASHBOARD_WS_PATH = '/dashboard/ws';
 const FRAME_MS = 250;
 /** Gauges are sampled every this many frames (once a second). */
 const SAMPLE_EVERY = 4;
+/** Every this many frames (15 s) each page is pinged; one that has not answered the last ping is dropped. */
+const PING_EVERY = 60;
 /** A page with more than this unsent is skipped until it has read it. */
 const MAX_BUFFERED = 4 * 2 ** 20;
 
@@ -42,6 +44,8 @@ interface Viewer {
   ws: WebSocket;
   cursor: Cursor;
   full: boolean;
+  /** It answered the last ping. */
+  alive: boolean;
 }
 
 export class Dashboard {
@@ -102,8 +106,9 @@ export class Dashboard {
   }
 
   private watch(ws: WebSocket): void {
-    const viewer: Viewer = { ws, cursor: Aggregator.cursor(), full: true };
+    const viewer: Viewer = { ws, cursor: Aggregator.cursor(), full: true, alive: true };
     ws.on('error', () => ws.terminate());
+    ws.on('pong', () => (viewer.alive = true));
     ws.on('close', () => this.leave(viewer));
     this.aggregator ??= new Aggregator(this.source);
     this.viewers.add(viewer);
@@ -127,7 +132,19 @@ export class Dashboard {
   private tick(): void {
     if (!this.aggregator) return;
     if (++this.ticks % SAMPLE_EVERY === 0) this.aggregator.sample();
-    for (const v of this.viewers) this.send(v);
+    const ping = this.ticks % PING_EVERY === 0;
+    for (const v of this.viewers) {
+      if (ping) {
+        // A page whose machine went away leaves no close: its socket would hold frames forever.
+        if (!v.alive) {
+          v.ws.terminate();
+          continue;
+        }
+        v.alive = false;
+        v.ws.ping();
+      }
+      this.send(v);
+    }
   }
 
   private send(v: Viewer): void {

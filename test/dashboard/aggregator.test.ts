@@ -57,6 +57,24 @@ describe('dashboard aggregator', () => {
     agg.close();
   });
 
+  it('keeps a frame small with 500 agents of 4 slots and a million-task job', () => {
+    const lanes = Array.from({ length: 2000 }, (_, i) => lane(`pool-agent-${String(Math.floor(i / 4)).padStart(4, '0')}`, i % 4, { inFlight: 1, completed: 2000, rssBytes: 3e8, cpu: 0.97 }));
+    const s = source(lanes);
+    const agg = new Aggregator(s);
+    s.events.emit('job.submitted', { job: 'big', pool: 'local', total: 1_000_000 });
+    for (let b = 0; b < 250; b++) {
+      const finished = Array.from({ length: 4000 }, (_, i) => [b * 4000 + i, 1, lanes[i % 2000]!.agentId, i % 4, 1, 2, true] as [number, number, string, number, number, number, boolean]);
+      s.events.emit('tasks', { job: 'big', started: [], finished, failures: [], requeued: 0 });
+      s.events.emit('job.progress', { job: 'big', status: status('big', (b + 1) * 4000, 1_000_000) });
+    }
+    const full = agg.frame(Aggregator.cursor(), true);
+    expect(full.agents).toHaveLength(500);
+    expect(full.jobs![0]!.done).toBe(1_000_000);
+    // The page gets aggregates and a bounded window: well under a megabyte, whatever the job's size.
+    expect(JSON.stringify(full).length).toBeLessThan(800_000);
+    agg.close();
+  });
+
   it('shows a failure with its remote stack, and an agent from launch to exit', () => {
     const s = source();
     const agg = new Aggregator(s);
