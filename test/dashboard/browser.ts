@@ -2,7 +2,7 @@
  * Debian's Chromium, headless, driven by puppeteer-core: a page whose every loaded URL (requests
  * and WebSockets) is recorded, and screenshots kept under test-results/ as test artifacts.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
@@ -11,6 +11,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const RESULTS = join(import.meta.dirname, '../../test-results');
 
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
   return puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
