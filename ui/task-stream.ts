@@ -11,12 +11,14 @@ import { jobColour } from './format.js';
 /** The stream shows this much of the recent past. */
 const SPAN_MS = 30_000;
 const LABEL_PX = 110;
+const MAX_PLOT_PX = 360;
 
 export function TaskStream(props: { spans: Span[]; agents: AgentView[]; at: number }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const slots = slotRows(props.agents, props.spans);
-  const rowPx = slots.length > 100 ? 2 : slots.length > 30 ? 6 : 14;
-  const height = Math.max(60, slots.length * rowPx + 20);
+  // Rows shrink (to a fraction of a pixel) so that thousands of slots stay one screen tall.
+  const rowPx = Math.min(14, MAX_PLOT_PX / Math.max(1, slots.length));
+  const height = Math.max(60, Math.ceil(slots.length * rowPx) + 20);
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;
@@ -72,6 +74,6 @@ function draw(g: CanvasRenderingContext2D, width: number, height: number, rowPx:
     if (r === undefined) continue;
     const x0 = x(start);
     g.fillStyle = ok ? jobColour(job) : '#d22';
-    g.fillRect(x0, r * rowPx + 1, Math.max(1, x(end) - x0 - 0.5), rowPx - (rowPx > 4 ? 2 : 0));
+    g.fillRect(x0, r * rowPx + (rowPx > 4 ? 1 : 0), Math.max(1, x(end) - x0 - 0.5), Math.max(rowPx - (rowPx > 4 ? 2 : 0), 0.5));
   }
 }

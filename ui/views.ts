@@ -46,12 +46,12 @@ export function Pools(props: { pools: PoolStatus[]; agents: AgentView[]; at: num
     const agents = props.agents.filter((a) => a.pool === p.name).sort((a, b) => a.launchedAt - b.launchedAt);
     return html`<div class="pool" data-pool=${p.name}>
       <div><b>${p.name}</b> (${p.launcher}): ${p.running} running, ${p.starting} starting, ${p.retiring} retiring; min ${p.min}, max ${p.max}${p.failure ? html` <span class="error">FAILED: ${p.failure}</span>` : ''}</div>
-      <table class="agents"><thead><tr><th>agent</th><th>state</th><th>host</th><th>pid / batch job</th><th>slots busy</th><th>CPU</th><th>memory</th><th>runtime</th><th>tasks</th></tr></thead>
+      <div class="agents-wrap"><table class="agents"><thead><tr><th>agent</th><th>state</th><th>host</th><th>pid / batch job</th><th>slots busy</th><th>CPU</th><th>memory</th><th>runtime</th><th>tasks</th></tr></thead>
       <tbody>${agents.map((a) => html`<tr data-agent=${a.id} class=${a.state}>
         <td>${a.id}</td><td class="state">${a.state}</td><td>${a.host ?? '–'}</td><td>${a.batchJob ?? a.pid ?? '–'}</td>
         <td>${a.busy}/${a.slots.length}</td><td>${a.cpu === undefined ? '–' : `${Math.round(a.cpu * 100)}%`}</td><td>${bytes(a.rssBytes)}</td>
         <td>${seconds(((a.exitedAt ?? props.at) - a.launchedAt) / 1000)}</td><td>${count(a.completed)}</td>
-      </tr>`)}</tbody></table></div>`;
+      </tr>`)}</tbody></table></div></div>`;
   })}</div>`;
 }
 
