@@ -9,16 +9,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export class DashboardAuth {
-  /** One cookie name per port: browsers share cookies between the ports of a host. */
-  readonly cookieName: string;
   private readonly cookieValue: string | undefined;
 
   constructor(
     private readonly token: string | undefined,
-    port: number,
     private readonly secure: boolean,
   ) {
-    this.cookieName = `flotilla_dashboard_${port}`;
     this.cookieValue = token === undefined ? undefined : createHmac('sha256', token).update('flotilla dashboard session').digest('base64url');
   }
 
@@ -27,19 +23,29 @@ export class DashboardAuth {
     return this.token === undefined || (given !== null && equal(given, this.token));
   }
 
+  /**
+   * The cookie's name, one per port the browser sees (browsers share cookies between the ports of
+   * a host; an SSH forward may show the controller at another port than its own).
+   */
+  cookieName(req: IncomingMessage): string {
+    const port = /:(\d{1,5})$/.exec(req.headers.host ?? '')?.[1];
+    return `flotilla_dashboard_${port ?? (this.secure ? '443' : '80')}`;
+  }
+
   /** Whether the request carries the dashboard's cookie (or the controller needs no token). */
   cookieOk(req: IncomingMessage): boolean {
     if (this.cookieValue === undefined) return true;
+    const name = this.cookieName(req);
     for (const part of (req.headers.cookie ?? '').split(';')) {
       const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === this.cookieName && equal(part.slice(eq + 1).trim(), this.cookieValue)) return true;
+      if (eq > 0 && part.slice(0, eq).trim() === name && equal(part.slice(eq + 1).trim(), this.cookieValue)) return true;
     }
     return false;
   }
 
   /** The Set-Cookie header that admits the browser (a session cookie, for this controller only). */
-  setCookie(): string {
-    return `${this.cookieName}=${this.cookieValue ?? ''}; Path=/; HttpOnly; SameSite=Strict${this.secure ? '; Secure' : ''}`;
+  setCookie(req: IncomingMessage): string {
+    return `${this.cookieName(req)}=${this.cookieValue ?? ''}; Path=/; HttpOnly; SameSite=Strict${this.secure ? '; Secure' : ''}`;
   }
 
   /**

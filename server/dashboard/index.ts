@@ -31,14 +31,14 @@ const MAX_BUFFERED = 4 * 2 ** 20;
 
 export interface DashboardOptions {
   token: string | undefined;
-  port: number;
   /** Served over TLS: the cookie is Secure and the page's origin https. */
   secure: boolean;
-  /** The request's connection showed the token: no longer a stranger's (see ConnectionGuard). */
-  settle(req: IncomingMessage): void;
   /** Don't keep the process alive for the frame timer (embedded controllers). */
   unref?: boolean;
 }
+
+/** Called once a request has shown the token or the cookie: its connection is no longer a stranger's (see ConnectionGuard). */
+export type Settle = () => void;
 
 interface Viewer {
   ws: WebSocket;
@@ -60,7 +60,7 @@ export class Dashboard {
     private readonly source: DashboardSource,
     private readonly opts: DashboardOptions,
   ) {
-    this.auth = new DashboardAuth(opts.token, opts.port, opts.secure);
+    this.auth = new DashboardAuth(opts.token, opts.secure);
   }
 
   /** The URL that logs a browser in: `base` with the token, once. */
@@ -69,7 +69,7 @@ export class Dashboard {
   }
 
   /** Answers a request for the page or its files; false when it is not the dashboard's. */
-  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+  handleRequest(req: IncomingMessage, res: ServerResponse, settle: Settle = () => {}): boolean {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     if (path !== '/' && path !== '/index.html' && !path.startsWith('/dashboard/')) return false;
@@ -80,13 +80,13 @@ export class Dashboard {
     const given = url.searchParams.get('token');
     if (given !== null && path === '/') {
       if (!this.auth.tokenMatches(given)) return this.refuse(res);
-      this.opts.settle(req);
+      settle();
       // The token goes no further than this answer: the redirect's URL and the page's have none.
-      res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': this.auth.setCookie(), 'cache-control': 'no-store' }).end();
+      res.writeHead(303, { ...SECURITY_HEADERS, location: '/', 'set-cookie': this.auth.setCookie(req), 'cache-control': 'no-store' }).end();
       return true;
     }
     if (!this.auth.cookieOk(req)) return this.refuse(res);
-    this.opts.settle(req);
+    settle();
     sendAsset(res, path === '/' ? 'index.html' : path.slice(path.lastIndexOf('/') + 1), req.method === 'HEAD');
     return true;
   }
@@ -97,11 +97,11 @@ export class Dashboard {
   }
 
   /** Takes the page's WebSocket upgrade: its cookie and its own origin, or 401/403 and nothing. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, settle: Settle = () => {}): void {
     const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${status}\n`);
     if (!this.auth.cookieOk(req)) return void refuse('401 Unauthorized');
     if (!this.auth.sameOrigin(req)) return void refuse('403 Forbidden');
-    this.opts.settle(req);
+    settle();
     this.wss.handleUpgrade(req, socket, head, (ws) => this.watch(ws));
   }
 

@@ -54,7 +54,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   dashboard = new Dashboard(
     { events, jobs: () => [status(0)], agents: () => ({ pools: [pool], lanes }), launched: () => [], runningFlows: () => [], flow: () => undefined, logs: () => [] },
-    { token: 'scale-test-token', port, secure: false, settle: () => {} },
+    { token: 'scale-test-token', secure: false },
   );
   server.on('request', (req, res) => void (dashboard.handleRequest(req, res) || res.writeHead(404).end()));
   server.on('upgrade', (req, socket, head) => ((req.url ?? '').startsWith(DASHBOARD_WS_PATH) ? dashboard.handleUpgrade(req, socket, head) : socket.destroy()));

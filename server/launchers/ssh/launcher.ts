@@ -7,6 +7,7 @@
  * ends with the SSH session. A dropped connection is re-opened (with backoff) when agents are
  * started again; a host that keeps failing is set aside and the others go on.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client as SshClient } from 'ssh2';
@@ -72,7 +73,6 @@ export interface SshHostStatus {
   runtime: AgentRuntime | undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SshLauncher implements Launcher {
   readonly kind = 'ssh';
