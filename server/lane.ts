@@ -82,7 +82,9 @@ export class Lane {
     this.rssBytes = hb.rssBytes;
     if (hb.cpuUs === undefined) return;
     const now = Date.now();
-    if (this.lastCpu && now > this.lastCpu[0]) this.cpu = Math.max(0, (hb.cpuUs - this.lastCpu[1]) / 1000 / (now - this.lastCpu[0]));
+    // The first heartbeat counts from the connection (the agent's start-up CPU with it).
+    const [at, us] = this.lastCpu ?? [this.connectedAt, 0];
+    if (now > at) this.cpu = Math.max(0, (hb.cpuUs - us) / 1000 / (now - at));
     this.lastCpu = [now, hb.cpuUs];
   }
 

@@ -70,12 +70,12 @@ export function Failures(props: { failures: FailureView[] }) {
 }
 
 export function Launches(props: { launches: LaunchView[] }) {
-  if (props.launches.length === 0) return html`<p class="muted">no launches yet</p>`;
+  if (props.launches.length === 0) return html`<p class="muted">no launches since this page opened</p>`;
   return html`<ul id="launches">${[...props.launches].reverse().map((l) => html`<li class=${`${l.kind}${l.bad ? ' bad' : ''}`} data-agent=${l.agentId ?? ''}>
     <span class="muted">${clock(l.at)}</span> ${l.pool}: ${l.text}${l.stderrTail ? html`<pre class="stderr">${l.stderrTail}</pre>` : ''}</li>`)}</ul>`;
 }
 
 export function Logs(props: { logs: LogView[] }) {
-  if (props.logs.length === 0) return html`<p class="muted">no agent log lines yet</p>`;
+  if (props.logs.length === 0) return html`<p class="muted">no agent log lines since this page opened</p>`;
   return html`<pre id="logs">${props.logs.slice(-200).map((l) => `${clock(l.at)} ${l.agentId}: ${l.line}\n`)}</pre>`;
 }

@@ -90,5 +90,13 @@ describe('the dashboard in Chromium', () => {
     for (const u of later) expect(u).not.toContain(encodeURIComponent(token));
     for (const u of later) expect(u).not.toContain('token=');
     await page.close();
+
+    // A browser without the cookie gets 401 and nothing else.
+    const stranger = await browser.createBrowserContext();
+    const anon = await stranger.newPage();
+    const refused = await anon.goto(`${base}/`);
+    expect(refused?.status()).toBe(401);
+    expect(await anon.evaluate(() => document.querySelector('body')?.textContent)).toBe('401 Unauthorized\n');
+    await stranger.close();
   }, 180_000);
 });
