@@ -3,20 +3,20 @@
  * prints the login URL once, the command prints the same (or opens it), and `flotilla status`
  * shows what the job's tasks used.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import { runCli, startCliController } from '../support/cli-controller.js';
 import type { CliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
+const reaper = Reaper.afterAll();
 let ctl: CliController;
 
 beforeAll(async () => {
-  ctl = await startCliController(['--agents', '1', '--no-durable']);
+  ctl = await startCliController(reaper, ['--agents', '1', '--no-durable']);
 }, 60_000);
-afterAll(() => ctl?.stop());
 
 describe('flotilla dashboard', () => {
   it('prints the login URL the controller printed at start, which logs a browser in', async () => {
@@ -32,7 +32,7 @@ describe('flotilla dashboard', () => {
   });
 
   it('opens the URL with xdg-open when asked', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'flotilla-open-'));
+    const bin = reaper.tempDir('flotilla-open-');
     const seen = join(bin, 'opened');
     writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > ${seen}\n`);
     chmodSync(join(bin, 'xdg-open'), 0o755);
@@ -42,7 +42,7 @@ describe('flotilla dashboard', () => {
   });
 
   it('fails within seconds, naming the problem, with a wrong token', async () => {
-    const bad = join(mkdtempSync(join(tmpdir(), 'flotilla-tok-')), 'token');
+    const bad = join(reaper.tempDir('flotilla-tok-'), 'token');
     writeFileSync(bad, 'not-the-token\n', { mode: 0o600 });
     const r = await runCli(['dashboard', '--url', ctl.url, '--token-file', bad], {}, 15_000);
     expect(r.exitCode).toBe(1);
