@@ -13,3 +13,6 @@ export type { AgentRuntime, RuntimeOption } from './runtime/index.js';
 export type { PruneResult } from './runtime/prune.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
 export { transformer } from '../contract/transformer.js';
+export type { ControlPlane, FlowService } from './control-plane.js';
+export { ControlEventStream } from './events.js';
+export type { ControlEvent, ControlEventName, ControlEvents, TaskBatch } from './events.js';
