@@ -207,10 +207,18 @@ export class Scheduler {
       progress = false;
       for (const lane of this.hungry) {
         if (!lane.channel.isOpen) continue;
-        const job = this.queue.pick(lane.pool);
+        // A lane kept for a job it could not queue takes nothing else until it drains.
+        const reserved = lane.reservedFor as Job | undefined;
+        if (reserved && reserved.queued > 0 && lane.runs.size > 0) {
+          this.hungry.delete(lane);
+          continue;
+        }
+        lane.reservedFor = undefined;
+        const job = reserved && reserved.queued > 0 ? reserved : this.queue.pick(lane.pool);
         if (!job) continue;
         const est = this.estimates.of(job);
         if (!lane.accepts(est)) {
+          if (lane.runs.size > 0) lane.reservedFor = job;
           this.hungry.delete(lane); // back when one of its runs ends (forget, a drained run)
           continue;
         }
