@@ -3,6 +3,7 @@
  * agent endpoint (WebSocket path /agent), the scheduler, the key registry and the pools.
  * Listens on loopback unless told otherwise, and refuses to listen elsewhere without a token.
  */
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -77,6 +78,10 @@ function explainTooBig(ws: import('ws').WebSocket): void {
 const RETAIN_FINISHED_MS = 60_000;
 /** ...unless more than this many finished that recently. */
 const MAX_RECENT_JOBS = 100_000;
+function withoutListenerLimit(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
+}
 const AGENT_LINE_PREFIX = /^\[flotilla-agent ([^\]]*)\] /;
 
 function tokensEqual(a: string, b: string): boolean {
@@ -115,8 +120,11 @@ export class Controller {
   private readonly laneWaiters = new Set<() => void>();
   private readonly killOnExit = () => this.killAgentsSync();
   private readonly closing = new AbortController();
-  /** Aborted when the controller starts closing: result streams end with CLOSED. */
-  readonly closingSignal: AbortSignal = this.closing.signal;
+  /**
+   * Aborted when the controller starts closing: result streams end with CLOSED. Every open
+   * result stream listens to it, so it takes any number of listeners without a leak warning.
+   */
+  readonly closingSignal: AbortSignal = withoutListenerLimit(this.closing.signal);
   /** The durable job store, when there is one. */
   readonly store: JobStore | undefined;
   /** Flows: parameter grids run through stages, as one job of units each. */
