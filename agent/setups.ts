@@ -85,12 +85,13 @@ export class Setups {
 }
 
 /**
- * The error of a preparation (an import, a setup) that did not settle in time; its context's
- * `setupTimedOut` asks the controller to replace the lane once its other work is done.
+ * The error of a preparation (an import, a setup) that did not settle in time; its action asks
+ * the controller to replace the lane once its other work is done.
  */
 export function prepTimedOut(what: string, verb: 'finish' | 'load', timeoutMs: number): FlotillaError {
   return new FlotillaError('SETUP_FAILED', `${what} did not ${verb} within ${timeoutMs} ms (map option setupTimeoutMs); the lane will be replaced`, {
-    context: { setupTimedOut: true, timedOut: true },
+    context: { timedOut: true },
+    action: 'replace-lane',
   });
 }
 

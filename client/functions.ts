@@ -15,7 +15,7 @@ import { checkName } from '../contract/function-name.js';
 import { fromTRPCError } from './errors.js';
 import { isModuleFunction } from './module/handle.js';
 import type { ModuleFunction } from './module/handle.js';
-import type { FunctionOptions } from './module/prepare.js';
+import type { FunctionOptions } from './map-options.js';
 
 export type { FunctionDetails, FunctionInfo };
 

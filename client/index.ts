@@ -38,4 +38,4 @@ export type { LaneInfo, AgentRuntime, RuntimeOption, PruneResult, PoolStatus } f
 export type { LocalPoolOptions } from '../server/pool.js';
 export type { PoolOptions } from '../server/pool-options.js';
 export type { SshPoolOptions } from '../server/launchers/ssh/options.js';
-export type { ControllerOptions } from '../server/controller.js';
+export type { ControllerOptions } from '../server/controller-options.js';

@@ -4,117 +4,66 @@
  * ones speak tRPC over WebSocket with the bearer token.
  */
 import type { TRPCClient } from '@trpc/client';
-import type { Encoded } from '../contract/codec.js';
 import { FlotillaError } from '../contract/errors.js';
 import type { TaskContext } from '../contract/task-context.js';
 import type { Controller } from '../server/controller.js';
 import type { AppRouter } from '../contract/api.js';
 import type { JobStatus } from '../contract/job-types.js';
-import type { LaneInfo } from '../contract/agent-types.js';
-import type { PoolStatus } from '../contract/agent-types.js';
-import type { PruneResult } from '../contract/agent-types.js';
-import { describeZodError, mapOptionsSchema } from '../contract/schemas.js';
-import type { MapSchedulingOptions } from '../contract/schemas.js';
+import type { LaneInfo, LaneWhere, PoolStatus, PruneResult } from '../contract/agent-types.js';
+import type { FnSpec } from '../contract/fnspec.js';
+import { checkKnownKeys } from '../contract/options.js';
 import type { HotPath } from './transport.js';
-import { encodeChunk } from './chunks.js';
-export type { HotPath } from './transport.js';
-import type { LaneWhere } from '../contract/agent-types.js';
-import { shipFunction } from './ship.js';
-import { Functions, isByName, isNamed, toNamed } from './functions.js';
+import { Functions, isByName, toNamed } from './functions.js';
 import type { AnyTaskFn, ArgOf, NamedFn, RegisteredFn } from './functions.js';
 import { MapJob } from './job.js';
-import { needsBuild, Prebuilt, prepareFunction, shipInline } from './module/prepare.js';
-import type { FunctionOptions } from './module/prepare.js';
+import { needsBuild, Prebuilt, prepareFunction } from './module/prepare.js';
 import type { ModuleFunction } from './module/handle.js';
-import type { FnSpec } from '../contract/fnspec.js';
 import { toOutcome } from './outcome.js';
-import { itemList } from './items.js';
-import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
+import type { Flow } from './flow/flow.js';
 import { captureCallSite, locateError } from './call-site.js';
 import type { CallSite } from './call-site.js';
 import { shippingFrom } from './ship.js';
-import { checkKnownKeys } from '../contract/options.js';
-import type { Flow } from './flow/flow.js';
 import { progressSink } from './progress/map-progress.js';
-import type { ProgressOption } from './progress/map-progress.js';
+import { checkProgress, prepareMap } from './map-input.js';
+import type { PreparedMap } from './map-input.js';
+import type { AttachOptions, EverywhereOptions, FunctionOptions, LaneOutcome, MapOptions, NamedMapOptions, TaskFn } from './map-options.js';
+import { MapRunner } from './map-runner.js';
 
-/** Options of one map. `S` is what its `setup` returns (the tasks' `ctx.setup`, awaited). */
-export interface MapOptions<S = unknown> extends MapSchedulingOptions {
-  /** Names the function uses from outside itself; they are shipped with it and in scope remotely. */
-  globals?: Record<string, unknown>;
-  /** Aborting cancels the job: queued tasks are dropped, running ones aborted on their agents. */
-  signal?: AbortSignal;
-  /**
-   * Whether an error thrown by the function should be retried (up to `retries`). Runs on the
-   * agent, in the function's scope (it may use its globals). @default no error is retried
-   */
-  retryIf?: (error: unknown) => boolean;
-  /**
-   * Runs once per agent slot before this function's first task there (loads data, warms a
-   * model); its awaited value is the tasks' `ctx.setup`. A module function (`work.init`) or an
-   * inline function (which may use `globals`). One that throws fails those tasks with SETUP_FAILED.
-   */
-  setup?: ModuleFunction<(...args: any[]) => S> | (() => S);
-  /**
-   * Time limit (ms) of a slot's preparation for this function: importing its module and running
-   * its setup (`timeoutMs` does not cover it). Past it, the tasks that need it fail SETUP_FAILED
-   * and the slot's thread is replaced. @default 600000 (10 minutes)
-   */
-  setupTimeoutMs?: number;
-  /**
-   * Shows the job's progress: `true` draws a bar on stderr when it is a terminal (done / total,
-   * failed, rate, ETA) and nothing when it is not; a function gets the same figures as results
-   * arrive (`{ done, failed, total, rate, etaMs, elapsedMs }`). @default false
-   */
-  progress?: ProgressOption;
-}
+export type { AttachOptions, EverywhereOptions, LaneOutcome, MapOptions, NamedMapOptions, TaskFn } from './map-options.js';
 
-/** Options of `attach`. */
-export interface AttachOptions {
-  /** Shows the job's progress, as the map option does. @default false */
-  progress?: ProgressOption;
-}
-
-/** Options of `everywhere`. */
-export interface EverywhereOptions {
-  /** Pool whose connected slots run it. @default the controller's default pool */
-  pool?: string;
-  /** Names the (inline) function uses from outside itself. */
-  globals?: Record<string, unknown>;
-  /** Time limit per slot in ms; 0 means none. @default 0 */
-  timeoutMs?: number;
-}
-
-/** One slot's outcome of `everywhere`: where it ran, and its value or error. */
-export type LaneOutcome<R> = LaneWhere & ({ ok: true; value: R } | { ok: false; error: FlotillaError });
-
-/** The function a map runs: gets one item and the task's context (`S`: its setup's value). */
-export type TaskFn<T, R, S = unknown> = (item: T, ctx: TaskContext<S>) => R;
-
-/** Options of a map of a registered function: its globals and retryIf were fixed when it was registered. */
-export type NamedMapOptions = Omit<MapOptions, 'globals' | 'retryIf' | 'setup' | 'setupTimeoutMs'>;
-
-
+/** A session with a controller: maps, flows, registered functions, and the controller's state. */
 export class Session {
-  private active = 0;
-  /** Ends each open result stream; close() calls them so no job is left waiting. */
-  private readonly streams = new Set<(err: FlotillaError) => void>();
-  private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Sends this session's jobs and streams their results. */
+  private readonly runner: MapRunner;
   /** Functions registered on the controller by name. */
   readonly functions: Functions;
+  /** @internal The embedded controller, when this session runs one. */
+  readonly controller: Controller | undefined;
 
   /** @internal use `connect()` */
   constructor(
     private readonly trpc: TRPCClient<AppRouter>,
-    private readonly hot: HotPath,
-    /** The embedded controller, when this session runs one. */
-    readonly controller: Controller | undefined,
+    hot: HotPath,
+    controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
   ) {
+    this.controller = controller;
     this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
+    this.runner = new MapRunner(hot, (jobId) => this.cancel(jobId));
+  }
+
+  /** @internal Keeps the process alive while `p` runs, which an embedded controller does not. */
+  holding<T>(p: Promise<T>): Promise<T> {
+    return this.runner.holding(p);
+  }
+
+  /** Checks a map and readies it to send, on an open session. */
+  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions): PreparedMap {
+    if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
+    return prepareMap(items, fn, opts);
   }
 
   /**
@@ -153,7 +102,7 @@ export class Session {
       job.fail(FlotillaError.from(err, 'BAD_INPUT'));
       return job;
     }
-    void this.run(job, input, opts.signal);
+    void this.runner.run(job, input, opts.signal);
     return job;
   }
 
@@ -171,16 +120,16 @@ export class Session {
 
   /** A map whose function (or setup) is a module: built and uploaded first, then run. */
   private async buildAndRun(job: MapJob<unknown>, items: Iterable<unknown>, fn: unknown, opts: MapOptions): Promise<void> {
-    let input: Prepared;
-    this.hold(+1);
+    let input: PreparedMap;
+    this.runner.hold(+1);
     try {
       input = this.prepare(items, new Prebuilt(await this.prepareFunction(fn, opts)), opts);
     } catch (err) {
       return job.fail(FlotillaError.from(err, 'BAD_INPUT'));
     } finally {
-      this.hold(-1);
+      this.runner.hold(-1);
     }
-    await this.run(job, input, opts.signal);
+    await this.runner.run(job, input, opts.signal);
   }
 
   /**
@@ -242,47 +191,6 @@ export class Session {
     }
   }
 
-  private prepare<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions) {
-    if (this.closed) throw new FlotillaError('CLOSED', 'this session is closed');
-    if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `map options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-    checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
-    const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
-    checkProgress(progress);
-    const parsed = mapOptionsSchema.safeParse(sched);
-    if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
-    if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
-    const list = itemList(items);
-    const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined && setupTimeoutMs === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup, setupTimeoutMs });
-    // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
-    const first = encodeChunk(list, 0);
-    return { sched: parsed.data, fn: fnSpec, list, first };
-  }
-
-  /**
-   * Submits a prepared job: the first chunk of arguments with the job, the others appended one
-   * after the other, each encoded only when its turn comes, so neither side holds the whole job
-   * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
-   */
-  private async send(input: Prepared, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
-    onSubmitted?.(jobId, input.list.length);
-    // What one message could not carry goes in the next ones.
-    let args = input.first.slice(sent);
-    for (let offset = sent; offset < input.list.length; ) {
-      try {
-        if (args.length === 0) args = encodeChunk(input.list, offset);
-        const r = await this.hot.append({ jobId, offset, args });
-        offset += r.sent;
-        args = args.slice(r.sent);
-      } catch (err) {
-        await this.cancel(jobId).catch(() => {});
-        throw err;
-      }
-    }
-    return jobId;
-  }
-
   /**
    * Submits a job and returns its id once every argument is with the controller; nothing waits
    * for results. On a running controller (`connect({ url })`) the job runs on without this
@@ -296,7 +204,7 @@ export class Session {
   /** Submits a map of the latest version of the function registered as `name`. */
   submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
   async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal' | 'progress'> = {}): Promise<string> {
-    let input: Prepared;
+    let input: PreparedMap;
     const site = captureCallSite();
     try {
       if ((opts as MapOptions).progress !== undefined) throw new FlotillaError('BAD_INPUT', 'submit() returns once the job is sent and shows no progress; watch it with attach(jobId, { progress: true })');
@@ -306,64 +214,15 @@ export class Session {
     } catch (err) {
       throw locateError(fromTRPCError(err), site);
     }
-    this.hold(+1);
+    this.runner.hold(+1);
     try {
-      const jobId = await this.send(input);
-      if (this.controller && input.list.length > 0) this.holdUntilDone(jobId);
+      const jobId = await this.runner.send(input);
+      if (this.controller && input.list.length > 0) this.runner.holdUntilDone(jobId);
       return jobId;
     } catch (err) {
       throw fromTRPCError(err);
     } finally {
-      this.hold(-1);
-    }
-  }
-
-  /**
-   * An embedded controller's jobs die with this process: a job submitted to one keeps the
-   * process alive until it has finished (or the session is closed), as a map's does.
-   */
-  private holdUntilDone(jobId: string): void {
-    this.hold(+1);
-    let ended = false;
-    let stop: (() => void) | undefined;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      this.hold(-1);
-      queueMicrotask(() => stop?.());
-    };
-    stop = this.hot.watch(jobId, (b) => b.seq >= b.total && end(), end);
-  }
-
-  private async run<R>(job: MapJob<R>, input: Prepared, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return job.fail(abortError(signal, 'job', undefined, true));
-    this.hold(+1);
-    try {
-      let jobId = '';
-      let total = 0;
-      // Results stream while later chunks are still being sent.
-      const sent = this.send(input, (id, n) => {
-        jobId = id;
-        total = n;
-        job.started(id, n);
-      });
-      sent.catch((err) => job.fail(fromTRPCError(err)));
-      await Promise.race([sent, job.id]);
-      const onAbort = () => {
-        job.fail(abortError(signal!, 'job', { jobId }));
-        void this.cancel(jobId).catch(() => {});
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted) onAbort(); // aborted while the submit was on its way
-      try {
-        if (total > 0) await this.stream(job, jobId);
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    } catch (err) {
-      job.fail(fromTRPCError(err));
-    } finally {
-      this.hold(-1);
+      this.runner.hold(-1);
     }
   }
 
@@ -383,15 +242,15 @@ export class Session {
     }
     job.showProgress(progressSink(opts.progress));
     const run = async () => {
-      this.hold(+1);
+      this.runner.hold(+1);
       try {
         const { total } = await this.trpc.jobs.status.query({ jobId });
         job.started(jobId, total);
-        if (total > 0) await this.stream(job, jobId);
+        if (total > 0) await this.runner.stream(job, jobId);
       } catch (err) {
         job.fail(fromTRPCError(err));
       } finally {
-        this.hold(-1);
+        this.runner.hold(-1);
       }
     };
     void run();
@@ -406,16 +265,6 @@ export class Session {
   /** @internal The typed tRPC client, for client/flow. */
   get api(): TRPCClient<AppRouter> {
     return this.trpc;
-  }
-
-  /** @internal Keeps the process alive while `p` runs, which an embedded controller does not. */
-  async holding<T>(p: Promise<T>): Promise<T> {
-    this.hold(+1);
-    try {
-      return await p;
-    } finally {
-      this.hold(-1);
-    }
   }
 
   /** Jobs the controller knows, newest last. */
@@ -433,40 +282,6 @@ export class Session {
       return await this.trpc.agents.logs.query({ agentId });
     } catch (err) {
       throw fromTRPCError(err);
-    }
-  }
-
-  private stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let stop: (() => void) | undefined;
-      const end = (err?: unknown) => {
-        this.streams.delete(abort);
-        // The watcher may call back before it has returned its stop function.
-        queueMicrotask(() => stop?.());
-        if (err) reject(err);
-        else resolve();
-      };
-      const abort = (err: FlotillaError) => end(err);
-      this.streams.add(abort);
-      stop = this.hot.watch(
-        jobId,
-        (b) => {
-          if (!this.streams.has(abort)) return;
-          job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
-          if (b.seq >= b.total) end();
-        },
-        (err) => end(err),
-      );
-    });
-  }
-
-  /** While jobs run, keep the process alive even though an embedded controller does not. */
-  private hold(d: number): void {
-    this.active += d;
-    if (this.active > 0 && !this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30);
-    if (this.active === 0 && this.keepAlive) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
     }
   }
 
@@ -501,20 +316,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closedErr = new FlotillaError('CLOSED', 'the session was closed before the job finished');
-    for (const abort of [...this.streams]) abort(closedErr);
-    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.runner.close(new FlotillaError('CLOSED', 'the session was closed before the job finished'));
     await this.onClose();
-  }
-}
-
-type Prepared = ReturnType<Session['prepare']>;
-
-/** Every key a map's options may have. */
-const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
-
-function checkProgress(progress: unknown): void {
-  if (progress !== undefined && typeof progress !== 'boolean' && typeof progress !== 'function') {
-    throw new FlotillaError('BAD_INPUT', `map option progress must be true, false or a function of the figures ({ done, failed, total, rate, etaMs, elapsedMs }), got ${typeof progress}`);
   }
 }

@@ -5,8 +5,8 @@
  * whichever process touches it next. Bounding depth up front makes that value fail on its own,
  * with a message, instead of the process that was handling it.
  */
-import { FlotillaError, RETRYABLE } from './errors.js';
-import type { ErrorContext, ErrorInfo } from './errors.js';
+import { ERROR_ACTIONS, FlotillaError, RETRYABLE } from './errors.js';
+import type { ErrorAction, ErrorContext, ErrorInfo } from './errors.js';
 
 /**
  * Levels of objects, arrays, Maps and Sets a value may nest. superjson itself stops at ~1,000
@@ -55,7 +55,7 @@ export function assertWireDepth(e: { j: unknown; m?: unknown }, what: string): v
 }
 
 /** Context fields flotilla itself sets: kept when a context has to be dropped. */
-const OWN_CONTEXT = ['jobId', 'taskIndex', 'attempt', 'pool', 'agentId', 'host', 'pid', 'durationMs', 'timedOut', 'exitCode', 'signal', 'stderrTail', 'retry'] as const;
+const OWN_CONTEXT = ['jobId', 'taskIndex', 'attempt', 'pool', 'agentId', 'host', 'pid', 'durationMs', 'timedOut', 'exitCode', 'signal', 'stderrTail'] as const;
 
 /** Most JSON bytes an error's `props` may take (the agent keeps them to 16 KiB). */
 const PROPS_WIRE_MAX = 32 * 1024;
@@ -73,6 +73,7 @@ export function boundedErrorInfo(raw: Record<string, unknown>, fallbackCode: Err
   };
   if (typeof raw.name === 'string') info.name = raw.name;
   if (typeof raw.stack === 'string') info.stack = raw.stack;
+  if (ERROR_ACTIONS.includes(raw.action as ErrorAction)) info.action = raw.action as ErrorAction;
   const props = raw.props;
   // The user's error's own properties: JSON values, bounded as errorProps made them.
   if (typeof props === 'object' && props !== null && !Array.isArray(props) && !deeperThan(props, MAX_VALUE_DEPTH)) {

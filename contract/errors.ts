@@ -75,6 +75,23 @@ export interface ErrorContext {
   [key: string]: unknown;
 }
 
+/**
+ * What an error asks of the part that handles it, besides being reported: a typed field, not a
+ * context key, so no handler depends on a key that another part may rename or a user may set.
+ */
+export type ErrorAction =
+  /** The map's `retryIf` accepted the task's error (on the agent): run the task again while retries remain. */
+  | 'retry'
+  /** A lane's preparation (an import, a setup) ran past its limit: replace the lane once its other work is done. */
+  | 'replace-lane'
+  /** A launch failure that launching again will not fix: the pool gives up at once. */
+  | 'give-up'
+  /** This host cannot run agents (no usable Node, no POSIX shell): set it aside. */
+  | 'set-host-aside';
+
+/** Every ErrorAction, to check one that arrives from another process. */
+export const ERROR_ACTIONS: readonly ErrorAction[] = ['retry', 'replace-lane', 'give-up', 'set-host-aside'];
+
 /** The plain shape of an error as it travels between processes. */
 export interface ErrorInfo {
   code: FlotillaErrorCode;
@@ -86,6 +103,8 @@ export interface ErrorInfo {
   context?: ErrorContext;
   /** The own properties of the user's error (`code`, `detail`...), as JSON values. */
   props?: Record<string, unknown>;
+  /** @internal What the error asks of the controller (agent -> controller). */
+  action?: ErrorAction;
 }
 
 /** The error every flotilla API throws or returns. */
@@ -100,11 +119,17 @@ export class FlotillaError extends Error {
    * values; `code` here is flotilla's, so the user's own `code` is `props.code`.
    */
   readonly props: Record<string, unknown> | undefined;
+  /**
+   * @internal What this error asks of the part that handles it. An error made with a `cause`
+   * keeps its cause's action unless given one: a wrapped error asks the same.
+   */
+  readonly action: ErrorAction | undefined;
 
-  constructor(code: FlotillaErrorCode, message: string, opts: { cause?: unknown; context?: ErrorContext; remoteName?: string; stack?: string; props?: Record<string, unknown> } = {}) {
+  constructor(code: FlotillaErrorCode, message: string, opts: { cause?: unknown; context?: ErrorContext; remoteName?: string; stack?: string; props?: Record<string, unknown>; action?: ErrorAction } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.context = opts.context ?? {};
+    this.action = opts.action ?? (opts.cause instanceof FlotillaError ? opts.cause.action : undefined);
     this.remoteName = opts.remoteName;
     this.props = opts.props;
     if (opts.stack) this.stack = opts.stack;
@@ -119,12 +144,13 @@ export class FlotillaError extends Error {
   toInfo(): ErrorInfo {
     const info: ErrorInfo = { code: this.code, message: this.message, name: this.remoteName ?? this.name, stack: this.stack, context: this.context };
     if (this.props) info.props = this.props;
+    if (this.action) info.action = this.action;
     return info;
   }
 
   /** Rebuilds an error received from another process. */
   static fromInfo(info: ErrorInfo): FlotillaError {
-    return new FlotillaError(info.code, info.message, { context: info.context, remoteName: info.name, stack: info.stack, props: info.props });
+    return new FlotillaError(info.code, info.message, { context: info.context, remoteName: info.name, stack: info.stack, props: info.props, action: info.action });
   }
 
   /** Converts anything thrown into a FlotillaError once, at a boundary. */

@@ -1,47 +1,33 @@
 /**
- * One submitted map: its tasks' states, where their arguments are, and the log of their results
- * in completion order (what a results stream reads from a cursor, so a stream can resume).
+ * One submitted map, composed of three parts: its task table (server/jobs/task-table.ts), where
+ * its arguments are (server/jobs/arguments.ts) and the log of its results in completion order
+ * (server/jobs/result-log.ts), which a results stream reads from a cursor, so it can resume.
  *
  * Without a store everything is in memory. With the durable store, arguments are read back in
- * chunks as tasks are dispatched, a result is committed before it is published, and only a
- * short tail of the log stays in memory: a million-task job costs a few bytes per task here.
+ * chunks as tasks are dispatched, a result is committed before it is readable, and only a short
+ * tail of the log stays in memory: a million-task job costs a few bytes per task here.
  */
 import type { Encoded } from '../contract/codec.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import type { FnSpec } from '../contract/fnspec.js';
-import type { Flushing, JobRow, JobStore } from './store/job-store.js';
+import type { JobRow, JobStore } from './store/job-store.js';
+import { StoredArguments } from './store/stored-arguments.js';
+import { StoredResultLog } from './store/stored-result-log.js';
+import { MemoryArguments } from './jobs/arguments.js';
+import type { ArgumentSource } from './jobs/arguments.js';
+import { MemoryResultLog, readFrom, subscribe } from './jobs/result-log.js';
+import type { LogBatch, ReadOptions, ResultLog } from './jobs/result-log.js';
+import { RUNNING, TaskTable } from './jobs/task-table.js';
+import type { RestRange } from './jobs/task-table.js';
 import { UsageSummary } from './task-usage.js';
 import { Emitter } from './emitter.js';
-import type { JobUsage, TaskUsage } from './task-usage.js';
-import type { JobStatus, RunMeta, TaskResult } from '../contract/job-types.js';
+import type { JobSpec, JobStatus, PartialListener, TaskResult } from './jobs/types.js';
 
-export type { JobStatus, RunMeta, TaskResult };
+export { QUEUED, RUNNING, DONE } from './jobs/task-table.js';
 
-export const QUEUED = 0;
-export const RUNNING = 1;
-export const DONE = 2;
+export type { JobSpec, JobStatus, PartialListener, RunMeta, TaskResult } from './jobs/types.js';
 
-export interface JobSpec {
-  id: string;
-  fn: FnSpec;
-  pool: string;
-  total: number;
-  /** Re-runs after a lost agent, or after an error the job's retryIf accepts. */
-  retries: number;
-  /** Agents that may die while running one task before it is failed as POISONOUS. */
-  crashLimit: number;
-  timeoutMs: number;
-}
-
-/** Hears a running task's partial value (`ctx.emit` on its agent): task index, attempt, value. */
-export type PartialListener = (index: number, attempt: number, value: Encoded) => void;
-
-/** Results of a durable job kept in memory past the committed log's end. */
-const TAIL = 16_384;
-const EMPTY8 = new Uint8Array(0);
-const EMPTY16 = new Uint16Array(0);
-
-export class Job implements Flushing {
+export class Job {
   readonly id: string;
   readonly fn: FnSpec;
   readonly pool: string;
@@ -49,47 +35,30 @@ export class Job implements Flushing {
   readonly crashLimit: number;
   readonly timeoutMs: number;
   readonly total: number;
-  createdAt = Date.now();
-  /** When every result was published (committed, with a store). */
+  readonly createdAt: number;
+  /** When every result was readable (committed, with a store). */
   finishedAt: number | undefined;
   /** When the last result was recorded. */
   completedAt: number | undefined;
   cancelled = false;
-  /** Tasks whose arguments have arrived: the submitter sends them in chunks. */
-  appended = 0;
-  state: Uint8Array;
-  /** Dispatches so far, per task. */
-  attempts: Uint16Array;
-  /** Agents that died while running the task. */
-  crashes: Uint8Array;
-  done = 0;
-  failed = 0;
-  running = 0;
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
-  /** `published`: the results log grew; `finished`: the last result is published (once). */
+  /** `published`: the results log grew; `finished`: the last result is readable (once). */
   readonly signals = new Emitter<{ published: Job; finished: Job }>();
 
-  /** Memory mode: every unfinished task's argument. */
-  private args: (Encoded | undefined)[] | undefined;
-  /** Durable mode: the stored chunk fresh tasks are being taken from, and running tasks' arguments. */
-  private window: { first: number; args: Encoded[] } | undefined;
-  private readonly live = new Map<number, Encoded>();
-  private nextFresh = 0;
-  private retryQueue: number[] = [];
-  /** The published log is [base, base + recent.length); older entries are in the store. */
-  private base = 0;
-  private recent: TaskResult[] = [];
-  private pending: TaskResult[] = [];
-  private committing: TaskResult[] = [];
-  private waiters: (() => void)[] = [];
+  readonly tasks: TaskTable;
+  readonly log: ResultLog;
+  private readonly args: ArgumentSource;
   private readonly partialListeners = new Set<PartialListener>();
-  /** Where each chunk of arguments starts, and when it arrived: when its tasks were queued. */
-  private readonly chunkFrom: number[] = [];
-  private readonly chunkAt: number[] = [];
   private usage: UsageSummary | undefined;
+  /** The log's length when `published` was last emitted. */
+  private shown = 0;
 
-  constructor(spec: JobSpec, private readonly store?: JobStore) {
+  /**
+   * A new job, in memory or, with `store`, durable. `restored`: its task table as a restarted
+   * controller rebuilt it from the stored results.
+   */
+  constructor(spec: JobSpec, private readonly store?: JobStore, restored?: { createdAt: number; tasks: TaskTable }) {
     this.id = spec.id;
     this.fn = spec.fn;
     this.pool = spec.pool;
@@ -97,11 +66,17 @@ export class Job implements Flushing {
     this.crashLimit = spec.crashLimit;
     this.timeoutMs = spec.timeoutMs;
     this.total = spec.total;
-    this.state = new Uint8Array(this.total);
-    this.attempts = new Uint16Array(this.total);
-    this.crashes = new Uint8Array(this.total);
-    if (!store) this.args = new Array(this.total);
-    if (this.total === 0) this.finishedAt = this.completedAt = this.createdAt;
+    this.createdAt = restored?.createdAt ?? Date.now();
+    this.tasks = restored?.tasks ?? new TaskTable(this.total, this.createdAt);
+    // The one place the two kinds differ: which argument source and which result log.
+    const committed = () => this.committed();
+    const stored = { length: this.tasks.done, failed: this.tasks.failed };
+    this.args = store ? new StoredArguments(store, this.id) : new MemoryArguments(this.total);
+    this.log = store ? new StoredResultLog(store, this.id, this.total, committed, stored) : new MemoryResultLog(committed);
+    if (this.total === 0) {
+      this.finishedAt = this.completedAt = this.createdAt;
+      this.log.end();
+    }
   }
 
   /** Marks the job cancelled, in the store at once: a restart must not run it again. */
@@ -118,33 +93,20 @@ export class Job implements Flushing {
 
   /**
    * A job as the store has it, after a restart: finished tasks stay finished (their results are
-   * in the store), everything else is queued again.
+   * in the store, and the counts are rebuilt from them), everything else is queued again.
    */
   static restore(row: JobRow, store: JobStore): Job {
-    const job = new Job({ id: row.id, pool: row.pool, total: row.total, ...row.spec }, store);
-    job.createdAt = row.createdAt;
+    const tasks = new TaskTable(row.total, row.createdAt);
+    tasks.extend(row.appended, row.createdAt);
+    if (row.finishedAt !== undefined) tasks.finishAll(row.failed);
+    // Counted from the stored results: a large flush commits in several turns, the row's count last.
+    else for (const [i, ok] of store.recordedIndices(row.id)) tasks.finish(i, ok);
+    const job = new Job({ id: row.id, pool: row.pool, total: row.total, ...row.spec }, store, { createdAt: row.createdAt, tasks });
     job.cancelled = row.cancelled;
-    job.appended = row.appended;
     if (row.finishedAt !== undefined) {
       job.finishedAt = job.completedAt = row.finishedAt;
-      job.done = row.total;
-      job.failed = row.failed;
-      job.base = row.total;
-      job.release();
-      return job;
+      job.log.end();
     }
-    let n = 0;
-    let failed = 0;
-    for (const [i, ok] of store.recordedIndices(row.id)) {
-      if (!(i >= 0 && i < job.total) || job.state[i] === DONE) continue;
-      job.state[i] = DONE;
-      n++;
-      if (!ok) failed++;
-    }
-    job.done = n;
-    // Counted from the stored results: a large flush commits in several turns, the row's count last.
-    job.failed = failed;
-    job.base = n;
     return job;
   }
 
@@ -153,78 +115,74 @@ export class Job implements Flushing {
   }
 
   get sealed(): boolean {
-    return this.appended === this.total;
+    return this.tasks.sealed;
+  }
+
+  /** Tasks whose arguments have arrived: the submitter sends them in chunks. */
+  get appended(): number {
+    return this.tasks.appended;
+  }
+
+  get done(): number {
+    return this.tasks.done;
+  }
+
+  get failed(): number {
+    return this.tasks.failed;
+  }
+
+  get running(): number {
+    return this.tasks.running;
   }
 
   /** Tasks waiting for a lane (including those whose arguments have not arrived yet). */
   get queued(): number {
-    return this.total - this.done - this.running;
+    return this.tasks.queued;
   }
 
-  /** Results published so far: the log's length. */
+  /** QUEUED, RUNNING or DONE per task (empty once the job finished). */
+  get state(): Uint8Array {
+    return this.tasks.state;
+  }
+
+  /** Dispatches so far, per task. */
+  get attempts(): Uint16Array {
+    return this.tasks.attempts;
+  }
+
+  /** Results readable so far: the log's length. */
   get logLength(): number {
-    return this.base + this.recent.length;
+    return this.log.length;
   }
 
   /** Adds the arguments of tasks [offset, offset + args.length). */
   append(offset: number, args: readonly Encoded[]): void {
     if (offset !== this.appended) throw new RangeError(`job ${this.id}: arguments must continue at task ${this.appended}, got offset ${offset}`);
     if (offset + args.length > this.total) throw new RangeError(`job ${this.id}: ${offset + args.length} arguments for ${this.total} tasks`);
-    this.chunkFrom.push(offset);
-    this.chunkAt.push(Date.now());
-    if (this.store) this.store.appendArgs(this.id, offset, args);
-    else for (let i = 0; i < args.length; i++) this.args![offset + i] = args[i];
-    this.appended += args.length;
+    this.args.append(offset, args);
+    this.tasks.extend(args.length);
   }
 
   /** When task `index` was queued: when its arguments reached the controller. */
   queuedAt(index: number): number {
-    const from = this.chunkFrom;
-    let lo = 0;
-    let hi = from.length - 1;
-    if (hi < 0 || index < from[0]!) return this.createdAt;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (from[mid]! <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.chunkAt[lo]!;
+    return this.tasks.queuedAt(index);
   }
 
   /** The argument of a running task. */
   arg(index: number): Encoded {
-    const a = this.args ? this.args[index] : this.live.get(index);
+    const a = this.args.get(index);
     if (a === undefined) throw new Error(`job ${this.id}: no argument for task ${index}`);
     return a;
   }
+
+  private readonly hold = (index: number) => this.args.hold(index);
 
   /**
    * The next task to dispatch, or -1; skips tasks finished meanwhile. With `rerun`, only a task
    * sent back (by a lost agent, or for retryIf): those run alone, on a lane holding nothing else.
    */
   take(rerun = false): number {
-    for (;;) {
-      let i: number | undefined;
-      if (rerun) {
-        i = this.retryQueue.pop();
-        if (i === undefined) return -1;
-      } else {
-        if (this.nextFresh >= this.appended) return -1;
-        i = this.nextFresh++;
-      }
-      if (this.state[i] !== QUEUED) continue;
-      if (this.store && !this.live.has(i)) this.live.set(i, this.storedArg(i));
-      this.state[i] = RUNNING;
-      this.attempts[i]!++;
-      this.running++;
-      return i;
-    }
-  }
-
-  private storedArg(i: number): Encoded {
-    const w = this.window;
-    if (!w || i < w.first || i >= w.first + w.args.length) this.window = this.store!.argsChunk(this.id, i);
-    return this.window!.args[i - this.window!.first]!;
+    return this.tasks.take(rerun, this.hold);
   }
 
   /**
@@ -232,105 +190,55 @@ export class Job implements Flushing {
    * not count as an attempt. `crashed`: its agent died while running it.
    */
   requeue(index: number, opts: { uncharged?: boolean; crashed?: boolean } = {}): void {
-    if (this.state[index] !== RUNNING) return;
-    this.state[index] = QUEUED;
-    this.running--;
-    if (opts.uncharged) this.attempts[index]!--;
-    this.retryQueue.push(index);
+    this.tasks.requeue(index, opts);
   }
 
   /** Counts a crash of an agent running task `index`; returns the count. */
   crashed(index: number): number {
-    return this.crashes[index] === 255 ? 255 : ++this.crashes[index]!;
+    return this.tasks.crashed(index);
   }
 
   /** Records a task's outcome once; returns false for a task already finished. */
   record(result: TaskResult): boolean {
     const i = result.index;
-    const st = this.state[i];
-    if (st === DONE || st === undefined) return false;
-    if (st === RUNNING) this.running--;
-    this.state[i] = DONE;
-    if (this.args) this.args[i] = undefined;
-    else this.live.delete(i);
-    this.done++;
-    if (!result.ok) this.failed++;
+    if (!this.tasks.finish(i, result.ok)) return false;
+    this.args.drop(i);
     if (result.u) (this.usage ??= new UsageSummary()).add(i, result.u, result.agentId, result.host);
-    if (this.done === this.total) this.completedAt = Date.now();
-    this.pending.push(result);
-    if (this.store) this.store.markDirty(this);
-    else {
-      this.drainPending();
-      this.publish();
-    }
+    if (this.tasks.done === this.total) this.completedAt = Date.now();
+    this.log.append(result);
     return true;
   }
 
   /**
-   * Results recorded since the last drain, at most `max` of them (the oldest), with the log
-   * offset of the first; they are committing until `publish`.
+   * Fails every unfinished task of the range with `error` (one object shared by all: results
+   * carry their index); returns how many were failed.
    */
-  drainPending(max = Infinity): { seq: number; results: TaskResult[] } | undefined {
-    if (this.pending.length === 0) return undefined;
-    const seq = this.logLength + this.committing.length;
-    let results = this.pending;
-    if (results.length <= max) this.pending = [];
-    else {
-      results = this.pending.slice(0, max);
-      this.pending = this.pending.slice(max);
-    }
-    // A loop, not push(...): a cancel can leave millions pending, more than a call takes arguments.
-    for (const r of results) this.committing.push(r);
-    return { seq, results };
+  failRest(error: ErrorInfo, range?: RestRange): number {
+    return this.tasks.failRest((index) => this.record({ index, ok: false, error }), range);
   }
 
-  /** Whether results wait to be drained. */
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
-  publish(): void {
-    if (this.committing.length > 0) {
-      for (const r of this.committing) this.recent.push(r);
-      this.committing = [];
+  /** Results became readable: once all are, the job is finished. */
+  private committed(): void {
+    if (this.log.length > this.shown) {
+      this.shown = this.log.length;
       this.signals.emit('published', this);
-      if (this.store && this.recent.length > 2 * TAIL) {
-        const drop = this.recent.length - TAIL;
-        this.recent = this.recent.slice(drop);
-        this.base += drop;
-      }
     }
-    if (this.completedAt !== undefined && !this.finished && this.pending.length === 0 && this.logLength === this.total) {
-      this.finishedAt = this.completedAt;
-      if (this.store) {
-        // Everything is in the store now: keep nothing per task in memory.
-        this.base = this.total;
-        this.recent = [];
-        this.store.dropArgs(this.id);
-      }
-      this.release();
-      this.signals.emit('finished', this);
-    }
-    this.wake();
+    if (this.completedAt === undefined || this.finished || this.log.length !== this.total) return;
+    this.finishedAt = this.completedAt;
+    this.tasks.release();
+    this.args.discard();
+    this.log.end();
+    this.signals.emit('finished', this);
   }
 
-  /** Frees per-task state of a finished job; late records find nothing to change. */
-  private release(): void {
-    this.state = EMPTY8;
-    this.attempts = EMPTY16;
-    this.crashes = EMPTY8;
-    this.args = undefined;
-    this.window = undefined;
-    this.live.clear();
-    this.retryQueue = [];
-  }
-
-  /** Up to `max` results of the log from offset `from` (published ones only). */
+  /** Up to `max` results of the log from offset `from` (readable ones only). */
   readLog(from: number, max: number): TaskResult[] {
-    const end = Math.min(this.logLength, from + max);
-    if (from >= end) return [];
-    if (from >= this.base) return this.recent.slice(from - this.base, end - this.base);
-    return this.store!.readResults(this.id, from, Math.min(max, this.base - from));
+    return this.log.read(from, max);
+  }
+
+  /** The log from offset `from`, batch by batch, as it grows (server/jobs/result-log.ts readFrom). */
+  results(from: number, opts?: ReadOptions): AsyncGenerator<LogBatch, void, undefined> {
+    return readFrom(this.log, from, opts);
   }
 
   /**
@@ -339,7 +247,7 @@ export class Job implements Flushing {
    * the task is finished.
    */
   partial(index: number, attempt: number, value: Encoded): void {
-    if (this.state[index] !== RUNNING || this.partialListeners.size === 0) return;
+    if (this.tasks.state[index] !== RUNNING || this.partialListeners.size === 0) return;
     for (const l of this.partialListeners) {
       try {
         l(index, attempt, value);
@@ -368,40 +276,12 @@ export class Job implements Flushing {
    * the results subscription.
    */
   watch(from: number, onBatch: (seq: number, results: TaskResult[]) => void, onError?: (err: unknown) => void, batch = 2048): () => void {
-    let cursor = from;
-    let stopped = false;
-    const pump = () => {
-      while (!stopped && cursor < this.logLength) {
-        try {
-          const results = this.readLog(cursor, batch);
-          cursor += results.length;
-          onBatch(cursor, results);
-        } catch (err) {
-          // A consumer's failure ends its watch, never the controller's process.
-          stopped = true;
-          onError?.(err);
-        }
-      }
-      if (!stopped && !this.finished) void this.changed().then(pump);
-    };
-    pump();
-    return () => {
-      stopped = true;
-    };
+    return subscribe(this.log, from, onBatch, onError, batch);
   }
 
   /** Resolves when the log grows or the job finishes. */
   changed(): Promise<void> {
-    if (this.finished) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    if (this.waiters.length === 0) return;
-    const w = this.waiters;
-    this.waiters = [];
-    // Batch wake-ups: many results recorded in one frame wake a stream once.
-    queueMicrotask(() => w.forEach((f) => f()));
+    return this.log.changed();
   }
 
   status(): JobStatus {

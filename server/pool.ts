@@ -316,7 +316,7 @@ export class Pool {
     } catch (err) {
       this.agents.delete(a.id);
       this.registry.revoke(a.id);
-      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).context?.permanent === true);
+      this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).action === 'give-up');
       return;
     }
     if (this.closing) {

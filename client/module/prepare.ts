@@ -13,27 +13,9 @@ import type { AppRouter } from '../../contract/api.js';
 import { shipFunction } from '../ship.js';
 import { buildModule } from './build.js';
 import { isModuleFunction } from './handle.js';
+import type { FunctionOptions } from '../map-options.js';
 import type { ModuleFunction } from './handle.js';
 
-/** What a function is shipped with. */
-export interface FunctionOptions {
-  /** Names inline code (the function, `retryIf`, an inline `setup`) uses from outside itself. */
-  globals?: Record<string, unknown>;
-  /** Whether an error thrown by the function should be retried; runs on the agent. */
-  retryIf?: (error: unknown) => boolean;
-  /**
-   * Runs once per agent slot (lane) before the first task of this function there; its awaited
-   * value is the tasks' `ctx.setup`. A module function (`work.init`) or an inline function.
-   */
-  setup?: ModuleFunction | (() => unknown);
-  /**
-   * Time limit (ms) of what a slot does before this function's first task there: importing its
-   * module and running its setup. Past it those tasks fail SETUP_FAILED ("... did not finish
-   * within ...") and the slot's thread is replaced. A map's `timeoutMs` does not cover it.
-   * @default 600000 (10 minutes)
-   */
-  setupTimeoutMs?: number;
-}
 
 /** A spec and the artifacts it needs on the controller. */
 export interface PreparedFunction {

@@ -35,7 +35,7 @@ export function checkRuntimeOption(v: unknown, what: string): void {
 export async function chooseRuntime(p: HostProbe, host: string, opts: { runtime?: RuntimeOption; node?: string; setup?: string }): Promise<RuntimeChoice> {
   const option = opts.runtime ?? 'auto';
   const refuse = (why: string) => {
-    throw new FlotillaError('LAUNCH_FAILED', `${host}: ${why}`, { context: { host, hostPermanent: true } });
+    throw new FlotillaError('LAUNCH_FAILED', `${host}: ${why}`, { context: { host }, action: 'set-host-aside' });
   };
   if (p.setupFailed) refuse(`the pool's setup \`${opts.setup}\` failed there (exit ${p.setupFailed.code})${p.setupFailed.stderr ? `: ${p.setupFailed.stderr}` : ''}`);
   const found = p.node?.version;

@@ -43,7 +43,7 @@ export async function hostRuntime(client: SshClient, host: string, opts: { runti
   const rt = choice.runtime;
   const r = await ensureRuntime(client, host, rt);
   if (Number(/^v(\d+)/.exec(r.version)?.[1]) < MIN_NODE_MAJOR) {
-    throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime ${rt.origin} is Node ${r.version}; flotilla agents need Node >= ${MIN_NODE_MAJOR}`, { context: { host, hostPermanent: true } });
+    throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime ${rt.origin} is Node ${r.version}; flotilla agents need Node >= ${MIN_NODE_MAJOR}`, { context: { host }, action: 'set-host-aside' });
   }
   return {
     command: `"$HOME/${r.path}"`,

@@ -70,7 +70,7 @@ export function parseProbe(stdout: string, stderr: string): HostProbe {
 export async function probeHost(client: SshClient, host: string, node: string, setup: string | undefined): Promise<HostProbe> {
   const r = await run(client, probeScript(node, setup), 30_000);
   const p = parseProbe(r.stdout, r.stderr);
-  if (!p.home) throw new FlotillaError('LAUNCH_FAILED', `${host}: the host did not answer the probe (exit ${r.code}): ${r.stderr.trim().slice(-300) || 'no output'}. Its login shell must run POSIX shell commands`, { context: { host, hostPermanent: true } });
+  if (!p.home) throw new FlotillaError('LAUNCH_FAILED', `${host}: the host did not answer the probe (exit ${r.code}): ${r.stderr.trim().slice(-300) || 'no output'}. Its login shell must run POSIX shell commands`, { context: { host }, action: 'set-host-aside' });
   return p;
 }
 

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../contract/codec.js';
-import type { ErrorInfo } from '../../contract/errors.js';
 import type { FnSpec } from '../../contract/fnspec.js';
-import type { TaskResult } from '../job.js';
-import type { TaskUsage } from '../task-usage.js';
+import type { TaskResult } from '../jobs/types.js';
 import { readChunk, writeChunk } from './chunk.js';
+import { readStoredResults, storedResults } from './result-rows.js';
+import type { StoredResult } from './result-rows.js';
 import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
@@ -43,24 +43,26 @@ export interface JobRow {
   failed: number;
 }
 
-/** A job whose new results the store should write at its next flush. */
+/** A job's counts as its row keeps them. */
+export interface JobProgress {
+  done: number;
+  failed: number;
+  /** When the last result was recorded. */
+  finishedAt: number | undefined;
+}
+
+/** A job's result log, whose new results the store writes at its next flush (server/store/stored-result-log.ts). */
 export interface Flushing {
-  readonly id: string;
+  readonly jobId: string;
   /** Up to `max` results recorded since the last flush, with the log offset of the first. */
   drainPending(max?: number): { seq: number; results: TaskResult[] } | undefined;
   /** Whether results are left to drain. */
   readonly hasPending: boolean;
-  readonly done: number;
-  readonly failed: number;
-  /** Set when the last result is recorded. */
-  readonly completedAt: number | undefined;
-  readonly cancelled: boolean;
+  /** The counts to store once nothing is left to drain. */
+  progress(): JobProgress;
   /** Called once what was drained is committed: it may be shown now. */
   publish(): void;
 }
-
-/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows written before usage was kept have 6). */
-type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null, TaskUsage?];
 
 export class JobStore {
   private readonly db: Db;
@@ -96,7 +98,7 @@ export class JobStore {
       setAppended: p('UPDATE jobs SET appended = ? WHERE id = ?'),
       argsAt: p('SELECT first, body FROM args WHERE job = ? AND first <= ? ORDER BY first DESC LIMIT 1'),
       insertResults: p('INSERT INTO results (job, seq, count, body) VALUES (?, ?, ?, ?)'),
-      progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ?, cancelled = ? WHERE id = ?'),
+      progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ? WHERE id = ?'),
       resultsFrom: p('SELECT seq, body FROM results WHERE job = ? AND seq + count > ? ORDER BY seq LIMIT ?'),
       allResults: p('SELECT body FROM results WHERE job = ? ORDER BY seq'),
       deleteJob: p('DELETE FROM jobs WHERE id = ?'),
@@ -170,9 +172,12 @@ export class JobStore {
         // Rows of bounded size: one string per row stays far below V8's limit on string length.
         for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
           const part = p.results.slice(at, at + RESULTS_PER_ROW);
-          this.st.insertResults.run(job.id, p.seq + at, part.length, storedResults(part));
+          this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
         }
-        if (!job.hasPending) this.st.progress.run(job.done, job.failed, job.completedAt ?? null, job.cancelled ? 1 : 0, job.id);
+        if (job.hasPending) continue;
+        // The cancelled flag is not among them: a cancel is written at once (markCancelled).
+        const { done, failed, finishedAt } = job.progress();
+        this.st.progress.run(done, failed, finishedAt ?? null, job.jobId);
       }
     })();
     for (const job of jobs) {
@@ -252,62 +257,3 @@ export class JobStore {
 const RESULTS_PER_ROW = 16_384;
 /** Results of one job committed per flush, at most. */
 const RESULTS_PER_FLUSH = 4 * RESULTS_PER_ROW;
-
-/**
- * A row of results. Results are checked where they arrive, so this cannot fail in practice; if
- * one still cannot be written, it is stored as an INTERNAL failure of its task rather than
- * failing the flush (and with it the controller, which flushes outside any request).
- */
-function storedResults(results: TaskResult[]): Buffer {
-  try {
-    return writeChunk(results, sharingErrors());
-  } catch {
-    return writeChunk(
-      results.map((r) => {
-        try {
-          writeChunk([r], sharingErrors());
-          return r;
-        } catch (err) {
-          return { index: r.index, ok: false as const, error: { code: 'INTERNAL' as const, message: `this task's result could not be stored: ${(err as Error).message}` }, attempt: r.attempt, agentId: r.agentId, host: r.host };
-        }
-      }),
-      sharingErrors(),
-    );
-  }
-}
-
-/**
- * The stored form of each result of one row. An error object shared by many results (a cancel
- * records one for all its tasks) is written once; the others refer to that result's position.
- */
-function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => StoredResult {
-  const first = new Map<ErrorInfo, number>();
-  let position = 0;
-  return (r, pack) => {
-    const at = position++;
-    const row: StoredResult = r.ok
-      ? [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null]
-      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
-    if (!r.ok && !first.has(r.error)) first.set(r.error, at);
-    if (r.u) row.push(r.u);
-    return row;
-  };
-}
-
-/** A stored row of results; an error given as a number is that of the result at that position. */
-function readStoredResults(body: Buffer): TaskResult[] {
-  const results = readChunk(body, fromStored);
-  for (const r of results) {
-    if (r.ok || typeof r.error !== 'number') continue;
-    const ref = results[r.error as number];
-    if (!ref || ref.ok || typeof ref.error === 'number') throw new Error(`damaged stored chunk: result ${r.index} refers to the error of position ${String(r.error)}`);
-    r.error = ref.error;
-  }
-  return results;
-}
-
-function fromStored(raw: StoredResult, unpack: (w: any) => Encoded): TaskResult {
-  const [index, ok, payload, attempt, agentId, host, u] = raw;
-  const base = ok ? { index, ok: true as const, value: unpack(payload) } : { index, ok: false as const, error: payload as ErrorInfo };
-  return Object.assign(base, attempt === null ? {} : { attempt }, agentId === null ? {} : { agentId }, host === null ? {} : { host }, Array.isArray(u) && u.length === 5 ? { u } : {});
-}

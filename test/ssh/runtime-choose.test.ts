@@ -55,7 +55,8 @@ describe('choosing a runtime', () => {
   it('refuses a glibc older than the runtime needs, naming the host, its glibc, the minimum and what to do', async () => {
     const err = await rejection(chooseRuntime(linux({ libc: { kind: 'glibc', version: '2.17' } }), 'old-cluster', {}));
     expect(err.message).toMatch(/^old-cluster: it has no node, but its glibc 2\.17 is older than 2\.28, the oldest official Node builds run on\. Install Node >= 20 built for that system there/);
-    expect(err.context).toMatchObject({ host: 'old-cluster', hostPermanent: true });
+    expect(err.context).toMatchObject({ host: 'old-cluster' });
+    expect(err.action).toBe('set-host-aside');
   });
 
   it('refuses musl, other systems, other architectures and a full home, each saying why', async () => {

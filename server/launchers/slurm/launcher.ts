@@ -5,6 +5,7 @@
  * job has left it): a PENDING job is not a lost agent; a job that ends hands its agent's exit,
  * with its state and log tail, to the pool. close() cancels every job of ours.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { FlotillaError } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
@@ -40,7 +41,6 @@ export interface SlurmJobStatus {
   state: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SlurmLauncher implements Launcher {
   readonly kind = 'slurm';
@@ -167,7 +167,7 @@ export class SlurmLauncher implements Launcher {
         continue;
       }
       // A refusal of these resources will be the same next time: the pool should stop at once.
-      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { context: { permanent: !TRANSIENT.test(why) } });
+      throw new FlotillaError('LAUNCH_FAILED', `sbatch on ${this.shell.where} refused the job: ${why}`, { action: TRANSIENT.test(why) ? undefined : 'give-up' });
     }
   }
 

@@ -1,6 +1,6 @@
 import type { CommonPoolOptions } from '../../pool-options.js';
 import type { SshPoolOptions } from '../ssh/options.js';
-import type { RuntimeOption } from '../../runtime/index.js';
+import type { RuntimeOption } from '../../../contract/agent-types.js';
 
 /** What a job asks SLURM for, as `#SBATCH` options. */
 export interface SlurmResources {

@@ -7,6 +7,7 @@
  * ends with the SSH session. A dropped connection is re-opened (with backoff) when agents are
  * started again; a host that keeps failing is set aside and the others go on.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client as SshClient } from 'ssh2';
@@ -72,7 +73,6 @@ export interface SshHostStatus {
   runtime: AgentRuntime | undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SshLauncher implements Launcher {
   readonly kind = 'ssh';
@@ -132,7 +132,7 @@ export class SshLauncher implements Launcher {
         errors.push(e.message);
         host.failures++;
         // A refused login or host key does not fix itself; other failures get a few chances.
-        if (e.code === 'UNAUTHORIZED' || e.context.hostPermanent === true || host.failures >= HOST_FAILURES) {
+        if (e.code === 'UNAUTHORIZED' || e.action === 'set-host-aside' || host.failures >= HOST_FAILURES) {
           host.failure = e.message;
           this.log(`ssh host ${host.h.spec} set aside: ${e.message}`);
         }
@@ -141,8 +141,8 @@ export class SshLauncher implements Launcher {
     const aside = this.hosts.filter((s) => s.failure);
     const reasons = [...new Set([...errors, ...aside.map((s) => `${s.h.spec}: ${s.failure}`)])];
     // Every host set aside: trying again cannot help, and the pool should say so at once.
-    const permanent = aside.length === this.hosts.length;
-    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${reasons.join('; ')}`, { context: { permanent } });
+    const giveUp = aside.length === this.hosts.length;
+    throw new FlotillaError('LAUNCH_FAILED', `no host could start an agent: ${reasons.join('; ')}`, { action: giveUp ? 'give-up' : undefined });
   }
 
   /** The connection and set-up of a host, made once and shared until the connection drops. */

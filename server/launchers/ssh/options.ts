@@ -1,5 +1,5 @@
 import type { CommonPoolOptions } from '../../pool-options.js';
-import type { RuntimeOption } from '../../runtime/index.js';
+import type { RuntimeOption } from '../../../contract/agent-types.js';
 
 /**
  * Options of a pool of agents on hosts reached over SSH. Its `max` is hosts × agentsPerHost

@@ -1,0 +1,47 @@
+/**
+ * A map's input made ready to send: its options checked (BAD_INPUT naming the bad one), its
+ * function shipped, the first chunk of its items encoded.
+ */
+import { FlotillaError } from '../contract/errors.js';
+import { describeZodError, mapOptionsSchema } from '../contract/schemas.js';
+import { checkKnownKeys } from '../contract/options.js';
+import { encodeChunk } from './chunks.js';
+import { shipFunction } from './ship.js';
+import { isNamed } from './functions.js';
+import type { NamedFn } from './functions.js';
+import { Prebuilt, shipInline } from './module/prepare.js';
+import { itemList } from './items.js';
+import type { MapOptions, TaskFn } from './map-options.js';
+
+/** A map ready to send: its scheduling options, its function, its items, their first chunk encoded. */
+export type PreparedMap = ReturnType<typeof prepareMap>;
+
+/**
+ * Checks a map's options (BAD_INPUT naming the bad one), ships its function and encodes the first
+ * chunk of its items, so an item that cannot be sent fails before anything is.
+ */
+export function prepareMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R> | NamedFn | Prebuilt, opts: MapOptions) {
+  if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `map options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+  checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
+  const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
+  checkProgress(progress);
+  const parsed = mapOptionsSchema.safeParse(sched);
+  if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
+  if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
+  const list = itemList(items);
+  const fnSpec = fn instanceof Prebuilt ? fn.spec : isNamed(fn) ? fn : setup === undefined && setupTimeoutMs === undefined ? shipFunction(fn, globals ?? {}, { retryIf }) : shipInline(fn, { globals, retryIf, setup, setupTimeoutMs });
+  // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
+  const first = encodeChunk(list, 0);
+  return { sched: parsed.data, fn: fnSpec, list, first };
+}
+
+/** Every key a map's options may have. */
+const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
+
+/** Checks the `progress` option of a map or an attach. */
+export function checkProgress(progress: unknown): void {
+  if (progress !== undefined && typeof progress !== 'boolean' && typeof progress !== 'function') {
+    throw new FlotillaError('BAD_INPUT', `map option progress must be true, false or a function of the figures ({ done, failed, total, rate, etaMs, elapsedMs }), got ${typeof progress}`);
+  }
+}

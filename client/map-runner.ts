@@ -1,0 +1,153 @@
+/**
+ * What a session does for the jobs it runs: sends a prepared job in chunks, streams its results
+ * into its MapJob, and keeps the process alive while any of that is under way (an embedded
+ * controller holds nothing that would).
+ */
+import { FlotillaError } from '../contract/errors.js';
+import type { HotPath } from './transport.js';
+import { encodeChunk } from './chunks.js';
+import type { MapJob } from './job.js';
+import { toOutcome } from './outcome.js';
+import { abortError } from './abort.js';
+import { fromTRPCError } from './errors.js';
+import { isNamed } from './functions.js';
+import type { PreparedMap } from './map-input.js';
+
+/** Sends a session's jobs and streams their results. */
+export class MapRunner {
+  #active = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+  /** Ends each open result stream; close() calls them so no job is left waiting. */
+  readonly #streams = new Set<(err: FlotillaError) => void>();
+
+  constructor(
+    private readonly hot: HotPath,
+    /** Cancels a job the session could not finish sending. */
+    private readonly cancel: (jobId: string) => Promise<unknown>,
+  ) {}
+
+  /**
+   * Submits a prepared job: the first chunk of arguments with the job, the others appended one
+   * after the other, each encoded only when its turn comes, so neither side holds the whole job
+   * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
+   */
+  async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
+    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
+    onSubmitted?.(jobId, input.list.length);
+    // What one message could not carry goes in the next ones.
+    let args = input.first.slice(sent);
+    for (let offset = sent; offset < input.list.length; ) {
+      try {
+        if (args.length === 0) args = encodeChunk(input.list, offset);
+        const r = await this.hot.append({ jobId, offset, args });
+        offset += r.sent;
+        args = args.slice(r.sent);
+      } catch (err) {
+        await this.cancel(jobId).catch(() => {});
+        throw err;
+      }
+    }
+    return jobId;
+  }
+
+  /** Sends the job and streams its results into `job`; aborting `signal` cancels it. */
+  async run<R>(job: MapJob<R>, input: PreparedMap, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return job.fail(abortError(signal, 'job', undefined, true));
+    this.hold(+1);
+    try {
+      let jobId = '';
+      let total = 0;
+      // Results stream while later chunks are still being sent.
+      const sent = this.send(input, (id, n) => {
+        jobId = id;
+        total = n;
+        job.started(id, n);
+      });
+      sent.catch((err) => job.fail(fromTRPCError(err)));
+      await Promise.race([sent, job.id]);
+      const onAbort = () => {
+        job.fail(abortError(signal!, 'job', { jobId }));
+        void this.cancel(jobId).catch(() => {});
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort(); // aborted while the submit was on its way
+      try {
+        if (total > 0) await this.stream(job, jobId);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      job.fail(fromTRPCError(err));
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  /** Streams a job's results from the first into `job`; resolves once all have arrived. */
+  stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let stop: (() => void) | undefined;
+      const end = (err?: unknown) => {
+        this.#streams.delete(abort);
+        // The watcher may call back before it has returned its stop function.
+        queueMicrotask(() => stop?.());
+        if (err) reject(err);
+        else resolve();
+      };
+      const abort = (err: FlotillaError) => end(err);
+      this.#streams.add(abort);
+      stop = this.hot.watch(
+        jobId,
+        (b) => {
+          if (!this.#streams.has(abort)) return;
+          job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
+          if (b.seq >= b.total) end();
+        },
+        (err) => end(err),
+      );
+    });
+  }
+
+  /**
+   * An embedded controller's jobs die with this process: a job submitted to one keeps the
+   * process alive until it has finished (or the session is closed), as a map's does.
+   */
+  holdUntilDone(jobId: string): void {
+    this.hold(+1);
+    let ended = false;
+    let stop: (() => void) | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.hold(-1);
+      queueMicrotask(() => stop?.());
+    };
+    stop = this.hot.watch(jobId, (b) => b.seq >= b.total && end(), end);
+  }
+
+  /** Keeps the process alive while `p` runs. */
+  async holding<T>(p: Promise<T>): Promise<T> {
+    this.hold(+1);
+    try {
+      return await p;
+    } finally {
+      this.hold(-1);
+    }
+  }
+
+  /** While jobs run, keep the process alive even though an embedded controller does not. */
+  hold(d: number): void {
+    this.#active += d;
+    if (this.#active > 0 && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.#active === 0 && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  /** Ends every open stream with `err`, and holds the process no longer. */
+  close(err: FlotillaError): void {
+    for (const abort of [...this.#streams]) abort(err);
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * A durable job's result log. A result is appended to a pending list; the store commits pending
+ * results of every job in one transaction at the end of the turn (JobStore.flush, in parts for a
+ * cancel of millions) and only then makes them readable. Only a short tail of the committed log
+ * stays in memory: older results are read back from the store.
+ */
+import type { TaskResult } from '../jobs/types.js';
+import { LogWaiters } from '../jobs/result-log.js';
+import type { ResultLog } from '../jobs/result-log.js';
+import type { Flushing, JobProgress, JobStore } from './job-store.js';
+
+/** Results kept in memory past the committed log's end. */
+const TAIL = 16_384;
+
+/** What a restarted controller found stored for an unfinished job. */
+export interface StoredCounts {
+  /** Results committed. */
+  length: number;
+  /** Of them, failures. */
+  failed: number;
+}
+
+export class StoredResultLog implements ResultLog, Flushing {
+  /** Committed results are [base, base + recent.length); older ones are only in the store. */
+  private base: number;
+  private recent: TaskResult[] = [];
+  private pending: TaskResult[] = [];
+  private committing: TaskResult[] = [];
+  private readonly waiters = new LogWaiters();
+  /** Results appended (committed or not), and how many failed: the job's row counts. */
+  private appended: number;
+  private failures: number;
+  private completedAt: number | undefined;
+
+  /**
+   * `committed` runs after each commit made results readable, before readers are woken.
+   * `restored`: what the store already holds of this job (after a restart).
+   */
+  constructor(
+    private readonly store: JobStore,
+    readonly jobId: string,
+    private readonly total: number,
+    private readonly committed: () => void,
+    restored: StoredCounts = { length: 0, failed: 0 },
+  ) {
+    this.base = this.appended = restored.length;
+    this.failures = restored.failed;
+  }
+
+  get length(): number {
+    return this.base + this.recent.length;
+  }
+
+  get ended(): boolean {
+    return this.waiters.ended;
+  }
+
+  append(result: TaskResult): void {
+    this.pending.push(result);
+    this.appended++;
+    if (!result.ok) this.failures++;
+    if (this.appended === this.total) this.completedAt = Date.now();
+    this.store.markDirty(this);
+  }
+
+  read(from: number, max: number): TaskResult[] {
+    const end = Math.min(this.length, from + max);
+    if (from >= end) return [];
+    if (from >= this.base) return this.recent.slice(from - this.base, end - this.base);
+    return this.store.readResults(this.jobId, from, Math.min(max, this.base - from));
+  }
+
+  changed(): Promise<void> {
+    return this.waiters.changed();
+  }
+
+  end(): void {
+    // Everything is in the store now: keep nothing per task in memory.
+    this.base = this.length;
+    this.recent = [];
+    this.waiters.end();
+  }
+
+  /** Up to `max` results appended since the last drain (the oldest), with the log offset of the first. */
+  drainPending(max = Infinity): { seq: number; results: TaskResult[] } | undefined {
+    if (this.pending.length === 0) return undefined;
+    const seq = this.length + this.committing.length;
+    let results = this.pending;
+    if (results.length <= max) this.pending = [];
+    else {
+      results = this.pending.slice(0, max);
+      this.pending = this.pending.slice(max);
+    }
+    // A loop, not push(...): a cancel can leave millions pending, more than a call takes arguments.
+    for (const r of results) this.committing.push(r);
+    return { seq, results };
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  progress(): JobProgress {
+    return { done: this.appended, failed: this.failures, finishedAt: this.completedAt };
+  }
+
+  /** What was drained is committed: it may be read now. */
+  publish(): void {
+    if (this.committing.length > 0) {
+      for (const r of this.committing) this.recent.push(r);
+      this.committing = [];
+      if (this.recent.length > 2 * TAIL) {
+        const drop = this.recent.length - TAIL;
+        this.recent = this.recent.slice(drop);
+        this.base += drop;
+      }
+    }
+    this.committed();
+    this.waiters.wake();
+  }
+}
