@@ -4,31 +4,23 @@
  * door) and wires them. Listens on loopback unless told otherwise, and refuses to listen
  * elsewhere without a token and TLS (server/http/auth.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { badInput } from '../contract/errors.js';
+import { rmSync } from 'node:fs';
 import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { AgentRegistry } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import type { Pool } from './pool.js';
-import { planPools } from './pool-options.js';
 import { PoolSet } from './pool-set.js';
 import { Core } from './core.js';
 import type { Context } from './trpc.js';
-import { loadIdentity, loadToken, tokenPath } from './state.js';
-import { privateDir } from './private-files.js';
+import { loadIdentity, tokenPath } from './state.js';
+import { setUp } from './controller-setup.js';
 import { LogRing } from './log-ring.js';
-import { checkExposure } from './http/auth.js';
 import { Front } from './http/front.js';
 import { tlsSetup } from './http/tls.js';
 import { JobStore } from './store/job-store.js';
 import type { ControllerOptions } from './controller-options.js';
-import { controllerOptionsSchema } from './controller-options.js';
-import { checkOptions } from '../contract/option-check.js';
 import { FlowManager } from './flows/manager.js';
 import { flowDbPath } from './flows/location.js';
 import { ArtifactStore } from './artifacts.js';
@@ -105,25 +97,7 @@ export class Controller {
 
   /** Starts a controller and its pools' agents. */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
-    checkOptions(controllerOptionsSchema, options, 'controller options');
-    // An embedded controller speaks only when asked to (FLOTILLA_DEBUG=1): its failures reach the
-    // caller as errors; a standalone one logs to stderr.
-    const toStderr = (line: string) => void process.stderr.write(`[flotilla ${new Date().toISOString()}] ${line}\n`);
-    const log = options.log ?? (options.embedded && !process.env.FLOTILLA_DEBUG ? () => {} : toStderr);
-    const host = options.host ?? '127.0.0.1';
-    const requireToken = options.requireToken ?? true;
-    checkExposure(host, { requireToken, tls: options.tls, embedded: options.embedded });
-    const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) badInput('port', port, 'an integer in [0, 65535]');
-    const hb = options.heartbeatMs;
-    if (hb !== undefined && !(Number.isInteger(hb) && hb >= 100 && hb <= 5000)) badInput('heartbeatMs', hb, 'an integer from 100 to 5000 (agents presume a controller silent for 16 s gone)');
-    const pools = planPools(options.pools); // before anything is created that would need undoing
-    const ownsStateDir = !options.stateDir && !!options.embedded;
-    const stateDir = options.stateDir ?? (options.embedded ? mkdtempSync(join(tmpdir(), 'flotilla-')) : join(process.env.HOME ?? tmpdir(), '.flotilla'));
-    const wider = privateDir(stateDir);
-    if (wider) log(`the state folder ${stateDir} was mode ${wider}: narrowed to 0700 (it holds keys, the token and jobs)`);
-    // An embedded controller is reached in process only; its token guards the socket anyway.
-    const token = !requireToken ? undefined : options.embedded && !options.stateDir ? randomBytes(32).toString('base64url') : loadToken(stateDir);
+    const { log, host, port, pools, stateDir, ownsStateDir, token } = setUp(options);
     const c = new Controller({ ...options, log }, loadIdentity(stateDir), stateDir, token, ownsStateDir);
     try {
       c.plane.restoreJobs();

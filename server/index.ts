@@ -10,5 +10,9 @@ export type { AgentRuntime, LaneInfo, PoolStatus, PruneResult, RuntimeOption } f
 export type { LocalPoolOptions } from './pool.js';
 export type { PoolOptions } from './pool-options.js';
 export type { SshPoolOptions } from './launchers/ssh/options.js';
+export type { SlurmPoolOptions, SlurmResources } from './launchers/slurm/options.js';
+export type { SgePoolOptions, SgeResources } from './launchers/sge/options.js';
+export type { BatchPoolOptions, PoliteOptions } from './launchers/batch/options.js';
+export type { BatchSystem, EndedElement, HeaderInput, QueuedElement, Run } from './launchers/batch/system.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
 export { transformer } from '../contract/transformer.js';

@@ -19,9 +19,11 @@ import { checkMessage, checkPart, checkResult } from './wire-checks.js';
 export interface ReportHost {
   /** Puts a run's task back in its queue for another attempt, unless it is pinned to its lane; says whether it did. */
   sendBack(r: Run, error: ErrorInfo): boolean;
-  /** A setup on `lane` timed out: replace the lane once it holds no run. */
-  recycleWhenIdle(lane: Lane, why: string): void;
-  /** The lane reported: it may be free for a replacement, or for more work. */
+  /** A lane was set to retire (it takes no new work): the pools' books changed. */
+  retiring(lane: Lane): void;
+  /** A lane to replace now (its agent should start a fresh one), and why. */
+  replace(lane: Lane, why: string): void;
+  /** The lane reported: it may take more work. */
   reported(lane: Lane): void;
   /** An aborted run left the lane's slot: the lane may take work again. */
   freed(lane: Lane): void;
@@ -30,6 +32,9 @@ export interface ReportHost {
 }
 
 export class LaneReports {
+  /** Lanes to replace once they hold no run (a setup there timed out), with the reason. */
+  private readonly recycling = new Map<Lane, string>();
+
   constructor(
     private readonly runs: RunTable,
     private readonly clocks: RunClocks,
@@ -86,13 +91,37 @@ export class LaneReports {
         // The job's retryIf accepted this error (on the agent, where the error is): sent back.
       } else {
         this.runs.fail(r, { ...payload, context: { ...(payload.context ?? {}), ...this.runs.context(r, lane) } }, u);
-        if (payload.code === 'SETUP_FAILED' && payload.action === 'replace-lane') this.host.recycleWhenIdle(lane, payload.message);
+        if (payload.code === 'SETUP_FAILED' && payload.action === 'replace-lane') this.recycleWhenIdle(lane, payload.message);
       }
     }
     if (estimated) this.host.estimate(estimated);
     lane.lastReport = Date.now();
     if (typeof msg.s === 'number') this.clocks.startClock(lane, msg.s);
+    this.recycleIfIdle(lane);
     this.host.reported(lane);
+  }
+
+  /**
+   * A setup (or an import) on `lane` did not settle in time: its code may still run there. The
+   * lane takes no new work and is replaced once the runs it holds have answered.
+   */
+  private recycleWhenIdle(lane: Lane, why: string): void {
+    if (this.recycling.has(lane)) return;
+    lane.retiring = true;
+    this.recycling.set(lane, why);
+    this.host.retiring(lane);
+  }
+
+  private recycleIfIdle(lane: Lane): void {
+    const why = this.recycling.get(lane);
+    if (why === undefined || lane.runs.size > 0 || lane.draining.size > 0) return;
+    this.recycling.delete(lane);
+    this.host.replace(lane, why);
+  }
+
+  /** The lane is gone: nothing to replace. */
+  forget(lane: Lane): void {
+    this.recycling.delete(lane);
   }
 
   private parts(lane: Lane, msg: Extract<ToController, { t: 'part' }>, bins: Buffer[]): void {

@@ -9,7 +9,7 @@ import { Pool } from './pool.js';
 import type { PoolStatus } from './pool.js';
 import { createLauncher } from './pool-options.js';
 import type { PoolPlan } from './pool-options.js';
-import { LocalLauncher } from './launchers/local.js';
+import { LocalLauncher } from './launchers/local/launcher.js';
 import { agentBundle } from './launchers/ssh/remote.js';
 import { agentBundlePath } from './bundle.js';
 import type { PruneResult } from './runtime/prune.js';
@@ -66,7 +66,7 @@ export class PoolSet {
           log(`${id}: ${line}`);
         },
       });
-      const pool = new Pool(name, plan, launcher, registry, plan.options.launcher === 'local' ? urls.localAgentUrl : urls.agentUrl, log, scheduler, {
+      const pool = new Pool(name, plan, launcher, registry, plan.local ? urls.localAgentUrl : urls.agentUrl, log, scheduler, {
         events,
         // Not `queued > 0`: the exit may be seen before the dropped connection requeues its tasks.
         hasWork: () => [...scheduler.jobs.values()].some((j) => j.pool === name && !j.finished),

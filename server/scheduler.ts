@@ -12,6 +12,7 @@ import { CLOSE } from '../agent/protocol/channel.js';
 import { Job } from './job.js';
 import { settleLostRuns } from './lost-runs.js';
 import { JobQueue } from './job-queue.js';
+import { FnEstimates } from './fn-estimates.js';
 import { Lane } from './lane.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
@@ -31,9 +32,6 @@ export interface SchedulerSignals {
   /** A lane whose aborted run still holds its slot: its agent should replace it. */
   stuck: { lane: Lane; why: string };
 }
-
-/** Functions whose task duration estimate is kept. */
-const MAX_FN_ESTIMATES = 1024;
 
 export class Scheduler {
   readonly jobs = new Map<string, Job>();
@@ -60,15 +58,9 @@ export class Scheduler {
   private readonly clocks: RunClocks;
   private readonly sender: LaneSender;
   private readonly reports: LaneReports;
-  /** Lanes to replace once they hold no run (a setup there timed out), with the reason. */
-  private readonly recycling = new Map<Lane, string>();
   /** Jobs whose tasks are pinned to lanes (`everywhere`): never queued, never moved elsewhere. */
   private readonly pinned = new Set<Job>();
-  /**
-   * Task duration estimate per function (ms), so a new job of a function seen before fills lanes'
-   * windows from its first task instead of one task per lane per round trip.
-   */
-  private readonly fnEstimates = new Map<string, number>();
+  private readonly estimates = new FnEstimates();
   /**
    * Lanes that may take work: dispatch looks at these only, so a result frame from one of
    * thousands of lanes costs a look at that lane, not at all of them. A lane leaves the set when
@@ -95,13 +87,11 @@ export class Scheduler {
     this.sender = new LaneSender(this.runs, this.shipping, () => this.jobs.values());
     this.reports = new LaneReports(this.runs, this.clocks, this.shipping, {
       sendBack: (r, error) => this.sendBack(r, error),
-      recycleWhenIdle: (lane, why) => this.recycleWhenIdle(lane, why),
-      reported: (lane) => {
-        this.recycleIfIdle(lane);
-        this.dispatch();
-      },
+      retiring: () => this.signals.emit('changed', undefined),
+      replace: (lane, why) => this.signals.emit('stuck', { lane, why }),
+      reported: () => this.dispatch(),
       freed: (lane) => void this.hungry.add(lane),
-      estimate: (job) => this.estimate(job),
+      estimate: (job) => this.estimates.note(job),
     });
   }
 
@@ -173,7 +163,7 @@ export class Scheduler {
       requeue: (r, how) => this.requeue(r, how),
     });
     clearTimeout(lane.startWatch);
-    this.recycling.delete(lane);
+    this.reports.forget(lane);
     if (![...this.lanes].some((l) => l.agentId === lane.agentId)) {
       this.given.delete(lane.agentId);
       this.shipping.gone(lane.agentId);
@@ -217,10 +207,18 @@ export class Scheduler {
       progress = false;
       for (const lane of this.hungry) {
         if (!lane.channel.isOpen) continue;
-        const job = this.queue.pick(lane.pool);
+        // A lane kept for a job it could not queue takes nothing else until it drains.
+        const reserved = lane.reservedFor as Job | undefined;
+        if (reserved && reserved.queued > 0 && lane.runs.size > 0) {
+          this.hungry.delete(lane);
+          continue;
+        }
+        lane.reservedFor = undefined;
+        const job = reserved && reserved.queued > 0 ? reserved : this.queue.pick(lane.pool);
         if (!job) continue;
-        const est = job.ewmaMs ?? this.fnEstimates.get(job.fn.id) ?? Infinity;
+        const est = this.estimates.of(job);
         if (!lane.accepts(est)) {
+          if (lane.runs.size > 0) lane.reservedFor = job;
           this.hungry.delete(lane); // back when one of its runs ends (forget, a drained run)
           continue;
         }
@@ -254,24 +252,6 @@ export class Scheduler {
   }
 
   /**
-   * A setup (or an import) on `lane` did not settle in time: its code may still run there. The
-   * lane takes no new work and is replaced once the runs it holds have answered.
-   */
-  private recycleWhenIdle(lane: Lane, why: string): void {
-    if (this.recycling.has(lane)) return;
-    lane.retiring = true;
-    this.recycling.set(lane, why);
-    this.signals.emit('changed', undefined);
-  }
-
-  private recycleIfIdle(lane: Lane): void {
-    const why = this.recycling.get(lane);
-    if (why === undefined || lane.runs.size > 0 || lane.draining.size > 0) return;
-    this.recycling.delete(lane);
-    this.signals.emit('stuck', { lane, why });
-  }
-
-  /**
    * Runs one task of `job` on each of `lanes` (task i on lanes[i]), whatever else they hold:
    * `everywhere`. The tasks are never queued for other lanes; one whose lane goes away fails
    * AGENT_LOST. Lanes that connect later get nothing.
@@ -300,13 +280,6 @@ export class Scheduler {
       n++;
     }
     return n;
-  }
-
-  /** Remembers a job's duration estimate for its function (bounded: the oldest are forgotten). */
-  private estimate(job: Job): void {
-    if (job.ewmaMs === undefined) return;
-    if (!this.fnEstimates.delete(job.fn.id) && this.fnEstimates.size >= MAX_FN_ESTIMATES) this.fnEstimates.delete(this.fnEstimates.keys().next().value!);
-    this.fnEstimates.set(job.fn.id, job.ewmaMs);
   }
 
   /** Tasks of `pool`'s unfinished jobs that wait for a slot: what the autoscaler sizes the pool by. */

@@ -2,16 +2,16 @@
  * A Node binary for a host's platform, found on this machine (the controller's side): the
  * controller's own when it suits the host, the official release from the npm registry
  * otherwise, or the file the user gave (a binary or an official tarball). Each is named by the
- * sha256 of its bytes and kept, with a gzip copy for the transfer, in the user's cache
- * (`~/.cache/flotilla/runtimes/<sha256>/`), so it is fetched, hashed and compressed once.
+ * sha256 of its bytes, which the user's cache (`~/.cache/flotilla/runtimes/`) remembers, so it
+ * is fetched and hashed once; its folder there, `<sha256>/`, also holds the compressed copies
+ * that go over the wire (pack.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { FlotillaError } from '../../contract/errors.js';
 import { fetchNode, newestNode } from './npm.js';
 import { extractNode, isTarball, versionFromName } from './tarball.js';
@@ -20,8 +20,8 @@ import { extractNode, isTarball, versionFromName } from './tarball.js';
 export interface LocalRuntime {
   /** The node binary here. */
   file: string;
-  /** Its gzip, what goes over the wire. */
-  gz: string;
+  /** Its folder in this machine's runtime cache (meta.json, and the packed copies of pack.ts). */
+  dir: string;
   sha256: string;
   size: number;
   /** `v22.11.0`; undefined for a binary the user gave (the host says, once it runs it). */
@@ -79,10 +79,10 @@ async function remember(key: string, sha: string): Promise<void> {
 }
 
 /**
- * Registers `file` (hashing it unless the index knows it) and makes its gzip beside a
+ * Registers `file` (hashing it unless the index knows it) and gives it a folder with a
  * meta.json; the binary itself stays where it is (the controller's own is not copied).
  */
-async function register(key: string, file: string, meta: Omit<LocalRuntime, 'file' | 'gz' | 'sha256' | 'size'>): Promise<LocalRuntime> {
+async function register(key: string, file: string, meta: Omit<LocalRuntime, 'file' | 'dir' | 'sha256' | 'size'>): Promise<LocalRuntime> {
   const dir = runtimeCacheDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = statSync(file);
@@ -90,15 +90,9 @@ async function register(key: string, file: string, meta: Omit<LocalRuntime, 'fil
   const sha = readIndex()[fullKey] ?? (await sha256Of(file));
   const own = join(dir, sha);
   await mkdir(own, { recursive: true, mode: 0o700 });
-  const gz = join(own, 'node.gz');
-  if (!existsSync(gz)) {
-    const tmp = `${gz}.${process.pid}.tmp`;
-    await pipeline(createReadStream(file), createGzip({ level: 6 }), createWriteStream(tmp, { mode: 0o600 }));
-    await rename(tmp, gz);
-  }
   await remember(fullKey, sha);
   await writeFile(join(own, 'meta.json'), JSON.stringify({ ...meta, sha256: sha, size: st.size }), { mode: 0o600 });
-  return { ...meta, file, gz, sha256: sha, size: st.size };
+  return { ...meta, file, dir: own, sha256: sha, size: st.size };
 }
 
 /** Why the controller's own node cannot serve a host of this platform, or undefined when it can. */

@@ -3,16 +3,18 @@
  * does it all with one round trip when the host has it: a POSIX script checks the file (by a
  * size+mtime stamp written when its sha256 was last verified, else by hashing it), and only
  * when it is missing or damaged takes the host's lock (a `mkdir`, so racing launches from any
- * number of controllers share one upload), asks for the bytes (gzip when the host has
- * `gunzip`), writes them under a temporary name, checks their sha256 and renames them into
- * place. It ends by running `node -v`, so a binary the host cannot run is refused here, with
- * the reason, not when the first agent starts.
+ * number of controllers share one upload), asks for the bytes (zstd, else gzip, as the host can
+ * unpack them: pack.ts), unpacks and hashes them as they arrive into a temporary name, checks
+ * sha256 and size, and renames the file into place. It ends by running `node -v`, so a binary
+ * the host cannot run is refused here, with the reason, not when the first agent starts.
  */
 import { createReadStream } from 'node:fs';
 import type { Client as SshClient } from 'ssh2';
 import { FlotillaError } from '../../contract/errors.js';
 import { shq } from '../launchers/ssh/remote.js';
 import type { LocalRuntime } from './obtain.js';
+import { dropPacked, packed, packFormats } from './pack.js';
+import type { PackFormat } from './pack.js';
 
 /** Where runtimes live on a host, relative to its home. */
 export const REMOTE_RUNTIMES = '.cache/flotilla/runtime';
@@ -20,12 +22,25 @@ export const REMOTE_RUNTIMES = '.cache/flotilla/runtime';
 /** A lock older than this whose owner cannot be checked (another machine) is taken over. */
 const STALE_LOCK_MIN = 30;
 
-/** The host side; $1 is the sha256, $2 the size. Prints `have`, or `send gz|raw` then `stored`; then `version=`. */
+/**
+ * The host side; $1 is the sha256, $2 the size, $3 the formats the controller can send,
+ * preferred first. Prints `have`, or `send zst|gz|raw` then `stored` (or `bad <why>`: the sha256
+ * that arrived, `unpack-failed` or `size`); then `version=`.
+ */
 const SCRIPT = `
 set -u
-sha=$1; size=$2
+sha=$1; size=$2; offer=$3
 root="$HOME/${REMOTE_RUNTIMES}"; d="$root/$sha"; f="$d/node"; lock="$d.lock"
-sum() { { sha256sum "$1" 2>/dev/null || shasum -a 256 "$1" 2>/dev/null || "$1" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null; } | cut -c1-64; }
+# The fastest sha256 the host has: openssl's uses the CPU's SHA instructions (~5x sha256sum).
+h=-
+pickhash() {
+  [ "$h" = - ] || return 0
+  h=
+  for c in 'openssl dgst -sha256 -r' sha256sum 'shasum -a 256'; do
+    [ "$(printf '' | $c 2>/dev/null | cut -c1-64)" = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ] && { h=$c; return 0; }
+  done
+}
+sum() { pickhash; if [ -n "$h" ]; then $h < "$1" | cut -c1-64; else "$1" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1" 2>/dev/null; fi; }
 stamp() { stat -c '%s.%Y' "$1" 2>/dev/null; }
 good() {
   [ -x "$f" ] || return 1
@@ -52,12 +67,24 @@ trap 'exit 1' HUP INT TERM PIPE
 printf '%s\\n' "$me" > "$lock/owner"
 if good; then echo have; finish; exit 0; fi
 mkdir -p "$d" && rm -f "$f.ok" || exit 3
-# Hashed as it arrives (no second pass over the file); the size check catches a short write.
-if command -v gunzip >/dev/null 2>&1; then echo "send gz"; un="gunzip -c"; else echo "send raw"; un=cat; fi
-got=$($un | tee "$tmp" | { sha256sum 2>/dev/null || shasum -a 256 2>/dev/null || cat >/dev/null; } | cut -c1-64)
+fmt=raw; un=cat
+for x in $offer; do
+  case $x in
+    zst) command -v zstd >/dev/null 2>&1 && { fmt=zst; un='zstd -dcq'; break; } ;;
+    gz) command -v gunzip >/dev/null 2>&1 && { fmt=gz; un='gunzip -c'; break; } ;;
+    raw) break ;;
+  esac
+done
+echo "send $fmt"
+# Unpacked as it arrives, straight into the file. zstd and gzip check their stream's checksum
+# (the controller checked the packed copy against the sha256), so only raw bytes are hashed here.
+if $un > "$tmp"; then
+  [ "$fmt" != raw ] || { got=$(sum "$tmp"); got=\${got:-unhashed}; }
+else
+  got=unpack-failed
+fi
 chmod 755 "$tmp"
-[ -n "$got" ] || got=$(sum "$tmp")
-if [ "$got" != "$sha" ] || [ "$(wc -c < "$tmp" | tr -d ' ')" != "$size" ]; then rm -f "$tmp"; echo "bad $got"; exit 4; fi
+if [ "\${got:-$sha}" != "$sha" ] || [ "$(wc -c < "$tmp" | tr -d ' ')" != "$size" ]; then rm -f "$tmp"; echo "bad \${got:-size}"; exit 4; fi
 mv -f "$tmp" "$f" && printf '%s\\n' "$(stamp "$f")" > "$f.ok"
 echo stored
 finish
@@ -73,49 +100,91 @@ export interface RemoteRuntime {
   version: string;
   /** Bytes sent over the wire. */
   sentBytes: number;
+  /** How they were packed (undefined when nothing was sent). */
+  format?: PackFormat;
 }
 
-/** Makes sure `rt` is on the host; sends it only when missing or damaged there. */
-export function ensureRuntime(client: SshClient, host: string, rt: LocalRuntime, timeoutMs = 20 * 60_000): Promise<RemoteRuntime> {
+/** The host's report that what arrived does not hash to the runtime's sha256. */
+class Damaged extends Error {
+  constructor(
+    readonly got: string,
+    readonly format: PackFormat,
+  ) {
+    super(got);
+  }
+}
+
+/** Options of {@link ensureRuntime}. */
+export interface EnsureRuntimeOptions {
+  /** @default 20 minutes */
+  timeoutMs?: number;
+  /** The formats offered to the host, preferred first. @default what this machine can make: zst, gz, raw */
+  formats?: PackFormat[];
+}
+
+/**
+ * Makes sure `rt` is on the host; sends it only when missing or damaged there. When what
+ * arrived is damaged, the packed copy here is made anew and sent once more.
+ */
+export async function ensureRuntime(client: SshClient, host: string, rt: LocalRuntime, opts: EnsureRuntimeOptions = {}): Promise<RemoteRuntime> {
+  const { timeoutMs = 20 * 60_000 } = opts;
+  const offer = opts.formats ?? (await packFormats());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await putOnce(client, host, rt, offer, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof Damaged)) throw err;
+      await dropPacked(rt, err.format);
+      if (attempt === 2) {
+        throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime arrived damaged twice (${/^[0-9a-f]{64}$/.test(err.got) ? `sha256 ${err.got}` : err.got || 'no hash'}, expected sha256 ${rt.sha256}); check the room and the disk of the host's home, and try again`, { context: { host } });
+      }
+    }
+  }
+}
+
+function putOnce(client: SshClient, host: string, rt: LocalRuntime, offer: PackFormat[], timeoutMs: number): Promise<RemoteRuntime> {
   const path = `${REMOTE_RUNTIMES}/${rt.sha256}/node`;
   return new Promise((resolve, reject) => {
-    client.exec(`sh -c ${shq(SCRIPT)} flotilla-runtime ${rt.sha256} ${rt.size}`, (err, ch) => {
+    client.exec(`sh -c ${shq(SCRIPT)} flotilla-runtime ${rt.sha256} ${rt.size} ${shq(offer.join(' '))}`, (err, ch) => {
       if (err) return reject(new FlotillaError('LAUNCH_FAILED', `${host}: cannot check the runtime there: ${err.message}`, { cause: err }));
-      let out = '', errText = '', sent = false, sentBytes = 0, code: number | null = null;
-      const fail = (why: string) => reject(new FlotillaError('LAUNCH_FAILED', `${host}: ${why}`, { context: { host } }));
-      const timer = setTimeout(() => {
+      let out = '', errText = '', format: PackFormat | undefined, sentBytes = 0, code: number | null = null;
+      let failure: FlotillaError | undefined;
+      const fail = (why: string, cause?: unknown) => {
+        failure ??= new FlotillaError('LAUNCH_FAILED', `${host}: ${why}`, { context: { host }, cause });
         ch.close();
-        fail(`putting the runtime (${rt.origin}) in ~/${path} did not finish within ${Math.round(timeoutMs / 1000)} s`);
-      }, timeoutMs);
+      };
+      const timer = setTimeout(() => fail(`putting the runtime (${rt.origin}) in ~/${path} did not finish within ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
       ch.on('error', () => {});
       ch.stderr.on('data', (d: Buffer) => (errText = (errText + d).slice(-2000)));
       ch.on('data', (d: Buffer) => {
         out += d;
-        const m = /^send (gz|raw)$/m.exec(out);
-        if (m && !sent) {
-          sent = true;
-          const src = createReadStream(m[1] === 'gz' ? rt.gz : rt.file);
-          src.on('data', (c) => (sentBytes += c.length));
-          src.on('error', (e) => {
-            ch.close();
-            fail(`cannot read ${m[1] === 'gz' ? rt.gz : rt.file}: ${e.message}`);
-          });
-          src.pipe(ch); // ends stdin when done: the host's gunzip/cat sees EOF
+        const m = /^send (zst|gz|raw)$/m.exec(out);
+        if (m && !format) {
+          format = m[1] as PackFormat;
+          packed(rt, format).then((file) => {
+            // 1 MB reads: fewer, larger writes into the channel (ssh2 cuts them into packets).
+            const src = createReadStream(file, { highWaterMark: 2 ** 20 });
+            src.on('data', (c) => (sentBytes += c.length));
+            src.on('error', (e) => fail(`cannot read ${file}: ${e.message}`, e));
+            src.pipe(ch); // ends stdin when done: the host's unpacker sees EOF
+          }, (e: Error) => fail(e.message, e));
         }
       });
       ch.on('exit', (c: number | null) => (code = c));
       ch.on('close', () => {
         clearTimeout(timer);
-        const bad = /^bad (\w*)$/m.exec(out)?.[1];
-        if (bad !== undefined) return fail(`the runtime arrived damaged (sha256 ${bad || 'unknown'}, expected ${rt.sha256}); try again`);
+        if (failure) return reject(failure);
+        const bad = /^bad ([\w-]*)$/m.exec(out)?.[1];
+        if (bad !== undefined) return reject(new Damaged(bad, format ?? 'raw'));
         const version = /^version=(.*)$/m.exec(out)?.[1]?.trim() ?? '';
         if (code !== 0 || !/^(have|stored)$/m.test(out)) {
-          return fail(`cannot put the runtime in ~/${path} (exit ${code}): ${errText.trim().slice(-300) || 'no message'}. The home folder must be writable with room for ${Math.ceil(rt.size / 2 ** 20)} MB`);
+          return reject(new FlotillaError('LAUNCH_FAILED', `${host}: cannot put the runtime in ~/${path} (exit ${code}): ${errText.trim().slice(-300) || 'no message'}. The home folder must be writable with room for ${Math.ceil(rt.size / 2 ** 20)} MB`, { context: { host } }));
         }
         if (!/^v\d+\.\d+\.\d+$/.test(version)) {
-          return fail(`the runtime (${rt.origin}) does not run there: ${version || 'no output'}${/GLIBC/.test(version) ? ` (it needs glibc >= ${rt.minGlibc})` : ''}`);
+          return reject(new FlotillaError('LAUNCH_FAILED', `${host}: the runtime (${rt.origin}) does not run there: ${version || 'no output'}${/GLIBC/.test(version) ? ` (it needs glibc >= ${rt.minGlibc})` : ''}`, { context: { host } }));
         }
-        resolve({ path, uploaded: /^stored$/m.test(out), version, sentBytes });
+        const uploaded = /^stored$/m.test(out);
+        resolve({ path, uploaded, version, sentBytes, ...(uploaded ? { format } : {}) });
       });
     });
   });

@@ -3,7 +3,7 @@
  * command fails fast and clearly (never waits on a socket that keeps reconnecting), exit codes
  * tell scripts what happened, and what the controller prints is true.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,12 +11,13 @@ import { connect } from '../../client/index.js';
 import { freePort } from '../support/ports.js';
 import { runCli, startCliController } from '../support/cli-controller.js';
 import type { CliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
+const files = Reaper.afterAll();
 let ctl: CliController;
 beforeAll(async () => {
-  ctl = await startCliController(['--agents', '1']);
+  ctl = await startCliController(files, ['--agents', '1']);
 }, 60_000);
-afterAll(() => ctl?.stop());
 
 describe('CLI commands that cannot reach a controller', () => {
   it('a CLI command on a closed port fails with CLOSED cannot reach, not a hang', async () => {
@@ -64,7 +65,7 @@ describe('CLI commands that cannot reach a controller', () => {
 
 describe('a CLI command whose controller goes away', () => {
   it('collect waiting on a controller that dies fails with CLOSED lost the controller, not a hang', async () => {
-    const doomed = await startCliController(['--agents', '1']);
+    const doomed = await startCliController(new Reaper(), ['--agents', '1']);
     try {
       const fl = await connect({ url: doomed.url, tokenFile: doomed.tokenFile });
       const id = await fl.submit([60_000], (ms) => new Promise((r) => setTimeout(r, ms)));

@@ -3,22 +3,21 @@
  * and controller options from JSON, .mjs or .ts, checked with the schema connect() uses, so a
  * misspelt key fails at start naming it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import { sshd } from '../fixtures/index.js';
 import type { SshFixture } from '../fixtures/index.js';
 import { runCli, startCliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
-let dir: string;
+const files = Reaper.afterAll();
+const dir = files.tempDir('flotilla-config-');
 let fx: SshFixture;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-config-'));
   fx = await sshd();
 }, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {
   const p = join(dir, name);
@@ -54,14 +53,15 @@ describe('flotilla controller --config', () => {
 
   it('reads pools from an .mjs and from a .ts config file', async () => {
     const mjs = file('flotilla.config.mjs', "export default { pools: { fromMjs: { launcher: 'local', agents: 1, idleTimeout: '5m' } } };\n");
-    const a = await startCliController(['--config', mjs]);
+    const reaper = new Reaper();
+    const a = await startCliController(reaper, ['--config', mjs]);
     try {
       expect(await poolsOf(a.url, a.tokenFile)).toEqual([{ name: 'fromMjs', launcher: 'local' }]);
     } finally {
       await a.stop();
     }
     const ts = file('flotilla.config.ts', "const agents: number = 1;\nexport default { pools: { fromTs: { launcher: 'local' as const, agents } }, defaultPool: 'fromTs' };\n");
-    const b = await startCliController(['--config', ts]);
+    const b = await startCliController(reaper, ['--config', ts]);
     try {
       expect(await poolsOf(b.url, b.tokenFile)).toEqual([{ name: 'fromTs', launcher: 'local' }]);
     } finally {
@@ -79,7 +79,7 @@ describe('flotilla controller --config', () => {
         },
       }),
     );
-    const ctl = await startCliController(['--config', cfg]);
+    const ctl = await startCliController(new Reaper(), ['--config', cfg]);
     try {
       expect(ctl.stdout()).toMatch(/local agents dial: \S+/);
       expect(ctl.stdout()).toMatch(/remote agents dial: ws:\/\/127\.0\.0\.1:\d+\/agent/);

@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { clusterMap, closeDefaultSession, connect, flow } from '../../client/index.js';
@@ -15,19 +14,16 @@ import type { ControllerOptions } from '../../server/controller.js';
 import { rejection } from '../support/async.js';
 import { startCliController } from '../support/cli-controller.js';
 import type { CliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
 const lib = pathToFileURL(join(import.meta.dirname, '../../dist/client/index.js')).href;
+const files = Reaper.afterAll(); // after the afterAll below: the default session closes first
+const dir = files.tempDir('flotilla-opts-');
 let ctl: CliController;
-let dir: string;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-opts-'));
-  ctl = await startCliController(['--agents', '1']);
+  ctl = await startCliController(files, ['--agents', '1']);
 }, 60_000);
-afterAll(async () => {
-  await closeDefaultSession();
-  await ctl?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeDefaultSession());
 
 const badConnect = (o: unknown) => rejection(connect(o as ConnectOptions));
 const badStart = (o: unknown) => rejection(Controller.start(o as ControllerOptions));
@@ -54,7 +50,7 @@ describe('connect() options are checked', () => {
   it('an unknown pool option is BAD_INPUT naming the pool and the nearest key', async () => {
     const err = await badConnect({ pools: { a: { launcher: 'local', agnets: 2 } } });
     expect(err.message).toBe('connect(): pools.a.agnets is not an option (did you mean agents?)');
-    expect((await badConnect({ pools: { a: { launcher: 'lcal' } } })).message).toContain("pools.a.launcher: launcher must be 'local', 'ssh' or 'slurm', got \"lcal\"");
+    expect((await badConnect({ pools: { a: { launcher: 'lcal' } } })).message).toContain("pools.a.launcher: launcher must be 'local', 'ssh', 'slurm' or 'sge', got \"lcal\"");
     expect((await badConnect({ controller: { prot: 3 } })).message).toContain('controller.prot is not an option (did you mean port?)');
   });
 

@@ -30,7 +30,8 @@ describe('orphaned agents', () => {
 
   it('agents of an app process killed with SIGKILL exit within seconds (their lifeline closes)', async () => {
     const reaper = new Reaper();
-    const app = startFixture(reaper, 'embedded-client.ts');
+    // Its own TMPDIR: killed, the app cannot remove its embedded controller's state folder there.
+    const app = startFixture(reaper, 'embedded-client.ts', [], { ...process.env, TMPDIR: tempDir(reaper) });
     const { agents } = await within(app.nextJson<{ pid: number; agents: number[] }>(), 20_000, 'app with two connected agents');
     expect(agents).toHaveLength(2);
     for (const pid of agents) reaper.pid(pid);

@@ -3,28 +3,24 @@
  * finished program alive, and nothing a program submitted to its embedded controller is lost
  * because the program reached its last line.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect } from '../../client/index.js';
 import { startCliController } from '../support/cli-controller.js';
 import type { CliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
 const lib = pathToFileURL(join(import.meta.dirname, '../../dist/client/index.js')).href;
+const files = Reaper.afterAll();
+const dir = files.tempDir('flotilla-exit-');
 let ctl: CliController;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-exit-'));
-  ctl = await startCliController(['--agents', '2']);
+  ctl = await startCliController(files, ['--agents', '2']);
 }, 60_000);
-afterAll(async () => {
-  await ctl?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 /** Runs `body` as an ES module program; it must exit on its own (the timeout kills one that does not). */
 async function runProgram(name: string, body: string, env: Record<string, string> = {}) {

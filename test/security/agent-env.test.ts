@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { slurm } from '../fixtures/index.js';
 import { Reaper, within } from '../lifecycle/helpers.js';
-import { startCli } from './cli-controller.js';
+import { startCliController } from '../support/cli-controller.js';
 
 const SECRETS = { FLOTILLA_TOKEN: 'secret-token-4f1c', FLOTILLA_SSH_PASSPHRASE: 'secret-passphrase-9b2e', AWS_SECRET_ACCESS_KEY: 'secret-aws-77aa' };
 
@@ -46,7 +46,7 @@ function withSecrets(reaper: Reaper): void {
 describe('the environment of agents', { timeout: 90_000 }, () => {
   it("agents inherit the controller's whole environment: a CLI controller's local agents get neither FLOTILLA_TOKEN nor FLOTILLA_SSH_PASSPHRASE", async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper, [], { env: { ...process.env, ...SECRETS } });
+    const c = await startCliController(reaper, ['--agents', '1'], { env: { ...process.env, ...SECRETS } });
     const fl = await connect({ url: c.url, tokenFile: c.tokenFile, waitForAgents: 1 });
     reaper.add(() => fl.close());
     const [lane] = (await fl.agents()).lanes;

@@ -10,10 +10,10 @@ import { encodeValue } from '../../contract/codec.js';
 import { shipFunction } from '../../client/ship.js';
 import { transformer } from '../../contract/transformer.js';
 import type { Controller } from '../../server/controller.js';
-import { Cleanup, deferred, laneIds, runMap, startController, within } from './helpers.js';
+import { deferred, laneIds, runMap, startController, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(

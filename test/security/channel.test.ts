@@ -12,11 +12,11 @@ import { ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js'
 import { Sealer } from '../../agent/protocol/seal.js';
 import { FlotillaError } from '../../contract/errors.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
-import { Cleanup, RawPeer, deferred, flipBit, sealMessage, within } from './helpers.js';
+import { RawPeer, deferred, flipBit, sealMessage, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 import type { Closed } from './helpers.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 const AGENT_ID = 'local-channel-test';
 

@@ -15,7 +15,7 @@ import { connect } from '../../client/index.js';
 import { Reaper, ROOT, tempDir, within } from '../lifecycle/helpers.js';
 import { rejection, until } from '../support/async.js';
 import { healthy } from '../support/health.js';
-import { CLI, startCli } from './cli-controller.js';
+import { CLI, startCliController } from '../support/cli-controller.js';
 
 const MiB = 1024 * 1024;
 
@@ -36,7 +36,7 @@ function declareBody(url: string, token: string, length: number): Promise<{ stat
 describe('a huge body with a valid token', { timeout: 120_000 }, () => {
   it('a huge body kills or starves it: a body over the limit is refused from its Content-Length (413) before it is read', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper);
+    const c = await startCliController(reaper, ['--agents', '1']);
     const res = await within(declareBody(c.url, c.token, 500 * MiB), 10_000, 'an answer to a 500 MB declared body');
     expect(res.status).toBe(413);
     expect(res.body).toMatch(/over the controller's limit of 32\.0 MiB/);
@@ -63,7 +63,7 @@ describe('a huge body with a valid token', { timeout: 120_000 }, () => {
 
   it('a huge body kills or starves it: a WebSocket message over the limit closes the socket with 1009 and the reason', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper);
+    const c = await startCliController(reaper, ['--agents', '1']);
     const ws = new WebSocket(c.url.replace(/^http/, 'ws') + '/trpc', { headers: { authorization: `Bearer ${c.token}` } });
     ws.on('error', () => {});
     reaper.add(() => ws.terminate());
@@ -78,7 +78,7 @@ describe('a huge body with a valid token', { timeout: 120_000 }, () => {
 
   it('a huge body kills or starves it: connect() sends large jobs under the limit, and an item over it fails at the client with BAD_INPUT', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper);
+    const c = await startCliController(reaper, ['--agents', '1']);
     const fl = await connect({ url: c.url, tokenFile: c.tokenFile });
     reaper.add(() => fl.close());
     // 40 MiB of arguments in items of 10 MiB (13.3 MiB as base64), and 40 MiB in 400 items of text: each in messages under the limit.
@@ -97,7 +97,7 @@ describe('a huge body with a valid token', { timeout: 120_000 }, () => {
 describe('connection caps', { timeout: 120_000 }, () => {
   it('file-descriptor exhaustion: 1,500 silent TCP connections to a controller limited to 1,024 files stop neither /trpc/health nor a relaunched agent', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper, [], { shell: 'ulimit -n 1024;' });
+    const c = await startCliController(reaper, ['--agents', '1'], { shell: 'ulimit -n 1024;' });
     const port = Number(new URL(c.url).port);
     const sockets: Socket[] = [];
     reaper.add(() => sockets.forEach((s) => s.destroy()));
@@ -124,7 +124,7 @@ describe('connection caps', { timeout: 120_000 }, () => {
 describe('error answers', { timeout: 60_000 }, () => {
   it('401 responses carry server stack traces with absolute paths: no stack or path reaches a client', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper);
+    const c = await startCliController(reaper, ['--agents', '1']);
     const bodies: string[] = [];
     for (const path of ['agents.list', 'jobs.list']) {
       const res = await fetch(`${c.url}/trpc/${path}`);
@@ -159,7 +159,7 @@ describe('listening beyond loopback', { timeout: 90_000 }, () => {
 
   it('the client endpoint has no TLS: --tls self-signed serves TLS, connect() pins the printed fingerprint, a wrong pin or plain HTTP gets nothing', async () => {
     const reaper = new Reaper();
-    const c = await startCli(reaper, ['--tls', 'self-signed']);
+    const c = await startCliController(reaper, ['--agents', '1', '--tls', 'self-signed']);
     expect(c.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(c.fingerprint).toBeDefined();
     const fl = await connect({ url: c.url, tokenFile: c.tokenFile, fingerprint: c.fingerprint, waitForAgents: 1 });
@@ -185,10 +185,10 @@ describe('listening beyond loopback', { timeout: 90_000 }, () => {
 
   it('the self-signed certificate is kept: a restart on the same state folder has the same fingerprint', async () => {
     const reaper = new Reaper();
-    const first = await startCli(reaper, ['--tls', 'self-signed']);
+    const first = await startCliController(reaper, ['--agents', '1', '--tls', 'self-signed']);
     first.proc.child.kill('SIGTERM');
     await within(first.proc.exited, 10_000, 'the first controller to stop');
-    const second = await startCli(reaper, ['--tls', 'self-signed'], { stateDir: first.stateDir });
+    const second = await startCliController(reaper, ['--agents', '1', '--tls', 'self-signed'], { stateDir: first.stateDir });
     expect(second.fingerprint).toBe(first.fingerprint);
   });
 });

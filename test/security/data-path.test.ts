@@ -12,7 +12,8 @@ import { Session } from '../../client/session.js';
 import { localClient, localHotPath } from '../../client/embedded.js';
 import { shipFunction } from '../../client/ship.js';
 import { decodeValue, encodeValue } from '../../contract/codec.js';
-import { Cleanup, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
+import { expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 import type { GenuinePeer } from './helpers.js';
 import { decodeFrame } from '../../agent/protocol/frame.js';
 import { transformer } from '../../contract/transformer.js';
@@ -23,8 +24,7 @@ import type { Controller } from '../../server/controller.js';
 import { ROOT } from '../lifecycle/helpers.js';
 import { rejection, until } from '../support/async.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 /** JSON text of an array nested `depth` deep, built without recursion. */
 const deepJson = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);

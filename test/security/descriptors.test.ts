@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { Cleanup, deferred, within } from './helpers.js';
+import { deferred, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 const FIXTURE = new URL('./fixtures/fd-controller.ts', import.meta.url).pathname;
 

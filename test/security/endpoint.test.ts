@@ -13,7 +13,6 @@ import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import { keyFromText, keyToText } from '../../agent/protocol/identity.js';
 import type { Controller } from '../../server/controller.js';
 import {
-  Cleanup,
   RawPeer,
   agentHandshake,
   expectStillServing,
@@ -30,12 +29,12 @@ import {
   startController,
   within,
 } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 import { AgentHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
 import type { Closed } from './helpers.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 /** The genuine lanes before an attack are the lanes after it: nobody else was disconnected. */
 async function expectUndisturbed(controller: Controller, before: string[]): Promise<void> {

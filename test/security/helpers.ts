@@ -27,30 +27,10 @@ import { identityFromSecret, keyFromText } from '../../agent/protocol/identity.j
 import type { AgentCredentials } from '../../agent/protocol/identity.js';
 import { deferred, within } from '../support/async.js';
 import type { Deferred } from '../support/async.js';
+import type { Reaper } from '../support/reaper.js';
 
 export { deferred, within };
 export type { Deferred };
-
-/** Cleanups run in reverse order after each test, all of them even when one fails. */
-export class Cleanup {
-  private readonly stack: Array<() => unknown> = [];
-
-  add(fn: () => unknown): void {
-    this.stack.push(fn);
-  }
-
-  async run(): Promise<void> {
-    const errors: unknown[] = [];
-    while (this.stack.length > 0) {
-      try {
-        await this.stack.pop()!();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
-  }
-}
 
 /** A controller under test and the lines it logged. */
 export interface TestController {
@@ -63,7 +43,7 @@ export interface TestController {
  * says otherwise) and waits for its lane. Embedded: private state folder, random token, removed
  * on close.
  */
-export async function startController(cleanup: Cleanup, opts: Omit<ControllerOptions, 'embedded' | 'log'> = {}): Promise<TestController> {
+export async function startController(cleanup: Reaper, opts: Omit<ControllerOptions, 'embedded' | 'log'> = {}): Promise<TestController> {
   const logs: string[] = [];
   const controller = await Controller.start({
     pools: { local: { launcher: 'local', agents: 1, slots: 1 } },
@@ -154,7 +134,7 @@ export class RawPeer {
   }
 
   /** Opens a connection; `maxPayload` is raised so the peer itself never refuses what it gets. */
-  static async connect(url: string, cleanup: Cleanup): Promise<RawPeer> {
+  static async connect(url: string, cleanup: Reaper): Promise<RawPeer> {
     const peer = new RawPeer(new WebSocket(url, { perMessageDeflate: false, maxPayload: 512 * 1024 * 1024 }));
     cleanup.add(() => peer.ws.terminate());
     await Promise.race([once(peer.ws, 'open'), peer.closed.then((c) => Promise.reject(new Error(`closed before opening (${c.code})`)))]);
@@ -162,7 +142,7 @@ export class RawPeer {
   }
 
   /** Wraps a socket a server just accepted (its first message may already be on the way). */
-  static wrap(ws: WebSocket, cleanup: Cleanup): RawPeer {
+  static wrap(ws: WebSocket, cleanup: Reaper): RawPeer {
     const peer = new RawPeer(ws);
     cleanup.add(() => ws.terminate());
     return peer;
@@ -207,7 +187,7 @@ export function agentHandshake(creds: AgentCredentials): AgentHandshake {
 }
 
 /** Dials the agent endpoint and does the handshake by hand with issued credentials. */
-export async function genuinePeer(controller: Controller, cleanup: Cleanup, pool = 'local'): Promise<GenuinePeer> {
+export async function genuinePeer(controller: Controller, cleanup: Reaper, pool = 'local'): Promise<GenuinePeer> {
   const creds = controller.registry.issue(pool, controller.agentUrl);
   const hs = agentHandshake(creds);
   const peer = await RawPeer.connect(controller.agentUrl, cleanup);
@@ -255,7 +235,7 @@ export function processExists(pid: number): boolean {
 }
 
 /** Starts the agent bundle as a launcher does: one line of JSON credentials on stdin, kept open. */
-export function spawnAgent(creds: AgentCredentials, cleanup: Cleanup): SpawnedAgent {
+export function spawnAgent(creds: AgentCredentials, cleanup: Reaper): SpawnedAgent {
   const child = spawn(process.execPath, [agentBundlePath()], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8');
@@ -280,7 +260,7 @@ export interface RawTcp {
   closed: Promise<void>;
 }
 
-export async function rawTcp(port: number, cleanup: Cleanup): Promise<RawTcp> {
+export async function rawTcp(port: number, cleanup: Reaper): Promise<RawTcp> {
   const socket = tcpConnect(port, '127.0.0.1');
   cleanup.add(() => socket.destroy());
   const chunks: Buffer[] = [];
@@ -295,7 +275,7 @@ export async function rawTcp(port: number, cleanup: Cleanup): Promise<RawTcp> {
  * Upgrades a raw TCP connection to a WebSocket on `path` by hand, so a test can then write bytes
  * that no WebSocket library would send. Resolves after the 101 response.
  */
-export async function rawUpgrade(port: number, path: string, cleanup: Cleanup): Promise<RawTcp & { headerBytes: number }> {
+export async function rawUpgrade(port: number, path: string, cleanup: Reaper): Promise<RawTcp & { headerBytes: number }> {
   const tcp = await rawTcp(port, cleanup);
   const got = deferred<number>();
   const onData = () => {
@@ -411,7 +391,7 @@ function locateFlip(all: Buffer, flip: Flip): { target?: number; safe: number } 
  * a login node that an attacker controls: it flips one bit of the first connection's handshake
  * (a masked client byte flips the same bit of what the controller reads) and carries the rest.
  */
-export async function tamperingRelay(controllerPort: number, flip: Flip, cleanup: Cleanup): Promise<TamperingRelay> {
+export async function tamperingRelay(controllerPort: number, flip: Flip, cleanup: Reaper): Promise<TamperingRelay> {
   let connections = 0;
   const flipped = deferred();
   const server = createTcpServer((down) => {

@@ -10,13 +10,13 @@ import { decodeFrame } from '../../agent/protocol/frame.js';
 import { Session } from '../../client/session.js';
 import type { MapOptions } from '../../client/session.js';
 import { localClient, localHotPath } from '../../client/embedded.js';
-import { Cleanup, RawPeer, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
+import { RawPeer, expectStillServing, genuinePeer, lanesSatisfy, readyMessage, sealMessage, startController, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 import type { GenuinePeer } from './helpers.js';
 import { until } from '../support/async.js';
 import type { Controller } from '../../server/controller.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 /** A raw lane that has said `ready`, and a job whose tasks go to every idle lane, it included. */
 async function rawLaneWithATask(controller: Controller, opts: MapOptions = {}) {

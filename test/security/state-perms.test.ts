@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { Reaper, tempDir, within } from '../lifecycle/helpers.js';
-import { startCli } from './cli-controller.js';
+import { startCliController } from '../support/cli-controller.js';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
@@ -26,7 +26,7 @@ describe('state folder permissions', { timeout: 90_000 }, () => {
     const oldUmask = process.umask(0o022);
     reaper.add(() => process.umask(oldUmask));
 
-    const c = await startCli(reaper, [], { stateDir: state });
+    const c = await startCliController(reaper, ['--agents', '1'], { stateDir: state });
     const fl = await connect({ url: c.url, tokenFile: c.tokenFile });
     reaper.add(() => fl.close());
     expect(await within(fl.map([1, 2], (x: number) => x + 1), 30_000, 'a map on the durable controller')).toEqual([2, 3]);
@@ -41,7 +41,7 @@ describe('state folder permissions', { timeout: 90_000 }, () => {
     const shared = join(tempDir(reaper), 'sticky');
     mkdirSync(shared);
     chmodSync(shared, 0o1777);
-    await expect(startCli(reaper, [], { stateDir: shared })).rejects.toThrow(/is a shared folder \(mode 1777\)/);
+    await expect(startCliController(reaper, ['--agents', '1'], { stateDir: shared })).rejects.toThrow(/is a shared folder \(mode 1777\)/);
     expect(mode(shared)).toBe('777');
   });
 });

@@ -4,11 +4,11 @@
  * an altered HELLO, AUTH or WELCOME, a real agent dials again and gets its lane.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanup, expectStillServing, lanesSatisfy, spawnAgent, startController, tamperingRelay, within } from './helpers.js';
+import { expectStillServing, lanesSatisfy, spawnAgent, startController, tamperingRelay, within } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 import type { Flip } from './helpers.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 const flips: Array<[string, Flip]> = [
   ['HELLO (its challenge)', { direction: 'toAgent', frame: 0, byte: 10, bit: 3 }],

@@ -7,10 +7,10 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, connect as tcpConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
-import { Cleanup, laneIds, lanesSatisfy, parseFrames, processExists, runMap, spawnAgent, startController } from './helpers.js';
+import { laneIds, lanesSatisfy, parseFrames, processExists, runMap, spawnAgent, startController } from './helpers.js';
+import { Reaper } from '../support/reaper.js';
 
-const cleanup = new Cleanup();
-afterEach(() => cleanup.run());
+const cleanup = Reaper.afterEach();
 
 const ARG = 'SECRET-ARG-7f3a';
 const ARG_BYTES = 'SECRET-ARGBIN-3d9e';

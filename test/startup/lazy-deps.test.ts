@@ -4,9 +4,10 @@
  * code only when an embedded controller starts. Checked by behaviour in real child processes
  * (which modules got loaded), not by time; the time is in test/bench/startup.bench.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startCliController } from '../support/cli-controller.js';
 import type { CliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -51,11 +52,11 @@ describe('what importing flotilla loads', () => {
 });
 
 describe('a session with a running controller', () => {
+  const reaper = Reaper.afterAll();
   let ctl: CliController;
   beforeAll(async () => {
-    ctl = await startCliController(['--agents', '1']);
+    ctl = await startCliController(reaper, ['--agents', '1']);
   });
-  afterAll(() => ctl?.stop());
 
   it('connect({ url }) and a map load no server module and no native module', async () => {
     const seen = await probe('remote', ctl.url, ctl.tokenFile);

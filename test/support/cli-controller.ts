@@ -1,56 +1,85 @@
 /**
  * A `flotilla controller` process started from dist/, for tests that drive the CLI or connect
- * to a standalone controller: its URL, token file, what it printed, and a stop that waits for it.
+ * to a standalone controller: its URL, token, what it printed, and a stop that waits for it.
+ * Its reaper stops it (and removes its state folder) at the end, whatever the test did.
  */
 import { execa } from 'execa';
-import type { ResultPromise } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { within } from './async.js';
+import { ROOT, startProcess } from './process.js';
+import type { Proc } from './process.js';
+import type { Reaper } from './reaper.js';
 
-export const CLI = join(import.meta.dirname, '../../dist/server/cli.js');
+export const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 
 export interface CliController {
+  proc: Proc;
   url: string;
-  tokenFile: string;
   stateDir: string;
+  tokenFile: string;
+  /** The token in `tokenFile` ('' with --no-token). */
+  token: string;
+  /** The TLS certificate's fingerprint, with --tls. */
+  fingerprint?: string;
   /** Everything it wrote to stdout and stderr so far. */
   stdout(): string;
   stderr(): string;
+  /** SIGTERM, and waits for it to end (SIGKILL after 10 s). */
   stop(): Promise<void>;
   /** SIGKILLs it (its agents leave by their grace period), and waits for it to be gone. */
   kill(): Promise<void>;
 }
 
-/** Starts a controller on a free port with its own state folder; resolves once it has printed how to connect. */
-export async function startCliController(args: string[] = [], env: Record<string, string> = {}): Promise<CliController> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-cli-'));
-  const proc: ResultPromise = execa('node', [CLI, 'controller', '--port', '0', '--state-dir', stateDir, ...args], { reject: false, buffer: false, env });
+/** Options of {@link startCliController}. */
+export interface CliControllerOptions {
+  /** Over this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** @default a temporary folder of the reaper */
+  stateDir?: string;
+  /** Runs it through `sh -c` after this prefix (e.g. `ulimit -n 1024;`). */
+  shell?: string;
+}
+
+/**
+ * Starts `flotilla controller --port 0 --state-dir <private folder> ...args` and resolves once it
+ * has printed how to connect (fails with what it printed if it exits first).
+ */
+export async function startCliController(reaper: Reaper, args: string[] = [], opts: CliControllerOptions = {}): Promise<CliController> {
+  const stateDir = opts.stateDir ?? join(reaper.tempDir('flotilla-cli-'), 'state');
+  const argv = [CLI, 'controller', '--port', '0', '--state-dir', stateDir, ...args];
+  const env = { ...process.env, ...opts.env };
+  const proc = opts.shell
+    ? startProcess(reaper, 'sh', ['-c', `${opts.shell} exec "$@"`, 'sh', process.execPath, ...argv], env)
+    : startProcess(reaper, process.execPath, argv, env);
+  const stop = async (signal: NodeJS.Signals) => {
+    proc.child.kill(signal);
+    await within(proc.exited, 10_000, 'the controller to stop').catch(() => proc.child.kill('SIGKILL'));
+    await proc.exited;
+  };
+  reaper.add(() => stop('SIGTERM'));
   let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c: Buffer) => (err += c));
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c;
+  proc.child.stdout.setEncoding('utf8');
+  const printed = new Promise<void>((resolve, reject) => {
+    proc.child.stdout.on('data', (d: string) => {
+      out += d;
       if (/connect with: .*\n/.test(out)) resolve();
     });
-    void proc.then(() => reject(new Error(`controller exited early: ${out}${err}`)));
+    void proc.exited.then((e) => reject(new Error(`the controller exited (${e.code ?? e.signal}) before listening: ${out}${proc.stderr()}`)));
   });
+  await within(printed, 20_000, () => `the controller to print its URL; stdout: ${out}; stderr: ${proc.stderr()}`);
+  const tokenFile = /token file: (\S+)/.exec(out)?.[1] ?? join(stateDir, 'token');
   return {
+    proc,
     url: /listening on (\S+)/.exec(out)![1]!,
-    tokenFile: /token file: (\S+)/.exec(out)?.[1] ?? '',
     stateDir,
+    tokenFile,
+    token: existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '',
+    fingerprint: /fingerprint: ([0-9A-F:]{95})/.exec(out)?.[1],
     stdout: () => out,
-    stderr: () => err,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await proc;
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-    kill: async () => {
-      proc.kill('SIGKILL');
-      await proc;
-    },
+    stderr: () => proc.stderr(),
+    stop: () => stop('SIGTERM'),
+    kill: () => stop('SIGKILL'),
   };
 }
 

@@ -18,13 +18,21 @@ export function newTag(): string {
 
 /** Pids of running processes (zombies excluded) whose environment holds `FLOTILLA_TEST_TAG=tag`, this one aside. */
 export function taggedProcesses(tag: string): number[] {
-  const needle = `${TAG_VAR}=${tag}`;
+  return processesWithEnv(`${TAG_VAR}=${tag}`);
+}
+
+/**
+ * Pids of running processes (zombies excluded) whose environment holds `entry` (`NAME=value`),
+ * or an entry `entry` accepts, this one aside.
+ */
+export function processesWithEnv(entry: string | ((e: string) => boolean)): number[] {
+  const has = typeof entry === 'string' ? (e: string) => e === entry : entry;
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(needle)) continue;
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some(has)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // exited, not yet reaped
       out.push(pid);
@@ -42,15 +50,40 @@ export async function waitNoneTagged(tag: string, bound: number, what: string): 
   for (let n = 0; ; n++) {
     const alive = taggedProcesses(tag);
     if (alive.length === 0) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: tagged process(es) ${alive.map(describe).join(', ')} still running after ${ms} ms`);
+    if (Date.now() - t0 > ms) throw new Error(`${what}: tagged process(es) ${alive.map(describeProcess).join(', ')} still running after ${ms} ms`);
     await new Promise((r) => setTimeout(r, pollDelay(n)));
   }
 }
 
-function describe(pid: number): string {
+/** `pid (its command line)`, for messages. */
+export function describeProcess(pid: number): string {
   try {
     return `${pid} (${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 120)})`;
   } catch {
     return String(pid);
   }
+}
+
+/** Waits (polling: another process ending has no event here) up to `bound` for none to carry `entry`; returns those that still do. */
+export async function survivors(entry: string | ((e: string) => boolean), bound: number): Promise<number[]> {
+  const ms = scaled(bound);
+  const t0 = Date.now();
+  for (let n = 0; ; n++) {
+    const alive = processesWithEnv(entry);
+    if (alive.length === 0 || Date.now() - t0 > ms) return alive;
+    await new Promise((r) => setTimeout(r, pollDelay(n)));
+  }
+}
+
+/** Ends `pids` (SIGKILL) and returns how to name them. */
+export function killAll(pids: number[]): string[] {
+  const names = pids.map(describeProcess);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return names;
 }
