@@ -4,6 +4,7 @@
  * door) and wires them. Listens on loopback unless told otherwise, and refuses to listen
  * elsewhere without a token and TLS (server/http/auth.ts).
  */
+import { setMaxListeners } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -36,6 +37,12 @@ export type { ControllerOptions } from './controller-options.js';
 
 type Options = ControllerOptions & { log: (line: string) => void };
 
+/** Every open result stream listens to the closing signal: any number, without a leak warning. */
+function withoutListenerLimit(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
+}
+
 export class Controller {
   readonly version = VERSION;
   /** The control plane's events: jobs, tasks, lanes, pools, agents; any number of subscribers. */
@@ -57,7 +64,7 @@ export class Controller {
   private readonly poolSet: PoolSet;
   private readonly closing = new AbortController();
   /** Aborted when the controller starts closing: result streams end with CLOSED. */
-  readonly closingSignal: AbortSignal = this.closing.signal;
+  readonly closingSignal: AbortSignal = withoutListenerLimit(this.closing.signal);
   /** SHA-256 fingerprint of the certificate clients see, when it serves TLS (AA:BB:...). */
   fingerprint: string | undefined;
   private readonly endpoint: AgentEndpoint;
