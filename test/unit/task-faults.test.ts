@@ -98,6 +98,22 @@ describe('timeouts', () => {
     expect(channel.sent).toContainEqual({ t: 'cancel', runs: [channel.started[0]!.run] });
   });
 
+  it('takes a lane away that neither starts nor answers its tasks with a timeout, and runs them elsewhere', async () => {
+    const { scheduler } = makeScheduler();
+    const { lane, channel } = connectLane(scheduler, (t) => ({ ok: t.arg }));
+    channel.freeze();
+    const job = submit(scheduler, ['x'], { timeoutMs: 100 });
+    const t0 = Date.now();
+    await runUntil(() => !scheduler.lanes.has(lane));
+    // Twice the timeout plus 10 s of grace, from dispatch: not a moment before.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(10_200);
+    expect(channel.isOpen).toBe(false);
+    const { channel: b } = connectLane(scheduler, (t) => ({ ok: `${t.arg} on b` }));
+    await runUntil(() => job.finished);
+    expect(value(results(job)[0])).toBe('x on b');
+    expect(b.started).toHaveLength(1);
+  });
+
   it('tells the pools to replace a lane whose timed-out task does not leave its slot', async () => {
     const { scheduler } = makeScheduler();
     const { lane } = connectLane(scheduler, () => ({ never: true }));

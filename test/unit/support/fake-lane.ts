@@ -56,6 +56,8 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
   readonly started: FakeTask[] = [];
   private running: Running | undefined;
   private open = true;
+  /** Set by `freeze`: the agent takes frames in but starts and answers nothing. */
+  private frozen = false;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
@@ -104,6 +106,11 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
     this.onclose?.(1006, why);
   }
 
+  /** The agent freezes (a stopped process, a wedged event loop): it starts and answers nothing from now on. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   /** Answers the held task `run` now. */
   finish(run: number, answer: Answer = { ok: null }): void {
     if (this.running?.task.run !== run) throw new Error(`run ${run} is not running on this lane`);
@@ -129,7 +136,7 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
 
   /** Starts the next queued task if the slot is free. */
   private next(): void {
-    if (this.running || !this.open) return;
+    if (this.running || !this.open || this.frozen) return;
     const task = this.queued.shift();
     if (!task) return;
     this.started.push(task);
@@ -165,7 +172,8 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
   }
 
   private deliver(msg: ToController): void {
-    this.later(this.latencyMs, () => this.open && this.onmessage?.(msg, []));
+    if (this.frozen) return;
+    this.later(this.latencyMs, () => this.open && !this.frozen && this.onmessage?.(msg, []));
   }
 
   private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
