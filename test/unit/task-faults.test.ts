@@ -145,6 +145,21 @@ describe('cancel', () => {
     expect(value(results(other)[0])).toBe('other');
   });
 
+  it('aborts the tasks queued behind the running one on a lane too, in one cancel frame', async () => {
+    const { scheduler } = makeScheduler();
+    const { lane, channel } = connectLane(scheduler, (t) => ({ ok: t.arg, ms: t.arg === 'long' ? 1000 : 0.5 }), { latencyMs: 0 });
+    const warm = submit(scheduler, ['w']); // the function's duration is known from now on: the lane prefetches
+    await runUntil(() => warm.finished);
+    const job = submit(scheduler, ['long', 'a', 'b', 'c', 'd', 'e'], { fn: 'f' });
+    await runUntil(() => channel.current?.arg === 'long' && channel.queued.length >= 2);
+    const held = [...lane.runs];
+    expect(scheduler.cancel(job.id).cancelled).toBe(6);
+    expect(channel.sent.at(-1)).toEqual({ t: 'cancel', runs: held });
+    await runUntil(() => lane.draining.size === 0);
+    expect(channel.holding).toBe(0);
+    expect(results(job).every((r) => !r.ok && r.error.code === 'CANCELLED')).toBe(true);
+  });
+
   it('names an unknown job or a bad index', () => {
     const { scheduler } = makeScheduler();
     const job = submit(scheduler, [1]);
