@@ -15,7 +15,8 @@ import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
-import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
+import type { PoolPlan, SlotOffer } from './pool-options.js';
+import type { CommonPoolOptions } from '../contract/pool-options.js';
 import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
 import { Emitter } from './emitter.js';
 import type { ControlEventStream } from './events.js';
@@ -29,22 +30,6 @@ export interface PoolContext {
   events: ControlEventStream;
   /** Whether jobs of this pool are unfinished. */
   hasWork(): boolean;
-}
-
-/** Options of a pool of local agents. */
-export interface LocalPoolOptions extends CommonPoolOptions {
-  launcher: 'local';
-  /** A fixed number of agent processes: min = max = agents. @default the machine's cores, when neither min nor max is given */
-  agents?: number;
-  /** Task slots per agent (each a thread). @default 1 */
-  slots?: number;
-  /** Node binary for agents. @default the controller's */
-  node?: string;
-  /**
-   * Environment for agents beyond what they get from the controller's: an allow-list (PATH, HOME,
-   * locale, proxies, module systems, conda, GPUs, thread counts...), never its secrets.
-   */
-  env?: Record<string, string>;
 }
 
 /** Launch failures in a row after which a pool stops trying. */
