@@ -4,19 +4,24 @@
  * a slow task's result goes out as soon as it is ready.
  */
 import { decodeValue, encodeValue } from '../contract/codec.js';
-import { errorProps, FlotillaError } from '../contract/errors.js';
-import { cleanStack } from './stack.js';
-import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorContext } from '../contract/errors.js';
 import { packEncoded, unpackEncoded } from '../contract/messages.js';
 import { boundedErrorInfo } from '../contract/bounds.js';
 import type { ToAgent, ToController, WirePart, WireResult, WireTask } from '../contract/messages.js';
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
+import { registerBuiltins } from './builtin-table.js';
+import { BUILTINS } from './builtins.js';
+import { toErrorInfo } from './error-info.js';
 import { S } from './lane-state.js';
 import { Waiters } from '../contract/waiters.js';
 import type { CpuClock } from './task-usage.js';
 import type { TaskContext } from '../contract/task-context.js';
 
+
+// Specs may name the agent's builtins (a flow unit) from the first task on.
+registerBuiltins(BUILTINS);
 
 type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 type Queued = { task: WireTask; bins: Buffer[]; cancelled?: boolean };
@@ -413,22 +418,4 @@ export class Runner {
     this.pending = [];
     this.pendingBins = [];
   }
-}
-
-/** The wire shape of whatever a task threw, with the agent's context. */
-export function toErrorInfo(err: unknown, context: ErrorContext): ErrorInfo {
-  if (err instanceof FlotillaError) return { ...err.toInfo(), stack: cleanStack(err.stack), context: { ...context, ...err.context } };
-  if (err instanceof Error) {
-    const info: ErrorInfo = { code: 'TASK_ERROR', message: err.message, name: err.name, stack: cleanStack(err.stack), context };
-    const props = errorProps(err);
-    if (props) info.props = props;
-    return info;
-  }
-  let message: string;
-  try {
-    message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
-  } catch {
-    message = String(err);
-  }
-  return { code: 'TASK_ERROR', message: `task threw a non-Error value: ${message}`, context };
 }
