@@ -19,6 +19,7 @@ export type Send = (msg: ToController, bins?: Uint8Array[]) => void;
 /** Results older than this are sent before another task starts, so slow tasks report promptly. */
 const FLUSH_AFTER_MS = 1;
 
+/** One slot's results and emitted parts, batched on their way to the controller. */
 export class Outbox implements PartSink {
   private pending: WireResult[] = [];
   private pendingBins: Uint8Array[] = [];
@@ -105,6 +106,7 @@ export class Outbox implements PartSink {
     this.pending.push(r);
   }
 
+  /** Flushes at the end of this turn, when anything waits to be sent. */
   scheduleFlush(): void {
     if (this.flushScheduled || (this.pending.length === 0 && this.parts.length === 0)) return;
     this.flushScheduled = true;
