@@ -26,6 +26,9 @@ if (runDir) {
   const testPath = expect.getState().testPath;
   const file = testPath ? relative(process.cwd(), testPath) : 'this test file';
   afterAll(async () => {
+    // esbuild's service is the worker's own helper (module functions build in the test process):
+    // stop it, as the worker's exit would.
+    await (await import('esbuild')).stop();
     const procs = killAll(await survivors(`TMPDIR=${dir}`, WAIT_MS));
     const files = readdirSync(dir).filter((f) => !CACHES.test(f));
     rmSync(dir, { recursive: true, force: true });
