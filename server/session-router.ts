@@ -1,0 +1,91 @@
+/**
+ * The `session` procedures: many jobs submitted in one call (each checked as `map.submit`
+ * checks one, a bad one failing alone with its own error), and one stream per session carrying
+ * the results of every job it follows. A session's maps of one event-loop turn travel as one
+ * message, and their results share one subscription.
+ */
+import { describeZodError, submitSchema } from '../contract/schemas.js';
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import { fnSpecId } from '../contract/fnspec.js';
+import { packed } from '../contract/packed.js';
+import { followSchema, streamIdSchema, submitManySchema } from '../contract/session-schemas.js';
+import { z } from 'zod';
+import type { ControlPlane } from './control-plane.js';
+import { clientFeeds } from './result-feed.js';
+import type { FeedPart } from './result-feed.js';
+import { BATCH, BATCH_BYTES, drained, estimate, submittingOn } from './result-stream.js';
+import { authed, router } from './trpc.js';
+
+export type { FeedPart };
+
+/** One job's answer: its id, or why it was refused. */
+export type SubmitOutcome = { jobId: string; total: number } | { error: ErrorInfo };
+
+/** A refusal as the client sees it: a FlotillaError's own, anything else only in the log. */
+function refusal(plane: ControlPlane, err: unknown): { error: ErrorInfo } {
+  if (err instanceof FlotillaError) return { error: err.toInfo() };
+  plane.reportInternal('session.submit', err);
+  return { error: { code: 'INTERNAL', message: 'internal error in the controller (its log has the details)' } };
+}
+
+/** The `session` sub-router. */
+export function sessionRouter() {
+  return router({
+    /** Queues many maps; one outcome per job, in order. */
+    submit: authed.input(submitManySchema).mutation(({ ctx, input }) => {
+      const feed = input.stream === undefined ? undefined : clientFeeds(ctx.ws).feed(input.stream);
+      return input.jobs.map((raw, i): SubmitOutcome => {
+        try {
+          const parsed = submitSchema.safeParse(raw);
+          if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, `job ${i} of the submission`));
+          const job = parsed.data;
+          const res = ctx.plane.submit({ ...job, fn: job.fn && { ...job.fn, id: fnSpecId(job.fn) } });
+          if (res.total > job.args.length && ctx.ws) submittingOn(ctx.ws, ctx.plane).add(res.jobId);
+          if (feed && res.total > 0) {
+            try {
+              feed.follow(ctx.plane.job(res.jobId), 0);
+            } catch (err) {
+              return { ...res, ...refusal(ctx.plane, err) };
+            }
+          }
+          return res;
+        } catch (err) {
+          return refusal(ctx.plane, err);
+        }
+      });
+    }),
+    /** Adds jobs to a stream, each from an offset (attach, or again after a reconnect). */
+    follow: authed.input(followSchema).mutation(({ ctx, input }) => {
+      const feed = clientFeeds(ctx.ws).feed(input.stream);
+      return input.jobs.map(({ jobId, offset }): { ok: true } | { error: ErrorInfo } => {
+        try {
+          feed.follow(ctx.plane.job(jobId), offset);
+          return { ok: true };
+        } catch (err) {
+          return refusal(ctx.plane, err);
+        }
+      });
+    }),
+    /**
+     * The results of every job the stream follows, as they finish: each event carries parts of
+     * several jobs (job id, offset past its results, total). A job that cannot finish because the
+     * controller closes ends with a part carrying the error.
+     */
+    results: authed.input(z.object({ stream: streamIdSchema })).subscription(async function* ({ ctx, input, signal }) {
+      const feeds = clientFeeds(ctx.ws);
+      const feed = feeds.feed(input.stream);
+      try {
+        for (;;) {
+          const parts = await feed.next(BATCH, BATCH_BYTES, estimate, signal, ctx.plane.closingSignal, ctx.plane.durable);
+          if (parts.length === 0) return;
+          // Over WebSocket each part's results travel packed, one string rather than a walk of every result.
+          yield ctx.ws ? parts.map((p) => ({ ...p, results: packed(p.results) })) : parts;
+          await drained(ctx.ws, signal);
+        }
+      } finally {
+        feeds.drop(input.stream);
+      }
+    }),
+  });
+}
