@@ -13,6 +13,8 @@ import { transformer } from '../contract/transformer.js';
 import { CHUNK_TARGET_BYTES } from '../contract/limits.js';
 import { argumentBudget, packToFit } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
+import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
+import type { MuxTransport } from './result-mux.js';
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -26,6 +28,8 @@ export interface HotPath {
   append(input: AppendInput): Promise<{ sent: number }>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
+  /** Many jobs in one submission, and many jobs' results on one stream (client/result-mux.ts). */
+  readonly mux: MuxTransport;
 }
 
 /** The hot path over tRPC. */
@@ -44,6 +48,39 @@ export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
     },
     watch: (jobId, onBatch, onError) => {
       const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
+      return () => sub.unsubscribe();
+    },
+    mux: trpcMux(trpc),
+  };
+}
+
+/** The mux's calls over tRPC: a turn's jobs in as few messages as keep each within the controller's limit. */
+function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
+  return {
+    submit: async (stream, jobs) => {
+      const groups: { jobs: SubmitInput[]; sent: number[] }[] = [];
+      let group = { jobs: [] as SubmitInput[], sent: [] as number[] };
+      let bytes = 0;
+      for (const job of jobs) {
+        const budget = argumentBudget(job.fn);
+        const { args, count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
+        const size = CHUNK_TARGET_BYTES - budget + argBytes;
+        if (group.jobs.length > 0 && (bytes + size > CHUNK_TARGET_BYTES || group.jobs.length >= MAX_JOBS_PER_SUBMIT)) {
+          groups.push(group);
+          group = { jobs: [], sent: [] };
+          bytes = 0;
+        }
+        group.jobs.push({ ...job, args });
+        group.sent.push(count);
+        bytes += size;
+      }
+      groups.push(group);
+      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, jobs: g.jobs })));
+      return answers.flatMap((a, g) => a.map((o, i) => ({ ...o, sent: groups[g]!.sent[i] })));
+    },
+    follow: (stream, jobs) => trpc.session.follow.mutate({ stream, jobs }),
+    open: (stream, on) => {
+      const sub = trpc.session.results.subscribe({ stream }, { onStarted: () => on.started(), onData: (parts) => on.data(parts), onError: (err) => on.error(err) });
       return () => sub.unsubscribe();
     },
   };

@@ -3,6 +3,8 @@
  * per session that follows many jobs.
  */
 import { z } from 'zod';
+import type { ErrorInfo } from './errors.js';
+import type { TaskResult } from './job-types.js';
 
 /** Jobs one `session.submit` call may carry. */
 export const MAX_JOBS_PER_SUBMIT = 4096;
@@ -24,3 +26,18 @@ export const followSchema = z.object({
   stream: streamIdSchema,
   jobs: z.array(z.object({ jobId: z.string().min(1), offset: z.number().int().min(0) })).min(1).max(MAX_JOBS_PER_SUBMIT),
 });
+
+/** One job's part of a `session.results` event: results from where its last part stopped, or why it ends. */
+export interface FeedPart {
+  jobId: string;
+  /** Offset in the job's log just past these results. */
+  seq: number;
+  results: TaskResult[];
+  total: number;
+  pool: string;
+  /** Set when the job's stream ends without all its results (the controller closed). */
+  error?: ErrorInfo;
+}
+
+/** One job's answer to `session.submit`: its id, or why it was refused. */
+export type SubmitOutcome = { jobId: string; total: number; error?: undefined } | { error: ErrorInfo; jobId?: undefined };

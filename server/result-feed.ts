@@ -7,24 +7,15 @@
 import { FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { Waiters } from '../contract/waiters.js';
+import type { FeedPart } from '../contract/session-schemas.js';
 import type { Job, TaskResult } from './job.js';
+
+export type { FeedPart };
 
 /** Result streams one client may hold open at once. */
 export const MAX_FEEDS_PER_CLIENT = 16;
 /** Jobs one client's streams may follow at once (a finished job stops counting once its results are sent). */
 export const MAX_FOLLOWED_PER_CLIENT = 200_000;
-
-/** One job's part of a feed event: results from where the last part stopped, or why it ends. */
-export interface FeedPart {
-  jobId: string;
-  /** Offset in the job's log just past these results. */
-  seq: number;
-  results: TaskResult[];
-  total: number;
-  pool: string;
-  /** Set when the job's stream ends without all its results (the controller closed). */
-  error?: ErrorInfo;
-}
 
 interface Followed {
   job: Job;

@@ -10,17 +10,13 @@ import type { ErrorInfo } from '../contract/errors.js';
 import { fnSpecId } from '../contract/fnspec.js';
 import { packed } from '../contract/packed.js';
 import { followSchema, streamIdSchema, submitManySchema } from '../contract/session-schemas.js';
+import type { FeedPart, SubmitOutcome } from '../contract/session-schemas.js';
 import { z } from 'zod';
 import type { ControlPlane } from './control-plane.js';
 import { clientFeeds } from './result-feed.js';
-import type { FeedPart } from './result-feed.js';
 import { BATCH, BATCH_BYTES, drained, estimate, submittingOn } from './result-stream.js';
 import { authed, router } from './trpc.js';
 
-export type { FeedPart };
-
-/** One job's answer: its id, or why it was refused. */
-export type SubmitOutcome = { jobId: string; total: number } | { error: ErrorInfo };
 
 /** A refusal as the client sees it: a FlotillaError's own, anything else only in the log. */
 function refusal(plane: ControlPlane, err: unknown): { error: ErrorInfo } {
@@ -46,7 +42,9 @@ export function sessionRouter() {
             try {
               feed.follow(ctx.plane.job(res.jobId), 0);
             } catch (err) {
-              return { ...res, ...refusal(ctx.plane, err) };
+              // Nobody could see its results: it does not run.
+              ctx.plane.cancel(res.jobId);
+              return refusal(ctx.plane, err);
             }
           }
           return res;
@@ -80,7 +78,7 @@ export function sessionRouter() {
           const parts = await feed.next(BATCH, BATCH_BYTES, estimate, signal, ctx.plane.closingSignal, ctx.plane.durable);
           if (parts.length === 0) return;
           // Over WebSocket each part's results travel packed, one string rather than a walk of every result.
-          yield ctx.ws ? parts.map((p) => ({ ...p, results: packed(p.results) })) : parts;
+          yield ctx.ws ? parts.map((p): FeedPart => ({ ...p, results: packed(p.results) })) : parts;
           await drained(ctx.ws, signal);
         }
       } finally {
