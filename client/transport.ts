@@ -54,28 +54,56 @@ export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
   };
 }
 
+/** One message of a submission: its jobs, the functions they share, its size so far. */
+interface Group {
+  jobs: unknown[];
+  fns: unknown[];
+  fnKeys: Map<string, { at: number; budget: number }>;
+  sent: number[];
+  bytes: number;
+}
+
+const newGroup = (): Group => ({ jobs: [], fns: [], fnKeys: new Map(), sent: [], bytes: 0 });
+
+/** A function spec's content as a key (maps in a loop ship equal specs as distinct objects); none if it has no JSON form. */
+function fnKey(fn: unknown): string | undefined {
+  try {
+    return JSON.stringify(fn);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The mux's calls over tRPC: a turn's jobs in as few messages as keep each within the controller's limit. */
 function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
   return {
     submit: async (stream, jobs) => {
-      const groups: { jobs: SubmitInput[]; sent: number[] }[] = [];
-      let group = { jobs: [] as SubmitInput[], sent: [] as number[] };
-      let bytes = 0;
+      const groups: Group[] = [];
+      let group = newGroup();
       for (const job of jobs) {
-        const budget = argumentBudget(job.fn);
+        // A function several maps run travels once per message, and is measured once.
+        const key = job.fn && fnKey(job.fn);
+        let shared = key === undefined ? undefined : group.fnKeys.get(key);
+        const budget = shared ? shared.budget : argumentBudget(job.fn);
         const { args, count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
-        const size = CHUNK_TARGET_BYTES - budget + argBytes;
-        if (group.jobs.length > 0 && (bytes + size > CHUNK_TARGET_BYTES || group.jobs.length >= MAX_JOBS_PER_SUBMIT)) {
+        const size = (shared ? 0 : CHUNK_TARGET_BYTES - budget) + argBytes;
+        if (group.jobs.length > 0 && (group.bytes + size > CHUNK_TARGET_BYTES || group.jobs.length >= MAX_JOBS_PER_SUBMIT)) {
           groups.push(group);
-          group = { jobs: [], sent: [] };
-          bytes = 0;
+          group = newGroup();
+          shared = undefined;
         }
-        group.jobs.push({ ...job, args });
+        if (key !== undefined && !shared) {
+          shared = { at: group.fns.length, budget };
+          group.fns.push(job.fn);
+          group.fnKeys.set(key, shared);
+        }
+        const { fn: _fn, ...rest } = job;
+        group.jobs.push(shared ? { ...rest, args, fnAt: shared.at } : { ...job, args });
         group.sent.push(count);
-        bytes += size;
+        group.bytes += size;
       }
       groups.push(group);
-      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, jobs: g.jobs })));
+      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, fns: g.fns, jobs: g.jobs })));
       return answers.flatMap((a, g) => a.map((o, i) => ({ ...o, sent: groups[g]!.sent[i] })));
     },
     follow: (stream, jobs) => trpc.session.follow.mutate({ stream, jobs }),

@@ -14,10 +14,12 @@ export const streamIdSchema = z.string().min(1).max(64);
 
 /**
  * Input of `session.submit`. Each job is checked on its own (as `map.submit`'s input), so a bad
- * one fails alone; with `stream`, each accepted job's results go to that stream.
+ * one fails alone; with `stream`, each accepted job's results go to that stream. A function that
+ * several jobs run travels once, in `fns`: such a job gives its index as `fnAt` instead of `fn`.
  */
 export const submitManySchema = z.object({
   stream: streamIdSchema.optional(),
+  fns: z.array(z.unknown()).max(MAX_JOBS_PER_SUBMIT).optional(),
   jobs: z.array(z.unknown()).min(1).max(MAX_JOBS_PER_SUBMIT),
 });
 

@@ -4,7 +4,9 @@
  * the results of every job it follows. A session's maps of one event-loop turn travel as one
  * message, and their results share one subscription.
  */
-import { describeZodError, submitSchema } from '../contract/schemas.js';
+import { describeZodError, fnSpecSchema, submitSchema } from '../contract/schemas.js';
+import type { FnSpec } from '../contract/fnspec.js';
+import type { SubmitInput } from '../contract/schemas.js';
 import { FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { fnSpecId } from '../contract/fnspec.js';
@@ -25,18 +27,43 @@ function refusal(plane: ControlPlane, err: unknown): { error: ErrorInfo } {
   return { error: { code: 'INTERNAL', message: 'internal error in the controller (its log has the details)' } };
 }
 
+/** A job of `session.submit` whose function is one of `fns`. */
+const { fn: _fn, fnName: _name, fnVersion: _version, ...sharedShape } = submitSchema.shape;
+const jobOfShared = z.object({ ...sharedShape, fnAt: z.number().int().min(0) });
+
+/** The submission's shared functions, each checked (and given its id) once, when a job first uses it. */
+function sharedFunctions(raw: unknown[]): (at: number) => FnSpec {
+  const checked: (FnSpec | FlotillaError)[] = [];
+  return (at) => {
+    if (checked[at] === undefined) {
+      if (at >= raw.length) checked[at] = new FlotillaError('BAD_INPUT', `fnAt ${at} names no function of the submission (it has ${raw.length})`);
+      else {
+        const parsed = fnSpecSchema.safeParse(raw[at]);
+        checked[at] = parsed.success ? { ...parsed.data, id: fnSpecId(parsed.data) } : new FlotillaError('BAD_INPUT', describeZodError(parsed.error, `function ${at} of the submission`));
+      }
+    }
+    const fn = checked[at]!;
+    if (fn instanceof FlotillaError) throw fn;
+    return fn;
+  };
+}
+
 /** The `session` sub-router. */
 export function sessionRouter() {
   return router({
     /** Queues many maps; one outcome per job, in order. */
     submit: authed.input(submitManySchema).mutation(({ ctx, input }) => {
       const feed = input.stream === undefined ? undefined : clientFeeds(ctx.ws).feed(input.stream);
+      const fns = sharedFunctions(input.fns ?? []);
       return input.jobs.map((raw, i): SubmitOutcome => {
         try {
-          const parsed = submitSchema.safeParse(raw);
+          const at = typeof raw === 'object' && raw !== null ? (raw as { fnAt?: unknown }).fnAt : undefined;
+          const parsed = (at === undefined ? submitSchema : jobOfShared).safeParse(raw);
           if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, `job ${i} of the submission`));
-          const job = parsed.data;
-          const res = ctx.plane.submit({ ...job, fn: job.fn && { ...job.fn, id: fnSpecId(job.fn) } });
+          const { fnAt: _at, ...job } = parsed.data as SubmitInput & { fnAt?: number };
+          // Lanes cache functions by id: a client does not get to choose which cached code its id names.
+          const fn = at === undefined ? job.fn && { ...job.fn, id: fnSpecId(job.fn) } : fns(at as number);
+          const res = ctx.plane.submit({ ...job, fn });
           if (res.total > job.args.length && ctx.ws) submittingOn(ctx.ws, ctx.plane).add(res.jobId);
           if (feed && res.total > 0) {
             try {
