@@ -71,7 +71,7 @@ export class MapRunner {
     this.hold(+1);
     let jobId = '';
     let total = 0;
-    const { streamed, results, end } = this.#results(job, () => jobId);
+    const { streamed, results, end, started } = this.#results(job, () => jobId);
     try {
       // Results stream while later chunks are still being sent.
       const sent = this.send(
@@ -80,6 +80,7 @@ export class MapRunner {
           jobId = id;
           total = n;
           job.started(id, n);
+          started();
         },
         results,
       );
@@ -107,9 +108,11 @@ export class MapRunner {
 
   /**
    * Where a job's results go on the session's stream: into `job`; `streamed` resolves once all
-   * have arrived (or rejects with what ended the stream); `end` stops taking them.
+   * have arrived (or rejects with what ended the stream); `end` stops taking them. Results that
+   * come before the job has its id and total (a submit's answer can trail its first results)
+   * wait for `started`.
    */
-  #results<R>(job: MapJob<R>, id: () => string): { streamed: Promise<void>; results: Results; end: (err?: unknown) => void } {
+  #results<R>(job: MapJob<R>, id: () => string): { streamed: Promise<void>; results: Results; end: (err?: unknown) => void; started: () => void } {
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const streamed = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
@@ -124,20 +127,28 @@ export class MapRunner {
       else resolve();
     };
     this.#streams.add(end);
+    let early: ResultBatch[] | undefined = [];
+    const take = (b: ResultBatch) => {
+      if (!open) return;
+      job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
+      if (b.seq >= b.total) end();
+    };
     const results: Results = {
-      onBatch: (b) => {
-        if (!open) return;
-        job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
-        if (b.seq >= b.total) end();
-      },
+      onBatch: (b) => (early ? early.push(b) : take(b)),
       onError: (err) => end(err),
     };
-    return { streamed, results, end };
+    const started = () => {
+      const held = early ?? [];
+      early = undefined;
+      held.forEach(take);
+    };
+    return { streamed, results, end, started };
   }
 
   /** Streams a job's results from the first into `job`; resolves once all have arrived. */
   stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
-    const { streamed, results } = this.#results(job, () => jobId);
+    const { streamed, results, started } = this.#results(job, () => jobId);
+    started(); // attach starts the job before following it
     this.mux.follow(jobId, results.onBatch, results.onError);
     return streamed;
   }

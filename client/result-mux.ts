@@ -170,7 +170,7 @@ export class ResultMux {
         continue;
       }
       if (p.results.length > 0) {
-        h.seq = p.seq;
+        h.seq = Math.max(h.seq, p.seq);
         h.onBatch({ seq: p.seq, results: p.results, total: p.total, pool: p.pool });
       }
       if (p.error) this.#end(p.jobId, FlotillaError.fromInfo(p.error));
