@@ -5,7 +5,7 @@
 import { decodeValue } from '../contract/codec.js';
 import { FlotillaError } from '../contract/errors.js';
 import type { FnSpec } from '../contract/fnspec.js';
-import { materializeBuiltin } from './builtins.js';
+import { materializeBuiltin } from './builtin-table.js';
 import { registerLayout, SOURCE_URL_PREFIX } from './stack.js';
 import type { ScriptPart } from './stack.js';
 

@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 import { FlotillaError } from '../contract/errors.js';
-import type { ControllerOptions } from '../server/controller-options.js';
+import type { ControllerOptions, PoolOptions } from '../contract/controller-options.js';
 import { checkOptions, strictOptions } from '../contract/option-check.js';
-import type { PoolOptions } from '../server/pool-options.js';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {

@@ -35,9 +35,6 @@ export type { FlotillaErrorCode, ErrorContext, ErrorInfo } from '../contract/err
 export type { TaskContext } from '../contract/task-context.js';
 export type { JobStatus } from '../contract/job-types.js';
 export type { LaneInfo, AgentRuntime, RuntimeOption, PruneResult, PoolStatus } from '../contract/agent-types.js';
-export type { LocalPoolOptions } from '../server/pool.js';
-export type { PoolOptions } from '../server/pool-options.js';
-export type { SshPoolOptions } from '../server/launchers/ssh/options.js';
-export type { SlurmPoolOptions } from '../server/launchers/slurm/options.js';
-export type { SgePoolOptions } from '../server/launchers/sge/options.js';
-export type { ControllerOptions } from '../server/controller-options.js';
+export type { LocalPoolOptions, SshPoolOptions } from '../contract/pool-options.js';
+export type { SlurmPoolOptions, SgePoolOptions } from '../contract/batch-pool-options.js';
+export type { ControllerOptions, PoolOptions } from '../contract/controller-options.js';

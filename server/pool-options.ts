@@ -10,61 +10,10 @@ import { poolOptionsSchema } from './pool-schema.js';
 import type { Launcher } from './launchers/launcher.js';
 import type { LauncherContext, LauncherKind } from './launchers/kind.js';
 import { launcherKinds } from './launchers/registry.js';
-import type { RegisteredPoolOptions } from './launchers/registry.js';
+import type { PoolOptions } from '../contract/controller-options.js';
 import { positive } from './launchers/plan-parts.js';
 
-/** Options every pool takes, whatever its launcher. */
-export interface CommonPoolOptions {
-  /**
-   * Fewest agents while the pool is in use: started with it, replaced when lost. One that leaves
-   * by its own `idleTimeoutMs` is started again when work comes.
-   * @default 0 when `max` is given, else all of them
-   */
-  min?: number;
-  /** Most agents at once; the pool grows towards it while tasks wait for a slot. */
-  max?: number;
-  /** The pool retires an agent idle this long while it has more than `min`: `'5m'`, `'90s'` or ms. @default `idleTimeoutMs`, else 5 minutes */
-  idleTimeout?: string | number;
-  /**
-   * An agent exits on its own after this long without a task (ms): the backstop for when no
-   * controller retires it, so larger than `idleTimeout`. @default twice `idleTimeout`, at least 10 minutes
-   */
-  idleTimeoutMs?: number;
-  /** An agent that cannot reach the controller for this long exits (ms). @default 30 s */
-  graceMs?: number;
-  /** Tasks an agent runs before it is retired (and replaced while still needed), e.g. to bound a leak. @default no limit */
-  maxTasks?: number;
-  /**
-   * How long an agent may live (`'12h'` or ms). It stops taking tasks and is replaced before
-   * then (5% earlier, at most 5 min), at a time spread over a further 15% (at most 30 min) so
-   * agents started together do not leave together. `false`: no limit.
-   * @default slurm: `resources.time`; sge: `resources.h_rt`; others: no limit
-   */
-  walltime?: string | number | false;
-  /**
-   * An agent launched that has connected no lane this long after it started (`'90s'` or ms) is
-   * stopped and counts as a failed launch. Counted from the launch; for SLURM from when its job is
-   * seen RUNNING (within `pollSeconds`), since waiting in the queue is normal. `false`: no limit.
-   * @default local and ssh: 60 s; slurm and sge: no limit
-   */
-  connectTimeout?: string | number | false;
-  /** Agents launched and not connected yet, at most (for batch pools: jobs queued and not running yet). @default 16; slurm and sge: `max` */
-  maxLaunching?: number;
-  /** What a map's `requires.labels` can ask for, e.g. `['bigmem']`. */
-  labels?: string[];
-  /**
-   * Cores one task slot gets; its tasks see OMP_NUM_THREADS and the like set to it.
-   * @default local: the machine's cores over `max` × `slots`; slurm: `cpusPerTask / slots`; sge: pe `slots / slots`; ssh: the host's cores over the agent's slots
-   */
-  cores?: number;
-  /** Memory one task slot may use (MB), for routing. @default local: the machine's memory over `max` × `slots`; slurm: `mem / slots`; sge: `h_vmem` × pe slots over `slots`; ssh: unknown */
-  memoryMb?: number;
-  /** GPUs one task slot gets, for routing. @default slurm: its `gres`/`gpus` over `slots`; others: 0 */
-  gpus?: number;
-}
-
-/** Any pool's options; `launcher` says which kind (one of the registered kinds). */
-export type PoolOptions = RegisteredPoolOptions;
+export type { PoolOptions };
 
 /** What one task slot of a pool gets; `undefined` where the pool cannot tell before it runs. */
 export interface SlotOffer {

@@ -13,10 +13,11 @@
 import type { FlotillaError } from '../contract/errors.js';
 import type { AgentRegistry } from './registry.js';
 import type { Scheduler } from './scheduler.js';
-import type { Lane } from './lane.js';
 import type { AgentExit, AgentHandle, Launcher } from './launchers/launcher.js';
-import type { CommonPoolOptions, PoolPlan, SlotOffer } from './pool-options.js';
-import { agentsToLaunch, idleToRetire, retireAt } from './autoscaler.js';
+import type { PoolPlan, SlotOffer } from './pool-options.js';
+import { agentsToLaunch, idleToRetire } from './autoscaler.js';
+import { EARLY_EXIT_MS, exitMeaning, exitReason, idleSince, newAgent, noteLanes, tailOf, tasksOf } from './pool-agent.js';
+import type { Agent } from './pool-agent.js';
 import { Emitter } from './emitter.js';
 import type { ControlEventStream } from './events.js';
 import type { PoolStatus } from '../contract/agent-types.js';
@@ -31,59 +32,12 @@ export interface PoolContext {
   hasWork(): boolean;
 }
 
-/** Options of a pool of local agents. */
-export interface LocalPoolOptions extends CommonPoolOptions {
-  launcher: 'local';
-  /** A fixed number of agent processes: min = max = agents. @default the machine's cores, when neither min nor max is given */
-  agents?: number;
-  /** Task slots per agent (each a thread). @default 1 */
-  slots?: number;
-  /** Node binary for agents. @default the controller's */
-  node?: string;
-  /**
-   * Environment for agents beyond what they get from the controller's: an allow-list (PATH, HOME,
-   * locale, proxies, module systems, conda, GPUs, thread counts...), never its secrets.
-   */
-  env?: Record<string, string>;
-}
-
 /** Launch failures in a row after which a pool stops trying. */
 const MAX_FAILURES = 3;
-/** An agent that exits this soon after connecting, other than cleanly, counts as a failed launch; one connected longer proves the pool healthy. */
-const EARLY_EXIT_MS = 5_000;
 /** How often a pool looks at its backlog, its idle lanes and its agents' ages. */
 const TICK_MS = 100;
 /** A retired agent has this long to leave once told to, before it is killed. */
 const STOP_GRACE_MS = 5_000;
-
-/** The last lines an agent wrote to stderr, on one line. */
-function tailOf(exit: AgentExit): string {
-  return exit.stderrTail.trim().split('\n').slice(-5).join(' | ');
-}
-
-/** One agent of the pool, from its launch to its exit. */
-interface Agent {
-  id: string;
-  /** Launch order in the pool: spreads the ends of agents' lives. */
-  serial: number;
-  launchedAt: number;
-  /** Undefined while the launch is in flight. */
-  handle: AgentHandle | undefined;
-  /** When its process started running (launch done; SLURM: job seen running), for `connectTimeout`. */
-  startedAt: number | undefined;
-  /** Why it is being stopped for not connecting in time; its exit then counts as a failed launch. */
-  timedOut: string | undefined;
-  /** When its first lane connected: its life (and a SLURM job's clock) began about then. */
-  connectedAt: number | undefined;
-  /** When it should stop taking work, for a pool with a walltime. */
-  endOfLife: number | undefined;
-  /** Why it is retiring, once it is. */
-  retiring: string | undefined;
-  stopping: boolean;
-  /** Its lanes as last seen; one that has gone leaves its count in `pastTasks`. */
-  lanes: Set<Lane>;
-  pastTasks: number;
-}
 
 export class Pool {
   readonly handles = new Map<string, AgentHandle>();
@@ -166,11 +120,11 @@ export class Pool {
         continue;
       }
       if (a.endOfLife !== undefined && now >= a.endOfLife) this.retire(a, `its walltime (${walltimeMs} ms) is near`);
-      else if (maxTasks !== undefined && this.tasksOf(a) >= maxTasks) this.retire(a, `it ran ${maxTasks} tasks`);
+      else if (maxTasks !== undefined && tasksOf(a) >= maxTasks) this.retire(a, `it ran ${maxTasks} tasks`);
     }
     const min = this.inUse ? this.opts.min : 0;
     const active = [...this.agents.values()].filter((a) => !a.retiring);
-    const idle = active.filter((a) => a.handle && !a.timedOut).map((a) => ({ id: a.id, idleSince: this.idleSince(a, backlog) }));
+    const idle = active.filter((a) => a.handle && !a.timedOut).map((a) => ({ id: a.id, idleSince: idleSince(a, backlog) }));
     for (const id of idleToRetire(idle, active.length, min, idleTimeoutMs, now)) this.retire(this.agents.get(id)!, `idle for ${idleTimeoutMs} ms`);
     for (const a of this.agents.values()) {
       // Asked each round: a lane that connected since (a reconnect) must stop taking work too.
@@ -232,48 +186,7 @@ export class Pool {
     // when lanes came or went.
     if (this.scheduler.lanesVersion === this.observedLanes) return;
     this.observedLanes = this.scheduler.lanesVersion;
-    const byAgent = new Map<string, Lane[]>();
-    for (const lane of this.scheduler.lanes) {
-      if (lane.pool !== this.name || !this.agents.has(lane.agentId)) continue;
-      const list = byAgent.get(lane.agentId);
-      if (list) list.push(lane);
-      else byAgent.set(lane.agentId, [lane]);
-    }
-    for (const a of this.agents.values()) {
-      for (const l of a.lanes) {
-        if (this.scheduler.lanes.has(l)) continue;
-        a.pastTasks += l.completed;
-        a.lanes.delete(l);
-      }
-      for (const l of byAgent.get(a.id) ?? []) a.lanes.add(l);
-      this.slotsSeen = Math.max(this.slotsSeen, a.lanes.size);
-      if (a.connectedAt === undefined && a.lanes.size > 0) {
-        a.connectedAt = Math.min(now, ...[...a.lanes].map((l) => l.connectedAt));
-        if (this.opts.walltimeMs !== undefined) a.endOfLife = retireAt(a.connectedAt, this.opts.walltimeMs, a.serial);
-      }
-    }
-  }
-
-  /** Tasks an agent has run or holds, over all its connections. */
-  private tasksOf(a: Agent): number {
-    let n = a.pastTasks;
-    for (const l of a.lanes) n += l.completed + l.runs.size;
-    return n;
-  }
-
-  /**
-   * Since when every slot of an agent has been empty; undefined while any holds a run. One not
-   * connected (yet, or again) counts as idle since its launch only while no task waits: a queued
-   * SLURM job nobody needs any more is cancelled, one that tasks wait for is not.
-   */
-  private idleSince(a: Agent, backlog: number): number | undefined {
-    if (a.lanes.size === 0) return backlog === 0 ? a.launchedAt : undefined;
-    let since = 0;
-    for (const l of a.lanes) {
-      if (l.runs.size > 0 || l.draining.size > 0) return undefined;
-      since = Math.max(since, l.idleSince);
-    }
-    return since;
+    this.slotsSeen = Math.max(this.slotsSeen, noteLanes(this.agents, this.scheduler.lanes, this.name, now, this.opts.walltimeMs));
   }
 
   private retire(a: Agent, why: string): void {
@@ -308,7 +221,7 @@ export class Pool {
       idleTimeoutMs: this.opts.agentIdleTimeoutMs,
       graceMs: this.opts.graceMs,
     });
-    const a: Agent = { id: creds.agentId, serial: this.serial++, launchedAt: Date.now(), handle: undefined, startedAt: undefined, timedOut: undefined, connectedAt: undefined, endOfLife: undefined, retiring: undefined, stopping: false, lanes: new Set(), pastTasks: 0 };
+    const a = newAgent(creds.agentId, this.serial++);
     this.agents.set(a.id, a);
     let handle: AgentHandle;
     try {
@@ -337,58 +250,14 @@ export class Pool {
     this.agents.delete(a.id);
     this.handles.delete(a.id);
     this.registry.revoke(a.id);
-    if (this.ctx.events.watched) this.ctx.events.emit('agent.exited', { pool: this.name, agentId: a.id, code: exit.exitCode, signal: exit.signal, reason: this.exitReason(a, exit), stderrTail: tailOf(exit) });
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.exited', { pool: this.name, agentId: a.id, code: exit.exitCode, signal: exit.signal, reason: this.closing ? 'pool closing' : exitReason(a, exit), stderrTail: tailOf(exit) });
     if (this.closing) return;
-    if (a.retiring) {
-      // Stopped by us (SIGTERM, stdin closed or scancel): however it reports that, it is no failure.
-      this.failures = 0;
-      this.step();
-      return;
-    }
-    const handle = a.handle!;
-    if (a.timedOut) {
-      this.failed(`${a.timedOut}; its stderr: ${tailOf(exit) || '(none)'}`);
-      this.step();
-      return;
-    }
-    if (exit.lostConnection) {
-      // Its host's connection dropped: not a failed launch. Start it again (the launcher
-      // re-opens the connection, with backoff).
-      this.log(`pool ${this.name}: agent ${handle.agentId} lost with its connection to ${handle.host}`);
-      this.step();
-      return;
-    }
-    const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
-    if (a.connectedAt === undefined) {
-      // Never connected, however it ended (a clean exit included: the agent gives up on a
-      // controller it cannot reach): the launch failed, and relaunching blindly would loop.
-      this.failed(`agent ${handle.agentId} on ${handle.host}${handle.pid === undefined ? '' : ` (pid ${handle.pid})`} ended before it connected (${how}, ${Date.now() - a.launchedAt} ms after launch); its stderr: ${tailOf(exit) || '(none)'}`);
-      this.step();
-      return;
-    }
-    if (exit.exitCode === 0) {
-      this.failures = 0;
-      // It left on its own: idle past its own timeout, or told to stop (SIGTERM) mid-job. With
-      // no unfinished job, `min` waits for the next one instead of starting it again now.
-      if (!this.ctx.hasWork()) this.inUse = false;
-      this.step();
-      return;
-    }
-    this.log(`pool ${this.name}: agent ${handle.agentId} (pid ${handle.pid}) ended: ${how}`);
-    const connectedMs = Date.now() - a.connectedAt;
-    if (connectedMs < EARLY_EXIT_MS && !exit.signal) this.failed(`agent ${handle.agentId} exited ${connectedMs} ms after connecting with ${how}: ${tailOf(exit)}`);
-    else this.failures = 0;
+    const m = exitMeaning(a, exit, Date.now());
+    if (m.log) this.log(`pool ${this.name}: ${m.log}`);
+    if (m.failed) this.failed(m.failed);
+    else if (m.healthy) this.failures = 0;
+    if (m.leftOnItsOwn && !this.ctx.hasWork()) this.inUse = false;
     this.step();
-  }
-
-  /** Why an agent ended, in a word or two, for the event stream. */
-  private exitReason(a: Agent, exit: AgentExit): string {
-    if (this.closing) return 'pool closing';
-    if (a.retiring) return `retired: ${a.retiring}`;
-    if (a.timedOut) return 'did not connect in time';
-    if (exit.lostConnection) return 'lost with its host connection';
-    if (a.connectedAt === undefined) return 'ended before it connected';
-    return exit.exitCode === 0 ? 'left on its own' : 'crashed';
   }
 
   private failed(reason: string, permanent = false): void {

@@ -7,7 +7,7 @@ import { encodeValue } from '../../contract/codec.js';
 import type { Encoded } from '../../contract/codec.js';
 import type { ErrorInfo } from '../../contract/errors.js';
 import type { FlowRowResult, FlowUnitRow, StageOutcome } from '../../contract/flow-unit.js';
-import { toErrorInfo } from '../runner.js';
+import { toErrorInfo } from '../error-info.js';
 import type { BuiltStage } from './stages.js';
 
 /** What a row's stages get besides their input. */

@@ -8,16 +8,9 @@
  */
 import { connectionCap } from '../descriptors.js';
 import type { Socket } from 'node:net';
+import type { ConnectionLimits } from '../../contract/controller-options.js';
 
-/** Limits of a controller's connections. */
-export interface ConnectionLimits {
-  /** Connections at once, clients' and agents'. @default the open-file limit less the descriptors kept in reserve (256) */
-  maxConnections: number;
-  /** Connections that have not shown the token (nor gone to the agent endpoint) yet. @default 256 */
-  maxUnproven: number;
-  /** How long such a connection may stay, in ms. @default 15000 */
-  unprovenTimeoutMs: number;
-}
+export type { ConnectionLimits };
 
 /** The default limits on this machine: in all, what the descriptor reserve leaves for sockets. */
 export function defaultConnectionLimits(): ConnectionLimits {

@@ -10,12 +10,9 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { FlotillaError } from '../../contract/errors.js';
 import { narrowFile } from '../private-files.js';
+import type { TlsMaterial } from '../../contract/controller-options.js';
 
-/** A certificate and its private key, PEM. */
-export interface TlsMaterial {
-  cert: string | Buffer;
-  key: string | Buffer;
-}
+export type { TlsMaterial };
 
 /** What the controller serves TLS with, and the certificate's SHA-256 fingerprint (AA:BB:...). */
 export interface TlsSetup extends TlsMaterial {

@@ -1,6 +1,6 @@
 /** Checks and counts that several launcher kinds' plans share. */
 import { FlotillaError, badInput } from '../../contract/errors.js';
-import type { CommonPoolOptions } from '../pool-options.js';
+import type { CommonPoolOptions } from '../../contract/pool-options.js';
 
 /** `v`, when given, is a positive integer (or number). */
 export function positive(what: string, v: unknown, integer = true): void {

@@ -7,7 +7,7 @@ import { fnSpecId } from '../../contract/fnspec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import type { FlowStageDef, FlowUnitDef, FlowUnitInput, FlowUnitResult, FlowUnitRow, Within } from '../../contract/flow-unit.js';
 import type { TaskContext } from '../../contract/task-context.js';
-import { materializeBuiltin } from '../../agent/builtins.js';
+import { BUILTINS } from '../../agent/builtins.js';
 import { shipFunction } from '../../client/ship.js';
 import type { Session } from '../../client/index.js';
 
@@ -31,7 +31,7 @@ export function unitSpec(stages: FlowStageDef[], within: Within = 'inline', work
 
 /** The unit's task function, from the builtin directly (inline mode runs in this thread). */
 export function unitFn(stages: FlowStageDef[], within: Within = 'inline', workersWithin = 1): (input: FlowUnitInput, ctx?: Partial<TaskContext>) => Promise<FlowUnitResult> {
-  const fn = materializeBuiltin(unitSpec(stages, within, workersWithin)) as (input: FlowUnitInput, ctx: TaskContext) => Promise<FlowUnitResult>;
+  const fn = BUILTINS['flow-unit'](unitSpec(stages, within, workersWithin)) as (input: FlowUnitInput, ctx: TaskContext) => Promise<FlowUnitResult>;
   return (input, ctx = {}) => fn(input, { index: 0, attempt: 1, signal: new AbortController().signal, ...ctx });
 }
 

@@ -60,8 +60,9 @@ describe('orphaned agents', () => {
     const killedAt = (await within(controller.exited, 5_000, 'controller killed')).at;
     const ended = await within(agent.exited, graceMs + 4_000, 'agent after its controller died');
     const afterMs = ended.at - killedAt;
-    // The supervisor notes "connected" every 100 ms tick, so it may count from just before the kill.
-    expect(afterMs).toBeGreaterThanOrEqual(graceMs - 150);
+    // The supervisor notes "connected" every 100 ms tick, so it may count from just before the kill;
+    // and the kill is seen here when its exit is reported, later still on a loaded machine.
+    expect(afterMs).toBeGreaterThanOrEqual(graceMs - 400);
     expect(afterMs).toBeLessThan(graceMs + scaled(3_000));
     expect(ended.code).toBe(0);
     expect(agent.stderr()).toContain(`controller unreachable for ${graceMs} ms`);

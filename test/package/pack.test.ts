@@ -1,12 +1,13 @@
 /**
- * The package as a user gets it: `npm pack`, installed into an empty project. Its public types
- * must stand alone (a strict project with skipLibCheck: false type-checks a file that imports
- * 'flotilla' and 'flotilla/server'), it ships a LICENSE, and no source map that names a file it
- * does not ship.
+ * The package as a user gets it: `npm pack`, installed into an empty project. The types of
+ * 'flotilla' stand alone (a strict project with skipLibCheck: false type-checks a file that
+ * imports it, with no @types package beyond Node's); those of 'flotilla/server' with the @types
+ * of ws, ssh2 and better-sqlite3 added. It ships a LICENSE, and no source map that names a file
+ * it does not ship.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,32 +53,54 @@ describe('the packed package', () => {
     }
   });
 
-  it('its public types stand alone: a strict project with skipLibCheck: false type-checks', async () => {
+  it("the public types of 'flotilla' stand alone: a strict project with skipLibCheck: false and no @types package of ours type-checks", async () => {
     const project = join(dir, 'app');
     await exec('mkdir', ['-p', project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    const tsconfig = (file: string) => JSON.stringify({
       compilerOptions: { strict: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, types: ['node'] },
-      include: ['main.ts'],
-    }));
+      include: [file],
+    });
+    writeFileSync(join(project, 'tsconfig.json'), tsconfig('main.ts'));
     writeFileSync(join(project, 'main.ts'), [
       "import { clusterMap, connect, flow, paramGrid, FlotillaError } from 'flotilla';",
-      "import type { MapOptions, TaskContext, ControllerOptions } from 'flotilla';",
-      "import { Controller } from 'flotilla/server';",
+      "import type { MapOptions, TaskContext, ControllerOptions, PoolOptions, SlurmPoolOptions } from 'flotilla';",
       'const squares: number[] = await clusterMap([1, 2, 3], (x) => x * x);',
       "const opts: MapOptions = { timeoutMs: 1000, retries: 1 };",
-      'const fl = await connect();',
+      "const slurm: SlurmPoolOptions = { launcher: 'slurm', via: 'login', resources: { time: '1h', mem: '4G' } };",
+      "const pools: Record<string, PoolOptions> = { local: { launcher: 'local', agents: 2 }, hpc: slurm };",
+      'const fl = await connect({ pools });',
       'const job = fl.map([1], (x: number, ctx: TaskContext) => x + ctx.index, opts);',
       'for await (const r of job) if (!r.ok) console.log(r.error instanceof FlotillaError, r.error.code);',
-      'const c: ControllerOptions = {};',
-      'void Controller; void flow; void paramGrid; void squares; void c;',
+      "const c: ControllerOptions = { port: 0, tls: 'self-signed', connectionLimits: { maxUnproven: 8 } };",
+      'void flow; void paramGrid; void squares; void c;',
       'await fl.close();',
     ].join('\n'));
     // The registry (or npm's cache) gives the dependencies; no install scripts are needed to type-check.
-    const ts = JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version as string;
-    const node = JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
-    await exec('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball, `typescript@${ts}`, `@types/node@${node}`], { cwd: project, timeout: 240_000 });
-    const r = await exec(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', project]).catch((e: { stdout: string; stderr: string }) => e);
-    expect(`${r.stdout}${r.stderr}`).toBe('');
+    const version = (name: string) => JSON.parse(readFileSync(join(root, `node_modules/${name}/package.json`), 'utf8')).version as string;
+    const install = (...pkgs: string[]) => exec('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', ...pkgs], { cwd: project, timeout: 240_000 });
+    const tsc = async () => {
+      const r = await exec(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', project]).catch((e: { stdout: string; stderr: string }) => e);
+      return `${r.stdout}${r.stderr}`;
+    };
+    await install(tarball, `typescript@${version('typescript')}`, `@types/node@${version('@types/node')}`);
+    const ours = ['@types/ws', '@types/ssh2', '@types/better-sqlite3'];
+    // Installing the package brought none of them: they are not among its dependencies.
+    expect(ours.filter((name) => existsSync(join(project, 'node_modules', name)))).toEqual([]);
+    expect(await tsc()).toBe('');
+
+    // flotilla/server (the controller's class) names ws, ssh2 and better-sqlite3 types: its users
+    // install their @types, as docs/api.md says, and then it type-checks too.
+    writeFileSync(join(project, 'server.ts'), [
+      "import { Controller } from 'flotilla/server';",
+      "import type { ControllerOptions, SgePoolOptions } from 'flotilla/server';",
+      "const sge: SgePoolOptions = { launcher: 'sge', resources: { pe: 'smp', slots: 4 } };",
+      'const opts: ControllerOptions = { pools: { sge } };',
+      'const c = await Controller.start(opts);',
+      'await c.close();',
+    ].join('\n'));
+    writeFileSync(join(project, 'tsconfig.json'), tsconfig('server.ts'));
+    await install(...ours.map((name) => `${name}@${version(name)}`));
+    expect(await tsc()).toBe('');
   }, 300_000);
 });

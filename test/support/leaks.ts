@@ -5,7 +5,7 @@
  * test no process may still carry that TMPDIR and the folder must be empty: what is left is
  * named, ended and removed, and the file fails. global-setup.ts makes the run's folder.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { relative } from 'node:path';
 import { afterAll, expect } from 'vitest';
@@ -21,10 +21,14 @@ const WAIT_MS = Number(process.env.FLOTILLA_TEST_LEAK_WAIT_MS) || 15_000;
 const runDir = process.env.FLOTILLA_TEST_RUN_DIR;
 if (runDir) {
   const dir = mkdtempSync(join(runDir, 'file-'));
+  chmodSync(dir, 0o1777); // like /tmp: batch jobs the file submits run as other users and inherit TMPDIR
   process.env.TMPDIR = dir;
   const testPath = expect.getState().testPath;
   const file = testPath ? relative(process.cwd(), testPath) : 'this test file';
   afterAll(async () => {
+    // esbuild's service is the worker's own helper (module functions build in the test process):
+    // stop it, as the worker's exit would.
+    await (await import('esbuild')).stop();
     const procs = killAll(await survivors(`TMPDIR=${dir}`, WAIT_MS));
     const files = readdirSync(dir).filter((f) => !CACHES.test(f));
     rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * lines, and how it ended as a promise.
  */
 import { spawn } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,15 @@ export interface Proc {
 
 /** Starts a process with piped stdio; the reaper kills it at the end if it still runs. */
 export function startProcess(reaper: Reaper, command: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
-  const child = spawn(command, args, { cwd: ROOT, stdio: 'pipe', env: env ?? process.env });
+  // A TMPDIR of its own unless the caller chose one: a process the test kills cannot clean up
+  // what it keeps there (an embedded controller's state folder), and the reaper removes it.
+  const base = env ?? process.env;
+  let own = base;
+  if (base.TMPDIR === undefined || base.TMPDIR === process.env.TMPDIR) {
+    own = { ...base, TMPDIR: reaper.tempDir('flotilla-proc-') };
+    chmodSync(own.TMPDIR!, 0o1777); // like /tmp: batch jobs it submits run as other users
+  }
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'pipe', env: own });
   if (child.pid === undefined) throw new Error(`cannot start ${command} ${args.join(' ')}`);
   reaper.pid(child.pid);
   let err = '';

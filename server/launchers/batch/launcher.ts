@@ -23,7 +23,7 @@ import type { PruneResult } from '../../runtime/prune.js';
 import { LocalShell, SshShell } from '../shell.js';
 import type { Shell } from '../shell.js';
 import { arrayScript } from './script.js';
-import type { BatchPoolOptions } from './options.js';
+import type { BatchPoolOptions } from '../../../contract/batch-pool-options.js';
 import type { BatchSystem, EndedElement } from './system.js';
 
 /** Launch requests this close together share one array. */

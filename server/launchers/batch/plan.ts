@@ -7,7 +7,7 @@ import { checkRuntimeOption } from '../../runtime/index.js';
 import type { KindPlan, PlanInput } from '../kind.js';
 import { counts, positive } from '../plan-parts.js';
 import { checkPolite } from './polite.js';
-import type { BatchPoolOptions } from './options.js';
+import type { BatchPoolOptions } from '../../../contract/batch-pool-options.js';
 
 /** What one job of the pool gets, as its adapter reads the resources. */
 export interface JobOffer {

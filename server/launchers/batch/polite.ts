@@ -3,7 +3,7 @@
  * and the lists of nodes. Each adapter writes them as its own flags.
  */
 import { FlotillaError, badInput } from '../../../contract/errors.js';
-import type { PoliteOptions } from './options.js';
+import type { PoliteOptions } from '../../../contract/batch-pool-options.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 

@@ -2,7 +2,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { defineLauncher } from '../kind.js';
 import type { LauncherKind } from '../kind.js';
-import type { LocalPoolOptions } from '../../pool.js';
+import type { LocalPoolOptions } from '../../../contract/pool-options.js';
 import { counts, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_LAUNCHING } from '../plan-parts.js';
 import { localPoolSchema } from './schema.js';
 import { LocalLauncher } from './launcher.js';

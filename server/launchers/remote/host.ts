@@ -19,7 +19,7 @@ import type { ResolvedHost, loadSshConfig } from '../ssh/resolve.js';
 import { canDial, ensureBundle, shq } from '../ssh/remote.js';
 import { openTunnel } from '../ssh/tunnel.js';
 import type { Tunnel } from '../ssh/tunnel.js';
-import type { SshPoolOptions } from '../ssh/options.js';
+import type { SshPoolOptions } from '../../../contract/pool-options.js';
 
 /** Connection attempts before a preparation fails. */
 const CONNECT_TRIES = 3;

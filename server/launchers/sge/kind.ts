@@ -5,7 +5,7 @@ import { planBatch } from '../batch/plan.js';
 import { sgePoolSchema } from './schema.js';
 import { SgeLauncher, resolveSgeResources } from './launcher.js';
 import { qsubLines, sgeMemoryMb, sgeSeconds } from './script.js';
-import type { SgePoolOptions } from './options.js';
+import type { SgePoolOptions } from '../../../contract/batch-pool-options.js';
 
 export const sgeKind: LauncherKind<SgePoolOptions> = defineLauncher<SgePoolOptions>({
   launcher: 'sge',

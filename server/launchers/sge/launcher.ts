@@ -7,7 +7,7 @@ import { FlotillaError } from '../../../contract/errors.js';
 import { BatchLauncher } from '../batch/launcher.js';
 import { sge } from './system.js';
 import type { SgeRequest } from './system.js';
-import type { SgePoolOptions, SgeResources } from './options.js';
+import type { SgePoolOptions, SgeResources } from '../../../contract/batch-pool-options.js';
 
 export class SgeLauncher extends BatchLauncher<SgeRequest> {
   constructor(pool: string, opts: SgePoolOptions, controllerAgentUrl: string, log: (line: string) => void) {

@@ -3,9 +3,8 @@
  * options as `#$` option lines.
  */
 import { FlotillaError, badInput } from '../../../contract/errors.js';
-import type { PoliteOptions } from '../batch/options.js';
+import type { PoliteOptions, SgeResources } from '../../../contract/batch-pool-options.js';
 import { beginAt } from '../batch/polite.js';
-import type { SgeResources } from './options.js';
 
 /** Longest limit taken (about 190 years). */
 const MAX_SECONDS = 6e9;

@@ -4,10 +4,9 @@
  * header lines. Elements are numbered from 1 (`SGE_TASK_ID`); an element is `JOB.TASK`.
  */
 import type { BatchSystem } from '../batch/system.js';
-import type { PoliteOptions } from '../batch/options.js';
+import type { PoliteOptions, SgeResources } from '../../../contract/batch-pool-options.js';
 import { qsubLines, sgePoliteLines } from './script.js';
 import { parseQacct, parseQstatXml, parseQsubId } from './status.js';
-import type { SgeResources } from './options.js';
 
 /** What a Grid Engine job asks for: its resources and the pool's polite options. */
 export interface SgeRequest {

@@ -6,7 +6,7 @@ import { slurmPoolSchema } from './schema.js';
 import { SlurmLauncher, resolveResources } from './launcher.js';
 import { sbatchLines } from './script.js';
 import { slurmGpus, slurmJobMemoryMb, slurmTimeMs } from './resources.js';
-import type { SlurmPoolOptions } from './options.js';
+import type { SlurmPoolOptions } from '../../../contract/batch-pool-options.js';
 
 export const slurmKind: LauncherKind<SlurmPoolOptions> = defineLauncher<SlurmPoolOptions>({
   launcher: 'slurm',

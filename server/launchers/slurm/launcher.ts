@@ -7,7 +7,7 @@ import { FlotillaError } from '../../../contract/errors.js';
 import { BatchLauncher } from '../batch/launcher.js';
 import { slurm } from './system.js';
 import type { SlurmRequest } from './system.js';
-import type { SlurmPoolOptions, SlurmResources } from './options.js';
+import type { SlurmPoolOptions, SlurmResources } from '../../../contract/batch-pool-options.js';
 
 export type { BatchJobStatus as SlurmJobStatus } from '../batch/launcher.js';
 

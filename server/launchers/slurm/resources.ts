@@ -3,7 +3,7 @@
  * size each task slot) and its wall time (to retire its agent before SLURM ends the job).
  */
 import { slurmTime } from './script.js';
-import type { SlurmResources } from './options.js';
+import type { SlurmResources } from '../../../contract/batch-pool-options.js';
 
 /** Milliseconds of a SLURM time limit given as `resources.time`. */
 export function slurmTimeMs(t: string | number): number {

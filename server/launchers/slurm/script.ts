@@ -4,7 +4,7 @@
  */
 import { FlotillaError, badInput } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
-import type { SlurmResources } from './options.js';
+import type { SlurmResources } from '../../../contract/batch-pool-options.js';
 import { arrayScript } from '../batch/script.js';
 
 /** Longest time limit taken (about 190 years): beyond it a number prints in exponent form, which SLURM cannot read. */

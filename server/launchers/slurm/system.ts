@@ -3,11 +3,10 @@
  * `scancel`, and `#SBATCH` header lines.
  */
 import type { BatchSystem } from '../batch/system.js';
-import type { PoliteOptions } from '../batch/options.js';
+import type { PoliteOptions, SlurmResources } from '../../../contract/batch-pool-options.js';
 import { beginAt, isoLocal } from '../batch/polite.js';
 import { sbatchLines } from './script.js';
 import { parseJobEnd, parseQueue, parseSbatchId, RUNNING_STATES } from './status.js';
-import type { SlurmResources } from './options.js';
 
 /** What a SLURM job asks for: its resources and the pool's polite options. */
 export interface SlurmRequest {

@@ -6,7 +6,7 @@ import { checkRuntimeOption } from '../../runtime/index.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_LAUNCHING, positive } from '../plan-parts.js';
 import { sshPoolSchema } from './schema.js';
 import { SshLauncher } from './launcher.js';
-import type { SshPoolOptions } from './options.js';
+import type { SshPoolOptions } from '../../../contract/pool-options.js';
 
 export const sshKind: LauncherKind<SshPoolOptions> = defineLauncher<SshPoolOptions>({
   launcher: 'ssh',

@@ -20,7 +20,7 @@ import { RemoteHost } from '../remote/host.js';
 import type { Prepared, UploadCounts } from '../remote/host.js';
 import { startAttached, startDetached, watchDetached } from './agents.js';
 import type { DetachedHost } from './agents.js';
-import type { SshPoolOptions } from './options.js';
+import type { SshPoolOptions } from '../../../contract/pool-options.js';
 
 /** Failures in a row after which a host is set aside. */
 const HOST_FAILURES = 3;
