@@ -135,7 +135,7 @@ export class ResultMux {
     this.#idle = setTimeout(() => {
       this.#idle = undefined;
       if (this.#handlers.size === 0 && this.#queue.length === 0 && this.#inFlight === 0) this.#close();
-    }, IDLE_MS);
+    }, IDLE_MS).unref(); // an open socket keeps the process alive anyway; a finished embedded one need not wait
   }
 
   /** The stream's id, opening it if it is not open. */
