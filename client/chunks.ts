@@ -64,16 +64,16 @@ export function messageBytes(v: unknown): number {
  * (a submit that also carries the function) it may take no argument; otherwise at least one, as
  * long as that one is within MAX_ITEM_BYTES.
  */
-export function packToFit(args: Encoded[], budget: number, firstIndex: number, allowNone = false): { args: Encoded[]; count: number } {
+export function packToFit(args: Encoded[], budget: number, firstIndex: number, allowNone = false): { args: Encoded[]; count: number; bytes: number } {
   let n = args.length;
   for (;;) {
-    if (n === 0) return { args: [], count: 0 };
+    if (n === 0) return { args: [], count: 0, bytes: 0 };
     const p = new Packed('a', n === args.length ? args : args.slice(0, n));
     const wire = pack(p);
     const bytes = wireBytes(wire);
-    if (bytes <= budget || (n === 1 && !allowNone && bytes <= MAX_ITEM_BYTES)) return { args: p.withWire(wire) as unknown as Encoded[], count: n };
+    if (bytes <= budget || (n === 1 && !allowNone && bytes <= MAX_ITEM_BYTES)) return { args: p.withWire(wire) as unknown as Encoded[], count: n, bytes };
     if (n === 1) {
-      if (allowNone) return { args: [], count: 0 };
+      if (allowNone) return { args: [], count: 0, bytes: 0 };
       throw tooLarge(`item ${firstIndex}`, bytes);
     }
     n = Math.ceil(n / 2);

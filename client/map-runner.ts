@@ -12,6 +12,14 @@ import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { isNamed } from './functions.js';
 import type { PreparedMap } from './map-input.js';
+import { ResultMux } from './result-mux.js';
+import type { ResultBatch } from '../contract/job-types.js';
+
+/** Where a job's results go. */
+interface Results {
+  onBatch(b: ResultBatch): void;
+  onError(err: unknown): void;
+}
 
 /** Sends a session's jobs and streams their results. */
 export class MapRunner {
@@ -19,20 +27,27 @@ export class MapRunner {
   #keepAlive: NodeJS.Timeout | undefined;
   /** Ends each open result stream; close() calls them so no job is left waiting. */
   readonly #streams = new Set<(err: FlotillaError) => void>();
+  /** This session's coalesced submissions and its one result stream. */
+  private readonly mux: ResultMux;
 
   constructor(
     private readonly hot: HotPath,
     /** Cancels a job the session could not finish sending. */
     private readonly cancel: (jobId: string) => Promise<unknown>,
-  ) {}
+  ) {
+    this.mux = new ResultMux(hot.mux);
+  }
 
   /**
    * Submits a prepared job: the first chunk of arguments with the job, the others appended one
    * after the other, each encoded only when its turn comes, so neither side holds the whole job
-   * encoded. An item that cannot be sent cancels the job. Resolves with the job's id.
+   * encoded. An item that cannot be sent cancels the job. Resolves with the job's id. With
+   * `results`, the first message travels with the other maps of this turn and the job's results
+   * come on the session's stream.
    */
-  async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void): Promise<string> {
-    const { jobId, sent } = await this.hot.submit({ ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length });
+  async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void, results?: Results): Promise<string> {
+    const first = { ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length };
+    const { jobId, sent } = results ? await this.mux.submit(first, results.onBatch, results.onError) : await this.hot.submit(first);
     onSubmitted?.(jobId, input.list.length);
     // What one message could not carry goes in the next ones.
     let args = input.first.slice(sent);
@@ -54,58 +69,88 @@ export class MapRunner {
   async run<R>(job: MapJob<R>, input: PreparedMap, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return job.fail(abortError(signal, 'job', undefined, true));
     this.hold(+1);
+    let jobId = '';
+    let total = 0;
+    const { streamed, results, end, started } = this.#results(job, () => jobId);
     try {
-      let jobId = '';
-      let total = 0;
       // Results stream while later chunks are still being sent.
-      const sent = this.send(input, (id, n) => {
-        jobId = id;
-        total = n;
-        job.started(id, n);
-      });
+      const sent = this.send(
+        input,
+        (id, n) => {
+          jobId = id;
+          total = n;
+          job.started(id, n);
+          started();
+        },
+        results,
+      );
       sent.catch((err) => job.fail(fromTRPCError(err)));
       await Promise.race([sent, job.id]);
       const onAbort = () => {
         job.fail(abortError(signal!, 'job', { jobId }));
+        end();
         void this.cancel(jobId).catch(() => {});
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort(); // aborted while the submit was on its way
       try {
-        if (total > 0) await this.stream(job, jobId);
+        if (total > 0) await streamed;
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
     } catch (err) {
       job.fail(fromTRPCError(err));
     } finally {
+      end();
       this.hold(-1);
     }
   }
 
+  /**
+   * Where a job's results go on the session's stream: into `job`; `streamed` resolves once all
+   * have arrived (or rejects with what ended the stream); `end` stops taking them. Results that
+   * come before the job has its id and total (a submit's answer can trail its first results)
+   * wait for `started`.
+   */
+  #results<R>(job: MapJob<R>, id: () => string): { streamed: Promise<void>; results: Results; end: (err?: unknown) => void; started: () => void } {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const streamed = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
+    streamed.catch(() => {});
+    let open = true;
+    const end = (err?: unknown) => {
+      if (!open) return;
+      open = false;
+      this.#streams.delete(end);
+      if (id()) this.mux.stop(id());
+      if (err) reject(err);
+      else resolve();
+    };
+    this.#streams.add(end);
+    let early: ResultBatch[] | undefined = [];
+    const take = (b: ResultBatch) => {
+      if (!open) return;
+      job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
+      if (b.seq >= b.total) end();
+    };
+    const results: Results = {
+      onBatch: (b) => (early ? early.push(b) : take(b)),
+      onError: (err) => end(err),
+    };
+    const started = () => {
+      const held = early ?? [];
+      early = undefined;
+      held.forEach(take);
+    };
+    return { streamed, results, end, started };
+  }
+
   /** Streams a job's results from the first into `job`; resolves once all have arrived. */
   stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let stop: (() => void) | undefined;
-      const end = (err?: unknown) => {
-        this.#streams.delete(abort);
-        // The watcher may call back before it has returned its stop function.
-        queueMicrotask(() => stop?.());
-        if (err) reject(err);
-        else resolve();
-      };
-      const abort = (err: FlotillaError) => end(err);
-      this.#streams.add(abort);
-      stop = this.hot.watch(
-        jobId,
-        (b) => {
-          if (!this.#streams.has(abort)) return;
-          job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
-          if (b.seq >= b.total) end();
-        },
-        (err) => end(err),
-      );
-    });
+    const { streamed, results, started } = this.#results(job, () => jobId);
+    started(); // attach starts the job before following it
+    this.mux.follow(jobId, results.onBatch, results.onError);
+    return streamed;
   }
 
   /**
@@ -148,6 +193,7 @@ export class MapRunner {
   /** Ends every open stream with `err`, and holds the process no longer. */
   close(err: FlotillaError): void {
     for (const abort of [...this.#streams]) abort(err);
+    this.mux.close(err);
     if (this.#keepAlive) clearInterval(this.#keepAlive);
   }
 }

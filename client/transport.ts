@@ -13,6 +13,8 @@ import { transformer } from '../contract/transformer.js';
 import { CHUNK_TARGET_BYTES } from '../contract/limits.js';
 import { argumentBudget, packToFit } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
+import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
+import type { MuxTransport } from './result-mux.js';
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -26,6 +28,8 @@ export interface HotPath {
   append(input: AppendInput): Promise<{ sent: number }>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
+  /** Many jobs in one submission, and many jobs' results on one stream (client/result-mux.ts). */
+  readonly mux: MuxTransport;
 }
 
 /** The hot path over tRPC. */
@@ -44,6 +48,67 @@ export function trpcHotPath(trpc: TRPCClient<AppRouter>): HotPath {
     },
     watch: (jobId, onBatch, onError) => {
       const sub = trpc.jobs.results.subscribe({ jobId }, { onData: (ev) => onBatch(ev.data), onError });
+      return () => sub.unsubscribe();
+    },
+    mux: trpcMux(trpc),
+  };
+}
+
+/** One message of a submission: its jobs, the functions they share, its size so far. */
+interface Group {
+  jobs: unknown[];
+  fns: unknown[];
+  fnKeys: Map<string, { at: number; budget: number }>;
+  sent: number[];
+  bytes: number;
+}
+
+const newGroup = (): Group => ({ jobs: [], fns: [], fnKeys: new Map(), sent: [], bytes: 0 });
+
+/** A function spec's content as a key (maps in a loop ship equal specs as distinct objects); none if it has no JSON form. */
+function fnKey(fn: unknown): string | undefined {
+  try {
+    return JSON.stringify(fn);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The mux's calls over tRPC: a turn's jobs in as few messages as keep each within the controller's limit. */
+function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
+  return {
+    submit: async (stream, jobs) => {
+      const groups: Group[] = [];
+      let group = newGroup();
+      for (const job of jobs) {
+        // A function several maps run travels once per message, and is measured once.
+        const key = job.fn && fnKey(job.fn);
+        let shared = key === undefined ? undefined : group.fnKeys.get(key);
+        const budget = shared ? shared.budget : argumentBudget(job.fn);
+        const { args, count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
+        const size = (shared ? 0 : CHUNK_TARGET_BYTES - budget) + argBytes;
+        if (group.jobs.length > 0 && (group.bytes + size > CHUNK_TARGET_BYTES || group.jobs.length >= MAX_JOBS_PER_SUBMIT)) {
+          groups.push(group);
+          group = newGroup();
+          shared = undefined;
+        }
+        if (key !== undefined && !shared) {
+          shared = { at: group.fns.length, budget };
+          group.fns.push(job.fn);
+          group.fnKeys.set(key, shared);
+        }
+        const { fn: _fn, ...rest } = job;
+        group.jobs.push(shared ? { ...rest, args, fnAt: shared.at } : { ...job, args });
+        group.sent.push(count);
+        group.bytes += size;
+      }
+      groups.push(group);
+      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, fns: g.fns, jobs: g.jobs })));
+      return answers.flatMap((a, g) => a.map((o, i) => ({ ...o, sent: groups[g]!.sent[i] })));
+    },
+    follow: (stream, jobs) => trpc.session.follow.mutate({ stream, jobs }),
+    open: (stream, on) => {
+      const sub = trpc.session.results.subscribe({ stream }, { onStarted: () => on.started(), onData: (parts) => on.data(parts), onError: (err) => on.error(err) });
       return () => sub.unsubscribe();
     },
   };

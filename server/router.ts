@@ -2,65 +2,24 @@
  * The controller's tRPC router: what clients can call, over HTTP, WebSocket, or in process.
  * Every procedure but `health` requires the bearer token.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tracked } from '@trpc/server';
-import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { FlotillaError } from '../contract/errors.js';
 import { packed } from '../contract/packed.js';
 import { fnSpecId } from '../contract/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from '../contract/schemas.js';
-import type { ControlPlane } from './control-plane.js';
-import type { ResultBatch, TaskResult } from '../contract/job-types.js';
+import type { ResultBatch } from '../contract/job-types.js';
 import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from '../contract/flow-schemas.js';
 import { artifactsRouter } from './artifacts-router.js';
 import { everywhereSchema, runEverywhere } from './everywhere.js';
 import { functionsRouter } from './functions/router.js';
 import { authed, t } from './trpc.js';
+import { BATCH, batchLength, drained, submitted, submittingOn } from './result-stream.js';
+import { sessionRouter } from './session-router.js';
+
+export { HIGH_WATER } from './result-stream.js';
 
 export type { ResultBatch };
-
-/** Results per stream event, at most... */
-const BATCH = 2048;
-/** ...and about this many bytes, so one event cannot be a large allocation on its own. */
-const BATCH_BYTES = 1024 * 1024;
-/** Above this many unsent bytes to a client, the result stream waits. */
-export const HIGH_WATER = 4 * 1024 * 1024;
-
-/** A cheap guess at a result's size on the wire: binary parts exactly, JSON roughly. */
-function estimate(r: TaskResult): number {
-  if (!r.ok) return 512 + (r.error.stack?.length ?? 0);
-  let n = typeof r.value.j === 'string' ? r.value.j.length : 64;
-  if (r.value.b) for (const b of r.value.b) n += b.byteLength * 1.34; // base64 on this link
-  return n;
-}
-
-/** The first results of `results` that make one event: up to BATCH of them, about BATCH_BYTES. */
-function batchLength(results: TaskResult[]): number {
-  let n = 0;
-  let bytes = 0;
-  while (n < results.length && (bytes < BATCH_BYTES || n === 0)) bytes += estimate(results[n++]!);
-  return n;
-}
-
-/** Jobs each client socket is still sending arguments for: one close listener per socket. */
-const submitting = new WeakMap<WebSocket, Set<string>>();
-
-function submittingOn(ws: WebSocket, plane: ControlPlane): Set<string> {
-  let jobs = submitting.get(ws);
-  if (!jobs) {
-    const set = (jobs = new Set());
-    submitting.set(ws, set);
-    ws.once('close', () => set.forEach((id) => plane.abandonSubmission(id, 'the submitting client disconnected')));
-  }
-  return jobs;
-}
-
-async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
-  while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
-    await sleep(5);
-  }
-}
 
 export const appRouter = t.router({
   health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.plane.version })),
@@ -76,7 +35,7 @@ export const appRouter = t.router({
     /** More arguments of a job whose submit gave a larger `total`; in order, one call at a time. */
     append: authed.input(appendSchema).mutation(({ ctx, input }) => {
       const res = ctx.plane.append(input);
-      if (res.appended === ctx.plane.job(input.jobId).total && ctx.ws) submitting.get(ctx.ws)?.delete(input.jobId);
+      if (res.appended === ctx.plane.job(input.jobId).total && ctx.ws) submitted(ctx.ws, input.jobId);
       return res;
     }),
   }),
@@ -119,6 +78,8 @@ export const appRouter = t.router({
     list: authed.query(({ ctx }) => ctx.plane.flows.list()),
     cancel: authed.input(flowIdSchema).mutation(({ ctx, input }) => ctx.plane.flows.cancel(input.id)),
   }),
+  /** Many jobs in one call, and one stream of many jobs' results (a session's maps of one turn). */
+  session: sessionRouter(),
   functions: functionsRouter(),
   agents: t.router({
     list: authed.query(({ ctx }) => ctx.plane.agents()),

@@ -199,7 +199,8 @@ export class Aggregator {
     for (const l of lanes) byAgent.set(l.agentId, [...(byAgent.get(l.agentId) ?? []), l]);
     for (const [id, ls] of byAgent) {
       const a = this.agent(id, ls[0]!.pool, now);
-      const cpu = ls.map((l) => l.cpu).filter((c): c is number => c !== undefined);
+      const cpu = ls.reduce<number | undefined>((m, l) => (l.cpu === undefined ? m : Math.max(m ?? 0, l.cpu)), undefined);
+      const rss = ls.reduce((m, l) => Math.max(m, l.rssBytes ?? 0), 0);
       Object.assign(a, {
         state: 'running',
         host: ls[0]!.host,
@@ -208,8 +209,8 @@ export class Aggregator {
         busy: ls.filter((l) => l.inFlight > 0).length,
         completed: ls.reduce((n, l) => n + l.completed, 0),
         // Lanes of one agent share its process: its memory and CPU are the process's.
-        rssBytes: Math.max(0, ...ls.map((l) => l.rssBytes ?? 0)) || undefined,
-        cpu: cpu.length ? Math.max(...cpu) : undefined,
+        rssBytes: rss || undefined,
+        cpu,
       });
     }
     for (const [id, a] of this.agents) {

@@ -1,0 +1,204 @@
+/**
+ * A session's maps of one event-loop turn as one submission, and the results of all its jobs on
+ * one stream: `submit` queues a job's first message and sends the turn's queue together; the
+ * session's stream (opened with the first job, closed once no job is followed for a moment)
+ * carries parts of many jobs, each handed to its job's handler.
+ */
+import { FlotillaError } from '../contract/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
+import type { ResultBatch } from '../contract/job-types.js';
+import type { SubmitInput } from '../contract/schemas.js';
+import type { FeedPart, SubmitOutcome } from '../contract/session-schemas.js';
+
+/** How a mux reaches the controller: over tRPC (transport.ts) or in process (embedded.ts). */
+export interface MuxTransport {
+  /** Submits many jobs' first messages, following the accepted ones on `stream`; `sent` says how many arguments each carried. */
+  submit(stream: string, jobs: SubmitInput[]): Promise<(SubmitOutcome & { sent?: number })[]>;
+  /** Follows jobs on `stream`, each from an offset. */
+  follow(stream: string, jobs: { jobId: string; offset: number }[]): Promise<({ ok: true } | { error: ErrorInfo })[]>;
+  /** Opens `stream`; `started` is called each time it (re)starts. Returns its stop. */
+  open(stream: string, on: { started(): void; data(parts: FeedPart[]): void; error(err: unknown): void }): () => void;
+}
+
+/** A job's handler: its batches, or the error that ends its stream. */
+interface Handler {
+  onBatch(b: ResultBatch): void;
+  onError(err: unknown): void;
+  /** Offset reached: where a re-follow resumes. */
+  seq: number;
+}
+
+interface Queued {
+  input: SubmitInput;
+  handler: Handler;
+  resolve(r: { jobId: string; total: number; sent: number }): void;
+  reject(err: unknown): void;
+}
+
+/** How long the stream stays open with no job followed (so back-to-back maps share it). */
+const IDLE_MS = 200;
+let streams = 0;
+
+/** One session's coalesced submissions and multiplexed result stream. */
+export class ResultMux {
+  #stream: string | undefined;
+  #stop: (() => void) | undefined;
+  #starts = 0;
+  #idle: NodeJS.Timeout | undefined;
+  readonly #handlers = new Map<string, Handler>();
+  /** Parts that came before their job's handler (a submit's answer after its first results). */
+  readonly #early = new Map<string, FeedPart[]>();
+  /** Jobs no longer handled whose parts may still come. */
+  readonly #gone = new Set<string>();
+  #queue: Queued[] = [];
+  #inFlight = 0;
+
+  constructor(private readonly transport: MuxTransport) {}
+
+  /**
+   * Queues a job's first message (sent with the others of this turn); its results go to
+   * `onBatch` from the first. Resolves with its id and how many arguments the message carried.
+   */
+  submit(input: SubmitInput, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): Promise<{ jobId: string; total: number; sent: number }> {
+    return new Promise((resolve, reject) => {
+      if (this.#queue.length === 0) queueMicrotask(() => this.#flush());
+      this.#queue.push({ input, handler: { onBatch, onError, seq: 0 }, resolve, reject });
+    });
+  }
+
+  /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
+  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
+    const stream = this.#open();
+    this.#handle(jobId, { onBatch, onError, seq: 0 });
+    this.#inFlight++;
+    this.transport
+      .follow(stream, [{ jobId, offset: 0 }])
+      .then(([r]) => r && 'error' in r && this.#end(jobId, FlotillaError.fromInfo(r.error)), (err) => this.#end(jobId, err))
+      .finally(() => this.#settled());
+    return () => this.#end(jobId);
+  }
+
+  /** Stops handing a job's results over (its stream ended, or it is no longer wanted). */
+  stop(jobId: string): void {
+    this.#end(jobId);
+  }
+
+  async #flush(): Promise<void> {
+    const queue = this.#queue;
+    this.#queue = [];
+    const stream = this.#open();
+    this.#inFlight++;
+    try {
+      const outcomes = await this.transport.submit(stream, queue.map((q) => q.input));
+      queue.forEach((q, i) => {
+        const o = outcomes[i];
+        if (!o || o.error) return q.reject(o ? FlotillaError.fromInfo(o.error) : new FlotillaError('INTERNAL', 'the controller gave no answer for a job of the submission'));
+        if (o.total > 0) this.#handle(o.jobId, q.handler);
+        q.resolve({ jobId: o.jobId, total: o.total, sent: o.sent ?? q.input.args.length });
+      });
+    } catch (err) {
+      for (const q of queue) q.reject(err);
+    } finally {
+      this.#settled();
+    }
+  }
+
+  #handle(jobId: string, h: Handler): void {
+    this.#gone.delete(jobId);
+    this.#handlers.set(jobId, h);
+    const early = this.#early.get(jobId);
+    if (early) {
+      this.#early.delete(jobId);
+      this.#data(early);
+    }
+  }
+
+  #end(jobId: string, err?: unknown): void {
+    const h = this.#handlers.get(jobId);
+    this.#handlers.delete(jobId);
+    this.#early.delete(jobId);
+    if (h) this.#gone.add(jobId); // what still comes for it is dropped
+    if (h && err !== undefined) h.onError(err);
+    this.#idleCheck();
+  }
+
+  /** A submission or follow call has been answered. */
+  #settled(): void {
+    this.#inFlight--;
+    this.#idleCheck();
+  }
+
+  /** With nothing followed or on its way, the stream closes after IDLE_MS. */
+  #idleCheck(): void {
+    if (this.#handlers.size > 0 || this.#queue.length > 0 || this.#inFlight > 0 || !this.#stop) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.#idle = undefined;
+      if (this.#handlers.size === 0 && this.#queue.length === 0 && this.#inFlight === 0) this.#close();
+    }, IDLE_MS).unref(); // an open socket keeps the process alive anyway; a finished embedded one need not wait
+  }
+
+  /** The stream's id, opening it if it is not open. */
+  #open(): string {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    if (this.#stream !== undefined) return this.#stream;
+    // A new id each time: the controller may still be ending the last stream of this id.
+    const stream = (this.#stream = `s${process.pid}-${++streams}-${Math.random().toString(36).slice(2, 10)}`);
+    this.#starts = 0;
+    this.#stop = this.transport.open(stream, {
+      started: () => {
+        // After a reconnect the controller follows nothing for this client: follow again from where each job got to.
+        if (this.#starts++ === 0 || this.#handlers.size === 0 || this.#stream !== stream) return;
+        const jobs = [...this.#handlers].map(([jobId, h]) => ({ jobId, offset: h.seq }));
+        this.transport.follow(stream, jobs).catch((err) => this.#fail(err));
+      },
+      data: (parts) => this.#data(parts),
+      error: (err) => this.#fail(err),
+    });
+    return stream;
+  }
+
+  #data(parts: FeedPart[]): void {
+    for (const p of parts) {
+      const h = this.#handlers.get(p.jobId);
+      if (!h) {
+        if (this.#gone.has(p.jobId)) continue;
+        const early = this.#early.get(p.jobId);
+        if (early) early.push(p);
+        else this.#early.set(p.jobId, [p]);
+        continue;
+      }
+      if (p.results.length > 0) {
+        h.seq = Math.max(h.seq, p.seq);
+        h.onBatch({ seq: p.seq, results: p.results, total: p.total, pool: p.pool });
+      }
+      if (p.error) this.#end(p.jobId, FlotillaError.fromInfo(p.error));
+      else if (p.seq >= p.total) this.#end(p.jobId);
+    }
+  }
+
+  /** The stream broke: every job on it ends with `err`; the next submission opens a new one. */
+  #fail(err: unknown): void {
+    this.#close();
+    const handlers = [...this.#handlers.values()];
+    this.#handlers.clear();
+    this.#early.clear();
+    for (const h of handlers) h.onError(err);
+  }
+
+  #close(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    const stop = this.#stop;
+    this.#stop = undefined;
+    this.#stream = undefined;
+    this.#gone.clear();
+    stop?.();
+  }
+
+  /** Ends every job's stream with `err` and closes the stream. */
+  close(err: FlotillaError): void {
+    this.#fail(err);
+  }
+}
