@@ -54,7 +54,7 @@ export class LaneReports {
         return this.parts(lane, msg, bins);
       case 'hb':
         // Shown to every client by agents.list: a bad value must end this agent, not the listing.
-        lane.rssBytes = checkMessage('hb', msg).rssBytes;
+        lane.heartbeat(checkMessage('hb', msg));
         return;
       default:
         return;

@@ -33,6 +33,8 @@ export class Lane {
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;
+  cpu: number | undefined;
+  private lastCpu: [at: number, us: number] | undefined;
   /** Estimated milliseconds of work dispatched and not yet answered. */
   pendingMs = 0;
   /** Since when the lane has held no run (its connection time until its first). */
@@ -81,6 +83,17 @@ export class Lane {
     this.roundTripMs = this.roundTripMs === undefined ? v : this.roundTripMs * 0.8 + v * 0.2;
   }
 
+  /** An agent's heartbeat: its memory, and its CPU time, turned into cores busy since the last. */
+  heartbeat(hb: { rssBytes: number; cpuUs?: number }): void {
+    this.rssBytes = hb.rssBytes;
+    if (hb.cpuUs === undefined) return;
+    const now = Date.now();
+    // The first heartbeat counts from the connection (the agent's start-up CPU with it).
+    const [at, us] = this.lastCpu ?? [this.connectedAt, 0];
+    if (now > at) this.cpu = Math.max(0, (hb.cpuUs - us) / 1000 / (now - at));
+    this.lastCpu = [now, hb.cpuUs];
+  }
+
   /** A new ref for a function defined on this connection. */
   nextFnRef(): number {
     return ++this.lastFnRef;
@@ -99,6 +112,7 @@ export class Lane {
       inFlight: this.runs.size,
       completed: this.completed,
       rssBytes: this.rssBytes,
+      cpu: this.cpu,
       artifactTransfers: this.artifactsSent,
     };
   }
