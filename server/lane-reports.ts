@@ -74,6 +74,7 @@ export class LaneReports {
       const r = this.runs.get(run);
       if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
       this.runs.forget(run, r);
+      if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
       lane.completed++;
       r.job.observe(durationUs / 1000);
       if (r.job !== estimated) {

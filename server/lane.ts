@@ -14,6 +14,12 @@ export type { LaneInfo };
  * are not queued behind one another: that would make a short task wait behind a long one.
  */
 const WINDOW_MS = 2;
+/**
+ * The window grows to cover two of the lane's measured round trips (dispatch to result, minus
+ * the task's own run time), up to this: on a loaded machine or a slow link a round trip takes
+ * longer than 2 ms, and a slot would otherwise wait for each refill.
+ */
+const MAX_WINDOW_MS = 50;
 const MAX_RUNS = 512;
 
 export class Lane {
@@ -47,6 +53,8 @@ export class Lane {
   artifactsSent = 0;
   /** When the lane last sent results or a start: what tells a slow lane from one withholding tasks. */
   lastReport = Date.now();
+  /** The lane's round trip without the task (ms), a moving average; undefined until measured. */
+  roundTripMs: number | undefined;
   /** Armed while the lane holds runs with a timeout not yet reported started (see Scheduler). */
   startWatch: NodeJS.Timeout | undefined;
 
@@ -61,7 +69,18 @@ export class Lane {
   accepts(estMs: number): boolean {
     if (this.draining.size > 0 || this.retiring || this.alone) return false;
     if (this.runs.size === 0) return true;
-    return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
+    return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= this.windowMs;
+  }
+
+  /** How much estimated work the lane may hold queued besides its running task (ms). */
+  get windowMs(): number {
+    return this.roundTripMs === undefined ? WINDOW_MS : Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, 2 * this.roundTripMs));
+  }
+
+  /** Notes one round trip: a run dispatched to this lane when it held nothing, answered `ms` later, besides its own run time. */
+  observeRoundTrip(ms: number): void {
+    const v = Math.max(0, ms);
+    this.roundTripMs = this.roundTripMs === undefined ? v : this.roundTripMs * 0.8 + v * 0.2;
   }
 
   /** An agent's heartbeat: its memory, and its CPU time, turned into cores busy since the last. */
