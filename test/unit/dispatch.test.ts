@@ -77,6 +77,14 @@ describe('prefetch windows', () => {
     expect(most).toBeLessThanOrEqual(3);
   });
 
+  it('grows the window to two round trips on a slow link, in frames of several tasks', async () => {
+    const { most, frames: f, lane } = await run(300, 1, 10);
+    expect(lane.windowMs).toBeCloseTo(20, 0);
+    expect(most).toBeGreaterThanOrEqual(15);
+    expect(most).toBeLessThanOrEqual(25);
+    expect(f.reduce((m, n) => Math.max(m, n), 0)).toBeGreaterThan(1);
+  });
+
   it('never queues a task of unknown duration behind a running one: each lane takes one', async () => {
     const { scheduler } = makeScheduler();
     const lanes = [0, 1, 2].map(() => connectLane(scheduler, () => ({ hold: true })));
