@@ -18,7 +18,11 @@ const FIXTURE = new URL('./fixtures/fd-controller.ts', import.meta.url).pathname
 
 /** The fixture controller under `ulimit -n limit`: its events, its stderr, and a way to send commands. */
 function startLimited(limit: number) {
-  const child = spawn('sh', ['-c', `ulimit -n ${limit} && exec "$0" --import tsx "$1"`, process.execPath, FIXTURE], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', `ulimit -n ${limit} && exec "$0" --import tsx "$1"`, process.execPath, FIXTURE], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own TMPDIR: a controller ended by a signal cannot remove its state folder; the reaper does.
+    env: { ...process.env, TMPDIR: cleanup.tempDir('flotilla-fd-') },
+  });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const died = exited.then((code) => {
