@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { Reaper } from '../support/reaper.js';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { slurm, sshd } from '../fixtures/index.js';
@@ -80,7 +81,13 @@ describe('SLURM pools', () => {
   });
 
   it('leaves no job of ours in the queue after its controller is killed (SIGKILL)', async () => {
-    const child = execa('node', ['--import', 'tsx', new URL('./fixtures/slurm-controller.ts', import.meta.url).pathname], { reject: false, buffer: false });
+    // Its own TMPDIR: killed, it cannot remove its embedded controller's state folder; the reaper does.
+    const reaper = new Reaper();
+    const child = execa('node', ['--import', 'tsx', new URL('./fixtures/slurm-controller.ts', import.meta.url).pathname], {
+      reject: false,
+      buffer: false,
+      env: { TMPDIR: reaper.tempDir('flotilla-killed-') },
+    });
     let line = '';
     await within(
       new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => ((line += d), line.includes('\n') && resolve()))),
