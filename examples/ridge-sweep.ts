@@ -57,6 +57,8 @@ async function main(): Promise<number> {
   const cores = availableParallelism();
   const fl = await connect({ waitForAgents: cores });
   const tReady = performance.now();
+  // Open it to watch the sweep run; with --keep-open the controller stays up until Ctrl-C.
+  console.log(`dashboard: ${fl.dashboardUrl()}`);
   try {
     const tMap = performance.now();
     const job = fl.map(grid, (g: GridPoint) => evaluate(g, data), { globals: { evaluate, choleskySolve, expandFeatures, data } });
@@ -135,6 +137,12 @@ async function main(): Promise<number> {
     if (!checkOk) throw new Error(`parallel and in-process results differ by ${diff} > ${TOLERANCE}`);
     return 0;
   } finally {
+    if (process.argv.includes('--keep-open')) {
+      console.log('\nThe dashboard stays open until Ctrl-C.');
+      const hold = setInterval(() => {}, 1 << 30); // the embedded controller alone does not keep the process up
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      clearInterval(hold);
+    }
     await fl.close();
   }
 }
