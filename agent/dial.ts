@@ -5,6 +5,7 @@
  * revoked key) is final: a handshake that failed any other way may have been tampered with on the
  * way (a relay or tunnel flipping a bit), and the next dial can go through.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { dialChannel } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
@@ -21,7 +22,6 @@ const SILENCE_MS = 16_000;
  */
 const IDENTITY_FAILURES_FINAL = 5;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** How a dial loop ended. */
 export type DialEnd = { stopped: true } | { refused: string };

@@ -13,6 +13,7 @@ import type { ToAgent, ToController, WirePart, WireResult, WireTask } from '../c
 import { ArtifactCache } from './artifacts.js';
 import { FnTable } from './fn-table.js';
 import { S } from './lane-state.js';
+import { Waiters } from '../contract/waiters.js';
 import type { CpuClock } from './task-usage.js';
 import type { TaskContext } from '../contract/task-context.js';
 
@@ -87,7 +88,7 @@ export class Runner {
   /** Whether the lane's deadline is a preparation's (import, setup), not a task's. */
   private armed = false;
   /** Called once the running task leaves the slot (setup values dropped meanwhile are disposed then). */
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters = new Waiters();
   /** The asynchronous task whose result is being pushed, if it is one. */
   private measured: Running | undefined;
 
@@ -149,7 +150,7 @@ export class Runner {
       clearTimeout(this.running.timer);
     }
     this.running = undefined;
-    for (const w of this.idleWaiters.splice(0)) w();
+    this.idleWaiters.wake();
     this.armed = false;
     this.queue = [];
     this.head = 0;
@@ -247,7 +248,7 @@ export class Runner {
   /** Resolves once no task holds the slot. */
   private idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleWaiters.wait();
   }
 
   /** Holds the queue until `wait` settles (a module import, a setup); results so far go out now. */
@@ -319,7 +320,7 @@ export class Runner {
       if (this.running !== slot) return; // the lane was reset meanwhile
       clearTimeout(slot.timer);
       this.running = undefined;
-      if (this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.idleWaiters.wake();
       slot.settled = true;
       this.status[S.DEADLINE] = 0;
       this.measured = slot;

@@ -68,8 +68,9 @@ export class Supervisor {
   private readonly reports: ToController[] = [];
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.slots = opts.credentials.slots ?? availableParallelism();
-    this.env = laneEnv(opts.credentials.cores ?? Math.max(1, Math.floor(availableParallelism() / this.slots)));
+    const cpus = jobCpus() ?? availableParallelism();
+    this.slots = opts.credentials.slots ?? cpus;
+    this.env = laneEnv(opts.credentials.cores ?? Math.max(1, Math.floor(cpus / this.slots)));
     this.idleTimeoutMs = opts.credentials.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.graceMs = opts.credentials.graceMs ?? DEFAULT_GRACE_MS;
     this.status = createLaneStatus(this.slots);
@@ -214,4 +215,16 @@ export class Supervisor {
     }
     process.exit(code);
   }
+}
+
+/**
+ * The cores a batch job got, where the system says (SLURM_CPUS_ON_NODE, Grid Engine's NSLOTS):
+ * a pool with `cores: 'all'` leaves the agent to size its slots from them.
+ */
+function jobCpus(): number | undefined {
+  for (const k of ['SLURM_CPUS_ON_NODE', 'NSLOTS']) {
+    const n = Number(process.env[k]);
+    if (Number.isInteger(n) && n > 0) return n;
+  }
+  return undefined;
 }

@@ -38,4 +38,6 @@ export type { LaneInfo, AgentRuntime, RuntimeOption, PruneResult, PoolStatus } f
 export type { LocalPoolOptions } from '../server/pool.js';
 export type { PoolOptions } from '../server/pool-options.js';
 export type { SshPoolOptions } from '../server/launchers/ssh/options.js';
+export type { SlurmPoolOptions } from '../server/launchers/slurm/options.js';
+export type { SgePoolOptions } from '../server/launchers/sge/options.js';
 export type { ControllerOptions } from '../server/controller-options.js';

@@ -7,6 +7,7 @@ import { FlotillaError } from '../contract/errors.js';
 import type { TaskOutcome } from './outcome.js';
 import type { ProgressSink } from './progress/map-progress.js';
 import { locateError } from './call-site.js';
+import { Waiters } from '../contract/waiters.js';
 import type { CallSite } from './call-site.js';
 
 export type { TaskOutcome } from './outcome.js';
@@ -18,7 +19,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   private byIndex: (TaskOutcome<R> | undefined)[] = [];
   private total: number | undefined;
   private failure: FlotillaError | undefined;
-  private waiters: (() => void)[] = [];
+  private readonly waiters = new Waiters();
   private readonly settled: Promise<R[]>;
   private jobId: string | undefined;
   private readonly idReady: Promise<string>;
@@ -41,7 +42,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.settled = new Promise<R[]>((resolve, reject) => {
       const check = () => {
         const over = this.failure !== undefined || (this.total !== undefined && this.arrived.length >= this.total);
-        if (!over) return void this.waiters.push(check);
+        if (!over) return this.waiters.add(check);
         // The last figures are shown before the caller goes on.
         const shown = this.progress ? this.progress.stop() : Promise.resolve();
         void shown.then(() => {
@@ -101,9 +102,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   }
 
   private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    this.waiters.wake();
   }
 
   private collect(): R[] {
@@ -157,7 +156,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
       while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
       if (this.failure) throw locateError(this.failure, this.site);
       if (this.total !== undefined && cursor >= this.total) return;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.waiters.wait();
     }
   }
 }

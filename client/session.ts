@@ -170,25 +170,17 @@ export class Session {
     })());
   }
 
-  /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
   /**
    * Removes from `host`'s `~/.cache/flotilla` (an SSH pool's host or a SLURM pool's login node)
    * the agent bundles and runtimes no current agent uses; says what it removed and kept.
    */
-  async pruneCache(opts: { host: string }): Promise<PruneResult> {
-    try {
-      return await this.trpc.cache.prune.mutate({ host: opts.host });
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  pruneCache(opts: { host: string }): Promise<PruneResult> {
+    return this.ask(() => this.trpc.cache.prune.mutate({ host: opts.host }));
   }
 
-  async dropSetup(ids?: string[]): Promise<{ lanes: number }> {
-    try {
-      return await this.trpc.agents.dropSetup.mutate({ ids });
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  /** Asks every connected agent slot to drop (dispose) setup values: these setup ids, or all. */
+  dropSetup(ids?: string[]): Promise<{ lanes: number }> {
+    return this.ask(() => this.trpc.agents.dropSetup.mutate({ ids }));
   }
 
   /**
@@ -268,45 +260,34 @@ export class Session {
   }
 
   /** Jobs the controller knows, newest last. */
-  async jobs(): Promise<JobStatus[]> {
-    try {
-      return await this.trpc.jobs.list.query();
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  jobs(): Promise<JobStatus[]> {
+    return this.ask(() => this.trpc.jobs.list.query());
   }
 
   /** The last lines agents wrote to stderr, oldest first. */
-  async logs(agentId?: string): Promise<{ agentId: string; at: number; line: string }[]> {
-    try {
-      return await this.trpc.agents.logs.query({ agentId });
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  logs(agentId?: string): Promise<{ agentId: string; at: number; line: string }[]> {
+    return this.ask(() => this.trpc.agents.logs.query({ agentId }));
   }
 
   /** Cancels a job, or one of its tasks. */
-  async cancel(jobId: string, index?: number): Promise<{ cancelled: number }> {
-    try {
-      return await this.trpc.jobs.cancel.mutate({ jobId, index });
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  cancel(jobId: string, index?: number): Promise<{ cancelled: number }> {
+    return this.ask(() => this.trpc.jobs.cancel.mutate({ jobId, index }));
   }
 
   /** A job's progress. */
-  async status(jobId: string): Promise<JobStatus> {
-    try {
-      return await this.trpc.jobs.status.query({ jobId });
-    } catch (err) {
-      throw fromTRPCError(err);
-    }
+  status(jobId: string): Promise<JobStatus> {
+    return this.ask(() => this.trpc.jobs.status.query({ jobId }));
   }
 
   /** Pools and connected agent slots. */
-  async agents(): Promise<{ pools: PoolStatus[]; lanes: LaneInfo[] }> {
+  agents(): Promise<{ pools: PoolStatus[]; lanes: LaneInfo[] }> {
+    return this.ask(() => this.trpc.agents.list.query());
+  }
+
+  /** A call to the controller; its failure as a FlotillaError. */
+  private async ask<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await this.trpc.agents.list.query();
+      return await call();
     } catch (err) {
       throw fromTRPCError(err);
     }

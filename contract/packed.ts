@@ -2,7 +2,7 @@
  * Lists of encoded values as one string on the WebSocket link. Results and task arguments are
  * already encoded (superjson output plus binary parts), so walking them again with superjson on
  * both ends of the link only costs time: a packed list is one JSON text, with the binary parts
- * moved into one blob that travels as base64. The transformer (server/transformer.ts) writes a
+ * moved into one blob that travels as base64. The transformer (contract/transformer.ts) writes a
  * `Packed` so and reads it back as the plain array; the far end must deserialize with it, so
  * lists are packed only on the WebSocket link (never for in-process callers).
  */

@@ -1,7 +1,7 @@
 /**
  * The tRPC transformer between clients and the controller: superjson, taught to carry the binary
  * parts of encoded values as base64 strings instead of JSON lists of numbers, and to write lists
- * of encoded values (result batches, task arguments) as one string (server/packed.ts). (Between
+ * of encoded values (result batches, task arguments) as one string (contract/packed.ts). (Between
  * controller and agents, binary parts travel as raw frame attachments.)
  */
 import { SuperJSON } from 'superjson';

@@ -1,7 +1,7 @@
 /**
  * The CLI's own connection to a controller. It does not import client/ so that the dependency
  * direction stays client -> server -> agent/protocol; it finds the controller and its token the
- * way `connect()` does (server/reach.ts), and fails as fast and as clearly.
+ * way `connect()` does (client/remote/reach.ts), and fails as fast and as clearly.
  */
 import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';

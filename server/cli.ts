@@ -11,7 +11,7 @@ import { loadControllerConfig } from './config-file.js';
 import { cliConnect, describeCliError } from './cli-client.js';
 import type { CliConnection } from './cli-client.js';
 import { defaultStateDir } from './state.js';
-import type { TlsMaterial } from './tls.js';
+import type { TlsMaterial } from './http/tls.js';
 import { readFileSync } from 'node:fs';
 import type { TaskResult } from './job.js';
 import { jsonSafe } from './json-safe.js';

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { PoolOptions } from './pool-options.js';
-import type { TlsMaterial } from './tls.js';
-import type { ConnectionLimits } from './connection-guard.js';
+import type { TlsMaterial } from './http/tls.js';
+import type { ConnectionLimits } from './http/connection-guard.js';
 import { poolsSchema } from './pool-schema.js';
 import { strictOptions } from '../contract/option-check.js';
 

@@ -7,12 +7,11 @@
  * lane must have before its tasks. Not durable: a restart of the controller ends the call.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { encodeValue } from '../contract/codec.js';
 import { checkGlobals } from './submit-checks.js';
 import { FlotillaError } from '../contract/errors.js';
 import { specArtifacts } from '../contract/fnspec.js';
-import type { Controller } from './controller.js';
+import type { ControlPlane } from './control-plane.js';
 import { Job } from './job.js';
 import type { TaskResult } from './job.js';
 import { everywhereSchema } from '../contract/schemas.js';
@@ -28,16 +27,16 @@ export { everywhereSchema };
  * answered (or was lost, AGENT_LOST). Aborting `signal` cancels what is still running.
  * @throws FlotillaError BAD_INPUT for an unknown pool or artifacts the controller lacks
  */
-export async function runEverywhere(controller: Controller, input: EverywhereInput, signal?: AbortSignal): Promise<EverywhereResult[]> {
-  const poolName = input.pool ?? controller.defaultPool;
-  if (!controller.pools.has(poolName)) {
-    throw new FlotillaError('BAD_INPUT', `everywhere: no pool "${poolName}" (pools: ${[...controller.pools.keys()].join(', ') || 'none'})`);
+export async function runEverywhere(plane: ControlPlane, input: EverywhereInput, signal?: AbortSignal): Promise<EverywhereResult[]> {
+  const poolName = input.pool ?? plane.defaultPool;
+  if (!plane.pools.has(poolName)) {
+    throw new FlotillaError('BAD_INPUT', `everywhere: no pool "${poolName}" (pools: ${[...plane.pools.keys()].join(', ') || 'none'})`);
   }
   checkGlobals(input.fn);
-  const lacking = controller.artifacts.missing(specArtifacts(input.fn));
+  const lacking = plane.artifacts.missing(specArtifacts(input.fn));
   if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `everywhere: the function needs module artifact(s) the controller does not have: ${lacking.join(', ')}`, { context: { missing: lacking } });
   // Lanes that are leaving (scale-down, maxTasks) are not asked: they may be gone before it runs.
-  const lanes = [...controller.scheduler.lanes].filter((l) => l.pool === poolName && l.channel.isOpen && !l.retiring);
+  const lanes = plane.lanesOf(poolName);
   if (lanes.length === 0) return [];
   const where: LaneWhere[] = lanes.map((l) => ({ agentId: l.agentId, host: l.hello.host, lane: l.hello.lane }));
   const job = new Job({ id: `e-${randomBytes(6).toString('hex')}`, fn: input.fn, total: lanes.length, pool: poolName, retries: 0, crashLimit: 1, timeoutMs: input.timeoutMs ?? 0 });
@@ -53,24 +52,24 @@ export async function runEverywhere(controller: Controller, input: EverywhereInp
     }, reject);
   });
   const onAbort = () => {
-    if (!job.finished) controller.scheduler.cancel(job.id);
+    if (!job.finished) plane.cancel(job.id);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   // A closing controller re-queues nothing and finishes nothing: end the call instead of waiting.
   let onClose: () => void = () => {};
   const closed = new Promise<never>((_, reject) => {
     onClose = () => reject(new FlotillaError('CLOSED', 'the controller closed before every lane answered everywhere()'));
-    if (controller.closingSignal.aborted) onClose();
-    else controller.closingSignal.addEventListener('abort', onClose, { once: true });
+    if (plane.closingSignal.aborted) onClose();
+    else plane.closingSignal.addEventListener('abort', onClose, { once: true });
   });
   closed.catch(() => {}); // only raced below
   try {
-    controller.scheduler.runPinned(job, lanes);
+    plane.runPinned(job, lanes);
     await Promise.race([done, closed]);
   } finally {
-    controller.closingSignal.removeEventListener('abort', onClose);
+    plane.closingSignal.removeEventListener('abort', onClose);
     signal?.removeEventListener('abort', onAbort);
-    controller.scheduler.jobs.delete(job.id); // not a job anyone lists or collects later
+    plane.forgetJob(job.id); // not a job anyone lists or collects later
   }
   return where.map((w, i) => ({ ...w, result: results[i]! }));
 }

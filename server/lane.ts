@@ -41,6 +41,12 @@ export class Lane {
   retiring = false;
   /** It holds a task re-run after a lost agent, which runs alone: nothing is queued behind it. */
   alone = false;
+  /**
+   * A job whose next task this lane could not queue (its duration unknown or longer than the
+   * window): the lane then takes nothing more until it drains, and gives that job its next slot.
+   * Without it, prefetched short tasks of one job keep the lane busy forever and starve the other.
+   */
+  reservedFor: { readonly queued: number } | undefined;
   /** Module artifacts sent on this connection. */
   artifactsSent = 0;
   /** When the lane last sent results or a start: what tells a slow lane from one withholding tasks. */

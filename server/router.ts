@@ -2,75 +2,23 @@
  * The controller's tRPC router: what clients can call, over HTTP, WebSocket, or in process.
  * Every procedure but `health` requires the bearer token.
  */
-import { initTRPC, TRPCError, tracked } from '@trpc/server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tracked } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { FlotillaError } from '../contract/errors.js';
-import type { FlotillaErrorCode } from '../contract/errors.js';
-import { transformer } from '../contract/transformer.js';
 import { packed } from '../contract/packed.js';
 import { fnSpecId } from '../contract/fnspec.js';
 import { appendSchema, jobIdSchema, submitSchema } from '../contract/schemas.js';
-import type { Controller } from './controller.js';
-import type { TaskResult } from './job.js';
+import type { ControlPlane } from './control-plane.js';
+import type { ResultBatch, TaskResult } from '../contract/job-types.js';
 import { distributeSchema, flowIdSchema, flowRowsSchema, flowSubmitSchema } from '../contract/flow-schemas.js';
 import { artifactsRouter } from './artifacts-router.js';
 import { everywhereSchema, runEverywhere } from './everywhere.js';
 import { functionsRouter } from './functions/router.js';
-import type { ResultBatch } from '../contract/job-types.js';
+import { authed, t } from './trpc.js';
 
 export type { ResultBatch };
-
-/** What each call knows about its caller. */
-export interface Context {
-  controller: Controller;
-  authorized: boolean;
-  /** The client's socket, when the call came over WebSocket: used for backpressure. */
-  ws?: WebSocket;
-  /** The caller is in this process (an embedded controller's session): it may see internals. */
-  local?: boolean;
-}
-
-const t = initTRPC.context<Context>().create({
-  transformer,
-  // Server internals stay on the server: no stack (with its absolute paths) in any answer, and
-  // an unexpected error's message (which may name files) only in the controller's log.
-  isDev: false,
-  errorFormatter({ shape, error, ctx, path }) {
-    const cause = error.cause instanceof FlotillaError ? error.cause : undefined;
-    const internal = error.code === 'INTERNAL_SERVER_ERROR' && !cause && !ctx?.local;
-    if (internal) ctx?.controller.reportInternal(`call ${path ?? '(unknown)'}`, error.cause ?? error);
-    const { stack: _stack, ...data } = shape.data as typeof shape.data & { stack?: string };
-    const message = internal ? 'internal error in the controller (its log has the details)' : shape.message;
-    return { ...shape, message, data: { ...data, flotillaCode: cause?.code ?? null, context: cause?.context ?? null } };
-  },
-});
-
-const TRPC_CODE: Partial<Record<FlotillaErrorCode, TRPCError['code']>> = {
-  BAD_INPUT: 'BAD_REQUEST',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  NOT_FOUND: 'NOT_FOUND',
-  CLOSED: 'PRECONDITION_FAILED',
-};
-
-/** Converts errors once, at the boundary, keeping the FlotillaError as the cause. */
-const boundary = t.middleware(async ({ next }) => {
-  const res = await next();
-  if (!res.ok && res.error.cause instanceof FlotillaError) {
-    const cause = res.error.cause;
-    throw new TRPCError({ code: TRPC_CODE[cause.code] ?? 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
-  }
-  return res;
-});
-
-/** Procedures that require the bearer token (also used by artifacts-router.ts and functions/router.ts). */
-export const authed = t.procedure.use(boundary).use(({ ctx, next }) => {
-  if (!ctx.authorized) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
-  return next();
-});
-
-/** @internal the router builder, for routers merged into appRouter */
-export const router = t.router;
 
 /** Results per stream event, at most... */
 const BATCH = 2048;
@@ -98,54 +46,54 @@ function batchLength(results: TaskResult[]): number {
 /** Jobs each client socket is still sending arguments for: one close listener per socket. */
 const submitting = new WeakMap<WebSocket, Set<string>>();
 
-function submittingOn(ws: WebSocket, controller: Controller): Set<string> {
+function submittingOn(ws: WebSocket, plane: ControlPlane): Set<string> {
   let jobs = submitting.get(ws);
   if (!jobs) {
     const set = (jobs = new Set());
     submitting.set(ws, set);
-    ws.once('close', () => set.forEach((id) => controller.abandonSubmission(id, 'the submitting client disconnected')));
+    ws.once('close', () => set.forEach((id) => plane.abandonSubmission(id, 'the submitting client disconnected')));
   }
   return jobs;
 }
 
 async function drained(ws: WebSocket | undefined, signal: AbortSignal | undefined): Promise<void> {
   while (ws && ws.bufferedAmount > HIGH_WATER && ws.readyState === ws.OPEN && !signal?.aborted) {
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
   }
 }
 
 export const appRouter = t.router({
-  health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.controller.version })),
+  health: t.procedure.query(({ ctx }) => ({ ok: true, version: ctx.plane.version })),
   map: t.router({
     /** Queues a map; returns its job id at once. */
     submit: authed.input(submitSchema).mutation(({ ctx, input }) => {
       // Lanes cache functions by id: a client does not get to choose which cached code its id names.
-      const res = ctx.controller.submit({ ...input, fn: input.fn && { ...input.fn, id: fnSpecId(input.fn) } });
+      const res = ctx.plane.submit({ ...input, fn: input.fn && { ...input.fn, id: fnSpecId(input.fn) } });
       // A submitter that goes away before sending every argument: its job runs what it has.
-      if (res.total > input.args.length && ctx.ws) submittingOn(ctx.ws, ctx.controller).add(res.jobId);
+      if (res.total > input.args.length && ctx.ws) submittingOn(ctx.ws, ctx.plane).add(res.jobId);
       return res;
     }),
     /** More arguments of a job whose submit gave a larger `total`; in order, one call at a time. */
     append: authed.input(appendSchema).mutation(({ ctx, input }) => {
-      const res = ctx.controller.append(input);
-      if (res.appended === ctx.controller.job(input.jobId).total && ctx.ws) submitting.get(ctx.ws)?.delete(input.jobId);
+      const res = ctx.plane.append(input);
+      if (res.appended === ctx.plane.job(input.jobId).total && ctx.ws) submitting.get(ctx.ws)?.delete(input.jobId);
       return res;
     }),
   }),
   jobs: t.router({
-    status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.controller.jobStatus(ctx.controller.job(input.jobId))),
-    list: authed.query(({ ctx }) => [...ctx.controller.scheduler.jobs.values()].map((j) => ctx.controller.jobStatus(j))),
-    cancel: authed.input(jobIdSchema.extend({ index: z.number().int().min(0).optional() })).mutation(({ ctx, input }) => ctx.controller.scheduler.cancel(input.jobId, input.index)),
+    status: authed.input(jobIdSchema).query(({ ctx, input }) => ctx.plane.jobStatus(ctx.plane.job(input.jobId))),
+    list: authed.query(({ ctx }) => [...ctx.plane.jobs()].map((j) => ctx.plane.jobStatus(j))),
+    cancel: authed.input(jobIdSchema.extend({ index: z.number().int().min(0).optional() })).mutation(({ ctx, input }) => ctx.plane.cancel(input.jobId, input.index)),
     /**
      * Results as they finish, in batches. Each event is tracked by its log offset, so a client
      * that reconnects (or passes `lastEventId`) resumes after the last result it saw.
      */
     results: authed.input(jobIdSchema.extend({ lastEventId: z.string().nullish() })).subscription(async function* ({ ctx, input, signal }) {
-      const job = ctx.controller.job(input.jobId);
+      const job = ctx.plane.job(input.jobId);
       const cursor = input.lastEventId ? Number(input.lastEventId) : 0;
       if (!Number.isInteger(cursor) || cursor < 0) throw new FlotillaError('BAD_INPUT', `lastEventId must be a result offset, got ${input.lastEventId}`);
       // A client that goes away, or a closing controller, ends the wait of a quiet job's stream.
-      const closing = ctx.controller.closingSignal;
+      const closing = ctx.plane.closingSignal;
       for await (const read of job.results(cursor, { max: BATCH, trim: batchLength, signal, until: closing })) {
         // Over WebSocket the batch travels packed, one string rather than a walk of every result.
         const batch: ResultBatch = { seq: read.seq, results: ctx.ws ? packed(read.results) : read.results, total: job.total, pool: job.pool };
@@ -153,44 +101,37 @@ export const appRouter = t.router({
         await drained(ctx.ws, signal);
       }
       if (!job.finished && !signal?.aborted && closing.aborted) {
-        const kept = ctx.controller.store ? '; it is kept, and goes on when the controller starts again' : '';
+        const kept = ctx.plane.durable ? '; it is kept, and goes on when the controller starts again' : '';
         throw new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } });
       }
     }),
   }),
   /** Flows: parameter grids through stages (server/flows). */
   flow: t.router({
-    submit: authed.input(flowSubmitSchema).mutation(({ ctx, input }) => ctx.controller.flows.submit(input)),
+    submit: authed.input(flowSubmitSchema).mutation(({ ctx, input }) => ctx.plane.flows.submit(input)),
     /** Problems of running units with these distribute options here (pool, resources). */
-    preflight: authed.input(distributeSchema.optional()).query(({ ctx, input }) => ctx.controller.flows.preflight(input)),
-    status: authed.input(flowIdSchema).query(({ ctx, input }) => ctx.controller.flows.status(input.id)),
+    preflight: authed.input(distributeSchema.optional()).query(({ ctx, input }) => ctx.plane.flows.preflight(input)),
+    status: authed.input(flowIdSchema).query(({ ctx, input }) => ctx.plane.flows.status(input.id)),
     /** Collected rows in grid order, a page at a time. */
-    collect: authed.input(flowRowsSchema).query(({ ctx, input }) => ctx.controller.flows.rows(input.id, input.from, input.max)),
+    collect: authed.input(flowRowsSchema).query(({ ctx, input }) => ctx.plane.flows.rows(input.id, input.from, input.max)),
     /** Statuses as the flow progresses, ending with its final one. */
-    progress: authed.input(flowIdSchema).subscription(({ ctx, input, signal }) => ctx.controller.flows.watch(input.id, signal)),
-    list: authed.query(({ ctx }) => ctx.controller.flows.list()),
-    cancel: authed.input(flowIdSchema).mutation(({ ctx, input }) => ctx.controller.flows.cancel(input.id)),
+    progress: authed.input(flowIdSchema).subscription(({ ctx, input, signal }) => ctx.plane.flows.watch(input.id, signal)),
+    list: authed.query(({ ctx }) => ctx.plane.flows.list()),
+    cancel: authed.input(flowIdSchema).mutation(({ ctx, input }) => ctx.plane.flows.cancel(input.id)),
   }),
   functions: functionsRouter(),
   agents: t.router({
-    list: authed.query(({ ctx }) => ctx.controller.agents()),
-    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => {
-      const lines = ctx.controller.logs.read(input.agentId);
-      // An agent that never wrote a line is still known by its key; an id that is neither is a typo.
-      if (input.agentId !== undefined && lines.length === 0 && !ctx.controller.registry.lookup(input.agentId)) {
-        throw new FlotillaError('NOT_FOUND', `no such agent: ${input.agentId} (flotilla agents lists them)`);
-      }
-      return lines;
-    }),
+    list: authed.query(({ ctx }) => ctx.plane.agents()),
+    logs: authed.input(z.object({ agentId: z.string().optional() })).query(({ ctx, input }) => ctx.plane.logs(input.agentId)),
     /** Asks every connected lane to drop (dispose) setup values: these setup ids, or all. */
-    dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.controller.scheduler.dropSetup(input.ids) })),
+    dropSetup: authed.input(z.object({ ids: z.array(z.string().min(1)).optional() })).mutation(({ ctx, input }) => ({ lanes: ctx.plane.dropSetup(input.ids) })),
     /** Runs a function once on every lane of a pool connected now; one result per lane (server/everywhere.ts). */
-    everywhere: authed.input(everywhereSchema).mutation(({ ctx, input, signal }) => runEverywhere(ctx.controller, input, signal)),
+    everywhere: authed.input(everywhereSchema).mutation(({ ctx, input, signal }) => runEverywhere(ctx.plane, input, signal)),
   }),
   artifacts: artifactsRouter(),
   cache: t.router({
     /** Removes from an SSH host's cache the bundles and runtimes no current agent uses. */
-    prune: authed.input(z.object({ host: z.string().min(1).max(300) })).mutation(({ ctx, input }) => ctx.controller.pruneCache(input.host)),
+    prune: authed.input(z.object({ host: z.string().min(1).max(300) })).mutation(({ ctx, input }) => ctx.plane.pruneCache(input.host)),
   }),
 });
 

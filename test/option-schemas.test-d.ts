@@ -8,6 +8,9 @@ import type { ConnectOptions, ControllerOptions, PoolOptions } from '../client/i
 import type { controllerConfigSchema, controllerOptionsSchema } from '../server/controller-options.js';
 import type { poolOptionsSchema } from '../server/pool-schema.js';
 import type { SlurmPoolOptions } from '../server/launchers/slurm/options.js';
+import type { SgePoolOptions } from '../server/launchers/sge/options.js';
+import type { launcherKinds } from '../server/launchers/registry.js';
+import type { launcherSchemas } from '../server/launchers/schemas.js';
 
 type Schema<S extends z.ZodType> = z.infer<S>;
 type PoolSchema = Schema<typeof poolOptionsSchema>;
@@ -25,6 +28,13 @@ describe('option schemas and interfaces agree', () => {
     expectTypeOf<keyof Extract<PoolSchema, { launcher: 'slurm' }>>().toEqualTypeOf<keyof SlurmPoolOptions>();
     expectTypeOf<KeysOf<NonNullable<Extract<PoolSchema, { launcher: 'slurm' }>['resources']>>>().toEqualTypeOf<keyof NonNullable<SlurmPoolOptions['resources']>>();
     expectTypeOf<KeysOf<NonNullable<Extract<PoolSchema, { launcher: 'slurm' }>['ssh']>>>().toEqualTypeOf<keyof NonNullable<SlurmPoolOptions['ssh']>>();
+    expectTypeOf<keyof Extract<PoolSchema, { launcher: 'sge' }>>().toEqualTypeOf<keyof SgePoolOptions>();
+    expectTypeOf<KeysOf<NonNullable<Extract<PoolSchema, { launcher: 'sge' }>['resources']>>>().toEqualTypeOf<keyof NonNullable<SgePoolOptions['resources']>>();
+  });
+
+  it('the registry and the schema list name the same kinds, and PoolOptions is derived from them', () => {
+    expectTypeOf<keyof typeof launcherKinds>().toEqualTypeOf<keyof typeof launcherSchemas>();
+    expectTypeOf<PoolOptions['launcher']>().toEqualTypeOf<keyof typeof launcherKinds>();
   });
 
   it('connect() options', () => {

@@ -1,5 +1,5 @@
 /**
- * Turns a flow as built into what the controller takes (server/flows/schemas.ts), checking
+ * Turns a flow as built into what the controller takes (contract/flow-schemas.ts), checking
  * everything that can be checked here before anything is sent: every function parses and has
  * its globals, values and rows can be sent, command placeholders name columns or outputs of
  * needed stages. Problems are collected, not thrown one by one.

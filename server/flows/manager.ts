@@ -10,7 +10,7 @@ import type { Encoded } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
 import type { ErrorInfo } from '../../contract/errors.js';
 import type { FnSpec } from '../../contract/fnspec.js';
-import type { Controller } from '../controller.js';
+import type { ControlPlane, FlowService, FlowSummary } from '../control-plane.js';
 import { DONE, RUNNING } from '../job.js';
 import type { Job } from '../job.js';
 import { MAX_CHUNK } from '../../contract/schemas.js';
@@ -26,13 +26,12 @@ import { watchRun } from './watch.js';
 import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
 import type { FlowProblem, FlowStatus } from '../../contract/flow-types.js';
 
-/** A flow in `flows list`. */
-export type FlowSummary = Pick<FlowRecord, 'id' | 'name' | 'createdAt' | 'finishedAt' | 'jobId'> & { state: FlowStatus['state'] };
+export type { FlowSummary } from '../control-plane.js';
 
 /** Finished flows kept in memory; older ones are rebuilt from the database when asked for. */
 const KEEP_FINISHED = 200;
 
-export class FlowManager {
+export class FlowManager implements FlowService {
   private db: FlowDb | undefined;
   private readonly runs = new Map<string, FlowRun>();
   private readonly finished: string[] = [];
@@ -44,13 +43,13 @@ export class FlowManager {
    * @param dbPath the flow database (cache and records); undefined: flows kept in memory, no cache.
    *   Opened on first use: a controller that never runs a flow never creates the file.
    */
-  constructor(private readonly controller: Controller, private readonly dbPath: string | undefined, private readonly log: (line: string) => void) {}
+  constructor(private readonly plane: ControlPlane, private readonly dbPath: string | undefined, private readonly log: (line: string) => void) {}
 
   /** Picks up the unfinished flows of an earlier run of this controller, whose units jobs were restored. */
   resume(): void {
     if (!this.dbPath || !existsSync(this.dbPath)) return;
     for (const f of this.database()!.flows()) {
-      if (f.state === 'running' && f.jobId && this.controller.scheduler.jobs.has(f.jobId)) {
+      if (f.state === 'running' && f.jobId && this.plane.findJob(f.jobId)) {
         this.load(f.id);
         this.log(`resumed flow ${f.id}`);
       }
@@ -64,7 +63,7 @@ export class FlowManager {
 
   /** Problems of running units with these options here: the pool exists and can meet what a unit requires. */
   preflight(d: DistributeInput = {}): FlowProblem[] {
-    return placementProblems(this.controller, d);
+    return placementProblems(this.plane, d);
   }
 
   /** Submits a flow: cached rows are not sent; the rest go as one job of units. */
@@ -86,7 +85,7 @@ export class FlowManager {
     const record: FlowRecord = {
       id, name: input.name, createdAt: Date.now(), jobId, state: 'running', finishedAt: undefined,
       grid: input.grid, stages: stages.map((s) => ({ name: s.name, needs: s.needs })), units: units.map((u) => u.map((x) => x.row)), keys,
-      pool: jobId ? this.controller.job(jobId).pool : (distribute.pool ?? this.controller.defaultPool),
+      pool: jobId ? this.plane.job(jobId).pool : (distribute.pool ?? this.plane.defaultPool),
     };
     db?.insertFlow(record);
     // The decoded rows are the run's params: the grid is held once, not also encoded and decoded again.
@@ -99,7 +98,7 @@ export class FlowManager {
   /** Submits the units job; each chunk of unit arguments is encoded only when its turn comes. */
   private submitUnits(flow: string, fn: FnSpec, total: number, arg: (k: number) => Encoded, d: DistributeInput): string {
     const chunk = (from: number): Encoded[] => Array.from({ length: Math.min(MAX_CHUNK, total - from) }, (_, i) => arg(from + i));
-    const { jobId } = this.controller.submit({
+    const { jobId } = this.plane.submit({
       fn,
       args: chunk(0),
       total,
@@ -108,7 +107,7 @@ export class FlowManager {
       retries: d.retries,
       timeoutMs: d.timeoutMs,
     }, flow);
-    for (let at = MAX_CHUNK; at < total; at += MAX_CHUNK) this.controller.append({ jobId, offset: at, args: chunk(at) });
+    for (let at = MAX_CHUNK; at < total; at += MAX_CHUNK) this.plane.append({ jobId, offset: at, args: chunk(at) });
     return jobId;
   }
 
@@ -116,7 +115,7 @@ export class FlowManager {
   private attach(run: FlowRun): void {
     this.runs.set(run.record.id, run);
     const { jobId } = run.record;
-    const job = jobId ? this.controller.scheduler.jobs.get(jobId) : undefined;
+    const job = jobId ? this.plane.findJob(jobId) : undefined;
     if (!jobId || !job) {
       if (jobId && !run.finished) this.interrupt(run);
       this.settle(run);
@@ -205,7 +204,7 @@ export class FlowManager {
     const out = new Map<string, FlowSummary>();
     for (const f of this.database()?.flows() ?? []) {
       // A flow left running by a controller that is gone (its units job unknown here) will not go on.
-      const lost = f.state === 'running' && !(f.jobId && this.controller.scheduler.jobs.has(f.jobId));
+      const lost = f.state === 'running' && !(f.jobId && this.plane.findJob(f.jobId));
       out.set(f.id, lost ? { ...f, state: 'interrupted' } : f);
     }
     for (const run of this.runs.values()) {
@@ -221,14 +220,14 @@ export class FlowManager {
     if (run.finished) return { cancelled: false };
     run.cancelled = true;
     const { jobId } = run.record;
-    if (jobId && this.controller.scheduler.jobs.has(jobId)) this.controller.scheduler.cancel(jobId);
+    if (jobId && this.plane.findJob(jobId)) this.plane.cancel(jobId);
     else this.settle(run);
     return { cancelled: true };
   }
 
   /** Statuses as the flow progresses (at most ~10 a second), ending with its final one. */
   watch(id: string, signal?: AbortSignal): AsyncGenerator<FlowStatus> {
-    return watchRun(this.get(id), this.controller.closingSignal, signal);
+    return watchRun(this.get(id), this.plane.closingSignal, signal);
   }
 
   close(): void {

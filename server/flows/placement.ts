@@ -3,7 +3,7 @@
  * can give it, as preflight problems rather than a failure after submit.
  */
 import { FlotillaError } from '../../contract/errors.js';
-import type { Controller } from '../controller.js';
+import type { ControlPlane } from '../control-plane.js';
 import { choosePool } from '../routing.js';
 import type { Requirements } from '../routing.js';
 import type { DistributeInput } from '../../contract/flow-schemas.js';
@@ -17,9 +17,9 @@ export function unitRequires(d: DistributeInput): Requirements | undefined {
 }
 
 /** Problems of running units with these options on this controller: the pool exists and can meet what a unit requires. */
-export function placementProblems(controller: Pick<Controller, 'pools' | 'defaultPool'>, d: DistributeInput = {}): FlowProblem[] {
+export function placementProblems(plane: Pick<ControlPlane, 'pools' | 'defaultPool'>, d: DistributeInput = {}): FlowProblem[] {
   try {
-    const pool = choosePool(controller.pools, { pool: d.pool, requires: unitRequires(d) }, controller.defaultPool);
+    const pool = choosePool(plane.pools, { pool: d.pool, requires: unitRequires(d) }, plane.defaultPool);
     return pool.failure ? [{ message: `pool "${pool.name}" cannot start agents: ${pool.failure}` }] : [];
   } catch (err) {
     const why = FlotillaError.from(err).message;

@@ -11,6 +11,7 @@ import type { TaskResult } from '../job.js';
 import type { FlowRecord } from './db.js';
 import type { FlowRowError, FlowStatus, StageProgress } from '../../contract/flow-types.js';
 import { NO_CACHE } from './keys.js';
+import { Waiters } from '../../contract/waiters.js';
 
 /** Where a unit is: waiting for a slot, running, or finished. */
 export type UnitState = 'queued' | 'running' | 'done';
@@ -28,8 +29,8 @@ export class FlowRun {
   finishedAt: number | undefined;
   /** Where each unit is; set by the manager while the units job lives. */
   unitState: (unit: number) => UnitState = () => 'done';
-  private waiters: (() => void)[] = [];
-  private finishWaiters: (() => void)[] = [];
+  private readonly waiters = new Waiters();
+  private readonly finishWaiters = new Waiters();
 
   /** @param params the grid's rows when the caller has them decoded already; else decoded from the record. */
   constructor(record: FlowRecord, params?: Record<string, unknown>[]) {
@@ -74,7 +75,7 @@ export class FlowRun {
       for (const rr of Array.isArray(value) ? value : []) this.applyRow(r.index, rr, toCache);
       for (const row of rows) this.failRest(row, { code: 'INTERNAL', message: 'the agent returned no outcome for it' }, `unit ${r.index}`);
     }
-    this.wake();
+    this.waiters.wake();
     return toCache;
   }
 
@@ -90,7 +91,7 @@ export class FlowRun {
     } catch {
       return toCache; // the unit's result will carry the row
     }
-    if (this.applyRow(unit, rr, toCache)) this.wake();
+    if (this.applyRow(unit, rr, toCache)) this.waiters.wake();
     return toCache;
   }
 
@@ -136,28 +137,20 @@ export class FlowRun {
   /** The flow finished: every unit recorded, or it was cancelled or interrupted. */
   finish(at = Date.now()): void {
     if (this.finishedAt === undefined) this.finishedAt = at;
-    this.wake();
-    const f = this.finishWaiters;
-    this.finishWaiters = [];
-    f.forEach((resolve) => resolve());
+    this.waiters.wake();
+    this.finishWaiters.wake();
   }
 
   /** Resolves when the flow finishes (at once if it has). */
   whenFinished(): Promise<void> {
     if (this.finished) return Promise.resolve();
-    return new Promise((resolve) => this.finishWaiters.push(resolve));
+    return this.finishWaiters.wait();
   }
 
   /** Resolves when something changes (or at once when finished). */
   changed(): Promise<void> {
     if (this.finished) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    w.forEach((f) => f());
+    return this.waiters.wait();
   }
 
   /** How one row ended (or `undefined` while it has stages to go). */

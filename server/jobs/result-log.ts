@@ -5,6 +5,7 @@
  * with the durable store (server/store/stored-result-log.ts), so no one is shown a result a crash
  * could lose.
  */
+import { Waiters } from '../../contract/waiters.js';
 import type { TaskResult } from './types.js';
 
 /**
@@ -33,20 +34,22 @@ export interface ResultLog {
 
 /** Readers waiting for a log to change, woken together once per turn of microtasks. */
 export class LogWaiters {
-  private waiting: (() => void)[] = [];
+  readonly #waiters = new Waiters();
+  #queued = false;
   ended = false;
 
   changed(): Promise<void> {
-    if (this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return this.ended ? Promise.resolve() : this.#waiters.wait();
   }
 
   wake(): void {
-    if (this.waiting.length === 0) return;
-    const w = this.waiting;
-    this.waiting = [];
+    if (this.#queued || this.#waiters.size === 0) return;
     // Batch wake-ups: many results recorded in one frame wake a stream once.
-    queueMicrotask(() => w.forEach((f) => f()));
+    this.#queued = true;
+    queueMicrotask(() => {
+      this.#queued = false;
+      this.#waiters.wake();
+    });
   }
 
   end(): void {

@@ -18,11 +18,11 @@ const NAMES = new Set([
   'MC_CORES',
 ]);
 
-/** Prefixes kept: locale, XDG folders, module systems and conda, GPUs, thread counts, SLURM. */
+/** Prefixes kept: locale, XDG folders, module systems and conda, GPUs, thread counts, batch systems (where their commands find their cluster). */
 const PREFIXES = [
   'LC_', 'XDG_', 'LMOD', '_LMOD', 'BASH_FUNC_', 'CONDA', 'CUDA_', 'NVIDIA_', 'ROCR_', 'HIP_',
   'OMP_', 'MKL_', 'OPENBLAS_', 'BLIS_', 'VECLIB_', 'NUMEXPR_', 'RAYON_', 'JULIA_', 'POLARS_',
-  'SLURM_', 'SBATCH_',
+  'SLURM_', 'SBATCH_', 'SGE_',
 ];
 
 /** Whether a variable of the controller's environment goes to agents. */

@@ -67,7 +67,7 @@ import type { Session } from '../../client/session.js';
 import type { PoolOptions } from '../../server/pool-options.js';
 import { Scheduler } from '../../server/scheduler.js';
 import type { Lane } from '../../server/lane.js';
-import { LocalShell, SshShell } from '../../server/launchers/slurm/shell.js';
+import { LocalShell, SshShell } from '../../server/launchers/shell.js';
 import { SlurmLauncher as SlurmLauncherClass } from '../../server/launchers/slurm/launcher.js';
 import { slurm, sshd } from '../fixtures/index.js';
 import type { SlurmFixture, SshFixture } from '../fixtures/index.js';

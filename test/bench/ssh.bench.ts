@@ -52,6 +52,7 @@ import type { Session } from '../../client/session.js';
 import type { PoolOptions } from '../../server/pool-options.js';
 import { agentBundlePath } from '../../server/bundle.js';
 import { SshLauncher } from '../../server/launchers/ssh/launcher.js';
+import { RemoteHost } from '../../server/launchers/remote/host.js';
 import { openConnection } from '../../server/launchers/ssh/connect.js';
 import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
 import type { ResolvedHost } from '../../server/launchers/ssh/resolve.js';
@@ -167,10 +168,11 @@ interface Marks {
 let marks: Marks | undefined;
 {
   const proto = SshLauncher.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const connectOnce = proto.connectOnce!;
+  const hostProto = RemoteHost.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const connectOnce = hostProto.connectOnce!;
   const start = proto.start!;
   if (typeof connectOnce !== 'function' || typeof start !== 'function') throw new Error('SshLauncher changed: no connectOnce/start to instrument');
-  proto.connectOnce = async function (this: unknown, ...a: unknown[]) {
+  hostProto.connectOnce = async function (this: unknown, ...a: unknown[]) {
     const m = marks;
     const t = nowUs();
     try {

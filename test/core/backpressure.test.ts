@@ -56,7 +56,7 @@ describe('a slow client', () => {
     // until that shows (results worth three high-water marks held back, or the job done): a
     // client silent past tRPC's keep-alive (10 s + 5 s) is taken for dead, and on a loaded
     // machine the whole job takes longer than that.
-    const serverSide = () => [...(controller as unknown as { trpcWss: { clients: Set<WebSocket> } }).trpcWss.clients];
+    const serverSide = () => [...(controller as unknown as { front: { clients: ReadonlySet<WebSocket> } }).front.clients];
     let maxBuffered = 0;
     const sampler = setInterval(() => {
       for (const c of serverSide()) maxBuffered = Math.max(maxBuffered, c.bufferedAmount);

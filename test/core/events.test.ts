@@ -18,12 +18,13 @@ describe('control events', () => {
     const controller = fl.controller!;
     const a: ControlEvent[] = [];
     const b: ControlEvent[] = [];
-    // Both agents gone again: the pool scaled down after the job.
+    // Every agent gone again, and its lanes: the pool scaled down after the job. (An agent's
+    // exit and its lanes' close race: either may be seen first.)
     const down = deferred();
     const offA = controller.events.subscribe((e) => {
       a.push(e);
       const launched = only(a, 'agent.launched').length;
-      if (launched > 0 && only(a, 'agent.exited').length === launched) down.resolve();
+      if (launched > 0 && only(a, 'agent.exited').length === launched && only(a, 'lane.removed').length === only(a, 'lane.added').length) down.resolve();
     });
     const offB = controller.events.subscribe((e) => void b.push(e));
     // A subscriber that throws is dropped; the others and the controller go on.

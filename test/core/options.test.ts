@@ -50,7 +50,7 @@ describe('connect() options are checked', () => {
   it('an unknown pool option is BAD_INPUT naming the pool and the nearest key', async () => {
     const err = await badConnect({ pools: { a: { launcher: 'local', agnets: 2 } } });
     expect(err.message).toBe('connect(): pools.a.agnets is not an option (did you mean agents?)');
-    expect((await badConnect({ pools: { a: { launcher: 'lcal' } } })).message).toContain("pools.a.launcher: launcher must be 'local', 'ssh' or 'slurm', got \"lcal\"");
+    expect((await badConnect({ pools: { a: { launcher: 'lcal' } } })).message).toContain("pools.a.launcher: launcher must be 'local', 'ssh', 'slurm' or 'sge', got \"lcal\"");
     expect((await badConnect({ controller: { prot: 3 } })).message).toContain('controller.prot is not an option (did you mean port?)');
   });
 

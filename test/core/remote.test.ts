@@ -43,7 +43,7 @@ describe('a standalone controller shared by several programs', () => {
   });
 
   it('carries binary parts and rich values both ways intact, next to failures, in order', async () => {
-    // Arguments and results travel packed (server/packed.ts): one string plus one binary blob.
+    // Arguments and results travel packed (contract/packed.ts): one string plus one binary blob.
     const fl = await connect({ url, tokenFile });
     try {
       const items = [

@@ -1,5 +1,5 @@
 /**
- * Fuzz: the input schemas of maps and flows (server/schemas.ts, server/flows/schemas.ts), which
+ * Fuzz: the input schemas of maps and flows (contract/schemas.ts, contract/flow-schemas.ts), which
  * read what any client sends. Any input is accepted or refused with issues that describe it in
  * one line; nothing throws, nothing hangs (the test's timeout), nothing touches Object.prototype.
  */

@@ -1,6 +1,6 @@
 /**
  * Fuzz: the value codec (contract/codec.ts), packed lists on the client link
- * (server/packed.ts) and the checks of what agents send (server/wire-checks.ts). Whatever a
+ * (contract/packed.ts) and the checks of what agents send (server/wire-checks.ts). Whatever a
  * peer sends is refused with a named error or read within bounds; nothing crashes, nothing reads
  * past the bytes it was given, nothing touches Object.prototype; valid values round-trip.
  */

@@ -1,12 +1,11 @@
 /**
- * The batch script of an array of agents: `#SBATCH` lines from the resources, then one case per
- * array element feeding that element's credentials to its agent on stdin (never argv). The file
- * is written 0600; each agent is `--detached` (SLURM closes its stdin) and leaves by its idle
- * timeout, its grace period, or the job's end.
+ * SLURM's words: time limits as SLURM reads them, resources as `#SBATCH` options, and the batch
+ * script of an array of agents (batch/script.ts) with those lines at its head.
  */
 import { FlotillaError, badInput } from '../../../contract/errors.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { SlurmResources } from './options.js';
+import { arrayScript } from '../batch/script.js';
 
 /** Longest time limit taken (about 190 years): beyond it a number prints in exponent form, which SLURM cannot read. */
 const MAX_MINUTES = 1e8;
@@ -53,19 +52,5 @@ export function sbatchLines(r: SlurmResources): string[] {
 /** The batch script for one array, element i running with credentials[i]. */
 export function batchScript(opts: { name: string; logPattern: string; resources: SlurmResources; setup?: string; nodeCmd: string; bundle: string; credentials: AgentCredentials[] }): string {
   const header = [`--job-name=${opts.name}`, `--output=${opts.logPattern}`, ...sbatchLines(opts.resources)].map((l) => `#SBATCH ${l}`);
-  // The heredoc belongs to the exec'd node, after the user's setup (module load, conda...).
-  const setup = opts.setup ? `${opts.setup} && ` : '';
-  const cases = opts.credentials.map(
-    (c, i) => `  ${i}) ${setup}exec ${opts.nodeCmd} ${opts.bundle} --detached <<'FLOTILLA_CREDENTIALS'\n${JSON.stringify(c)}\nFLOTILLA_CREDENTIALS\n    ;;`,
-  );
-  return [
-    '#!/bin/bash',
-    ...header,
-    '# Written by flotilla. Each array element starts one agent; its credentials go in on stdin.',
-    'case "${SLURM_ARRAY_TASK_ID:-0}" in',
-    ...cases,
-    '  *) echo "flotilla: no agent for array element $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;',
-    'esac',
-    '',
-  ].join('\n');
+  return arrayScript({ header, element: { variable: 'SLURM_ARRAY_TASK_ID', first: 0 }, setup: opts.setup, nodeCmd: opts.nodeCmd, bundle: opts.bundle, credentials: opts.credentials });
 }

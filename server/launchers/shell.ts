@@ -1,17 +1,17 @@
 /**
- * Where SLURM commands run: on this machine (the controller is on the login node), or on the
- * login node over SSH. Both give the same few operations, so the SLURM launcher does not care.
+ * Where batch commands run: on this machine (the controller is on the login node), or on the
+ * login node over SSH. Both give the same few operations, so the batch launcher does not care.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { homedir } from 'node:os';
-import type { SshLauncher } from '../ssh/launcher.js';
-import { run, shq } from '../ssh/remote.js';
-import { agentBundlePath } from '../../bundle.js';
-import type { AgentRuntime, RuntimeOption } from '../../runtime/index.js';
-import { installLocally } from '../../runtime/local.js';
-import { agentEnvironment } from '../agent-env.js';
-import { runCommand } from '../spawn.js';
+import type { RemoteHost } from './remote/host.js';
+import { run, shq } from './ssh/remote.js';
+import { agentBundlePath } from '../bundle.js';
+import type { AgentRuntime, RuntimeOption } from '../runtime/index.js';
+import { installLocally } from '../runtime/local.js';
+import { agentEnvironment } from './agent-env.js';
+import { runCommand } from './spawn.js';
 
 export interface CommandResult {
   code: number | null;
@@ -71,12 +71,16 @@ export class LocalShell implements Shell {
   }
 }
 
-/** Commands on a login node, over the SSH launcher's connection to it (bundle already cached there). */
+/** Commands on a login node, over its SSH connection (bundle and Node made ready there). */
 export class SshShell implements Shell {
-  constructor(private readonly ssh: SshLauncher, readonly where: string) {}
+  readonly where: string;
+
+  constructor(private readonly remote: RemoteHost) {
+    this.where = remote.spec;
+  }
 
   async run(cmd: string, input?: string): Promise<CommandResult> {
-    const { client } = await this.ssh.connection(this.where);
+    const { client } = await this.remote.prepare();
     return run(client, cmd, 60_000, input);
   }
 
@@ -92,12 +96,12 @@ export class SshShell implements Shell {
 
   async bundle(): Promise<string> {
     // Cached in the login node's home, which compute nodes share on a cluster.
-    return `"$HOME/${(await this.ssh.connection(this.where)).bundle}"`;
+    return `"$HOME/${(await this.remote.prepare()).bundle}"`;
   }
 
   async node(): Promise<{ command: string; runtime: AgentRuntime | undefined }> {
     // Probed and, where needed, provided on the login node, whose home the compute nodes share.
-    const c = await this.ssh.connection(this.where);
+    const c = await this.remote.prepare();
     return { command: c.nodeBin, runtime: c.runtime };
   }
 }

@@ -7,13 +7,13 @@
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { startChild } from './spawn.js';
-import type { AgentCredentials } from '../../agent/protocol/identity.js';
-import type { AgentExit, AgentHandle, Launcher } from './launcher.js';
-import { agentBundlePath } from '../bundle.js';
-import { agentEnvironment } from './agent-env.js';
+import { startChild } from '../spawn.js';
+import type { AgentCredentials } from '../../../agent/protocol/identity.js';
+import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
+import { agentBundlePath } from '../../bundle.js';
+import { agentEnvironment } from '../agent-env.js';
+import { StderrTail } from '../stderr-tail.js';
 
-const TAIL_BYTES = 8 * 1024;
 
 export interface LocalLauncherOptions {
   /** Node binary to run agents with. @default process.execPath */
@@ -41,12 +41,11 @@ export class LocalLauncher implements Launcher {
     const stdin = child.stdin!, stderr = child.stderr!;
     stdin.on('error', () => {}); // the agent may die before reading: its exit says why
     stdin.write(JSON.stringify(credentials) + '\n');
-    let tail = '';
+    const onLog = this.opts.onLog;
+    const tail = new StderrTail(onLog && ((line) => onLog(credentials.agentId, line)));
     stderr.setEncoding('utf8');
-    stderr.on('data', (chunk: string) => {
-      tail = (tail + chunk).slice(-TAIL_BYTES);
-      if (this.opts.onLog) for (const line of chunk.split('\n')) if (line) this.opts.onLog(credentials.agentId, line);
-    });
+    stderr.on('data', (chunk: string) => tail.push(chunk));
+    stderr.once('end', () => tail.end());
     if (this.opts.unref) {
       child.unref();
       for (const s of [stdin, stderr] as unknown as { unref?: () => void }[]) s.unref?.();
@@ -56,7 +55,7 @@ export class LocalLauncher implements Launcher {
       // The last lines may still be in the pipe (or held open by a grandchild): wait a little.
       if (!stderr.readableEnded) await Promise.race([once(stderr, 'end').catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
       this.children.delete(child);
-      return { exitCode, signal: signal ?? null, stderrTail: tail };
+      return { exitCode, signal: signal ?? null, stderrTail: tail.tail };
     })();
     this.children.set(child, exited);
     const stop = async (graceMs = 2000) => {

@@ -15,7 +15,7 @@ import { createSecureContext, TLSSocket } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { ConnectionGuard, defaultConnectionLimits } from './connection-guard.js';
 import type { ConnectionLimits } from './connection-guard.js';
-import { MAX_MESSAGE_BYTES, mib } from '../contract/limits.js';
+import { MAX_MESSAGE_BYTES, mib } from '../../contract/limits.js';
 import type { TlsMaterial } from './tls.js';
 
 /** The first byte of a TLS handshake record. */

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { AGENT_PATH } from './agent-endpoint.js';
+import { AGENT_PATH } from '../agent-endpoint.js';
 
 /** Unix socket paths are limited to about 107 bytes. */
 const MAX_PATH = 100;

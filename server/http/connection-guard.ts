@@ -6,7 +6,7 @@
  * (`unprovenTimeoutMs`), and the oldest gives way to a new one, so a flood only churns itself
  * while a client's request, sent as soon as it connects, gets through.
  */
-import { connectionCap } from './descriptors.js';
+import { connectionCap } from '../descriptors.js';
 import type { Socket } from 'node:net';
 
 /** Limits of a controller's connections. */

@@ -8,8 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { FlotillaError } from '../contract/errors.js';
-import { narrowFile } from './private-files.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { narrowFile } from '../private-files.js';
 
 /** A certificate and its private key, PEM. */
 export interface TlsMaterial {

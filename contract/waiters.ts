@@ -1,0 +1,31 @@
+/**
+ * Parties waiting for the next change of something (a results log grew, a flow moved, a queue
+ * drained): each waits once, and `wake` calls everyone waiting at that moment. One helper for
+ * client, server and agent alike; it imports nothing.
+ */
+export class Waiters {
+  #waiting: Array<() => void> = [];
+
+  /** How many wait now. */
+  get size(): number {
+    return this.#waiting.length;
+  }
+
+  /** Calls `fn` at the next `wake`, once. */
+  add(fn: () => void): void {
+    this.#waiting.push(fn);
+  }
+
+  /** Resolves at the next `wake`. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Wakes everyone waiting now; those who wait again from here wait for the next wake. */
+  wake(): void {
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const fn of waiting) fn();
+  }
+}
