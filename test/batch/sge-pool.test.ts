@@ -3,8 +3,11 @@
  * gridengine-* packages; test/fixtures/sge-up.sh). The controller runs here, on the submit host,
  * and submits with qsub; agents run inside the jobs.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { execa } from 'execa';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/index.js';
 import { ourSgeJobs, qstatJob, sge, sshd } from '../fixtures/index.js';
@@ -109,7 +112,10 @@ describe('Grid Engine pools', () => {
   }, 180_000);
 
   it('leaves no job of ours in the queue after its controller is killed (SIGKILL)', async () => {
-    const child = execa('node', ['--import', 'tsx', new URL('./fixtures/sge-controller.ts', import.meta.url).pathname], { reject: false, buffer: false });
+    // Its own TMPDIR, removed after: killed, it cannot remove its embedded controller's state folder there.
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-killed-'));
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+    const child = execa('node', ['--import', 'tsx', new URL('./fixtures/sge-controller.ts', import.meta.url).pathname], { reject: false, buffer: false, env: { TMPDIR: tmp } });
     let line = '';
     await within(
       new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => ((line += d), line.includes('\n') && resolve()))),

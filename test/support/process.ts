@@ -28,9 +28,16 @@ export interface Proc {
   nextJson<T = unknown>(): Promise<T>;
 }
 
-/** Starts a process with piped stdio; the reaper kills it at the end if it still runs. */
+/**
+ * Starts a process with piped stdio; the reaper kills it at the end if it still runs. Unless
+ * `env` names another TMPDIR, the process gets one of its own from the reaper (inside this
+ * file's): what it leaves there when a test kills it (an embedded controller's state folder)
+ * goes with the reaper.
+ */
 export function startProcess(reaper: Reaper, command: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
-  const child = spawn(command, args, { cwd: ROOT, stdio: 'pipe', env: env ?? process.env });
+  const base = env ?? process.env;
+  const own = base.TMPDIR === undefined || base.TMPDIR === process.env.TMPDIR ? { TMPDIR: reaper.tempDir('proc-') } : {};
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'pipe', env: { ...base, ...own } });
   if (child.pid === undefined) throw new Error(`cannot start ${command} ${args.join(' ')}`);
   reaper.pid(child.pid);
   let err = '';
