@@ -11,6 +11,12 @@ import type { ToAgent } from '../contract/messages.js';
 import { Runner } from './runner.js';
 import { laneCount, laneRow, S } from './lane-state.js';
 import { cpuClock } from './task-usage.js';
+
+/** The agent process's CPU time (all its threads), for the controller's gauge of it. */
+const cpuTotalUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 import type { LaneData, LaneEvent } from './lane-state.js';
 import { parseCredentials } from './credentials.js';
 import { dialLoop } from './dial.js';
@@ -59,7 +65,7 @@ export async function runLane(data: LaneData): Promise<void> {
       }
       runner.handle(msg, bins);
     };
-    const hb = setInterval(() => ch.send({ t: 'hb', ...runner.load, rssBytes: process.memoryUsage.rss() }), HEARTBEAT_MS);
+    const hb = setInterval(() => ch.send({ t: 'hb', ...runner.load, rssBytes: process.memoryUsage.rss(), cpuUs: cpuTotalUs() }), HEARTBEAT_MS);
     ch.send({ t: 'ready', slots: 1, lane: data.lane, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool, arts: listCached() });
     const { code, reason } = await closed;
     clearInterval(hb);

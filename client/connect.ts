@@ -4,6 +4,7 @@
  */
 import { FlotillaError } from '../contract/errors.js';
 import { parseControllerUrl, pinFor, preflight, resolveToken, trpcSocketUrl } from './remote/reach.js';
+import { dashboardLoginUrl } from '../contract/dashboard-url.js';
 import { Session } from './session.js';
 import { connectTarget } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
@@ -25,7 +26,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   // The tRPC client and ws load only for a remote session.
   const { remoteClient, trpcHotPath } = await import('./transport.js');
   const { trpc, close } = remoteClient(trpcSocketUrl(url), token, agent);
-  const session = new Session(trpc, trpcHotPath(trpc), undefined, close);
+  const session = new Session(trpc, trpcHotPath(trpc), undefined, close, dashboardLoginUrl(target.url, token));
   if (opts.waitForAgents) {
     const want = opts.waitForAgents;
     const deadline = Date.now() + (opts.waitForAgentsTimeoutMs ?? 30_000);

@@ -34,7 +34,7 @@ const embeddedOptionsSchema = strictOptions({
 export async function connectEmbedded(opts: ConnectOptions): Promise<Session> {
   checkOptions(embeddedOptionsSchema, opts, 'connect()');
   const controller = await Controller.start({ ...opts.controller, pools: opts.pools, embedded: true });
-  const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close());
+  const session = new Session(localClient(controller), localHotPath(controller), controller, () => controller.close(), controller.dashboardUrl);
   if (opts.waitForAgents) {
     try {
       await controller.waitForLanes(opts.waitForAgents, { timeoutMs: opts.waitForAgentsTimeoutMs });

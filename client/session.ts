@@ -49,6 +49,7 @@ export class Session {
     hot: HotPath,
     controller: Controller | undefined,
     private readonly onClose: () => Promise<void>,
+    private readonly dashboardAt = '',
   ) {
     this.controller = controller;
     this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
@@ -277,6 +278,14 @@ export class Session {
   /** A job's progress. */
   status(jobId: string): Promise<JobStatus> {
     return this.ask(() => this.trpc.jobs.status.query({ jobId }));
+  }
+
+  /**
+   * The live dashboard's address, carrying the token once: open it in a browser on this machine
+   * (it trades the token for a cookie and drops it from the address bar). Treat it as the token.
+   */
+  dashboardUrl(): string {
+    return this.dashboardAt;
   }
 
   /** Pools and connected agent slots. */

@@ -34,6 +34,8 @@ export interface LaneInfo {
   inFlight: number;
   completed: number;
   rssBytes: number | undefined;
+  /** Cores its agent kept busy between its last two heartbeats (CPU seconds per second), where it says. */
+  cpu?: number;
   /** Module artifacts sent on this lane's connection (an agent is sent each one once, on one lane). */
   artifactTransfers: number;
   /** Which Node the agent runs on an SSH or SLURM host: the host's own, or one flotilla provided. */

@@ -36,6 +36,8 @@ export interface JobUsage {
   durationMs: Percentiles;
   /** The agents' peak resident memory while the tasks ran (bytes), where measured. */
   peakRssBytes: Percentiles | undefined;
+  /** Time the measured tasks ran, all together (ms). */
+  busyMs: number;
   /** CPU time of all measured tasks together (ms), and of the most expensive one. */
   cpuMs: { total: number; max: number } | undefined;
   /** The 5 slowest tasks, slowest first. */
@@ -74,6 +76,16 @@ export interface JobStatus {
   waiting?: string;
   /** What the finished tasks used: duration and memory percentiles, CPU, the slowest tasks. */
   usage?: JobUsage;
+  /** For jobs of batch pools: what each agent's job asked for against what the tasks used. */
+  fit?: RightSizing;
+}
+
+/** What one agent's batch job asked for, and what a job's tasks used of it (see server/right-sizing.ts). */
+export interface RightSizing {
+  requested: { walltimeMs?: number; memoryBytes?: number; cores?: number; slots: number };
+  used: { p99DurationMs: number; maxDurationMs: number; peakRssBytes?: number; coresPerTask?: number };
+  /** One line per resource asked for, as `flotilla status` prints them. */
+  lines: string[];
 }
 
 /** Results of one stream event: a run of the job's completion log. */

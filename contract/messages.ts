@@ -68,7 +68,7 @@ export type ToController =
   | { t: 'res'; r: WireResult[]; s?: number }
   /** Partial values of running tasks, in emission order; always sent ahead of their runs' results. */
   | { t: 'part'; p: WirePart[] }
-  | { t: 'hb'; running: number; queued: number; rssBytes: number }
+  | { t: 'hb'; running: number; queued: number; rssBytes: number; cpuUs?: number }
   /**
    * First message of an agent's control connection, dialled by its supervisor thread (never
    * blocked by task code): its liveness is the agent's, and it takes `recycle` and `shutdown`.

@@ -18,6 +18,8 @@ import { jsonSafe } from './json-safe.js';
 import { cancelFlow, collectFlow, flowStatus, listFlows } from './flows/cli.js';
 import { addFunctionCommands } from './functions/cli.js';
 import { addCacheCommands } from './runtime/cli.js';
+import { usageLines } from './usage-lines.js';
+import { dashboardCommand } from './dashboard/cli.js';
 
 const program = new Command('flotilla').description('Run functions across machines: local agents, SSH hosts, SLURM.').version(VERSION);
 
@@ -50,6 +52,7 @@ program
     process.stdout.write(controller.tokenFile ? `token file: ${controller.tokenFile}\n` : 'no token required (loopback only)\n');
     if (controller.fingerprint) process.stdout.write(`TLS certificate SHA-256 fingerprint: ${controller.fingerprint}\n`);
     for (const line of dialLines(controller)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`dashboard: ${controller.dashboardUrl}\n`);
     const pin = controller.fingerprint ? `, fingerprint: '${controller.fingerprint}'` : '';
     process.stdout.write(`connect with: connect({ url: '${controller.url}', tokenFile: '${controller.tokenFile ?? ''}'${pin} })\n`);
     let stopping = false;
@@ -139,6 +142,7 @@ clientCommand('status', 'show one job').argument('<jobId>').action((jobId: strin
     print(o, s, () => {
       console.log(`${s.id}  ${s.state}  pool ${s.pool}  ${s.done}/${s.total} done, ${s.failed} failed, ${s.running} running, ${s.queued} queued`);
       if (s.waiting) console.log(`  waiting: ${s.waiting}`);
+      for (const line of usageLines(s)) console.log(line);
     });
   }),
 );
@@ -224,6 +228,7 @@ clientCommand('collect', "print a flow's rows in grid order as JSON lines, once 
 clientCommand('cancel', 'cancel a flow', flowCommand).argument('<flowId>').action((id: string, o) => withConnection(o, ({ trpc }) => cancelFlow(trpc, id, !!o.json)));
 addFunctionCommands(program, withConnection);
 addCacheCommands(program, withConnection);
+dashboardCommand(clientCommand('dashboard', 'print the live dashboard\'s URL (it carries the token once), or open it in a browser'));
 
 program.parseAsync().catch((err) => {
   console.error(`flotilla: ${describeCliError(err)}`);

@@ -4,6 +4,7 @@
  * door) and wires them. Listens on loopback unless told otherwise, and refuses to listen
  * elsewhere without a token and TLS (server/http/auth.ts).
  */
+import { setMaxListeners } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { Identity } from '../agent/protocol/identity.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -26,6 +27,8 @@ import { ArtifactStore } from './artifacts.js';
 import { FunctionRegistry } from './functions/registry.js';
 import { memoryTable, sqliteTable } from './functions/function-table.js';
 import { ControlEventStream } from './events.js';
+import { Dashboard } from './dashboard/index.js';
+import { controllerSource } from './dashboard/source.js';
 import { JobActivity } from './job-activity.js';
 
 export const VERSION = '0.1.0';
@@ -33,6 +36,12 @@ export const VERSION = '0.1.0';
 export type { ControllerOptions } from './controller-options.js';
 
 type Options = ControllerOptions & { log: (line: string) => void };
+
+/** Every open result stream listens to the closing signal: any number, without a leak warning. */
+function withoutListenerLimit(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
+}
 
 export class Controller {
   readonly version = VERSION;
@@ -55,11 +64,12 @@ export class Controller {
   private readonly poolSet: PoolSet;
   private readonly closing = new AbortController();
   /** Aborted when the controller starts closing: result streams end with CLOSED. */
-  readonly closingSignal: AbortSignal = this.closing.signal;
+  readonly closingSignal: AbortSignal = withoutListenerLimit(this.closing.signal);
   /** SHA-256 fingerprint of the certificate clients see, when it serves TLS (AA:BB:...). */
   fingerprint: string | undefined;
   private readonly endpoint: AgentEndpoint;
   private front: Front | undefined;
+  private dashboard: Dashboard | undefined;
   private readonly killOnExit = () => this.killAgentsSync();
 
   private constructor(private readonly opts: Options, identity: Identity, readonly stateDir: string, readonly token: string | undefined, private readonly ownsStateDir: boolean) {
@@ -97,7 +107,8 @@ export class Controller {
       if (c.store) c.flows.resume();
       const tls = options.tls === undefined ? undefined : await tlsSetup(options.tls, stateDir, host);
       c.fingerprint = tls?.fingerprint;
-      c.front = await Front.listen({ host, port, tls, token, stateDir, limits: options.connectionLimits, unref: !!options.embedded, plane: c.plane, agents: c.endpoint, log });
+      c.dashboard = new Dashboard(controllerSource(c), { token, secure: !!tls, unref: !!options.embedded });
+      c.front = await Front.listen({ host, port, tls, token, stateDir, limits: options.connectionLimits, unref: !!options.embedded, plane: c.plane, agents: c.endpoint, dashboard: c.dashboard, log });
       c.poolSet.start(pools, { agentUrl: c.agentUrl, localAgentUrl: c.localAgentUrl });
       if (options.embedded) process.once('exit', c.killOnExit);
     } catch (err) {
@@ -124,6 +135,10 @@ export class Controller {
   }
   get defaultPool(): string {
     return this.plane.defaultPool;
+  }
+  /** The dashboard's address with the token, once: opening it in a browser logs the browser in. */
+  get dashboardUrl(): string {
+    return this.dashboard?.loginUrl(this.url) ?? '';
   }
   /** Where the token is stored, for clients of a standalone controller. */
   get tokenFile(): string | undefined {
@@ -166,6 +181,7 @@ export class Controller {
     this.plane.failUnfinished();
     await this.poolSet.close();
     this.endpoint.close();
+    this.dashboard?.close();
     await this.front?.close();
     this.flows.close();
     this.store?.close();

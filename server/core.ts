@@ -3,6 +3,7 @@
  * retired when old), the scheduler that runs them and the pools that give it lanes. It is what
  * the API layer calls, through the `ControlPlane` interface.
  */
+import { rightSizing } from './right-sizing.js';
 import { randomBytes } from 'node:crypto';
 import { badInput, FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
@@ -206,7 +207,9 @@ export class Core implements ControlPlane {
   }
 
   jobStatus(job: Job): JobStatus {
-    const s = job.status();
+    const status = job.status();
+    const fit = rightSizing(this.pools.get(job.pool)?.opts, status.usage);
+    const s = fit ? { ...status, fit } : status;
     if (s.queued === 0 || job.finished) return s;
     const waiting = this.pools.get(job.pool)?.waitingReason();
     return waiting === undefined ? s : { ...s, waiting };

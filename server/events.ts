@@ -23,6 +23,8 @@ export interface TaskBatch {
   failures: Array<{ index: number; attempt: number; error: ErrorInfo }>;
   /** Tasks handed back to the queue (agent lost, cancelled run). */
   requeued: number;
+  /** Started or finished entries left out of this batch to keep it bounded (4096 of each at most). */
+  omitted?: number;
 }
 
 /** Every event the control plane emits, by name. */

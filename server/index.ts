@@ -16,3 +16,6 @@ export type { BatchPoolOptions, PoliteOptions } from './launchers/batch/options.
 export type { BatchSystem, EndedElement, HeaderInput, QueuedElement, Run } from './launchers/batch/system.js';
 export type { Launcher, AgentHandle, AgentExit } from './launchers/launcher.js';
 export { transformer } from '../contract/transformer.js';
+export type { ControlPlane, FlowService } from './control-plane.js';
+export { ControlEventStream } from './events.js';
+export type { ControlEvent, ControlEventName, ControlEvents, TaskBatch } from './events.js';

@@ -13,12 +13,11 @@ export const MAX_BATCH_ENTRIES = 4096;
 /** Failures (with their error) one `tasks` event carries at most. */
 export const MAX_BATCH_FAILURES = 20;
 
-/** A `tasks` event, with the count of entries left out to keep it bounded. */
-export type BoundedTaskBatch = TaskBatch & { omitted?: number };
-
 export class JobActivity {
-  private readonly batches = new Map<Job, BoundedTaskBatch>();
+  private readonly batches = new Map<Job, TaskBatch>();
   private readonly moved = new Set<Job>();
+  /** Jobs that finished this turn: their `job.finished` follows their last `tasks` batch. */
+  private readonly ended = new Set<Job>();
   private flushing: NodeJS.Immediate | undefined;
 
   constructor(
@@ -67,14 +66,14 @@ export class JobActivity {
     this.schedule();
   }
 
-  /** A job published its last result: what is pending for it goes first, then `job.finished`. */
+  /** A job published its last result: at the end of this turn, its last batch, then `job.finished`. */
   jobFinished(job: Job): void {
     if (!this.events.watched) return;
-    this.flushJob(job);
-    this.events.emit('job.finished', { job: job.id, status: this.statusOf(job) });
+    this.ended.add(job);
+    this.schedule();
   }
 
-  private batch(job: Job): BoundedTaskBatch {
+  private batch(job: Job): TaskBatch {
     let b = this.batches.get(job);
     if (!b) {
       this.batches.set(job, (b = { job: job.id, started: [], finished: [], failures: [], requeued: 0 }));
@@ -102,5 +101,8 @@ export class JobActivity {
   flush(): void {
     this.flushing = undefined;
     for (const job of [...this.batches.keys(), ...this.moved]) this.flushJob(job);
+    const ended = [...this.ended];
+    this.ended.clear();
+    for (const job of ended) this.events.emit('job.finished', { job: job.id, status: this.statusOf(job) });
   }
 }

@@ -54,7 +54,7 @@ export class LaneReports {
         return this.parts(lane, msg, bins);
       case 'hb':
         // Shown to every client by agents.list: a bad value must end this agent, not the listing.
-        lane.rssBytes = checkMessage('hb', msg).rssBytes;
+        lane.heartbeat(checkMessage('hb', msg));
         return;
       default:
         return;
@@ -74,7 +74,6 @@ export class LaneReports {
       const r = this.runs.get(run);
       if (!r || r.lane !== lane) continue; // stale: re-dispatched elsewhere
       this.runs.forget(run, r);
-      if (r.sentAt !== undefined) lane.observeRoundTrip(performance.now() - r.sentAt - durationUs / 1000);
       lane.completed++;
       r.job.observe(durationUs / 1000);
       if (r.job !== estimated) {

@@ -14,12 +14,6 @@ export type { LaneInfo };
  * are not queued behind one another: that would make a short task wait behind a long one.
  */
 const WINDOW_MS = 2;
-/**
- * The window grows to cover two of the lane's measured round trips (dispatch to result, minus
- * the task's own run time), up to this: on a loaded machine or a slow link a round trip takes
- * longer than 2 ms, and a slot would otherwise wait for each refill.
- */
-const MAX_WINDOW_MS = 50;
 const MAX_RUNS = 512;
 
 export class Lane {
@@ -33,6 +27,8 @@ export class Lane {
   readonly connectedAt = Date.now();
   completed = 0;
   rssBytes: number | undefined;
+  cpu: number | undefined;
+  private lastCpu: [at: number, us: number] | undefined;
   /** Estimated milliseconds of work dispatched and not yet answered. */
   pendingMs = 0;
   /** Since when the lane has held no run (its connection time until its first). */
@@ -51,8 +47,6 @@ export class Lane {
   artifactsSent = 0;
   /** When the lane last sent results or a start: what tells a slow lane from one withholding tasks. */
   lastReport = Date.now();
-  /** The lane's round trip without the task (ms), a moving average; undefined until measured. */
-  roundTripMs: number | undefined;
   /** Armed while the lane holds runs with a timeout not yet reported started (see Scheduler). */
   startWatch: NodeJS.Timeout | undefined;
 
@@ -67,18 +61,18 @@ export class Lane {
   accepts(estMs: number): boolean {
     if (this.draining.size > 0 || this.retiring || this.alone) return false;
     if (this.runs.size === 0) return true;
-    return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= this.windowMs;
+    return this.runs.size < MAX_RUNS && this.pendingMs + estMs <= WINDOW_MS;
   }
 
-  /** How much estimated work the lane may hold queued besides its running task (ms). */
-  get windowMs(): number {
-    return this.roundTripMs === undefined ? WINDOW_MS : Math.min(MAX_WINDOW_MS, Math.max(WINDOW_MS, 2 * this.roundTripMs));
-  }
-
-  /** Notes one round trip: a run dispatched to this lane when it held nothing, answered `ms` later, besides its own run time. */
-  observeRoundTrip(ms: number): void {
-    const v = Math.max(0, ms);
-    this.roundTripMs = this.roundTripMs === undefined ? v : this.roundTripMs * 0.8 + v * 0.2;
+  /** An agent's heartbeat: its memory, and its CPU time, turned into cores busy since the last. */
+  heartbeat(hb: { rssBytes: number; cpuUs?: number }): void {
+    this.rssBytes = hb.rssBytes;
+    if (hb.cpuUs === undefined) return;
+    const now = Date.now();
+    // The first heartbeat counts from the connection (the agent's start-up CPU with it).
+    const [at, us] = this.lastCpu ?? [this.connectedAt, 0];
+    if (now > at) this.cpu = Math.max(0, (hb.cpuUs - us) / 1000 / (now - at));
+    this.lastCpu = [now, hb.cpuUs];
   }
 
   /** A new ref for a function defined on this connection. */
@@ -99,6 +93,7 @@ export class Lane {
       inFlight: this.runs.size,
       completed: this.completed,
       rssBytes: this.rssBytes,
+      cpu: this.cpu,
       artifactTransfers: this.artifactsSent,
     };
   }

@@ -327,7 +327,7 @@ export class Pool {
     }
     a.handle = handle;
     this.handles.set(handle.agentId, handle);
-    if (this.ctx.events.watched) this.ctx.events.emit('agent.launched', { pool: this.name, agentId: handle.agentId, host: handle.host, pid: handle.pid });
+    if (this.ctx.events.watched) this.ctx.events.emit('agent.launched', { pool: this.name, agentId: handle.agentId, host: handle.host, pid: handle.pid, batchJob: handle.batchJob });
     if (handle.started) void handle.started.then(() => (a.startedAt ??= Date.now()));
     else a.startedAt = Date.now();
     void handle.exited.then((exit) => this.exited(a, exit));

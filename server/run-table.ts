@@ -20,8 +20,6 @@ export interface Run {
   /** When it was dispatched (ms), for the event stream; 0 while nobody watched. */
   at: number;
   timer?: NodeJS.Timeout;
-  /** When it was sent to a lane that held nothing: its answer measures the lane's round trip. */
-  sentAt?: number;
 }
 
 export class RunTable {
@@ -38,7 +36,7 @@ export class RunTable {
   add(lane: Lane, job: Job, index: number, est: number, at: number): number {
     const run = this.nextRun++;
     const attempt = job.attempts[index]!;
-    this.runs.set(run, lane.runs.size === 0 ? { lane, job, index, attempt, est, at, sentAt: performance.now() } : { lane, job, index, attempt, est, at });
+    this.runs.set(run, { lane, job, index, attempt, est, at });
     if (at) this.activity.started(job, index, attempt, lane, at);
     lane.runs.add(run);
     lane.pendingMs += est;

@@ -76,6 +76,7 @@ export class UsageSummary {
   private cpuTotalUs = 0;
   private cpuMaxUs = 0;
   private cpuTasks = 0;
+  private busyUs = 0;
   /** Slowest first; at most SLOWEST. */
   private readonly slow: SlowTask[] = [];
 
@@ -83,6 +84,7 @@ export class UsageSummary {
   add(index: number, u: TaskUsage, agentId?: string, host?: string): void {
     const us = u[2];
     this.durations.add(us);
+    this.busyUs += us;
     if (u[4] >= 0) (this.memory ??= new LogHistogram(36)).add(u[4]);
     if (u[3] >= 0) {
       this.cpuTotalUs += u[3];
@@ -106,6 +108,7 @@ export class UsageSummary {
     return {
       tasks: this.durations.n,
       durationMs: this.durations.percentiles(1 / 1000, 3),
+      busyMs: Math.round(this.busyUs) / 1000,
       peakRssBytes: this.memory?.percentiles(1024, 0),
       cpuMs: this.cpuTasks > 0 ? { total: Math.round(this.cpuTotalUs) / 1000, max: Math.round(this.cpuMaxUs) / 1000 } : undefined,
       slowest: this.slow.map((s) => ({ ...s })),

@@ -26,7 +26,7 @@ const schemas = {
     arts: z.array(hash).max(100_000).optional(),
   }),
   ctl: z.object({ t: z.literal('ctl'), pid: z.number().int().min(0).max(2 ** 32), host: label(255), slots: z.number().int().min(1).max(4096) }),
-  hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53) }),
+  hb: z.object({ t: z.literal('hb'), running: count, queued: count, rssBytes: z.number().min(0).max(2 ** 53), cpuUs: z.number().min(0).max(2 ** 53).optional() }),
   need: z.object({ t: z.literal('need'), hash }),
   // Why a lane's thread died: shown in the failure of the task it ran, so bounded like a log tail.
   'lane-end': z.object({ t: z.literal('lane-end'), lane: z.number().int().min(0).max(4095), exitCode: z.number().int(), cause: label(16_384), stderrTail: label(16_384) }),

@@ -21,6 +21,8 @@ import { listenLocalSocket } from './local-socket.js';
 import type { ConnectionLimits } from './connection-guard.js';
 import type { TlsSetup } from './tls.js';
 import { bearerAuthorized } from './auth.js';
+import { DASHBOARD_WS_PATH } from '../dashboard/index.js';
+import type { Dashboard } from '../dashboard/index.js';
 
 export interface FrontOptions {
   host: string;
@@ -35,6 +37,8 @@ export interface FrontOptions {
   unref: boolean;
   plane: ControlPlane;
   agents: AgentEndpoint;
+  /** The live dashboard: its page at `/`, its stream at /dashboard/ws. */
+  dashboard?: Dashboard;
   log(line: string): void;
 }
 
@@ -89,7 +93,8 @@ export class Front {
         if (ok) server.guard.settle(req.socket);
         if (refuseBody(req, res, ok)) return;
         if (req.url?.startsWith('/trpc/')) return void http(req, res);
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: API under /trpc/, agents under /agent\n');
+        if (o.dashboard?.handleRequest(req, res, () => server.guard.settle(req.socket))) return;
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('flotilla controller: dashboard at /, API under /trpc/, agents under /agent\n');
       },
       onUpgrade: (req, socket, head) => {
         const path = (req.url ?? '').split('?')[0];
@@ -104,7 +109,8 @@ export class Front {
           }
           server.guard.settle(req.socket);
           trpcWss.handleUpgrade(req, socket, head, (ws) => trpcWss.emit('connection', ws, req));
-        } else socket.destroy();
+        } else if (path === DASHBOARD_WS_PATH && o.dashboard) o.dashboard.handleUpgrade(req, socket, head, () => server.guard.settle(req.socket));
+        else socket.destroy();
       },
     });
     if (o.unref) server.tcp.unref();

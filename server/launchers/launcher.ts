@@ -17,6 +17,8 @@ export interface AgentHandle {
   agentId: string;
   host: string;
   pid: number | undefined;
+  /** The batch system's job id, with its array element (`12345_3`), for agents inside batch jobs. */
+  batchJob?: string;
   /** Settles when the agent process is gone, however it ended. */
   exited: Promise<AgentExit>;
   /**

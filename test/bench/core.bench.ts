@@ -5,7 +5,7 @@
  * pipelined message rate), a bare `node` child connecting a WebSocket (start, memory). Prints
  * one table with ratios and targets, writes test/bench/results/core-latest.json.
  *
- *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,call,singles,remote,throughput,durable,memory,seal]
+ *   npx tsx test/bench/core.bench.ts [--only baseline,ready,latency,call,singles,remote,throughput,durable,dashboard,memory,seal]
  *        [--reps 3] [--dist] [--profile DIR]
  *
  * Every phase but `seal` (a minute of full-core crypto) runs by default. `remote` maps through
@@ -35,8 +35,9 @@ import { TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
 import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, writeResults } from './results.js';
 import type { ConnectOptions } from '../../client/connect.js';
+import { openDashboard } from './dashboard-viewer.js';
 
-const PHASES = ['baseline', 'ready', 'latency', 'call', 'singles', 'remote', 'throughput', 'durable', 'memory', 'seal'] as const;
+const PHASES = ['baseline', 'ready', 'latency', 'call', 'singles', 'remote', 'throughput', 'durable', 'dashboard', 'memory', 'seal'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -196,6 +197,33 @@ const durable: ThroughputResult | undefined = await phase('durable', () =>
     { controller: { durable: true, stateDir: tempDir('flotilla-bench-durable-') } },
   ),
 );
+
+// The controller's cost with a dashboard open: 100k tiny tasks with and without a page reading
+// the dashboard's stream, alternated in one session so both see the same machine.
+const dashboard: { without: ThroughputResult; with: ThroughputResult; frames: number; bytes: number } | undefined = await phase('dashboard', () =>
+  withSession('dashboard', async (fl) => {
+    await measureThroughput(fl, 10_000, 1); // warm-up
+    const without: ThroughputResult[] = [], withOne: ThroughputResult[] = [];
+    let frames = 0, bytes = 0;
+    for (let r = 0; r < reps; r++) {
+      without.push(await measureThroughput(fl, 100_000, 1));
+      const viewer = await openDashboard(fl.dashboardUrl());
+      withOne.push(await measureThroughput(fl, 100_000, 1));
+      viewer.close();
+      frames += viewer.frames;
+      bytes += viewer.bytes;
+    }
+    const merge = (ts: ThroughputResult[]): ThroughputResult => {
+      const runs = ts.flatMap((t) => t.runs);
+      const rates = runs.map((x) => x.tasksPerS).sort((a, b) => a - b);
+      return { tasks: 100_000, medianTasksPerS: rates[Math.floor(rates.length / 2)]!, bestTasksPerS: rates.at(-1)!, runs };
+    };
+    const result = { without: merge(without), with: merge(withOne), frames, bytes };
+    console.log(`  100k tiny tasks without a dashboard: median ${fmt(result.without.medianTasksPerS, 'tasks/s')}; with one open: median ${fmt(result.with.medianTasksPerS, 'tasks/s')} (${((result.with.medianTasksPerS / result.without.medianTasksPerS) * 100).toFixed(0)}%)`);
+    console.log(`    the open page got ${(frames / reps).toFixed(0)} frames, ${(bytes / reps / 1024).toFixed(0)} KiB per 100k-task job`);
+    return result;
+  }),
+);
 profiler?.close();
 
 const memory = await phase('memory', async () => {
@@ -242,6 +270,7 @@ const rows: Row[] = [
     pass: durableCost === undefined ? undefined : durableCost <= TARGETS.durableCost,
     reference: durableCost === undefined ? '' : `costs ${(durableCost * 100).toFixed(1)}%`,
   },
+  { figure: 'one 100k-task map, dashboard open', unit: 'tasks/s', value: dashboard?.with.medianTasksPerS, baseline: dashboard?.without.medianTasksPerS, baselineName: 'none open (same run)', baselineUnit: 'tasks/s', better: 'higher' },
   { figure: 'idle agent RSS, 1 slot', unit: 'MiB', value: memory?.one.rss, baseline: memory?.bare.rss, baselineName: 'bare node + ws', better: 'lower', target: TARGETS.idleAgentMiB, reference: memory ? `private ${memory.one.anon.toFixed(1)} vs ${memory.bare.anon.toFixed(1)} MiB` : '' },
   { figure: 'idle agent RSS, per extra slot', unit: 'MiB', value: memory?.perExtra.rss, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.extraSlotMiB, reference: memory ? `private ${memory.perExtra.anon.toFixed(1)} MiB` : '' },
   { figure: 'agent start to ready (connect(), 1 agent)', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: 'bare node + ws connect', better: 'lower', targetRatio: TARGETS.readyVsBare },
@@ -258,7 +287,7 @@ if (!args.only && !profileDir) {
     env: { ...machineEnv(), code: args.dist ? 'dist' : 'tsx', loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0] },
     targets: TARGETS,
     summary: rows.map((r) => ({ figure: r.figure, unit: r.unit, value: r.value ?? null, baseline: r.baseline ?? null, baselineName: r.baselineName, ratio: ratio(r), target: r.target ?? r.targetRatio ?? r.targetText ?? null, result: verdict(r) })),
-    flotilla: { ready, latency, call, singles, remote, throughput, durable, memory },
+    flotilla: { ready, latency, call, singles, remote, throughput, durable, dashboard, memory },
     baseline,
     seal,
     errors,

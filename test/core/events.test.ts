@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { ControlEvent } from '../../server/events.js';
-import type { BoundedTaskBatch } from '../../server/job-activity.js';
 import { deferred, within } from '../support/async.js';
 import { scaled } from '../support/timing.js';
 
@@ -58,7 +57,7 @@ describe('control events', () => {
       expect(new Set(added.map((e) => e.lane.agentId))).toEqual(new Set(launched.map((e) => e.agentId)));
 
       // Every task started and finished once, on a lane of the pool; task 3 failed with its error.
-      const batches = only(a, 'tasks') as (Of<'tasks'> & BoundedTaskBatch)[];
+      const batches = only(a, 'tasks');
       expect(batches.every((t) => t.job === id && !t.omitted)).toBe(true);
       const started = batches.flatMap((t) => t.started);
       const finished = batches.flatMap((t) => t.finished);
@@ -97,6 +96,45 @@ describe('control events', () => {
     } finally {
       offA();
       offB();
+      await fl.close();
+    }
+  }, scaled(60_000));
+
+  it('coalesces task events: at most one tasks batch and one progress event per job per event-loop turn', async () => {
+    const fl = await connect({ pools: { tiny: { launcher: 'local', agents: 2 } }, waitForAgents: 2 });
+    const events: { e: ControlEvent; turn: number }[] = [];
+    // A turn number that changes whenever the event loop has gone round once.
+    let turn = 0;
+    let counting = false;
+    const finished = deferred();
+    const off = fl.controller!.events.subscribe((e) => {
+      if (e.type === 'job.finished') finished.resolve();
+      if (!counting) {
+        counting = true;
+        setImmediate(() => {
+          counting = false;
+          turn++;
+        });
+      }
+      events.push({ e, turn });
+    });
+    try {
+      const n = 3000;
+      const out = await fl.map(Array.from({ length: n }, (_, i) => i), (x: number) => x + 1, { pool: 'tiny' });
+      expect(out).toHaveLength(n);
+      // The stream may tell the end a turn after the client has every result.
+      await within(finished.promise, 10_000, 'the job.finished event');
+      const id = only(events.map((x) => x.e), 'job.submitted')[0]!.job;
+      const mine = events.filter((x) => 'job' in x.e && x.e.job === id);
+      for (const type of ['tasks', 'job.progress'] as const) {
+        const turns = mine.filter((x) => x.e.type === type).map((x) => x.turn);
+        expect(new Set(turns).size, JSON.stringify(mine.map((x) => [x.e.type, x.turn, x.e.type === 'job.progress' ? x.e.status.done : x.e.type === 'tasks' ? x.e.finished.length : 0]))).toBe(turns.length);
+      }
+      const batches = only(mine.map((x) => x.e), 'tasks');
+      expect(batches.flatMap((b) => b.finished).length).toBe(n);
+      expect(batches.length).toBeLessThan(n / 4); // many results per batch
+    } finally {
+      off();
       await fl.close();
     }
   }, scaled(60_000));

@@ -37,6 +37,13 @@ describe('the packed package', () => {
     expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).license).toBe('MIT');
   });
 
+  it("ships the dashboard's page, bundled: nothing for a browser to fetch elsewhere", () => {
+    expect(files).toEqual(expect.arrayContaining(['dist/dashboard/index.html', 'dist/dashboard/app.js', 'dist/dashboard/app.css']));
+    const page = readFileSync(join(root, 'dist/dashboard/index.html'), 'utf8') + readFileSync(join(root, 'dist/dashboard/app.js'), 'utf8');
+    expect(page).not.toMatch(/(src|href)=["']?https?:/);
+    expect(page).not.toMatch(/import\s*\(?\s*["']https?:/);
+  });
+
   it('ships no source map pointing at sources it does not ship', () => {
     const maps = files.filter((f) => f.endsWith('.map'));
     expect(maps).toEqual([]);

@@ -211,6 +211,7 @@ export class BatchLauncher<R> implements Launcher {
       agentId,
       host: `${this.system.kind} job ${key}`,
       pid: undefined,
+      batchJob: key,
       exited,
       started,
       runtime,
