@@ -1,38 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import type { ResultPromise } from 'execa';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { connect } from '../../client/index.js';
 import { remoteClient } from '../../client/transport.js';
 import { Controller } from '../../server/controller.js';
 import { rejection } from '../support/async.js';
+import { CLI as cli, startCliController } from '../support/cli-controller.js';
+import { Reaper } from '../support/reaper.js';
 
-const cli = join(import.meta.dirname, '../../dist/server/cli.js');
+const files = Reaper.afterAll();
 let dir: string;
-let ctl: ResultPromise;
 let url: string;
 let tokenFile: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-remote-'));
-  ctl = execa('node', [cli, 'controller', '--port', '0', '--state-dir', dir, '--agents', '2'], { reject: false, buffer: false });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    ctl.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      if (/token file: .*\n/.test(out)) resolve();
-    });
-    void ctl.then(() => reject(new Error(`controller exited early: ${out}`)));
-  });
-  url = /listening on (\S+)/.exec(out)![1]!;
-  tokenFile = /token file: (\S+)/.exec(out)![1]!;
-});
-afterAll(async () => {
-  ctl?.kill('SIGTERM');
-  await ctl;
-  rmSync(dir, { recursive: true, force: true });
+  ({ stateDir: dir, url, tokenFile } = await startCliController(files, ['--agents', '2']));
 });
 
 describe('a standalone controller shared by several programs', () => {

@@ -2,7 +2,7 @@
  * What a test file leaves behind (vitest `setupFiles`: this runs in each file's worker before
  * the file). The file gets a temporary folder of its own as TMPDIR, which every process it
  * starts inherits (agents keep TMPDIR too) and where its temporary folders go. After its last
- * test no process may still carry that TMPDIR and the folder must be empty: what is left is
+ * test no process may still carry that TMPDIR (or one inside it) and the folder must be empty: what is left is
  * named, ended and removed, and the file fails. global-setup.ts makes the run's folder.
  */
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ if (runDir) {
     // esbuild's service is the worker's own helper (module functions build in the test process):
     // stop it, as the worker's exit would.
     await (await import('esbuild')).stop();
-    const procs = killAll(await survivors(`TMPDIR=${dir}`, WAIT_MS));
+    const procs = killAll(await survivors((e) => e === `TMPDIR=${dir}` || e.startsWith(`TMPDIR=${dir}/`), WAIT_MS));
     const files = readdirSync(dir).filter((f) => !CACHES.test(f));
     rmSync(dir, { recursive: true, force: true });
     const left = [...(procs.length ? [`process(es) still running: ${procs.join(', ')}`] : []), ...(files.length ? [`temporary file(s) not removed: ${files.join(', ')}`] : [])];

@@ -29,7 +29,12 @@ export interface Proc {
   nextJson<T = unknown>(): Promise<T>;
 }
 
-/** Starts a process with piped stdio; the reaper kills it at the end if it still runs. */
+/**
+ * Starts a process with piped stdio; the reaper kills it at the end if it still runs. Unless
+ * `env` names another TMPDIR, the process gets one of its own from the reaper (inside this
+ * file's): what it leaves there when a test kills it (an embedded controller's state folder)
+ * goes with the reaper.
+ */
 export function startProcess(reaper: Reaper, command: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
   // A TMPDIR of its own unless the caller chose one: a process the test kills cannot clean up
   // what it keeps there (an embedded controller's state folder), and the reaper removes it.

@@ -51,6 +51,7 @@ export async function waitGone(pids: readonly number[], bound: number, what: str
 export class Reaper {
   private readonly fns: Array<() => unknown> = [];
   private readonly pids = new Set<number>();
+  private readonly dirs: string[] = [];
 
   /** A reaper for the current test: it runs when the test finishes. Call it inside a test. */
   constructor(scope: 'test' | 'manual' = 'test') {
@@ -81,14 +82,14 @@ export class Reaper {
     if (pid !== undefined) this.pids.add(pid);
   }
 
-  /** A private temporary folder, removed at the end. */
+  /** A private temporary folder, removed at the end, once the processes are gone. */
   tempDir(prefix = 'flotilla-test-'): string {
     const dir = mkdtempSync(join(tmpdir(), prefix));
-    this.add(() => rmSync(dir, { recursive: true, force: true }));
+    this.dirs.push(dir);
     return dir;
   }
 
-  /** Runs every cleanup (all of them, even when one fails), then ends the processes left. */
+  /** Runs every cleanup (all of them, even when one fails), ends the processes left, removes the folders. */
   async run(): Promise<void> {
     const errors: unknown[] = [];
     while (this.fns.length > 0) {
@@ -113,6 +114,7 @@ export class Reaper {
     } catch (err) {
       errors.push(err);
     }
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     if (errors.length > 0) throw new AggregateError(errors, `cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
   }
 }
