@@ -164,12 +164,6 @@ export class SshLauncher implements Launcher {
     return host;
   }
 
-  /** The prepared connection to one of this launcher's hosts. */
-  async connection(hostSpec: string): Promise<{ client: SshClient; bundle: string; node: string; nodeBin: string; runtime: AgentRuntime; agentUrl: string }> {
-    const { client, bundle, node, nodeBin, runtime, agentUrl } = await this.find(hostSpec).remote.prepare();
-    return { client, bundle, node, nodeBin, runtime, agentUrl };
-  }
-
   /** Starts a relay on one of this launcher's hosts (see RemoteHost.startRelay). */
   startRelay(hostSpec: string, listen: string): Promise<{ url: string; stop(): void }> {
     return this.find(hostSpec).remote.startRelay(listen);
