@@ -19,14 +19,20 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   private byIndex: (TaskOutcome<R> | undefined)[] = [];
   private total: number | undefined;
   private failure: FlotillaError | undefined;
-  private readonly waiters = new Waiters();
+  /** Wakes the async iterators; made when the first one waits. */
+  private waiters: Waiters | undefined;
   private readonly settled: Promise<R[]>;
+  private resolveSettled!: (v: R[]) => void;
+  private rejectSettled!: (err: unknown) => void;
+  /** The outcome is decided (the last figures may still be on their way to the screen). */
+  private over = false;
+  /** Someone reads `settled`: a rejection needs no guard against going unhandled. */
+  private observed = false;
   private jobId: string | undefined;
-  private readonly idReady: Promise<string>;
+  /** Waiters for the id, made when asked before the job was submitted. */
+  private idWait: { promise: Promise<string>; resolve(id: string): void; reject(err: FlotillaError): void } | undefined;
   /** Where the `progress` option's figures go, if anywhere. */
   private progress: ProgressSink | undefined;
-  private resolveId!: (id: string) => void;
-  private rejectId!: (err: FlotillaError) => void;
 
   /** @internal created by Session.map */
   constructor(
@@ -34,34 +40,48 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     /** Where app code started the job: the errors it rejects with point there. */
     private readonly site?: CallSite,
   ) {
-    this.idReady = new Promise((resolve, reject) => {
-      this.resolveId = resolve;
-      this.rejectId = reject;
-    });
-    this.idReady.catch(() => {});
+    // One promise per job and nothing else until someone waits: a map of one task is cheap.
     this.settled = new Promise<R[]>((resolve, reject) => {
-      const check = () => {
-        const over = this.failure !== undefined || (this.total !== undefined && this.arrived.length >= this.total);
-        if (!over) return this.waiters.add(check);
-        // The last figures are shown before the caller goes on.
-        const shown = this.progress ? this.progress.stop() : Promise.resolve();
-        void shown.then(() => {
-          if (this.failure) return reject(locateError(this.failure, this.site));
-          try {
-            resolve(this.collect());
-          } catch (err) {
-            reject(locateError(err as Error, this.site));
-          }
-        });
-      };
-      check();
+      this.resolveSettled = resolve;
+      this.rejectSettled = reject;
     });
-    this.settled.catch(() => {}); // unhandled only if nobody awaits; the iterator reports it too
+  }
+
+  /** Settles the job's promise once every outcome is in or it failed. */
+  private check(): void {
+    if (this.over) return;
+    if (this.failure === undefined && (this.total === undefined || this.arrived.length < this.total)) return;
+    this.over = true;
+    // The last figures are shown before the caller goes on.
+    if (this.progress) void this.progress.stop().then(() => this.settle());
+    else this.settle();
+  }
+
+  private settle(): void {
+    let err: unknown;
+    if (this.failure) err = locateError(this.failure, this.site);
+    else {
+      try {
+        return this.resolveSettled(this.collect());
+      } catch (e) {
+        err = locateError(e as Error, this.site);
+      }
+    }
+    if (!this.observed) this.settled.catch(() => {}); // unhandled only if nobody awaits; the iterator reports it too
+    this.rejectSettled(err);
   }
 
   /** The controller's id for this job, once submitted. */
   get id(): Promise<string> {
-    return this.idReady;
+    if (this.jobId !== undefined) return Promise.resolve(this.jobId);
+    if (!this.idWait) {
+      let resolve!: (id: string) => void, reject!: (err: FlotillaError) => void;
+      const promise = new Promise<string>((ok, fail) => ((resolve = ok), (reject = fail)));
+      promise.catch(() => {});
+      this.idWait = { promise, resolve, reject };
+      if (this.failure) reject(this.failure); // never submitted: no id will come
+    }
+    return this.idWait.promise;
   }
 
   /** @internal shows this job's progress (the `progress` option) from when it starts. */
@@ -75,7 +95,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.total = total;
     this.progress?.start(total);
     this.byIndex = new Array(total);
-    this.resolveId(jobId);
+    this.idWait?.resolve(jobId);
     this.wake();
   }
 
@@ -97,12 +117,13 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   /** @internal the job cannot go on: submit failed, the stream broke, or it was aborted. */
   fail(err: FlotillaError): void {
     this.failure ??= err;
-    if (this.jobId === undefined) this.rejectId(err); // never submitted: no id will come
+    if (this.jobId === undefined) this.idWait?.reject(err); // never submitted: no id will come
     this.wake();
   }
 
   private wake(): void {
-    this.waiters.wake();
+    this.check();
+    this.waiters?.wake();
   }
 
   private collect(): R[] {
@@ -121,14 +142,17 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   }
 
   then<A = R[], B = never>(onok?: ((v: R[]) => A | PromiseLike<A>) | null, onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.observed = true;
     return this.settled.then(onok, onerr);
   }
 
   catch<B = never>(onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<R[] | B> {
+    this.observed = true;
     return this.settled.catch(onerr);
   }
 
   finally(onfinally?: (() => void) | null): Promise<R[]> {
+    this.observed = true;
     return this.settled.finally(onfinally);
   }
 
@@ -142,7 +166,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   /** Cancels the job: queued tasks are dropped, running ones aborted on their agents. */
   async cancel(): Promise<void> {
     if (this.jobId === undefined && this.failure) return; // never submitted
-    await this.canceller(await this.idReady);
+    await this.canceller(await this.id);
   }
 
   /**
@@ -156,7 +180,7 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
       while (cursor < this.arrived.length) yield this.arrived[cursor++]!;
       if (this.failure) throw locateError(this.failure, this.site);
       if (this.total !== undefined && cursor >= this.total) return;
-      await this.waiters.wait();
+      await (this.waiters ??= new Waiters()).wait();
     }
   }
 }

@@ -5,6 +5,7 @@
 import { FlotillaError } from '../contract/errors.js';
 import { describeZodError, mapOptionsSchema } from '../contract/schemas.js';
 import { checkKnownKeys } from '../contract/options.js';
+import type { z } from 'zod';
 import { encodeChunk } from './chunks.js';
 import { shipFunction } from './ship.js';
 import { isNamed } from './functions.js';
@@ -25,7 +26,8 @@ export function prepareMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T
   checkKnownKeys(opts, MAP_OPTION_KEYS, 'map option');
   const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
   checkProgress(progress);
-  const parsed = mapOptionsSchema.safeParse(sched);
+  // Most maps set no scheduling option: nothing to check (a parse per map is a cost of its own).
+  const parsed = isEmpty(sched) ? NO_OPTIONS : mapOptionsSchema.safeParse(sched);
   if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
   if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
@@ -34,6 +36,13 @@ export function prepareMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T
   // The first chunk is encoded now, so an item that cannot be sent fails before anything is.
   const first = encodeChunk(list, 0);
   return { sched: parsed.data, fn: fnSpec, list, first };
+}
+
+const NO_OPTIONS = { success: true as const, data: {} as z.infer<typeof mapOptionsSchema> };
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** Every key a map's options may have. */

@@ -14,6 +14,7 @@ import { isNamed } from './functions.js';
 import type { PreparedMap } from './map-input.js';
 import { ResultMux } from './result-mux.js';
 import type { ResultBatch } from '../contract/job-types.js';
+import type { SubmitInput } from '../contract/schemas.js';
 
 /** Where a job's results go. */
 interface Results {
@@ -46,8 +47,10 @@ export class MapRunner {
    * come on the session's stream.
    */
   async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void, results?: Results): Promise<string> {
-    const first = { ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length };
-    const { jobId, sent } = results ? await this.mux.submit(first, results.onBatch, results.onError) : await this.hot.submit(first);
+    const first = this.#first(input);
+    const { jobId, sent } = results
+      ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, { started, refused, onBatch: results.onBatch, onError: results.onError }))
+      : await this.hot.submit(first);
     onSubmitted?.(jobId, input.list.length);
     // What one message could not carry goes in the next ones.
     let args = input.first.slice(sent);
@@ -66,8 +69,57 @@ export class MapRunner {
   }
 
   /** Sends the job and streams its results into `job`; aborting `signal` cancels it. */
-  async run<R>(job: MapJob<R>, input: PreparedMap, signal: AbortSignal | undefined): Promise<void> {
+  run<R>(job: MapJob<R>, input: PreparedMap, signal: AbortSignal | undefined): Promise<void> | void {
     if (signal?.aborted) return job.fail(abortError(signal, 'job', undefined, true));
+    if (signal || input.first.length < input.list.length) return this.#runChunked(job, input, signal);
+    this.#runWhole(job, input);
+  }
+
+  /**
+   * A job whose arguments all travel in its first message, with no signal to watch: the common
+   * single-task map, issued by the thousand. Callbacks only, no promise or stream of its own:
+   * the mux says when the controller took it (before any of its results) and hands its results
+   * over.
+   */
+  #runWhole<R>(job: MapJob<R>, input: PreparedMap): void {
+    this.hold(+1);
+    let open = true;
+    let jobId = '';
+    const end = () => {
+      if (!open) return;
+      open = false;
+      this.#streams.delete(abort);
+      if (jobId) this.mux.stop(jobId);
+      this.hold(-1);
+    };
+    const abort = (err: unknown) => {
+      if (!open) return;
+      job.fail(fromTRPCError(err));
+      end();
+    };
+    this.#streams.add(abort);
+    this.mux.submit(this.#first(input), {
+      started: ({ jobId: id, total }) => {
+        jobId = id;
+        job.started(id, total);
+        if (total === 0) end();
+      },
+      refused: abort,
+      onBatch: (b) => {
+        if (!open) return;
+        job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
+        if (b.seq >= b.total) end();
+      },
+      onError: abort,
+    });
+  }
+
+  /** A job's first message: its options, its function, the first chunk of its arguments. */
+  #first(input: PreparedMap): SubmitInput {
+    return { ...input.sched, ...(isNamed(input.fn) ? input.fn : { fn: input.fn }), args: input.first, total: input.list.length };
+  }
+
+  async #runChunked<R>(job: MapJob<R>, input: PreparedMap, signal: AbortSignal | undefined): Promise<void> {
     this.hold(+1);
     let jobId = '';
     let total = 0;

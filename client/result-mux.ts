@@ -28,11 +28,19 @@ interface Handler {
   seq: number;
 }
 
+/** What a submitted job hears: its id (before any of its results), its results, or why it was refused or its stream ended. */
+export interface Submitted {
+  /** The controller took the job: `sent` says how many arguments its first message carried. */
+  started(r: { jobId: string; total: number; sent: number }): void;
+  /** The submission failed or the job was refused: nothing else comes. */
+  refused(err: unknown): void;
+  onBatch(b: ResultBatch): void;
+  onError(err: unknown): void;
+}
+
 interface Queued {
   input: SubmitInput;
-  handler: Handler;
-  resolve(r: { jobId: string; total: number; sent: number }): void;
-  reject(err: unknown): void;
+  to: Submitted;
 }
 
 /** How long the stream stays open with no job followed (so back-to-back maps share it). */
@@ -56,14 +64,12 @@ export class ResultMux {
   constructor(private readonly transport: MuxTransport) {}
 
   /**
-   * Queues a job's first message (sent with the others of this turn); its results go to
-   * `onBatch` from the first. Resolves with its id and how many arguments the message carried.
+   * Queues a job's first message (sent with the others of this turn). `to.started` hears its id
+   * and how many arguments the message carried before any of its results reach `to.onBatch`.
    */
-  submit(input: SubmitInput, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): Promise<{ jobId: string; total: number; sent: number }> {
-    return new Promise((resolve, reject) => {
-      if (this.#queue.length === 0) queueMicrotask(() => this.#flush());
-      this.#queue.push({ input, handler: { onBatch, onError, seq: 0 }, resolve, reject });
-    });
+  submit(input: SubmitInput, to: Submitted): void {
+    if (this.#queue.length === 0) queueMicrotask(() => void this.#flush());
+    this.#queue.push({ input, to });
   }
 
   /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
@@ -92,12 +98,12 @@ export class ResultMux {
       const outcomes = await this.transport.submit(stream, queue.map((q) => q.input));
       queue.forEach((q, i) => {
         const o = outcomes[i];
-        if (!o || o.error) return q.reject(o ? FlotillaError.fromInfo(o.error) : new FlotillaError('INTERNAL', 'the controller gave no answer for a job of the submission'));
-        if (o.total > 0) this.#handle(o.jobId, q.handler);
-        q.resolve({ jobId: o.jobId, total: o.total, sent: o.sent ?? q.input.args.length });
+        if (!o || o.error) return q.to.refused(o ? FlotillaError.fromInfo(o.error) : new FlotillaError('INTERNAL', 'the controller gave no answer for a job of the submission'));
+        q.to.started({ jobId: o.jobId, total: o.total, sent: o.sent ?? q.input.args.length });
+        if (o.total > 0) this.#handle(o.jobId, { onBatch: q.to.onBatch, onError: q.to.onError, seq: 0 });
       });
     } catch (err) {
-      for (const q of queue) q.reject(err);
+      for (const q of queue) q.to.refused(err);
     } finally {
       this.#settled();
     }
@@ -113,11 +119,12 @@ export class ResultMux {
     }
   }
 
-  #end(jobId: string, err?: unknown): void {
+  /** Stops handling a job; `complete`: its last part came, so nothing more will. */
+  #end(jobId: string, err?: unknown, complete = false): void {
     const h = this.#handlers.get(jobId);
-    this.#handlers.delete(jobId);
-    this.#early.delete(jobId);
-    if (h) this.#gone.add(jobId); // what still comes for it is dropped
+    if (h) this.#handlers.delete(jobId);
+    if (this.#early.size > 0) this.#early.delete(jobId);
+    if (h && !complete) this.#gone.add(jobId); // what still comes for it is dropped
     if (h && err !== undefined) h.onError(err);
     this.#idleCheck();
   }
@@ -174,7 +181,7 @@ export class ResultMux {
         h.onBatch({ seq: p.seq, results: p.results, total: p.total, pool: p.pool });
       }
       if (p.error) this.#end(p.jobId, FlotillaError.fromInfo(p.error));
-      else if (p.seq >= p.total) this.#end(p.jobId);
+      else if (p.seq >= p.total) this.#end(p.jobId, undefined, true);
     }
   }
 

@@ -45,6 +45,8 @@ export function shippingFrom<T>(site: CallSite | undefined, f: () => T): T {
 // once); and which globals are module exports, by value and name.
 const ORIGINS_MAX = 256;
 const origins = new Map<string, SourceOrigin | null>();
+/** Specs of functions shipped without globals, by source text (shared: nobody changes a spec). */
+const plainSpecs = new Map<string, FnSpec>();
 const refsByValue = new WeakMap<object, Map<string, ModuleExportRef | null>>();
 
 function cachedOrigin(source: string): SourceOrigin | undefined {
@@ -94,6 +96,12 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {},
     badInput('globals', globals, 'an object mapping names to values or functions, e.g. { k, fit }');
   }
   const names = Object.keys(globals).sort();
+  // A function without globals ships as its text alone: a map in a loop (a new closure of the
+  // same text each time) gets the spec made the first time, id and origin included.
+  const plain = names.length === 0 && extra.retryIf === undefined && current !== undefined;
+  const text = plain ? Function.prototype.toString.call(fn) : '';
+  const hit = plain ? plainSpecs.get(text) : undefined;
+  if (hit) return hit;
   for (const name of names) checkGlobalName(name);
 
   const refs: Record<string, ModuleExportRef> = {};
@@ -155,7 +163,12 @@ export function shipFunction(fn: unknown, globals: Record<string, unknown> = {},
   if (Object.keys(refs).length > 0) spec.refs = refs;
   const id = fnSpecId(spec);
   if (Object.keys(placedAt).length > 0) spec.origins = placedAt;
-  return { id, ...spec };
+  const shipped = { id, ...spec };
+  if (plain) {
+    plainSpecs.set(text, shipped);
+    if (plainSpecs.size > ORIGINS_MAX) plainSpecs.delete(plainSpecs.keys().next().value as string);
+  }
+  return shipped;
 }
 
 function checkGlobalName(name: string): void {

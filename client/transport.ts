@@ -15,6 +15,7 @@ import { argumentBudget, packToFit } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
 import type { MuxTransport } from './result-mux.js';
+import { packedList } from '../contract/packed.js';
 
 /**
  * The two calls on every map's path. An embedded controller takes them in process (no router,
@@ -85,7 +86,9 @@ function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
         const key = job.fn && fnKey(job.fn);
         let shared = key === undefined ? undefined : group.fnKeys.get(key);
         const budget = shared ? shared.budget : argumentBudget(job.fn);
-        const { args, count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
+        const { count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
+        // Measured packed on its own; travels in the submission's one packed list.
+        const args = count === job.args.length ? job.args : job.args.slice(0, count);
         const size = (shared ? 0 : CHUNK_TARGET_BYTES - budget) + argBytes;
         if (group.jobs.length > 0 && (group.bytes + size > CHUNK_TARGET_BYTES || group.jobs.length >= MAX_JOBS_PER_SUBMIT)) {
           groups.push(group);
@@ -103,7 +106,7 @@ function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
         group.bytes += size;
       }
       groups.push(group);
-      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, fns: g.fns, jobs: g.jobs })));
+      const answers = await Promise.all(groups.map((g) => trpc.session.submit.mutate({ stream, fns: g.fns, jobs: packedList('j', g.jobs) })));
       return answers.flatMap((a, g) => a.map((o, i) => ({ ...o, sent: groups[g]!.sent[i] })));
     },
     follow: (stream, jobs) => trpc.session.follow.mutate({ stream, jobs }),

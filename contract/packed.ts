@@ -10,8 +10,13 @@ import type { Encoded } from './codec.js';
 import type { TaskResult } from './job-types.js';
 import { FlotillaError } from './errors.js';
 
-/** What the list holds: task results (an ok one's value is encoded) or encoded arguments. */
-type Kind = 'r' | 'a';
+/**
+ * What the list holds: task results (an ok one's value is encoded), encoded arguments, the parts
+ * of a results stream's event (each with its results) or the jobs of a submission (each with
+ * its first arguments).
+ */
+type Kind = 'r' | 'a' | 'f' | 'j';
+const KINDS: readonly string[] = ['r', 'a', 'f', 'j'];
 
 /** A stand-in for a list, written by the transformer as one string. */
 export class Packed {
@@ -44,28 +49,56 @@ export function packedArgs(args: Encoded[]): Encoded[] {
   return new Packed('a', args) as unknown as Encoded[];
 }
 
-/** The encoded value inside one item of a list of `kind`. */
-function encodedIn(kind: Kind, item: unknown): Encoded | undefined {
-  if (kind === 'a') return item as Encoded;
-  const r = item as TaskResult;
-  return r.ok ? r.value : undefined;
+/**
+ * Marks a list of objects that each hold a list of encoded things (`results` of a results
+ * event's parts, `args` of a submission's jobs) to travel as one packed string: one text and one
+ * blob for the whole message rather than a superjson walk of every part.
+ */
+export function packedList<T>(kind: 'f' | 'j', items: T[]): T[] {
+  return new Packed(kind, items) as unknown as T[];
+}
+
+/** The kind of list an item of `kind` holds inside, and under which key. */
+const INNER = { f: ['results', 'r'], j: ['args', 'a'] } as const;
+
+/** `item` with its binary parts moved to `parts` (their lengths left in place); itself if it has none. */
+function leanItem(kind: Kind, item: unknown, parts: Uint8Array[]): unknown {
+  if (kind === 'a') {
+    const e = item as Encoded;
+    if (!e?.b) return e;
+    for (const x of e.b) parts.push(x);
+    return { ...e, b: e.b.map((x) => x.byteLength) };
+  }
+  if (kind === 'r') {
+    const r = item as TaskResult;
+    return r.ok && r.value.b ? { ...r, value: leanItem('a', r.value, parts) } : r;
+  }
+  const [key, inner] = INNER[kind];
+  const list = (item as Record<string, unknown>)[key];
+  if (!Array.isArray(list)) return item;
+  const lean = leanItems(inner, list, parts);
+  return lean === list ? item : { ...(item as object), [key]: lean };
+}
+
+/** `items`, or a copy with each item that has binary parts made lean. */
+function leanItems(kind: Kind, items: readonly unknown[], parts: Uint8Array[]): readonly unknown[] {
+  let out = items;
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    const y = leanItem(kind, x, parts);
+    if (y === x) continue;
+    if (out === items) out = items.slice();
+    (out as unknown[])[i] = y;
+  }
+  return out;
 }
 
 /** The wire form of a packed list. */
 export function pack(p: Packed): PackedWire {
   if (p.wire) return p.wire;
-  let parts: Uint8Array[] | undefined;
-  let rows = p.items;
-  for (let i = 0; i < p.items.length; i++) {
-    const e = encodedIn(p.kind, p.items[i]);
-    if (!e?.b) continue;
-    if (!parts) (parts = []), (rows = p.items.slice());
-    for (const x of e.b) parts.push(x);
-    const lean = { ...e, b: e.b.map((x) => x.byteLength) };
-    (rows as unknown[])[i] = p.kind === 'a' ? lean : { ...(p.items[i] as TaskResult), value: lean };
-  }
-  const t = JSON.stringify(rows);
-  if (!parts) return { k: p.kind, t };
+  const parts: Uint8Array[] = [];
+  const t = JSON.stringify(leanItems(p.kind, p.items, parts));
+  if (parts.length === 0) return { k: p.kind, t };
   const blob = Buffer.concat(parts.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
   return { k: p.kind, t, b: blob.toString('base64') };
 }
@@ -80,7 +113,7 @@ export function unpack(w: PackedWire): unknown[] {
   const bad = (why: string): never => {
     throw new FlotillaError('BAD_INPUT', `malformed packed list: ${why}`);
   };
-  if (typeof w !== 'object' || w === null || (w.k !== 'r' && w.k !== 'a') || typeof w.t !== 'string') bad('not { k, t, b? }');
+  if (typeof w !== 'object' || w === null || !KINDS.includes(w.k) || typeof w.t !== 'string') bad('not { k, t, b? }');
   if (w.b !== undefined && typeof w.b !== 'string') bad('binary part is not a string');
   let items: unknown;
   try {
@@ -93,10 +126,16 @@ export function unpack(w: PackedWire): unknown[] {
   const blob = w.b === undefined ? undefined : Buffer.alloc(Buffer.byteLength(w.b, 'base64'));
   const size = blob ? blob.write(w.b!, 'base64') : 0;
   let at = 0;
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null) continue;
-    const e = encodedIn(w.k, item);
-    if (e?.b === undefined) continue;
+  const restore = (kind: Kind, item: unknown): void => {
+    if (typeof item !== 'object' || item === null) return;
+    if (kind === 'f' || kind === 'j') {
+      const [key, inner] = INNER[kind];
+      const list = (item as Record<string, unknown>)[key];
+      if (Array.isArray(list)) for (const x of list) restore(inner, x);
+      return;
+    }
+    const e = kind === 'a' ? (item as Encoded) : (item as TaskResult).ok ? (item as { value: Encoded }).value : undefined;
+    if (typeof e !== 'object' || e === null || e.b === undefined) return;
     if (!Array.isArray(e.b)) bad('binary lengths are not a list');
     const lens = e.b as unknown as unknown[];
     const views: Uint8Array[] = [];
@@ -108,7 +147,8 @@ export function unpack(w: PackedWire): unknown[] {
       at += n as number;
     }
     e.b = views;
-  }
+  };
+  for (const item of list) restore(w.k, item);
   if (at !== size) bad(`${size - at} bytes of binary parts that no value claims`);
   return list;
 }

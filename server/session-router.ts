@@ -10,7 +10,7 @@ import type { SubmitInput } from '../contract/schemas.js';
 import { FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { fnSpecId } from '../contract/fnspec.js';
-import { packed } from '../contract/packed.js';
+import { packedList } from '../contract/packed.js';
 import { followSchema, streamIdSchema, submitManySchema } from '../contract/session-schemas.js';
 import type { FeedPart, SubmitOutcome } from '../contract/session-schemas.js';
 import { z } from 'zod';
@@ -104,8 +104,8 @@ export function sessionRouter() {
         for (;;) {
           const parts = await feed.next(BATCH, BATCH_BYTES, estimate, signal, ctx.plane.closingSignal, ctx.plane.durable);
           if (parts.length === 0) return;
-          // Over WebSocket each part's results travel packed, one string rather than a walk of every result.
-          yield ctx.ws ? parts.map((p): FeedPart => ({ ...p, results: packed(p.results) })) : parts;
+          // Over WebSocket the event travels packed: one string rather than a walk of every part and result.
+          yield ctx.ws ? packedList('f', parts) : parts;
           await drained(ctx.ws, signal);
         }
       } finally {
