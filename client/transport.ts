@@ -66,10 +66,17 @@ interface Group {
 
 const newGroup = (): Group => ({ jobs: [], fns: [], fnKeys: new Map(), sent: [], bytes: 0 });
 
-/** A function spec's content as a key (maps in a loop ship equal specs as distinct objects); none if it has no JSON form. */
+/** Keys of specs seen: maps of a function without globals share one spec object (client/ship.ts). */
+const fnKeys = new WeakMap<object, string>();
+
+/** A function spec's content as a key (maps in a loop may ship equal specs as distinct objects); none if it has no JSON form. */
 function fnKey(fn: unknown): string | undefined {
+  const known = typeof fn === 'object' && fn !== null ? fnKeys.get(fn) : undefined;
+  if (known !== undefined) return known;
   try {
-    return JSON.stringify(fn);
+    const key = JSON.stringify(fn);
+    if (typeof fn === 'object' && fn !== null && key !== undefined) fnKeys.set(fn, key);
+    return key;
   } catch {
     return undefined;
   }

@@ -13,10 +13,10 @@ import { FlotillaError } from './errors.js';
 /**
  * What the list holds: task results (an ok one's value is encoded), encoded arguments, the parts
  * of a results stream's event (each with its results) or the jobs of a submission (each with
- * its first arguments).
+ * its first arguments), or plain JSON items (the answers to a submission's jobs).
  */
-type Kind = 'r' | 'a' | 'f' | 'j';
-const KINDS: readonly string[] = ['r', 'a', 'f', 'j'];
+type Kind = 'r' | 'a' | 'f' | 'j' | 'o';
+const KINDS: readonly string[] = ['r', 'a', 'f', 'j', 'o'];
 
 /** A stand-in for a list, written by the transformer as one string. */
 export class Packed {
@@ -54,7 +54,7 @@ export function packedArgs(args: Encoded[]): Encoded[] {
  * event's parts, `args` of a submission's jobs) to travel as one packed string: one text and one
  * blob for the whole message rather than a superjson walk of every part.
  */
-export function packedList<T>(kind: 'f' | 'j', items: T[]): T[] {
+export function packedList<T>(kind: 'f' | 'j' | 'o', items: T[]): T[] {
   return new Packed(kind, items) as unknown as T[];
 }
 
@@ -63,6 +63,7 @@ const INNER = { f: ['results', 'r'], j: ['args', 'a'] } as const;
 
 /** `item` with its binary parts moved to `parts` (their lengths left in place); itself if it has none. */
 function leanItem(kind: Kind, item: unknown, parts: Uint8Array[]): unknown {
+  if (kind === 'o') return item;
   if (kind === 'a') {
     const e = item as Encoded;
     if (!e?.b) return e;
@@ -127,7 +128,7 @@ export function unpack(w: PackedWire): unknown[] {
   const size = blob ? blob.write(w.b!, 'base64') : 0;
   let at = 0;
   const restore = (kind: Kind, item: unknown): void => {
-    if (typeof item !== 'object' || item === null) return;
+    if (typeof item !== 'object' || item === null || kind === 'o') return;
     if (kind === 'f' || kind === 'j') {
       const [key, inner] = INNER[kind];
       const list = (item as Record<string, unknown>)[key];

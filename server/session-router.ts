@@ -55,7 +55,7 @@ export function sessionRouter() {
     submit: authed.input(submitManySchema).mutation(({ ctx, input }) => {
       const feed = input.stream === undefined ? undefined : clientFeeds(ctx.ws).feed(input.stream);
       const fns = sharedFunctions(input.fns ?? []);
-      return input.jobs.map((raw, i): SubmitOutcome => {
+      const outcomes = input.jobs.map((raw, i): SubmitOutcome => {
         try {
           const at = typeof raw === 'object' && raw !== null ? (raw as { fnAt?: unknown }).fnAt : undefined;
           const parsed = (at === undefined ? submitSchema : jobOfShared).safeParse(raw);
@@ -79,6 +79,8 @@ export function sessionRouter() {
           return refusal(ctx.plane, err);
         }
       });
+      // Over WebSocket the answers travel as one JSON text, not a superjson walk of thousands of small objects.
+      return ctx.ws ? packedList('o', outcomes) : outcomes;
     }),
     /** Adds jobs to a stream, each from an offset (attach, or again after a reconnect). */
     follow: authed.input(followSchema).mutation(({ ctx, input }) => {

@@ -8,8 +8,13 @@ import type { TaskResult } from '../jobs/types.js';
 import type { TaskUsage } from '../task-usage.js';
 import { readChunk, writeChunk } from './chunk.js';
 
-/** A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows written before usage was kept have 6). */
-export type StoredResult = [number, 0 | 1, unknown, number | null, string | null, string | null, TaskUsage?];
+/**
+ * A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows
+ * written before usage was kept have 6). An agentId or host given as a number is that of the
+ * result at that position of the row (a row's results come from a few agents: each name is
+ * written once).
+ */
+export type StoredResult = [number, 0 | 1, unknown, number | null, string | number | null, string | number | null, TaskUsage?];
 
 /**
  * A row of results. Results are checked where they arrive, so this cannot fail in practice; if
@@ -40,12 +45,24 @@ export function storedResults(results: TaskResult[]): Buffer {
  */
 function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => StoredResult {
   const first = new Map<ErrorInfo, number>();
+  const agents = new Map<string, number>();
+  const hosts = new Map<string, number>();
+  /** The position of the first result of the row naming `s` (in the same field), or `s` itself where it is named first. */
+  const named = (names: Map<string, number>, s: string | undefined, at: number): string | number | null => {
+    if (s === undefined) return null;
+    const ref = names.get(s);
+    if (ref !== undefined) return ref;
+    names.set(s, at);
+    return s;
+  };
   let position = 0;
   return (r, pack) => {
     const at = position++;
+    const agentId = named(agents, r.agentId, at);
+    const host = named(hosts, r.host, at);
     const row: StoredResult = r.ok
-      ? [r.index, 1, pack(r.value), r.attempt ?? null, r.agentId ?? null, r.host ?? null]
-      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, r.agentId ?? null, r.host ?? null];
+      ? [r.index, 1, pack(r.value), r.attempt ?? null, agentId, host]
+      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, agentId, host];
     if (!r.ok && !first.has(r.error)) first.set(r.error, at);
     if (r.u) row.push(r.u);
     return row;
@@ -55,7 +72,14 @@ function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => Stor
 /** A stored row of results; an error given as a number is that of the result at that position. */
 export function readStoredResults(body: Buffer): TaskResult[] {
   const results = readChunk(body, fromStored);
+  const nameAt = (ref: unknown, key: 'agentId' | 'host', r: TaskResult): string => {
+    const named = results[ref as number]?.[key];
+    if (typeof named !== 'string') throw new Error(`damaged stored chunk: result ${r.index} refers to the ${key} of position ${String(ref)}`);
+    return named;
+  };
   for (const r of results) {
+    if (typeof r.agentId === 'number') r.agentId = nameAt(r.agentId, 'agentId', r);
+    if (typeof r.host === 'number') r.host = nameAt(r.host, 'host', r);
     if (r.ok || typeof r.error !== 'number') continue;
     const ref = results[r.error as number];
     if (!ref || ref.ok || typeof ref.error === 'number') throw new Error(`damaged stored chunk: result ${r.index} refers to the error of position ${String(r.error)}`);
