@@ -41,9 +41,9 @@ describe('MapJob', () => {
   it('a failed task rejects the job with the first failure, every outcome attached', async () => {
     const job = new MapJob<number>(async () => {});
     job.started('j-2', 2);
-    job.push([{ index: 0, ok: true, value: 1 }, { index: 1, ok: false, error: new FlotillaError('TASK_FAILED', 'boom') }]);
+    job.push([{ index: 0, ok: true, value: 1 }, { index: 1, ok: false, error: new FlotillaError('TASK_ERROR', 'boom') }]);
     const err = (await job.then(() => undefined, (e: unknown) => e)) as FlotillaError & { outcomes: unknown[] };
-    expect(err.code).toBe('TASK_FAILED');
+    expect(err.code).toBe('TASK_ERROR');
     expect(err.message).toMatch(/1 of 2 task\(s\) failed; first, task 1: boom/);
     expect(err.outcomes).toHaveLength(2);
   });

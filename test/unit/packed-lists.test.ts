@@ -8,21 +8,20 @@ import { decodeValue, encodeValue } from '../../contract/codec.js';
 import { packedList, unpack } from '../../contract/packed.js';
 import type { PackedWire } from '../../contract/packed.js';
 import { transformer } from '../../contract/transformer.js';
+import type { FeedPart } from '../../contract/session-schemas.js';
 
 /** Through the transformer and JSON, as over the WebSocket. */
 const overTheWire = <T>(v: T): T => transformer.deserialize(JSON.parse(JSON.stringify(transformer.serialize(v))));
 
 describe('packed lists of parts, jobs and answers', () => {
   it("a results event's parts come back with every binary result in its place", () => {
-    const parts = [
-      { jobId: 'j-1', seq: 2, total: 2, pool: 'p', results: [{ index: 0, ok: true, value: encodeValue(new Uint8Array([1, 2, 3])) }, { index: 1, ok: false, error: { code: 'TASK_FAILED', message: 'no' } }] },
+    const parts: FeedPart[] = [
+      { jobId: 'j-1', seq: 2, total: 2, pool: 'p', results: [{ index: 0, ok: true, value: encodeValue(new Uint8Array([1, 2, 3])) }, { index: 1, ok: false, error: { code: 'TASK_ERROR', message: 'no' } }] },
       { jobId: 'j-2', seq: 1, total: 3, pool: 'p', results: [{ index: 2, ok: true, value: encodeValue({ a: new Float64Array([1.5]), s: 'x' }) }] },
       { jobId: 'j-3', seq: 0, total: 1, pool: 'p', results: [], error: { code: 'CLOSED', message: 'closed' } },
     ];
-    const back = overTheWire(packedList('f', parts));
-    expect(back.map((p) => ({ ...p, results: p.results.map((r) => (r.ok ? { ...r, value: decodeValue(r.value) } : r)) }))).toEqual(
-      parts.map((p) => ({ ...p, results: p.results.map((r) => (r.ok ? { ...r, value: decodeValue(r.value) } : r)) })),
-    );
+    const decoded = (ps: FeedPart[]) => ps.map((p) => ({ ...p, results: p.results.map((r) => (r.ok ? { ...r, value: decodeValue(r.value) } : r)) }));
+    expect(decoded(overTheWire(packedList('f', parts)))).toEqual(decoded(parts));
   });
 
   it("a submission's jobs come back with their binary arguments, and its answers as sent", () => {
