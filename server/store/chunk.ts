@@ -11,13 +11,15 @@ import type { Encoded } from '../../contract/codec.js';
 export function writeChunk<T>(items: readonly T[], toJson: (item: T, pack: (e: Encoded) => WireEncoded) => unknown): Buffer {
   const bins: Uint8Array[] = [];
   const pack = (e: Encoded) => packEncoded(e, bins);
-  const json = Buffer.from(JSON.stringify(items.map((it) => toJson(it, pack))));
-  let size = 8 + json.length + 4 * bins.length;
+  const text = JSON.stringify(items.map((it) => toJson(it, pack)));
+  const jsonBytes = Buffer.byteLength(text);
+  let size = 8 + jsonBytes + 4 * bins.length;
   for (const b of bins) size += b.byteLength;
+  // The text is written straight into the chunk: no buffer of its own to fill and copy.
   const out = Buffer.allocUnsafe(size);
-  out.writeUInt32LE(json.length, 0);
-  json.copy(out, 4);
-  let at = 4 + json.length;
+  out.writeUInt32LE(jsonBytes, 0);
+  out.write(text, 4, jsonBytes, 'utf8');
+  let at = 4 + jsonBytes;
   out.writeUInt32LE(bins.length, at);
   at += 4;
   for (const b of bins) {
