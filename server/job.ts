@@ -284,6 +284,11 @@ export class Job {
     return this.log.changed();
   }
 
+  /** Calls `fn` once when the log grows or the job finishes (a results stream's wait, without a promise per job). */
+  onChange(fn: () => void): void {
+    this.log.onChange(fn);
+  }
+
   status(): JobStatus {
     return {
       id: this.id,

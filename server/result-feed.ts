@@ -65,7 +65,7 @@ export class ResultFeed {
   #arm(f: Followed): void {
     if (f.armed) return;
     f.armed = true;
-    void f.job.changed().then(() => {
+    f.job.onChange(() => {
       f.armed = false;
       if (this.#followed.get(f.job.id) === f) this.#mark(f);
     });

@@ -28,6 +28,8 @@ export interface ResultLog {
   read(from: number, max: number): TaskResult[];
   /** Resolves when the log grows or ends. */
   changed(): Promise<void>;
+  /** Calls `fn` once when the log grows or ends (soon, if it has ended): `changed` without a promise. */
+  onChange(fn: () => void): void;
   /** The job finished: every result is in; the log may keep less in memory now. */
   end(): void;
 }
@@ -40,6 +42,11 @@ export class LogWaiters {
 
   changed(): Promise<void> {
     return this.ended ? Promise.resolve() : this.#waiters.wait();
+  }
+
+  onChange(fn: () => void): void {
+    if (this.ended) queueMicrotask(fn);
+    else this.#waiters.add(fn);
   }
 
   wake(): void {
@@ -86,6 +93,10 @@ export class MemoryResultLog implements ResultLog {
 
   changed(): Promise<void> {
     return this.waiters.changed();
+  }
+
+  onChange(fn: () => void): void {
+    this.waiters.onChange(fn);
   }
 
   end(): void {

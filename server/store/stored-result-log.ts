@@ -74,6 +74,10 @@ export class StoredResultLog implements ResultLog, Flushing {
     return this.waiters.changed();
   }
 
+  onChange(fn: () => void): void {
+    this.waiters.onChange(fn);
+  }
+
   end(): void {
     // Everything is in the store now: keep nothing per task in memory.
     this.base = this.length;

@@ -67,6 +67,24 @@ describe.each(kinds)('result log %s', (_name, make) => {
     expect(log.read(1, 1)[0]).toMatchObject({ index: 1, ok: false, error: { code: 'TASK_ERROR', message: 'no 1' } });
   });
 
+  it('calls an onChange listener once, after results are committed, and soon once the log has ended', async () => {
+    const { log, commit } = make(3);
+    const calls: number[] = [];
+    log.onChange(() => calls.push(log.length));
+    log.append(ok(0));
+    log.append(ok(1));
+    commit();
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([2]); // once for both, with both readable
+    log.append(ok(2));
+    commit();
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([2]); // a listener hears one change only
+    log.end();
+    const late = new Promise<number>((resolve) => log.onChange(() => resolve(log.length)));
+    expect(await late).toBe(3);
+  });
+
   it('calls its owner after each commit, then wakes its readers once for results recorded together', async () => {
     const events: string[] = [];
     const { log, commit } = make(2, () => events.push(`committed ${log.length}`));
