@@ -84,6 +84,12 @@ export class JobStore {
     // what this store promises; only a power cut may lose the last commits.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // A checkpoint (the WAL copied into the database, with fsyncs) every ~40 MB of commits rather
+    // than SQLite's default 4 MB: on a store taking results by the hundred thousand, checkpoints
+    // cost more than the commits. Durability is the same (a commit is in the WAL either way); the
+    // WAL is cut back to 64 MB after a checkpoint.
+    this.db.pragma('wal_autocheckpoint = 10000');
+    this.db.pragma('journal_size_limit = 67108864');
     try {
       migrate(this.db, this.path, JOB_SCHEMA);
     } catch (err) {
