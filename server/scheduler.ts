@@ -71,6 +71,8 @@ export class Scheduler {
   lanesVersion = 0;
   /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
   private dispatchQueued = false;
+  /** Set while a dispatch of appended tasks waits for the end of this round of I/O (see `extended`). */
+  private extendQueued: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly events: ControlEventStream,
@@ -173,10 +175,20 @@ export class Scheduler {
     this.signals.emit('changed', undefined);
   }
 
-  /** More of a job's arguments have arrived: its tasks can be dispatched. */
+  /**
+   * More of a job's arguments have arrived: its tasks can be dispatched, once the chunks that
+   * arrive back to back (an in-process client appends a big map's chunks in one turn, a remote
+   * one's arrive in one read) are all in. Dispatching each chunk of 8,192 tasks on its own over
+   * thousands of lanes sent a frame or two per task; together they fill each lane's window in one.
+   */
   extended(job: Job): void {
     this.queue.activate(job);
-    this.dispatch();
+    if (!this.extendQueued) {
+      this.extendQueued = setImmediate(() => {
+        this.extendQueued = undefined;
+        this.dispatch();
+      });
+    }
     this.signals.emit('changed', undefined);
   }
 
@@ -327,6 +339,7 @@ export class Scheduler {
   /** Tells every lane to exit and closes the channels; nothing is re-queued from now on. */
   shutdown(reason: string): void {
     this.closing = true;
+    clearImmediate(this.extendQueued);
     for (const lane of [...this.lanes]) {
       lane.channel.send({ t: 'shutdown', reason } satisfies ToAgent);
       lane.channel.close(CLOSE.SHUTDOWN, reason);

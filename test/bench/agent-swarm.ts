@@ -130,6 +130,13 @@ try {
 
   // Dispatch: one map of tiny tasks over every agent.
   const rates: number[] = [], cpuPerTask: number[] = [];
+  /** Tasks and run frames the generators have received so far. */
+  const received = async () => {
+    hosts.forEach((h) => h.send({ t: 'stats' }));
+    const s = await Promise.all(hosts.map((h) => next<{ tasks: number; runFrames: number }>(h, 'stats')));
+    return { tasks: s.reduce((a, x) => a + x.tasks, 0), frames: s.reduce((a, x) => a + x.runFrames, 0) };
+  };
+  let seen = await received();
   for (let r = 0; r < reps; r++) {
     ctl.send({ t: 'measure' });
     const m0 = await next<Measured>(ctl, 'measured');
@@ -139,7 +146,10 @@ try {
     const m1 = await next<Measured>(ctl, 'measured');
     rates.push(tasks / seconds);
     cpuPerTask.push((m1.cpuUs - m0.cpuUs) / tasks);
-    console.log(`  map of ${tasks} tiny tasks over ${idle0.lanes} agents: ${fmt(tasks / seconds, 'tasks/s')}; controller CPU ${cpuPerTask.at(-1)!.toFixed(1)} us per task (one free core: ${fmt(1e6 / cpuPerTask.at(-1)!, 'tasks/s')})`);
+    const now = await received();
+    const perFrame = (now.tasks - seen.tasks) / Math.max(1, now.frames - seen.frames);
+    seen = now;
+    console.log(`  map of ${tasks} tiny tasks over ${idle0.lanes} agents: ${fmt(tasks / seconds, 'tasks/s')}; controller CPU ${cpuPerTask.at(-1)!.toFixed(1)} us per task (one free core: ${fmt(1e6 / cpuPerTask.at(-1)!, 'tasks/s')}); ${perFrame.toFixed(1)} tasks per frame`);
   }
   const dispatch = median(rates);
   const rows: Row[] = [
