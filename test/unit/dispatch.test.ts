@@ -144,8 +144,8 @@ describe('backpressure', () => {
     }
     await vi.advanceTimersByTimeAsync(0);
     expect(job.status().queued).toBe(0);
-    // The first chunk went as it came (4 tasks a lane), the two appended chunks together (8 a lane).
-    expect(lanes.map((c, i) => frames(c.sent).slice(before[i]))).toEqual(lanes.map(() => [4, 8]));
+    // All three chunks together: one frame of 12 tasks a lane.
+    expect(lanes.map((c, i) => frames(c.sent).slice(before[i]))).toEqual(lanes.map(() => [12]));
   });
 
   it('counts the tasks waiting for a slot as the backlog its pool is sized by', async () => {
