@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { dialChannel } from './protocol/channel.js';
+import { dialChannel, PING_SILENCE_MS } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
 import { identityFromSecret, keyFromText } from './protocol/identity.js';
 import type { AgentCredentials } from './protocol/identity.js';
@@ -15,7 +15,7 @@ import type { AgentCredentials } from './protocol/identity.js';
 /** Largest frame an agent accepts: a batch of tasks or a big argument. */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** The controller pings every few seconds; this long without one, the connection is presumed dead. */
-const SILENCE_MS = 16_000;
+const SILENCE_MS = PING_SILENCE_MS;
 /**
  * A tampered handshake fails once; a controller that cannot prove the identity this agent was
  * given fails every time. This many failures in a row, with nothing else going wrong, is final.

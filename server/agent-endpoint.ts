@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { acceptChannel, CLOSE } from '../agent/protocol/channel.js';
+import { acceptChannel, CLOSE, PING_SILENCE_MS } from '../agent/protocol/channel.js';
 import type { Identity } from '../agent/protocol/identity.js';
 import type { ToAgent, ToController } from '../contract/messages.js';
 import type { SecureChannel } from '../agent/protocol/channel.js';
@@ -91,12 +91,20 @@ export class AgentEndpoint {
   private readonly exits = new WeakMap<Lane, Promise<AgentExit>>();
   /** Sockets this endpoint ended for silence: their reason is known, nobody will report another. */
   private readonly silenced = new WeakSet<WebSocket>();
+  /** The secure channel on each socket past its handshake: whether it was heard from since the last ping round. */
+  private readonly channels = new WeakMap<WebSocket, SecureChannel>();
+  /** Sockets not pinged in the last round (they had been heard from): the next round pings them. */
+  private readonly unpinged = new WeakSet<WebSocket>();
+  /** Whether a socket heard from may skip a round: only if two intervals stay within the agent's silence limit. */
+  private readonly mayRest: boolean;
 
   constructor(private readonly opts: AgentEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('error', (err) => opts.log(`agent endpoint error: ${err.message}`));
     this.refusals = new RefusalLog(opts.log);
-    this.pinger = setInterval(() => this.ping(), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    const every = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.mayRest = 2 * every < PING_SILENCE_MS;
+    this.pinger = setInterval(() => this.ping(), every);
     this.pinger.unref();
   }
 
@@ -141,6 +149,7 @@ export class AgentEndpoint {
       req.socket.off('data', limit);
     }
     const { channel, agentId } = accepted;
+    this.channels.set(ws, channel);
     let lane: Lane | undefined;
     let control = false;
     channel.onmessage = (msg: ToController) => {
@@ -258,12 +267,24 @@ export class AgentEndpoint {
     for (const [agentId, ctl] of this.controls) if ((this.missed.get(ctl.ws) ?? 0) >= 2) deadAgents.add(agentId);
     for (const lane of this.opts.scheduler.lanes) if (deadAgents.has(lane.agentId)) this.silence(lane.channel.ws);
     for (const ws of this.wss.clients) {
-      const missed = this.missed.get(ws) ?? 0;
+      // A frame since the last round answers for it like a pong (with 10,000 agents, each ping
+      // is a write and its pong a read); such a socket rests this round, counted as pinged, so a
+      // peer that froze right after that frame is let go as soon as one that was pinged.
+      const ch = this.channels.get(ws);
+      const heard = ch?.heard === true;
+      if (ch) ch.heard = false;
+      const missed = heard ? 0 : (this.missed.get(ws) ?? 0);
       if (missed >= 2 && !busy.has(ws)) {
         this.silence(ws);
         continue;
       }
       this.missed.set(ws, missed + 1);
+      // Never two rounds in a row: the agent presumes its controller gone after PING_SILENCE_MS without a ping.
+      if (heard && this.mayRest && !this.unpinged.has(ws)) {
+        this.unpinged.add(ws);
+        continue;
+      }
+      this.unpinged.delete(ws);
       ws.ping();
     }
   }

@@ -71,6 +71,8 @@ export class Scheduler {
   lanesVersion = 0;
   /** Set while a dispatch is scheduled for the end of this turn (see `dispatchSoon`). */
   private dispatchQueued = false;
+  /** Set while a dispatch of a big map's chunks waits for the end of this round of I/O (see `extended`). */
+  private extendQueued: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly events: ControlEventStream,
@@ -99,7 +101,9 @@ export class Scheduler {
   submit(job: Job, flow?: string): void {
     this.track(job, flow);
     if (job.total > 0) this.queue.activate(job);
-    this.dispatchSoon();
+    // A job whose other chunks are on their way leaves with them (see `extended`).
+    if (job.appended < job.total) this.dispatchAfterIo();
+    else this.dispatchSoon();
   }
 
   /**
@@ -173,11 +177,25 @@ export class Scheduler {
     this.signals.emit('changed', undefined);
   }
 
-  /** More of a job's arguments have arrived: its tasks can be dispatched. */
+  /**
+   * More of a job's arguments have arrived: its tasks can be dispatched, once the chunks that
+   * arrive back to back (an in-process client appends a big map's chunks in one turn, a remote
+   * one's arrive in one read) are all in. Dispatching each chunk of 8,192 tasks on its own over
+   * thousands of lanes sent a frame or two per task; together they fill each lane's window in one.
+   * A job whose arguments are all in (every single-task map) still leaves at the end of its turn.
+   */
   extended(job: Job): void {
     this.queue.activate(job);
-    this.dispatch();
+    this.dispatchAfterIo();
     this.signals.emit('changed', undefined);
+  }
+
+  /** Dispatches once this round of I/O is over (at setImmediate): chunks that arrive back to back go together. */
+  private dispatchAfterIo(): void {
+    this.extendQueued ??= setImmediate(() => {
+      this.extendQueued = undefined;
+      this.dispatch();
+    });
   }
 
   /** Puts a run's task back in its queue for another attempt (retryIf), unless it is pinned to its lane. */
@@ -327,6 +345,7 @@ export class Scheduler {
   /** Tells every lane to exit and closes the channels; nothing is re-queued from now on. */
   shutdown(reason: string): void {
     this.closing = true;
+    clearImmediate(this.extendQueued);
     for (const lane of [...this.lanes]) {
       lane.channel.send({ t: 'shutdown', reason } satisfies ToAgent);
       lane.channel.close(CLOSE.SHUTDOWN, reason);

@@ -23,6 +23,12 @@ export const CLOSE = Object.freeze({
   REPLACED: 4409,
 });
 
+/**
+ * An agent presumes its controller gone after this long without a ping from it; the controller
+ * therefore never leaves a connection unpinged for this long.
+ */
+export const PING_SILENCE_MS = 16_000;
+
 /** Default time a peer has to finish the handshake. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -53,6 +59,11 @@ export class SecureChannel {
   private readonly sealer: Sealer;
   private readonly opener: Opener;
   private closed = false;
+  /**
+   * Set on every frame that opens: the peer was alive since the flag was last cleared. The
+   * controller reads and clears it at each ping round, so a connection that talks needs no ping.
+   */
+  heard = false;
 
   constructor(readonly ws: WebSocket, keys: SessionKeys, side: 'agent' | 'controller') {
     this.sealer = new Sealer(side === 'agent' ? keys.toController : keys.toAgent);
@@ -78,6 +89,7 @@ export class SecureChannel {
       this.close(CLOSE.BAD_FRAME, (err as Error).message);
       return;
     }
+    this.heard = true;
     try {
       this.onmessage?.(msg, bins);
     } catch (err) {

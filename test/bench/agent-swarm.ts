@@ -83,7 +83,9 @@ function next<T>(child: ChildProcess, t: string, timeoutMs = 600_000): Promise<T
 interface Measured {
   rssBytes: number;
   heapUsed: number;
+  /** The controller's CPU time before the measurement's own GC and lane listing, and after them (us). */
   cpuUs: number;
+  cpuEndUs: number;
   lanes: number;
 }
 
@@ -118,10 +120,10 @@ try {
   if (args.profile) (ctl.send({ t: 'profile', file: `${args.profile}/controller-idle.cpuprofile` }), await next(ctl, 'profiling'));
   ctl.send({ t: 'measure' });
   const idle1 = await next<Measured>(ctl, 'measured');
-  const heartbeatCore = (idle1.cpuUs - idle0.cpuUs) / 1e6 / idleS;
+  const heartbeatCore = (idle1.cpuUs - idle0.cpuEndUs) / 1e6 / idleS;
   // CPU time is what a loaded machine does not distort: the controller's per handshake (less
   // the idle rate over the 2 s settle), and the handshake rate it implies for one free core.
-  const joinCpuUs = (idle0.cpuUs - before.cpuUs - heartbeatCore * 2e6) / Math.max(1, connected);
+  const joinCpuUs = (idle0.cpuUs - before.cpuEndUs - heartbeatCore * 2e6) / Math.max(1, connected);
   console.log(`  controller CPU per handshake: ${fmt(joinCpuUs, 'us')} (one free core: ${fmt(1e6 / joinCpuUs, 'handshakes/s')})`);
   const perAgentKiB = (idle0.rssBytes - before.rssBytes) / 1024 / Math.max(1, idle0.lanes);
   const heapPerAgentKiB = (idle0.heapUsed - before.heapUsed) / 1024 / Math.max(1, idle0.lanes);
@@ -130,6 +132,13 @@ try {
 
   // Dispatch: one map of tiny tasks over every agent.
   const rates: number[] = [], cpuPerTask: number[] = [];
+  /** Tasks and run frames the generators have received so far. */
+  const received = async () => {
+    hosts.forEach((h) => h.send({ t: 'stats' }));
+    const s = await Promise.all(hosts.map((h) => next<{ tasks: number; runFrames: number }>(h, 'stats')));
+    return { tasks: s.reduce((a, x) => a + x.tasks, 0), frames: s.reduce((a, x) => a + x.runFrames, 0) };
+  };
+  let seen = await received();
   for (let r = 0; r < reps; r++) {
     ctl.send({ t: 'measure' });
     const m0 = await next<Measured>(ctl, 'measured');
@@ -138,8 +147,11 @@ try {
     ctl.send({ t: 'measure' });
     const m1 = await next<Measured>(ctl, 'measured');
     rates.push(tasks / seconds);
-    cpuPerTask.push((m1.cpuUs - m0.cpuUs) / tasks);
-    console.log(`  map of ${tasks} tiny tasks over ${idle0.lanes} agents: ${fmt(tasks / seconds, 'tasks/s')}; controller CPU ${cpuPerTask.at(-1)!.toFixed(1)} us per task (one free core: ${fmt(1e6 / cpuPerTask.at(-1)!, 'tasks/s')})`);
+    cpuPerTask.push((m1.cpuUs - m0.cpuEndUs) / tasks);
+    const now = await received();
+    const perFrame = (now.tasks - seen.tasks) / Math.max(1, now.frames - seen.frames);
+    seen = now;
+    console.log(`  map of ${tasks} tiny tasks over ${idle0.lanes} agents: ${fmt(tasks / seconds, 'tasks/s')}; controller CPU ${cpuPerTask.at(-1)!.toFixed(1)} us per task (one free core: ${fmt(1e6 / cpuPerTask.at(-1)!, 'tasks/s')}); ${perFrame.toFixed(1)} tasks per frame`);
   }
   const dispatch = median(rates);
   const rows: Row[] = [

@@ -95,9 +95,21 @@ const showFrames = (what: string, n: number, f: FrameStats) =>
       `from agents ${f.framesIn} (${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(1)} results per res frame, ${(f.bytesIn / Math.max(1, f.framesIn)).toFixed(0)} B avg); ${((f.framesOut + f.framesIn) / n).toFixed(2)} frames per task`,
   );
 
+/**
+ * Round trips repeated for WARM_MS before the measured ones. V8 optimizes hot code on background
+ * threads; on a loaded machine those get little CPU, and the client's, controller's and agent's
+ * code stays partly unoptimized for thousands of round trips (medians fell from ~450 to ~170 us
+ * over the first 5,000 at load 16). The first 1,000 after a short warm-up are printed as well.
+ */
+const WARM_MS = 4_000;
+async function warmUp(f: () => Promise<unknown>): Promise<void> {
+  const end = performance.now() + WARM_MS;
+  while (performance.now() < end) await f();
+}
+
 const baseline: WsBaselineResult | undefined = await phase('baseline', async () => {
-  const b = await runWsBaseline({ children: 1 });
-  console.log(`  round trip (1000 sequential, 64 B): median ${fmt(b.rttMedianUs, 'us')}, p99 ${fmt(b.rttP99Us, 'us')}`);
+  const b = await runWsBaseline({ children: 1, warmMs: WARM_MS });
+  console.log(`  round trip (1000 sequential, 64 B): median ${fmt(b.rttMedianUs, 'us')}, p99 ${fmt(b.rttP99Us, 'us')}; cold (first 1000 after 200): median ${fmt(b.rttColdMedianUs, 'us')}`);
   console.log(`  pipelined (${b.pipelined.messages} msgs, window ${b.pipelined.window}): ${fmt(b.pipelinedMsgPerS, 'msg/s')}`);
   console.log(`  ${b.children} node children spawn-to-connected: median ${fmt(b.spawnToConnectedMs, 'ms')} [${b.spawnToConnectedSamplesMs.map((s) => s.toFixed(0)).join(', ')}]`);
   return b;
@@ -119,24 +131,28 @@ async function withSession<T>(name: string, f: (fl: import('../../client/session
   }
 }
 
-const latency: (LatencyResult & { frames: FrameStats }) | undefined = await phase('latency', () =>
+const latency: (LatencyResult & { frames: FrameStats; cold: LatencyResult }) | undefined = await phase('latency', () =>
   withSession('latency', async (fl) => {
-    await measureLatency(fl, 0, 200); // warm-up outside the profile
+    const cold = await measureLatency(fl, 1000, 200);
+    console.log(`  cold: 1000 x await map([i], x => x) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
+    await warmUp(() => measureLatency(fl, 0, 200)); // outside the profile
     const l = await profiled('latency', () => measureLatency(fl, 1000, 100));
-    console.log(`  1000 x await map([i], x => x): median ${fmt(l.medianUs, 'us')}, p99 ${fmt(l.p99Us, 'us')}, mean ${fmt(l.meanUs, 'us')}`);
+    console.log(`  warm: 1000 x await map([i], x => x): median ${fmt(l.medianUs, 'us')}, p99 ${fmt(l.p99Us, 'us')}, mean ${fmt(l.meanUs, 'us')}`);
     console.log(`    of which map() -> submit acknowledged: median ${fmt(l.submitMedianUs, 'us')}; -> values: median ${fmt(l.resultMedianUs, 'us')}`);
     const frames = await framesDuring(() => measureLatency(fl, 100, 0));
     showFrames('100 calls', 100, frames);
-    return { ...l, frames };
+    return { ...l, frames, cold };
   }),
 );
 
-const call: CallResult | undefined = await phase('call', () =>
+const call: (CallResult & { cold: CallResult }) | undefined = await phase('call', () =>
   withSession('call', async (fl) => {
-    await measureCall(fl, 0, 200);
+    const cold = await measureCall(fl, 1000, 200);
+    console.log(`  cold: 1000 x await fl.call(fn, i) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
+    await warmUp(() => measureCall(fl, 0, 200));
     const c = await profiled('call', () => measureCall(fl, 1000, 0));
-    console.log(`  1000 x await fl.call(fn, i) of a registered x => x: median ${fmt(c.medianUs, 'us')}, p99 ${fmt(c.p99Us, 'us')}`);
-    return c;
+    console.log(`  warm: 1000 x await fl.call(fn, i) of a registered x => x: median ${fmt(c.medianUs, 'us')}, p99 ${fmt(c.p99Us, 'us')}`);
+    return { ...c, cold };
   }),
 );
 
@@ -246,14 +262,16 @@ const seal = await phase('seal', async () => {
   return r;
 });
 
+/** A cold figure against the cold ws round trip of the same run. */
+const coldRatio = (us: number) => (baseline?.rttColdMedianUs ? `${(us / baseline.rttColdMedianUs).toFixed(1)}x the cold ws rtt (${fmt(baseline.rttColdMedianUs, 'us')})` : 'no cold ws rtt');
 const rtt = baseline?.rttMedianUs;
 const wsRate = baseline?.pipelinedMsgPerS;
 const t100k = throughput?.t100k.medianTasksPerS;
 const durableCost = durable && t100k ? 1 - durable.medianTasksPerS / t100k : undefined;
 const rows: Row[] = [
-  { figure: 'one inline task round trip, median', unit: 'us', value: latency?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.latencyVsRtt },
+  { figure: 'one inline task round trip, median', unit: 'us', value: latency?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.latencyVsRtt, reference: latency && `cold: ${fmt(latency.cold.medianUs, 'us')}, ${coldRatio(latency.cold.medianUs)}` },
   { figure: 'one inline task round trip, p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt p99', better: 'lower' },
-  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt },
+  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt, reference: call && `cold: ${fmt(call.cold.medianUs, 'us')}, ${coldRatio(call.cold.medianUs)}` },
   { figure: '10,000 single-task maps at once, embedded', unit: 'tasks/s', value: singles?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.singlesPerS },
   { figure: '10,000 single-task maps at once, remote client', unit: 'tasks/s', value: remote?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.remoteSinglesPerS },
   { figure: 'one 10k-task map', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher' },

@@ -16,6 +16,8 @@ export interface WsBaselineOptions {
   /** Sequential round trips measured (after `warmup` more). @default 1000 */
   roundTrips?: number;
   warmup?: number;
+  /** Besides `warmup`, round trips repeated for this long first (as the flotilla figures beside it are). @default 0 */
+  warmMs?: number;
   /** Messages sent in the pipelined run, and how many may be in flight. @default 100_000, 256 */
   pipelined?: number;
   window?: number;
@@ -28,6 +30,8 @@ export interface WsBaselineOptions {
 
 export interface WsBaselineResult {
   rttMedianUs: number;
+  /** With `warmMs`: the median of the first round trips after `warmup`, before the warm-up by time. */
+  rttColdMedianUs?: number;
   rttP99Us: number;
   pipelinedMsgPerS: number;
   pipelined: { messages: number; window: number; bytes: number; seconds: number };
@@ -129,7 +133,7 @@ function pipelined(ws: WebSocket, n: number, window: number, bytes: number): Pro
 }
 
 export async function runWsBaseline(opts: WsBaselineOptions = {}): Promise<WsBaselineResult> {
-  const { roundTrips: nTrips = 1000, warmup = 200, pipelined: nPipe = 100_000, window = 256, bytes = 64, spawnReps = 5, children = 2 } = opts;
+  const { roundTrips: nTrips = 1000, warmup = 200, warmMs = 0, pipelined: nPipe = 100_000, window = 256, bytes = 64, spawnReps = 5, children = 2 } = opts;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   wss.on('error', () => {});
   await new Promise<void>((r) => wss.once('listening', () => r()));
@@ -146,11 +150,15 @@ export async function runWsBaseline(opts: WsBaselineOptions = {}): Promise<WsBas
     try {
       const ws = echoes[0]!.ws;
       await roundTrips(ws, warmup, bytes);
+      const cold = warmMs > 0 ? await within(roundTrips(ws, nTrips, bytes), 60_000, 'ws round trips') : undefined;
+      const warmEnd = performance.now() + warmMs;
+      while (performance.now() < warmEnd) await roundTrips(ws, 200, bytes);
       const rtt = await within(roundTrips(ws, nTrips, bytes), 60_000, 'ws round trips');
       await pipelined(ws, Math.min(nPipe, 10_000), window, bytes); // warm-up
       const seconds = await within(pipelined(ws, nPipe, window, bytes), 120_000, 'ws pipelined run');
       return {
         rttMedianUs: median(rtt),
+        rttColdMedianUs: cold && median(cold),
         rttP99Us: percentile(rtt, 99),
         pipelinedMsgPerS: nPipe / seconds,
         pipelined: { messages: nPipe, window, bytes, seconds },

@@ -124,6 +124,30 @@ describe('backpressure', () => {
     expect(channel.started.map((t) => t.arg)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('sends chunks of a big map appended back to back to each lane in one frame, not one frame per chunk', async () => {
+    const { scheduler } = makeScheduler();
+    // Tasks of the warm-up job answer at once (the function's duration becomes known); the big job's stay on their lanes.
+    const script: Script = (t) => (typeof t.arg === 'number' && t.arg >= 100 ? { hold: true } : { ok: t.arg, ms: 0 });
+    const lanes = Array.from({ length: 4 }, (_, i) => connectLane(scheduler, script, { agentId: `a${i}` }).channel);
+    const warm = submit(scheduler, [0, 1, 2, 3], { fn: 'tiny' });
+    await runUntil(() => warm.finished);
+    const before = lanes.map((c) => frames(c.sent).length);
+    // As an in-process client sends a map: the first chunk with the job, the others appended each after the last was taken.
+    const job = makeJob(48, { fn: 'tiny' });
+    const chunk = (from: number) => Array.from({ length: 16 }, (_, i) => encodeValue(100 + from + i));
+    job.append(0, chunk(0));
+    scheduler.submit(job);
+    for (const from of [16, 32]) {
+      await Promise.resolve();
+      job.append(from, chunk(from));
+      scheduler.extended(job);
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(job.status().queued).toBe(0);
+    // All three chunks together: one frame of 12 tasks a lane.
+    expect(lanes.map((c, i) => frames(c.sent).slice(before[i]))).toEqual(lanes.map(() => [12]));
+  });
+
   it('counts the tasks waiting for a slot as the backlog its pool is sized by', async () => {
     const { scheduler } = makeScheduler();
     connectLane(scheduler, () => ({ hold: true }));

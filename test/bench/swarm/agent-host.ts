@@ -4,7 +4,7 @@
  * one slot, sends heartbeats like a lane, and answers every task at once with its argument (a
  * tiny identity task). Driven by its parent over IPC:
  *   parent -> { t: 'connect', url, creds: AgentCredentials[], concurrency, localAddress }
- *   child  -> { t: 'connected', n, ms, failed } once all have joined, { t: 'stats', tasks } on request.
+ *   child  -> { t: 'connected', n, ms, failed } once all have joined, { t: 'stats', tasks, runFrames, open, rssMiB } on request.
  */
 import { WebSocket } from 'ws';
 import { dialChannel } from '../../../agent/protocol/channel.js';
@@ -18,6 +18,8 @@ const HEARTBEAT_MS = 15_000;
 
 const channels: SecureChannel[] = [];
 let tasks = 0;
+/** `run` frames received: with `tasks`, how many tasks a frame carries. */
+let runFrames = 0;
 const send = (m: unknown) => process.send!(m);
 
 function serve(ch: SecureChannel): void {
@@ -25,6 +27,7 @@ function serve(ch: SecureChannel): void {
     if (msg.t !== 'run') return; // function definitions and the rest need nothing from a tiny task
     const r: WireResult[] = msg.tasks.map((t) => [t[0], 1, t[2], 1, -1, -1]);
     tasks += r.length;
+    runFrames++;
     ch.send({ t: 'res', r } satisfies ToController, bins);
   };
   // Spread over the period, as independent agents' timers would be.
@@ -44,7 +47,7 @@ async function dial(url: string, c: AgentCredentials, localAddress: string | und
 }
 
 process.on('message', async (m: { t: string; url?: string; creds?: AgentCredentials[]; concurrency?: number; localAddress?: string }) => {
-  if (m.t === 'stats') return send({ t: 'stats', tasks, open: channels.filter((c) => c.isOpen).length, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
+  if (m.t === 'stats') return send({ t: 'stats', tasks, runFrames, open: channels.filter((c) => c.isOpen).length, rssMiB: process.memoryUsage.rss() / 2 ** 20 });
   if (m.t === 'close') {
     for (const c of channels) c.close(1000, 'swarm done');
     setTimeout(() => process.exit(0), 500).unref();

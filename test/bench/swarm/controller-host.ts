@@ -3,7 +3,7 @@
  * pool that launches nothing (the swarm's connections are its agents), issuing their
  * credentials, and running maps on them through an in-process session. Driven over IPC:
  *   { t: 'issue', n }           -> { t: 'issued', url, creds }
- *   { t: 'measure' }            -> { t: 'measured', rssBytes, heapUsed, cpuUs, lanes }  (after a GC)
+ *   { t: 'measure' }            -> { t: 'measured', rssBytes, heapUsed, cpuUs, cpuEndUs, lanes }  (memory after a GC; CPU before and after measuring)
  *   { t: 'map', tasks }         -> { t: 'mapped', seconds }
  *   { t: 'profile', file? }     -> { t: 'profiling' }: starts a CPU profile; with `file`, writes it there
  */
@@ -35,9 +35,14 @@ process.on('message', async (m: { t: string; n?: number; tasks?: number; file?: 
       const creds = Array.from({ length: m.n! }, () => ctl.registry.issue('swarm', ctl.agentUrl, { slots: 1 }));
       send({ t: 'issued', url: ctl.agentUrl, creds });
     } else if (m.t === 'measure') {
-      globalThis.gc?.();
+      // CPU read before this measurement's own work (a full GC, listing every lane) and after
+      // it: windows between two measurements count neither.
       const cpu = process.cpuUsage();
-      send({ t: 'measured', rssBytes: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed, cpuUs: cpu.user + cpu.system, lanes: (await fl.agents()).lanes.length });
+      globalThis.gc?.();
+      const rssBytes = process.memoryUsage.rss(), heapUsed = process.memoryUsage().heapUsed;
+      const lanes = (await fl.agents()).lanes.length;
+      const end = process.cpuUsage();
+      send({ t: 'measured', rssBytes, heapUsed, cpuUs: cpu.user + cpu.system, cpuEndUs: end.user + end.system, lanes });
     } else if (m.t === 'map') {
       const items = Array.from({ length: m.tasks! }, (_, i) => i);
       const t0 = performance.now();
