@@ -24,6 +24,17 @@ const LAZY = ['ssh2', 'better-sqlite3', 'esbuild', 'execa', 'cli-progress', 'nod
 const unknown = LAZY.filter((p) => !(p in pkg.dependencies));
 if (unknown.length) throw new Error(`bundle-lib: ${unknown.join(', ')} not among the dependencies`);
 
+// zod's namespace re-exports every locale (`z.locales.fr()`), so none can be tree-shaken: a
+// third of the client's code, parsed and compiled by every process that loads it. flotilla's
+// messages are its own and zod speaks English by default; a user's zod is their own copy.
+const englishOnlyZod = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => (args.importer.includes('/node_modules/zod/') ? { path: fileURLToPath(new URL('../locales/en.js', `file://${args.importer}`)), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: root }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { 'client/index': 'client/index.ts', 'server/index': 'server/index.ts', 'server/cli': 'server/cli.ts' },
@@ -42,6 +53,7 @@ const result = await build({
   external: [...LAZY, 'bufferutil', 'utf-8-validate'],
   // Inlined CommonJS dependencies (ws) require Node builtins and optional speedups at run time.
   banner: { js: "import { createRequire as __flotillaRequire } from 'node:module'; const require = __flotillaRequire(import.meta.url);" },
+  plugins: [englishOnlyZod],
   metafile: true,
   logLevel: 'warning',
 });
