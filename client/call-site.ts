@@ -12,8 +12,9 @@ export interface CallSite {
   readonly stack: string | undefined;
 }
 
-// Frames of these folders are flotilla's own, in the built package and in its sources.
-const OURS = ['client/', 'server/', 'agent/', 'agent.mjs'].flatMap((d) => {
+// Frames of these folders are flotilla's own, in the built package (its entries, their shared
+// chunks, the agent bundle) and in its sources.
+const OURS = ['client/', 'server/', 'agent/', 'chunks/', 'agent.mjs'].flatMap((d) => {
   const url = new URL(`../${d}`, import.meta.url);
   return [url.href, fileURLToPath(url)];
 });

@@ -16,8 +16,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Session> {
   const target = connectTarget(opts);
   if (target.kind === 'embedded') {
     // The controller (and the server code behind it) is loaded only for an embedded session.
-    const { connectEmbedded } = await import('./embedded.js');
-    return connectEmbedded(opts);
+    const { startEmbedded } = await import('./embedded-start.js');
+    return startEmbedded(opts);
   }
   const url = parseControllerUrl(target.url);
   const token = resolveToken(opts);

@@ -1,7 +1,7 @@
 /**
- * The embedded controller: the one client module that loads server code. `connect()` imports it
- * dynamically, and only when it has no url, so a session with a running controller loads no
- * server module (nor the native modules behind them).
+ * The embedded controller: with embedded-start.ts, the only client code that loads server code.
+ * `connect()` imports them dynamically, and only when it has no url, so a session with a running
+ * controller loads no server module (nor the native modules behind them).
  */
 import { createTRPCClient, localLink } from '@trpc/client';
 import type { TRPCClient } from '@trpc/client';

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Expression, Literal, Node, Options, Program } from 'acorn';
 import { FlotillaError } from '../contract/errors.js';
+import { quickAnalysis } from './quick-free-names.js';
 
 // The parser and scope analysis load on the first function shipped, not with the library.
 const require = createRequire(import.meta.url);
@@ -81,13 +82,15 @@ export function analyzeSource(source: string, what: string): FnAnalysis {
     cache.set(source, hit);
     return hit;
   }
-  const result = analyzeUncached(source, what);
+  // A one-scope arrow needs no parser (quick-free-names.ts); anything else gets the full analysis.
+  const result = quickAnalysis(source, RESERVED) ?? fullAnalysis(source, what);
   cache.set(source, result);
   if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
   return result;
 }
 
-function analyzeUncached(source: string, what: string): FnAnalysis {
+/** @internal The analysis by a full parse and scope analysis, whatever the source's shape. */
+export function fullAnalysis(source: string, what: string): FnAnalysis {
   const asExpr = tryParse(`(${source}\n)`);
   if (asExpr.ok) {
     const node = soleExpression(asExpr.ast);

@@ -47,9 +47,9 @@ export const RULES: IForbiddenRuleType[] = [
   },
   {
     name: 'client-loads-server-only-embedded',
-    comment: 'only client/embedded.ts (imported dynamically by connect()) loads server code',
+    comment: 'only client/embedded.ts and client/embedded-start.ts (imported dynamically by connect()) load server code',
     severity: 'error',
-    from: { path: '^client/', pathNot: '^client/embedded\\.ts$' },
+    from: { path: '^client/', pathNot: '^client/embedded(-start)?\\.ts$' },
     to: { path: '^server/', dependencyTypesNot: [...TYPE_ONLY] },
   },
   {

@@ -53,6 +53,20 @@ describe('the packed package', () => {
     }
   });
 
+  it("the installed package runs: a clusterMap on local agents, 'flotilla/server' and the flotilla command", async () => {
+    // The library is bundled (scripts/bundle-lib.mjs): its files must find each other, the agent
+    // bundle and their external dependencies from where npm puts them.
+    const project = join(dir, 'run');
+    await exec('mkdir', ['-p', project]);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'run', private: true, type: 'module' }));
+    await exec('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: project, timeout: 240_000 });
+    writeFileSync(join(project, 'main.mjs'), "import { clusterMap } from 'flotilla';\nconsole.log((await clusterMap([1, 2, 3], (x) => x * x)).join());\n");
+    expect((await exec(process.execPath, ['main.mjs'], { cwd: project, timeout: 120_000 })).stdout.trim()).toBe('1,4,9');
+    const server = "const { Controller } = await import('flotilla/server'); console.log(typeof Controller.start);";
+    expect((await exec(process.execPath, ['--input-type=module', '-e', server], { cwd: project })).stdout.trim()).toBe('function');
+    expect((await exec(process.execPath, [join(project, 'node_modules/.bin/flotilla'), '--help'], { cwd: project })).stdout).toMatch(/controller/);
+  }, 300_000);
+
   it("the public types of 'flotilla' stand alone: a strict project with skipLibCheck: false and no @types package of ours type-checks", async () => {
     const project = join(dir, 'app');
     await exec('mkdir', ['-p', project]);

@@ -49,6 +49,10 @@ describe('what importing flotilla loads', () => {
   it('import of the library loads no server module', async () => {
     expect((await probe('import')).server).toEqual([]);
   });
+
+  it('the check sees server code once an embedded controller starts (control)', async () => {
+    expect((await probe('embedded')).server).not.toEqual([]);
+  });
 });
 
 describe('a session with a running controller', () => {

@@ -7,12 +7,11 @@
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { startChild } from '../spawn.js';
 import type { AgentCredentials } from '../../../agent/protocol/identity.js';
 import type { AgentExit, AgentHandle, Launcher } from '../launcher.js';
-import { agentBundlePath } from '../../bundle.js';
-import { agentEnvironment } from '../agent-env.js';
 import { StderrTail } from '../stderr-tail.js';
+import { localAgentEnv, startAgentProcess, unrefAgent } from './agent-process.js';
+import { takeSpare } from './spares.js';
 
 
 export interface LocalLauncherOptions {
@@ -33,11 +32,10 @@ export class LocalLauncher implements Launcher {
   constructor(private readonly opts: LocalLauncherOptions = {}) {}
 
   async launch(credentials: AgentCredentials): Promise<AgentHandle> {
-    const child = await startChild(this.opts.node ?? process.execPath, [agentBundlePath(), '--watch-parent'], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-      // Not the controller's whole environment: its secrets would be readable by every task.
-      env: { ...agentEnvironment(this.opts.env), FLOTILLA_AGENT: '1' },
-    });
+    const env = localAgentEnv(this.opts.env);
+    // An embedded controller's agents may have started already, ahead of it (spares.ts).
+    const spare = this.opts.unref && this.opts.node === undefined ? takeSpare(env) : undefined;
+    const child = spare ?? (await startAgentProcess(this.opts.node, env));
     const stdin = child.stdin!, stderr = child.stderr!;
     stdin.on('error', () => {}); // the agent may die before reading: its exit says why
     stdin.write(JSON.stringify(credentials) + '\n');
@@ -46,10 +44,7 @@ export class LocalLauncher implements Launcher {
     stderr.setEncoding('utf8');
     stderr.on('data', (chunk: string) => tail.push(chunk));
     stderr.once('end', () => tail.end());
-    if (this.opts.unref) {
-      child.unref();
-      for (const s of [stdin, stderr] as unknown as { unref?: () => void }[]) s.unref?.();
-    }
+    if (this.opts.unref) unrefAgent(child);
     const exited: Promise<AgentExit> = (async () => {
       const [exitCode, signal] = (child.exitCode !== null || child.signalCode !== null ? [child.exitCode, child.signalCode] : await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
       // The last lines may still be in the pipe (or held open by a grandchild): wait a little.
