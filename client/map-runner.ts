@@ -8,6 +8,7 @@ import type { HotPath } from './transport.js';
 import { encodeChunk } from './chunks.js';
 import type { MapJob } from './job.js';
 import { toOutcome } from './outcome.js';
+import type { TaskOutcome } from './outcome.js';
 import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { isNamed } from './functions.js';
@@ -27,7 +28,9 @@ export class MapRunner {
   #active = 0;
   #keepAlive: NodeJS.Timeout | undefined;
   /** Ends each open result stream; close() calls them so no job is left waiting. */
-  readonly #streams = new Set<(err: FlotillaError) => void>();
+  readonly #streams = new Set<{ abort(err: FlotillaError): void }>();
+  /** What a WholeRun needs of this runner. */
+  readonly #host = { done: (run: WholeRun<unknown>) => (this.#streams.delete(run), this.hold(-1)), stop: (jobId: string) => this.mux.stop(jobId) };
   /** This session's coalesced submissions and its one result stream. */
   private readonly mux: ResultMux;
 
@@ -49,7 +52,7 @@ export class MapRunner {
   async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void, results?: Results): Promise<string> {
     const first = this.#first(input);
     const { jobId, sent } = results
-      ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, { started, refused, onBatch: results.onBatch, onError: results.onError }))
+      ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, { started, refused, onBatch: (b) => results.onBatch(b), onError: (err) => results.onError(err) }))
       : await this.hot.submit(first);
     onSubmitted?.(jobId, input.list.length);
     // What one message could not carry goes in the next ones.
@@ -77,41 +80,15 @@ export class MapRunner {
 
   /**
    * A job whose arguments all travel in its first message, with no signal to watch: the common
-   * single-task map, issued by the thousand. Callbacks only, no promise or stream of its own:
-   * the mux says when the controller took it (before any of its results) and hands its results
-   * over.
+   * single-task map, issued by the thousand. One small object (WholeRun) and no promise or stream
+   * of its own: the mux says when the controller took it (before any of its results) and hands
+   * its results over.
    */
   #runWhole<R>(job: MapJob<R>, input: PreparedMap): void {
     this.hold(+1);
-    let open = true;
-    let jobId = '';
-    const end = () => {
-      if (!open) return;
-      open = false;
-      this.#streams.delete(abort);
-      if (jobId) this.mux.stop(jobId);
-      this.hold(-1);
-    };
-    const abort = (err: unknown) => {
-      if (!open) return;
-      job.fail(fromTRPCError(err));
-      end();
-    };
-    this.#streams.add(abort);
-    this.mux.submit(this.#first(input), {
-      started: ({ jobId: id, total }) => {
-        jobId = id;
-        job.started(id, total);
-        if (total === 0) end();
-      },
-      refused: abort,
-      onBatch: (b) => {
-        if (!open) return;
-        job.push(b.results.map((r) => toOutcome<R>(r, b.pool)));
-        if (b.seq >= b.total) end();
-      },
-      onError: abort,
-    });
+    const run = new WholeRun(job, this.#host);
+    this.#streams.add(run);
+    this.mux.submit(this.#first(input), run);
   }
 
   /** A job's first message: its options, its function, the first chunk of its arguments. */
@@ -173,12 +150,13 @@ export class MapRunner {
     const end = (err?: unknown) => {
       if (!open) return;
       open = false;
-      this.#streams.delete(end);
+      this.#streams.delete(entry);
       if (id()) this.mux.stop(id());
       if (err) reject(err);
       else resolve();
     };
-    this.#streams.add(end);
+    const entry = { abort: end };
+    this.#streams.add(entry);
     let early: ResultBatch[] | undefined = [];
     const take = (b: ResultBatch) => {
       if (!open) return;
@@ -244,8 +222,58 @@ export class MapRunner {
 
   /** Ends every open stream with `err`, and holds the process no longer. */
   close(err: FlotillaError): void {
-    for (const abort of [...this.#streams]) abort(err);
+    for (const s of [...this.#streams]) s.abort(err);
     this.mux.close(err);
     if (this.#keepAlive) clearInterval(this.#keepAlive);
+  }
+}
+
+/**
+ * One single-message job on the session's stream: its MapJob fed from the mux's calls (methods,
+ * so a map of one task makes no closures), ended once its last result came or it failed.
+ */
+class WholeRun<R> {
+  #open = true;
+  #jobId = '';
+
+  constructor(
+    private readonly job: MapJob<R>,
+    private readonly host: { done(run: WholeRun<unknown>): void; stop(jobId: string): void },
+  ) {}
+
+  started(r: { jobId: string; total: number }): void {
+    this.#jobId = r.jobId;
+    this.job.started(r.jobId, r.total);
+    if (r.total === 0) this.#end();
+  }
+
+  onBatch(b: ResultBatch): void {
+    if (!this.#open) return;
+    const outcomes: TaskOutcome<R>[] = [];
+    for (const r of b.results) outcomes.push(toOutcome<R>(r, b.pool));
+    this.job.push(outcomes);
+    if (b.seq >= b.total) this.#end();
+  }
+
+  refused(err: unknown): void {
+    this.abort(err);
+  }
+
+  onError(err: unknown): void {
+    this.abort(err);
+  }
+
+  /** The job cannot go on (refused, its stream broke, the session closed). */
+  abort(err: unknown): void {
+    if (!this.#open) return;
+    this.job.fail(fromTRPCError(err));
+    this.#end();
+  }
+
+  #end(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#jobId) this.host.stop(this.#jobId);
+    this.host.done(this as WholeRun<unknown>);
   }
 }

@@ -20,22 +20,25 @@ export interface MuxTransport {
   open(stream: string, on: { started(): void; data(parts: FeedPart[]): void; error(err: unknown): void }): () => void;
 }
 
-/** A job's handler: its batches, or the error that ends its stream. */
-interface Handler {
+/** Where a job's results go: its batches, or the error that ends its stream. */
+export interface Receiver {
   onBatch(b: ResultBatch): void;
   onError(err: unknown): void;
+}
+
+/** A job's handler: its receiver (called as a method: it may be a class instance), and the offset reached. */
+interface Handler {
+  to: Receiver;
   /** Offset reached: where a re-follow resumes. */
   seq: number;
 }
 
 /** What a submitted job hears: its id (before any of its results), its results, or why it was refused or its stream ended. */
-export interface Submitted {
+export interface Submitted extends Receiver {
   /** The controller took the job: `sent` says how many arguments its first message carried. */
   started(r: { jobId: string; total: number; sent: number }): void;
   /** The submission failed or the job was refused: nothing else comes. */
   refused(err: unknown): void;
-  onBatch(b: ResultBatch): void;
-  onError(err: unknown): void;
 }
 
 interface Queued {
@@ -75,7 +78,7 @@ export class ResultMux {
   /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
   follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
     const stream = this.#open();
-    this.#handle(jobId, { onBatch, onError, seq: 0 });
+    this.#handle(jobId, { to: { onBatch, onError }, seq: 0 });
     this.#inFlight++;
     this.transport
       .follow(stream, [{ jobId, offset: 0 }])
@@ -100,7 +103,7 @@ export class ResultMux {
         const o = outcomes[i];
         if (!o || o.error) return q.to.refused(o ? FlotillaError.fromInfo(o.error) : new FlotillaError('INTERNAL', 'the controller gave no answer for a job of the submission'));
         q.to.started({ jobId: o.jobId, total: o.total, sent: o.sent ?? q.input.args.length });
-        if (o.total > 0) this.#handle(o.jobId, { onBatch: q.to.onBatch, onError: q.to.onError, seq: 0 });
+        if (o.total > 0) this.#handle(o.jobId, { to: q.to, seq: 0 });
       });
     } catch (err) {
       for (const q of queue) q.to.refused(err);
@@ -125,7 +128,7 @@ export class ResultMux {
     if (h) this.#handlers.delete(jobId);
     if (this.#early.size > 0) this.#early.delete(jobId);
     if (h && !complete) this.#gone.add(jobId); // what still comes for it is dropped
-    if (h && err !== undefined) h.onError(err);
+    if (h && err !== undefined) h.to.onError(err);
     this.#idleCheck();
   }
 
@@ -178,7 +181,7 @@ export class ResultMux {
       }
       if (p.results.length > 0) {
         h.seq = Math.max(h.seq, p.seq);
-        h.onBatch({ seq: p.seq, results: p.results, total: p.total, pool: p.pool });
+        h.to.onBatch({ seq: p.seq, results: p.results, total: p.total, pool: p.pool });
       }
       if (p.error) this.#end(p.jobId, FlotillaError.fromInfo(p.error));
       else if (p.seq >= p.total) this.#end(p.jobId, undefined, true);
@@ -191,7 +194,7 @@ export class ResultMux {
     const handlers = [...this.#handlers.values()];
     this.#handlers.clear();
     this.#early.clear();
-    for (const h of handlers) h.onError(err);
+    for (const h of handlers) h.to.onError(err);
   }
 
   #close(): void {
