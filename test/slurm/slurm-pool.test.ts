@@ -56,7 +56,7 @@ describe('SLURM pools', () => {
       expect(info).toMatch(/MinMemoryNode=300M/);
       expect(info).toMatch(/MinCPUsNode=2/);
       expect(info).toMatch(/Comment=flotilla-test/);
-      expect(fl.controller!.pools.get('arr')!.opts.slots).toBe(2); // cpusPerTask slots per agent
+      expect(fl.controller!.pools.get(ARR)!.opts.slots).toBe(2); // cpusPerTask slots per agent
     } finally {
       await fl.close();
     }
