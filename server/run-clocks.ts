@@ -94,10 +94,9 @@ export class RunClocks {
       lane.draining.add(run);
     }
     lane.channel.send({ t: 'cancel', runs } satisfies ToAgent);
-    // Code that never yields cannot even read the cancel: its agent must replace the lane. A lane
-    // whose connection already closed has been replaced (or died): it is leaving, not stuck.
+    // Code that never yields cannot even read the cancel: its agent must replace the lane.
     const check = setTimeout(() => {
-      if (this.host.hasLane(lane) && lane.channel.isOpen && runs.some((run) => lane.draining.has(run))) this.host.stuck(lane, `an aborted task did not leave its slot within ${STUCK_AFTER_MS} ms`);
+      if (this.host.hasLane(lane) && runs.some((run) => lane.draining.has(run))) this.host.stuck(lane, `an aborted task did not leave its slot within ${STUCK_AFTER_MS} ms`);
     }, STUCK_AFTER_MS);
     check.unref();
   }
