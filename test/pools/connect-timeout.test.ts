@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import { planPools } from '../../server/pool-options.js';
 import { isGone, sampler, sleep, waitGone } from './helpers.js';
+import { scaled } from '../support/timing.js';
 
 /** Runs before the agent's code: says so on stderr, then keeps the process alive, never dialing. */
 const HANG = Buffer.from('console.error("hanging before dialing");await new Promise(()=>setInterval(()=>{},60000))').toString('base64');
@@ -15,8 +16,10 @@ const HANG = Buffer.from('console.error("hanging before dialing");await new Prom
 describe('connectTimeout', () => {
   it('stops an agent that never connects, counts it as a failed launch and fails the map with the reason', async () => {
     const logs: string[] = [];
+    // Long enough for the agent's node to start and say it hangs, on a loaded machine too.
+    const timeoutMs = scaled(1000);
     const fl = await connect({
-      pools: { hang: { launcher: 'local', agents: 1, connectTimeout: '1s', env: { NODE_OPTIONS: `--import data:text/javascript;base64,${HANG}` } } },
+      pools: { hang: { launcher: 'local', agents: 1, connectTimeout: timeoutMs, env: { NODE_OPTIONS: `--import data:text/javascript;base64,${HANG}` } } },
       controller: { log: (l) => logs.push(l) },
     });
     const pool = fl.controller!.pools.get('hang')!;
@@ -27,14 +30,14 @@ describe('connectTimeout', () => {
         (e: unknown) => e as Error,
       );
       expect(err).toBeInstanceOf(Error);
-      expect(err!.message).toMatch(/stopped launching after 3 failures in a row; last: agent \S+ on \S+ \(pid \d+\) did not connect within 1000 ms \(connectTimeout\); its stderr: .*hanging before dialing/);
+      expect(err!.message).toMatch(new RegExp(String.raw`stopped launching after 3 failures in a row; last: agent \S+ on \S+ \(pid \d+\) did not connect within ${timeoutMs} ms \(connectTimeout\); its stderr: .*hanging before dialing`));
       expect(err!.message).toMatch(/^3 of 3 task\(s\) failed; first, task 0: pool hang stopped/);
       expect(err!.message.endsWith(pool.failure!)).toBe(true);
       // Three launches, each stopped by the pool (not by close): every pid is gone already.
       expect(s.pids.size).toBe(3);
       await waitGone([...s.pids], 10_000, 'timed-out agents');
       expect(pool.status()).toMatchObject({ agents: 0, running: 0, starting: 0 });
-      expect(logs.filter((l) => /did not connect within 1000 ms \(connectTimeout\); stopping it/.test(l))).toHaveLength(3);
+      expect(logs.filter((l) => l.includes(`did not connect within ${timeoutMs} ms (connectTimeout); stopping it`))).toHaveLength(3);
       // None was ever counted as running, and never more than the one agent at a time.
       expect(s.samples.every((x) => x.running === 0 && x.agents <= 1)).toBe(true);
     } finally {
