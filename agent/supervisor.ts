@@ -80,6 +80,9 @@ export class Supervisor {
   }
 
   start(): void {
+    // Logged before the idle clock starts: a reader timing the idle period from this line never
+    // sees it shorter than idleTimeoutMs, however slowly the lanes spawn.
+    this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
     const now = Date.now();
     const rss = process.memoryUsage.rss();
     for (let i = 0; i < this.slots; i++) {
@@ -88,7 +91,6 @@ export class Supervisor {
       this.spawn(i);
     }
     this.tick = setInterval(() => this.check(), TICK_MS);
-    this.opts.log(`agent ${this.opts.credentials.agentId} pid ${process.pid}: ${this.slots} slot(s), dialing ${this.opts.credentials.url}`);
   }
 
   /** Dials the control connection; called once a lane is up, so it is off the path to the first task. */

@@ -41,7 +41,8 @@ export async function hostRuntime(client: SshClient, host: string, opts: { runti
     return { command: node === 'node' ? 'node' : shq(node), runtime: { source: 'host', path: choice.path, version: choice.version }, probe, uploaded: false, sentBytes: 0 };
   }
   const rt = choice.runtime;
-  const r = await ensureRuntime(client, host, rt);
+  // Not in the host's cache: the bytes go with the first command, without asking.
+  const r = await ensureRuntime(client, host, rt, probe.runtimes?.includes(rt.sha256) ? {} : { missing: { unpackers: probe.unpackers ?? [] } });
   if (Number(/^v(\d+)/.exec(r.version)?.[1]) < MIN_NODE_MAJOR) {
     throw new FlotillaError('LAUNCH_FAILED', `${host}: the runtime ${rt.origin} is Node ${r.version}; flotilla agents need Node >= ${MIN_NODE_MAJOR}`, { context: { host }, action: 'set-host-aside' });
   }

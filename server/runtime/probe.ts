@@ -7,6 +7,7 @@
 import type { Client as SshClient } from 'ssh2';
 import { FlotillaError } from '../../contract/errors.js';
 import { run, shq } from '../launchers/ssh/remote.js';
+import { REMOTE_RUNTIMES } from './upload.js';
 
 /** A host as the probe saw it. */
 export interface HostProbe {
@@ -23,6 +24,13 @@ export interface HostProbe {
   home: string;
   /** Free space in the cache folder (~/.cache/flotilla), in bytes; undefined when unknown. */
   freeBytes: number | undefined;
+  /**
+   * The sha256 of each runtime folder in the host's cache holding a `node` (whether whole is
+   * checked when one is used); a runtime not among them is sent without asking first.
+   */
+  runtimes?: string[];
+  /** The unpackers the host has (`zstd`, `gunzip`). */
+  unpackers?: string[];
 }
 
 const ARCH: Record<string, string> = { x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64' };
@@ -36,6 +44,9 @@ export function probeScript(node: string, setup: string | undefined): string {
       `else printf 'fl_glibc=%s\\n' "$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')"; fi`,
     `mkdir -p "$HOME/.cache/flotilla" 2>/dev/null && chmod 700 "$HOME/.cache/flotilla" 2>/dev/null`,
     `printf 'fl_free_kb=%s\\n' "$(df -Pk "$HOME/.cache/flotilla" 2>/dev/null | awk 'NR==2 {print $4}')"`,
+    // Builtins only: a glob (unmatched, it stays a pattern, which the parser drops) and command -v.
+    `printf 'fl_rt=%s\\n' "$HOME"/${REMOTE_RUNTIMES}/*/node`,
+    `for u in zstd gunzip; do command -v $u >/dev/null 2>&1 && printf 'fl_unpack=%s\\n' $u; done`,
     // The setup runs in this shell, so what it puts on PATH (module load, conda) counts.
     ...(setup ? [`{ ${setup}\n} >/dev/null || echo "fl_setup_failed=$?"`] : []),
     `fl_n=$(command -v ${shq(node)} 2>/dev/null) && printf 'fl_node=%s\\nfl_node_version=%s\\n' "$fl_n" "$("$fl_n" -v 2>/dev/null)"`,
@@ -46,9 +57,15 @@ export function probeScript(node: string, setup: string | undefined): string {
 /** Parses the probe's output. */
 export function parseProbe(stdout: string, stderr: string): HostProbe {
   const kv = new Map<string, string>();
+  const runtimes: string[] = [];
+  const unpackers: string[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^fl_(\w+)=(.*)$/.exec(line);
-    if (m) kv.set(m[1]!, m[2]!.trim());
+    if (!m) continue;
+    const sha = m[1] === 'rt' && /\/([0-9a-f]{64})\/node$/.exec(m[2]!)?.[1];
+    if (sha) runtimes.push(sha);
+    else if (m[1] === 'unpack') unpackers.push(m[2]!.trim());
+    else kv.set(m[1]!, m[2]!.trim());
   }
   const glibc = kv.get('glibc');
   const freeKb = Number(kv.get('free_kb'));
@@ -63,6 +80,8 @@ export function parseProbe(stdout: string, stderr: string): HostProbe {
     setupFailed: setupCode === undefined ? undefined : { code: Number(setupCode), stderr: stderr.trim().slice(-500) },
     home: kv.get('home') ?? '',
     freeBytes: Number.isFinite(freeKb) && kv.get('free_kb') !== '' ? freeKb * 1024 : undefined,
+    runtimes,
+    unpackers,
   };
 }
 

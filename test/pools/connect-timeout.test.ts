@@ -15,9 +15,9 @@ const HANG = Buffer.from('console.error("hanging before dialing");await new Prom
 
 describe('connectTimeout', () => {
   it('stops an agent that never connects, counts it as a failed launch and fails the map with the reason', async () => {
+    // Long enough for the hanging process to start and say so on stderr, on a loaded machine too.
+    const timeoutMs = scaled(1_000);
     const logs: string[] = [];
-    // Long enough for the agent's node to start and say it hangs, on a loaded machine too.
-    const timeoutMs = scaled(1000);
     const fl = await connect({
       pools: { hang: { launcher: 'local', agents: 1, connectTimeout: timeoutMs, env: { NODE_OPTIONS: `--import data:text/javascript;base64,${HANG}` } } },
       controller: { log: (l) => logs.push(l) },
@@ -30,7 +30,7 @@ describe('connectTimeout', () => {
         (e: unknown) => e as Error,
       );
       expect(err).toBeInstanceOf(Error);
-      expect(err!.message).toMatch(new RegExp(String.raw`stopped launching after 3 failures in a row; last: agent \S+ on \S+ \(pid \d+\) did not connect within ${timeoutMs} ms \(connectTimeout\); its stderr: .*hanging before dialing`));
+      expect(err!.message).toMatch(new RegExp(`stopped launching after 3 failures in a row; last: agent \\S+ on \\S+ \\(pid \\d+\\) did not connect within ${timeoutMs} ms \\(connectTimeout\\); its stderr: .*hanging before dialing`));
       expect(err!.message).toMatch(/^3 of 3 task\(s\) failed; first, task 0: pool hang stopped/);
       expect(err!.message.endsWith(pool.failure!)).toBe(true);
       // Three launches, each stopped by the pool (not by close): every pid is gone already.

@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chooseRuntime } from '../../server/runtime/choose.js';
 import { parseProbe, probeScript } from '../../server/runtime/probe.js';
 import type { HostProbe } from '../../server/runtime/probe.js';
@@ -26,6 +29,24 @@ describe('the host probe', () => {
     expect(p.home).toBe(process.env.HOME);
     expect(p.freeBytes).toBeGreaterThan(0);
     expect(p.setupFailed).toBeUndefined();
+    expect(p.unpackers).toEqual(['zstd', 'gunzip']); // the test machine has both (.ci/run installs zstd)
+  });
+
+  it("lists the runtimes in the host's cache, so a missing one is sent without asking", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'flotilla-probe-'));
+    try {
+      const sha = 'ab'.repeat(32);
+      mkdirSync(join(home, '.cache/flotilla/runtime', sha), { recursive: true });
+      writeFileSync(join(home, '.cache/flotilla/runtime', sha, 'node'), '');
+      mkdirSync(join(home, '.cache/flotilla/runtime', 'cd'.repeat(32))); // a folder without its node
+      const r = await execa('sh', ['-c', probeScript('node', undefined)], { env: { HOME: home }, reject: false });
+      expect(parseProbe(r.stdout, r.stderr).runtimes).toEqual([sha]);
+      rmSync(join(home, '.cache/flotilla/runtime'), { recursive: true });
+      const none = await execa('sh', ['-c', probeScript('node', undefined)], { env: { HOME: home }, reject: false });
+      expect(parseProbe(none.stdout, none.stderr).runtimes).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('reports a setup that fails, with its exit code and message', async () => {

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Client as SshClient } from 'ssh2';
 import { openConnection } from '../../server/launchers/ssh/connect.js';
 import { loadSshConfig, resolveHost } from '../../server/launchers/ssh/resolve.js';
@@ -17,9 +17,9 @@ import { fileRuntime } from '../../server/runtime/obtain.js';
 import type { LocalRuntime } from '../../server/runtime/obtain.js';
 import { packed } from '../../server/runtime/pack.js';
 import { ensureRuntime } from '../../server/runtime/upload.js';
-import { nonode } from '../fixtures/index.js';
+import { nonode, remoteProcesses } from '../fixtures/index.js';
 import type { NoNodeFixture } from '../fixtures/index.js';
-import { rejection } from '../support/async.js';
+import { rejection, until } from '../support/async.js';
 
 let fx: NoNodeFixture;
 const work = mkdtempSync(join(tmpdir(), 'flotilla-upload-'));
@@ -77,10 +77,53 @@ describe('uploading a runtime to a host without Node', { timeout: 180_000 }, () 
     expect(await ensureRuntime(client, fx.hostAlias, rt)).toMatchObject({ uploaded: false, sentBytes: 0 });
   });
 
+  it('sends the bytes of a runtime the probe saw missing with its first command, in a format the host has', async () => {
+    const client = await connection();
+    for (const [unpackers, format] of [[['zstd', 'gunzip'], 'zst'], [['gunzip'], 'gz'], [[], 'raw']] as const) {
+      rmSync(hostDir(rt.sha256), { recursive: true, force: true });
+      const r = await ensureRuntime(client, fx.hostAlias, rt, { missing: { unpackers: [...unpackers] } });
+      expect(r).toMatchObject({ uploaded: true, format, version: process.version });
+      expect(r.sentBytes).toBe(statSync(await packed(rt, format)).size);
+      expect(sha256(join(hostDir(rt.sha256), 'node'))).toBe(rt.sha256);
+    }
+  });
+
+  it("a cold upload's bytes go before the host's lock is taken; a host that has the runtime by then reads none of them", async () => {
+    rmSync(hostDir(rt.sha256), { recursive: true, force: true });
+    // Another machine's launch holds the lock (a host name not this one's: never taken over).
+    const lock = `${hostDir(rt.sha256)}.lock`;
+    const { uid, gid } = statSync(fx.home);
+    const own = (path: string) => chownSync(path, uid, gid);
+    mkdirSync(dirname(lock), { recursive: true });
+    own(dirname(lock));
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'owner'), 'another-host 1\n');
+    const pending = ensureRuntime(await connection(), fx.hostAlias, rt, { missing: { unpackers: ['zstd'] } });
+    const waiting = async () => {
+      const ps = await remoteProcesses(fx.user);
+      return ps.some((p) => p.cmd.includes(`flotilla-runtime ${rt.sha256}`)) && ps.some((p) => p.cmd === 'sleep 1');
+    };
+    await until(waiting, 60_000); // the host's script waits on the lock
+    // That launch finishes: the runtime in place with its stamp, the lock released.
+    mkdirSync(hostDir(rt.sha256));
+    const onHost = join(hostDir(rt.sha256), 'node');
+    copyFileSync(rt.file, onHost);
+    const st = statSync(onHost);
+    writeFileSync(`${onHost}.ok`, `${st.size}.${Math.floor(st.mtimeMs / 1000)}\n`);
+    [hostDir(rt.sha256), onHost, `${onHost}.ok`].forEach(own);
+    rmSync(lock, { recursive: true });
+    const r = await pending;
+    expect(r).toMatchObject({ uploaded: false, version: process.version });
+    expect(r.sentBytes).toBeGreaterThan(0); // sent while the host waited: nothing asked for them
+    expect(readdirSync(hostDir(rt.sha256)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('two connections racing to a cold host share one upload', async () => {
     rmSync(hostDir(rt.sha256), { recursive: true, force: true });
     const [a, b] = [await connection(), await connection()];
-    const results = await Promise.all([ensureRuntime(a, fx.hostAlias, rt), ensureRuntime(b, fx.hostAlias, rt)]);
+    // As launches after a probe that saw no copy do: both send at once, one stores.
+    const missing = { unpackers: ['zstd', 'gunzip'] };
+    const results = await Promise.all([ensureRuntime(a, fx.hostAlias, rt, { missing }), ensureRuntime(b, fx.hostAlias, rt, { missing })]);
     expect(results.map((r) => r.uploaded).sort()).toEqual([false, true]);
     expect(results.every((r) => r.version === process.version)).toBe(true);
     expect(sha256(join(hostDir(rt.sha256), 'node'))).toBe(rt.sha256);

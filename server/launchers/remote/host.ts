@@ -134,14 +134,14 @@ export class RemoteHost {
     const h = this.h;
     const { client, jumps } = await this.dial();
     try {
-      const rt = await hostRuntime(client, h.spec, this.opts);
+      // The bundle's check (or upload) on a channel of its own, beside the runtime's probe and upload.
+      const [rt, { path, uploaded }] = await Promise.all([hostRuntime(client, h.spec, this.opts), ensureBundle(client, agentBundlePath())]);
       if (rt.uploaded) {
         this.counts.runtimes++;
         this.counts.runtimeBytes += rt.sentBytes;
         this.log(`ssh ${h.spec}: runtime ${rt.runtime.version} (${rt.runtime.origin}) uploaded, ${rt.sentBytes} bytes`);
       }
       const setup = this.opts.setup ? `${this.opts.setup} && ` : '';
-      const { path, uploaded } = await ensureBundle(client, agentBundlePath());
       if (uploaded) this.counts.bundles++;
       const target = new URL(this.controllerAgentUrl);
       const port = Number(target.port);
