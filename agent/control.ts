@@ -10,7 +10,8 @@ import type { ToAgent, ToController } from '../contract/messages.js';
 import { dialLoop } from './dial.js';
 
 export interface ControlHandlers {
-  recycle(lane: number, reason: string): void;
+  /** Replace lane `lane`, if its thread is still `thread` (when given). */
+  recycle(lane: number, thread: number | undefined, reason: string): void;
   exit(reason: string, code: number): void;
   /** The connection is up (with its sender) or down (undefined). */
   connected(send: ((msg: ToController) => void) | undefined): void;
@@ -21,7 +22,7 @@ export async function runControl(creds: AgentCredentials, slots: number, on: Con
   const end = await dialLoop(creds, async (ch, closed) => {
     let stop = false;
     ch.onmessage = (msg: ToAgent) => {
-      if (msg.t === 'recycle') on.recycle(msg.lane, `controller asked: ${msg.reason}`);
+      if (msg.t === 'recycle') on.recycle(msg.lane, msg.thread, `controller asked: ${msg.reason}`);
       else if (msg.t === 'shutdown') {
         stop = true;
         on.exit(`controller asked to exit: ${msg.reason}`, 0);

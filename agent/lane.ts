@@ -4,7 +4,7 @@
  * the main thread stays free to replace a lane whose task is stuck in synchronous code.
  */
 import { hostname } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
 import type { ToAgent } from '../contract/messages.js';
@@ -66,7 +66,7 @@ export async function runLane(data: LaneData): Promise<void> {
       runner.handle(msg, bins);
     };
     const hb = setInterval(() => ch.send({ t: 'hb', ...runner.load, rssBytes: process.memoryUsage.rss(), cpuUs: cpuTotalUs() }), HEARTBEAT_MS);
-    ch.send({ t: 'ready', slots: 1, lane: data.lane, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool, arts: listCached() });
+    ch.send({ t: 'ready', slots: 1, lane: data.lane, thread: threadId, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool, arts: listCached() });
     const { code, reason } = await closed;
     clearInterval(hb);
     runner.reset();

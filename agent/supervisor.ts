@@ -100,7 +100,13 @@ export class Supervisor {
     import('./control.js')
       .then(({ runControl }) =>
         runControl(this.opts.credentials, this.slots, {
-          recycle: (lane, reason) => this.workers[lane] && this.replace(lane, reason),
+          recycle: (lane, thread, reason) => {
+            const w = this.workers[lane];
+            // The controller may still see a thread this agent already replaced (its socket's
+            // close not yet handled): the fresh thread in that slot is not the stuck one.
+            if (w && (thread === undefined || w.threadId === thread)) this.replace(lane, reason);
+            else this.opts.log(`lane ${lane}: controller asked to replace thread ${thread}, already replaced`);
+          },
           exit: (reason, code) => void this.shutdown(reason, code),
           connected: (send) => {
             this.sendControl = send;
@@ -127,7 +133,9 @@ export class Supervisor {
       process.stderr.write(chunk);
       if (this.workers[lane] === w) this.tails[lane] = (this.tails[lane] + chunk.toString('utf8')).slice(-LANE_TAIL_BYTES);
     });
-    w.on('message', (e: LaneEvent) => this.onEvent(lane, e));
+    // A replaced thread may still have events on their way (its own request to be replaced):
+    // they are about it, not about the thread now in its slot.
+    w.on('message', (e: LaneEvent) => this.workers[lane] === w && this.onEvent(lane, e));
     w.on('error', (err) => {
       if (this.workers[lane] === w) this.dying[lane] ??= { origin: 'uncaught exception', error: err.stack ?? `${err.name}: ${err.message}` };
       this.opts.log(`lane ${lane} crashed: ${err.stack ?? err.message}`);

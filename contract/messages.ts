@@ -48,8 +48,12 @@ export type ToAgent =
   | { t: 'drop'; refs: number[] }
   /** The controller is closing: finish nothing, exit. */
   | { t: 'shutdown'; reason: string }
-  /** To an agent's control connection: replace this lane, whose aborted task will not stop. */
-  | { t: 'recycle'; lane: number; reason: string }
+  /**
+   * To an agent's control connection: replace this lane, whose aborted task will not stop.
+   * `thread` names the lane's thread (from its `ready`): a lane the agent has already replaced
+   * is not replaced again, so the fresh thread in its slot keeps its tasks.
+   */
+  | { t: 'recycle'; lane: number; thread?: number; reason: string }
   /**
    * A module artifact, sent before the first `fn` that needs it, to one lane per agent (its lanes
    * share a disk cache), or in answer to `need`. No `code`: the controller does not have it.
@@ -60,8 +64,11 @@ export type ToAgent =
 
 /** Agent lane to controller. */
 export type ToController =
-  /** A lane is connected; `arts` are the artifact hashes already in the agent's disk cache. */
-  | { t: 'ready'; slots: number; lane: number; pid: number; host: string; node: string; platform: string; pool?: string; arts?: string[] }
+  /**
+   * A lane is connected; `thread` is its thread's id in the agent (a slot's replacement thread has
+   * a new one); `arts` are the artifact hashes already in the agent's disk cache.
+   */
+  | { t: 'ready'; slots: number; lane: number; thread?: number; pid: number; host: string; node: string; platform: string; pool?: string; arts?: string[] }
   /** A lane needs an artifact that another lane of its agent was sent but has not written (yet). */
   | { t: 'need'; hash: string }
   /** Results, and the run now starting when it has a timeout (so the controller's clock starts). */

@@ -250,7 +250,7 @@ export class AgentEndpoint {
   recycle(lane: Lane, reason: string): boolean {
     const ctl = this.controls.get(lane.agentId);
     if (!ctl?.isOpen) return false;
-    ctl.send({ t: 'recycle', lane: lane.hello.lane, reason } satisfies ToAgent);
+    ctl.send({ t: 'recycle', lane: lane.hello.lane, thread: lane.hello.thread, reason } satisfies ToAgent);
     return true;
   }
 

@@ -62,7 +62,7 @@ export class Lane {
     readonly channel: SecureChannel,
     readonly agentId: string,
     readonly pool: string,
-    readonly hello: { lane: number; host: string; pid: number; node: string; platform: string; arts?: unknown },
+    readonly hello: { lane: number; thread?: number; host: string; pid: number; node: string; platform: string; arts?: unknown },
   ) {}
 
   /** Whether the lane should take one more task estimated at `estMs` (Infinity when unknown). */

@@ -229,6 +229,7 @@ export class Pool {
     } catch (err) {
       this.agents.delete(a.id);
       this.registry.revoke(a.id);
+      if (this.closing) return; // the launcher closed under it: not a failure to count
       this.failed(`launch failed: ${(err as Error).message}`, (err as FlotillaError).action === 'give-up');
       return;
     }

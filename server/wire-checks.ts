@@ -18,6 +18,7 @@ const schemas = {
     t: z.literal('ready'),
     slots: z.number().int().min(1).max(4096),
     lane: z.number().int().min(0).max(4095),
+    thread: z.number().int().min(0).max(2 ** 32).optional(),
     pid: z.number().int().min(0).max(2 ** 32),
     host: label(255),
     node: label(64),

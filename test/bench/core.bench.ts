@@ -78,8 +78,15 @@ const { phase, errors } = phaseRunner<Phase>(only);
 
 const loadAtStart = banner('core', args.dist ? 'dist/' : 'sources via tsx');
 
-/** One diagnostic (untimed) pass with the controller's frames counted. */
-async function framesDuring(f: () => Promise<unknown>): Promise<FrameStats> {
+/**
+ * One diagnostic (untimed) pass with the controller's frames counted. Counting patches the
+ * controller's classes, which the bundled dist/ does not export: with --dist it is skipped.
+ */
+async function framesDuring(f: () => Promise<unknown>): Promise<FrameStats | undefined> {
+  if (args.dist) {
+    await f();
+    return undefined;
+  }
   const counter = await countFrames(codeBase);
   try {
     await f();
@@ -89,7 +96,8 @@ async function framesDuring(f: () => Promise<unknown>): Promise<FrameStats> {
   }
   return counter.stop();
 }
-const showFrames = (what: string, n: number, f: FrameStats) =>
+const showFrames = (what: string, n: number, f: FrameStats | undefined) =>
+  f &&
   console.log(
     `  frames (${what}): to agents ${f.framesOut} (${(f.tasksSent / Math.max(1, f.runFrames)).toFixed(1)} tasks per run frame, ${(f.bytesOut / Math.max(1, f.framesOut)).toFixed(0)} B avg), ` +
       `from agents ${f.framesIn} (${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(1)} results per res frame, ${(f.bytesIn / Math.max(1, f.framesIn)).toFixed(0)} B avg); ${((f.framesOut + f.framesIn) / n).toFixed(2)} frames per task`,
@@ -131,7 +139,7 @@ async function withSession<T>(name: string, f: (fl: import('../../client/session
   }
 }
 
-const latency: (LatencyResult & { frames: FrameStats; cold: LatencyResult }) | undefined = await phase('latency', () =>
+const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyResult }) | undefined = await phase('latency', () =>
   withSession('latency', async (fl) => {
     const cold = await measureLatency(fl, 1000, 200);
     console.log(`  cold: 1000 x await map([i], x => x) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
@@ -184,7 +192,7 @@ const remote: ManyResult | undefined = await phase('remote', async () => {
   }
 });
 
-const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: FrameStats } | undefined = await phase('throughput', () =>
+const throughput: { t10k: ThroughputResult; t100k: ThroughputResult; frames: FrameStats | undefined } | undefined = await phase('throughput', () =>
   withSession('throughput', async (fl) => {
     await measureThroughput(fl, 10_000, 1); // warm-up
     const show = (t: ThroughputResult) =>
@@ -294,7 +302,7 @@ const rows: Row[] = [
   { figure: 'agent start to ready (connect(), 1 agent)', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: 'bare node + ws connect', better: 'lower', targetRatio: TARGETS.readyVsBare },
 ];
 console.log(`\n== summary (ratio: x the baseline for times, % of the baseline for rates)\n${table(rows)}`);
-if (throughput) {
+if (throughput?.frames) {
   const f = throughput.frames;
   console.log(`note: flotilla batches tasks (${(f.tasksSent / Math.max(1, f.runFrames)).toFixed(0)} per frame to agents, ${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(0)} results per frame back), so tasks/s can exceed the unbatched ws message rate.`);
 }

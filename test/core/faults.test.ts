@@ -196,6 +196,36 @@ describe('a slot held by a task that will not stop', () => {
     expect(await one.map([7], (x) => x * 2, { retries: 0 })).toEqual([14]);
   });
 
+  it('the thread that replaces an abandoned task keeps the next job: a slow next task runs once, to its end', async () => {
+    const job = one.map([1], () => new Promise((r) => setTimeout(r, 60_000)));
+    const id = await job.id;
+    await until(async () => (await one.status(id)).running === 1);
+    await job.cancel();
+    await rejection(job);
+    // Still running when the controller's own check on the abandoned task comes due (2 s after
+    // the cancel): it must not take the fresh thread for the stuck one it replaced.
+    const [o] = await one.map([7], (x) => new Promise((r) => setTimeout(() => r(x * 2), 3000)), { retries: 0 }).outcomes();
+    expect(o!.ok ? o!.value : o!.error.message).toBe(14);
+    expect(o!.ok && o!.attempt).toBe(1);
+  });
+
+  it('a task queued behind an abandoned one is handed back uncharged and runs on the fresh thread', async () => {
+    const triple = (x: number) => x * 3;
+    expect(await one.map([1], triple)).toEqual([3]); // known fast: later tasks of it are queued behind others
+    // Short tasks, then one that ignores its signal: it is dispatched as short, and holds the slot.
+    const job = one.map([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], (x) => (x < 9 ? x : new Promise((r) => setTimeout(r, 60_000))));
+    const id = await job.id;
+    await until(async () => (await one.status(id)).done === 9);
+    const next = one.map([5], triple, { retries: 0 });
+    const nextId = await next.id;
+    await until(async () => (await one.status(nextId)).running === 1);
+    await job.cancel();
+    await rejection(job);
+    const [o] = await next.outcomes();
+    expect(o!.ok ? o!.value : o!.error.message).toBe(15);
+    expect(o!.ok && o!.attempt).toBe(1);
+  });
+
   it('a timed-out async task does not keep running on its agent: its thread is replaced', async () => {
     const [o] = await one.map([0], () => {
       const g = globalThis as { ticks?: number };

@@ -24,7 +24,9 @@ const dialScript = (host: string, port: number | string) =>
 describe('laptop mode: controller on a laptop, agents on a firewalled compute node', () => {
   it('runs a map through relay and tunnel only; the direct paths are blocked', async () => {
     const script = new URL('./fixtures/laptop-controller.ts', import.meta.url).pathname;
-    const child = lp.spawn(['node', '--import', 'tsx', script, lp.sshConfig, lp.knownHosts, lp.ip], { cwd: new URL('../..', import.meta.url).pathname });
+    // Its own pool name: the SLURM fixture is shared, and its jobs are found by name below.
+    const pool = `hpc-${process.pid.toString(36)}`;
+    const child = lp.spawn(['node', '--import', 'tsx', script, lp.sshConfig, lp.knownHosts, lp.ip, pool], { cwd: new URL('../..', import.meta.url).pathname });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
@@ -44,6 +46,6 @@ describe('laptop mode: controller on a laptop, agents on a firewalled compute no
     expect((await lp.run(['node', '-e', dialScript(lp.loginIp, 7812)], { timeoutMs: 8_000 })).exitCode).not.toBe(0);
 
     // close() cancelled the jobs.
-    await until(async () => !(await execa('squeue', ['-h', '-o', '%j'])).stdout.includes('flotilla-hpc'), 15_000);
+    await until(async () => !(await execa('squeue', ['-h', '-o', '%j'])).stdout.split('\n').includes(`flotilla-${pool}`), 15_000);
   }, 180_000);
 });

@@ -35,6 +35,11 @@ const SUBMIT_TRIES = 5;
 /** Queue checks after an element left the queue before its end is taken as unknown. */
 const END_CHECKS = 5;
 const TAIL_BYTES = 4000;
+/**
+ * How long close() waits for submissions under way: a job is cancelled by its id, which only
+ * the submission's answer gives. One still under way after this cancels its job when it ends.
+ */
+const CLOSE_WAIT_MS = 30_000;
 
 interface Element {
   key: string;
@@ -71,6 +76,8 @@ export class BatchLauncher<R> implements Launcher {
   private lastSubmit = 0;
   private readonly elements = new Map<string, Element>();
   private readonly arrays = new Set<string>();
+  /** Submissions under way (their job ids not known yet): close() waits for them. */
+  private readonly submitting = new Set<Promise<void>>();
   private poller: NodeJS.Timeout | undefined;
   private agentUrl: Promise<string> | undefined;
   private closed = false;
@@ -127,7 +134,9 @@ export class BatchLauncher<R> implements Launcher {
       this.gather = setTimeout(() => {
         this.gather = undefined;
         this.lastSubmit = Date.now();
-        void this.submit(this.pending.splice(0));
+        const s = this.submit(this.pending.splice(0));
+        this.submitting.add(s);
+        void s.finally(() => this.submitting.delete(s));
       }, wait);
     });
   }
@@ -170,12 +179,14 @@ export class BatchLauncher<R> implements Launcher {
       } finally {
         await this.shell.run(`rm -f ${shq(path)}`); // it holds credentials; the system keeps its own copy
       }
-      this.arrays.add(jobId);
       if (this.closed) {
-        // close() ran while the submission did: it could not cancel what it did not know yet.
-        await this.shell.run(sys.cancelCommand([jobId]));
+        // close() ran while the submission did: it could not cancel what it did not know yet,
+        // so it waits for this submission, which cancels its job itself.
+        const r = await this.shell.run(sys.cancelCommand([jobId]));
+        this.log(`${sys.kind}: cancelled array ${jobId}, submitted while the launcher closed${r.code === 0 ? '' : `; ${sys.cancelCommand([jobId])} said: ${r.stderr.trim()}`}`);
         throw new FlotillaError('CLOSED', `the ${sys.title} launcher closed`);
       }
+      this.arrays.add(jobId);
       this.log(`${sys.kind}: submitted array ${jobId} of ${batch.length} agent(s) on ${this.shell.where}`);
       batch.forEach((b, i) => b.resolve(this.track(sys.elementKey(jobId, i), b.credentials.agentId, sys.logPath(workDir, name, jobId, i), node.runtime)));
       this.poll();
@@ -188,6 +199,8 @@ export class BatchLauncher<R> implements Launcher {
   private async submitScript(path: string, n: number): Promise<string> {
     const sys = this.system;
     for (let attempt = 1; ; attempt++) {
+      // Closed meanwhile (the script's preparation, a pause between tries): submit nothing.
+      if (this.closed) throw new FlotillaError('CLOSED', `the ${sys.title} launcher closed`);
       const r = await this.shell.run(sys.submitCommand(shq(path), n));
       const id = sys.parseJobId(r.stdout);
       if (r.code === 0 && id) return id;
@@ -283,12 +296,19 @@ export class BatchLauncher<R> implements Launcher {
     return (await this.shell.run(`tail -c ${TAIL_BYTES} ${shq(log)} 2>/dev/null`)).stdout;
   }
 
-  /** Cancels every job of ours still in the queue. */
+  /** Cancels every job of ours still in the queue, those of submissions under way included. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.gather);
+    this.gather = undefined;
     clearTimeout(this.poller);
     for (const p of this.pending.splice(0)) p.reject(new FlotillaError('CLOSED', `the ${this.system.title} launcher closed`));
+    if (this.submitting.size > 0) {
+      const all = Promise.allSettled(this.submitting).then(() => true);
+      if (!(await Promise.race([all, sleep(CLOSE_WAIT_MS, false, { ref: false })]))) {
+        this.log(`${this.system.kind}: a submission was still under way ${CLOSE_WAIT_MS} ms into close; its job is cancelled when ${this.system.submitter} answers`);
+      }
+    }
     if (this.arrays.size > 0) await this.shell.run(this.system.cancelCommand([...this.arrays])).catch(() => undefined);
     for (const e of this.elements.values()) e.done({ exitCode: null, signal: 'CANCELLED', stderrTail: '' });
     this.elements.clear();
