@@ -1,5 +1,5 @@
 /**
- * The free names of a one-expression arrow function (`(x) => x * x`, `row => Math.max(...row)`)
+ * The free names of a one-expression arrow function (`(x) => x * x`, `row => row.length + 1`)
  * without a parser: the common inline task, whose full analysis (loading acorn and eslint-scope,
  * a parse, a scope analysis) would cost a short program more than its whole map. Only a shape
  * with one scope qualifies: plain identifier parameters and an expression body without nested
