@@ -30,7 +30,11 @@ export class MapRunner {
   /** Ends each open result stream; close() calls them so no job is left waiting. */
   readonly #streams = new Set<{ abort(err: FlotillaError): void }>();
   /** What a WholeRun needs of this runner. */
-  readonly #host = { done: (run: WholeRun<unknown>) => (this.#streams.delete(run), this.hold(-1)), stop: (jobId: string) => this.mux.stop(jobId) };
+  readonly #host: WholeRunHost = {
+    done: (run) => (this.#streams.delete(run), this.hold(-1)),
+    stop: (jobId) => this.mux.stop(jobId),
+    rest: (jobId, input, sent) => this.#appendRest(jobId, input, sent),
+  };
   /** This session's coalesced submissions and its one result stream. */
   private readonly mux: ResultMux;
 
@@ -55,7 +59,12 @@ export class MapRunner {
       ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, { started, refused, onBatch: (b) => results.onBatch(b), onError: (err) => results.onError(err) }))
       : await this.hot.submit(first);
     onSubmitted?.(jobId, input.list.length);
-    // What one message could not carry goes in the next ones.
+    await this.#appendRest(jobId, input, sent);
+    return jobId;
+  }
+
+  /** Sends what a job's first message could not carry, in the next ones; a failure cancels the job. */
+  async #appendRest(jobId: string, input: PreparedMap, sent: number): Promise<void> {
     let args = input.first.slice(sent);
     for (let offset = sent; offset < input.list.length; ) {
       try {
@@ -68,7 +77,6 @@ export class MapRunner {
         throw err;
       }
     }
-    return jobId;
   }
 
   /** Sends the job and streams its results into `job`; aborting `signal` cancels it. */
@@ -79,14 +87,14 @@ export class MapRunner {
   }
 
   /**
-   * A job whose arguments all travel in its first message, with no signal to watch: the common
+   * A job whose arguments were all encoded for its first message, with no signal to watch: the common
    * single-task map, issued by the thousand. One small object (WholeRun) and no promise or stream
    * of its own: the mux says when the controller took it (before any of its results) and hands
    * its results over.
    */
   #runWhole<R>(job: MapJob<R>, input: PreparedMap): void {
     this.hold(+1);
-    const run = new WholeRun(job, this.#host);
+    const run = new WholeRun(job, input, this.#host);
     this.#streams.add(run);
     this.mux.submit(this.#first(input), run);
   }
@@ -228,9 +236,18 @@ export class MapRunner {
   }
 }
 
+/** What a WholeRun needs of its runner. */
+interface WholeRunHost {
+  done(run: WholeRun<unknown>): void;
+  stop(jobId: string): void;
+  /** Appends the arguments from `sent` on (the submission carried fewer than were encoded). */
+  rest(jobId: string, input: PreparedMap, sent: number): Promise<void>;
+}
+
 /**
- * One single-message job on the session's stream: its MapJob fed from the mux's calls (methods,
- * so a map of one task makes no closures), ended once its last result came or it failed.
+ * One job on the session's stream whose arguments were encoded for its first message: its MapJob
+ * fed from the mux's calls (methods, so a map of one task makes no closures), ended once its last
+ * result came or it failed.
  */
 class WholeRun<R> {
   #open = true;
@@ -238,13 +255,16 @@ class WholeRun<R> {
 
   constructor(
     private readonly job: MapJob<R>,
-    private readonly host: { done(run: WholeRun<unknown>): void; stop(jobId: string): void },
+    private readonly input: PreparedMap,
+    private readonly host: WholeRunHost,
   ) {}
 
-  started(r: { jobId: string; total: number }): void {
+  started(r: { jobId: string; total: number; sent: number }): void {
     this.#jobId = r.jobId;
     this.job.started(r.jobId, r.total);
-    if (r.total === 0) this.#end();
+    if (r.total === 0) return this.#end();
+    // A submission shared with other maps carries what fits in its message; the rest follows.
+    if (r.sent < this.input.first.length) this.host.rest(r.jobId, this.input, r.sent).catch((err: unknown) => this.abort(err));
   }
 
   onBatch(b: ResultBatch): void {

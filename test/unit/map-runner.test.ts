@@ -49,4 +49,50 @@ describe('MapRunner', () => {
     expect(await Promise.all(jobs)).toEqual([[0, 10, 20], [0], [0, 10]]);
     runner.close(new (await import('../../contract/errors.js')).FlotillaError('CLOSED', 'done'));
   });
+
+  it('appends the arguments a shared submission could not carry: a map sized for one message still gets all its results', async () => {
+    // A controller whose submission takes half of each job's first arguments, as a submission
+    // shared with other maps may; the rest must come by append.
+    let deliver: (parts: FeedPart[]) => void = () => {};
+    const got = new Map<string, number>();
+    const totals = new Map<string, number>();
+    let n = 0;
+    const feed = (jobId: string, from: number, count: number) => {
+      const have = (got.get(jobId) ?? 0) + count;
+      got.set(jobId, have);
+      const total = totals.get(jobId)!;
+      setImmediate(() => deliver([{ jobId, seq: have, total, pool: 'p', results: Array.from({ length: count }, (_, i) => ({ index: from + i, ok: true as const, value: encodeValue((from + i) * 10) })) }]));
+    };
+    const hot: HotPath = {
+      submit: () => Promise.reject(new Error('not used')),
+      append: async ({ jobId, offset, args }) => {
+        feed(jobId, offset, args.length);
+        return { sent: args.length };
+      },
+      watch: () => () => {},
+      mux: {
+        submit: async (_stream, jobs) =>
+          jobs.map((j) => {
+            const jobId = `j${n++}`;
+            const total = j.total ?? j.args.length;
+            const sent = Math.ceil(j.args.length / 2);
+            totals.set(jobId, total);
+            feed(jobId, 0, sent);
+            return { jobId, total, sent };
+          }),
+        follow: async () => [],
+        open: (_stream, on) => {
+          deliver = on.data;
+          on.started();
+          return () => {};
+        },
+      },
+    };
+    const runner = new MapRunner(hot, async () => {});
+    const job = new MapJob<number>(async () => {});
+    void runner.run(job, prepareMap([0, 1, 2, 3, 4], (x: number) => x, {}), undefined);
+    expect(await job).toEqual([0, 10, 20, 30, 40]);
+    expect(got.get('j0')).toBe(5);
+    runner.close(new (await import('../../contract/errors.js')).FlotillaError('CLOSED', 'done'));
+  });
 });
