@@ -9,7 +9,7 @@ import { badInput, FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { specArtifacts } from '../contract/fnspec.js';
 import { Job } from './job.js';
-import type { JobStatus } from './job.js';
+import type { JobStatus, JobWatcher } from './job.js';
 import type { Lane, LaneInfo } from './lane.js';
 import type { LogLine, LogRing } from './log-ring.js';
 import type { Pool, PoolStatus } from './pool.js';
@@ -63,6 +63,8 @@ export class Core implements ControlPlane {
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
+  /** Retires each job this controller submitted once it finished (one object for all of them). */
+  private readonly retirer: JobWatcher = { published: () => {}, finished: (j) => this.retire(j) };
   private readonly finishedJobs: { id: string; at: number }[] = [];
 
   constructor(private readonly parts: CoreParts) {
@@ -102,7 +104,7 @@ export class Core implements ControlPlane {
         this.retire(job);
         continue;
       }
-      job.signals.on('finished', (j) => this.retire(j));
+      job.notify(this.retirer);
       scheduler.submit(job);
       // A job whose submitter was cut off by the crash will get no more arguments.
       if (!job.sealed) this.abandonSubmission(job.id, 'the controller restarted before this job was fully submitted');
@@ -136,7 +138,7 @@ export class Core implements ControlPlane {
     try {
       job.persist();
       job.append(0, input.args);
-      job.signals.on('finished', (j) => this.retire(j));
+      job.notify(this.retirer);
       scheduler.submit(job, flow);
     } catch (err) {
       scheduler.withdraw(job);

@@ -10,6 +10,7 @@ import { packEncoded } from '../contract/messages.js';
 import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job } from './job.js';
+import type { JobWatcher } from './job.js';
 import { settleLostRuns } from './lost-runs.js';
 import { JobQueue } from './job-queue.js';
 import { FnEstimates } from './fn-estimates.js';
@@ -123,13 +124,18 @@ export class Scheduler {
   private track(job: Job, flow?: string): void {
     this.jobs.set(job.id, job);
     this.activity.submitted(job, flow);
-    job.signals.on('published', (j) => this.activity.progressed(j));
-    job.signals.on('finished', (j) => {
+    job.notify(this.#jobWatcher);
+  }
+
+  /** Every tracked job's progress and end: one object for all of them. */
+  readonly #jobWatcher: JobWatcher = {
+    published: (j) => this.activity.progressed(j),
+    finished: (j) => {
       this.pinned.delete(j);
       this.activity.jobFinished(j);
       this.signals.emit('changed', undefined);
-    });
-  }
+    },
+  };
 
   /**
    * Takes back a job whose submit failed after it was handed over: it leaves the queues, and any

@@ -70,8 +70,8 @@ export class MemoryResultLog implements ResultLog {
   private readonly results: TaskResult[] = [];
   private readonly waiters = new LogWaiters();
 
-  /** `committed` runs after each result becomes readable, before readers are woken. */
-  constructor(private readonly committed: () => void) {}
+  /** `owner.committed` runs after each result becomes readable, before readers are woken. */
+  constructor(private readonly owner: { committed(): void }) {}
 
   get length(): number {
     return this.results.length;
@@ -83,7 +83,7 @@ export class MemoryResultLog implements ResultLog {
 
   append(result: TaskResult): void {
     this.results.push(result);
-    this.committed();
+    this.owner.committed();
     this.waiters.wake();
   }
 

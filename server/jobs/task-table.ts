@@ -26,8 +26,8 @@ export class TaskTable {
   state: Uint8Array;
   /** Dispatches so far, per task. */
   attempts: Uint16Array;
-  /** Agents that died while running the task. */
-  private crashes: Uint8Array;
+  /** Agents that died while running the task; made at the first crash. */
+  private crashes: Uint8Array | undefined;
   /** Tasks whose arguments have arrived (the first `appended`): only those can be taken. */
   appended = 0;
   done = 0;
@@ -42,7 +42,6 @@ export class TaskTable {
   constructor(readonly total: number, private readonly createdAt: number) {
     this.state = new Uint8Array(total);
     this.attempts = new Uint16Array(total);
-    this.crashes = new Uint8Array(total);
   }
 
   /** Every argument has arrived. */
@@ -78,10 +77,10 @@ export class TaskTable {
 
   /**
    * The next task to dispatch, or -1; skips tasks finished meanwhile. With `rerun`, only a task
-   * sent back (by a lost agent, or for retryIf). `ready` runs first (to fetch its argument): if
+   * sent back (by a lost agent, or for retryIf). `ready.hold` runs first (to fetch its argument): if
    * it throws, the task stays queued and uncharged.
    */
-  take(rerun: boolean, ready?: (index: number) => void): number {
+  take(rerun: boolean, ready?: { hold(index: number): void }): number {
     for (;;) {
       let i: number | undefined;
       if (rerun) {
@@ -92,7 +91,7 @@ export class TaskTable {
         i = this.nextFresh++;
       }
       if (this.state[i] !== QUEUED) continue;
-      ready?.(i);
+      ready?.hold(i);
       this.state[i] = RUNNING;
       this.attempts[i]!++;
       this.running++;
@@ -114,7 +113,8 @@ export class TaskTable {
 
   /** Counts a crash of an agent running task `index`; returns the count. */
   crashed(index: number): number {
-    return this.crashes[index] === 255 ? 255 : ++this.crashes[index]!;
+    const crashes = (this.crashes ??= new Uint8Array(this.total));
+    return crashes[index] === 255 ? 255 : ++crashes[index]!;
   }
 
   /** Marks a task finished; false when it already was (or is out of range, or the table released). */
@@ -157,7 +157,7 @@ export class TaskTable {
   release(): void {
     this.state = EMPTY8;
     this.attempts = EMPTY16;
-    this.crashes = EMPTY8;
+    this.crashes = undefined;
     this.retryQueue = [];
   }
 }

@@ -51,7 +51,7 @@ describe('task table', () => {
   it('leaves a task queued and uncharged when its argument cannot be readied', () => {
     const t = new TaskTable(1, 0);
     t.extend(1);
-    expect(() => t.take(false, () => { throw new Error('no chunk'); })).toThrow('no chunk');
+    expect(() => t.take(false, { hold: () => { throw new Error('no chunk'); } })).toThrow('no chunk');
     expect({ state: t.state[0], attempts: t.attempts[0], running: t.running }).toEqual({ state: QUEUED, attempts: 0, running: 0 });
   });
 
