@@ -21,7 +21,7 @@ const SPARSE_UP_TO = 64;
  */
 class LogHistogram {
   private counts: Uint32Array | undefined;
-  private sparse: number[] | undefined = [];
+  private sparse: number[] | undefined;
   n = 0;
   max = 0;
 
@@ -33,7 +33,8 @@ class LogHistogram {
 
   add(v: number): void {
     const i = v < 1 ? 0 : Math.min(this.buckets - 1, 1 + Math.floor(Math.log2(v) * PER_OCTAVE));
-    if (this.sparse && this.sparse.length < SPARSE_UP_TO) this.sparse.push(i);
+    if (this.n === 0) this.sparse = [i];
+    else if (this.sparse && this.sparse.length < SPARSE_UP_TO) this.sparse.push(i);
     else {
       if (!this.counts) {
         this.counts = new Uint32Array(this.buckets);
@@ -50,6 +51,7 @@ class LogHistogram {
   quantile(q: number): number {
     const rank = Math.max(1, Math.ceil(q * this.n));
     const at = (i: number) => (i === 0 ? Math.min(this.max, 0.5) : Math.min(this.max, 2 ** ((i - 0.5) / PER_OCTAVE)));
+    if (this.n === 0) return this.max;
     if (this.sparse) {
       const sorted = [...this.sparse].sort((a, b) => a - b);
       return sorted.length ? at(sorted[Math.min(rank, sorted.length) - 1]!) : this.max;
@@ -93,9 +95,10 @@ export class UsageSummary {
     }
     if (this.slow.length < SLOWEST || us > this.slow[this.slow.length - 1]!.durationMs * 1000) {
       const entry: SlowTask = { index, durationMs: us / 1000, agentId, host };
-      let at = this.slow.findIndex((s) => s.durationMs * 1000 < us);
-      if (at < 0) at = this.slow.length;
-      this.slow.splice(at, 0, entry);
+      let at = 0;
+      while (at < this.slow.length && this.slow[at]!.durationMs * 1000 >= us) at++;
+      if (at === this.slow.length) this.slow.push(entry);
+      else this.slow.splice(at, 0, entry);
       if (this.slow.length > SLOWEST) this.slow.pop();
     }
   }

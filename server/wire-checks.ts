@@ -57,9 +57,7 @@ function tooDeep(p: WireEncoded): boolean {
  * Returns undefined for a value nested too deep to forward: that part is dropped.
  */
 export function checkPart(item: unknown, attachments: number): WirePart | undefined {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
-  };
+  const bad = badPart;
   if (!Array.isArray(item) || item.length !== 2) bad('not a 2-tuple');
   const [run, payload] = item as unknown[];
   if (!Number.isSafeInteger(run)) bad('bad run');
@@ -81,9 +79,7 @@ function checkEncoded(payload: unknown, attachments: number, bad: (why: string) 
  * its known fields, and a context it cannot carry is replaced by a note (boundedErrorInfo).
  */
 export function checkResult(item: unknown, attachments: number): WireResult {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
-  };
+  const bad = badResult;
   if (!Array.isArray(item) || (item.length !== 4 && item.length !== 6)) bad('not a 4- or 6-tuple');
   const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = item as unknown[];
   if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || !isMeasure(durationUs)) bad('bad run, flag or duration');
@@ -98,6 +94,15 @@ export function checkResult(item: unknown, attachments: number): WireResult {
   }
   if (typeof p.message !== 'string') bad('error without a message');
   return [run as number, 0, boundedErrorInfo(p), durationUs as number, cpuUs as number, rssKb as number];
+}
+
+// Module functions, not closures: these checks run once per result.
+function badPart(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
+}
+
+function badResult(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
 }
 
 /** A duration or an amount an agent reports: a finite number, -1 meaning not measured. */

@@ -36,8 +36,8 @@ export class TaskTable {
   private nextFresh = 0;
   private retryQueue: number[] = [];
   /** Where each chunk of arguments starts, and when it arrived: when its tasks were queued. */
-  private readonly chunkFrom: number[] = [];
-  private readonly chunkAt: number[] = [];
+  private chunkFrom: number[] | undefined;
+  private chunkAt: number[] | undefined;
 
   constructor(readonly total: number, private readonly createdAt: number) {
     this.state = new Uint8Array(total);
@@ -56,17 +56,23 @@ export class TaskTable {
 
   /** The arguments of the next `count` tasks arrived (at `at`): they may be taken. */
   extend(count: number, at = Date.now()): void {
-    this.chunkFrom.push(this.appended);
-    this.chunkAt.push(at);
+    // Most jobs arrive in one chunk: lists of one, grown only for more.
+    if (!this.chunkFrom || !this.chunkAt) {
+      this.chunkFrom = [this.appended];
+      this.chunkAt = [at];
+    } else {
+      this.chunkFrom.push(this.appended);
+      this.chunkAt.push(at);
+    }
     this.appended += count;
   }
 
   /** When task `index` was queued: when its arguments arrived. */
   queuedAt(index: number): number {
     const from = this.chunkFrom;
+    if (!from || !this.chunkAt || index < from[0]!) return this.createdAt;
     let lo = 0;
     let hi = from.length - 1;
-    if (hi < 0 || index < from[0]!) return this.createdAt;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (from[mid]! <= index) lo = mid;
