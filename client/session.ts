@@ -84,7 +84,7 @@ export class Session {
    */
   map<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): MapJob<Awaited<R>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    return this.mapFrom(captureCallSite(), a, b, opts);
+    return this.mapFrom(captureCallSite(Session.prototype.map), a, b, opts);
   }
 
   /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
@@ -198,7 +198,7 @@ export class Session {
   submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
   async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal' | 'progress'> = {}): Promise<string> {
     let input: PreparedMap;
-    const site = captureCallSite();
+    const site = captureCallSite(Session.prototype.submit);
     try {
       if ((opts as MapOptions).progress !== undefined) throw new FlotillaError('BAD_INPUT', 'submit() returns once the job is sent and shows no progress; watch it with attach(jobId, { progress: true })');
       if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
