@@ -42,6 +42,8 @@ export class Session {
   readonly functions: Functions;
   /** @internal The embedded controller, when this session runs one. */
   readonly controller: Controller | undefined;
+  /** What a job's `cancel()` calls: one function for all of them. */
+  readonly #cancelJob = (jobId: string): Promise<void> => this.cancel(jobId).then(() => undefined);
 
   /** @internal use `connect()` */
   constructor(
@@ -89,7 +91,7 @@ export class Session {
 
   /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
   mapFrom(site: CallSite, a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined), site);
+    const job = new MapJob<unknown>(this.#cancelJob, site);
     job.showProgress(progressSink(opts?.progress));
     let input;
     try {
@@ -224,7 +226,7 @@ export class Session {
    * like the one `map()` returns, replaying results from the first.
    */
   attach<R = unknown>(jobId: string, opts: AttachOptions = {}): MapJob<R> {
-    const job = new MapJob<R>((id) => this.cancel(id).then(() => undefined));
+    const job = new MapJob<R>(this.#cancelJob);
     try {
       if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `attach options must be an object, got ${opts === null ? 'null' : typeof opts}`);
       checkKnownKeys(opts, ['progress'], 'attach option');

@@ -123,7 +123,8 @@ export class Core implements ControlPlane {
     const { scheduler, store } = this.parts;
     const total = input.total ?? input.args.length;
     if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
-    const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
+    const needs = input.fn && (input.fn.artifacts || input.fn.module || input.fn.setup) ? specArtifacts(input.fn) : undefined;
+    const lacking = needs ? this.artifacts.missing(needs) : [];
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
     checkArgs(input.args, 0);
