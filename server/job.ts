@@ -27,6 +27,13 @@ export { QUEUED, RUNNING, DONE } from './jobs/task-table.js';
 
 export type { JobSpec, JobStatus, PartialListener, RunMeta, TaskResult } from './jobs/types.js';
 
+/** A usage summary of one result. */
+function summarize(r: Pick<TaskResult, 'index' | 'u' | 'agentId' | 'host'>): UsageSummary {
+  const s = new UsageSummary();
+  s.add(r.index, r.u!, r.agentId, r.host);
+  return s;
+}
+
 /** Told of a job's progress and end; one object serves every job (a scheduler's, a controller's). */
 export interface JobWatcher {
   /** The job's results log grew. */
@@ -61,6 +68,8 @@ export class Job {
   private readonly args: ArgumentSource;
   private partialListeners: Set<PartialListener> | undefined;
   private usage: UsageSummary | undefined;
+  /** The first result's usage, kept as it came until a second one makes a summary worth its memory. */
+  private firstUsage: Pick<TaskResult, 'index' | 'u' | 'agentId' | 'host'> | undefined;
   /** The log's length when `published` was last emitted. */
   private shown = 0;
 
@@ -94,7 +103,8 @@ export class Job {
 
   /** Tells `w` of this job's progress and end, as `signals` does, with no listener made per job. */
   notify(w: JobWatcher): void {
-    (this.#watchers ??= []).push(w);
+    if (this.#watchers) this.#watchers.push(w);
+    else this.#watchers = [w];
   }
 
   /** Marks the job cancelled, in the store at once: a restart must not run it again. */
@@ -219,10 +229,22 @@ export class Job {
     const i = result.index;
     if (!this.tasks.finish(i, result.ok)) return false;
     this.args.drop(i);
-    if (result.u) (this.usage ??= new UsageSummary()).add(i, result.u, result.agentId, result.host);
+    if (result.u) this.noteUsage(result);
     if (this.tasks.done === this.total) this.completedAt = Date.now();
     this.log.append(result);
     return true;
+  }
+
+  private noteUsage(r: TaskResult): void {
+    if (!this.usage && !this.firstUsage) {
+      this.firstUsage = { index: r.index, u: r.u, agentId: r.agentId, host: r.host }; // not the value: a job of one task makes no summary unless asked
+      return;
+    }
+    if (!this.usage) {
+      this.usage = summarize(this.firstUsage!);
+      this.firstUsage = undefined;
+    }
+    this.usage.add(r.index, r.u!, r.agentId, r.host);
   }
 
   /**
@@ -320,7 +342,7 @@ export class Job {
       queued: this.queued,
       createdAt: this.createdAt,
       finishedAt: this.finishedAt,
-      usage: this.usage?.summary(),
+      usage: (this.usage ?? (this.firstUsage && summarize(this.firstUsage)))?.summary(),
     };
   }
 }
