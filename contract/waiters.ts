@@ -13,12 +13,14 @@ export class Waiters {
 
   /** Calls `fn` at the next `wake`, once. */
   add(fn: () => void): void {
-    this.#waiting.push(fn);
+    // Most wait alone: a list of one, not a push's room for seventeen.
+    if (this.#waiting.length === 0) this.#waiting = [fn];
+    else this.#waiting.push(fn);
   }
 
   /** Resolves at the next `wake`. */
   wait(): Promise<void> {
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve) => this.add(resolve));
   }
 
   /** Wakes everyone waiting now; those who wait again from here wait for the next wake. */

@@ -59,7 +59,7 @@ export class Job {
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
   /** Parties told of every job's progress and end (the scheduler, the controller): shared objects, none made per job. */
-  #watchers: JobWatcher[] | undefined;
+  #watchers: JobWatcher | JobWatcher[] | undefined;
   /** Made when someone first listens. */
   #signals: Emitter<{ published: Job; finished: Job }> | undefined;
 
@@ -103,8 +103,9 @@ export class Job {
 
   /** Tells `w` of this job's progress and end, as `signals` does, with no listener made per job. */
   notify(w: JobWatcher): void {
-    if (this.#watchers) this.#watchers.push(w);
-    else this.#watchers = [w];
+    // One or two watchers (the usual scheduler and controller) take no growable list.
+    const ws = this.#watchers;
+    this.#watchers = ws === undefined ? w : Array.isArray(ws) ? [...ws, w] : [ws, w];
   }
 
   /** Marks the job cancelled, in the store at once: a restart must not run it again. */
@@ -259,7 +260,9 @@ export class Job {
   committed(): void {
     if (this.log.length > this.shown) {
       this.shown = this.log.length;
-      if (this.#watchers) for (const w of this.#watchers) w.published(this);
+      const ws = this.#watchers;
+      if (Array.isArray(ws)) for (const w of ws) w.published(this);
+      else ws?.published(this);
       this.#signals?.emit('published', this);
     }
     if (this.completedAt === undefined || this.finished || this.log.length !== this.total) return;
@@ -267,7 +270,9 @@ export class Job {
     this.tasks.release();
     this.args.discard();
     this.log.end();
-    if (this.#watchers) for (const w of this.#watchers) w.finished(this);
+    const ws = this.#watchers;
+    if (Array.isArray(ws)) for (const w of ws) w.finished(this);
+    else ws?.finished(this);
     this.#signals?.emit('finished', this);
   }
 
