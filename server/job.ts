@@ -18,7 +18,7 @@ import type { ArgumentSource } from './jobs/arguments.js';
 import { MemoryResultLog, readFrom, subscribe } from './jobs/result-log.js';
 import type { LogBatch, ReadOptions, ResultLog } from './jobs/result-log.js';
 import { RUNNING, TaskTable } from './jobs/task-table.js';
-import type { RestRange } from './jobs/task-table.js';
+import type { PerTask, RestRange } from './jobs/task-table.js';
 import { UsageSummary } from './task-usage.js';
 import { Emitter } from './emitter.js';
 import type { JobSpec, JobStatus, PartialListener, TaskResult } from './jobs/types.js';
@@ -170,12 +170,12 @@ export class Job {
   }
 
   /** QUEUED, RUNNING or DONE per task (empty once the job finished). */
-  get state(): Uint8Array {
+  get state(): PerTask {
     return this.tasks.state;
   }
 
   /** Dispatches so far, per task. */
-  get attempts(): Uint16Array {
+  get attempts(): PerTask {
     return this.tasks.attempts;
   }
 

@@ -11,6 +11,16 @@ export const DONE = 2;
 const EMPTY8 = new Uint8Array(0);
 const EMPTY16 = new Uint16Array(0);
 
+/** A number per task: a typed array, or for a few tasks a plain list (smaller than a typed array with its buffer). */
+export type PerTask = { [index: number]: number; readonly length: number; [Symbol.iterator](): Iterator<number> };
+
+/** Jobs of at most this many tasks (single-task maps, by the thousand) keep their per-task numbers in plain lists. */
+const SMALL = 8;
+
+function perTask(total: number, Typed: Uint8ArrayConstructor | Uint16ArrayConstructor): PerTask {
+  return total <= SMALL ? new Array<number>(total).fill(0) : new Typed(total);
+}
+
 /** Which unfinished tasks `failRest` fails. */
 export interface RestRange {
   /** First task (default 0). */
@@ -23,9 +33,9 @@ export interface RestRange {
 
 export class TaskTable {
   /** QUEUED, RUNNING or DONE per task; empty once released. */
-  state: Uint8Array;
+  state: PerTask;
   /** Dispatches so far, per task. */
-  attempts: Uint16Array;
+  attempts: PerTask;
   /** Agents that died while running the task; made at the first crash. */
   private crashes: Uint8Array | undefined;
   /** Tasks whose arguments have arrived (the first `appended`): only those can be taken. */
@@ -40,8 +50,8 @@ export class TaskTable {
   private chunkAt: number[] | undefined;
 
   constructor(readonly total: number, private readonly createdAt: number) {
-    this.state = new Uint8Array(total);
-    this.attempts = new Uint16Array(total);
+    this.state = perTask(total, Uint8Array);
+    this.attempts = perTask(total, Uint16Array);
   }
 
   /** Every argument has arrived. */
