@@ -44,7 +44,8 @@ export class TaskTable {
   failed = 0;
   running = 0;
   private nextFresh = 0;
-  private retryQueue: number[] = [];
+  /** Made at the first task sent back. */
+  private retryQueue: number[] | undefined;
   /** Where each chunk of arguments starts, and when it arrived: when its tasks were queued. */
   private chunkFrom: number[] | undefined;
   private chunkAt: number[] | undefined;
@@ -100,7 +101,7 @@ export class TaskTable {
     for (;;) {
       let i: number | undefined;
       if (rerun) {
-        i = this.retryQueue.pop();
+        i = this.retryQueue?.pop();
         if (i === undefined) return -1;
       } else {
         if (this.nextFresh >= this.appended) return -1;
@@ -124,7 +125,7 @@ export class TaskTable {
     this.state[index] = QUEUED;
     this.running--;
     if (opts.uncharged) this.attempts[index]!--;
-    this.retryQueue.push(index);
+    (this.retryQueue ??= []).push(index);
   }
 
   /** Counts a crash of an agent running task `index`; returns the count. */
@@ -174,6 +175,6 @@ export class TaskTable {
     this.state = EMPTY8;
     this.attempts = EMPTY16;
     this.crashes = undefined;
-    this.retryQueue = [];
+    this.retryQueue = undefined;
   }
 }
