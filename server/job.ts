@@ -19,20 +19,13 @@ import { MemoryResultLog, readFrom, subscribe } from './jobs/result-log.js';
 import type { LogBatch, ReadOptions, ResultLog } from './jobs/result-log.js';
 import { RUNNING, TaskTable } from './jobs/task-table.js';
 import type { PerTask, RestRange } from './jobs/task-table.js';
-import { UsageSummary } from './task-usage.js';
+import { UsageTally } from './task-usage.js';
 import { Emitter } from './emitter.js';
 import type { JobSpec, JobStatus, PartialListener, TaskResult } from './jobs/types.js';
 
 export { QUEUED, RUNNING, DONE } from './jobs/task-table.js';
 
 export type { JobSpec, JobStatus, PartialListener, RunMeta, TaskResult } from './jobs/types.js';
-
-/** A usage summary of one result. */
-function summarize(r: Pick<TaskResult, 'index' | 'u' | 'agentId' | 'host'>): UsageSummary {
-  const s = new UsageSummary();
-  s.add(r.index, r.u!, r.agentId, r.host);
-  return s;
-}
 
 /** Told of a job's progress and end; one object serves every job (a scheduler's, a controller's). */
 export interface JobWatcher {
@@ -67,9 +60,7 @@ export class Job {
   readonly log: ResultLog;
   private readonly args: ArgumentSource;
   private partialListeners: Set<PartialListener> | undefined;
-  private usage: UsageSummary | undefined;
-  /** The first result's usage, kept as it came until a second one makes a summary worth its memory. */
-  private firstUsage: Pick<TaskResult, 'index' | 'u' | 'agentId' | 'host'> | undefined;
+  private usage: UsageTally | undefined;
   /** The log's length when `published` was last emitted. */
   private shown = 0;
 
@@ -230,22 +221,10 @@ export class Job {
     const i = result.index;
     if (!this.tasks.finish(i, result.ok)) return false;
     this.args.drop(i);
-    if (result.u) this.noteUsage(result);
+    if (result.u) (this.usage ??= new UsageTally()).add(i, result.u, result.agentId, result.host);
     if (this.tasks.done === this.total) this.completedAt = Date.now();
     this.log.append(result);
     return true;
-  }
-
-  private noteUsage(r: TaskResult): void {
-    if (!this.usage && !this.firstUsage) {
-      this.firstUsage = { index: r.index, u: r.u, agentId: r.agentId, host: r.host }; // not the value: a job of one task makes no summary unless asked
-      return;
-    }
-    if (!this.usage) {
-      this.usage = summarize(this.firstUsage!);
-      this.firstUsage = undefined;
-    }
-    this.usage.add(r.index, r.u!, r.agentId, r.host);
   }
 
   /**
@@ -347,7 +326,7 @@ export class Job {
       queued: this.queued,
       createdAt: this.createdAt,
       finishedAt: this.finishedAt,
-      usage: (this.usage ?? (this.firstUsage && summarize(this.firstUsage)))?.summary(),
+      usage: this.usage?.summary(),
     };
   }
 }

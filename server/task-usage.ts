@@ -118,3 +118,37 @@ export class UsageSummary {
     };
   }
 }
+
+/**
+ * A job's usage as its results come: the first one's kept as it came, the summary (histograms,
+ * slowest list: a few hundred bytes) made once a second comes or someone asks. Single-task maps
+ * come by the thousand.
+ */
+export class UsageTally {
+  #summary: UsageSummary | undefined;
+  #first: { index: number; u: TaskUsage; agentId?: string; host?: string } | undefined;
+
+  /** Counts one task that ran. */
+  add(index: number, u: TaskUsage, agentId?: string, host?: string): void {
+    if (!this.#summary && !this.#first) {
+      this.#first = { index, u, agentId, host };
+      return;
+    }
+    this.#built().add(index, u, agentId, host);
+  }
+
+  /** The summary so far; undefined before any task ran. */
+  summary(): JobUsage | undefined {
+    return this.#summary || this.#first ? this.#built().summary() : undefined;
+  }
+
+  #built(): UsageSummary {
+    if (!this.#summary) {
+      this.#summary = new UsageSummary();
+      const f = this.#first;
+      this.#first = undefined;
+      if (f) this.#summary.add(f.index, f.u, f.agentId, f.host);
+    }
+    return this.#summary;
+  }
+}
