@@ -14,8 +14,7 @@ import type { Encoded } from '../../contract/codec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import type { TaskResult } from '../jobs/types.js';
 import { readChunk, writeChunk } from './chunk.js';
-import { readStoredResults, storedResults } from './result-rows.js';
-import type { StoredResult } from './result-rows.js';
+import { readStoredResults, storedIndices, storedResults } from './result-rows.js';
 import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
@@ -210,12 +209,7 @@ export class JobStore {
 
   /** Every recorded result's task index and whether it succeeded, in log order (to rebuild a job's state on restart). */
   *recordedIndices(jobId: string): Generator<[index: number, ok: boolean]> {
-    for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) {
-      const buf = row.body;
-      // Only the JSON part is needed: the index is each item's first element.
-      const items = JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as StoredResult[];
-      for (const it of items) yield [it[0], it[1] === 1];
-    }
+    for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) yield* storedIndices(row.body);
   }
 
   jobs(): JobRow[] {
