@@ -5,6 +5,17 @@
  * rather than its JSON digits and punctuation.
  */
 
+/**
+ * The first word of a packed row. A row written before rows were packed (./chunk.ts) starts with
+ * its JSON's length, which is below SQLite's limit on a blob (1e9 bytes): the two never meet.
+ */
+export const PACKED_MAGIC = 0xffffffff;
+
+/** Whether a stored row is packed (else it is an older JSON chunk). */
+export function isPacked(body: Uint8Array): boolean {
+  return body.length >= 5 && body[0] === 0xff && body[1] === 0xff && body[2] === 0xff && body[3] === 0xff;
+}
+
 /** A growable buffer written front to back. */
 export class ByteWriter {
   buf: Uint8Array;
@@ -96,3 +107,53 @@ export class ByteReader {
     return v;
   }
 }
+
+/** A packed row's binary parts from `start` (their count, lengths, bytes), copied out so the row's buffer can be freed. */
+export function binaryParts(body: Uint8Array, start: number): Uint8Array[] {
+  const t = new ByteReader(body, start, body.length);
+  const n = t.uint();
+  if (n > body.length) throw new Error('damaged stored chunk: more binary parts than bytes');
+  const lens: number[] = [];
+  for (let i = 0; i < n; i++) lens.push(t.uint());
+  let at = t.at;
+  const bins: Uint8Array[] = [];
+  for (const len of lens) {
+    if (at + len > body.length) throw new Error('damaged stored chunk: binary part past the end');
+    bins.push(Uint8Array.prototype.slice.call(body, at, at + len));
+    at += len;
+  }
+  return bins;
+}
+
+/** Writes `bins` as binaryParts reads them: count, lengths, then the bytes. */
+export function writeBinaryParts(w: ByteWriter, bins: readonly Uint8Array[]): void {
+  w.uint(bins.length);
+  let total = 0;
+  for (const b of bins) {
+    w.uint(b.byteLength);
+    total += b.byteLength;
+  }
+  w.room(total);
+  for (const b of bins) {
+    w.buf.set(b, w.at);
+    w.at += b.byteLength;
+  }
+}
+
+/** A packed row, [magic][head][fields][JSON length][JSON][tail], written once into a buffer of its size. */
+export function assemble(head: ByteWriter, fields: Uint8Array, text: string, tail: ByteWriter): Buffer {
+  const jsonBytes = Buffer.byteLength(text);
+  const len = new ByteWriter(8);
+  len.uint(jsonBytes);
+  const out = Buffer.allocUnsafe(4 + head.at + fields.length + len.at + jsonBytes + tail.at);
+  out.writeUInt32LE(PACKED_MAGIC, 0);
+  let at = 4;
+  for (const part of [head.bytes(), fields, len.bytes()]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  at += out.write(text, at, jsonBytes, 'utf8');
+  out.set(tail.bytes(), at);
+  return out;
+}
+

@@ -13,7 +13,9 @@ import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../contract/codec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import type { TaskResult } from '../jobs/types.js';
-import { readChunk, writeChunk } from './chunk.js';
+import { readChunk } from './chunk.js';
+import { isPacked } from './bytes.js';
+import { packArgs, unpackArgs } from './packed-args.js';
 import { readStoredResults, storedIndices, storedResults } from './result-rows.js';
 import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
@@ -128,7 +130,7 @@ export class JobStore {
   /** Stores arguments [first, first + args.length) as one chunk. */
   appendArgs(jobId: string, first: number, args: readonly Encoded[]): void {
     if (args.length === 0) return;
-    const body = writeChunk(args, (e, pack) => pack(e));
+    const body = packArgs(args);
     this.db.transaction(() => {
       this.st.appendArgs.run(jobId, first, args.length, body);
       this.st.setAppended.run(first + args.length, jobId);
@@ -139,7 +141,7 @@ export class JobStore {
   argsChunk(jobId: string, index: number): { first: number; args: Encoded[] } {
     const row = this.st.argsAt.get(jobId, index) as { first: number; body: Buffer } | undefined;
     if (!row) throw new Error(`job ${jobId}: no stored argument for task ${index}`);
-    return { first: row.first, args: readChunk(row.body, (w, unpack) => unpack(w)) };
+    return { first: row.first, args: isPacked(row.body) ? unpackArgs(row.body) : readChunk(row.body, (w, unpack) => unpack(w)) };
   }
 
   /** Marks a job cancelled now, ahead of the results its cancel records. */

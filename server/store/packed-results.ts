@@ -7,19 +7,16 @@
  *   [u32 0xFFFFFFFF][u8 format 1][count][f64 base time][fields length][fields]
  *   [JSON length][JSON: [names, payload...]][binary part count][each part's length][the parts]
  *
- * (bracketed numbers without a type are unsigned varints, ./bytes.ts). An older row (./chunk.ts)
- * starts with its JSON's length, which is below SQLite's limit on a blob (1e9 bytes), so a first
- * word of 0xFFFFFFFF tells the two apart. A payload is, in result order: an ok result's `j` (then
- * its `m`, if it has one), a failed result's error unless it shares an earlier result's.
+ * (bracketed numbers without a type are unsigned varints, ./bytes.ts; the first word tells it
+ * from an older row). A payload is, in result order: an ok result's `j` (then its `m`, if it has
+ * one), a failed result's error unless it shares an earlier result's.
  */
 import type { Encoded } from '../../contract/codec.js';
 import type { ErrorInfo } from '../../contract/errors.js';
 import type { TaskResult } from '../jobs/types.js';
 import type { TaskUsage } from '../task-usage.js';
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter, assemble, binaryParts, writeBinaryParts } from './bytes.js';
 
-/** The first word of a packed row. */
-export const PACKED_MAGIC = 0xffffffff;
 const FORMAT = 1;
 
 const OK = 1, ATTEMPT = 2, AGENT = 4, HOST = 8, USAGE_INT = 16, USAGE_F64 = 32;
@@ -92,36 +89,9 @@ export function packResults(results: readonly TaskResult[]): Buffer {
   head.uint(results.length);
   head.f64(base);
   head.uint(fields.length);
-  const jsonBytes = Buffer.byteLength(text);
-  const tail = new ByteWriter(8 + bins.length * 4);
-  tail.uint(bins.length);
-  let binBytes = 0;
-  for (const b of bins) {
-    tail.uint(b.byteLength);
-    binBytes += b.byteLength;
-  }
-  const lenWriter = new ByteWriter(8);
-  lenWriter.uint(jsonBytes);
-  const out = Buffer.allocUnsafe(4 + head.at + fields.length + lenWriter.at + jsonBytes + tail.at + binBytes);
-  out.writeUInt32LE(PACKED_MAGIC, 0);
-  let at = 4;
-  for (const part of [head.bytes(), fields, lenWriter.bytes()]) {
-    out.set(part, at);
-    at += part.length;
-  }
-  at += out.write(text, at, jsonBytes, 'utf8');
-  out.set(tail.bytes(), at);
-  at += tail.at;
-  for (const b of bins) {
-    out.set(b, at);
-    at += b.byteLength;
-  }
-  return out;
-}
-
-/** Whether a stored row is packed (else it is an older JSON chunk). */
-export function isPacked(body: Uint8Array): boolean {
-  return body.length >= 5 && body[0] === 0xff && body[1] === 0xff && body[2] === 0xff && body[3] === 0xff;
+  const tail = new ByteWriter(16);
+  writeBinaryParts(tail, bins);
+  return assemble(head, fields, text, tail);
 }
 
 const damaged = (why: string): never => {
@@ -211,20 +181,4 @@ export function unpackResults(body: Uint8Array): TaskResult[] {
     out[pos] = r;
   }
   return out;
-}
-
-/** The binary parts after the JSON, copied out so the row's buffer can be freed. */
-function binaryParts(body: Uint8Array, start: number): Uint8Array[] {
-  const t = new ByteReader(body, start, body.length);
-  const n = t.uint();
-  const lens: number[] = [];
-  for (let i = 0; i < n; i++) lens.push(t.uint());
-  let at = t.at;
-  const bins: Uint8Array[] = [];
-  for (const len of lens) {
-    if (at + len > body.length) damaged('binary part past the end');
-    bins.push(Uint8Array.prototype.slice.call(body, at, at + len));
-    at += len;
-  }
-  return bins;
 }

@@ -8,7 +8,8 @@ import type { ErrorInfo } from '../../contract/errors.js';
 import type { TaskResult } from '../jobs/types.js';
 import type { TaskUsage } from '../task-usage.js';
 import { readChunk } from './chunk.js';
-import { isPacked, packResults, packedIndices, unpackResults } from './packed-results.js';
+import { isPacked } from './bytes.js';
+import { packResults, packedIndices, unpackResults } from './packed-results.js';
 
 /**
  * A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows
