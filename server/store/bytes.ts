@@ -119,7 +119,7 @@ export function binaryParts(body: Uint8Array, start: number): Uint8Array[] {
   const bins: Uint8Array[] = [];
   for (const len of lens) {
     if (at + len > body.length) throw new Error('damaged stored chunk: binary part past the end');
-    bins.push(Uint8Array.prototype.slice.call(body, at, at + len));
+    bins.push(new Uint8Array(body.subarray(at, at + len))); // a copy, and a plain Uint8Array as it was recorded
     at += len;
   }
   return bins;
