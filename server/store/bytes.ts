@@ -40,13 +40,14 @@ export class ByteWriter {
 
   /** A non-negative safe integer. */
   uint(v: number): void {
-    this.room(8);
+    if (this.at + 8 > this.buf.length) this.room(8);
     const b = this.buf;
-    while (v >= 0x80) {
-      b[this.at++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    b[this.at++] = v;
+    let at = this.at;
+    // Above 31 bits, arithmetic: bit operations work on 32-bit integers.
+    for (; v >= 0x80000000; v = Math.floor(v / 0x80)) b[at++] = (v % 0x80) | 0x80;
+    for (; v >= 0x80; v >>>= 7) b[at++] = (v & 0x7f) | 0x80;
+    b[at++] = v;
+    this.at = at;
   }
 
   /** A safe integer of either sign (zigzag: 0, -1, 1, -2... as 0, 1, 2, 3...). */

@@ -60,7 +60,8 @@ export class StoredResultLog implements ResultLog, Flushing {
     this.appended++;
     if (!result.ok) this.failures++;
     if (this.appended === this.total) this.completedAt = Date.now();
-    this.store.markDirty(this);
+    // The first result since the last drain marks the log; a flush that leaves some re-marks it.
+    if (this.pending.length === 1) this.store.markDirty(this);
   }
 
   read(from: number, max: number): TaskResult[] {
