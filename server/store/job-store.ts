@@ -182,9 +182,11 @@ export class JobStore {
           this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
         }
         if (job.hasPending) continue;
-        // The cancelled flag is not among them: a cancel is written at once (markCancelled).
+        // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
+        // its rows): written once, not with every commit, which would write the jobs table's page
+        // into the log each time. The cancelled flag is not among them: a cancel is written at once.
         const { done, failed, finishedAt } = job.progress();
-        this.st.progress.run(done, failed, finishedAt ?? null, job.jobId);
+        if (finishedAt !== undefined) this.st.progress.run(done, failed, finishedAt, job.jobId);
       }
     })();
     for (const job of jobs) {
