@@ -178,7 +178,7 @@ export class JobStore {
         const p = job.drainPending(RESULTS_PER_FLUSH);
         // Rows of bounded size: one string per row stays far below V8's limit on string length.
         for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
-          const part = p.results.slice(at, at + RESULTS_PER_ROW);
+          const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
           this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
         }
         if (job.hasPending) continue;
