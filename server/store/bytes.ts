@@ -42,6 +42,10 @@ export class ByteWriter {
   uint(v: number): void {
     if (this.at + 8 > this.buf.length) this.room(8);
     const b = this.buf;
+    if (v < 0x80) {
+      b[this.at++] = v;
+      return;
+    }
     let at = this.at;
     // Above 31 bits, arithmetic: bit operations work on 32-bit integers.
     for (; v >= 0x80000000; v = Math.floor(v / 0x80)) b[at++] = (v % 0x80) | 0x80;
