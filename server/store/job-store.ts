@@ -69,6 +69,8 @@ export class JobStore {
   private readonly db: Db;
   private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
   private readonly dirty = new Set<Flushing>();
+  /** writePending in one transaction; made once, as better-sqlite3 builds a wrapper per transaction() call. */
+  private readonly commit: (jobs: Flushing[]) => void;
   private flushScheduled = false;
   private closed = false;
   readonly path: string;
@@ -116,6 +118,7 @@ export class JobStore {
       cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
       setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
+    this.commit = this.db.transaction((jobs: Flushing[]) => this.writePending(jobs));
   }
 
   /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
@@ -173,25 +176,28 @@ export class JobStore {
     if (this.dirty.size === 0 || this.closed) return;
     const jobs = [...this.dirty];
     this.dirty.clear();
-    this.db.transaction(() => {
-      for (const job of jobs) {
-        const p = job.drainPending(RESULTS_PER_FLUSH);
-        // Rows of bounded size: one string per row stays far below V8's limit on string length.
-        for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
-          const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
-          this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
-        }
-        if (job.hasPending) continue;
-        // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
-        // its rows): written once, not with every commit, which would write the jobs table's page
-        // into the log each time. The cancelled flag is not among them: a cancel is written at once.
-        const { done, failed, finishedAt } = job.progress();
-        if (finishedAt !== undefined) this.st.progress.run(done, failed, finishedAt, job.jobId);
-      }
-    })();
+    this.commit(jobs);
     for (const job of jobs) {
       job.publish();
       if (job.hasPending) this.markDirty(job);
+    }
+  }
+
+  /** Writes each job's pending results (inside `commit`'s transaction). */
+  private writePending(jobs: Flushing[]): void {
+    for (const job of jobs) {
+      const p = job.drainPending(RESULTS_PER_FLUSH);
+      // Rows of bounded size: one string per row stays far below V8's limit on string length.
+      for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
+        const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
+        this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
+      }
+      if (job.hasPending) continue;
+      // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
+      // its rows): written once, not with every commit, which would write the jobs table's page
+      // into the log each time. The cancelled flag is not among them: a cancel is written at once.
+      const { done, failed, finishedAt } = job.progress();
+      if (finishedAt !== undefined) this.st.progress.run(done, failed, finishedAt, job.jobId);
     }
   }
 
