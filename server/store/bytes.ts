@@ -1,8 +1,8 @@
 /**
- * Variable-length integers in a byte buffer, for the packed rows of the durable store
- * (./packed-results.ts): unsigned LEB128, and zigzag for integers that may be negative. A value
- * takes one byte below 128, so an index, an attempt or a name's number costs a byte or two
- * rather than its JSON digits and punctuation.
+ * What the packed rows of the durable store (./packed-results.ts, ./packed-args.ts) are made of:
+ * variable-length integers (unsigned LEB128, and zigzag for integers that may be negative; a value
+ * below 128 takes one byte, so an index, an attempt or a name's number costs a byte or two rather
+ * than its JSON digits and punctuation), the row's frame and its binary parts.
  */
 
 /**
