@@ -217,7 +217,8 @@ const durable: { on: ThroughputResult; off: ThroughputResult } | undefined = awa
     'durable',
     (on) =>
       withSession('durable-off', async (off) => {
-        for (const fl of [on, off]) await measureThroughput(fl, 10_000, 1);
+        // As many tasks before the measured maps as the throughput phase runs before its 100k maps.
+        for (const fl of [on, off]) await measureThroughput(fl, 20_000, 2);
         const runs: Record<'on' | 'off', ThroughputResult[]> = { on: [], off: [] };
         for (let r = 0; r < reps; r++) {
           for (const mode of r % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
