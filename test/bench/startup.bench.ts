@@ -3,23 +3,41 @@
  * process start to exit, each beside baselines measured in the same run (a bare `node -e 0`,
  * and the local agents' own start). Runs the built library (dist/) in fresh processes.
  *
- *   npm run bench:startup [-- --reps 7]
+ *   npm run bench:startup [-- --reps 7] [-- --against DIR]
+ *
+ * --against DIR measures another build too (DIR: a copy of its dist/), interleaved with this one
+ * in the same run, against the same `node -e 0`, so two builds compare under the same load.
  *
  * Targets: import <= 150 ms; the trivial script <= 2 x `node -e 0` + the agents' own start.
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from './stats.js';
 import { banner, machineEnv, positive, writeResults } from './results.js';
 import { fmt } from './report.js';
 
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '7' } } });
+const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '7' }, against: { type: 'string' } } });
 const reps = positive('reps', args.reps);
-banner('startup', 'built library (dist/)');
+banner('startup', args.against ? `built library (dist/) and ${args.against}` : 'built library (dist/)');
 
 const here = (f: string) => fileURLToPath(new URL(`./startup/${f}`, import.meta.url));
+const SCRIPTS = ['import-time.mjs', 'agent-start.mjs', 'trivial-map.mjs'] as const;
+type Script = (typeof SCRIPTS)[number];
+
+/**
+ * The scripts of one build: this one's as they are; another's copied to a temporary folder with
+ * their import of dist/ pointing to it (a static import still, as in a user's script).
+ */
+function scriptsOf(dist: string | undefined, tmp: string): (f: Script) => string {
+  if (!dist) return here;
+  const url = pathToFileURL(join(resolve(dist), 'client/index.js')).href;
+  for (const f of SCRIPTS) writeFileSync(join(tmp, f), readFileSync(here(f), 'utf8').replaceAll('../../../dist/client/index.js', url));
+  return (f) => join(tmp, f);
+}
 
 /** Wall time of a fresh `node ...args` run, in ms, and its last stdout line parsed as JSON. */
 function run(args: string[]): { wallMs: number; out: Record<string, number> } {
@@ -30,29 +48,49 @@ function run(args: string[]): { wallMs: number; out: Record<string, number> } {
   return { wallMs, out: last.startsWith('{') ? (JSON.parse(last) as Record<string, number>) : {} };
 }
 
-const bare: number[] = [], importIn: number[] = [], importWall: number[] = [], script: number[] = [], agents: number[] = [];
+interface Samples { importIn: number[]; importWall: number[]; agents: number[]; script: number[] }
+const tmp = mkdtempSync(join(tmpdir(), 'flotilla-startup-bench-'));
+const builds = [{ name: 'this build', at: scriptsOf(undefined, tmp) }, ...(args.against ? [{ name: args.against, at: scriptsOf(args.against, tmp) }] : [])];
+const samples: Samples[] = builds.map(() => ({ importIn: [], importWall: [], agents: [], script: [] }));
+const bare: number[] = [];
 // clusterMap starts one agent per core: the agents' start is measured with as many.
 const cores = availableParallelism();
 run(['-e', '0']); // warm the file cache
-for (let i = 0; i < reps; i++) {
-  bare.push(run(['-e', '0']).wallMs);
-  const imp = run([here('import-time.mjs')]);
-  importIn.push(imp.out.importMs!);
-  importWall.push(imp.wallMs);
-  agents.push(run([here('agent-start.mjs'), String(cores)]).out.agentStartMs!);
-  script.push(run([here('trivial-map.mjs')]).wallMs);
+try {
+  for (let i = 0; i < reps; i++) {
+    bare.push(run(['-e', '0']).wallMs);
+    // Builds interleaved, their order alternating, so a change of load falls on both alike.
+    const order = i % 2 === 0 ? builds.map((_, k) => k) : builds.map((_, k) => k).reverse();
+    for (const k of order) {
+      const { at } = builds[k]!;
+      const s = samples[k]!;
+      const imp = run([at('import-time.mjs')]);
+      s.importIn.push(imp.out.importMs!);
+      s.importWall.push(imp.wallMs);
+      s.agents.push(run([at('agent-start.mjs'), String(cores)]).out.agentStartMs!);
+      s.script.push(run([at('trivial-map.mjs')]).wallMs);
+    }
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
 }
 
-const m = { bareNodeMs: median(bare), importMs: median(importIn), importProcessMs: median(importWall), agentStartMs: median(agents), trivialScriptMs: median(script) };
-const scriptTarget = 2 * m.bareNodeMs + m.agentStartMs;
-const rows: [string, string, string, string][] = [
-  ['import of the library (in process)', fmt(m.importMs, 'ms'), '<= 150 ms', m.importMs <= 150 ? 'PASS' : 'MISS'],
-  ['process that only imports it', fmt(m.importProcessMs, 'ms'), `baseline node -e 0: ${fmt(m.bareNodeMs, 'ms')}`, '-'],
-  [`local agents' own start (${cores})`, fmt(m.agentStartMs, 'ms'), 'baseline', '-'],
-  ['trivial clusterMap script, start to exit', fmt(m.trivialScriptMs, 'ms'), `<= 2 x node -e 0 + agents' start = ${fmt(scriptTarget, 'ms')}`, m.trivialScriptMs <= scriptTarget ? 'PASS' : 'MISS'],
-];
-const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['figure', 'median', 'target / baseline (same run)', 'result'][i]!.length));
-const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
-console.log(`\n${line(['figure', 'median', 'target / baseline (same run)', 'result'])}\n${rows.map(line).join('\n')}`);
-console.log(`(${reps} runs each, medians)`);
-writeResults('startup-latest.json', { env: machineEnv(), reps, medians: m, scriptTargetMs: scriptTarget });
+const bareNodeMs = median(bare);
+const results = builds.map(({ name }, k) => {
+  const s = samples[k]!;
+  const m = { bareNodeMs, importMs: median(s.importIn), importProcessMs: median(s.importWall), agentStartMs: median(s.agents), trivialScriptMs: median(s.script) };
+  return { name, medians: m, scriptTargetMs: 2 * bareNodeMs + m.agentStartMs };
+});
+for (const { name, medians: m, scriptTargetMs } of results) {
+  const rows: [string, string, string, string][] = [
+    ['import of the library (in process)', fmt(m.importMs, 'ms'), '<= 150 ms', m.importMs <= 150 ? 'PASS' : 'MISS'],
+    ['process that only imports it', fmt(m.importProcessMs, 'ms'), `baseline node -e 0: ${fmt(m.bareNodeMs, 'ms')}`, '-'],
+    [`local agents' own start (${cores})`, fmt(m.agentStartMs, 'ms'), 'baseline', '-'],
+    ['trivial clusterMap script, start to exit', fmt(m.trivialScriptMs, 'ms'), `<= 2 x node -e 0 + agents' start = ${fmt(scriptTargetMs, 'ms')}`, `${m.trivialScriptMs <= scriptTargetMs ? 'PASS' : 'MISS'} (${(m.trivialScriptMs / scriptTargetMs).toFixed(2)}x)`],
+  ];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['figure', 'median', 'target / baseline (same run)', 'result'][i]!.length));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
+  console.log(`\n${name}\n${line(['figure', 'median', 'target / baseline (same run)', 'result'])}\n${rows.map(line).join('\n')}`);
+}
+console.log(`(${reps} runs each, medians${builds.length > 1 ? ', builds interleaved' : ''})`);
+writeResults('startup-latest.json', { env: machineEnv(), reps, medians: results[0]!.medians, scriptTargetMs: results[0]!.scriptTargetMs, ...(results[1] ? { against: results[1] } : {}) });
