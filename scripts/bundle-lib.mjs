@@ -58,9 +58,17 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// zod by part (v4/core, v4/mini, v4/classic...): the library's import is to load its core and
+// zod/mini, not the whole of it (client/connect-options.ts, contract/option-schemas.ts).
+const folderOf = (i) => {
+  if (!i.startsWith('node_modules/')) return i.split('/')[0];
+  const p = i.split('/');
+  if (p[1] === 'zod' && p[2] === 'v4') return p.slice(0, 4).join('/');
+  return `node_modules/${p[1]?.startsWith('@') ? p.slice(1, 3).join('/') : p[1]}`;
+};
 const inputs = {};
 for (const [file, out] of Object.entries(result.metafile.outputs)) {
-  const dirs = new Set(Object.keys(out.inputs).map((i) => (i.startsWith('node_modules/') ? `node_modules/${i.split('/')[1]?.startsWith('@') ? i.split('/').slice(1, 3).join('/') : i.split('/')[1]}` : i.split('/')[0])));
+  const dirs = new Set(Object.keys(out.inputs).map(folderOf));
   inputs[file] = [...dirs].sort();
 }
 writeFileSync(`${root}/dist/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);
