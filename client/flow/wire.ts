@@ -4,8 +4,8 @@
  * its globals, values and rows can be sent, command placeholders name columns or outputs of
  * needed stages. Problems are collected, not thrown one by one.
  */
+import { createRequire } from 'node:module';
 // zod's core only: the library's import loads no more of zod (contract/option-schemas.ts).
-import { toJSONSchema } from 'zod/mini';
 import { $ZodType } from 'zod/v4/core';
 import { encodeValue } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
@@ -41,10 +41,21 @@ const COMMAND_KEYS = ['exitCode', 'durationMs', 'stdout', 'stderr'];
 export function outputSchema(stage: string, schema: unknown): Record<string, unknown> {
   if (!(schema instanceof $ZodType)) throw new FlotillaError('BAD_INPUT', `stage "${stage}": output must be a zod schema such as z.object({ score: z.number() }), got ${typeof schema}`);
   try {
-    return toJSONSchema(schema) as Record<string, unknown>;
+    return toJSONSchema(schema);
   } catch (err) {
     throw new FlotillaError('BAD_INPUT', `stage "${stage}": its output schema cannot be checked on the agent (${(err as Error).message}); use JSON-representable types`);
   }
+}
+
+/**
+ * A zod schema as JSON Schema: by the schema's own method (zod's full API has one), else (a
+ * zod/mini schema) by zod's converter, which is loaded only then, not with the library.
+ */
+function toJSONSchema(schema: $ZodType): Record<string, unknown> {
+  const own = (schema as { toJSONSchema?: unknown }).toJSONSchema;
+  if (typeof own === 'function') return own.call(schema) as Record<string, unknown>;
+  const core = createRequire(import.meta.url)('zod/v4/core') as typeof import('zod/v4/core');
+  return core.toJSONSchema(schema) as Record<string, unknown>;
 }
 
 /** `{col}` and `{stage.key}` placeholders of a command. */

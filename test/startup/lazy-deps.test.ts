@@ -19,6 +19,7 @@ interface Loaded {
   server: string[];
   fullZod: string[];
   native: string[];
+  said?: string;
 }
 
 function probe(what: string, ...args: string[]): Promise<Loaded> {
@@ -55,8 +56,10 @@ describe('what importing flotilla loads', () => {
     expect((await probe('embedded')).server).not.toEqual([]);
   });
 
-  it('import of the library loads zod/mini, not the full zod', async () => {
-    expect((await probe('import')).fullZod).toEqual([]);
+  it('import of the library loads zod/mini, not the full zod, and its messages are in English', async () => {
+    const seen = await probe('import');
+    expect(seen.fullZod).toEqual([]);
+    expect(seen.said).toBe('distribute options: within: Invalid option: expected one of "inline"|"threads"|"process"');
   });
 
   it('the check sees the full zod once the controller needs it (control)', async () => {
