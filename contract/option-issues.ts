@@ -59,8 +59,10 @@ export function describeOptionIssues(err: $ZodError, input: unknown, what: strin
 }
 
 /** Checks `input` against a schema; BAD_INPUT naming every bad option otherwise. Returns the input. */
-export function checkOptions<T>(schema: { safeParse(input: unknown): { success: true } | { success: false; error: $ZodError } }, input: T, what: string, base?: string): T {
-  const r = schema.safeParse(input);
+export function checkOptions<T>(schema: { safeParse(input: unknown, ctx?: { jitless?: boolean }): { success: true } | { success: false; error: $ZodError } }, input: T, what: string, base?: string): T {
+  // Options are checked once: compiling a fast path for each object schema on its first parse
+  // (zod's JIT) would cost more than the check (~10 ms for connect()'s pools and controller).
+  const r = schema.safeParse(input, { jitless: true });
   if (!r.success) throw new FlotillaError('BAD_INPUT', describeOptionIssues(r.error, input, what, base));
   return input;
 }
