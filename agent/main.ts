@@ -9,7 +9,7 @@
  * Without --credentials-file the first line of stdin holds the credentials; stdin then stays
  * open as a lifeline: when it closes (launcher or SSH session gone) the agent exits.
  */
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseCredentials, readCredentialsFile, readCredentialsLine } from './credentials.js';
@@ -17,6 +17,8 @@ import { Supervisor } from './supervisor.js';
 import type { LaneData } from './lane-state.js';
 import { FLOW_WORKER_FLAG } from './flow/wire.js';
 import type { FlowWorkerData } from './flow/wire.js';
+import { EarlyLane, isEarlyLane } from './early-lane.js';
+import type { LaneStart } from './early-lane.js';
 
 const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date().toISOString()}] ${line}\n`);
 
@@ -38,9 +40,13 @@ async function main(): Promise<void> {
     return runRelay(values.relay, values.to, log);
   }
   const file = values['credentials-file'];
+  const entry = fileURLToPath(import.meta.url);
+  // Credentials that may take a while (the launcher writes them once its controller is set up):
+  // the first lane's thread starts meanwhile. Without them, the exit below takes it along.
+  const early = file ? undefined : new EarlyLane(entry, log);
   const line = file ? readCredentialsFile(file) : await readCredentialsLine(process.stdin);
   const credentials = parseCredentials(line);
-  const sup = new Supervisor({ credentials, credentialsLine: line, entry: fileURLToPath(import.meta.url), watchParent: values['watch-parent'] ?? false, log });
+  const sup = new Supervisor({ credentials, credentialsLine: line, entry, watchParent: values['watch-parent'] ?? false, early, log });
   if (!file && !values.detached) {
     process.stdin.on('end', () => void sup.shutdown('stdin closed (launcher gone)', 0));
     process.stdin.on('error', () => void sup.shutdown('stdin failed (launcher gone)', 0));
@@ -51,6 +57,11 @@ async function main(): Promise<void> {
   }
   for (const sig of values.detached ? (['SIGTERM', 'SIGINT'] as const) : (['SIGTERM', 'SIGINT', 'SIGHUP'] as const)) process.on(sig, () => void sup.shutdown(`received ${sig}`, 0));
   sup.start();
+}
+
+function laneFailed(err: unknown): never {
+  log(`lane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
 }
 
 const flowWorkerFailed = (err: unknown): never => {
@@ -69,11 +80,17 @@ if (isMainThread && process.argv.includes(FLOW_WORKER_FLAG)) {
 } else if ((workerData as Partial<FlowWorkerData> | null)?.flowWorker === true) {
   // A worker thread of a `within: 'threads'` flow unit.
   import('./flow/worker.js').then(({ serveThread }) => serveThread()).catch(flowWorkerFailed);
+} else if (isEarlyLane(workerData)) {
+  // A lane thread started before the credentials came: its code loads now, it runs once told
+  // which lane it is (early-lane.ts).
+  const lane = import('./lane.js');
+  lane.catch(() => {}); // reported when it is run
+  parentPort!.once('message', ({ data, env }: LaneStart) => {
+    Object.assign(process.env, env);
+    lane.then(({ runLane }) => runLane(data)).catch(laneFailed);
+  });
 } else {
   // Loaded only in lane threads: the supervisor never pays for ws, superjson and the runner.
   // (esbuild keeps this lazy inside the single bundle file.)
-  import('./lane.js').then(({ runLane }) => runLane(workerData as LaneData)).catch((err) => {
-    log(`lane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  });
+  import('./lane.js').then(({ runLane }) => runLane(workerData as LaneData)).catch(laneFailed);
 }

@@ -9,6 +9,7 @@ import type { AgentCredentials } from './protocol/identity.js';
 import { createLaneStatus, laneRow, S } from './lane-state.js';
 import type { LaneData, LaneEvent } from './lane-state.js';
 import type { ToController } from '../contract/messages.js';
+import type { EarlyLane } from './early-lane.js';
 
 /** A task stuck in synchronous code this long past its deadline gets its lane replaced. */
 const STUCK_GRACE_MS = 500;
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   entry: string;
   /** Exit when this process is re-parented (the launcher died). */
   watchParent: boolean;
+  /** A lane thread started while the credentials were awaited: it becomes lane 0. */
+  early?: EarlyLane;
   log(line: string): void;
 }
 
@@ -66,6 +69,7 @@ export class Supervisor {
   private readonly dying: ({ origin: string; error: string } | undefined)[];
   private sendControl: ((msg: ToController) => void) | undefined;
   private readonly reports: ToController[] = [];
+  private early: EarlyLane | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     const cpus = jobCpus() ?? availableParallelism();
@@ -77,6 +81,7 @@ export class Supervisor {
     this.workers = new Array(this.slots).fill(undefined);
     this.tails = new Array<string>(this.slots).fill('');
     this.dying = new Array(this.slots).fill(undefined);
+    this.early = opts.early;
   }
 
   start(): void {
@@ -125,7 +130,10 @@ export class Supervisor {
     const data: LaneData = { lane, status: this.status, credentials: this.opts.credentialsLine };
     // Its own copy of the environment: tasks and the processes they spawn see the slot's cores.
     // Its stderr passes through here, so the last lines a task wrote can go with its failure.
-    const w = new Worker(this.opts.entry, { workerData: data, env: this.env, stderr: true });
+    // The thread started ahead, if it is still there, for the first lane; a new one otherwise.
+    const early = this.early;
+    this.early = undefined;
+    const w = early?.take({ data, env: this.env }) ?? new Worker(this.opts.entry, { workerData: data, env: this.env, stderr: true });
     this.workers[lane] = w;
     this.tails[lane] = '';
     this.dying[lane] = undefined;
