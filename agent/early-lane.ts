@@ -27,6 +27,8 @@ export function isEarlyLane(data: unknown): data is EarlyLaneData {
 }
 
 export class EarlyLane {
+  /** The thread's id: the lane it becomes reports it to the controller. */
+  readonly threadId: number;
   private worker: Worker | undefined;
   private readonly forward = (chunk: Buffer) => process.stderr.write(chunk);
   private readonly onError: (err: Error) => void;
@@ -35,6 +37,7 @@ export class EarlyLane {
   constructor(entry: string, log: (line: string) => void) {
     const w = new Worker(entry, { workerData: { earlyLane: true } satisfies EarlyLaneData, stderr: true });
     this.worker = w;
+    this.threadId = w.threadId;
     this.onError = (err) => log(`lane thread started ahead failed: ${err.stack ?? err.message}`);
     w.stderr.on('data', this.forward);
     w.on('error', this.onError);
