@@ -33,12 +33,17 @@ export class Emitter<E extends object> {
   emit<K extends keyof E>(type: K, value: E[K]): void {
     const set = this.#listeners.get(type);
     if (!set || set.size === 0) return;
-    for (const listener of [...set]) {
-      try {
-        (listener as (value: E[K]) => void)(value);
-      } catch (err) {
-        process.emitWarning(`a listener of "${String(type)}" threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      }
+    // One listener (every job's own signals) needs no copy of the set.
+    if (set.size === 1) return void this.#call(type, set.values().next().value!, value);
+    // A copy, so a listener added meanwhile waits for the next event.
+    for (const listener of [...set]) this.#call(type, listener, value);
+  }
+
+  #call<K extends keyof E>(type: K, listener: (value: never) => void, value: E[K]): void {
+    try {
+      (listener as (value: E[K]) => void)(value);
+    } catch (err) {
+      process.emitWarning(`a listener of "${String(type)}" threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     }
   }
 }

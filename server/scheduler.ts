@@ -113,22 +113,27 @@ export class Scheduler {
   private dispatchSoon(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
-    queueMicrotask(() => {
-      this.dispatchQueued = false;
-      this.dispatch();
-    });
+    queueMicrotask(this.dispatchQueuedNow);
   }
+
+  // Made once, not per submit or per job: a closure each would cost every single-task map.
+  private readonly dispatchQueuedNow = (): void => {
+    this.dispatchQueued = false;
+    this.dispatch();
+  };
+  private readonly onPublished = (j: Job): void => this.activity.progressed(j);
+  private readonly onFinished = (j: Job): void => {
+    this.pinned.delete(j);
+    this.activity.jobFinished(j);
+    this.signals.emit('changed', undefined);
+  };
 
   /** Lists a job and reports its progress and its end. */
   private track(job: Job, flow?: string): void {
     this.jobs.set(job.id, job);
     this.activity.submitted(job, flow);
-    job.signals.on('published', (j) => this.activity.progressed(j));
-    job.signals.on('finished', (j) => {
-      this.pinned.delete(j);
-      this.activity.jobFinished(j);
-      this.signals.emit('changed', undefined);
-    });
+    job.signals.on('published', this.onPublished);
+    job.signals.on('finished', this.onFinished);
   }
 
   /**

@@ -57,9 +57,7 @@ function tooDeep(p: WireEncoded): boolean {
  * Returns undefined for a value nested too deep to forward: that part is dropped.
  */
 export function checkPart(item: unknown, attachments: number): WirePart | undefined {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
-  };
+  const bad = badPart;
   if (!Array.isArray(item) || item.length !== 2) bad('not a 2-tuple');
   const [run, payload] = item as unknown[];
   if (!Number.isSafeInteger(run)) bad('bad run');
@@ -67,12 +65,27 @@ export function checkPart(item: unknown, attachments: number): WirePart | undefi
   return tooDeep(payload as WireEncoded) ? undefined : (item as WirePart);
 }
 
+// Module-level, not a closure per call: results are checked by the hundred thousand a second.
+function badPart(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
+}
+function badResult(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
+}
+
+/** Whether `b` lists attachment indices below `attachments`. */
+function attachmentsIn(b: unknown, attachments: number): boolean {
+  if (!Array.isArray(b)) return false;
+  for (const i of b) if (!(Number.isInteger(i) && i >= 0 && i < attachments)) return false;
+  return true;
+}
+
 /** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
 function checkEncoded(payload: unknown, attachments: number, bad: (why: string) => never): void {
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
   if (!('j' in p)) bad('value without j');
-  if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
+  if (p.b !== undefined && !attachmentsIn(p.b, attachments)) bad('binary parts out of range');
 }
 
 /**
@@ -81,9 +94,7 @@ function checkEncoded(payload: unknown, attachments: number, bad: (why: string) 
  * its known fields, and a context it cannot carry is replaced by a note (boundedErrorInfo).
  */
 export function checkResult(item: unknown, attachments: number): WireResult {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
-  };
+  const bad = badResult;
   if (!Array.isArray(item) || (item.length !== 4 && item.length !== 6)) bad('not a 4- or 6-tuple');
   const [run, ok, payload, durationUs, cpuUs = -1, rssKb = -1] = item as unknown[];
   if (!Number.isSafeInteger(run) || (ok !== 0 && ok !== 1) || !isMeasure(durationUs)) bad('bad run, flag or duration');

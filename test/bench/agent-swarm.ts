@@ -13,8 +13,9 @@
  *
  *   npm run bench:swarm [-- --agents 10000 --procs 4 --tasks 200000 --reps 2 --idle 10 --profile DIR]
  *
- * --profile DIR writes CPU profiles (`--cpu-prof`) of the controller and of each generator, and
- * one of the controller's idle window alone (controller-idle.cpuprofile).
+ * --profile DIR writes CPU profiles (`--cpu-prof`) of the controller and of each generator, one
+ * of the controller's idle window alone (controller-idle.cpuprofile) and one of each map
+ * (controller-map-N.cpuprofile; profiling adds to the CPU per task these runs print).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -142,8 +143,10 @@ try {
   for (let r = 0; r < reps; r++) {
     ctl.send({ t: 'measure' });
     const m0 = await next<Measured>(ctl, 'measured');
+    if (args.profile) (ctl.send({ t: 'profile' }), await next(ctl, 'profiling'));
     ctl.send({ t: 'map', tasks });
     const { seconds } = await next<{ seconds: number }>(ctl, 'mapped');
+    if (args.profile) (ctl.send({ t: 'profile', file: `${args.profile}/controller-map-${r + 1}.cpuprofile` }), await next(ctl, 'profiling'));
     ctl.send({ t: 'measure' });
     const m1 = await next<Measured>(ctl, 'measured');
     rates.push(tasks / seconds);
