@@ -8,31 +8,31 @@
  * the 96-bit counter nonce never repeats under one key, which is what GCM needs.
  *
  * A frame of one tiny task is sealed and opened on every round trip, so neither side allocates
- * more than it must: the key is imported once, the nonce lives in one buffer per direction, and
- * a sealed frame is built in one allocation (with room in front for the caller's header).
+ * more than it must: the nonce is written into one scratch buffer (OpenSSL copies it when the
+ * cipher is made), and a sealed frame is built in one allocation (with room in front for the
+ * caller's header). A connection holds nothing more than its keys and counters: a controller
+ * holds ten thousand of them.
  */
-import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { FlotillaError } from '../../contract/errors.js';
 
 export const CIPHER = 'aes-256-gcm';
 /** Bytes a sealed frame adds to its plaintext (the authentication tag). */
 export const TAG = 16;
 
-/** Writes `counter` into the 12-byte nonce: 2^48 frames a direction before wrap; connections never get there. */
-function setNonce(n: Buffer, counter: number): Buffer {
-  n.writeUIntBE(counter, 6, 6);
-  return n;
+/** The nonce of the cipher being made; read (copied) by createCipheriv before anything else runs. */
+const scratch = Buffer.alloc(12);
+
+/** The 12-byte nonce of frame `counter`: 2^48 frames a direction before wrap; connections never get there. */
+function nonce(counter: number): Buffer {
+  scratch.writeUIntBE(counter, 6, 6);
+  return scratch;
 }
 
 /** Seals outgoing frames with one key and a counter. */
 export class Sealer {
   private counter = 0;
-  private readonly key: KeyObject;
-  private readonly nonce = Buffer.alloc(12);
-  constructor(key: Buffer) {
-    this.key = createSecretKey(key);
-  }
+  constructor(private readonly key: Buffer) {}
 
   /** The sealed frame: ciphertext, then tag. */
   seal(plain: Uint8Array): Buffer {
@@ -44,7 +44,7 @@ export class Sealer {
    * header), so the frame is copied once on its way to the socket.
    */
   sealAfter(plain: Uint8Array, head: number): Buffer {
-    const c = createCipheriv(CIPHER, this.key, setNonce(this.nonce, this.counter++), { authTagLength: TAG });
+    const c = createCipheriv(CIPHER, this.key, nonce(this.counter++), { authTagLength: TAG });
     const body = c.update(plain);
     c.final();
     const out = Buffer.allocUnsafe(head + body.length + TAG);
@@ -57,15 +57,11 @@ export class Sealer {
 /** Opens incoming frames in order; throws CHANNEL on any tampering, replay or reordering. */
 export class Opener {
   private counter = 0;
-  private readonly key: KeyObject;
-  private readonly nonce = Buffer.alloc(12);
-  constructor(key: Buffer) {
-    this.key = createSecretKey(key);
-  }
+  constructor(private readonly key: Buffer) {}
 
   open(frame: Uint8Array): Buffer {
     if (frame.length < TAG) throw new FlotillaError('CHANNEL', 'frame shorter than its authentication tag');
-    const d = createDecipheriv(CIPHER, this.key, setNonce(this.nonce, this.counter), { authTagLength: TAG });
+    const d = createDecipheriv(CIPHER, this.key, nonce(this.counter), { authTagLength: TAG });
     d.setAuthTag(frame.subarray(frame.length - TAG));
     const body = d.update(frame.subarray(0, frame.length - TAG));
     try {
