@@ -13,9 +13,10 @@ import { privateDatabase } from '../private-files.js';
 import type { Encoded } from '../../contract/codec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import type { TaskResult } from '../jobs/types.js';
-import { readChunk, writeChunk } from './chunk.js';
-import { readStoredResults, storedResults } from './result-rows.js';
-import type { StoredResult } from './result-rows.js';
+import { readChunk } from './chunk.js';
+import { isPacked } from './bytes.js';
+import { packArgs, unpackArgs } from './packed-args.js';
+import { readStoredResults, storedIndices, storedResults } from './result-rows.js';
 import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
@@ -68,6 +69,8 @@ export class JobStore {
   private readonly db: Db;
   private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
   private readonly dirty = new Set<Flushing>();
+  /** writePending in one transaction; made once, as better-sqlite3 builds a wrapper per transaction() call. */
+  private readonly commit: (jobs: Flushing[]) => void;
   private flushScheduled = false;
   private closed = false;
   readonly path: string;
@@ -115,6 +118,7 @@ export class JobStore {
       cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
       setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
+    this.commit = this.db.transaction((jobs: Flushing[]) => this.writePending(jobs));
   }
 
   /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
@@ -129,7 +133,7 @@ export class JobStore {
   /** Stores arguments [first, first + args.length) as one chunk. */
   appendArgs(jobId: string, first: number, args: readonly Encoded[]): void {
     if (args.length === 0) return;
-    const body = writeChunk(args, (e, pack) => pack(e));
+    const body = packArgs(args);
     this.db.transaction(() => {
       this.st.appendArgs.run(jobId, first, args.length, body);
       this.st.setAppended.run(first + args.length, jobId);
@@ -140,7 +144,7 @@ export class JobStore {
   argsChunk(jobId: string, index: number): { first: number; args: Encoded[] } {
     const row = this.st.argsAt.get(jobId, index) as { first: number; body: Buffer } | undefined;
     if (!row) throw new Error(`job ${jobId}: no stored argument for task ${index}`);
-    return { first: row.first, args: readChunk(row.body, (w, unpack) => unpack(w)) };
+    return { first: row.first, args: isPacked(row.body) ? unpackArgs(row.body) : readChunk(row.body, (w, unpack) => unpack(w)) };
   }
 
   /** Marks a job cancelled now, ahead of the results its cancel records. */
@@ -172,23 +176,28 @@ export class JobStore {
     if (this.dirty.size === 0 || this.closed) return;
     const jobs = [...this.dirty];
     this.dirty.clear();
-    this.db.transaction(() => {
-      for (const job of jobs) {
-        const p = job.drainPending(RESULTS_PER_FLUSH);
-        // Rows of bounded size: one string per row stays far below V8's limit on string length.
-        for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
-          const part = p.results.slice(at, at + RESULTS_PER_ROW);
-          this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
-        }
-        if (job.hasPending) continue;
-        // The cancelled flag is not among them: a cancel is written at once (markCancelled).
-        const { done, failed, finishedAt } = job.progress();
-        this.st.progress.run(done, failed, finishedAt ?? null, job.jobId);
-      }
-    })();
+    this.commit(jobs);
     for (const job of jobs) {
       job.publish();
       if (job.hasPending) this.markDirty(job);
+    }
+  }
+
+  /** Writes each job's pending results (inside `commit`'s transaction). */
+  private writePending(jobs: Flushing[]): void {
+    for (const job of jobs) {
+      const p = job.drainPending(RESULTS_PER_FLUSH);
+      // Rows of bounded size: one string per row stays far below V8's limit on string length.
+      for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
+        const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
+        this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
+      }
+      if (job.hasPending) continue;
+      // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
+      // its rows): written once, not with every commit, which would write the jobs table's page
+      // into the log each time. The cancelled flag is not among them: a cancel is written at once.
+      const { done, failed, finishedAt } = job.progress();
+      if (finishedAt !== undefined) this.st.progress.run(done, failed, finishedAt, job.jobId);
     }
   }
 
@@ -210,12 +219,7 @@ export class JobStore {
 
   /** Every recorded result's task index and whether it succeeded, in log order (to rebuild a job's state on restart). */
   *recordedIndices(jobId: string): Generator<[index: number, ok: boolean]> {
-    for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) {
-      const buf = row.body;
-      // Only the JSON part is needed: the index is each item's first element.
-      const items = JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as StoredResult[];
-      for (const it of items) yield [it[0], it[1] === 1];
-    }
+    for (const row of this.st.allResults.iterate(jobId) as Iterable<{ body: Buffer }>) yield* storedIndices(row.body);
   }
 
   jobs(): JobRow[] {

@@ -1,12 +1,15 @@
 /**
- * How a row of the results table holds its results: one chunk (./chunk.ts) of compact arrays, an
- * error shared by many results (a cancel's) written once.
+ * How a row of the results table holds its results. Rows are written packed (./packed-results.ts);
+ * rows written before are one chunk (./chunk.ts) of compact arrays, an error shared by many
+ * results (a cancel's) written once, and still read.
  */
 import type { Encoded } from '../../contract/codec.js';
 import type { ErrorInfo } from '../../contract/errors.js';
 import type { TaskResult } from '../jobs/types.js';
 import type { TaskUsage } from '../task-usage.js';
-import { readChunk, writeChunk } from './chunk.js';
+import { readChunk } from './chunk.js';
+import { isPacked } from './bytes.js';
+import { packResults, packedIndices, unpackResults } from './packed-results.js';
 
 /**
  * A result in a stored chunk: [index, ok, value or error, attempt, agentId, host, usage?] (rows
@@ -23,54 +26,36 @@ export type StoredResult = [number, 0 | 1, unknown, number | null, string | numb
  */
 export function storedResults(results: TaskResult[]): Buffer {
   try {
-    return writeChunk(results, sharingErrors());
+    return packResults(results);
   } catch {
-    return writeChunk(
+    return packResults(
       results.map((r) => {
         try {
-          writeChunk([r], sharingErrors());
+          packResults([r]);
           return r;
         } catch (err) {
           return { index: r.index, ok: false as const, error: { code: 'INTERNAL' as const, message: `this task's result could not be stored: ${(err as Error).message}` }, attempt: r.attempt, agentId: r.agentId, host: r.host };
         }
       }),
-      sharingErrors(),
     );
   }
 }
 
-/**
- * The stored form of each result of one row. An error object shared by many results (a cancel
- * records one for all its tasks) is written once; the others refer to that result's position.
- */
-function sharingErrors(): (r: TaskResult, pack: (e: Encoded) => unknown) => StoredResult {
-  const first = new Map<ErrorInfo, number>();
-  const agents = new Map<string, number>();
-  const hosts = new Map<string, number>();
-  /** The position of the first result of the row naming `s` (in the same field), or `s` itself where it is named first. */
-  const named = (names: Map<string, number>, s: string | undefined, at: number): string | number | null => {
-    if (s === undefined) return null;
-    const ref = names.get(s);
-    if (ref !== undefined) return ref;
-    names.set(s, at);
-    return s;
-  };
-  let position = 0;
-  return (r, pack) => {
-    const at = position++;
-    const agentId = named(agents, r.agentId, at);
-    const host = named(hosts, r.host, at);
-    const row: StoredResult = r.ok
-      ? [r.index, 1, pack(r.value), r.attempt ?? null, agentId, host]
-      : [r.index, 0, first.get(r.error) ?? r.error, r.attempt ?? null, agentId, host];
-    if (!r.ok && !first.has(r.error)) first.set(r.error, at);
-    if (r.u) row.push(r.u);
-    return row;
-  };
+/** A stored row of results, packed or as written before. */
+export function readStoredResults(body: Buffer): TaskResult[] {
+  return isPacked(body) ? unpackResults(body) : readJsonRow(body);
 }
 
-/** A stored row of results; an error given as a number is that of the result at that position. */
-export function readStoredResults(body: Buffer): TaskResult[] {
+/** Each result's task index and success, in row order (to rebuild a job's state on restart). */
+export function* storedIndices(body: Buffer): Generator<[index: number, ok: boolean]> {
+  if (isPacked(body)) return yield* packedIndices(body);
+  // Only the JSON part is needed: the index is each item's first element.
+  const items = JSON.parse(body.toString('utf8', 4, 4 + body.readUInt32LE(0))) as StoredResult[];
+  for (const it of items) yield [it[0], it[1] === 1];
+}
+
+/** A row as written before rows were packed; an error, agent or host given as a number is that of the result at that position. */
+function readJsonRow(body: Buffer): TaskResult[] {
   const results = readChunk(body, fromStored);
   const nameAt = (ref: unknown, key: 'agentId' | 'host', r: TaskResult): string => {
     const named = results[ref as number]?.[key];

@@ -6,10 +6,20 @@ import type { Encoded } from '../../contract/codec.js';
 import type { ArgumentSource } from '../jobs/arguments.js';
 import type { JobStore } from './job-store.js';
 
+/** The stored chunk fresh tasks are being taken from, and which of its tasks are being dispatched or running. */
+interface Window {
+  first: number;
+  args: Encoded[];
+  held: Uint8Array;
+}
+
 export class StoredArguments implements ArgumentSource {
-  /** The stored chunk fresh tasks are being taken from. */
-  private window: { first: number; args: Encoded[] } | undefined;
-  /** Arguments of tasks being dispatched or running. */
+  private window: Window | undefined;
+  /**
+   * Arguments of tasks being dispatched or running that are not held in the window (the window
+   * moved on, or a task sent back was taken from another chunk). Tasks are mostly taken in
+   * order, so most live in the window and cost a byte there rather than an entry here.
+   */
   private readonly live = new Map<number, Encoded>();
 
   constructor(private readonly store: JobStore, private readonly jobId: string) {}
@@ -19,23 +29,40 @@ export class StoredArguments implements ArgumentSource {
   }
 
   hold(index: number): void {
-    if (this.live.has(index)) return;
-    const w = this.window;
-    if (!w || index < w.first || index >= w.first + w.args.length) this.window = this.store.argsChunk(this.jobId, index);
-    this.live.set(index, this.window!.args[index - this.window!.first]!);
+    let w = this.window;
+    if (!w || index < w.first || index >= w.first + w.args.length) {
+      if (this.live.has(index)) return;
+      w = this.move(index);
+    }
+    w.held[index - w.first] = 1;
   }
 
   get(index: number): Encoded | undefined {
+    const w = this.window;
+    const at = w ? index - w.first : -1;
+    if (w && at >= 0 && at < w.args.length && w.held[at]) return w.args[at];
     return this.live.get(index);
   }
 
   drop(index: number): void {
-    this.live.delete(index);
+    const w = this.window;
+    const at = w ? index - w.first : -1;
+    if (w && at >= 0 && at < w.args.length) w.held[at] = 0;
+    // A task can be held both here and in `live` (sent back before the window came back to its chunk).
+    if (this.live.size > 0) this.live.delete(index);
   }
 
   discard(): void {
     this.window = undefined;
     this.live.clear();
     this.store.dropArgs(this.jobId);
+  }
+
+  /** Reads the chunk holding task `index`; the tasks the old window held keep their arguments in `live`. */
+  private move(index: number): Window {
+    const chunk = this.store.argsChunk(this.jobId, index);
+    const old = this.window;
+    if (old) for (let i = 0; i < old.held.length; i++) if (old.held[i]) this.live.set(old.first + i, old.args[i]!);
+    return (this.window = { first: chunk.first, args: chunk.args, held: new Uint8Array(chunk.args.length) });
   }
 }

@@ -60,7 +60,8 @@ export class StoredResultLog implements ResultLog, Flushing {
     this.appended++;
     if (!result.ok) this.failures++;
     if (this.appended === this.total) this.completedAt = Date.now();
-    this.store.markDirty(this);
+    // The first result since the last drain marks the log; a flush that leaves some re-marks it.
+    if (this.pending.length === 1) this.store.markDirty(this);
   }
 
   read(from: number, max: number): TaskResult[] {
@@ -95,8 +96,9 @@ export class StoredResultLog implements ResultLog, Flushing {
       results = this.pending.slice(0, max);
       this.pending = this.pending.slice(max);
     }
+    if (this.committing.length === 0) this.committing = results;
     // A loop, not push(...): a cancel can leave millions pending, more than a call takes arguments.
-    for (const r of results) this.committing.push(r);
+    else for (const r of results) this.committing.push(r);
     return { seq, results };
   }
 
@@ -111,7 +113,8 @@ export class StoredResultLog implements ResultLog, Flushing {
   /** What was drained is committed: it may be read now. */
   publish(): void {
     if (this.committing.length > 0) {
-      for (const r of this.committing) this.recent.push(r);
+      if (this.recent.length === 0) this.recent = this.committing;
+      else for (const r of this.committing) this.recent.push(r);
       this.committing = [];
       if (this.recent.length > 2 * TAIL) {
         const drop = this.recent.length - TAIL;
