@@ -23,12 +23,20 @@ function isOurs(frame: string): boolean {
   return frame.includes('node:internal') || frame.includes('new Promise (<anonymous>)') || OURS.some((o) => frame.includes(o));
 }
 
-/** Captures the current stack; `Error.captureStackTrace` defers the formatting to first use. */
-export function captureCallSite(): CallSite {
+/** Frames kept of the app's stack: its call and what led to it. Each costs time and memory per map. */
+const USER_FRAMES = 10;
+
+/**
+ * Captures the stack from where app code called `entry` (the public function that calls this:
+ * its frame and ours above it are left out, so they take none of the frames kept).
+ * `Error.captureStackTrace` defers the formatting to first use: a map that never fails pays for
+ * the capture only.
+ */
+export function captureCallSite(entry: Function = captureCallSite): CallSite {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 16; // our own frames come first and must not crowd out the user's
+  Error.stackTraceLimit = entry === captureCallSite ? USER_FRAMES + 6 : USER_FRAMES;
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, captureCallSite);
+  Error.captureStackTrace(holder, entry);
   Error.stackTraceLimit = limit;
   return holder as CallSite;
 }

@@ -80,6 +80,25 @@ export function packToFit(args: Encoded[], budget: number, firstIndex: number, a
   }
 }
 
+/**
+ * At least the bytes `packToFit` would measure for `args`, when each is a plain number, boolean,
+ * null or short string (no binary parts, no superjson metadata): enough to size a submission of
+ * many small maps without packing each map's arguments on their own. Undefined otherwise.
+ */
+export function plainArgsBytes(args: readonly Encoded[]): number | undefined {
+  if (args.length > 64) return undefined;
+  let text = 2; // the list's brackets
+  for (const e of args) {
+    if (e.m !== undefined || e.b !== undefined) return undefined;
+    const j = e.j;
+    // `{"j":…},`: a number is at most 24 characters, a string's each at most 6 (\uXXXX) plus quotes.
+    if (typeof j === 'number' || typeof j === 'boolean' || j === null) text += 32;
+    else if (typeof j === 'string' && j.length <= 256) text += 8 + j.length * 6 + 2;
+    else return undefined;
+  }
+  return text * 3 + 64; // as wireBytes counts a packed text: escaped once more, at most tripled
+}
+
 /** How much of a submit message the function leaves for arguments; a function over the item limit is refused. */
 export function argumentBudget(fn: unknown): number {
   if (fn === undefined) return CHUNK_TARGET_BYTES;

@@ -19,7 +19,7 @@ import type { TaskContext } from '../contract/task-context.js';
 export async function clusterMap<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): Promise<Awaited<R>[]>;
 export async function clusterMap(items: Iterable<unknown> | ArrayLike<unknown>, fn: TaskFn<unknown, unknown> | ModuleFunction, opts?: MapOptions): Promise<unknown[]> {
   // Captured before the first await, while the app's frames are still on the stack.
-  const site = captureCallSite();
+  const site = captureCallSite(clusterMap);
   const session = await defaultSession();
   const job: MapJob<unknown> = session.mapFrom(site, items, fn, opts);
   return await job;

@@ -3,10 +3,12 @@
  * it, with the nearest valid key), and which controller they designate: a running one (`url`,
  * else FLOTILLA_URL) or an embedded one.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { FlotillaError } from '../contract/errors.js';
 import type { ControllerOptions, PoolOptions } from '../contract/controller-options.js';
-import { checkOptions, strictOptions } from '../contract/option-check.js';
+import { checkOptions, strictParams } from '../contract/option-issues.js';
+// zod/mini with English messages (the library's import loads it, not the whole of zod).
+import { lazy } from '../contract/option-schemas.js';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -37,21 +39,23 @@ export interface ConnectOptions {
 }
 
 /**
- * The keys of `connect()`'s options. `pools` and `controller` are checked in full by the embedded
- * loader (client/embedded.ts), with the server's schemas, only when an embedded controller starts.
+ * The keys of `connect()`'s options (built on first use). `pools` and `controller` are checked in
+ * full by the embedded loader (client/embedded.ts), with the server's schemas, only when an
+ * embedded controller starts.
  */
-export const connectShape = {
-  url: z.string().min(1).optional(),
-  token: z.string().min(1).optional(),
-  tokenFile: z.string().min(1).optional(),
-  fingerprint: z.string().min(1).optional(),
-  pools: z.unknown().optional(),
-  controller: z.unknown().optional(),
-  waitForAgents: z.number().int().min(0).optional(),
-  waitForAgentsTimeoutMs: z.number().int().positive().optional(),
-};
+export const connectShape = lazy(() => ({
+  url: z.optional(z.string().check(z.minLength(1))),
+  token: z.optional(z.string().check(z.minLength(1))),
+  tokenFile: z.optional(z.string().check(z.minLength(1))),
+  fingerprint: z.optional(z.string().check(z.minLength(1))),
+  pools: z.optional(z.unknown()),
+  controller: z.optional(z.unknown()),
+  waitForAgents: z.optional(z.number().check(z.int(), z.minimum(0))),
+  waitForAgentsTimeoutMs: z.optional(z.number().check(z.int(), z.positive())),
+}));
 
-const connectOptionsSchema = strictOptions(connectShape);
+const connectOptionsSchema = lazy(() => z.strictObject(connectShape(), strictParams(Object.keys(connectShape()))));
+
 
 /** What `connect()` opens. */
 export type ConnectTarget = { kind: 'embedded' } | { kind: 'remote'; url: string };
@@ -59,7 +63,7 @@ export type ConnectTarget = { kind: 'embedded' } | { kind: 'remote'; url: string
 /** Checks `connect()`'s options and says which controller they designate. */
 export function connectTarget(opts: ConnectOptions): ConnectTarget {
   if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `connect() options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  checkOptions(connectOptionsSchema, opts, 'connect()');
+  checkOptions(connectOptionsSchema(), opts, 'connect()');
   const embeddedOnly = (['pools', 'controller'] as const).filter((k) => opts[k] !== undefined);
   if (opts.url !== undefined) {
     if (embeddedOnly.length > 0) {

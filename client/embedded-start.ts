@@ -6,10 +6,12 @@
  */
 import type { ConnectOptions } from './connect-options.js';
 import type { Session } from './session.js';
+// Loaded with this module (itself loaded only for an embedded session): one load fewer before the
+// agents start. It is small: the controller's code is in embedded.js.
+import * as spares from '../server/launchers/local/spares.js';
 
 /** Starts the local agents ahead, then the embedded controller and a session with it. */
 export async function startEmbedded(opts: ConnectOptions): Promise<Session> {
-  const spares = await import('../server/launchers/local/spares.js');
   void spares.startSpares(spares.initialLocalAgents(opts.pools));
   try {
     const { connectEmbedded } = await import('./embedded.js');

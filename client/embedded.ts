@@ -26,7 +26,7 @@ const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
 /** `connect()`'s options in full, with the pools and controller options an embedded controller takes. */
 const embeddedOptionsSchema = strictOptions({
-  ...connectShape,
+  ...connectShape(),
   pools: poolsSchema.optional(),
   controller: strictOptions({
     ...embeddedShape,

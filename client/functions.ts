@@ -10,7 +10,7 @@ import type { FnSpec } from '../contract/fnspec.js';
 import type { TaskContext } from '../contract/task-context.js';
 import type { FunctionDetails, FunctionInfo } from '../contract/function-types.js';
 import type { AppRouter } from '../contract/api.js';
-import { fnVersionSchema } from '../contract/schemas.js';
+import { getFnVersionSchema } from '../contract/option-schemas.js';
 import { checkName } from '../contract/function-name.js';
 import { fromTRPCError } from './errors.js';
 import { isModuleFunction } from './module/handle.js';
@@ -145,7 +145,7 @@ export function toNamed(fn: unknown, opts: { globals?: unknown; retryIf?: unknow
   const name = typeof fn === 'string' ? fn : isRegisteredFn(fn) ? fn.name : undefined;
   checkName(name);
   const version = isRegisteredFn(fn) && fn.version !== '' ? fn.version : undefined;
-  if (version !== undefined && !fnVersionSchema.safeParse(version).success) {
+  if (version !== undefined && !getFnVersionSchema().safeParse(version).success) {
     throw new FlotillaError('BAD_INPUT', `version ${JSON.stringify(version)} of function "${name}" is not valid: 8 to 64 lowercase hex digits of a registered version`);
   }
   const named: NamedFn = Object.freeze(version === undefined ? { fnName: name } : { fnName: name, fnVersion: version });

@@ -126,19 +126,25 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.waiters?.wake();
   }
 
+  /** The values in input order (one pass: most jobs have no failure), or the first failure thrown. */
   private collect(): R[] {
-    const failed = this.byIndex.filter((o): o is Extract<TaskOutcome<R>, { ok: false }> => !!o && !o.ok);
-    if (failed.length > 0) {
-      const first = failed[0]!;
-      throw Object.assign(
-        new FlotillaError(first.error.code, `${failed.length} of ${this.total} task(s) failed; first, task ${first.index}: ${first.error.message}`, {
-          cause: first.error,
-          context: { ...first.error.context, jobId: this.jobId, taskIndex: first.index },
-        }),
-        { outcomes: this.byIndex as TaskOutcome<R>[] },
-      );
+    const values: R[] = new Array(this.byIndex.length);
+    let ok = true;
+    for (let i = 0; i < this.byIndex.length; i++) {
+      const o = this.byIndex[i];
+      if (o && !o.ok) ok = false;
+      else values[i] = (o as { value: R } | undefined)?.value as R;
     }
-    return this.byIndex.map((o) => (o as { value: R }).value);
+    if (ok) return values;
+    const failed = this.byIndex.filter((o): o is Extract<TaskOutcome<R>, { ok: false }> => !!o && !o.ok);
+    const first = failed[0]!;
+    throw Object.assign(
+      new FlotillaError(first.error.code, `${failed.length} of ${this.total} task(s) failed; first, task ${first.index}: ${first.error.message}`, {
+        cause: first.error,
+        context: { ...first.error.context, jobId: this.jobId, taskIndex: first.index },
+      }),
+      { outcomes: this.byIndex as TaskOutcome<R>[] },
+    );
   }
 
   then<A = R[], B = never>(onok?: ((v: R[]) => A | PromiseLike<A>) | null, onerr?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {

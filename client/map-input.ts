@@ -3,9 +3,9 @@
  * function shipped, the first chunk of its items encoded.
  */
 import { FlotillaError } from '../contract/errors.js';
-import { describeZodError, mapOptionsSchema } from '../contract/schemas.js';
+import { MAP_SCHEDULING_KEYS, describeZodError, getMapOptionsSchema } from '../contract/option-schemas.js';
 import { checkKnownKeys } from '../contract/options.js';
-import type { z } from 'zod';
+import type { MapSchedulingOptions } from '../contract/option-schemas.js';
 import { encodeChunk } from './chunks.js';
 import { shipFunction } from './ship.js';
 import { isNamed } from './functions.js';
@@ -27,7 +27,7 @@ export function prepareMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T
   const { globals, signal, retryIf, setup, setupTimeoutMs, progress, ...sched } = opts;
   checkProgress(progress);
   // Most maps set no scheduling option: nothing to check (a parse per map is a cost of its own).
-  const parsed = isEmpty(sched) ? NO_OPTIONS : mapOptionsSchema.safeParse(sched);
+  const parsed = isEmpty(sched) ? NO_OPTIONS : getMapOptionsSchema().safeParse(sched);
   if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'map options'));
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new FlotillaError('BAD_INPUT', 'map option signal must be an AbortSignal');
   if (retryIf !== undefined && typeof retryIf !== 'function') throw new FlotillaError('BAD_INPUT', 'map option retryIf must be a function of the error, e.g. (err) => /ECONNRESET/.test(String(err))');
@@ -38,7 +38,7 @@ export function prepareMap<T, R>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T
   return { sched: parsed.data, fn: fnSpec, list, first };
 }
 
-const NO_OPTIONS = { success: true as const, data: {} as z.infer<typeof mapOptionsSchema> };
+const NO_OPTIONS = { success: true as const, data: {} as MapSchedulingOptions };
 
 function isEmpty(o: object): boolean {
   for (const _ in o) return false;
@@ -46,7 +46,7 @@ function isEmpty(o: object): boolean {
 }
 
 /** Every key a map's options may have. */
-const MAP_OPTION_KEYS: readonly string[] = [...Object.keys(mapOptionsSchema.shape), 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
+const MAP_OPTION_KEYS: readonly string[] = [...MAP_SCHEDULING_KEYS, 'globals', 'signal', 'retryIf', 'setup', 'setupTimeoutMs', 'progress'];
 
 /** Checks the `progress` option of a map or an attach. */
 export function checkProgress(progress: unknown): void {

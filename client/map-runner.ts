@@ -252,19 +252,25 @@ interface WholeRunHost {
 class WholeRun<R> {
   #open = true;
   #jobId = '';
+  /** Held until the controller took the job (it may ask for the rest of the arguments). */
+  #input: PreparedMap | undefined;
 
   constructor(
     private readonly job: MapJob<R>,
-    private readonly input: PreparedMap,
+    input: PreparedMap,
     private readonly host: WholeRunHost,
-  ) {}
+  ) {
+    this.#input = input;
+  }
 
   started(r: { jobId: string; total: number; sent: number }): void {
+    const input = this.#input!;
+    this.#input = undefined;
     this.#jobId = r.jobId;
     this.job.started(r.jobId, r.total);
     if (r.total === 0) return this.#end();
     // A submission shared with other maps carries what fits in its message; the rest follows.
-    if (r.sent < this.input.first.length) this.host.rest(r.jobId, this.input, r.sent).catch((err: unknown) => this.abort(err));
+    if (r.sent < input.first.length) this.host.rest(r.jobId, input, r.sent).catch((err: unknown) => this.abort(err));
   }
 
   onBatch(b: ResultBatch): void {
@@ -272,7 +278,8 @@ class WholeRun<R> {
     const outcomes: TaskOutcome<R>[] = [];
     for (const r of b.results) outcomes.push(toOutcome<R>(r, b.pool));
     this.job.push(outcomes);
-    if (b.seq >= b.total) this.#end();
+    // The last part: the mux stops handing this job over by itself.
+    if (b.seq >= b.total) this.#end(true);
   }
 
   refused(err: unknown): void {
@@ -290,10 +297,11 @@ class WholeRun<R> {
     this.#end();
   }
 
-  #end(): void {
+  #end(complete = false): void {
     if (!this.#open) return;
     this.#open = false;
-    if (this.#jobId) this.host.stop(this.#jobId);
+    this.#input = undefined;
+    if (this.#jobId && !complete) this.host.stop(this.#jobId);
     this.host.done(this as WholeRun<unknown>);
   }
 }

@@ -42,6 +42,8 @@ export class Session {
   readonly functions: Functions;
   /** @internal The embedded controller, when this session runs one. */
   readonly controller: Controller | undefined;
+  /** What a job's `cancel()` calls: one function for all of them. */
+  readonly #cancelJob = (jobId: string): Promise<void> => this.cancel(jobId).then(() => undefined);
 
   /** @internal use `connect()` */
   constructor(
@@ -84,12 +86,12 @@ export class Session {
    */
   map<T, R, S = unknown>(items: Iterable<T> | ArrayLike<T>, fn: TaskFn<T, R, NoInfer<Awaited<S>>> | ModuleFunction<(item: T, ctx: TaskContext<NoInfer<Awaited<S>>>) => R>, opts?: MapOptions<S>): MapJob<Awaited<R>>;
   map(a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    return this.mapFrom(captureCallSite(), a, b, opts);
+    return this.mapFrom(captureCallSite(Session.prototype.map), a, b, opts);
   }
 
   /** @internal `map`, with the app's call site captured by the caller (clusterMap). */
   mapFrom(site: CallSite, a: unknown, b: unknown, opts: MapOptions = {}): MapJob<unknown> {
-    const job = new MapJob<unknown>((jobId) => this.cancel(jobId).then(() => undefined), site);
+    const job = new MapJob<unknown>(this.#cancelJob, site);
     job.showProgress(progressSink(opts?.progress));
     let input;
     try {
@@ -198,7 +200,7 @@ export class Session {
   submit<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, items: Iterable<ArgOf<F>> | ArrayLike<ArgOf<F>>, opts?: Omit<NamedMapOptions, 'signal' | 'progress'>): Promise<string>;
   async submit(a: unknown, b: unknown, opts: Omit<MapOptions, 'signal' | 'progress'> = {}): Promise<string> {
     let input: PreparedMap;
-    const site = captureCallSite();
+    const site = captureCallSite(Session.prototype.submit);
     try {
       if ((opts as MapOptions).progress !== undefined) throw new FlotillaError('BAD_INPUT', 'submit() returns once the job is sent and shows no progress; watch it with attach(jobId, { progress: true })');
       if (isByName(a, b)) input = this.prepare(b as Iterable<unknown>, toNamed(a, opts), opts);
@@ -224,7 +226,7 @@ export class Session {
    * like the one `map()` returns, replaying results from the first.
    */
   attach<R = unknown>(jobId: string, opts: AttachOptions = {}): MapJob<R> {
-    const job = new MapJob<R>((id) => this.cancel(id).then(() => undefined));
+    const job = new MapJob<R>(this.#cancelJob);
     try {
       if (opts === null || typeof opts !== 'object') throw new FlotillaError('BAD_INPUT', `attach options must be an object, got ${opts === null ? 'null' : typeof opts}`);
       checkKnownKeys(opts, ['progress'], 'attach option');

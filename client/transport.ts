@@ -11,7 +11,7 @@ import type { AppRouter } from '../contract/api.js';
 import type { ResultBatch } from '../contract/job-types.js';
 import { transformer } from '../contract/transformer.js';
 import { CHUNK_TARGET_BYTES } from '../contract/limits.js';
-import { argumentBudget, packToFit } from './chunks.js';
+import { argumentBudget, packToFit, plainArgsBytes } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
 import type { MuxTransport } from './result-mux.js';
@@ -93,7 +93,9 @@ function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
         const key = job.fn && fnKey(job.fn);
         let shared = key === undefined ? undefined : group.fnKeys.get(key);
         const budget = shared ? shared.budget : argumentBudget(job.fn);
-        const { count, bytes: argBytes } = packToFit(job.args, budget, 0, true);
+        // Small plain arguments (most single-task maps) are sized without packing them on their own.
+        const plain = plainArgsBytes(job.args);
+        const { count, bytes: argBytes } = plain !== undefined && plain <= budget ? { count: job.args.length, bytes: plain } : packToFit(job.args, budget, 0, true);
         // Measured packed on its own; travels in the submission's one packed list.
         const args = count === job.args.length ? job.args : job.args.slice(0, count);
         const size = (shared ? 0 : CHUNK_TARGET_BYTES - budget) + argBytes;
@@ -107,8 +109,8 @@ function trpcMux(trpc: TRPCClient<AppRouter>): MuxTransport {
           group.fns.push(job.fn);
           group.fnKeys.set(key, shared);
         }
-        const { fn: _fn, ...rest } = job;
-        group.jobs.push(shared ? { ...rest, args, fnAt: shared.at } : { ...job, args });
+        // A shared function travels once: the job names it by `fnAt` (JSON leaves out the undefined `fn`).
+        group.jobs.push(shared ? { ...job, fn: undefined, args, fnAt: shared.at } : { ...job, args });
         group.sent.push(count);
         group.bytes += size;
       }

@@ -3,7 +3,7 @@
  * sends anything, the controller checks what it is sent; either reports every problem at once.
  */
 import { FlotillaError } from './errors.js';
-import { RESERVED_NAMES } from './flow-schemas.js';
+import { RESERVED_NAMES } from './option-schemas.js';
 import type { FlowProblem } from './flow-types.js';
 
 /** Throws one BAD_INPUT listing every problem, with `context.problems` holding them. */

@@ -2,10 +2,13 @@
  * Input schemas of the flow procedures, shared by tRPC and the programmatic API (client/flow).
  */
 import { z } from 'zod';
-import { encodedSchema, fnSpecSchema, mapOptionsSchema } from './schemas.js';
+import { encodedSchema, fnSpecSchema } from './schemas.js';
+import { RESERVED_NAMES, getDistributeSchema } from './option-schemas.js';
 
-/** Names a flow uses itself in a collected row: no stage or column may take them. */
-export const RESERVED_NAMES: readonly string[] = ['status', 'error', 'cached'];
+// The client checks `distribute` with the zod/mini schema (it loads at import); the server
+// with this one, of the same shape.
+export { RESERVED_NAMES } from './option-schemas.js';
+export type { DistributeInput } from './option-schemas.js';
 
 const stageName = z
   .string()
@@ -32,27 +35,7 @@ export const flowStageSchema = z
   .refine((s) => (s.fn ? 1 : 0) + (s.cmd ? 1 : 0) === 1, { message: 'a stage is exactly one of: a function (fn) or a command (cmd)' });
 
 /** How a flow's rows are grouped into units and where the units run. */
-export const distributeSchema = z
-  .object({
-    /** Columns whose equal values put rows in one group. @default every row its own group */
-    by: z.array(z.string().min(1)).min(1).optional(),
-    /** Most rows per unit. @default with `by`: the whole group; without: 1 */
-    chunksPerJob: z.number().int().min(1).optional(),
-    /** Pack units into exactly this many (fewer when there are fewer units), balanced by rows. */
-    targetJobs: z.number().int().min(1).optional(),
-    /** Rows of one unit that run at once. @default 1 */
-    workersWithin: z.number().int().min(1).max(1024).optional(),
-    /** How rows run within a unit. @default 'inline' */
-    within: z.enum(['inline', 'threads', 'process']).optional(),
-    pool: mapOptionsSchema.shape.pool,
-    /** What one unit needs from its slot. @default { cores: workersWithin } */
-    requires: mapOptionsSchema.shape.requires,
-    /** Re-runs of a unit whose agent was lost. @default 2 */
-    retries: mapOptionsSchema.shape.retries,
-    /** Time limit of one unit in ms; 0: none. @default 0 */
-    timeoutMs: mapOptionsSchema.shape.timeoutMs,
-  })
-  .strict();
+export const distributeSchema = z.strictObject(getDistributeSchema().shape);
 
 /** A flow as submitted: its grid (one encoded array of row objects), stages and distribution. */
 export const flowSubmitSchema = z
@@ -72,5 +55,4 @@ export const flowRowsSchema = flowIdSchema.extend({
 });
 
 export type FlowStageInput = z.infer<typeof flowStageSchema>;
-export type DistributeInput = z.infer<typeof distributeSchema>;
 export type FlowSubmitInput = z.infer<typeof flowSubmitSchema>;

@@ -1,6 +1,6 @@
 /** What a registered function's name may be, checked alike by the client and the registry. */
 import { FlotillaError } from './errors.js';
-import { fnNameSchema } from './schemas.js';
+import { getFnNameSchema } from './option-schemas.js';
 
 /**
  * Checks a function name with the shared schema.
@@ -8,6 +8,6 @@ import { fnNameSchema } from './schemas.js';
  */
 export function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new FlotillaError('BAD_INPUT', `a function name must be a string, got ${name === null ? 'null' : typeof name}`);
-  const r = fnNameSchema.safeParse(name);
+  const r = getFnNameSchema().safeParse(name);
   if (!r.success) throw new FlotillaError('BAD_INPUT', `function name ${JSON.stringify(name)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
 }

@@ -1,69 +1,14 @@
 /**
- * Strict option objects: an unknown key is an error that names it and suggests the nearest
- * known one ("tokenfile is not an option of connect(); did you mean tokenFile?"), and a bad
- * value is an error that names the option and shows the value. Shared by connect(), the
- * controller, its pools and the controller's config file.
+ * Strict option objects of the full zod: an unknown key is an error that names it and suggests
+ * the nearest known one, a bad value an error that names the option and shows the value
+ * (option-issues.ts says how). Shared by the controller, its pools and its config file.
  */
 import { z } from 'zod';
-import { FlotillaError } from './errors.js';
-import { didYouMean } from './options.js';
+import { strictParams } from './option-issues.js';
 
-/** What to say about an unknown key. */
-function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const near = didYouMean(key, known);
-  return `${key} is not an option (${near ? `did you mean ${near}?` : `known: ${known.join(', ')}`})`;
-}
+export { checkOptions, describeOptionIssues, strictParams } from './option-issues.js';
 
 /** A `z.strictObject` whose unknown-key errors suggest the nearest known key. */
 export function strictOptions<T extends z.ZodRawShape>(shape: T): z.ZodObject<T, z.core.$strict> {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map((k) => unknownKeyMessage(k, known)).join('; ') : undefined),
-  });
-}
-
-/** A value shown in an error, short. */
-function shown(v: unknown): string {
-  if (typeof v === 'function') return 'a function';
-  if (v === undefined) return 'undefined';
-  try {
-    const s = JSON.stringify(v);
-    return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
-
-function at(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v;
-}
-
-/**
- * One line per problem: the option's path (under `base`, e.g. `pools.lab`), what is wrong, and
- * the value given; after `what: ` when `what` is given.
- */
-export function describeOptionIssues(err: z.ZodError, input: unknown, what: string, base?: string): string {
-  // A misspelt key first: the missing option it was meant to be is then its consequence.
-  const issues = [...err.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
-  const lines = issues.map((i) => {
-    const path = [base, ...i.path.map(String)].filter(Boolean).join('.');
-    if (i.code === 'unrecognized_keys') {
-      // The message names the key; prefix the object it is in.
-      return path ? i.message.split('; ').map((m) => `${path}.${m}`).join('; ') : i.message;
-    }
-    const message = i.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
-    const value = at(input, i.path);
-    if (value === undefined) return `${path} is missing: ${message}`;
-    return `${path || '(options)'}: ${message}, got ${shown(value)}`;
-  });
-  return what ? `${what}: ${lines.join('; ')}` : lines.join('; ');
-}
-
-/** Checks `input` against a schema; BAD_INPUT naming every bad option otherwise. Returns the input. */
-export function checkOptions<T>(schema: z.ZodType<unknown>, input: T, what: string, base?: string): T {
-  const r = schema.safeParse(input);
-  if (!r.success) throw new FlotillaError('BAD_INPUT', describeOptionIssues(r.error, input, what, base));
-  return input;
+  return z.strictObject(shape, strictParams(Object.keys(shape)));
 }

@@ -21,15 +21,20 @@ export function didYouMean(key: string, known: readonly string[]): string | unde
   return lower.length >= 4 ? known.find((c) => c.toLowerCase().startsWith(lower)) : undefined;
 }
 
+/** The known keys as a set, per list (the lists are module constants: one set each, not one per call). */
+const allowedSets = new WeakMap<readonly string[], Set<string>>();
+
 /**
  * Throws BAD_INPUT naming every key of `given` that is not in `known`, each with its nearest
  * known key when one is close.
  * @param what how the options are named in the message, e.g. `map option`
  */
 export function checkKnownKeys(given: object, known: readonly string[], what: string): void {
-  const allowed = new Set(known);
-  const bad = Object.keys(given).filter((k) => !allowed.has(k));
-  if (bad.length === 0) return;
+  let allowed = allowedSets.get(known);
+  if (!allowed) allowedSets.set(known, (allowed = new Set(known)));
+  let bad: string[] | undefined;
+  for (const k in given) if (Object.hasOwn(given, k) && !allowed.has(k)) (bad ??= []).push(k);
+  if (bad === undefined) return;
   const parts = bad.map((k) => {
     const near = didYouMean(k, known);
     return near ? `${k} (did you mean ${near}?)` : k;

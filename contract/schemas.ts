@@ -4,6 +4,18 @@
  */
 import { z } from 'zod';
 import type { Encoded } from './codec.js';
+import { getFnNameSchema, getFnVersionSchema, getMapOptionsSchema } from './option-schemas.js';
+
+export { describeZodError } from './option-schemas.js';
+export type { MapSchedulingOptions } from './option-schemas.js';
+
+// Built with zod/mini where the client checks them (option-schemas.ts); the schemas here compose them.
+/** Options of one map, as the caller gives them. */
+export const mapOptionsSchema = getMapOptionsSchema();
+/** A registered function's name: what `fl.functions.register(name, ...)` and `fnName` take. */
+export const fnNameSchema = getFnNameSchema();
+/** A registered function's version: its content hash, or an unambiguous prefix of 8 or more hex digits. */
+export const fnVersionSchema = getFnVersionSchema();
 
 const isEncoded = (v: unknown): v is Encoded =>
   typeof v === 'object' && v !== null && 'j' in v && (!('b' in v) || v.b === undefined || (Array.isArray(v.b) && v.b.every((b) => b instanceof Uint8Array)));
@@ -49,30 +61,6 @@ export const fnSpecSchema = z
     path: ['setup'],
   });
 
-/** Options of one map, as the caller gives them. */
-export const mapOptionsSchema = z
-  .object({
-    /** Pool to run on. @default the controller's default pool */
-    pool: z.string().min(1).optional(),
-    /** Re-runs of a task whose agent was lost, or whose error `retryIf` accepts. @default 2 */
-    retries: z.number().int().min(0).max(1000).optional(),
-    /** A task that was running on this many agents that died is failed as POISONOUS. @default 3 */
-    crashLimit: z.number().int().min(1).max(255).optional(),
-    /** Per-task time limit in ms; 0 means none. @default 0 */
-    timeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-    /** What each task needs from its slot; picks the first pool that offers it all. */
-    requires: z
-      .object({
-        cores: z.number().int().positive().optional(),
-        memoryMb: z.number().positive().optional(),
-        gpus: z.number().min(0).optional(),
-        labels: z.array(z.string().min(1)).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
 /** Most arguments one submit or append call carries; larger jobs arrive in chunks. */
 export const MAX_CHUNK = 65_536;
 
@@ -82,18 +70,13 @@ export const MAX_CHUNK = 65_536;
  */
 export const MAX_TOTAL = 4_194_304;
 
-/** A registered function's name: what `fl.functions.register(name, ...)` and `fnName` take. */
-export const fnNameSchema = z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'must start with a letter or _ and go on with at most 127 letters, digits, _, . or -');
-
-/** A registered function's version: its content hash, or an unambiguous prefix of 8 or more hex digits. */
-export const fnVersionSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'a version: the 64 hex digits of a registered spec id, or 8 or more of its first ones');
-
-export const submitSchema = mapOptionsSchema.extend({
+export const submitSchema = z.strictObject({
+  ...mapOptionsSchema.shape,
   /** The function, shipped with the job; or, instead, `fnName` (+ `fnVersion`) of a registered one. */
   fn: fnSpecSchema.optional(),
   /** A registered function's name, resolved by the controller. @default its latest version */
-  fnName: fnNameSchema.optional(),
-  fnVersion: fnVersionSchema.optional(),
+  fnName: z.optional(fnNameSchema),
+  fnVersion: z.optional(fnVersionSchema),
   /** The first arguments; the rest follow by `map.append` when `total` is larger. */
   args: z.array(encodedSchema).max(MAX_CHUNK),
   /** Tasks in the job. @default args.length */
@@ -113,14 +96,8 @@ export const appendSchema = z.object({
 export type AppendInput = z.infer<typeof appendSchema>;
 
 export type SubmitInput = z.infer<typeof submitSchema>;
-export type MapSchedulingOptions = z.infer<typeof mapOptionsSchema>;
 
 export const jobIdSchema = z.object({ jobId: z.string().min(1) });
-
-/** Formats a zod error as one line naming each bad option and what was wrong with it. */
-export function describeZodError(err: z.ZodError, what: string): string {
-  return `${what}: ` + err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(value)'}: ${i.message}`).join('; ');
-}
 
 /** Input of `agents.everywhere`. */
 export const everywhereSchema = z

@@ -15,6 +15,8 @@
 // packed): which source folders each output file holds, for tests that check what a process loaded.
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -35,6 +37,29 @@ const englishOnlyZod = {
   },
 };
 
+// The library's import checks options with zod/mini (contract/option-schemas.ts): a few kinds
+// of schema of zod's core. The controller's code uses the whole of zod, and code split between
+// them would put all of zod's core, as the controller uses it, in what the import loads. So
+// zod/mini, and the core it reaches, get a copy of their own (the 'zod-lite' namespace)
+// tree-shaken to what the client uses: ~80 KiB instead of ~330. Both copies share zod's global
+// config and registry (kept on globalThis) and recognise each other's schemas (instanceof).
+const LITE = 'zod-lite';
+const zodLite = {
+  name: 'zod-lite',
+  setup(b) {
+    const lite = async (args, path) => {
+      const r = await b.resolve(path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer });
+      if (r.errors.length > 0 || !r.path.includes('/node_modules/zod/')) return r;
+      // The locales index re-exports all of them: English is the one used (see below).
+      const file = /\/locales\/index\.js$/.test(r.path) ? fileURLToPath(new URL('../locales/en.js', `file://${args.importer}`)) : r.path;
+      return { path: file, namespace: LITE, sideEffects: false };
+    };
+    b.onResolve({ filter: /^zod\/(mini|v4\/core|v4\/locales\/en\.js)$/ }, (args) => (args.namespace === 'file' ? lite(args, args.path) : undefined));
+    b.onResolve({ filter: /.*/, namespace: LITE }, (args) => lite(args, args.path));
+    b.onLoad({ filter: /.*/, namespace: LITE }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { 'client/index': 'client/index.ts', 'server/index': 'server/index.ts', 'server/cli': 'server/cli.ts' },
@@ -45,22 +70,32 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Readable stacks, and class names as written (they show in logs and inspect output).
+  // Readable stacks. No keepNames: it wraps every named closure in a call that defines its
+  // `name` each time one is made (several per map), and nothing reads function or class names
+  // (errors set theirs explicitly); only names that collide in one output file get a suffix.
   minify: false,
-  keepNames: true,
+  keepNames: false,
   sourcemap: false,
   legalComments: 'none',
   external: [...LAZY, 'bufferutil', 'utf-8-validate'],
   // Inlined CommonJS dependencies (ws) require Node builtins and optional speedups at run time.
   banner: { js: "import { createRequire as __flotillaRequire } from 'node:module'; const require = __flotillaRequire(import.meta.url);" },
-  plugins: [englishOnlyZod],
+  plugins: [zodLite, englishOnlyZod],
   metafile: true,
   logLevel: 'warning',
 });
 
+// zod by part (v4/core, v4/mini, v4/classic...): the library's import is to load its core and
+// zod/mini, not the whole of it (client/connect-options.ts, contract/option-schemas.ts).
+const folderOf = (i) => {
+  if (!i.startsWith('node_modules/')) return i.split('/')[0];
+  const p = i.split('/');
+  if (p[1] === 'zod' && p[2] === 'v4') return p.slice(0, 4).join('/');
+  return `node_modules/${p[1]?.startsWith('@') ? p.slice(1, 3).join('/') : p[1]}`;
+};
 const inputs = {};
 for (const [file, out] of Object.entries(result.metafile.outputs)) {
-  const dirs = new Set(Object.keys(out.inputs).map((i) => (i.startsWith('node_modules/') ? `node_modules/${i.split('/')[1]?.startsWith('@') ? i.split('/').slice(1, 3).join('/') : i.split('/')[1]}` : i.split('/')[0])));
+  const dirs = new Set(Object.keys(out.inputs).map(folderOf));
   inputs[file] = [...dirs].sort();
 }
 writeFileSync(`${root}/dist/bundle-inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);

@@ -9,7 +9,7 @@ import { badInput, FlotillaError } from '../contract/errors.js';
 import type { ErrorInfo } from '../contract/errors.js';
 import { specArtifacts } from '../contract/fnspec.js';
 import { Job } from './job.js';
-import type { JobStatus } from './job.js';
+import type { JobStatus, JobWatcher } from './job.js';
 import type { Lane, LaneInfo } from './lane.js';
 import type { LogLine, LogRing } from './log-ring.js';
 import type { Pool, PoolStatus } from './pool.js';
@@ -63,6 +63,8 @@ export class Core implements ControlPlane {
   /** Job ids: a random prefix per controller and a counter, unique without a syscall each. */
   private readonly idPrefix = randomBytes(4).toString('hex');
   private jobCounter = 0;
+  /** Retires each job this controller submitted once it finished (one object for all of them). */
+  private readonly retirer: JobWatcher = { published: () => {}, finished: (j) => this.retire(j) };
   private readonly finishedJobs: { id: string; at: number }[] = [];
 
   constructor(private readonly parts: CoreParts) {
@@ -102,7 +104,7 @@ export class Core implements ControlPlane {
         this.retire(job);
         continue;
       }
-      job.signals.on('finished', (j) => this.retire(j));
+      job.notify(this.retirer);
       scheduler.submit(job);
       // A job whose submitter was cut off by the crash will get no more arguments.
       if (!job.sealed) this.abandonSubmission(job.id, 'the controller restarted before this job was fully submitted');
@@ -121,7 +123,8 @@ export class Core implements ControlPlane {
     const { scheduler, store } = this.parts;
     const total = input.total ?? input.args.length;
     if (!Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL) badInput('total', total, `a task count from 0 to ${MAX_TOTAL} (split larger work into several jobs)`);
-    const lacking = this.artifacts.missing(input.fn ? specArtifacts(input.fn) : []);
+    const needs = input.fn && (input.fn.artifacts || input.fn.module || input.fn.setup) ? specArtifacts(input.fn) : undefined;
+    const lacking = needs ? this.artifacts.missing(needs) : [];
     if (lacking.length > 0) throw new FlotillaError('BAD_INPUT', `the function needs module artifact(s) the controller does not have: ${lacking.join(', ')} (upload them with artifacts.put first)`, { context: { missing: lacking } });
     if (input.args.length > total) badInput('total', total, `at least the ${input.args.length} arguments given`);
     checkArgs(input.args, 0);
@@ -136,7 +139,7 @@ export class Core implements ControlPlane {
     try {
       job.persist();
       job.append(0, input.args);
-      job.signals.on('finished', (j) => this.retire(j));
+      job.notify(this.retirer);
       scheduler.submit(job, flow);
     } catch (err) {
       scheduler.withdraw(job);

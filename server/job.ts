@@ -18,14 +18,22 @@ import type { ArgumentSource } from './jobs/arguments.js';
 import { MemoryResultLog, readFrom, subscribe } from './jobs/result-log.js';
 import type { LogBatch, ReadOptions, ResultLog } from './jobs/result-log.js';
 import { RUNNING, TaskTable } from './jobs/task-table.js';
-import type { RestRange } from './jobs/task-table.js';
-import { UsageSummary } from './task-usage.js';
+import type { PerTask, RestRange } from './jobs/task-table.js';
+import { UsageTally } from './task-usage.js';
 import { Emitter } from './emitter.js';
 import type { JobSpec, JobStatus, PartialListener, TaskResult } from './jobs/types.js';
 
 export { QUEUED, RUNNING, DONE } from './jobs/task-table.js';
 
 export type { JobSpec, JobStatus, PartialListener, RunMeta, TaskResult } from './jobs/types.js';
+
+/** Told of a job's progress and end; one object serves every job (a scheduler's, a controller's). */
+export interface JobWatcher {
+  /** The job's results log grew. */
+  published(job: Job): void;
+  /** The job's last result is readable (once). */
+  finished(job: Job): void;
+}
 
 export class Job {
   readonly id: string;
@@ -43,14 +51,16 @@ export class Job {
   cancelled = false;
   /** Mean task duration seen so far (ms), to size how many tasks a lane holds at once. */
   ewmaMs: number | undefined;
-  /** `published`: the results log grew; `finished`: the last result is readable (once). */
-  readonly signals = new Emitter<{ published: Job; finished: Job }>();
+  /** Parties told of every job's progress and end (the scheduler, the controller): shared objects, none made per job. */
+  #watchers: JobWatcher | JobWatcher[] | undefined;
+  /** Made when someone first listens. */
+  #signals: Emitter<{ published: Job; finished: Job }> | undefined;
 
   readonly tasks: TaskTable;
   readonly log: ResultLog;
   private readonly args: ArgumentSource;
-  private readonly partialListeners = new Set<PartialListener>();
-  private usage: UsageSummary | undefined;
+  private partialListeners: Set<PartialListener> | undefined;
+  private usage: UsageTally | undefined;
   /** The log's length when `published` was last emitted. */
   private shown = 0;
 
@@ -69,14 +79,24 @@ export class Job {
     this.createdAt = restored?.createdAt ?? Date.now();
     this.tasks = restored?.tasks ?? new TaskTable(this.total, this.createdAt);
     // The one place the two kinds differ: which argument source and which result log.
-    const committed = () => this.committed();
-    const stored = { length: this.tasks.done, failed: this.tasks.failed };
     this.args = store ? new StoredArguments(store, this.id) : new MemoryArguments(this.total);
-    this.log = store ? new StoredResultLog(store, this.id, this.total, committed, stored) : new MemoryResultLog(committed);
+    this.log = store ? new StoredResultLog(store, this.id, this.total, () => this.committed(), { length: this.tasks.done, failed: this.tasks.failed }) : new MemoryResultLog(this);
     if (this.total === 0) {
       this.finishedAt = this.completedAt = this.createdAt;
       this.log.end();
     }
+  }
+
+  /** `published`: the results log grew; `finished`: the last result is readable (once). */
+  get signals(): Emitter<{ published: Job; finished: Job }> {
+    return (this.#signals ??= new Emitter());
+  }
+
+  /** Tells `w` of this job's progress and end, as `signals` does, with no listener made per job. */
+  notify(w: JobWatcher): void {
+    // One or two watchers (the usual scheduler and controller) take no growable list.
+    const ws = this.#watchers;
+    this.#watchers = ws === undefined ? w : Array.isArray(ws) ? [...ws, w] : [ws, w];
   }
 
   /** Marks the job cancelled, in the store at once: a restart must not run it again. */
@@ -141,12 +161,12 @@ export class Job {
   }
 
   /** QUEUED, RUNNING or DONE per task (empty once the job finished). */
-  get state(): Uint8Array {
+  get state(): PerTask {
     return this.tasks.state;
   }
 
   /** Dispatches so far, per task. */
-  get attempts(): Uint16Array {
+  get attempts(): PerTask {
     return this.tasks.attempts;
   }
 
@@ -175,14 +195,12 @@ export class Job {
     return a;
   }
 
-  private readonly hold = (index: number) => this.args.hold(index);
-
   /**
    * The next task to dispatch, or -1; skips tasks finished meanwhile. With `rerun`, only a task
    * sent back (by a lost agent, or for retryIf): those run alone, on a lane holding nothing else.
    */
   take(rerun = false): number {
-    return this.tasks.take(rerun, this.hold);
+    return this.tasks.take(rerun, this.args);
   }
 
   /**
@@ -203,7 +221,7 @@ export class Job {
     const i = result.index;
     if (!this.tasks.finish(i, result.ok)) return false;
     this.args.drop(i);
-    if (result.u) (this.usage ??= new UsageSummary()).add(i, result.u, result.agentId, result.host);
+    if (result.u) (this.usage ??= new UsageTally()).add(i, result.u, result.agentId, result.host);
     if (this.tasks.done === this.total) this.completedAt = Date.now();
     this.log.append(result);
     return true;
@@ -217,18 +235,24 @@ export class Job {
     return this.tasks.failRest((index) => this.record({ index, ok: false, error }), range);
   }
 
-  /** Results became readable: once all are, the job is finished. */
-  private committed(): void {
+  /** @internal Results became readable (its log calls this): once all are, the job is finished. */
+  committed(): void {
     if (this.log.length > this.shown) {
       this.shown = this.log.length;
-      this.signals.emit('published', this);
+      const ws = this.#watchers;
+      if (Array.isArray(ws)) for (const w of ws) w.published(this);
+      else ws?.published(this);
+      this.#signals?.emit('published', this);
     }
     if (this.completedAt === undefined || this.finished || this.log.length !== this.total) return;
     this.finishedAt = this.completedAt;
     this.tasks.release();
     this.args.discard();
     this.log.end();
-    this.signals.emit('finished', this);
+    const ws = this.#watchers;
+    if (Array.isArray(ws)) for (const w of ws) w.finished(this);
+    else ws?.finished(this);
+    this.#signals?.emit('finished', this);
   }
 
   /** Up to `max` results of the log from offset `from` (readable ones only). */
@@ -247,7 +271,7 @@ export class Job {
    * the task is finished.
    */
   partial(index: number, attempt: number, value: Encoded): void {
-    if (this.tasks.state[index] !== RUNNING || this.partialListeners.size === 0) return;
+    if (this.tasks.state[index] !== RUNNING || !this.partialListeners) return;
     for (const l of this.partialListeners) {
       try {
         l(index, attempt, value);
@@ -259,9 +283,10 @@ export class Job {
 
   /** Calls `listener` with each partial value of this job's tasks; returns the unsubscribe. */
   onPartial(listener: PartialListener): () => void {
-    this.partialListeners.add(listener);
+    (this.partialListeners ??= new Set()).add(listener);
     return () => {
-      this.partialListeners.delete(listener);
+      this.partialListeners?.delete(listener);
+      if (this.partialListeners?.size === 0) this.partialListeners = undefined;
     };
   }
 

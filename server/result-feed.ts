@@ -47,7 +47,10 @@ export class ResultFeed {
     }
     const f: Followed = { job, offset, armed: false };
     this.#followed.set(job.id, f);
-    this.#mark(f);
+    // A job with nothing to read yet (a map just submitted) waits on its log at once, rather
+    // than being read empty by the next event first.
+    if (offset >= job.logLength && !job.finished && offset < job.total) this.#arm(f);
+    else this.#mark(f);
   }
 
   /** Stops following a job (its results no longer sent). */

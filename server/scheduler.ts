@@ -10,6 +10,7 @@ import { packEncoded } from '../contract/messages.js';
 import type { ToAgent, ToController } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job } from './job.js';
+import type { JobWatcher } from './job.js';
 import { settleLostRuns } from './lost-runs.js';
 import { JobQueue } from './job-queue.js';
 import { FnEstimates } from './fn-estimates.js';
@@ -117,25 +118,28 @@ export class Scheduler {
     queueMicrotask(this.dispatchQueuedNow);
   }
 
-  // Made once, not per submit or per job: a closure each would cost every single-task map.
+  // Made once, not per submit: a closure each would cost every single-task map.
   private readonly dispatchQueuedNow = (): void => {
     this.dispatchQueued = false;
     this.dispatch();
-  };
-  private readonly onPublished = (j: Job): void => this.activity.progressed(j);
-  private readonly onFinished = (j: Job): void => {
-    this.pinned.delete(j);
-    this.activity.jobFinished(j);
-    this.signals.emit('changed', undefined);
   };
 
   /** Lists a job and reports its progress and its end. */
   private track(job: Job, flow?: string): void {
     this.jobs.set(job.id, job);
     this.activity.submitted(job, flow);
-    job.signals.on('published', this.onPublished);
-    job.signals.on('finished', this.onFinished);
+    job.notify(this.#jobWatcher);
   }
+
+  /** Every tracked job's progress and end: one object for all of them. */
+  readonly #jobWatcher: JobWatcher = {
+    published: (j) => this.activity.progressed(j),
+    finished: (j) => {
+      this.pinned.delete(j);
+      this.activity.jobFinished(j);
+      this.signals.emit('changed', undefined);
+    },
+  };
 
   /**
    * Takes back a job whose submit failed after it was handed over: it leaves the queues, and any

@@ -21,7 +21,7 @@ const SPARSE_UP_TO = 64;
  */
 class LogHistogram {
   private counts: Uint32Array | undefined;
-  private sparse: number[] | undefined = [];
+  private sparse: number[] | undefined;
   n = 0;
   max = 0;
 
@@ -33,7 +33,8 @@ class LogHistogram {
 
   add(v: number): void {
     const i = v < 1 ? 0 : Math.min(this.buckets - 1, 1 + Math.floor(Math.log2(v) * PER_OCTAVE));
-    if (this.sparse && this.sparse.length < SPARSE_UP_TO) this.sparse.push(i);
+    if (this.n === 0) this.sparse = [i];
+    else if (this.sparse && this.sparse.length < SPARSE_UP_TO) this.sparse.push(i);
     else {
       if (!this.counts) {
         this.counts = new Uint32Array(this.buckets);
@@ -50,6 +51,7 @@ class LogHistogram {
   quantile(q: number): number {
     const rank = Math.max(1, Math.ceil(q * this.n));
     const at = (i: number) => (i === 0 ? Math.min(this.max, 0.5) : Math.min(this.max, 2 ** ((i - 0.5) / PER_OCTAVE)));
+    if (this.n === 0) return this.max;
     if (this.sparse) {
       const sorted = [...this.sparse].sort((a, b) => a - b);
       return sorted.length ? at(sorted[Math.min(rank, sorted.length) - 1]!) : this.max;
@@ -93,9 +95,10 @@ export class UsageSummary {
     }
     if (this.slow.length < SLOWEST || us > this.slow[this.slow.length - 1]!.durationMs * 1000) {
       const entry: SlowTask = { index, durationMs: us / 1000, agentId, host };
-      let at = this.slow.findIndex((s) => s.durationMs * 1000 < us);
-      if (at < 0) at = this.slow.length;
-      this.slow.splice(at, 0, entry);
+      let at = 0;
+      while (at < this.slow.length && this.slow[at]!.durationMs * 1000 >= us) at++;
+      if (at === this.slow.length) this.slow.push(entry);
+      else this.slow.splice(at, 0, entry);
       if (this.slow.length > SLOWEST) this.slow.pop();
     }
   }
@@ -113,5 +116,39 @@ export class UsageSummary {
       cpuMs: this.cpuTasks > 0 ? { total: Math.round(this.cpuTotalUs) / 1000, max: Math.round(this.cpuMaxUs) / 1000 } : undefined,
       slowest: this.slow.map((s) => ({ ...s })),
     };
+  }
+}
+
+/**
+ * A job's usage as its results come: the first one's kept as it came, the summary (histograms,
+ * slowest list: a few hundred bytes) made once a second comes or someone asks. Single-task maps
+ * come by the thousand.
+ */
+export class UsageTally {
+  #summary: UsageSummary | undefined;
+  #first: { index: number; u: TaskUsage; agentId?: string; host?: string } | undefined;
+
+  /** Counts one task that ran. */
+  add(index: number, u: TaskUsage, agentId?: string, host?: string): void {
+    if (!this.#summary && !this.#first) {
+      this.#first = { index, u, agentId, host };
+      return;
+    }
+    this.#built().add(index, u, agentId, host);
+  }
+
+  /** The summary so far; undefined before any task ran. */
+  summary(): JobUsage | undefined {
+    return this.#summary || this.#first ? this.#built().summary() : undefined;
+  }
+
+  #built(): UsageSummary {
+    if (!this.#summary) {
+      this.#summary = new UsageSummary();
+      const f = this.#first;
+      this.#first = undefined;
+      if (f) this.#summary.add(f.index, f.u, f.agentId, f.host);
+    }
+    return this.#summary;
   }
 }

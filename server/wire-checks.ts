@@ -65,14 +65,6 @@ export function checkPart(item: unknown, attachments: number): WirePart | undefi
   return tooDeep(payload as WireEncoded) ? undefined : (item as WirePart);
 }
 
-// Module-level, not a closure per call: results are checked by the hundred thousand a second.
-function badPart(why: string): never {
-  throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
-}
-function badResult(why: string): never {
-  throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
-}
-
 /** Whether `b` lists attachment indices below `attachments`. */
 function attachmentsIn(b: unknown, attachments: number): boolean {
   if (!Array.isArray(b)) return false;
@@ -109,6 +101,15 @@ export function checkResult(item: unknown, attachments: number): WireResult {
   }
   if (typeof p.message !== 'string') bad('error without a message');
   return [run as number, 0, boundedErrorInfo(p), durationUs as number, cpuUs as number, rssKb as number];
+}
+
+// Module functions, not closures: these checks run once per result.
+function badPart(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed part: ${why}`);
+}
+
+function badResult(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed result: ${why}`);
 }
 
 /** A duration or an amount an agent reports: a finite number, -1 meaning not measured. */

@@ -4,9 +4,8 @@
  */
 import { FlotillaError } from '../../contract/errors.js';
 import type { CommandOutput } from '../../contract/flow-unit.js';
-import { describeZodError } from '../../contract/schemas.js';
-import { RESERVED_NAMES, distributeSchema } from '../../contract/flow-schemas.js';
-import type { DistributeInput } from '../../contract/flow-schemas.js';
+import { RESERVED_NAMES, describeZodError, getDistributeSchema } from '../../contract/option-schemas.js';
+import type { DistributeInput } from '../../contract/option-schemas.js';
 import { throwProblems } from '../../contract/flow-problems.js';
 import type { FlowProblem } from '../../contract/flow-types.js';
 import { fromTRPCError } from '../errors.js';
@@ -91,7 +90,7 @@ export class Flow<P extends object, S extends object = {}> {
 
   /** How rows become units and where they run; see `DistributeOptions`. */
   distribute(opts: DistributeOptions<P>): Flow<P, S> {
-    const parsed = distributeSchema.safeParse(opts);
+    const parsed = getDistributeSchema().safeParse(opts);
     if (!parsed.success) throw new FlotillaError('BAD_INPUT', describeZodError(parsed.error, 'distribute options'));
     return new Flow<P, S>({ ...this.state, distribute: parsed.data });
   }

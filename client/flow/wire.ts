@@ -4,13 +4,16 @@
  * its globals, values and rows can be sent, command placeholders name columns or outputs of
  * needed stages. Problems are collected, not thrown one by one.
  */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+// zod's core only: the library's import loads no more of zod (contract/option-schemas.ts).
+import { $ZodType } from 'zod/v4/core';
 import { encodeValue } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
 import type { FlowStageDef } from '../../contract/flow-unit.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import { gridProblems } from '../../contract/flow-problems.js';
-import type { DistributeInput, FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { FlowSubmitInput } from '../../contract/flow-schemas.js';
+import type { DistributeInput } from '../../contract/option-schemas.js';
 import type { FlowProblem } from '../../contract/flow-types.js';
 import type { ModuleFunction } from '../module/handle.js';
 import { shipFunction } from '../ship.js';
@@ -36,12 +39,23 @@ const COMMAND_KEYS = ['exitCode', 'durationMs', 'stdout', 'stderr'];
 
 /** The JSON Schema of a stage's `output` zod schema; BAD_INPUT naming the stage when it has none. */
 export function outputSchema(stage: string, schema: unknown): Record<string, unknown> {
-  if (!(schema instanceof z.ZodType)) throw new FlotillaError('BAD_INPUT', `stage "${stage}": output must be a zod schema such as z.object({ score: z.number() }), got ${typeof schema}`);
+  if (!(schema instanceof $ZodType)) throw new FlotillaError('BAD_INPUT', `stage "${stage}": output must be a zod schema such as z.object({ score: z.number() }), got ${typeof schema}`);
   try {
-    return z.toJSONSchema(schema) as Record<string, unknown>;
+    return toJSONSchema(schema);
   } catch (err) {
     throw new FlotillaError('BAD_INPUT', `stage "${stage}": its output schema cannot be checked on the agent (${(err as Error).message}); use JSON-representable types`);
   }
+}
+
+/**
+ * A zod schema as JSON Schema: by the schema's own method (zod's full API has one), else (a
+ * zod/mini schema) by zod's converter, which is loaded only then, not with the library.
+ */
+function toJSONSchema(schema: $ZodType): Record<string, unknown> {
+  const own = (schema as { toJSONSchema?: unknown }).toJSONSchema;
+  if (typeof own === 'function') return own.call(schema) as Record<string, unknown>;
+  const core = createRequire(import.meta.url)('zod/v4/core') as typeof import('zod/v4/core');
+  return core.toJSONSchema(schema) as Record<string, unknown>;
 }
 
 /** `{col}` and `{stage.key}` placeholders of a command. */

@@ -34,6 +34,15 @@ export interface ResultLog {
   end(): void;
 }
 
+/** Logs with readers to wake at the end of this turn: one microtask for all of them, not one each. */
+let due: LogWaiters[] = [];
+
+function wakeDue(): void {
+  const list = due;
+  due = [];
+  for (const w of list) w.fire();
+}
+
 /** Readers waiting for a log to change, woken together once per turn of microtasks. */
 export class LogWaiters {
   readonly #waiters = new Waiters();
@@ -53,10 +62,14 @@ export class LogWaiters {
     if (this.#queued || this.#waiters.size === 0) return;
     // Batch wake-ups: many results recorded in one frame wake a stream once.
     this.#queued = true;
-    queueMicrotask(() => {
-      this.#queued = false;
-      this.#waiters.wake();
-    });
+    if (due.length === 0) queueMicrotask(wakeDue);
+    due.push(this);
+  }
+
+  /** @internal Wakes the readers (the end of the turn in which the log changed). */
+  fire(): void {
+    this.#queued = false;
+    this.#waiters.wake();
   }
 
   end(): void {
@@ -70,8 +83,8 @@ export class MemoryResultLog implements ResultLog {
   private readonly results: TaskResult[] = [];
   private readonly waiters = new LogWaiters();
 
-  /** `committed` runs after each result becomes readable, before readers are woken. */
-  constructor(private readonly committed: () => void) {}
+  /** `owner.committed` runs after each result becomes readable, before readers are woken. */
+  constructor(private readonly owner: { committed(): void }) {}
 
   get length(): number {
     return this.results.length;
@@ -83,7 +96,7 @@ export class MemoryResultLog implements ResultLog {
 
   append(result: TaskResult): void {
     this.results.push(result);
-    this.committed();
+    this.owner.committed();
     this.waiters.wake();
   }
 

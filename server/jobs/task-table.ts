@@ -11,6 +11,16 @@ export const DONE = 2;
 const EMPTY8 = new Uint8Array(0);
 const EMPTY16 = new Uint16Array(0);
 
+/** A number per task: a typed array, or for a few tasks a plain list (smaller than a typed array with its buffer). */
+export type PerTask = { [index: number]: number; readonly length: number; [Symbol.iterator](): Iterator<number> };
+
+/** Jobs of at most this many tasks (single-task maps, by the thousand) keep their per-task numbers in plain lists. */
+const SMALL = 8;
+
+function perTask(total: number, Typed: Uint8ArrayConstructor | Uint16ArrayConstructor): PerTask {
+  return total <= SMALL ? new Array<number>(total).fill(0) : new Typed(total);
+}
+
 /** Which unfinished tasks `failRest` fails. */
 export interface RestRange {
   /** First task (default 0). */
@@ -23,26 +33,26 @@ export interface RestRange {
 
 export class TaskTable {
   /** QUEUED, RUNNING or DONE per task; empty once released. */
-  state: Uint8Array;
+  state: PerTask;
   /** Dispatches so far, per task. */
-  attempts: Uint16Array;
-  /** Agents that died while running the task. */
-  private crashes: Uint8Array;
+  attempts: PerTask;
+  /** Agents that died while running the task; made at the first crash. */
+  private crashes: Uint8Array | undefined;
   /** Tasks whose arguments have arrived (the first `appended`): only those can be taken. */
   appended = 0;
   done = 0;
   failed = 0;
   running = 0;
   private nextFresh = 0;
-  private retryQueue: number[] = [];
+  /** Made at the first task sent back. */
+  private retryQueue: number[] | undefined;
   /** Where each chunk of arguments starts, and when it arrived: when its tasks were queued. */
-  private readonly chunkFrom: number[] = [];
-  private readonly chunkAt: number[] = [];
+  private chunkFrom: number[] | undefined;
+  private chunkAt: number[] | undefined;
 
   constructor(readonly total: number, private readonly createdAt: number) {
-    this.state = new Uint8Array(total);
-    this.attempts = new Uint16Array(total);
-    this.crashes = new Uint8Array(total);
+    this.state = perTask(total, Uint8Array);
+    this.attempts = perTask(total, Uint16Array);
   }
 
   /** Every argument has arrived. */
@@ -57,17 +67,23 @@ export class TaskTable {
 
   /** The arguments of the next `count` tasks arrived (at `at`): they may be taken. */
   extend(count: number, at = Date.now()): void {
-    this.chunkFrom.push(this.appended);
-    this.chunkAt.push(at);
+    // Most jobs arrive in one chunk: lists of one, grown only for more.
+    if (!this.chunkFrom || !this.chunkAt) {
+      this.chunkFrom = [this.appended];
+      this.chunkAt = [at];
+    } else {
+      this.chunkFrom.push(this.appended);
+      this.chunkAt.push(at);
+    }
     this.appended += count;
   }
 
   /** When task `index` was queued: when its arguments arrived. */
   queuedAt(index: number): number {
     const from = this.chunkFrom;
+    if (!from || !this.chunkAt || index < from[0]!) return this.createdAt;
     let lo = 0;
     let hi = from.length - 1;
-    if (hi < 0 || index < from[0]!) return this.createdAt;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (from[mid]! <= index) lo = mid;
@@ -78,21 +94,21 @@ export class TaskTable {
 
   /**
    * The next task to dispatch, or -1; skips tasks finished meanwhile. With `rerun`, only a task
-   * sent back (by a lost agent, or for retryIf). `ready` runs first (to fetch its argument): if
+   * sent back (by a lost agent, or for retryIf). `ready.hold` runs first (to fetch its argument): if
    * it throws, the task stays queued and uncharged.
    */
-  take(rerun: boolean, ready?: (index: number) => void): number {
+  take(rerun: boolean, ready?: { hold(index: number): void }): number {
     for (;;) {
       let i: number | undefined;
       if (rerun) {
-        i = this.retryQueue.pop();
+        i = this.retryQueue?.pop();
         if (i === undefined) return -1;
       } else {
         if (this.nextFresh >= this.appended) return -1;
         i = this.nextFresh++;
       }
       if (this.state[i] !== QUEUED) continue;
-      ready?.(i);
+      ready?.hold(i);
       this.state[i] = RUNNING;
       this.attempts[i]!++;
       this.running++;
@@ -109,12 +125,13 @@ export class TaskTable {
     this.state[index] = QUEUED;
     this.running--;
     if (opts.uncharged) this.attempts[index]!--;
-    this.retryQueue.push(index);
+    (this.retryQueue ??= []).push(index);
   }
 
   /** Counts a crash of an agent running task `index`; returns the count. */
   crashed(index: number): number {
-    return this.crashes[index] === 255 ? 255 : ++this.crashes[index]!;
+    const crashes = (this.crashes ??= new Uint8Array(this.total));
+    return crashes[index] === 255 ? 255 : ++crashes[index]!;
   }
 
   /** Marks a task finished; false when it already was (or is out of range, or the table released). */
@@ -157,7 +174,7 @@ export class TaskTable {
   release(): void {
     this.state = EMPTY8;
     this.attempts = EMPTY16;
-    this.crashes = EMPTY8;
-    this.retryQueue = [];
+    this.crashes = undefined;
+    this.retryQueue = undefined;
   }
 }

@@ -165,7 +165,11 @@ const call: (CallResult & { cold: CallResult }) | undefined = await phase('call'
   }),
 );
 
-const showMany = (what: string, m: ManyResult) => console.log(`  ${m.maps.toLocaleString('en-US')} single-task maps at once (Promise.all), ${what}: median ${fmt(m.medianPerS, 'tasks/s')} [${m.runsPerS.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}]`);
+const showMany = (what: string, m: ManyResult) => {
+  console.log(`  ${m.maps.toLocaleString('en-US')} single-task maps at once (Promise.all), ${what}: median ${fmt(m.medianPerS, 'tasks/s')} [${m.runsPerS.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}]`);
+  const ctl = m.controllerCpuUsPerMap === undefined ? '' : `, the controller's ${m.controllerCpuUsPerMap.toFixed(1)} µs`;
+  console.log(`    CPU per map (median of the runs): this process ${m.cpuUsPerMap.toFixed(1)} µs${ctl}`);
+};
 
 const singles: ManyResult | undefined = await phase('singles', () =>
   withSession('singles', async (fl) => {
@@ -182,7 +186,7 @@ const remote: ManyResult | undefined = await phase('remote', async () => {
     const fl = await connect({ url: ctl.url, tokenFile: ctl.tokenFile, waitForAgents: 2 });
     try {
       await measureManySingles(fl, 2_000, 1);
-      const m = await profiled('remote-client', () => measureManySingles(fl, 10_000, reps));
+      const m = await profiled('remote-client', () => measureManySingles(fl, 10_000, reps, ctl.pid));
       showMany('remote client over WebSocket', m);
       return m;
     } finally {

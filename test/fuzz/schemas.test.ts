@@ -5,12 +5,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import { appendSchema, describeZodError, fnSpecSchema, mapOptionsSchema, submitSchema } from '../../contract/schemas.js';
 import { distributeSchema, flowStageSchema, flowSubmitSchema } from '../../contract/flow-schemas.js';
 import { budget, hostileValue, notPolluted, params } from './fuzz.js';
 
-const schemas: [string, z.ZodType][] = [
+// Full zod's and zod/mini's (the map options and distribute the client checks) alike.
+const schemas: [string, { safeParse(input: unknown): { success: true } | { success: false; error: $ZodError } }][] = [
   ['submit', submitSchema],
   ['append', appendSchema],
   ['map options', mapOptionsSchema],

@@ -1,7 +1,7 @@
 /**
  * The weight of `import 'flotilla'`: the heavy dependencies (ssh2 and its native crypto,
- * better-sqlite3, esbuild, execa, cli-progress) load only when what needs them runs, and server
- * code only when an embedded controller starts. Checked by behaviour in real child processes
+ * better-sqlite3, esbuild, execa, cli-progress) load only when what needs them runs, server
+ * code only when an embedded controller starts, and of zod only its core and zod/mini until then. Checked by behaviour in real child processes
  * (which modules got loaded), not by time; the time is in test/bench/startup.bench.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,9 @@ const script = fileURLToPath(new URL('./fixtures/loaded-packages.mjs', import.me
 interface Loaded {
   heavy: string[];
   server: string[];
+  fullZod: string[];
   native: string[];
+  said?: string;
 }
 
 function probe(what: string, ...args: string[]): Promise<Loaded> {
@@ -52,6 +54,16 @@ describe('what importing flotilla loads', () => {
 
   it('the check sees server code once an embedded controller starts (control)', async () => {
     expect((await probe('embedded')).server).not.toEqual([]);
+  });
+
+  it('import of the library loads zod/mini, not the full zod, and its messages are in English', async () => {
+    const seen = await probe('import');
+    expect(seen.fullZod).toEqual([]);
+    expect(seen.said).toBe('distribute options: within: Invalid option: expected one of "inline"|"threads"|"process"');
+  });
+
+  it('the check sees the full zod once the controller needs it (control)', async () => {
+    expect((await probe('embedded')).fullZod).not.toEqual([]);
   });
 });
 

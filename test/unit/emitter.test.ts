@@ -1,6 +1,6 @@
 /**
- * The core's typed emitter (server/emitter.ts): one listener is kept without a set, so each of
- * these holds for one listener and for several alike.
+ * The core's typed emitter (server/emitter.ts), with one listener and with several: delivery,
+ * removal, listeners added during delivery, once, and a listener that throws.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { Emitter } from '../../server/emitter.js';

@@ -37,6 +37,28 @@ const fn: FnSpec = { id: 'f-unit', src: '(x) => x', vals: {}, fns: {} };
 const spec = (total: number, id = 'j-unit'): JobSpec => ({ id, fn, pool: 'local', total, retries: 1, crashLimit: 3, timeoutMs: 0 });
 const args = (from: number, n: number) => Array.from({ length: n }, (_, i) => encodeValue(from + i));
 
+describe('job usage', () => {
+  it('reports the usage of a one-task job and of a job of many alike (the first result is summarized once a second comes)', () => {
+    const u = (durationUs: number) => [1000, 2000, durationUs, durationUs / 2, 4096] as [number, number, number, number, number];
+    const one = new Job(spec(1, 'j-one'));
+    one.append(0, args(0, 1));
+    one.record({ index: one.take(), ok: true, value: encodeValue(0), attempt: 1, agentId: 'a-1', host: 'h', u: u(3000) });
+    const usage = one.status().usage!;
+    expect(usage.tasks).toBe(1);
+    expect(usage.durationMs.max).toBe(3);
+    expect(usage.cpuMs).toEqual({ total: 1.5, max: 1.5 });
+    expect(usage.slowest).toEqual([{ index: 0, durationMs: 3, agentId: 'a-1', host: 'h' }]);
+
+    const three = new Job(spec(3, 'j-three'));
+    three.append(0, args(0, 3));
+    for (const d of [1000, 5000, 2000]) three.record({ index: three.take(), ok: true, value: encodeValue(0), attempt: 1, agentId: 'a-1', host: 'h', u: u(d) });
+    const all = three.status().usage!;
+    expect(all.tasks).toBe(3);
+    expect(all.busyMs).toBe(8);
+    expect(all.slowest.map((s) => s.index)).toEqual([1, 2, 0]);
+  });
+});
+
 describe.each([['in memory', false], ['durable', true]] as const)('job %s', (_name, durable) => {
   const make = (total: number) => {
     const store = durable ? open(tempDir()) : undefined;

@@ -33,7 +33,7 @@ const bad = (index: number): TaskResult => ({ index, ok: false, error: { code: '
 
 /** Each kind of log, with the way to commit what was appended (nothing to do in memory). */
 const kinds: [string, (total: number, committed?: () => void) => { log: ResultLog; commit: () => void }][] = [
-  ['in memory', (_total, committed = () => {}) => ({ log: new MemoryResultLog(committed), commit: () => {} })],
+  ['in memory', (_total, committed = () => {}) => ({ log: new MemoryResultLog({ committed }), commit: () => {} })],
   [
     'in SQLite',
     (total, committed = () => {}) => {

@@ -6,6 +6,23 @@ import { describe, expect, it } from 'vitest';
 import { QUEUED, RUNNING, TaskTable } from '../../server/jobs/task-table.js';
 
 describe('task table', () => {
+  it('keeps the same books in plain lists (a few tasks) as in typed arrays (many)', () => {
+    const run = (total: number) => {
+      const t = new TaskTable(total, 0);
+      t.extend(total);
+      const a = t.take(false);
+      const b = t.take(false);
+      t.requeue(a, { uncharged: true });
+      t.requeue(b);
+      const again = t.take(true);
+      t.finish(again, false);
+      t.finish(t.take(false), true);
+      return { perTask: [...t.attempts].slice(0, 3), state: [...t.state].slice(0, 3), done: t.done, failed: t.failed, running: t.running, queued: t.queued - (total - 3) };
+    };
+    expect(run(3)).toEqual(run(3000));
+    expect(run(3)).toEqual({ perTask: [0, 2, 1], state: [0, 2, 2], done: 2, failed: 1, running: 0, queued: 1 });
+  });
+
   it('hands out only tasks whose arguments arrived, in order, and knows when each chunk was queued', () => {
     const t = new TaskTable(5, 1000);
     expect(t.take(false)).toBe(-1);
@@ -51,7 +68,7 @@ describe('task table', () => {
   it('leaves a task queued and uncharged when its argument cannot be readied', () => {
     const t = new TaskTable(1, 0);
     t.extend(1);
-    expect(() => t.take(false, () => { throw new Error('no chunk'); })).toThrow('no chunk');
+    expect(() => t.take(false, { hold: () => { throw new Error('no chunk'); } })).toThrow('no chunk');
     expect({ state: t.state[0], attempts: t.attempts[0], running: t.running }).toEqual({ state: QUEUED, attempts: 0, running: 0 });
   });
 
