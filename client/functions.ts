@@ -121,23 +121,39 @@ function isRegisteredFn(v: unknown): v is RegisteredFn<unknown, unknown> {
 }
 
 /**
+ * Names and handles already checked, with the fields they submit: `fl.call` of the same function
+ * again skips the schema checks. Only frozen handles (those `register` and `ref` return) are kept,
+ * since another object could change its name or version between calls.
+ */
+const checkedHandles = new WeakMap<object, NamedFn>();
+const checkedNames = new Map<string, NamedFn>();
+const MAX_CHECKED_NAMES = 1024;
+
+/**
  * The submit fields naming `fn`; a handle pins its version. What `register` fixed cannot be
  * given again per map.
  * @throws FlotillaError BAD_INPUT for a bad name or version, or globals/retryIf given to a map by name
  */
 export function toNamed(fn: unknown, opts: { globals?: unknown; retryIf?: unknown; setup?: unknown; setupTimeoutMs?: unknown } = {}): NamedFn {
-  const fixed = (['globals', 'retryIf', 'setup', 'setupTimeoutMs'] as const).filter((k) => opts[k] !== undefined);
-  if (fixed.length > 0) {
+  if (opts.globals !== undefined || opts.retryIf !== undefined || opts.setup !== undefined || opts.setupTimeoutMs !== undefined) {
+    const fixed = (['globals', 'retryIf', 'setup', 'setupTimeoutMs'] as const).filter((k) => opts[k] !== undefined);
     // Silently dropping a setup would run tasks without what they expect in ctx.setup.
     throw new FlotillaError('BAD_INPUT', `map option(s) ${fixed.join(', ')} belong to the registration of a function (fl.functions.register), not to a map of "${isRegisteredFn(fn) ? fn.name : String(fn)}" by name`);
   }
+  const hit = typeof fn === 'string' ? checkedNames.get(fn) : typeof fn === 'object' && fn !== null ? checkedHandles.get(fn) : undefined;
+  if (hit) return hit;
   const name = typeof fn === 'string' ? fn : isRegisteredFn(fn) ? fn.name : undefined;
   checkName(name);
   const version = isRegisteredFn(fn) && fn.version !== '' ? fn.version : undefined;
   if (version !== undefined && !getFnVersionSchema().safeParse(version).success) {
     throw new FlotillaError('BAD_INPUT', `version ${JSON.stringify(version)} of function "${name}" is not valid: 8 to 64 lowercase hex digits of a registered version`);
   }
-  return version === undefined ? { fnName: name } : { fnName: name, fnVersion: version };
+  const named: NamedFn = Object.freeze(version === undefined ? { fnName: name } : { fnName: name, fnVersion: version });
+  if (typeof fn === 'string') {
+    if (checkedNames.size >= MAX_CHECKED_NAMES) checkedNames.clear();
+    checkedNames.set(fn, named);
+  } else if (Object.isFrozen(fn)) checkedHandles.set(fn as object, named);
+  return named;
 }
 
 /** Whether a prepared function is a reference to a registered one. */

@@ -5,8 +5,16 @@
 import type { SecureChannel } from '../agent/protocol/channel.js';
 import type { AgentRuntime } from './runtime/index.js';
 import type { LaneInfo } from '../contract/agent-types.js';
+import type { WireTask } from '../contract/messages.js';
 
 export type { LaneInfo };
+
+/** Tasks one dispatch gathers for a lane, to go in one frame; `of` names that dispatch's batches. */
+export interface Batch {
+  of: Map<Lane, Batch>;
+  tasks: WireTask[];
+  bins: Uint8Array[];
+}
 
 /**
  * Besides the running task, a lane holds queued work estimated at up to this many milliseconds,
@@ -55,6 +63,8 @@ export class Lane {
   lastReport = Date.now();
   /** The lane's round trip without the task (ms), a moving average; undefined until measured. */
   roundTripMs: number | undefined;
+  /** The batch the dispatch in progress is filling for this lane, if any (see Scheduler.dispatch). */
+  batch: Batch | undefined;
   /** Armed while the lane holds runs with a timeout not yet reported started (see Scheduler). */
   startWatch: NodeJS.Timeout | undefined;
 

@@ -88,6 +88,7 @@ export class Pool {
   /** Work arrived (or the pool starts): size the pool now, and from now on every tick. */
   ensure(): void {
     if (this.closing) return;
+    const idle = !this.inUse || !this.tick;
     this.inUse = true;
     if (!this.tick) {
       this.tick = setInterval(() => this.step(), TICK_MS);
@@ -95,11 +96,23 @@ export class Pool {
     }
     if (this.stepQueued) return;
     this.stepQueued = true;
-    queueMicrotask(() => {
-      this.stepQueued = false;
-      this.step();
-    });
+    queueMicrotask(idle ? this.stepNow : this.stepIfBacklog);
   }
+
+  // Made once: a submit of one task costs no closure here.
+  private readonly stepNow = (): void => {
+    this.stepQueued = false;
+    this.step();
+  };
+  /**
+   * A pool already in use re-sizes at once only for work that found no free slot (the tick's
+   * time-based decisions wait for the tick): a single task dispatched to an idle lane, the usual
+   * one-at-a-time submit, then costs no round of decisions.
+   */
+  private readonly stepIfBacklog = (): void => {
+    this.stepQueued = false;
+    if (this.scheduler.backlog(this.name) > 0) this.step();
+  };
 
   /** One round of decisions: retire who should go, stop who has drained, launch what is needed. */
   private step(): void {

@@ -7,7 +7,7 @@
 import { FlotillaError } from '../contract/errors.js';
 import type { ErrorContext, ErrorInfo } from '../contract/errors.js';
 import { packEncoded } from '../contract/messages.js';
-import type { ToAgent, ToController, WireTask } from '../contract/messages.js';
+import type { ToAgent, ToController } from '../contract/messages.js';
 import { CLOSE } from '../agent/protocol/channel.js';
 import { Job } from './job.js';
 import type { JobWatcher } from './job.js';
@@ -15,6 +15,7 @@ import { settleLostRuns } from './lost-runs.js';
 import { JobQueue } from './job-queue.js';
 import { FnEstimates } from './fn-estimates.js';
 import { Lane } from './lane.js';
+import type { Batch } from './lane.js';
 import type { ArtifactStore } from './artifacts.js';
 import { ArtifactShipping } from './agent-artifacts.js';
 import { Emitter } from './emitter.js';
@@ -114,11 +115,14 @@ export class Scheduler {
   private dispatchSoon(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
-    queueMicrotask(() => {
-      this.dispatchQueued = false;
-      this.dispatch();
-    });
+    queueMicrotask(this.dispatchQueuedNow);
   }
+
+  // Made once, not per submit: a closure each would cost every single-task map.
+  private readonly dispatchQueuedNow = (): void => {
+    this.dispatchQueued = false;
+    this.dispatch();
+  };
 
   /** Lists a job and reports its progress and its end. */
   private track(job: Job, flow?: string): void {
@@ -224,7 +228,7 @@ export class Scheduler {
    */
   dispatch(): void {
     if (this.queue.size === 0) return;
-    const batches = new Map<Lane, { tasks: WireTask[]; bins: Uint8Array[] }>();
+    const batches = new Map<Lane, Batch>();
     const now = this.activity.watched ? Date.now() : 0;
     let progress = true;
     while (progress && this.queue.size > 0) {
@@ -247,7 +251,7 @@ export class Scheduler {
           continue;
         }
         const budget = this.maxTasksOf?.(lane.pool);
-        const given = this.given.get(lane.agentId) ?? 0;
+        const given = budget === undefined ? 0 : (this.given.get(lane.agentId) ?? 0);
         if (budget !== undefined && given >= budget) continue;
         // A task sent back re-runs alone, so a crash it causes again is its own.
         let index = lane.runs.size === 0 ? job.take(true) : -1;
@@ -255,7 +259,9 @@ export class Scheduler {
         else index = job.take();
         if (index < 0) continue;
         if (budget !== undefined) this.given.set(lane.agentId, given + 1);
-        let batch = batches.get(lane);
+        // This dispatch's batch for the lane, kept on the lane too (a map lookup a task costs over
+        // thousands of lanes); the map is what counts should a dispatch run inside this one.
+        let batch = lane.batch?.of === batches ? lane.batch : batches.get(lane);
         let ref = lane.fnRefs.get(job.fn.id);
         if (ref === undefined) {
           if (batch) this.sender.send(lane, batch.tasks, batch.bins);
@@ -263,13 +269,15 @@ export class Scheduler {
           batch = undefined;
           ref = this.sender.sendFn(lane, job);
         }
-        if (!batch) batches.set(lane, (batch = { tasks: [], bins: [] }));
+        if (!batch) batches.set(lane, (batch = { of: batches, tasks: [], bins: [] }));
+        lane.batch = batch;
         const run = this.runs.add(lane, job, index, Number.isFinite(est) ? est : 0, now);
         batch.tasks.push([run, ref, packEncoded(job.arg(index), batch.bins), job.timeoutMs, index, job.attempts[index]!]);
         progress = true;
       }
     }
     for (const [lane, b] of batches) {
+      if (lane.batch === b) lane.batch = undefined;
       this.sender.send(lane, b.tasks, b.bins);
       this.clocks.watchStarts(lane);
     }

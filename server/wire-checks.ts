@@ -65,12 +65,19 @@ export function checkPart(item: unknown, attachments: number): WirePart | undefi
   return tooDeep(payload as WireEncoded) ? undefined : (item as WirePart);
 }
 
+/** Whether `b` lists attachment indices below `attachments`. */
+function attachmentsIn(b: unknown, attachments: number): boolean {
+  if (!Array.isArray(b)) return false;
+  for (const i of b) if (!(Number.isInteger(i) && i >= 0 && i < attachments)) return false;
+  return true;
+}
+
 /** Checks a WireEncoded from an agent: an object with `j`, binary parts within the frame's attachments. */
 function checkEncoded(payload: unknown, attachments: number, bad: (why: string) => never): void {
   if (typeof payload !== 'object' || payload === null) bad('payload is not an object');
   const p = payload as Record<string, unknown>;
   if (!('j' in p)) bad('value without j');
-  if (p.b !== undefined && !(Array.isArray(p.b) && p.b.every((i) => Number.isInteger(i) && i >= 0 && i < attachments))) bad('binary parts out of range');
+  if (p.b !== undefined && !attachmentsIn(p.b, attachments)) bad('binary parts out of range');
 }
 
 /**

@@ -8,8 +8,9 @@ import type { WebSocket, RawData } from 'ws';
 import { AgentHandshake, ControllerHandshake } from './handshake.js';
 import type { SessionKeys } from './handshake.js';
 import type { Identity } from './identity.js';
-import { Opener, Sealer } from './seal.js';
+import { Opener, Sealer, TAG } from './seal.js';
 import { decodeFrame, encodeFrame } from './frame.js';
+import { canWriteDirect, directCapable, headerBytes, isClient, writeDirect, writeHeader } from './ws-write.js';
 import { FlotillaError } from '../../contract/errors.js';
 
 /** WebSocket close codes the channel uses; 44xx mirror HTTP so a log reader can guess them. */
@@ -58,6 +59,10 @@ export class SecureChannel {
   onclose: ((code: number, reason: string) => void) | undefined;
   private readonly sealer: Sealer;
   private readonly opener: Opener;
+  /** The client end masks its frames (with a zero key: see ws-write.ts). */
+  private readonly masked: boolean;
+  /** Whether frames may skip `ws.send` (see ws-write.ts). */
+  private readonly direct: boolean;
   private closed = false;
   /**
    * Set on every frame that opens: the peer was alive since the flag was last cleared. The
@@ -68,6 +73,8 @@ export class SecureChannel {
   constructor(readonly ws: WebSocket, keys: SessionKeys, side: 'agent' | 'controller') {
     this.sealer = new Sealer(side === 'agent' ? keys.toController : keys.toAgent);
     this.opener = new Opener(side === 'agent' ? keys.toAgent : keys.toController);
+    this.masked = isClient(ws);
+    this.direct = directCapable(ws);
     ws.removeAllListeners('message');
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.once('close', (code, reason) => {
@@ -102,7 +109,15 @@ export class SecureChannel {
   /** Seals and sends one message with optional binary attachments. */
   send<M extends { t: string }>(msg: M, bins?: readonly Uint8Array[]): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(this.sealer.seal(encodeFrame(msg, bins)), { binary: true });
+    const plain = encodeFrame(msg, bins);
+    if (!this.direct || !canWriteDirect(this.ws)) {
+      this.ws.send(this.sealer.seal(plain), { binary: true });
+      return;
+    }
+    const n = plain.length + TAG;
+    const frame = this.sealer.sealAfter(plain, headerBytes(n, this.masked));
+    writeHeader(frame, n, this.masked);
+    writeDirect(this.ws, frame);
   }
 
   /** Bytes queued in the socket but not yet written: the channel's backpressure signal. */

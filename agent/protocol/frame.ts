@@ -8,13 +8,15 @@ import { FlotillaError } from '../../contract/errors.js';
 
 /** Builds a frame's plaintext. */
 export function encodeFrame(msg: unknown, bins: readonly Uint8Array[] = []): Buffer {
-  const json = Buffer.from(JSON.stringify(msg), 'utf8');
-  let size = 4 + json.length;
+  // The JSON text goes straight into the frame: no buffer of its own to copy from.
+  const json = JSON.stringify(msg);
+  const jl = Buffer.byteLength(json, 'utf8');
+  let size = 4 + jl;
   for (const b of bins) size += 4 + b.byteLength;
   const out = Buffer.allocUnsafe(size);
-  out.writeUInt32BE(json.length, 0);
-  json.copy(out, 4);
-  let at = 4 + json.length;
+  out.writeUInt32BE(jl, 0);
+  out.write(json, 4, jl, 'utf8');
+  let at = 4 + jl;
   for (const b of bins) {
     out.writeUInt32BE(b.byteLength, at);
     out.set(b, at + 4);
@@ -23,11 +25,15 @@ export function encodeFrame(msg: unknown, bins: readonly Uint8Array[] = []): Buf
   return out;
 }
 
+function bad(why: string): never {
+  throw new FlotillaError('CHANNEL', `malformed frame: ${why}`);
+}
+
+/** No attachments: shared, since most frames have none and nobody adds to it. */
+const NO_BINS = Object.freeze([]) as unknown as Buffer[];
+
 /** Splits a frame's plaintext; attachments are views into `buf`. */
 export function decodeFrame(buf: Buffer): { msg: unknown; bins: Buffer[] } {
-  const bad = (why: string): never => {
-    throw new FlotillaError('CHANNEL', `malformed frame: ${why}`);
-  };
   if (buf.length < 4) bad('shorter than its header');
   const jl = buf.readUInt32BE(0);
   if (4 + jl > buf.length) bad('message length past the end');
@@ -37,8 +43,9 @@ export function decodeFrame(buf: Buffer): { msg: unknown; bins: Buffer[] } {
   } catch {
     bad('message is not JSON');
   }
-  const bins: Buffer[] = [];
   let at = 4 + jl;
+  if (at === buf.length) return { msg, bins: NO_BINS };
+  const bins: Buffer[] = [];
   while (at < buf.length) {
     if (at + 4 > buf.length) bad('attachment header past the end');
     const n = buf.readUInt32BE(at);

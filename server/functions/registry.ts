@@ -114,6 +114,8 @@ export class FunctionRegistry {
   private find(name: string, version?: string): FunctionRow {
     const versions = this.versionsOf(name, false);
     if (version === undefined) return versions[versions.length - 1]!;
+    // A handle names its whole version: found without a schema check (every fl.call pays for it).
+    for (const r of versions) if (r.version === version) return r;
     const v = fnVersionSchema.safeParse(version);
     if (!v.success) throw new FlotillaError('BAD_INPUT', describeZodError(v.error, `version of function "${name}"`));
     const hits = versions.filter((r) => r.version.startsWith(version));

@@ -87,6 +87,39 @@ describe('secure channel over real sockets', () => {
     expect(await within(toAgent.promise, 5_000, 'message to agent')).toEqual({ t: 'pong', n: 2 });
   });
 
+  it('sealed frames written straight to the socket arrive whole and in order both ways, at every frame-header size and between ws.send frames', async () => {
+    // channel.send frames sealed messages itself (agent/protocol/ws-write.ts): 7-bit, 16-bit and
+    // 64-bit payload lengths, the agent's frames masked with a zero key; pings that ws frames
+    // itself go between them and must not tear or reorder them.
+    const controller = generateIdentity(), agent = generateIdentity();
+    const { url, connection } = await listen();
+    const accepted = connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: (id) => (id === AGENT_ID ? agent.publicKey : undefined) }));
+    const { ws } = agentSocket(url);
+    const atAgent = await dialChannel(ws, { agentId: AGENT_ID, identity: agent, controllerKey: controller.publicKey });
+    const { channel: atController } = await accepted;
+    const sizes = [0, 1, 90, 125, 126, 1000, 65_535, 65_536, 300_000];
+    const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+    for (const [from, to] of [[atAgent, atController], [atController, atAgent]] as const) {
+      const got: Array<[unknown, Buffer[]]> = [];
+      const all = deferred<void>();
+      to.onmessage = (msg, bins) => {
+        got.push([msg, bins.map((b) => Buffer.from(b))]);
+        if (got.length === sizes.length) all.resolve();
+      };
+      sizes.forEach((n, i) => {
+        from.send({ t: 'blob', i, pad: 'x'.repeat(i % 3 === 0 ? n : 0) }, [bytes(n, i)]);
+        from.ws.ping();
+      });
+      await within(all.promise, 10_000, 'all frames');
+      got.forEach(([msg, bins], i) => {
+        expect(msg).toEqual({ t: 'blob', i, pad: 'x'.repeat(i % 3 === 0 ? sizes[i]! : 0) });
+        expect(bins).toHaveLength(1);
+        expect(bins[0]!.equals(bytes(sizes[i]!, i))).toBe(true);
+      });
+    }
+    expect(atAgent.isOpen && atController.isOpen).toBe(true);
+  });
+
   it('a controller refusing an unknown agent closes the agent socket with 4401 and the one refusal reason', async () => {
     const controller = generateIdentity();
     const { url, connection } = await listen();
