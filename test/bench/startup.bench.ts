@@ -103,5 +103,9 @@ console.log(`(${reps} runs each, medians${builds.length > 1 ? ', builds interlea
 // Each run of one build beside the other's in the same round: the median of those differences
 // is steadier than a difference of medians when the machine's load drifts.
 const paired = builds.length > 1 ? { trivialScriptMs: median(samples[0]!.script.map((v, i) => v - samples[1]!.script[i]!)), agentStartMs: median(samples[0]!.agents.map((v, i) => v - samples[1]!.agents[i]!)), importMs: median(samples[0]!.importIn.map((v, i) => v - samples[1]!.importIn[i]!)) } : undefined;
-if (paired) console.log(`this build minus ${builds[1]!.name}, median of per-round differences: trivial script ${fmt(paired.trivialScriptMs, 'ms')}, agents' start ${fmt(paired.agentStartMs, 'ms')}, import ${fmt(paired.importMs, 'ms')}`);
+if (paired) {
+  const faster = samples[0]!.script.filter((v, i) => v < samples[1]!.script[i]!).length;
+  console.log(`this build minus ${builds[1]!.name}, median of per-round differences: trivial script ${fmt(paired.trivialScriptMs, 'ms')} (this build faster in ${faster} of ${reps} rounds), agents' start ${fmt(paired.agentStartMs, 'ms')}, import ${fmt(paired.importMs, 'ms')}`);
+  Object.assign(paired, { scriptFasterRounds: faster });
+}
 writeResults('startup-latest.json', { env: machineEnv(), reps, medians: results[0]!.medians, scriptTargetMs: results[0]!.scriptTargetMs, ...(results[1] ? { against: results[1], paired } : {}) });
