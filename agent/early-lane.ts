@@ -26,6 +26,15 @@ export function isEarlyLane(data: unknown): data is EarlyLaneData {
   return (data as Partial<EarlyLaneData> | null)?.earlyLane === true;
 }
 
+/** An early lane thread, or none where one cannot start now: the supervisor's own start then says why. */
+export function startEarlyLane(entry: string, log: (line: string) => void): EarlyLane | undefined {
+  try {
+    return new EarlyLane(entry, log);
+  } catch {
+    return undefined;
+  }
+}
+
 export class EarlyLane {
   /** The thread's id: the lane it becomes reports it to the controller. */
   readonly threadId: number;

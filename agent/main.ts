@@ -17,7 +17,7 @@ import { Supervisor } from './supervisor.js';
 import type { LaneData } from './lane-state.js';
 import { FLOW_WORKER_FLAG } from './flow/wire.js';
 import type { FlowWorkerData } from './flow/wire.js';
-import { EarlyLane, isEarlyLane } from './early-lane.js';
+import { isEarlyLane, startEarlyLane } from './early-lane.js';
 import type { LaneStart } from './early-lane.js';
 
 const log = (line: string) => process.stderr.write(`[flotilla-agent ${new Date().toISOString()}] ${line}\n`);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const entry = fileURLToPath(import.meta.url);
   // Credentials that may take a while (the launcher writes them once its controller is set up):
   // the first lane's thread starts meanwhile. Without them, the exit below takes it along.
-  const early = file ? undefined : new EarlyLane(entry, log);
+  const early = file ? undefined : startEarlyLane(entry, log);
   const line = file ? readCredentialsFile(file) : await readCredentialsLine(process.stdin);
   const credentials = parseCredentials(line);
   const sup = new Supervisor({ credentials, credentialsLine: line, entry, watchParent: values['watch-parent'] ?? false, early, log });
