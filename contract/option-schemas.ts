@@ -35,47 +35,47 @@ export const MAP_SCHEDULING_KEYS = ['pool', 'retries', 'crashLimit', 'timeoutMs'
 /** Options of one map, as the caller gives them. */
 export const getMapOptionsSchema = lazy(() =>
   z.strictObject({
-  /** Pool to run on. @default the controller's default pool */
-  pool: optional(z.string().check(z.minLength(1))),
-  /** Re-runs of a task whose agent was lost, or whose error `retryIf` accepts. @default 2 */
-  retries: optional(intIn(0, 1000)),
-  /** A task that was running on this many agents that died is failed as POISONOUS. @default 3 */
-  crashLimit: optional(intIn(1, 255)),
-  /** Per-task time limit in ms; 0 means none. @default 0 */
-  timeoutMs: optional(intIn(0, 2 ** 31 - 1)),
-  /** What each task needs from its slot; picks the first pool that offers it all. */
-  requires: optional(
-    z.strictObject({
-      cores: optional(z.number().check(z.int(), z.positive())),
-      memoryMb: optional(z.number().check(z.positive())),
-      gpus: optional(z.number().check(z.minimum(0))),
-      labels: optional(z.array(z.string().check(z.minLength(1)))),
-    }),
-  ),
-} satisfies Record<(typeof MAP_SCHEDULING_KEYS)[number], unknown>),
+    /** Pool to run on. @default the controller's default pool */
+    pool: optional(z.string().check(z.minLength(1))),
+    /** Re-runs of a task whose agent was lost, or whose error `retryIf` accepts. @default 2 */
+    retries: optional(intIn(0, 1000)),
+    /** A task that was running on this many agents that died is failed as POISONOUS. @default 3 */
+    crashLimit: optional(intIn(1, 255)),
+    /** Per-task time limit in ms; 0 means none. @default 0 */
+    timeoutMs: optional(intIn(0, 2 ** 31 - 1)),
+    /** What each task needs from its slot; picks the first pool that offers it all. */
+    requires: optional(
+      z.strictObject({
+        cores: optional(z.number().check(z.int(), z.positive())),
+        memoryMb: optional(z.number().check(z.positive())),
+        gpus: optional(z.number().check(z.minimum(0))),
+        labels: optional(z.array(z.string().check(z.minLength(1)))),
+      }),
+    ),
+  } satisfies Record<(typeof MAP_SCHEDULING_KEYS)[number], unknown>),
 );
 
 /** How a flow's rows are grouped into units and where the units run. */
 export const getDistributeSchema = lazy(() => {
   const map = getMapOptionsSchema().shape;
   return z.strictObject({
-  /** Columns whose equal values put rows in one group. @default every row its own group */
-  by: optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
-  /** Most rows per unit. @default with `by`: the whole group; without: 1 */
-  chunksPerJob: optional(intIn(1)),
-  /** Pack units into exactly this many (fewer when there are fewer units), balanced by rows. */
-  targetJobs: optional(intIn(1)),
-  /** Rows of one unit that run at once. @default 1 */
-  workersWithin: optional(intIn(1, 1024)),
-  /** How rows run within a unit. @default 'inline' */
-  within: optional(z.enum(['inline', 'threads', 'process'])),
-  pool: map.pool,
-  /** What one unit needs from its slot. @default { cores: workersWithin } */
-  requires: map.requires,
-  /** Re-runs of a unit whose agent was lost. @default 2 */
-  retries: map.retries,
-  /** Time limit of one unit in ms; 0: none. @default 0 */
-  timeoutMs: map.timeoutMs,
+    /** Columns whose equal values put rows in one group. @default every row its own group */
+    by: optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    /** Most rows per unit. @default with `by`: the whole group; without: 1 */
+    chunksPerJob: optional(intIn(1)),
+    /** Pack units into exactly this many (fewer when there are fewer units), balanced by rows. */
+    targetJobs: optional(intIn(1)),
+    /** Rows of one unit that run at once. @default 1 */
+    workersWithin: optional(intIn(1, 1024)),
+    /** How rows run within a unit. @default 'inline' */
+    within: optional(z.enum(['inline', 'threads', 'process'])),
+    pool: map.pool,
+    /** What one unit needs from its slot. @default { cores: workersWithin } */
+    requires: map.requires,
+    /** Re-runs of a unit whose agent was lost. @default 2 */
+    retries: map.retries,
+    /** Time limit of one unit in ms; 0: none. @default 0 */
+    timeoutMs: map.timeoutMs,
   });
 });
 

@@ -22,7 +22,7 @@ import { mkdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fmt, table } from './report.js';
+import { TARGETS, fmt, table } from './report.js';
 import type { Row } from './report.js';
 import { banner, exitWhenDone, machineEnv, positive, printFailures, writeResults } from './results.js';
 import { median } from './stats.js';
@@ -163,11 +163,11 @@ try {
   const known = cpuPerTask.length > 1 ? cpuPerTask.slice(1) : cpuPerTask;
   const freeCoreRate = 1e6 / median(known);
   const rows: Row[] = [
-    { figure: 'controller memory per connected agent (RSS)', unit: 'KiB', value: perAgentKiB, baseline: undefined, baselineName: '', better: 'lower', target: 100, reference: `JS heap ${heapPerAgentKiB.toFixed(1)} KiB per agent` },
+    { figure: 'controller memory per connected agent (RSS)', unit: 'KiB', value: perAgentKiB, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.swarmKiBPerAgent, reference: `JS heap ${heapPerAgentKiB.toFixed(1)} KiB per agent` },
     { figure: `agents joining (${connected} at once)`, unit: 'handshakes/s', value: connected / joinS, baseline: undefined, baselineName: '', better: 'higher', reference: `controller CPU ${fmt(joinCpuUs, 'us')} per handshake` },
-    { figure: `dispatch with ${connected} agents connected`, unit: 'tasks/s', value: dispatch, baseline: undefined, baselineName: '', better: 'higher', target: 100_000, reference: `controller CPU ${median(cpuPerTask).toFixed(1)} us per task` },
-    { figure: `the same, one free core (1 / controller CPU per task)`, unit: 'tasks/s', value: freeCoreRate, baseline: undefined, baselineName: '', better: 'higher', target: 100_000, reference: `maps after the first: ${known.map((c) => c.toFixed(1)).join(', ')} us per task` },
-    { figure: `heartbeats of ${connected} agents, controller CPU`, unit: '% of a core', value: heartbeatCore * 100, baseline: undefined, baselineName: '', better: 'lower', target: 10 },
+    { figure: `dispatch with ${connected} agents connected`, unit: 'tasks/s', value: dispatch, baseline: undefined, baselineName: '', better: 'higher', target: TARGETS.swarmTasksPerS, reference: `controller CPU ${median(cpuPerTask).toFixed(1)} us per task` },
+    { figure: `the same, one free core (1 / controller CPU per task)`, unit: 'tasks/s', value: freeCoreRate, baseline: undefined, baselineName: '', better: 'higher', target: TARGETS.swarmTasksPerS, reference: `maps after the first: ${known.map((c) => c.toFixed(1)).join(', ')} us per task` },
+    { figure: `heartbeats of ${connected} agents, controller CPU`, unit: '% of a core', value: heartbeatCore * 100, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.swarmIdleCorePct },
   ];
   console.log(`\n${table(rows)}`);
   result = { agents, procs, connected, failed, joinSeconds: joinS, handshakesPerS: connected / joinS, controller: { before, idle0, idle1 }, perAgentKiB, heapPerAgentKiB, heartbeatCoreFraction: heartbeatCore, joinCpuUsPerHandshake: joinCpuUs, dispatchTasksPerS: dispatch, freeCoreTasksPerS: freeCoreRate, rates, controllerCpuUsPerTask: cpuPerTask, tasks };

@@ -34,7 +34,7 @@ import type { FrameStats } from './frame-counter.js';
 import { median } from './stats.js';
 import { TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
-import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, writeResults } from './results.js';
+import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, readResults, writeResults } from './results.js';
 import type { ConnectOptions } from '../../client/connect.js';
 import { openDashboard } from './dashboard-viewer.js';
 
@@ -294,6 +294,17 @@ const seal = await phase('seal', async () => {
   return r;
 });
 
+/** What `npm run bench:swarm` writes, as far as the summary reads it. */
+interface SwarmFigures {
+  connected: number;
+  perAgentKiB: number;
+  handshakesPerS: number;
+  joinCpuUsPerHandshake: number;
+  heartbeatCoreFraction: number;
+  freeCoreTasksPerS?: number;
+  rates: number[];
+}
+
 /** A cold figure against the cold ws round trip of the same run. */
 const coldRatio = (us: number) => (baseline?.rttColdMedianUs ? `${(us / baseline.rttColdMedianUs).toFixed(1)}x the cold ws rtt (${fmt(baseline.rttColdMedianUs, 'us')})` : 'no cold ws rtt');
 const rtt = baseline?.rttMedianUs;
@@ -326,6 +337,20 @@ const rows: Row[] = [
   { figure: 'agent start to ready (connect(), 1 agent)', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: 'bare node + ws connect', better: 'lower', targetRatio: TARGETS.readyVsBare },
 ];
 console.log(`\n== summary (ratio: x the baseline for times, % of the baseline for rates)\n${table(rows)}`);
+
+// 10,000 agents on one controller take minutes and their own processes (npm run bench:swarm):
+// their figures come from that benchmark's last run, dated, so this table holds every figure.
+const swarm = readResults<SwarmFigures>('swarm-latest.json');
+if (swarm) {
+  const from = `npm run bench:swarm of ${swarm.date.slice(0, 10)}, ${swarm.connected} agents`;
+  const swarmRows: Row[] = [
+    { figure: 'controller memory per connected agent', unit: 'KiB', value: swarm.perAgentKiB, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.swarmKiBPerAgent, reference: from },
+    { figure: 'agents joining (handshakes)', unit: 'handshakes/s', value: swarm.handshakesPerS, baseline: undefined, baselineName: '', better: 'higher', reference: `controller CPU ${fmt(swarm.joinCpuUsPerHandshake, 'us')} each` },
+    { figure: 'controller CPU, every agent idle', unit: '% of a core', value: swarm.heartbeatCoreFraction * 100, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.swarmIdleCorePct },
+    { figure: 'dispatch over every agent, one free core', unit: 'tasks/s', value: swarm.freeCoreTasksPerS, baseline: undefined, baselineName: '', better: 'higher', target: TARGETS.swarmTasksPerS, reference: swarm.freeCoreTasksPerS === undefined ? 'not in this run' : `wall clock ${swarm.rates.map((r) => fmt(r, 'tasks/s')).join(', ')}` },
+  ];
+  console.log(`\n== 10,000 agents on one controller (from ${from})\n${table(swarmRows)}`);
+} else console.log('\n(no 10,000-agent figures yet: npm run bench:swarm)');
 if (throughput?.frames) {
   const f = throughput.frames;
   console.log(`note: flotilla batches tasks (${(f.tasksSent / Math.max(1, f.runFrames)).toFixed(0)} per frame to agents, ${(f.resultsReceived / Math.max(1, f.resFrames)).toFixed(0)} results per frame back), so tasks/s can exceed the unbatched ws message rate.`);

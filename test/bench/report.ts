@@ -25,6 +25,10 @@ export const TARGETS = Object.freeze({
   extraSlotMiB: 15,
   /** Agent start to ready, x a bare `node` child connecting a WebSocket. */
   readyVsBare: 1.3,
+  /** 10,000 agents on one controller: its memory per agent (KiB), its CPU with all of them idle (% of a core), dispatch (tasks/s). */
+  swarmKiBPerAgent: 100,
+  swarmIdleCorePct: 10,
+  swarmTasksPerS: 100_000,
   /** Older absolute goals, kept for the results file. */
   latencyMedianUs: 80,
   tasksPerS100k: 100_000,
@@ -63,10 +67,11 @@ export function ratio(row: Row): string {
   return row.better === 'lower' ? `${r.toFixed(1)}x` : `${(r * 100).toFixed(1)}%`;
 }
 
-export function verdict(row: Row): 'PASS' | 'MISS' | '-' {
+export function verdict(row: Row): 'PASS' | 'MISS' | 'not run' | '-' {
   if (row.pass !== undefined) return row.pass ? 'PASS' : 'MISS';
   if (row.target === undefined && row.targetRatio === undefined) return '-';
-  if (row.value === undefined) return 'MISS';
+  // A phase left out (--only) or failed (its error is printed below the table).
+  if (row.value === undefined) return 'not run';
   const ok = (v: number, t: number) => (row.better === 'lower' ? v <= t : v >= t);
   if (row.target !== undefined) return ok(row.value, row.target) ? 'PASS' : 'MISS';
   if (row.baseline === undefined || !row.baseline) return 'MISS';

@@ -3,7 +3,7 @@
  * results JSON (with the git commit and whether the core code was dirty) and the exit guard.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 
 /** The `--only` phases, checked against `all` (default: all of them). */
@@ -75,6 +75,15 @@ export function writeResults(file: string, fields: Record<string, unknown>): voi
   };
   writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
   console.log(`\nwrote ${out.pathname}`);
+}
+
+/** The fields of test/bench/results/`file` as a previous run wrote them, or undefined when there is none. */
+export function readResults<T>(file: string): (T & { date: string; commit: string }) | undefined {
+  try {
+    return JSON.parse(readFileSync(new URL(`./results/${file}`, import.meta.url), 'utf8')) as T & { date: string; commit: string };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One line per failed phase. */
