@@ -35,6 +35,7 @@ export function startEarlyLane(entry: string, log: (line: string) => void): Earl
   }
 }
 
+/** The first lane's thread, started before the credentials; the supervisor takes it once they come. */
 export class EarlyLane {
   /** The thread's id: the lane it becomes reports it to the controller. */
   readonly threadId: number;
