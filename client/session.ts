@@ -18,6 +18,7 @@ import type { AnyTaskFn, ArgOf, NamedFn, RegisteredFn } from './functions.js';
 import { MapJob } from './job.js';
 import { needsBuild, Prebuilt, prepareFunction } from './module/prepare.js';
 import type { ModuleFunction } from './module/handle.js';
+import type { TaskOutcome } from './outcome.js';
 import { toOutcome } from './outcome.js';
 import { fromTRPCError } from './errors.js';
 import { flow } from './flow/flow.js';
@@ -116,9 +117,14 @@ export class Session {
   call<A, R>(fn: RegisteredFn<A, R>, arg: A, opts?: NamedMapOptions): Promise<Awaited<R>>;
   call<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, arg: ArgOf<F>, opts?: NamedMapOptions): Promise<Awaited<ReturnType<F>>>;
   async call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
-    const [o] = await this.map(fn as string, [arg], opts).outcomes();
-    if (!o!.ok) throw o!.error;
-    return o!.value;
+    // Awaited, not iterated: a one-task job settles without an iterator or a waiter of its own.
+    try {
+      return (await this.map(fn as string, [arg], opts))[0];
+    } catch (err) {
+      // The task's own error, not the job's summary of it.
+      const o = (err as { outcomes?: TaskOutcome<unknown>[] }).outcomes?.[0];
+      throw o && !o.ok ? o.error : err;
+    }
   }
 
   /** A map whose function (or setup) is a module: built and uploaded first, then run. */

@@ -40,6 +40,8 @@ export class ByteWriter {
 
   /** A non-negative safe integer. */
   uint(v: number): void {
+    // Anything else would be stored as other bytes and read back as another number.
+    if (!(v >= 0 && Number.isSafeInteger(v))) throw new RangeError(`stored row: ${v} is not a non-negative safe integer`);
     if (this.at + 8 > this.buf.length) this.room(8);
     const b = this.buf;
     if (v < 0x80) {

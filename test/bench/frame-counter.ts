@@ -21,26 +21,27 @@ type Proto = Record<string, (...a: any[]) => any>;
 /** `base` is the URL of the tree whose modules the controller runs (sources or dist/). */
 export async function countFrames(base: URL): Promise<{ stop(): FrameStats }> {
   const channelMod = await import(new URL('agent/protocol/channel.js', base).href);
-  const schedMod = await import(new URL('server/scheduler.js', base).href);
+  const reportsMod = await import(new URL('server/lane-reports.js', base).href);
   const ch = channelMod.SecureChannel.prototype as Proto;
-  const sch = schedMod.Scheduler.prototype as Proto;
-  const orig = { send: ch.send!, receive: ch.receive!, onMessage: sch.onMessage! };
+  const rep = reportsMod.LaneReports.prototype as Proto;
+  const orig = { send: ch.send!, receive: ch.receive!, handle: rep.handle! };
   const s: FrameStats = { runFrames: 0, tasksSent: 0, resFrames: 0, resultsReceived: 0, framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
-  const wrapped = new Map<{ send: (...a: any[]) => any }, ((...a: any[]) => any) | undefined>();
+  // A sealed frame goes out through ws.send or straight to the socket (agent/protocol/ws-write.ts):
+  // its bytes are counted at the socket's write, once per socket, WebSocket headers included.
+  const wrapped = new Map<{ write: (...a: any[]) => any }, ((...a: any[]) => any) | undefined>();
   ch.send = function (this: any, msg: { t: string; tasks?: unknown[] }, bins?: Uint8Array[]) {
+    s.framesOut++;
     if (msg.t === 'run') {
       s.runFrames++;
       s.tasksSent += msg.tasks?.length ?? 0;
     }
-    // Count sealed bytes by wrapping this socket's send once.
-    if (!wrapped.has(this.ws)) {
-      const ws = this.ws;
-      const own = Object.prototype.hasOwnProperty.call(ws, 'send') ? ws.send : undefined;
-      wrapped.set(ws, own);
-      const inner = ws.send.bind(ws);
-      ws.send = (data: Uint8Array, ...rest: unknown[]) => {
-        s.framesOut++;
-        s.bytesOut += data.byteLength;
+    const socket = this.ws?._socket;
+    if (socket && !wrapped.has(socket)) {
+      const own = Object.prototype.hasOwnProperty.call(socket, 'write') ? socket.write : undefined;
+      wrapped.set(socket, own);
+      const inner = socket.write.bind(socket);
+      socket.write = (data: Uint8Array, ...rest: unknown[]) => {
+        s.bytesOut += data.byteLength ?? 0;
         return inner(data, ...rest);
       };
     }
@@ -51,20 +52,20 @@ export async function countFrames(base: URL): Promise<{ stop(): FrameStats }> {
     s.bytesIn += data.byteLength ?? 0;
     return orig.receive.call(this, data, isBinary);
   };
-  sch.onMessage = function (this: unknown, lane: unknown, msg: { t: string; r?: unknown[] }, bins: unknown) {
+  rep.handle = function (this: unknown, lane: unknown, msg: { t: string; r?: unknown[] }, bins: unknown) {
     if (msg.t === 'res') {
       s.resFrames++;
       s.resultsReceived += msg.r?.length ?? 0;
     }
-    return orig.onMessage.call(this, lane, msg, bins);
+    return orig.handle.call(this, lane, msg, bins);
   };
   return {
     stop() {
       Object.assign(ch, { send: orig.send, receive: orig.receive });
-      sch.onMessage = orig.onMessage;
-      for (const [ws, own] of wrapped) {
-        if (own) ws.send = own;
-        else delete (ws as { send?: unknown }).send;
+      rep.handle = orig.handle;
+      for (const [socket, own] of wrapped) {
+        if (own) socket.write = own;
+        else delete (socket as { write?: unknown }).write;
       }
       return s;
     },

@@ -17,6 +17,7 @@ import { latestVersion } from '../../server/store/migrate.js';
 import { readStoredResults, storedIndices, storedResults } from '../../server/store/result-rows.js';
 import { packArgs, unpackArgs } from '../../server/store/packed-args.js';
 import { StoredResultLog } from '../../server/store/stored-result-log.js';
+import { ByteReader, ByteWriter } from '../../server/store/bytes.js';
 import { JOB, ORDER, RECORDED, TOTAL, argument, result } from './fixtures/version-2/data.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'version-2', 'jobs.db');
@@ -61,6 +62,18 @@ describe('packed rows', () => {
     const args = packArgs(Array.from({ length: TOTAL }, (_, i) => encodeValue(argument(i))));
     for (let n = 5; n < rows.length; n++) expect(() => readStoredResults(rows.subarray(0, n))).toThrow(/damaged stored chunk/);
     for (let n = 5; n < args.length; n++) expect(() => unpackArgs(args.subarray(0, n))).toThrow(/damaged stored chunk/);
+  });
+});
+
+describe('varints of packed rows', () => {
+  it('read back every non-negative safe integer written, and refuse a negative, fractional or unsafe one rather than store other bytes', () => {
+    const values = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1];
+    const w = new ByteWriter();
+    for (const v of values) w.uint(v);
+    const bytes = w.bytes();
+    const r = new ByteReader(bytes, 0, bytes.length);
+    expect(values.map(() => r.uint())).toEqual(values);
+    for (const bad of [-1, 0.5, 2 ** 53, Number.NaN]) expect(() => new ByteWriter().uint(bad)).toThrow(/not a non-negative safe integer/);
   });
 });
 

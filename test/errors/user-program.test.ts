@@ -82,4 +82,10 @@ describe('remote stacks', () => {
     expect(out.top.cause).toContain('Error: top');
     expect(out.top.cause).toContain(`user-program.mjs:${mark('call').line}:`);
   });
+
+  it("a rejected fl.map's stack starts at the user's call, not in flotilla", () => {
+    const first = out.mapTop.stack.split('\n')[1];
+    expect(first).toContain(`user-program.mjs:${mark('map-call').line}:`);
+    expect(out.mapTop.stack).not.toMatch(/dist\/(client|server)|node:internal/);
+  });
 });

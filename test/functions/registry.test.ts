@@ -112,6 +112,7 @@ describe('inline functions by name', () => {
     const err = await rejection(fl.call('fails', -2));
     expect(err.code).toBe('TASK_ERROR');
     expect(err.message).toContain('negative: -2');
+    expect(err.message).not.toContain('task(s) failed'); // not the job's summary of it
   });
 });
 

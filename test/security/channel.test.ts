@@ -10,6 +10,7 @@ import { acceptChannel, dialChannel, CLOSE } from '../../agent/protocol/channel.
 import type { SecureChannel } from '../../agent/protocol/channel.js';
 import { ControllerHandshake, REFUSED } from '../../agent/protocol/handshake.js';
 import { Sealer } from '../../agent/protocol/seal.js';
+import { canWriteDirect, directCapable } from '../../agent/protocol/ws-write.js';
 import { FlotillaError } from '../../contract/errors.js';
 import { generateIdentity } from '../../agent/protocol/generate-identity.js';
 import { RawPeer, deferred, flipBit, sealMessage, within } from './helpers.js';
@@ -97,6 +98,10 @@ describe('secure channel over real sockets', () => {
     const { ws } = agentSocket(url);
     const atAgent = await dialChannel(ws, { agentId: AGENT_ID, identity: agent, controllerKey: controller.publicKey });
     const { channel: atController } = await accepted;
+    // The ws internals the direct path reads are there (ws 8), so this test runs that path, not
+    // the fallback through ws.send that a change of ws would silently leave.
+    expect(directCapable(atAgent.ws) && directCapable(atController.ws)).toBe(true);
+    expect(canWriteDirect(atAgent.ws) && canWriteDirect(atController.ws)).toBe(true);
     const sizes = [0, 1, 90, 125, 126, 1000, 65_535, 65_536, 300_000];
     const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
     for (const [from, to] of [[atAgent, atController], [atController, atAgent]] as const) {
