@@ -25,6 +25,7 @@ import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import type { ControlPlane, FlowService } from './control-plane.js';
 import { MAX_TOTAL, checkArgs, checkGlobals } from './submit-checks.js';
 import { choosePool } from './routing.js';
+import { Fifo } from '../contract/fifo.js';
 
 /** A finished job is kept at least this long for its submitter to collect (see `retire`)... */
 const RETAIN_FINISHED_MS = 60_000;
@@ -65,7 +66,7 @@ export class Core implements ControlPlane {
   private jobCounter = 0;
   /** Retires each job this controller submitted once it finished (one object for all of them). */
   private readonly retirer: JobWatcher = { published: () => {}, finished: (j) => this.retire(j) };
-  private readonly finishedJobs: { id: string; at: number }[] = [];
+  private readonly finishedJobs = new Fifo<{ id: string; at: number }>();
 
   constructor(private readonly parts: CoreParts) {
     this.version = parts.version;
@@ -187,7 +188,7 @@ export class Core implements ControlPlane {
     const keep = this.parts.retainJobs ?? 1000;
     const recent = Date.now() - RETAIN_FINISHED_MS;
     while (this.finishedJobs.length > keep) {
-      const oldest = this.finishedJobs[0]!;
+      const oldest = this.finishedJobs.peek()!;
       if (oldest.at > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
       this.finishedJobs.shift();
       this.parts.scheduler.jobs.delete(oldest.id);
