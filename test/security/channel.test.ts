@@ -65,14 +65,20 @@ async function caught(p: Promise<unknown>): Promise<FlotillaError> {
   return err as FlotillaError;
 }
 
+/** A genuine agent and controller, each with its end of an open channel over a real socket. */
+async function openPair(): Promise<{ atAgent: SecureChannel; atController: SecureChannel; agentId: string }> {
+  const controller = generateIdentity(), agent = generateIdentity();
+  const { url, connection } = await listen();
+  const accepted = connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: (id) => (id === AGENT_ID ? agent.publicKey : undefined) }));
+  const { ws } = agentSocket(url);
+  const atAgent = await dialChannel(ws, { agentId: AGENT_ID, identity: agent, controllerKey: controller.publicKey });
+  const { channel: atController, agentId } = await accepted;
+  return { atAgent, atController, agentId };
+}
+
 describe('secure channel over real sockets', () => {
   it('a genuine agent and controller open a channel and exchange sealed messages both ways', async () => {
-    const controller = generateIdentity(), agent = generateIdentity();
-    const { url, connection } = await listen();
-    const accepted = connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: (id) => (id === AGENT_ID ? agent.publicKey : undefined) }));
-    const { ws } = agentSocket(url);
-    const atAgent = await dialChannel(ws, { agentId: AGENT_ID, identity: agent, controllerKey: controller.publicKey });
-    const { channel: atController, agentId } = await accepted;
+    const { atAgent, atController, agentId } = await openPair();
     expect(agentId).toBe(AGENT_ID);
 
     const toController = deferred<[unknown, Buffer[]]>();
@@ -92,12 +98,7 @@ describe('secure channel over real sockets', () => {
     // channel.send frames sealed messages itself (agent/protocol/ws-write.ts): 7-bit, 16-bit and
     // 64-bit payload lengths, the agent's frames masked with a zero key; pings that ws frames
     // itself go between them and must not tear or reorder them.
-    const controller = generateIdentity(), agent = generateIdentity();
-    const { url, connection } = await listen();
-    const accepted = connection.then((ws) => acceptChannel(ws, { identity: controller, lookup: (id) => (id === AGENT_ID ? agent.publicKey : undefined) }));
-    const { ws } = agentSocket(url);
-    const atAgent = await dialChannel(ws, { agentId: AGENT_ID, identity: agent, controllerKey: controller.publicKey });
-    const { channel: atController } = await accepted;
+    const { atAgent, atController } = await openPair();
     // The ws internals the direct path reads are there (ws 8), so this test runs that path, not
     // the fallback through ws.send that a change of ws would silently leave.
     expect(directCapable(atAgent.ws) && directCapable(atController.ws)).toBe(true);
