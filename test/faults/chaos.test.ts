@@ -3,9 +3,12 @@
  * hundred milliseconds. The pool replaces each one and the tasks it held run again, so the job
  * still yields every result exactly once (as the client sees it and as the controller records
  * it), `await` gives the values in input order, and once the session is closed no agent process
- * it ever started is left running. The same holds while the test makes the machine busy itself
+ * it ever started is left running. The job's last tasks wait until the killer has made a few
+ * kills, so the chaos happens however fast the machine is. The same holds while the test makes the machine busy itself
  * (CPU-bound and I/O-bound processes beside it): the job slows down but never stalls.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
 import type { LaneInfo } from '../../client/index.js';
@@ -25,13 +28,26 @@ const KILL_EVERY_MS = 300;
  */
 const MAX_KILLS = 30;
 
+/** Kills the job must outlive: its last tasks wait for the killer to have made this many. */
+const MIN_KILLS = 5;
+/** How many of the job's last tasks wait for the kills (more than the agents' slots, so agents hold them). */
+const GATED = 16;
+
 /**
  * A task of about 1 ms whose value depends on its input alone. It waits rather than spins, so the
- * test's length does not hang on its share of two shared cores.
+ * test's length does not hang on its share of two shared cores. The last GATED tasks also wait
+ * for the file `gate`, which the killer writes once it has made MIN_KILLS kills: a fast machine
+ * could otherwise finish the job before the chaos has done anything. (`existsSync` travels in
+ * globals by reference, under a name of the closure that vitest's transform leaves alone.)
  */
-async function tinyTask(x: number): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1));
-  return x * 2 + 1;
+function tinyTask(gate: string, gateFrom: number, exists: (path: string) => boolean): (x: number) => Promise<number> {
+  return async (x) => {
+    await new Promise((r) => setTimeout(r, 1));
+    if (x >= gateFrom) {
+      while (!exists(gate)) await new Promise((r) => setTimeout(r, 20));
+    }
+    return x * 2 + 1;
+  };
 }
 
 /**
@@ -51,7 +67,9 @@ async function chaos(tasks: number, stallMs: number, load?: LoadOptions): Promis
   const agents = trackAgents(pool, reaper);
 
   const items = Array.from({ length: tasks }, (_, i) => i);
-  const job = fl.map(items, tinyTask, { retries: 1000 });
+  const gate = join(reaper.tempDir('flotilla-chaos-'), 'killed-enough');
+  const gateFrom = tasks - GATED;
+  const job = fl.map(items, tinyTask(gate, gateFrom, existsSync), { retries: 1000, globals: { gate, gateFrom, exists: existsSync } });
   const jobId = await job.id;
 
   // The killer: every KILL_EVERY_MS, one connected agent chosen at random, until the job ends.
@@ -77,6 +95,7 @@ async function chaos(tasks: number, stallMs: number, load?: LoadOptions): Promis
         process.kill(victim.pid, 'SIGKILL');
         killed.push(victim.pid);
         if (victim.inFlight > 0) heldTasks++;
+        if (killed.length === MIN_KILLS) writeFileSync(gate, '');
       } catch {
         // it ended meanwhile
       }
@@ -103,7 +122,7 @@ async function chaos(tasks: number, stallMs: number, load?: LoadOptions): Promis
   expect(notExactlyOnce(counts)).toEqual([]);
   expect(notExactlyOnce(recordedCounts(fl, jobId))).toEqual([]);
   expect(await job).toEqual(items.map((x) => x * 2 + 1));
-  expect(killed.length).toBeGreaterThanOrEqual(5);
+  expect(killed.length).toBeGreaterThanOrEqual(MIN_KILLS);
   // The kills cost work: killed agents held tasks, which had to run again.
   expect(heldTasks).toBeGreaterThan(0);
   // A killed agent is not a failed launch: the pool is healthy and full again.
