@@ -18,9 +18,7 @@ import type { ConnectOptions } from './connect-options.js';
 import { Session } from './session.js';
 import type { HotPath } from './transport.js';
 import { FlotillaError } from '../contract/errors.js';
-import { ClientFeeds } from '../server/result-feed.js';
-import { BATCH, BATCH_BYTES, estimate } from '../server/result-stream.js';
-import type { MuxTransport } from './result-mux.js';
+import { LocalMux } from './local-mux.js';
 
 const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
@@ -64,58 +62,7 @@ export function localHotPath(controller: Controller): HotPath {
         return () => {};
       }
     },
-    mux: localMux(controller),
-  };
-}
-
-/** The mux's calls in process: each job submitted as it comes, results pumped from the feed. */
-function localMux(controller: Controller): MuxTransport {
-  const feeds = new ClientFeeds();
-  const { plane } = controller;
-  const followAll = (stream: string, jobs: { jobId: string; offset: number }[]) => {
-    const feed = feeds.feed(stream);
-    return jobs.map(({ jobId, offset }) => {
-      try {
-        feed.follow(plane.job(jobId), offset);
-        return { ok: true as const };
-      } catch (err) {
-        return { error: FlotillaError.from(err).toInfo() };
-      }
-    });
-  };
-  return {
-    submit: async (stream, jobs) => {
-      const feed = feeds.feed(stream);
-      return jobs.map((job) => {
-        try {
-          const r = controller.submit(job);
-          if (r.total > 0) feed.follow(plane.job(r.jobId), 0);
-          return { ...r, sent: job.args.length };
-        } catch (err) {
-          return { error: FlotillaError.from(err, 'BAD_INPUT').toInfo() };
-        }
-      });
-    },
-    follow: async (stream, jobs) => followAll(stream, jobs),
-    open: (stream, on) => {
-      const feed = feeds.feed(stream);
-      const stop = new AbortController();
-      on.started();
-      void (async () => {
-        try {
-          for (;;) {
-            const parts = await feed.next(BATCH, BATCH_BYTES, estimate, stop.signal, plane.closingSignal, plane.durable);
-            if (parts.length === 0) return;
-            on.data(parts);
-          }
-        } catch (err) {
-          if (!stop.signal.aborted) on.error(err);
-        } finally {
-          feeds.drop(stream);
-        }
-      })();
-      return () => stop.abort();
-    },
+    mux: () => new LocalMux(controller.plane),
   };
 }
 

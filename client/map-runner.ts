@@ -14,6 +14,7 @@ import { fromTRPCError } from './errors.js';
 import { isNamed } from './functions.js';
 import type { PreparedMap } from './map-input.js';
 import { ResultMux } from './result-mux.js';
+import type { JobMux } from './result-mux.js';
 import type { ResultBatch } from '../contract/job-types.js';
 import type { SubmitInput } from '../contract/schemas.js';
 
@@ -35,15 +36,15 @@ export class MapRunner {
     stop: (jobId) => this.mux.stop(jobId),
     rest: (jobId, input, sent) => this.#appendRest(jobId, input, sent),
   };
-  /** This session's coalesced submissions and its one result stream. */
-  private readonly mux: ResultMux;
+  /** This session's coalesced submissions and its one result stream (or, in process, its direct path). */
+  private readonly mux: JobMux;
 
   constructor(
     private readonly hot: HotPath,
     /** Cancels a job the session could not finish sending. */
     private readonly cancel: (jobId: string) => Promise<unknown>,
   ) {
-    this.mux = new ResultMux(hot.mux);
+    this.mux = typeof hot.mux === 'function' ? hot.mux() : new ResultMux(hot.mux);
   }
 
   /**

@@ -41,6 +41,18 @@ export interface Submitted extends Receiver {
   refused(err: unknown): void;
 }
 
+/** What a session's runner asks of a mux: over a stream (ResultMux) or in process (client/local-mux.ts). */
+export interface JobMux {
+  /** Queues a job's first message, sent with the others of this turn; `to` hears its id before any of its results. */
+  submit(input: SubmitInput, to: Submitted): void;
+  /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
+  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
+  /** Stops handing a job's results over (its stream ended, or it is no longer wanted). */
+  stop(jobId: string): void;
+  /** Ends every job's results with `err`. */
+  close(err: FlotillaError): void;
+}
+
 interface Queued {
   input: SubmitInput;
   to: Submitted;
@@ -51,7 +63,7 @@ const IDLE_MS = 200;
 let streams = 0;
 
 /** One session's coalesced submissions and multiplexed result stream. */
-export class ResultMux {
+export class ResultMux implements JobMux {
   #stream: string | undefined;
   #stop: (() => void) | undefined;
   #starts = 0;

@@ -14,7 +14,7 @@ import { CHUNK_TARGET_BYTES } from '../contract/limits.js';
 import { argumentBudget, packToFit, plainArgsBytes } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
-import type { MuxTransport } from './result-mux.js';
+import type { JobMux, MuxTransport } from './result-mux.js';
 import { packedList } from '../contract/packed.js';
 
 /**
@@ -29,8 +29,11 @@ export interface HotPath {
   append(input: AppendInput): Promise<{ sent: number }>;
   /** Streams a job's results from the first; returns a function that stops the stream. */
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
-  /** Many jobs in one submission, and many jobs' results on one stream (client/result-mux.ts). */
-  readonly mux: MuxTransport;
+  /**
+   * Many jobs in one submission, and many jobs' results on one stream (client/result-mux.ts); or,
+   * in process, what makes the mux that hands each job's results straight to its map (client/local-mux.ts).
+   */
+  readonly mux: MuxTransport | (() => JobMux);
 }
 
 /** The hot path over tRPC. */

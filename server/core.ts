@@ -120,6 +120,12 @@ export class Core implements ControlPlane {
    * leaves nothing scheduled.
    */
   submit(input: SubmitInput, flow?: string): { jobId: string; total: number } {
+    const job = this.submitJob(input, flow);
+    return { jobId: job.id, total: job.total };
+  }
+
+  /** `submit`, giving the job itself (an in-process caller follows it without looking it up). */
+  submitJob(input: SubmitInput, flow?: string): Job {
     if (this.closed) throw new FlotillaError('CLOSED', 'the controller is closed');
     const { scheduler, store } = this.parts;
     const total = input.total ?? input.args.length;
@@ -149,7 +155,7 @@ export class Core implements ControlPlane {
     }
     if (job.finished) this.retire(job);
     pool.ensure();
-    return { jobId: job.id, total: job.total };
+    return job;
   }
 
   append(input: AppendInput): { appended: number } {

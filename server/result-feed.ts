@@ -142,7 +142,8 @@ export class ResultFeed {
   }
 }
 
-function closedInfo(job: Job, kept: boolean): ErrorInfo {
+/** Why a followed job ends unfinished: the controller closed (a durable one goes on at its next start). */
+export function closedInfo(job: Job, kept: boolean): ErrorInfo {
   const more = kept ? '; it is kept, and goes on when the controller starts again' : '';
   return { code: 'CLOSED', message: `the controller closed before job ${job.id} finished${more}`, context: { jobId: job.id } };
 }

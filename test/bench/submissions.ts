@@ -33,6 +33,8 @@ export interface ManyResult {
   runsPerS: number[];
   /** CPU time per map of this process (client, and the controller when embedded), median of the runs: steadier than the rate on a shared machine. */
   cpuUsPerMap: number;
+  /** That CPU time per map in each run. */
+  cpuRunsUs: number[];
   /** The same of the `controllerPid` process (a remote controller), where /proc tells it. */
   controllerCpuUsPerMap: number | undefined;
 }
@@ -70,5 +72,5 @@ export async function measureManySingles(fl: Session, maps: number, reps: number
     cpu.push((c1.user + c1.system) / maps);
     if (k0 !== undefined && k1 !== undefined) ctlCpu.push((k1 - k0) / maps);
   }
-  return { maps, medianPerS: median(runsPerS), runsPerS, cpuUsPerMap: median(cpu), controllerCpuUsPerMap: ctlCpu.length > 0 ? median(ctlCpu) : undefined };
+  return { maps, medianPerS: median(runsPerS), runsPerS, cpuRunsUs: cpu, cpuUsPerMap: median(cpu), controllerCpuUsPerMap: ctlCpu.length > 0 ? median(ctlCpu) : undefined };
 }

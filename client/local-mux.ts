@@ -1,0 +1,137 @@
+/**
+ * The maps of a session on an embedded controller: a turn's maps are submitted together, and each
+ * job hands its results straight to its map's handle as its log grows, with no stream, no event
+ * and no routing by id in between (over a socket, client/result-mux.ts does that part). A result
+ * is read from the job's log, so it is shown only once readable: with a store, once committed.
+ */
+import { FlotillaError } from '../contract/errors.js';
+import type { ResultBatch, TaskResult } from '../contract/job-types.js';
+import type { SubmitInput } from '../contract/schemas.js';
+import type { Job } from '../server/job.js';
+import type { Core } from '../server/core.js';
+import { closedInfo } from '../server/result-feed.js';
+import { BATCH } from '../server/result-stream.js';
+import type { JobMux, Receiver, Submitted } from './result-mux.js';
+
+/** Read when the log holds nothing new; never handed over. */
+const NONE: TaskResult[] = [];
+
+/** One job whose results go to one receiver. */
+class Follower {
+  /** A wait on the job's log is armed. */
+  armed = false;
+  /** Made once per job: every wait on its log reuses it. */
+  readonly changed = (): void => {
+    this.armed = false;
+    this.mux.pump(this);
+  };
+
+  constructor(
+    readonly mux: LocalMux,
+    readonly job: Job,
+    /** Results handed over so far. */
+    public offset: number,
+    readonly to: Receiver,
+  ) {}
+}
+
+/** A session's jobs on the controller in this process. */
+export class LocalMux implements JobMux {
+  /** The turn's submissions, in two lists (no object per map). */
+  #inputs: SubmitInput[] = [];
+  #tos: Submitted[] = [];
+  readonly #followed = new Map<string, Follower>();
+  #closed: FlotillaError | undefined;
+  /** The controller closing: each followed job hands over what it has, and one that cannot finish ends. */
+  readonly #onClosing = (): void => queueMicrotask(() => this.#followed.forEach((f) => this.pump(f)));
+
+  constructor(private readonly plane: Core) {
+    plane.closingSignal.addEventListener('abort', this.#onClosing, { once: true });
+  }
+
+  submit(input: SubmitInput, to: Submitted): void {
+    if (this.#inputs.length === 0) queueMicrotask(this.#flush);
+    this.#inputs.push(input);
+    this.#tos.push(to);
+  }
+
+  /** Submits the turn's maps, each as soon as it is checked; the controller dispatches them together after this turn. */
+  readonly #flush = (): void => {
+    const inputs = this.#inputs;
+    const tos = this.#tos;
+    this.#inputs = [];
+    this.#tos = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const to = tos[i]!;
+      if (this.#closed) {
+        to.refused(this.#closed);
+        continue;
+      }
+      let job: Job;
+      try {
+        job = this.plane.submitJob(inputs[i]!);
+      } catch (err) {
+        to.refused(FlotillaError.from(err, 'BAD_INPUT'));
+        continue;
+      }
+      to.started({ jobId: job.id, total: job.total, sent: inputs[i]!.args.length });
+      if (job.total > 0) this.#follow(job, 0, to);
+    }
+  };
+
+  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
+    try {
+      if (this.#closed) throw this.#closed;
+      this.#follow(this.plane.job(jobId), 0, { onBatch, onError });
+    } catch (err) {
+      onError(err);
+    }
+    return () => this.stop(jobId);
+  }
+
+  #follow(job: Job, offset: number, to: Receiver): void {
+    const f = new Follower(this, job, offset, to);
+    this.#followed.set(job.id, f);
+    this.pump(f);
+  }
+
+  /**
+   * Hands over what the job's log holds past the follower's offset; ends the follower once the
+   * last result is handed over (or the controller closed before the job could finish); else
+   * waits for the log to grow.
+   */
+  pump(f: Follower): void {
+    const { job } = f;
+    while (this.#followed.get(job.id) === f) {
+      const read = f.offset < job.logLength ? job.readLog(f.offset, BATCH) : NONE;
+      if (read.length > 0) {
+        f.offset += read.length;
+        if (f.offset >= job.total) this.#followed.delete(job.id);
+        f.to.onBatch({ seq: f.offset, results: read, total: job.total, pool: job.pool });
+        continue; // more, or onBatch stopped it: the loop checks
+      }
+      if (job.finished) {
+        this.#followed.delete(job.id);
+      } else if (this.plane.closingSignal.aborted) {
+        this.#followed.delete(job.id);
+        f.to.onError(FlotillaError.fromInfo(closedInfo(job, this.plane.durable)));
+      } else if (!f.armed) {
+        f.armed = true;
+        job.onChange(f.changed);
+      }
+      return;
+    }
+  }
+
+  stop(jobId: string): void {
+    this.#followed.delete(jobId);
+  }
+
+  close(err: FlotillaError): void {
+    this.#closed ??= err;
+    this.plane.closingSignal.removeEventListener('abort', this.#onClosing);
+    const followers = [...this.#followed.values()];
+    this.#followed.clear();
+    for (const f of followers) f.to.onError(err);
+  }
+}
