@@ -40,6 +40,8 @@ export function encodeChunk<T>(list: ArrayLike<T>, from: number): Encoded[] {
     if (n > MAX_ITEM_BYTES) throw tooLarge(`item ${i}`, n);
     // An item that would take the chunk past its target starts the next one.
     if (out.length > 0 && bytes + n > CHUNK_TARGET_BYTES) break;
+    // A list of one item (the single-task map) takes a list of its size, not a push's room for seventeen.
+    if (out.length === 0 && i + 1 === list.length) return [e];
     bytes += n;
     out.push(e);
   }

@@ -15,7 +15,7 @@ export type { TaskOutcome } from './outcome.js';
 export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
   readonly [Symbol.toStringTag] = 'MapJob';
   /** Outcomes in arrival order. */
-  private readonly arrived: TaskOutcome<R>[] = [];
+  private arrived: TaskOutcome<R>[] = [];
   private byIndex: (TaskOutcome<R> | undefined)[] = [];
   private total: number | undefined;
   private failure: FlotillaError | undefined;
@@ -99,17 +99,21 @@ export class MapJob<R> implements Promise<R[]>, AsyncIterable<TaskOutcome<R>> {
     this.wake();
   }
 
-  /** @internal */
+  /** @internal Takes `outcomes` (the list may become the job's own: the caller keeps none). */
   push(outcomes: TaskOutcome<R>[]): void {
     let n = 0;
     let failed = 0;
+    // A first outcome alone (a single-task map's): its list becomes the arrivals, rather than a
+    // push's room for seventeen made per job.
+    const adopt = outcomes.length === 1 && this.arrived.length === 0 && !this.byIndex[outcomes[0]!.index];
     for (const o of outcomes) {
       if (this.byIndex[o.index]) continue; // a resumed stream may repeat what we have
       this.byIndex[o.index] = o;
-      this.arrived.push(o);
+      if (!adopt) this.arrived.push(o);
       n++;
       if (!o.ok) failed++;
     }
+    if (adopt) this.arrived = outcomes;
     this.progress?.add(n, failed);
     this.wake();
   }

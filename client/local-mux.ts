@@ -20,14 +20,8 @@ const NONE: TaskResult[] = [];
 class Follower {
   /** A wait on the job's log is armed. */
   armed = false;
-  /** Made once per job: every wait on its log reuses it. */
-  readonly changed = (): void => {
-    this.armed = false;
-    this.mux.pump(this);
-  };
 
   constructor(
-    readonly mux: LocalMux,
     readonly job: Job,
     /** Results handed over so far. */
     public offset: number,
@@ -90,7 +84,7 @@ export class LocalMux implements JobMux {
   }
 
   #follow(job: Job, offset: number, to: Receiver): void {
-    const f = new Follower(this, job, offset, to);
+    const f = new Follower(job, offset, to);
     this.#followed.set(job.id, f);
     this.pump(f);
   }
@@ -117,7 +111,10 @@ export class LocalMux implements JobMux {
         f.to.onError(FlotillaError.fromInfo(closedInfo(job, this.plane.durable)));
       } else if (!f.armed) {
         f.armed = true;
-        job.onChange(f.changed);
+        job.onChange(() => {
+          f.armed = false;
+          this.pump(f);
+        });
       }
       return;
     }
