@@ -20,6 +20,8 @@ const NONE: TaskResult[] = [];
 class Follower {
   /** A wait on the job's log is armed. */
   armed = false;
+  /** Ended: nothing more is handed over. */
+  stopped = false;
 
   constructor(
     readonly job: Job,
@@ -76,17 +78,19 @@ export class LocalMux implements JobMux {
   follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
     try {
       if (this.#closed) throw this.#closed;
-      this.#follow(this.plane.job(jobId), 0, { onBatch, onError });
+      const f = this.#follow(this.plane.job(jobId), 0, { onBatch, onError });
+      return () => this.#end(f);
     } catch (err) {
       onError(err);
+      return () => {};
     }
-    return () => this.stop(jobId);
   }
 
-  #follow(job: Job, offset: number, to: Receiver): void {
+  #follow(job: Job, offset: number, to: Receiver): Follower {
     const f = new Follower(job, offset, to);
     this.#followed.set(job.id, f);
     this.pump(f);
+    return f;
   }
 
   /**
@@ -96,18 +100,18 @@ export class LocalMux implements JobMux {
    */
   pump(f: Follower): void {
     const { job } = f;
-    while (this.#followed.get(job.id) === f) {
+    while (!f.stopped) {
       const read = f.offset < job.logLength ? job.readLog(f.offset, BATCH) : NONE;
       if (read.length > 0) {
         f.offset += read.length;
-        if (f.offset >= job.total) this.#followed.delete(job.id);
+        if (f.offset >= job.total) this.#end(f);
         f.to.onBatch({ seq: f.offset, results: read, total: job.total, pool: job.pool });
         continue; // more, or onBatch stopped it: the loop checks
       }
       if (job.finished) {
-        this.#followed.delete(job.id);
+        this.#end(f);
       } else if (this.plane.closingSignal.aborted) {
-        this.#followed.delete(job.id);
+        this.#end(f);
         f.to.onError(FlotillaError.fromInfo(closedInfo(job, this.plane.durable)));
       } else if (!f.armed) {
         f.armed = true;
@@ -120,8 +124,14 @@ export class LocalMux implements JobMux {
     }
   }
 
+  #end(f: Follower): void {
+    f.stopped = true;
+    if (this.#followed.get(f.job.id) === f) this.#followed.delete(f.job.id);
+  }
+
   stop(jobId: string): void {
-    this.#followed.delete(jobId);
+    const f = this.#followed.get(jobId);
+    if (f) this.#end(f);
   }
 
   close(err: FlotillaError): void {
@@ -129,6 +139,9 @@ export class LocalMux implements JobMux {
     this.plane.closingSignal.removeEventListener('abort', this.#onClosing);
     const followers = [...this.#followed.values()];
     this.#followed.clear();
-    for (const f of followers) f.to.onError(err);
+    for (const f of followers) {
+      f.stopped = true;
+      f.to.onError(err);
+    }
   }
 }
