@@ -66,7 +66,9 @@ export class Core implements ControlPlane {
   private jobCounter = 0;
   /** Retires each job this controller submitted once it finished (one object for all of them). */
   private readonly retirer: JobWatcher = { published: () => {}, finished: (j) => this.retire(j) };
-  private readonly finishedJobs = new Fifo<{ id: string; at: number }>();
+  /** Finished jobs' ids, oldest first, and when each finished (two lists: no object per job). */
+  private readonly finishedJobs = new Fifo<string>();
+  private readonly finishedAt = new Fifo<number>();
 
   constructor(private readonly parts: CoreParts) {
     this.version = parts.version;
@@ -190,15 +192,17 @@ export class Core implements ControlPlane {
    * after thousands of others have finished.
    */
   private retire(job: Job): void {
-    this.finishedJobs.push({ id: job.id, at: Date.now() });
+    const now = Date.now();
+    this.finishedJobs.push(job.id);
+    this.finishedAt.push(now);
     const keep = this.parts.retainJobs ?? 1000;
-    const recent = Date.now() - RETAIN_FINISHED_MS;
+    const recent = now - RETAIN_FINISHED_MS;
     while (this.finishedJobs.length > keep) {
-      const oldest = this.finishedJobs.peek()!;
-      if (oldest.at > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
-      this.finishedJobs.shift();
-      this.parts.scheduler.jobs.delete(oldest.id);
-      this.parts.store?.deleteJob(oldest.id);
+      if (this.finishedAt.peek()! > recent && this.finishedJobs.length <= MAX_RECENT_JOBS) break;
+      this.finishedAt.shift();
+      const oldest = this.finishedJobs.shift()!;
+      this.parts.scheduler.jobs.delete(oldest);
+      this.parts.store?.deleteJob(oldest);
     }
   }
 
