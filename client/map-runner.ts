@@ -13,6 +13,8 @@ import { abortError } from './abort.js';
 import { fromTRPCError } from './errors.js';
 import { isNamed } from './functions.js';
 import type { PreparedMap } from './map-input.js';
+import { OpenList } from './open-list.js';
+import type { OpenNode } from './open-list.js';
 import { ResultMux } from './result-mux.js';
 import type { JobMux } from './result-mux.js';
 import type { ResultBatch } from '../contract/job-types.js';
@@ -29,7 +31,7 @@ export class MapRunner {
   #active = 0;
   #keepAlive: NodeJS.Timeout | undefined;
   /** Ends each open result stream; close() calls them so no job is left waiting. */
-  readonly #streams = new Set<{ abort(err: FlotillaError): void }>();
+  readonly #streams = new OpenList();
   /** What a WholeRun needs of this runner. */
   readonly #host: WholeRunHost = {
     done: (run) => (this.#streams.delete(run), this.hold(-1)),
@@ -164,7 +166,7 @@ export class MapRunner {
       if (err) reject(err);
       else resolve();
     };
-    const entry = { abort: end };
+    const entry: OpenNode = { abort: end, prevOpen: undefined, nextOpen: undefined };
     this.#streams.add(entry);
     let early: ResultBatch[] | undefined = [];
     const take = (b: ResultBatch) => {
@@ -231,7 +233,7 @@ export class MapRunner {
 
   /** Ends every open stream with `err`, and holds the process no longer. */
   close(err: FlotillaError): void {
-    for (const s of [...this.#streams]) s.abort(err);
+    for (const s of this.#streams.all()) s.abort(err);
     this.mux.close(err);
     if (this.#keepAlive) clearInterval(this.#keepAlive);
   }
@@ -250,7 +252,9 @@ interface WholeRunHost {
  * fed from the mux's calls (methods, so a map of one task makes no closures), ended once its last
  * result came or it failed.
  */
-class WholeRun<R> {
+class WholeRun<R> implements OpenNode {
+  prevOpen: OpenNode | undefined = undefined;
+  nextOpen: OpenNode | undefined = undefined;
   #open = true;
   #jobId = '';
   /** Held until the controller took the job (it may ask for the rest of the arguments). */
