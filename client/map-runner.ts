@@ -280,8 +280,9 @@ class WholeRun<R> implements OpenNode {
 
   onBatch(b: ResultBatch): void {
     if (!this.#open) return;
-    const outcomes: TaskOutcome<R>[] = [];
-    for (const r of b.results) outcomes.push(toOutcome<R>(r, b.pool));
+    // A list of the batch's size (a single-task map's: one), not a push's room for seventeen.
+    const outcomes = new Array<TaskOutcome<R>>(b.results.length);
+    for (let i = 0; i < outcomes.length; i++) outcomes[i] = toOutcome<R>(b.results[i]!, b.pool);
     this.job.push(outcomes);
     // The last part: the mux stops handing this job over by itself.
     if (b.seq >= b.total) this.#end(true);
