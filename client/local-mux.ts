@@ -70,8 +70,12 @@ export class LocalMux implements JobMux {
         to.refused(FlotillaError.from(err, 'BAD_INPUT'));
         continue;
       }
-      to.started({ jobId: job.id, total: job.total, sent: inputs[i]!.args.length });
-      if (job.total > 0) this.#follow(job, 0, to);
+      try {
+        to.started({ jobId: job.id, total: job.total, sent: inputs[i]!.args.length });
+        if (job.total > 0) this.#follow(job, 0, to);
+      } catch (err) {
+        to.refused(err); // a handle that threw (a progress callback) fails alone; the turn's others go on
+      }
     }
   };
 
