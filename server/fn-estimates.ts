@@ -10,6 +10,8 @@ const MAX_FN_ESTIMATES = 1024;
 
 export class FnEstimates {
   private readonly byFn = new Map<string, number>();
+  /** The function noted last: already the newest entry, so noting it again needs no move. */
+  private last: string | undefined;
 
   /** The job's own estimate, else its function's, else Infinity (unknown). */
   of(job: Job): number {
@@ -19,6 +21,12 @@ export class FnEstimates {
   /** Remembers a job's estimate for its function. */
   note(job: Job): void {
     if (job.ewmaMs === undefined) return;
+    // Thousands of jobs of one function (single-task maps) update its entry in place.
+    if (job.fn.id === this.last) {
+      this.byFn.set(job.fn.id, job.ewmaMs);
+      return;
+    }
+    this.last = job.fn.id;
     if (!this.byFn.delete(job.fn.id) && this.byFn.size >= MAX_FN_ESTIMATES) this.byFn.delete(this.byFn.keys().next().value!);
     this.byFn.set(job.fn.id, job.ewmaMs);
   }
