@@ -19,6 +19,8 @@ import { Session } from './session.js';
 import type { HotPath } from './transport.js';
 import { FlotillaError } from '../contract/errors.js';
 import { LocalMux } from './local-mux.js';
+import { closedInfo } from '../server/result-feed.js';
+import { BATCH } from '../server/result-stream.js';
 
 const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
@@ -62,7 +64,7 @@ export function localHotPath(controller: Controller): HotPath {
         return () => {};
       }
     },
-    mux: () => new LocalMux(controller.plane),
+    mux: () => new LocalMux(controller.plane, { batch: BATCH, closed: closedInfo }),
   };
 }
 

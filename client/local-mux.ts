@@ -9,8 +9,7 @@ import type { ResultBatch, TaskResult } from '../contract/job-types.js';
 import type { SubmitInput } from '../contract/schemas.js';
 import type { Job } from '../server/job.js';
 import type { Core } from '../server/core.js';
-import { closedInfo } from '../server/result-feed.js';
-import { BATCH } from '../server/result-stream.js';
+import type { ErrorInfo } from '../contract/errors.js';
 import type { JobMux, Receiver, Submitted } from './result-mux.js';
 
 /** Read when the log holds nothing new; never handed over. */
@@ -31,6 +30,14 @@ class Follower {
   ) {}
 }
 
+/** What the mux takes from the controller's side (client/embedded.ts hands it over: only it loads server code). */
+export interface LocalFeedRules {
+  /** Results handed over at most at once. */
+  batch: number;
+  /** Why a job ends unfinished when the controller closes (`kept`: it goes on at the next start). */
+  closed(job: Job, kept: boolean): ErrorInfo;
+}
+
 /** A session's jobs on the controller in this process. */
 export class LocalMux implements JobMux {
   /** The turn's submissions, in two lists (no object per map). */
@@ -41,7 +48,10 @@ export class LocalMux implements JobMux {
   /** The controller closing: each followed job hands over what it has, and one that cannot finish ends. */
   readonly #onClosing = (): void => queueMicrotask(() => this.#followed.forEach((f) => this.pump(f)));
 
-  constructor(private readonly plane: Core) {
+  constructor(
+    private readonly plane: Core,
+    private readonly rules: LocalFeedRules,
+  ) {
     plane.closingSignal.addEventListener('abort', this.#onClosing, { once: true });
   }
 
@@ -105,7 +115,7 @@ export class LocalMux implements JobMux {
   pump(f: Follower): void {
     const { job } = f;
     while (!f.stopped) {
-      const read = f.offset < job.logLength ? job.readLog(f.offset, BATCH) : NONE;
+      const read = f.offset < job.logLength ? job.readLog(f.offset, this.rules.batch) : NONE;
       if (read.length > 0) {
         f.offset += read.length;
         if (f.offset >= job.total) this.#end(f);
@@ -116,7 +126,7 @@ export class LocalMux implements JobMux {
         this.#end(f);
       } else if (this.plane.closingSignal.aborted) {
         this.#end(f);
-        f.to.onError(FlotillaError.fromInfo(closedInfo(job, this.plane.durable)));
+        f.to.onError(FlotillaError.fromInfo(this.rules.closed(job, this.plane.durable)));
       } else if (!f.armed) {
         f.armed = true;
         job.onChange(() => {
