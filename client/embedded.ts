@@ -21,6 +21,7 @@ import { FlotillaError } from '../contract/errors.js';
 import { ClientFeeds } from '../server/result-feed.js';
 import { BATCH, BATCH_BYTES, estimate } from '../server/result-stream.js';
 import type { MuxTransport } from './result-mux.js';
+import { localCall } from './local-call.js';
 
 const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
@@ -65,6 +66,7 @@ export function localHotPath(controller: Controller): HotPath {
       }
     },
     mux: localMux(controller),
+    call: localCall(controller),
   };
 }
 
