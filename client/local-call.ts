@@ -40,7 +40,7 @@ class FirstResult {
   }
 }
 
-/** Calls on `controller`, in process. */
+/** Calls on `controller`, in process; a call the controller refuses throws. */
 export function localCall(controller: Controller): CallPath {
   const { plane } = controller;
   const waiting = new Set<FirstResult>();
@@ -51,7 +51,7 @@ export function localCall(controller: Controller): CallPath {
     try {
       job = plane.job(controller.submit(input).jobId);
     } catch (err) {
-      return to.failed(FlotillaError.from(err, 'BAD_INPUT'));
+      throw FlotillaError.from(err, 'BAD_INPUT');
     }
     const w = new FirstResult(job, to, waiting, plane.closingSignal, plane.durable);
     waiting.add(w);

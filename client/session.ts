@@ -121,16 +121,24 @@ export class Session {
   call<A, R>(fn: RegisteredFn<A, R>, arg: A, opts?: NamedMapOptions): Promise<Awaited<R>>;
   call<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, arg: ArgOf<F>, opts?: NamedMapOptions): Promise<Awaited<ReturnType<F>>>;
   call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
-    const site = captureCallSite(Session.prototype.call);
     // A signal to watch or progress to show: a one-task map does both.
-    if (!this.calls || (opts !== undefined && (opts?.signal !== undefined || opts?.progress !== undefined))) return this.callAsMap(site, fn, arg, opts);
+    if (!this.calls || (opts !== undefined && (opts?.signal !== undefined || opts?.progress !== undefined))) return this.callAsMap(captureCallSite(Session.prototype.call), fn, arg, opts);
     let input: PreparedMap;
     try {
       input = this.prepare([arg], toNamed(fn, (opts ?? {}) as MapOptions), opts ?? {});
     } catch (err) {
-      return Promise.reject(locateError(FlotillaError.from(err, 'BAD_INPUT'), site));
+      return Promise.reject(locateError(FlotillaError.from(err, 'BAD_INPUT'), captureCallSite(Session.prototype.call)));
     }
-    return this.calls.run({ ...input.sched, ...(input.fn as NamedFn), args: input.first, total: 1 }, site);
+    return this.#called(this.calls.run({ ...input.sched, ...(input.fn as NamedFn), args: input.first, total: 1 }, Session.prototype.call));
+  }
+
+  /** Awaits a direct call, so that an error that ends it later carries the app's frames (Calls.locate). */
+  async #called(call: Promise<unknown>): Promise<unknown> {
+    try {
+      return await call;
+    } catch (err) {
+      throw Calls.locate(err);
+    }
   }
 
   /** `call` as an awaited one-task map. */
