@@ -63,7 +63,7 @@ class PendingCall implements CallReceiver {
 }
 
 /**
- * A session's calls in flight: each keeps the process alive until it settles; closing the session
+ * A session's calls in flight: they keep the process alive until they settle; closing the session
  * fails them.
  *
  * No call site is captured per call (a stack capture cost ~10 us on this path, more than the
@@ -75,11 +75,14 @@ class PendingCall implements CallReceiver {
 export class Calls {
   readonly #pending = new Set<PendingCall>();
 
-  constructor(
-    private readonly path: CallPath,
-    /** The session's keep-alive count (an embedded controller holds nothing that would keep the process up). */
-    private readonly hold: (delta: number) => void,
-  ) {}
+  /**
+   * Keeps the process alive while calls are pending (an embedded controller holds nothing that
+   * would): one timer for the session's life, referenced only then, so a call made after another
+   * settled makes no timer of its own.
+   */
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(private readonly path: CallPath) {}
 
   /**
    * Submits `input` (one task of a registered function); resolves with its value, rejects with
@@ -93,19 +96,20 @@ export class Calls {
     } catch (err) {
       return Promise.reject(locateError(fromTRPCError(err), captureCallSite(entry)));
     }
+    if (this.#pending.size === 0) (this.#keepAlive ??= setInterval(() => {}, 1 << 30)).ref();
     this.#pending.add(call);
-    this.hold(+1);
     return p;
   }
 
   /** @internal A call has its outcome. */
   settled(call: PendingCall): void {
-    if (this.#pending.delete(call)) this.hold(-1);
+    if (this.#pending.delete(call) && this.#pending.size === 0) this.#keepAlive?.unref();
   }
 
   /** Fails every call still waiting (the session is closing). */
   close(err: FlotillaError): void {
     for (const call of [...this.#pending]) call.failed(err);
+    clearInterval(this.#keepAlive);
   }
 
   /**

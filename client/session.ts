@@ -60,7 +60,7 @@ export class Session {
     this.controller = controller;
     this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
     this.runner = new MapRunner(hot, (jobId) => this.cancel(jobId));
-    this.calls = hot.call && new Calls(hot.call, (d) => this.runner.hold(d));
+    this.calls = hot.call && new Calls(hot.call);
   }
 
   /** @internal Keeps the process alive while `p` runs, which an embedded controller does not. */
