@@ -6,6 +6,7 @@
 import { FlotillaError } from '../contract/errors.js';
 import type { Controller } from '../server/controller.js';
 import type { Job } from '../server/job.js';
+import { MAX_FOLLOWED_PER_CLIENT } from '../server/result-feed.js';
 import type { CallPath, CallReceiver } from './calls.js';
 
 /** Waits for the first result of a call's job. */
@@ -40,13 +41,19 @@ class FirstResult {
   }
 }
 
-/** Calls on `controller`, in process; a call the controller refuses throws. */
-export function localCall(controller: Controller): CallPath {
+/**
+ * Calls on `controller`, in process; a call the controller refuses throws. At most `maxPending`
+ * wait at once: the bound a client's maps have on the jobs it follows (server/result-feed.ts).
+ */
+export function localCall(controller: Controller, maxPending = MAX_FOLLOWED_PER_CLIENT): CallPath {
   const { plane } = controller;
   const waiting = new Set<FirstResult>();
   // One listener for every call: when the controller closes, calls whose job cannot finish now end.
   plane.closingSignal.addEventListener('abort', () => queueMicrotask(() => [...waiting].forEach((w) => w.check())), { once: true });
   return (input, to) => {
+    if (waiting.size >= maxPending) {
+      throw new FlotillaError('BAD_INPUT', `this session already waits for ${maxPending} calls, the most one client may (await some before calling more)`);
+    }
     let job: Job;
     try {
       job = plane.job(controller.submit(input).jobId);

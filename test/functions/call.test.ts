@@ -11,8 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../client/index.js';
+import { localCall } from '../../client/local-call.js';
 import type { FlotillaError, Session } from '../../client/index.js';
-import { rejection, within } from '../support/async.js';
+import { deferred, rejection, within } from '../support/async.js';
 
 const dirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -117,6 +118,29 @@ describe('fl.call on an embedded controller', () => {
       const err = await within(pending, 10_000, 'the call of a closed controller');
       expect(err.code).toBe('CLOSED');
       expect(err.message).toContain('goes on when the controller starts again');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('calls waiting at once are bounded, as the jobs a client follows are: one more is refused BAD_INPUT, and a slot frees as one settles', async () => {
+    const own = await connect({ pools, waitForAgents: 1 });
+    try {
+      await own.functions.register('call.bounded', untilAborted);
+      // The session's own path, with a bound of 2 instead of the 200,000 of a real one.
+      const call = localCall(own.controller!, 2);
+      const input = { fnName: 'call.bounded', args: [{ j: '1' }], total: 1 };
+      const first = deferred<string>();
+      const receiver = { result: () => first.resolve('result'), failed: (err: unknown) => first.resolve((err as FlotillaError).code) };
+      const ignored = { result: () => {}, failed: () => {} };
+      call(input, receiver);
+      call(input, ignored);
+      expect(() => call(input, ignored)).toThrow(/already waits for 2 calls, the most one client may/);
+      const [oldest] = (await own.jobs()).filter((j) => j.state !== 'done');
+      await own.cancel(oldest!.id);
+      // Cancelled: its result (CANCELLED) is its outcome, and it no longer counts.
+      expect(await within(first.promise, 10_000, 'the cancelled call')).toBe('result');
+      expect(() => call(input, ignored)).not.toThrow();
     } finally {
       await own.close();
     }
