@@ -125,7 +125,7 @@ export class Session {
     if (!this.calls || (opts !== undefined && (opts?.signal !== undefined || opts?.progress !== undefined))) return this.callAsMap(captureCallSite(Session.prototype.call), fn, arg, opts);
     let input: PreparedMap;
     try {
-      input = this.prepare([arg], toNamed(fn, (opts ?? {}) as MapOptions), opts ?? {});
+      input = this.prepare([arg], toNamed(fn, (opts ?? {}) as MapOptions), opts === undefined ? {} : opts);
     } catch (err) {
       return Promise.reject(locateError(FlotillaError.from(err, 'BAD_INPUT'), captureCallSite(Session.prototype.call)));
     }

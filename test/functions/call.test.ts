@@ -62,6 +62,11 @@ describe('fl.call on an embedded controller', () => {
     const bad = await rejection(fl.call('has space', 1));
     expect(bad.code).toBe('BAD_INPUT');
     expect(bad.stack!.split('\n')[1]).toContain('call.test.ts');
+    const badOpts = await rejection(fl.call('call.double', 1, null as never));
+    expect(badOpts.message).toContain('map options must be an object, got null');
+    const misspelt = await rejection(fl.call('call.double', 1, { retry: 1 } as never));
+    expect(misspelt.code).toBe('BAD_INPUT');
+    expect(misspelt.message).toContain('retry');
   });
 
   it("retries a failed attempt as the function's retryIf says, and gives the value of the attempt that succeeded", async () => {
