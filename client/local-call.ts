@@ -6,7 +6,6 @@
 import { FlotillaError } from '../contract/errors.js';
 import type { Controller } from '../server/controller.js';
 import type { Job } from '../server/job.js';
-import { MAX_FOLLOWED_PER_CLIENT } from '../server/result-feed.js';
 import type { CallPath, CallReceiver } from './calls.js';
 
 /** Waits for the first result of a call's job. */
@@ -43,9 +42,9 @@ class FirstResult {
 
 /**
  * Calls on `controller`, in process; a call the controller refuses throws. At most `maxPending`
- * wait at once: the bound a client's maps have on the jobs it follows (server/result-feed.ts).
+ * wait at once (embedded.ts passes the bound a client's maps have on the jobs it follows).
  */
-export function localCall(controller: Controller, maxPending = MAX_FOLLOWED_PER_CLIENT): CallPath {
+export function localCall(controller: Controller, maxPending: number): CallPath {
   const { plane } = controller;
   const waiting = new Set<FirstResult>();
   // One listener for every call: when the controller closes, calls whose job cannot finish now end.
