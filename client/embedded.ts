@@ -17,10 +17,10 @@ import { connectShape } from './connect-options.js';
 import type { ConnectOptions } from './connect-options.js';
 import { Session } from './session.js';
 import type { HotPath } from './transport.js';
-import { FlotillaError } from '../contract/errors.js';
 import { LocalMux } from './local-mux.js';
-import { closedInfo } from '../server/result-feed.js';
+import { MAX_FOLLOWED_PER_CLIENT, closedInfo } from '../server/result-feed.js';
 import { BATCH } from '../server/result-stream.js';
+import { localCall } from './local-call.js';
 
 const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
@@ -64,7 +64,8 @@ export function localHotPath(controller: Controller): HotPath {
         return () => {};
       }
     },
-    mux: () => new LocalMux(controller.plane, { batch: BATCH, closed: closedInfo }),
+    mux: () => new LocalMux(controller.plane, { batch: BATCH, closed: closedInfo, maxFollowed: MAX_FOLLOWED_PER_CLIENT }),
+    call: localCall(controller, MAX_FOLLOWED_PER_CLIENT),
   };
 }
 

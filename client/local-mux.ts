@@ -36,6 +36,8 @@ export interface LocalFeedRules {
   batch: number;
   /** Why a job ends unfinished when the controller closes (`kept`: it goes on at the next start). */
   closed(job: Job, kept: boolean): ErrorInfo;
+  /** Jobs followed at once, at most: as many as a remote client's result streams may follow. */
+  maxFollowed: number;
 }
 
 /** A session's jobs on the controller in this process. */
@@ -75,6 +77,7 @@ export class LocalMux implements JobMux {
       }
       let job: Job;
       try {
+        this.#room();
         job = this.plane.submitJob(inputs[i]!);
       } catch (err) {
         to.refused(FlotillaError.from(err, 'BAD_INPUT'));
@@ -92,12 +95,19 @@ export class LocalMux implements JobMux {
   follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
     try {
       if (this.#closed) throw this.#closed;
+      this.#room();
       const f = this.#follow(this.plane.job(jobId), 0, { onBatch, onError });
       return () => this.#end(f);
     } catch (err) {
       onError(err);
       return () => {};
     }
+  }
+
+  /** Refuses a job (before it is submitted) when this session already follows the most it may. */
+  #room(): void {
+    const max = this.rules.maxFollowed;
+    if (this.#followed.size >= max) throw new FlotillaError('BAD_INPUT', `this session already follows ${max} jobs, the most one client may (await some before submitting more)`);
   }
 
   #follow(job: Job, offset: number, to: Receiver): Follower {

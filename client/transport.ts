@@ -15,6 +15,7 @@ import { argumentBudget, packToFit, plainArgsBytes } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
 import type { JobMux, MuxTransport } from './result-mux.js';
+import type { CallPath } from './calls.js';
 import { packedList } from '../contract/packed.js';
 
 /**
@@ -34,6 +35,8 @@ export interface HotPath {
    * in process, what makes the mux that hands each job's results straight to its map (client/local-mux.ts).
    */
   readonly mux: MuxTransport | (() => JobMux);
+  /** A direct path for `fl.call` (client/calls.ts), where the transport has one; else a call is a one-task map. */
+  readonly call?: CallPath;
 }
 
 /** The hot path over tRPC. */

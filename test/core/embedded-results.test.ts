@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import type { Session } from '../../client/session.js';
-import { rejection, within } from '../support/async.js';
+import { deferred, rejection, within } from '../support/async.js';
+import { LocalMux } from '../../client/local-mux.js';
+import { shipFunction } from '../../client/ship.js';
+import { encodeValue } from '../../contract/codec.js';
+import { FlotillaError } from '../../contract/errors.js';
+import { closedInfo } from '../../server/result-feed.js';
+import { BATCH } from '../../server/result-stream.js';
 
 /** A task that does not finish until cancelled (or its agent stops). */
 const forever = () => new Promise<never>(() => {});
@@ -41,6 +47,27 @@ describe('an embedded session’s results', () => {
     const err = await within(rejection(stuck), 30_000, 'the cancelled map');
     expect(err.code).toBe('CANCELLED');
     expect(await Promise.all(others)).toEqual(Array.from({ length: 50 }, (_, i) => [i + 1]));
+  }, 60_000);
+
+  it('a session at its bound of followed jobs refuses the next map before submitting it, and takes maps again once some finished', async () => {
+    const mux = new LocalMux(fl.controller!.plane, { batch: BATCH, closed: closedInfo, maxFollowed: 2 });
+    const jobsBefore = [...fl.controller!.plane.jobs()].length;
+    const outcome = (tag: string) => {
+      const d = deferred<string>();
+      return { d, to: { started: () => {}, refused: (err: unknown) => d.resolve(`${tag} refused: ${(err as Error).message}`), onBatch: (b: { seq: number; total: number }) => b.seq >= b.total && d.resolve(`${tag} done`), onError: (err: unknown) => d.resolve(`${tag} failed: ${String(err)}`) } };
+    };
+    const input = (x: number) => ({ fn: shipFunction((v: number) => v), args: [encodeValue(x)], total: 1 });
+    const [a, b, c] = [outcome('a'), outcome('b'), outcome('c')];
+    mux.submit(input(1), a.to);
+    mux.submit(input(2), b.to);
+    mux.submit(input(3), c.to);
+    expect(await within(c.d.promise, 10_000, 'the third map')).toMatch(/^c refused: this session already follows 2 jobs, the most one client may \(await some/);
+    expect(await within(Promise.all([a.d.promise, b.d.promise]), 30_000, 'the first two maps')).toEqual(['a done', 'b done']);
+    expect([...fl.controller!.plane.jobs()].length).toBe(jobsBefore + 2); // the refused one was never submitted
+    const d = outcome('d');
+    mux.submit(input(4), d.to);
+    expect(await within(d.d.promise, 30_000, 'a map after the others finished')).toBe('d done');
+    mux.close(new FlotillaError('CLOSED', 'done'));
   }, 60_000);
 
   it('attaching to an id the controller does not know rejects with NOT_FOUND', async () => {
