@@ -141,14 +141,15 @@ export class JobStore {
     this.st.insertJob.run(row.id, row.pool, JSON.stringify(row.spec), row.total, row.createdAt);
   }
 
-  /** Stores arguments [first, first + args.length) as one chunk. */
-  appendArgs(jobId: string, first: number, args: readonly Encoded[]): void {
-    if (args.length === 0) return;
+  /** Stores arguments [first, first + args.length) as one chunk; returns its stored size in bytes. */
+  appendArgs(jobId: string, first: number, args: readonly Encoded[]): number {
+    if (args.length === 0) return 0;
     const body = packArgs(args);
     this.db.transaction(() => {
       this.st.appendArgs.run(jobId, first, args.length, body);
       this.st.setAppended.run(first + args.length, jobId);
     })();
+    return body.length;
   }
 
   /** The stored chunk of arguments holding task `index`. */
