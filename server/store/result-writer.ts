@@ -101,11 +101,16 @@ export class ResultWriter {
 
   private fail(reason: string): void {
     if (this.failure || this.closed) return;
-    this.failure = new FlotillaError(
-      'INTERNAL',
-      `the durable job store could not commit results to ${this.path}: ${reason}. Results not committed were not shown; ` +
-        'fix the cause (disk space, permissions, another process locking the file) and start the controller again: jobs go on from what was committed',
-    );
+    this.failure = storeFailure(this.path, reason);
     this.failed(this.failure);
   }
+}
+
+/** The error of a store that cannot commit results: which file, why, and what to do. */
+export function storeFailure(path: string, reason: string): FlotillaError {
+  return new FlotillaError(
+    'INTERNAL',
+    `the durable job store could not commit results to ${path}: ${reason}. Results not committed were not shown; ` +
+      'fix the cause (disk space, permissions, another process locking the file) and start the controller again: jobs go on from what was committed',
+  );
 }

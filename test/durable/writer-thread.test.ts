@@ -5,7 +5,7 @@
  * read it), and with a writer that cannot commit: a clear error, nothing shown that is not in the file.
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { connect } from '../../client/index.js';
 import { encodeValue } from '../../contract/codec.js';
@@ -13,6 +13,7 @@ import type { FlotillaError } from '../../contract/errors.js';
 import type { TaskResult } from '../../server/jobs/types.js';
 import { JobStore } from '../../server/store/job-store.js';
 import { StoredResultLog } from '../../server/store/stored-result-log.js';
+import { ResultWriter } from '../../server/store/result-writer.js';
 import { Reaper, deferred, tempDir, within } from '../lifecycle/helpers.js';
 import { startCliController } from '../support/cli-controller.js';
 import { freePort } from '../support/ports.js';
@@ -47,16 +48,24 @@ describe('the durable store writer thread', () => {
       store.createJob({ id: 'j', pool: 'local', total: 5_000, createdAt: 0, spec });
       const shown: { length: number; stored: number }[] = [];
       const log: StoredResultLog = new StoredResultLog(store, 'j', 5_000, () => shown.push({ length: log.length, stored: inFile(store.path, 'j') }));
-      // Results arrive over many turns of the event loop, as frames from agents do; nothing is
-      // flushed by hand: the thread's reports are what show them.
-      for (let i = 0; i < 5_000; i++) {
-        log.append(ok(i));
-        // Appended, not yet committed: not shown in the turn it arrived.
-        expect(log.length).toBeLessThanOrEqual(i);
-        if (i % 250 === 249) await turn();
+      // Results arrive over many turns of the event loop, as frames from agents do, in bursts
+      // large (committed by the thread) and small (committed on the event loop when the thread
+      // is idle); nothing is flushed by hand.
+      const writes = vi.spyOn(ResultWriter.prototype, 'write');
+      let i = 0;
+      for (const burst of [1, 1_200, 3, 900, 2, 1, 1_500, 40, 1_353]) {
+        for (const end = i + burst; i < end; i++) {
+          log.append(ok(i));
+          // Appended, not yet committed: not shown in the turn it arrived.
+          expect(log.length).toBeLessThanOrEqual(i);
+        }
+        await turn();
       }
+      expect(i).toBe(5_000);
       while (log.length < 5_000) await within(log.changed(), 10_000, 'the writer thread to report its commits');
-      expect(shown.length).toBeGreaterThan(1);
+      expect(writes).toHaveBeenCalled();
+      writes.mockRestore();
+      expect(shown.length).toBeGreaterThan(2);
       for (const s of shown) expect(s.stored).toBeGreaterThanOrEqual(s.length);
       expect(log.read(4_998, 5).map((r) => r.index)).toEqual([4_998, 4_999]);
     } finally {
@@ -64,17 +73,20 @@ describe('the durable store writer thread', () => {
     }
   });
 
-  it('a writer that cannot commit is a clear error naming the file and the reason; nothing uncommitted is shown', async () => {
+  it.each([
+    ['the writer thread', 1_000],
+    ['the event loop (a small batch)', 10],
+  ])('a commit by %s that fails is a clear error naming the file and the reason; nothing uncommitted is shown', async (_by, n) => {
     const failed = deferred<FlotillaError>();
     const store = new JobStore(tempDir(reaper), (err) => failed.resolve(err));
     try {
-      store.createJob({ id: 'j', pool: 'local', total: 100, createdAt: 0, spec });
-      const log = new StoredResultLog(store, 'j', 100, () => {});
+      store.createJob({ id: 'j', pool: 'local', total: 50 + n, createdAt: 0, spec });
+      const log = new StoredResultLog(store, 'j', 50 + n, () => {});
       for (let i = 0; i < 50; i++) log.append(ok(i));
       store.flush();
       expect(log.length).toBe(50);
       refuseResults(store.path);
-      for (let i = 50; i < 100; i++) log.append(ok(i));
+      for (let i = 50; i < 50 + n; i++) log.append(ok(i));
       const err = await within(failed.promise, 15_000, 'the writer failure to be reported');
       expect(err.code).toBe('INTERNAL');
       expect(err.message).toContain(store.path);
