@@ -152,8 +152,7 @@ export function assemble(head: ByteWriter, fields: Uint8Array, text: string, tai
   const jsonBytes = Buffer.byteLength(text);
   const len = new ByteWriter(8);
   len.uint(jsonBytes);
-  // Not from Node's shared pool: a row of results is moved to the writer thread whole.
-  const out = Buffer.allocUnsafeSlow(4 + head.at + fields.length + len.at + jsonBytes + tail.at);
+  const out = Buffer.allocUnsafe(4 + head.at + fields.length + len.at + jsonBytes + tail.at);
   out.writeUInt32LE(PACKED_MAGIC, 0);
   let at = 4;
   for (const part of [head.bytes(), fields, len.bytes()]) {

@@ -4,9 +4,7 @@
  * chunks (one row per submitted chunk, one row per flush of results), so a job of a million tiny
  * tasks costs thousands of rows, not millions. A result is committed before any client sees it:
  * after a crash, every result a client was shown is still here, and no task that finished is
- * run again. Rows of results are committed by a writer thread (./result-writer.ts); the event
- * loop packs them and shows them once the thread reports their commit. A batch of a few results
- * (when the thread is idle) is committed on the event loop: sooner than the thread would report.
+ * run again.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { join } from 'node:path';
@@ -23,9 +21,7 @@ import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
 import { JOB_SCHEMA } from './job-schema.js';
-import { ResultWriter, storeFailure } from './result-writer.js';
-import type { CountsRow, ResultRow } from './result-writer.js';
-import type { FlotillaError } from '../../contract/errors.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -64,8 +60,6 @@ export interface Flushing {
   drainPending(max?: number): { seq: number; results: TaskResult[] } | undefined;
   /** Whether results are left to drain. */
   readonly hasPending: boolean;
-  /** How many results are left to drain. */
-  readonly pendingCount: number;
   /** The counts to store once nothing is left to drain. */
   progress(): JobProgress;
   /** Called once what was drained is committed: it may be shown now. */
@@ -74,24 +68,22 @@ export interface Flushing {
 
 export class JobStore {
   private readonly db: Db;
-  private readonly st: Record<'insertResults' | 'progress' | 'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
+  private readonly st: Record<'insertJob' | 'appendArgs' | 'setAppended' | 'argsAt' | 'insertResults' | 'progress' | 'resultsFrom' | 'allResults' | 'deleteJob' | 'deleteArgs' | 'deleteResults' | 'insertAgent' | 'deleteAgent' | 'cancel' | 'setTotal', Statement>;
   private readonly dirty = new Set<Flushing>();
-  private readonly writer: ResultWriter;
-  /** A small batch's rows committed on this thread's connection (the writer thread being idle); made once. */
-  private readonly commitHere: (rows: ResultRow[], counts: CountsRow[]) => void;
-  /** The batch the writer thread is committing: its id and the logs to show it to. */
-  private inFlight: { id: number; jobs: Flushing[] } | undefined;
-  private batches = 0;
-  private sendScheduled = false;
+  /** writePending in one transaction; made once, as better-sqlite3 builds a wrapper per transaction() call. */
+  private readonly commit: (jobs: Flushing[]) => void;
+  private flushScheduled = false;
   private closed = false;
+  /** Why results can no longer be committed, once a commit failed. */
   private failure: FlotillaError | undefined;
   readonly path: string;
   /** Module artifacts, kept with the jobs that need them. */
   readonly artifacts: ArtifactTable;
 
   /**
-   * `onFailure`: the writer thread could not commit (its error names the file and SQLite's
-   * reason); by default it is thrown on the event loop, as a failed commit on it would be.
+   * `onFailure`: a commit of results failed (the error names the file and SQLite's reason). By
+   * default it is thrown on the event loop: the controller stops rather than show results a
+   * crash could lose, and a restart goes on from what was committed.
    */
   constructor(dir: string, private readonly onFailure: (err: FlotillaError) => void = (err) => setImmediate(() => { throw err; })) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -118,12 +110,12 @@ export class JobStore {
     this.artifacts = new ArtifactTable(this.db);
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
-      insertResults: p('INSERT INTO results (job, seq, count, body) VALUES (?, ?, ?, ?)'),
-      progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ? WHERE id = ?'),
       insertJob: p('INSERT INTO jobs (id, pool, spec, total, appended, created_at) VALUES (?, ?, ?, ?, 0, ?)'),
       appendArgs: p('INSERT INTO args (job, first, count, body) VALUES (?, ?, ?, ?)'),
       setAppended: p('UPDATE jobs SET appended = ? WHERE id = ?'),
       argsAt: p('SELECT first, body FROM args WHERE job = ? AND first <= ? ORDER BY first DESC LIMIT 1'),
+      insertResults: p('INSERT INTO results (job, seq, count, body) VALUES (?, ?, ?, ?)'),
+      progress: p('UPDATE jobs SET done = ?, failed = ?, finished_at = ? WHERE id = ?'),
       resultsFrom: p('SELECT seq, body FROM results WHERE job = ? AND seq + count > ? ORDER BY seq LIMIT ?'),
       allResults: p('SELECT body FROM results WHERE job = ? ORDER BY seq'),
       deleteJob: p('DELETE FROM jobs WHERE id = ?'),
@@ -134,11 +126,7 @@ export class JobStore {
       cancel: p('UPDATE jobs SET cancelled = 1 WHERE id = ?'),
       setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
-    this.writer = new ResultWriter(this.path, (id) => this.committed(id, true), (err) => this.failed(err));
-    this.commitHere = this.db.transaction((rows: ResultRow[], counts: CountsRow[]) => {
-      for (const r of rows) this.st.insertResults.run(r[0], r[1], r[2], r[3]);
-      for (const c of counts) this.st.progress.run(c[0], c[1], c[2], c[3]);
-    });
+    this.commit = this.db.transaction((jobs: Flushing[]) => this.writePending(jobs));
   }
 
   /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
@@ -178,84 +166,39 @@ export class JobStore {
     this.st.setTotal.run(total, jobId);
   }
 
-  /**
-   * A job has results to write: they are handed to the writer thread at the end of this turn of
-   * the event loop, or, while it commits a batch, once it reports that commit. A log calls this
-   * again every PENDING_MARK results, so a writer that falls behind is noticed.
-   */
+  /** A job has results to write: they are committed at the end of this turn of the event loop. */
   markDirty(job: Flushing): void {
     this.dirty.add(job);
-    if (this.sendScheduled || this.closed) return;
-    this.sendScheduled = true;
-    setImmediate(() => this.tick());
+    if (this.flushScheduled || this.failure) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      try {
+        this.flush();
+      } catch {
+        // reported through onFailure
+      }
+    });
   }
 
   /**
-   * Commits what is pending now and shows it, waiting for the writer thread (blocking the event
-   * loop): for closing, and for callers that need the results committed before they go on. A job
-   * with more than RESULTS_PER_FLUSH waiting (a cancel of millions) has one part committed per call.
+   * Commits every job's pending results in one transaction, then lets them be shown. A job with
+   * more than RESULTS_PER_FLUSH waiting (a cancel of millions) is committed over several turns
+   * of the event loop, so other jobs and clients are served meanwhile; its row's counts are
+   * written with its last part. A commit that fails is reported (onFailure) and throws here;
+   * nothing it held is shown, and nothing is committed after it.
    */
   flush(): void {
+    this.flushScheduled = false;
     if (this.failure) throw this.failure;
-    if (this.inFlight) this.await();
     if (this.dirty.size === 0 || this.closed) return;
-    this.send();
-    if (this.failure) throw this.failure;
-    this.await();
-  }
-
-  private tick(): void {
-    this.sendScheduled = false;
-    if (this.closed || this.failure) return;
-    if (!this.inFlight) return this.send();
-    // Backpressure: while the writer commits, results wait in memory. Past a bound, the event
-    // loop waits for the commit (as it did when it committed itself), so agents' reports wait
-    // in their sockets rather than in the controller's heap.
-    let waiting = 0;
-    for (const job of this.dirty) waiting += job.pendingCount;
-    if (waiting < MAX_WAITING) return;
-    try {
-      this.await();
-    } catch {
-      return; // failed: reported through onFailure
-    }
-    this.send();
-  }
-
-  /** Packs every dirty job's pending results (up to RESULTS_PER_FLUSH each) and hands them to the writer. */
-  private send(): void {
-    if (this.dirty.size === 0 || this.failure) return;
     const jobs = [...this.dirty];
     this.dirty.clear();
-    let waiting = 0;
-    for (const job of jobs) waiting += job.pendingCount;
-    const rows: ResultRow[] = [];
-    const counts: CountsRow[] = [];
-    for (const job of jobs) {
-      const p = job.drainPending(RESULTS_PER_FLUSH);
-      // Rows of bounded size: one string per row stays far below V8's limit on string length.
-      for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
-        const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
-        rows.push([job.jobId, p.seq + at, part.length, storedResults(part)]);
-      }
-      if (job.hasPending) continue;
-      // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
-      // its rows): written once, not with every commit, which would write the jobs table's page
-      // into the log each time. The cancelled flag is not among them: a cancel is written at once.
-      const { done, failed, finishedAt } = job.progress();
-      if (finishedAt !== undefined) counts.push([done, failed, finishedAt, job.jobId]);
-    }
-    if (waiting > LOOP_COMMIT_MAX) {
-      this.inFlight = { id: ++this.batches, jobs };
-      this.writer.write(this.inFlight.id, rows, counts);
-      return;
-    }
-    // A few results (single calls, a trickle): committed here, as fast as a commit is, rather
-    // than a thread's wake-up and report later.
     try {
-      this.commitHere(rows, counts);
+      this.commit(jobs);
     } catch (err) {
-      return this.failed(storeFailure(this.path, (err as Error).message));
+      this.failure = storeFailure(this.path, (err as Error).message);
+      this.onFailure(this.failure);
+      throw this.failure;
     }
     for (const job of jobs) {
       job.publish();
@@ -263,38 +206,22 @@ export class JobStore {
     }
   }
 
-  /** Waits for the batch in flight to be committed, and shows it. */
-  private await(): void {
-    const batch = this.inFlight;
-    if (!batch) return;
-    this.writer.waitFor(batch.id);
-    this.committed(batch.id, false);
-  }
-
-  /**
-   * The writer committed batch `id`: its results may be shown. What arrived meanwhile goes next:
-   * at once (`next`, the thread's report on the event loop), else at the end of the turn.
-   */
-  private committed(id: number, next: boolean): void {
-    const batch = this.inFlight;
-    if (!batch || batch.id !== id) return; // already handled by a caller that waited for it
-    this.inFlight = undefined;
-    for (const job of batch.jobs) {
-      job.publish();
-      if (job.hasPending) this.dirty.add(job);
+  /** Writes each job's pending results (inside `commit`'s transaction). */
+  private writePending(jobs: Flushing[]): void {
+    for (const job of jobs) {
+      const p = job.drainPending(RESULTS_PER_FLUSH);
+      // Rows of bounded size: one string per row stays far below V8's limit on string length.
+      for (let at = 0; p && at < p.results.length; at += RESULTS_PER_ROW) {
+        const part = p.results.length <= RESULTS_PER_ROW ? p.results : p.results.slice(at, at + RESULTS_PER_ROW);
+        this.st.insertResults.run(job.jobId, p.seq + at, part.length, storedResults(part));
+      }
+      if (job.hasPending) continue;
+      // Only a finished job's counts are read back (Job.restore counts an unfinished one's from
+      // its rows): written once, not with every commit, which would write the jobs table's page
+      // into the log each time. The cancelled flag is not among them: a cancel is written at once.
+      const { done, failed, finishedAt } = job.progress();
+      if (finishedAt !== undefined) this.st.progress.run(done, failed, finishedAt, job.jobId);
     }
-    if (next && !this.closed) this.send();
-    else if (this.dirty.size > 0 && !this.sendScheduled && !this.closed) {
-      this.sendScheduled = true;
-      setImmediate(() => this.tick());
-    }
-    if (!this.inFlight) this.writer.idle();
-  }
-
-  private failed(err: FlotillaError): void {
-    if (this.failure) return;
-    this.failure = err;
-    this.onFailure(err);
   }
 
   /**
@@ -351,31 +278,30 @@ export class JobStore {
     return (this.db.prepare('SELECT * FROM agents').all() as Record<string, any>[]).map((r) => ({ id: r.id, pool: r.pool, publicKey: new Uint8Array(r.public_key), issuedAt: r.issued_at }));
   }
 
-  /** Commits and shows what is pending, then closes (a failed writer's results stay unshown: it was reported). */
+  /** Commits what is pending, then closes (after a failed commit, what was not committed stays unshown: it was reported). */
   close(): void {
     if (this.closed) return;
     try {
-      while (!this.failure && (this.dirty.size > 0 || this.inFlight)) this.flush();
+      while (this.dirty.size > 0 && !this.failure) this.flush();
     } catch {
-      // the failure was reported through onFailure
+      // reported through onFailure
     } finally {
       this.closed = true;
-      this.writer.close();
       this.db.close();
     }
   }
+}
+
+/** The error of a store that cannot commit results: which file, why, and what to do. */
+export function storeFailure(path: string, reason: string): FlotillaError {
+  return new FlotillaError(
+    'INTERNAL',
+    `the durable job store could not commit results to ${path}: ${reason}. Results not committed were not shown; ` +
+      'fix the cause (disk space, permissions, another process locking the file) and start the controller again: jobs go on from what was committed',
+  );
 }
 
 /** Results per stored row, at most. */
 const RESULTS_PER_ROW = 16_384;
 /** Results of one job committed per flush, at most. */
 const RESULTS_PER_FLUSH = 4 * RESULTS_PER_ROW;
-/**
- * Results a batch holds, at most, to be committed on the event loop (when the writer thread is
- * idle) rather than by the thread: a thread's wake-up and report cost a round trip ~0.2 ms more.
- */
-const LOOP_COMMIT_MAX = 256;
-/** Results waiting for the writer thread beyond which the event loop waits for its commit. */
-const MAX_WAITING = 2 * RESULTS_PER_FLUSH;
-/** A log with this many results pending marks itself dirty again (see markDirty). */
-export const PENDING_MARK = RESULTS_PER_ROW;

@@ -7,7 +7,6 @@
 import type { TaskResult } from '../jobs/types.js';
 import { LogWaiters } from '../jobs/result-log.js';
 import type { ResultLog } from '../jobs/result-log.js';
-import { PENDING_MARK } from './job-store.js';
 import type { Flushing, JobProgress, JobStore } from './job-store.js';
 
 /** Results kept in memory past the committed log's end. */
@@ -61,9 +60,8 @@ export class StoredResultLog implements ResultLog, Flushing {
     this.appended++;
     if (!result.ok) this.failures++;
     if (this.appended === this.total) this.completedAt = Date.now();
-    // The first result since the last drain marks the log; a flush that leaves some re-marks it;
-    // so does every PENDING_MARK-th while the writer is busy (it may be falling behind).
-    if (this.pending.length === 1 || this.pending.length % PENDING_MARK === 0) this.store.markDirty(this);
+    // The first result since the last drain marks the log; a flush that leaves some re-marks it.
+    if (this.pending.length === 1) this.store.markDirty(this);
   }
 
   read(from: number, max: number): TaskResult[] {
@@ -106,10 +104,6 @@ export class StoredResultLog implements ResultLog, Flushing {
 
   get hasPending(): boolean {
     return this.pending.length > 0;
-  }
-
-  get pendingCount(): number {
-    return this.pending.length;
   }
 
   progress(): JobProgress {
