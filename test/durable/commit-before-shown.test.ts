@@ -5,7 +5,7 @@
  * controller restarted once the cause is gone finishes the job.
  */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { connect } from '../../client/index.js';
 import { encodeValue } from '../../contract/codec.js';
@@ -63,6 +63,29 @@ describe('durable store commits', () => {
       expect(shown.length).toBeGreaterThan(2);
       for (const s of shown) expect(s.stored).toBeGreaterThanOrEqual(s.length);
       expect(log.read(4_998, 5).map((r) => r.index)).toEqual([4_998, 4_999]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("a finished job's last results are read from memory by the readers woken at its end, and from the store after that turn", async () => {
+    const store = new JobStore(tempDir(reaper));
+    try {
+      store.createJob({ id: 'j', pool: 'local', total: 3, createdAt: 0, spec });
+      const log = new StoredResultLog(store, 'j', 3, () => {});
+      const readBack = vi.spyOn(store, 'readResults');
+      const read: number[] = [];
+      log.onChange(() => read.push(...log.read(0, 10).map((r) => r.index)));
+      for (let i = 0; i < 3; i++) log.append(ok(i));
+      store.flush();
+      log.end(); // as a job does once its last result is committed
+      await Promise.resolve();
+      expect(read).toEqual([0, 1, 2]);
+      expect(readBack).not.toHaveBeenCalled();
+      // Then nothing per task stays in memory: a late reader reads the store.
+      await turn();
+      expect(log.read(1, 10).map((r) => r.index)).toEqual([1, 2]);
+      expect(readBack).toHaveBeenCalledTimes(1);
     } finally {
       store.close();
     }
