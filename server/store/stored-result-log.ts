@@ -68,7 +68,10 @@ export class StoredResultLog implements ResultLog, Flushing {
     const end = Math.min(this.length, from + max);
     if (from >= end) return [];
     if (from >= this.base) return this.recent.slice(from - this.base, end - this.base);
-    return this.store.readResults(this.jobId, from, Math.min(max, this.base - from));
+    const stored = this.store.readResults(this.jobId, from, Math.min(max, this.base - from));
+    // Reached the tail in memory (kept until the end of the turn in which the job ended): go on there.
+    if (end > this.base && from + stored.length === this.base) for (let i = 0; i < end - this.base; i++) stored.push(this.recent[i]!);
+    return stored;
   }
 
   changed(): Promise<void> {
