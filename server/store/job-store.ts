@@ -73,6 +73,9 @@ export class JobStore {
   /** writePending in one transaction; made once, as better-sqlite3 builds a wrapper per transaction() call. */
   private readonly commit: (jobs: Flushing[]) => void;
   private flushScheduled = false;
+  /** Jobs whose arguments go at the end of this flush or turn (dropArgs). */
+  private drops: string[] = [];
+  private readonly deleteArgs: (ids: string[]) => void;
   private closed = false;
   /** Why results can no longer be committed, once a commit failed. */
   private failure: FlotillaError | undefined;
@@ -127,6 +130,9 @@ export class JobStore {
       setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
     this.commit = this.db.transaction((jobs: Flushing[]) => this.writePending(jobs));
+    this.deleteArgs = this.db.transaction((ids: string[]) => {
+      for (const id of ids) this.st.deleteArgs.run(id);
+    });
   }
 
   /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
@@ -204,6 +210,8 @@ export class JobStore {
       job.publish();
       if (job.hasPending) this.markDirty(job);
     }
+    // Jobs that finished with this commit no longer need their arguments: one transaction for all.
+    this.dropNow();
   }
 
   /** Writes each job's pending results (inside `commit`'s transaction). */
@@ -253,9 +261,22 @@ export class JobStore {
     }));
   }
 
-  /** Arguments of a finished job are no longer needed. */
+  /**
+   * Arguments of a finished job are no longer needed: deleted at the end of the flush that
+   * finished it (with those of every job it finished, in one transaction, not one each), or of
+   * this turn.
+   */
   dropArgs(jobId: string): void {
-    this.st.deleteArgs.run(jobId);
+    this.drops.push(jobId);
+    if (this.drops.length > 1 || this.closed) return;
+    setImmediate(() => this.dropNow());
+  }
+
+  private dropNow(): void {
+    if (this.drops.length === 0 || this.closed) return;
+    const ids = this.drops;
+    this.drops = [];
+    this.deleteArgs(ids);
   }
 
   deleteJob(jobId: string): void {
@@ -283,6 +304,7 @@ export class JobStore {
     if (this.closed) return;
     try {
       while (this.dirty.size > 0 && !this.failure) this.flush();
+      this.dropNow();
     } catch {
       // reported through onFailure
     } finally {
