@@ -70,7 +70,7 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
     return this.open;
   }
 
-  /** A real channel makes its next frames' ciphers here; a fake one has none to make. */
+  /** No cipher to make ahead in memory. */
   prepare(): void {}
 
   /** Tasks in the lane: running and queued behind it. */
