@@ -21,6 +21,8 @@ class Follower {
   armed = false;
   /** Ended: nothing more is handed over. */
   stopped = false;
+  /** Another follower of the same job in this session (an attach beside the map): a chain, rare. */
+  next: Follower | undefined = undefined;
 
   constructor(
     readonly job: Job,
@@ -48,7 +50,12 @@ export class LocalMux implements JobMux {
   readonly #followed = new Map<string, Follower>();
   #closed: FlotillaError | undefined;
   /** The controller closing: each followed job hands over what it has, and one that cannot finish ends. */
-  readonly #onClosing = (): void => queueMicrotask(() => this.#followed.forEach((f) => this.pump(f)));
+  readonly #onClosing = (): void =>
+    queueMicrotask(() => {
+      const followers: Follower[] = [];
+      for (let f of this.#followed.values()) for (; f; f = f.next!) followers.push(f);
+      for (const f of followers) this.pump(f);
+    });
 
   constructor(
     private readonly plane: Core,
@@ -92,14 +99,14 @@ export class LocalMux implements JobMux {
     }
   };
 
-  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
+  follow(jobId: string, to: Receiver): () => void {
     try {
       if (this.#closed) throw this.#closed;
       this.#room();
-      const f = this.#follow(this.plane.job(jobId), 0, { onBatch, onError });
+      const f = this.#follow(this.plane.job(jobId), 0, to);
       return () => this.#end(f);
     } catch (err) {
-      onError(err);
+      to.onError(err);
       return () => {};
     }
   }
@@ -112,6 +119,7 @@ export class LocalMux implements JobMux {
 
   #follow(job: Job, offset: number, to: Receiver): Follower {
     const f = new Follower(job, offset, to);
+    f.next = this.#followed.get(job.id);
     this.#followed.set(job.id, f);
     this.pump(f);
     return f;
@@ -149,19 +157,32 @@ export class LocalMux implements JobMux {
   }
 
   #end(f: Follower): void {
+    if (f.stopped) return;
     f.stopped = true;
-    if (this.#followed.get(f.job.id) === f) this.#followed.delete(f.job.id);
+    const head = this.#followed.get(f.job.id);
+    if (head === f) {
+      if (f.next) this.#followed.set(f.job.id, f.next);
+      else this.#followed.delete(f.job.id);
+    } else {
+      for (let p = head; p; p = p.next) {
+        if (p.next === f) {
+          p.next = f.next;
+          break;
+        }
+      }
+    }
   }
 
-  stop(jobId: string): void {
-    const f = this.#followed.get(jobId);
-    if (f) this.#end(f);
+  /** Stops handing a job over to `to` (the receiver given to submit), or to every follower of it. */
+  stop(jobId: string, to?: object): void {
+    for (let f = this.#followed.get(jobId); f; f = f.next) if (to === undefined || f.to === to) this.#end(f);
   }
 
   close(err: FlotillaError): void {
     this.#closed ??= err;
     this.plane.closingSignal.removeEventListener('abort', this.#onClosing);
-    const followers = [...this.#followed.values()];
+    const followers: Follower[] = [];
+    for (let f of this.#followed.values()) for (; f; f = f.next!) followers.push(f);
     this.#followed.clear();
     for (const f of followers) {
       f.stopped = true;

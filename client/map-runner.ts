@@ -35,7 +35,7 @@ export class MapRunner {
   /** What a WholeRun needs of this runner. */
   readonly #host: WholeRunHost = {
     done: (run) => (this.#streams.delete(run), this.hold(-1)),
-    stop: (jobId) => this.mux.stop(jobId),
+    stop: (jobId, run) => this.mux.stop(jobId, run),
     rest: (jobId, input, sent) => this.#appendRest(jobId, input, sent),
   };
   /** This session's coalesced submissions and its one result stream (or, in process, its direct path). */
@@ -59,7 +59,7 @@ export class MapRunner {
   async send(input: PreparedMap, onSubmitted?: (jobId: string, total: number) => void, results?: Results): Promise<string> {
     const first = this.#first(input);
     const { jobId, sent } = results
-      ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, { started, refused, onBatch: (b) => results.onBatch(b), onError: (err) => results.onError(err) }))
+      ? await new Promise<{ jobId: string; sent: number }>((started, refused) => this.mux.submit(first, Object.assign(results, { started, refused })))
       : await this.hot.submit(first);
     onSubmitted?.(jobId, input.list.length);
     await this.#appendRest(jobId, input, sent);
@@ -162,7 +162,7 @@ export class MapRunner {
       if (!open) return;
       open = false;
       this.#streams.delete(entry);
-      if (id()) this.mux.stop(id());
+      if (id()) this.mux.stop(id(), results);
       if (err) reject(err);
       else resolve();
     };
@@ -190,7 +190,7 @@ export class MapRunner {
   stream<R>(job: MapJob<R>, jobId: string): Promise<void> {
     const { streamed, results, started } = this.#results(job, () => jobId);
     started(); // attach starts the job before following it
-    this.mux.follow(jobId, results.onBatch, results.onError);
+    this.mux.follow(jobId, results);
     return streamed;
   }
 
@@ -242,7 +242,7 @@ export class MapRunner {
 /** What a WholeRun needs of its runner. */
 interface WholeRunHost {
   done(run: WholeRun<unknown>): void;
-  stop(jobId: string): void;
+  stop(jobId: string, run: object): void;
   /** Appends the arguments from `sent` on (the submission carried fewer than were encoded). */
   rest(jobId: string, input: PreparedMap, sent: number): Promise<void>;
 }
@@ -307,7 +307,7 @@ class WholeRun<R> implements OpenNode {
     if (!this.#open) return;
     this.#open = false;
     this.#input = undefined;
-    if (this.#jobId && !complete) this.host.stop(this.#jobId);
+    if (this.#jobId && !complete) this.host.stop(this.#jobId, this);
     this.host.done(this as WholeRun<unknown>);
   }
 }

@@ -45,10 +45,13 @@ export interface Submitted extends Receiver {
 export interface JobMux {
   /** Queues a job's first message, sent with the others of this turn; `to` hears its id before any of its results. */
   submit(input: SubmitInput, to: Submitted): void;
-  /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
-  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
-  /** Stops handing a job's results over (its stream ended, or it is no longer wanted). */
-  stop(jobId: string): void;
+  /** Follows a job submitted earlier from offset 0 (attach), handing its results to `to`; returns the stop. */
+  follow(jobId: string, to: Receiver): () => void;
+  /**
+   * Stops handing a job's results over (its stream ended, or it is no longer wanted): to `to`,
+   * the receiver given to `submit`, where the mux tells several followers of one job apart.
+   */
+  stop(jobId: string, to?: object): void;
   /** Ends every job's results with `err`. */
   close(err: FlotillaError): void;
 }
@@ -88,9 +91,9 @@ export class ResultMux implements JobMux {
   }
 
   /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
-  follow(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void {
+  follow(jobId: string, to: Receiver): () => void {
     const stream = this.#open();
-    this.#handle(jobId, { to: { onBatch, onError }, seq: 0 });
+    this.#handle(jobId, { to, seq: 0 });
     this.#inFlight++;
     this.transport
       .follow(stream, [{ jobId, offset: 0 }])
