@@ -10,7 +10,7 @@ import { connect } from '../../client/index.js';
 import { Controller } from '../../server/controller.js';
 import { EarlyLane } from '../../agent/early-lane.js';
 import { createLaneStatus } from '../../agent/lane-state.js';
-import { AGENT_BUNDLE, Reaper, startAgent, waitGone, within } from './helpers.js';
+import { AGENT_BUNDLE, Reaper, startAgent, startProcess, waitGone, within } from './helpers.js';
 
 describe('a lane thread started before the credentials', () => {
   it('becomes a lane of the controller that issued the credentials sent to it afterwards', async () => {
@@ -44,6 +44,46 @@ describe('a lane thread started before the credentials', () => {
       expect(out).toEqual([['3', '3']]);
     } finally {
       await fl.close();
+    }
+  });
+});
+
+/**
+ * Run before the bundle: reports (one JSON line on stdout) the builtins the agent's main thread
+ * had loaded when it started its first thread. The list is taken before stdout is touched
+ * (a piped stdout loads `net`).
+ */
+const REPORT_FIRST_THREAD = `data:text/javascript,${encodeURIComponent(`
+import wt from 'node:worker_threads';
+import { syncBuiltinESMExports } from 'node:module';
+const Real = wt.Worker;
+let told = false;
+wt.Worker = class extends Real {
+  constructor(...args) {
+    if (!told) {
+      told = true;
+      const loaded = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+      process.stdout.write(JSON.stringify(loaded) + '\\n');
+    }
+    super(...args);
+  }
+};
+syncBuiltinESMExports();
+`)}`;
+
+describe('the first lane thread of an agent', () => {
+  it('starts before the agent loads crypto or net, which would delay that thread by their load', async () => {
+    const reaper = new Reaper();
+    try {
+      const agent = startProcess(reaper, process.execPath, ['--import', REPORT_FIRST_THREAD, AGENT_BUNDLE]);
+      const loaded = (await within(agent.nextJson(), 15_000, 'the agent starting its first thread')) as string[];
+      expect(loaded).toContain('worker_threads'); // the list is real
+      expect(loaded).not.toContain('crypto');
+      expect(loaded).not.toContain('net');
+      agent.child.stdin.end();
+      expect((await within(agent.exited, 15_000, 'agent whose stdin closed')).code).toBe(2);
+    } finally {
+      await reaper.run();
     }
   });
 });
