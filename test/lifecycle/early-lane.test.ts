@@ -49,39 +49,49 @@ describe('a lane thread started before the credentials', () => {
 });
 
 /**
- * Run before the bundle: reports (one JSON line on stdout) the builtins the agent's main thread
- * had loaded when it started its first thread. The list is taken before stdout is touched
- * (a piped stdout loads `net`).
+ * Run before the bundle: reports (JSON lines on stdout) the builtins the agent's main thread had
+ * loaded when it started its first thread, and again as it exits. Each list is taken before
+ * stdout is touched (a piped stdout loads `net`).
  */
-const REPORT_FIRST_THREAD = `data:text/javascript,${encodeURIComponent(`
+const REPORT_LOADED = `data:text/javascript,${encodeURIComponent(`
 import wt from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
+const loaded = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
 const Real = wt.Worker;
 let told = false;
 wt.Worker = class extends Real {
   constructor(...args) {
     if (!told) {
       told = true;
-      const loaded = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
-      process.stdout.write(JSON.stringify(loaded) + '\\n');
+      const list = loaded();
+      process.stdout.write(JSON.stringify(list) + '\\n');
     }
     super(...args);
   }
 };
 syncBuiltinESMExports();
+process.on('exit', () => {
+  const list = loaded();
+  process.stdout.write(JSON.stringify(list) + '\\n');
+});
 `)}`;
 
 describe('the first lane thread of an agent', () => {
-  it('starts before the agent loads crypto or net, which would delay that thread by their load', async () => {
+  it('starts before the agent loads crypto or net (their load would delay it), and OpenSSL starts while it boots', async () => {
     const reaper = new Reaper();
     try {
-      const agent = startProcess(reaper, process.execPath, ['--import', REPORT_FIRST_THREAD, AGENT_BUNDLE]);
-      const loaded = (await within(agent.nextJson(), 15_000, 'the agent starting its first thread')) as string[];
-      expect(loaded).toContain('worker_threads'); // the list is real
-      expect(loaded).not.toContain('crypto');
-      expect(loaded).not.toContain('net');
-      agent.child.stdin.end();
-      expect((await within(agent.exited, 15_000, 'agent whose stdin closed')).code).toBe(2);
+      const agent = startProcess(reaper, process.execPath, ['--import', REPORT_LOADED, AGENT_BUNDLE]);
+      const atThread = (await within(agent.nextJson(), 15_000, 'the agent starting its first thread')) as string[];
+      expect(atThread).toContain('worker_threads'); // the list is real
+      expect(atThread).not.toContain('crypto');
+      expect(atThread).not.toContain('net');
+      // Credentials it cannot read: it exits before any use of crypto of its own (a dial, a key).
+      agent.child.stdin.end('not credentials\n');
+      const atExit = (await within(agent.nextJson(), 15_000, 'the agent exiting')) as string[];
+      expect(atExit).toContain('crypto');
+      const ended = await within(agent.exited, 15_000, 'agent given bad credentials');
+      expect(ended.code).toBe(2);
+      expect(agent.stderr()).toMatch(/cannot start: credentials are not JSON/);
     } finally {
       await reaper.run();
     }
