@@ -284,14 +284,17 @@ profiler?.close();
 const memory = await phase('memory', async () => {
   const bare = await bareNodeWsRss(3);
   const bareWorker = await bareNodeWsRss(3, true);
+  // The same shape with ws loaded as the agent's bundle loads it: what Node itself holds.
+  const floor = await bareNodeWsRss(3, true, true);
   const one = await idleAgentRss(connect, 1, 3, true);
   const three = await idleAgentRss(connect, 3, 1);
   const perExtra = { rss: (three.rss - one.rss) / 2, anon: (three.anon - one.anon) / 2 };
   const mib = (r: { rss: number; anon: number; nodeBinary: number }) => `${r.rss.toFixed(1)} MiB (${r.anon.toFixed(1)} private, ${r.nodeBinary.toFixed(1)} the node binary's shared pages)`;
   console.log(`  bare node + ws: ${mib(bare)}; the same + 1 worker thread with its own ws: ${mib(bareWorker)}`);
+  console.log(`  the same, ws loaded as a bundle loads it (no ESM import of CommonJS): ${mib(floor)}`);
   console.log(`  idle agent, 1 slot: ${mib(one)}; ${one.reduced?.rss.toFixed(1)} MiB (${one.reduced?.anon.toFixed(1)} private) once V8 has shrunk its idle heaps (11 s)`);
   console.log(`  3 slots: ${three.rss.toFixed(1)} MiB (${three.anon.toFixed(1)} private) -> ${perExtra.rss.toFixed(1)} MiB per extra slot`);
-  return { bare, bareWorker, one, three, perExtra };
+  return { bare, bareWorker, floor, one, three, perExtra };
 });
 
 // Last: it is CPU-only, long (its 1 MiB tweetnacl case alone takes tens of seconds), and the
@@ -343,7 +346,7 @@ const rows: Row[] = [
     reference: durableCost === undefined ? '' : `costs ${(durableCost * 100).toFixed(1)}%`,
   },
   { figure: 'one 100k-task map, dashboard open', unit: 'tasks/s', value: dashboard?.with.medianTasksPerS, baseline: dashboard?.without.medianTasksPerS, baselineName: 'none open (same run)', baselineUnit: 'tasks/s', better: 'higher' },
-  { figure: 'idle agent RSS, 1 slot', unit: 'MiB', value: memory?.one.rss, baseline: memory?.bare.rss, baselineName: 'bare node + ws', better: 'lower', target: TARGETS.idleAgentMiB, reference: memory ? `private ${memory.one.anon.toFixed(1)} vs ${memory.bare.anon.toFixed(1)} MiB; node + ws + 1 worker with ws ${memory.bareWorker.rss.toFixed(1)} MiB (${(memory.one.rss / memory.bareWorker.rss).toFixed(2)}x); after 11 s idle ${memory.one.reduced?.rss.toFixed(1)} MiB` : '' },
+  { figure: 'idle agent RSS, 1 slot', unit: 'MiB', value: memory?.one.rss, baseline: memory?.bare.rss, baselineName: 'bare node + ws', better: 'lower', target: TARGETS.idleAgentMiB, reference: memory ? `private ${memory.one.anon.toFixed(1)} vs ${memory.bare.anon.toFixed(1)} MiB; node + ws + 1 worker with ws ${memory.bareWorker.rss.toFixed(1)} MiB (${(memory.one.rss / memory.bareWorker.rss).toFixed(2)}x), ws loaded as bundled ${memory.floor.rss.toFixed(1)} MiB (${(memory.one.rss / memory.floor.rss).toFixed(2)}x); after 11 s idle ${memory.one.reduced?.rss.toFixed(1)} MiB` : '' },
   { figure: 'idle agent RSS, per extra slot', unit: 'MiB', value: memory?.perExtra.rss, baseline: undefined, baselineName: '', better: 'lower', target: TARGETS.extraSlotMiB, reference: memory ? `private ${memory.perExtra.anon.toFixed(1)} MiB` : '' },
   { figure: 'agent start to ready (connect(), 1 agent)', unit: 'ms', value: ready?.medianMs, baseline: baseline?.spawnToConnectedMs, baselineName: 'bare node + ws connect', better: 'lower', targetRatio: TARGETS.readyVsBare },
 ];
