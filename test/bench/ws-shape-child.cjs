@@ -1,7 +1,7 @@
 // The agent's shape with nothing of ours in it, for memory: a plain `node` process whose main
 // thread and one worker thread each hold a `ws` connection that echoes, with `ws` loaded as the
-// agent's bundle loads it (CommonJS, no ESM-to-CommonJS translation: importing `ws`'s files from
-// ESM alone holds ~4 MiB more). Usage: node ws-shape-child.cjs URL [--worker]
+// agent's bundle loads it (CommonJS: importing `ws` from an ES module, as the echo child does,
+// holds 2-6 MiB more per thread on Node 20). Usage: node ws-shape-child.cjs URL [--worker]
 'use strict';
 const { Worker, isMainThread, workerData } = require('node:worker_threads');
 const { WebSocket } = require('ws');
