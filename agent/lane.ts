@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { parentPort, threadId } from 'node:worker_threads';
 import { CLOSE } from './protocol/channel.js';
 import type { SecureChannel } from './protocol/channel.js';
-import type { ToAgent } from '../contract/messages.js';
+import type { ToAgent, ToController } from '../contract/messages.js';
 import { Runner } from './runner.js';
 import { laneCount, laneRow, S } from './lane-state.js';
 import { cpuClock } from './task-usage.js';
@@ -49,7 +49,12 @@ export async function runLane(data: LaneData): Promise<void> {
   const status = laneRow(data.status, data.lane);
   const where = { agentId: creds.agentId, host: hostname(), pid: process.pid, lane: data.lane };
   let channel: SecureChannel | undefined;
-  const runner = new Runner((msg, bins) => channel?.send(msg, bins), status, where, (reason) => post({ t: 'recycle', reason }), cpuClock(laneCount(data.status)));
+  const send = (msg: ToController, bins?: Uint8Array[]) => {
+    channel?.send(msg, bins);
+    // Results out: the controller answers with more work, whose frame's cipher can be made meanwhile.
+    if (msg.t === 'res') channel?.prepare();
+  };
+  const runner = new Runner(send, status, where, (reason) => post({ t: 'recycle', reason }), cpuClock(laneCount(data.status)));
 
   const end = await dialLoop(creds, async (ch, closed) => {
     let stop = false;

@@ -18,9 +18,10 @@ import type { ConnectOptions } from './connect-options.js';
 import { Session } from './session.js';
 import type { HotPath } from './transport.js';
 import { FlotillaError } from '../contract/errors.js';
-import { ClientFeeds } from '../server/result-feed.js';
+import { ClientFeeds, MAX_FOLLOWED_PER_CLIENT } from '../server/result-feed.js';
 import { BATCH, BATCH_BYTES, estimate } from '../server/result-stream.js';
 import type { MuxTransport } from './result-mux.js';
+import { localCall } from './local-call.js';
 
 const { pools: _pools, ...embeddedShape } = controllerFileShape;
 
@@ -65,6 +66,7 @@ export function localHotPath(controller: Controller): HotPath {
       }
     },
     mux: localMux(controller),
+    call: localCall(controller, MAX_FOLLOWED_PER_CLIENT),
   };
 }
 

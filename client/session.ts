@@ -31,6 +31,7 @@ import { checkProgress, prepareMap } from './map-input.js';
 import type { PreparedMap } from './map-input.js';
 import type { AttachOptions, EverywhereOptions, FunctionOptions, LaneOutcome, MapOptions, NamedMapOptions, TaskFn } from './map-options.js';
 import { MapRunner } from './map-runner.js';
+import { Calls } from './calls.js';
 
 export type { AttachOptions, EverywhereOptions, LaneOutcome, MapOptions, NamedMapOptions, TaskFn } from './map-options.js';
 
@@ -39,6 +40,8 @@ export class Session {
   private closed = false;
   /** Sends this session's jobs and streams their results. */
   private readonly runner: MapRunner;
+  /** Calls of registered functions, where the transport has a direct path for them. */
+  private readonly calls: Calls | undefined;
   /** Functions registered on the controller by name. */
   readonly functions: Functions;
   /** @internal The embedded controller, when this session runs one. */
@@ -57,6 +60,7 @@ export class Session {
     this.controller = controller;
     this.functions = new Functions(trpc, (fn, o) => this.prepareFunction(fn, o));
     this.runner = new MapRunner(hot, (jobId) => this.cancel(jobId));
+    this.calls = hot.call && new Calls(hot.call);
   }
 
   /** @internal Keeps the process alive while `p` runs, which an embedded controller does not. */
@@ -116,10 +120,32 @@ export class Session {
    */
   call<A, R>(fn: RegisteredFn<A, R>, arg: A, opts?: NamedMapOptions): Promise<Awaited<R>>;
   call<F extends AnyTaskFn = (item: unknown) => unknown>(name: string, arg: ArgOf<F>, opts?: NamedMapOptions): Promise<Awaited<ReturnType<F>>>;
-  async call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
+  call(fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
+    // A signal to watch or progress to show: a one-task map does both.
+    if (!this.calls || (opts !== undefined && (opts?.signal !== undefined || opts?.progress !== undefined))) return this.callAsMap(captureCallSite(Session.prototype.call), fn, arg, opts);
+    let input: PreparedMap;
+    try {
+      input = this.prepare([arg], toNamed(fn, (opts ?? {}) as MapOptions), opts === undefined ? {} : opts);
+    } catch (err) {
+      return Promise.reject(locateError(FlotillaError.from(err, 'BAD_INPUT'), captureCallSite(Session.prototype.call)));
+    }
+    return this.#called(this.calls.run({ ...input.sched, ...(input.fn as NamedFn), args: input.first, total: 1 }, Session.prototype.call));
+  }
+
+  /** Awaits a direct call, so that an error that ends it later carries the app's frames (Calls.locate). */
+  async #called(call: Promise<unknown>): Promise<unknown> {
+    try {
+      return await call;
+    } catch (err) {
+      throw Calls.locate(err);
+    }
+  }
+
+  /** `call` as an awaited one-task map. */
+  private async callAsMap(site: CallSite, fn: string | RegisteredFn<unknown, unknown>, arg: unknown, opts?: NamedMapOptions): Promise<unknown> {
     // Awaited, not iterated: a one-task job settles without an iterator or a waiter of its own.
     try {
-      return (await this.map(fn as string, [arg], opts))[0];
+      return (await this.mapFrom(site, fn, [arg], opts))[0];
     } catch (err) {
       // The task's own error, not the job's summary of it.
       const o = (err as { outcomes?: TaskOutcome<unknown>[] }).outcomes?.[0];
@@ -315,6 +341,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.runner.close(new FlotillaError('CLOSED', 'the session was closed before the job finished'));
+    this.calls?.close(new FlotillaError('CLOSED', 'the session was closed before the call finished'));
     await this.onClose();
   }
 }

@@ -15,6 +15,7 @@ import { argumentBudget, packToFit, plainArgsBytes } from './chunks.js';
 import type { AppendInput, SubmitInput } from '../contract/schemas.js';
 import { MAX_JOBS_PER_SUBMIT } from '../contract/session-schemas.js';
 import type { MuxTransport } from './result-mux.js';
+import type { CallPath } from './calls.js';
 import { packedList } from '../contract/packed.js';
 
 /**
@@ -31,6 +32,8 @@ export interface HotPath {
   watch(jobId: string, onBatch: (b: ResultBatch) => void, onError: (err: unknown) => void): () => void;
   /** Many jobs in one submission, and many jobs' results on one stream (client/result-mux.ts). */
   readonly mux: MuxTransport;
+  /** A direct path for `fl.call` (client/calls.ts), where the transport has one; else a call is a one-task map. */
+  readonly call?: CallPath;
 }
 
 /** The hot path over tRPC. */

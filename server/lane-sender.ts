@@ -29,6 +29,8 @@ export class LaneSender {
   send(lane: Lane, tasks: WireTask[], bins: Uint8Array[]): void {
     try {
       lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
+      // Its results will come: their frame's cipher is made while the agent runs the tasks.
+      lane.channel.prepare();
       return;
     } catch (err) {
       if (tasks.length === 1) return this.unsendable(lane, tasks[0]!, err);

@@ -120,6 +120,16 @@ export class SecureChannel {
     writeDirect(this.ws, frame);
   }
 
+  /**
+   * Makes the ciphers of the next frame each way now, while the peer works on what was just
+   * sent: a call's round trip then makes none (seal.ts). For a side that expects an answer.
+   */
+  prepare(): void {
+    if (this.closed) return;
+    this.opener.prepare();
+    this.sealer.prepare();
+  }
+
   /** Bytes queued in the socket but not yet written: the channel's backpressure signal. */
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;

@@ -10,10 +10,14 @@
  * A frame of one tiny task is sealed and opened on every round trip, so neither side allocates
  * more than it must: the nonce is written into one scratch buffer (OpenSSL copies it when the
  * cipher is made), and a sealed frame is built in one allocation (with room in front for the
- * caller's header). A connection holds nothing more than its keys and counters: a controller
- * holds ten thousand of them.
+ * caller's header). Making a cipher (its key schedule and GHASH tables) is most of the cost of
+ * sealing or opening a small frame, and Node cannot re-key one with a new nonce; since nonces
+ * are counters, the cipher of the next frame can be made ahead (`prepare`), once a frame has
+ * gone out and the peer is busy with it, rather than on the round trip. A connection holds its
+ * keys, counters and at most one such cipher a direction: a controller holds ten thousand.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import type { CipherGCM, DecipherGCM } from 'node:crypto';
 import { FlotillaError } from '../../contract/errors.js';
 
 export const CIPHER = 'aes-256-gcm';
@@ -32,6 +36,8 @@ function nonce(counter: number): Buffer {
 /** Seals outgoing frames with one key and a counter. */
 export class Sealer {
   private counter = 0;
+  /** The cipher of frame `counter`, made ahead by `prepare`. */
+  private next: CipherGCM | undefined;
   constructor(private readonly key: Buffer) {}
 
   /** The sealed frame: ciphertext, then tag. */
@@ -44,7 +50,9 @@ export class Sealer {
    * header), so the frame is copied once on its way to the socket.
    */
   sealAfter(plain: Uint8Array, head: number): Buffer {
-    const c = createCipheriv(CIPHER, this.key, nonce(this.counter++), { authTagLength: TAG });
+    const c = this.next ?? this.cipher();
+    this.next = undefined;
+    this.counter++;
     const body = c.update(plain);
     c.final();
     const out = Buffer.allocUnsafe(head + body.length + TAG);
@@ -52,16 +60,28 @@ export class Sealer {
     out.set(c.getAuthTag(), head + body.length);
     return out;
   }
+
+  /** Makes the next frame's cipher now (it is the same one `sealAfter` would make). */
+  prepare(): void {
+    this.next ??= this.cipher();
+  }
+
+  private cipher(): CipherGCM {
+    return createCipheriv(CIPHER, this.key, nonce(this.counter), { authTagLength: TAG });
+  }
 }
 
 /** Opens incoming frames in order; throws CHANNEL on any tampering, replay or reordering. */
 export class Opener {
   private counter = 0;
+  /** The decipher of frame `counter`, made ahead by `prepare`. */
+  private next: DecipherGCM | undefined;
   constructor(private readonly key: Buffer) {}
 
   open(frame: Uint8Array): Buffer {
     if (frame.length < TAG) throw new FlotillaError('CHANNEL', 'frame shorter than its authentication tag');
-    const d = createDecipheriv(CIPHER, this.key, nonce(this.counter), { authTagLength: TAG });
+    const d = this.next ?? this.decipher();
+    this.next = undefined;
     d.setAuthTag(frame.subarray(frame.length - TAG));
     const body = d.update(frame.subarray(0, frame.length - TAG));
     try {
@@ -71,5 +91,14 @@ export class Opener {
     }
     this.counter++;
     return body;
+  }
+
+  /** Makes the next frame's decipher now (it is the same one `open` would make). */
+  prepare(): void {
+    this.next ??= this.decipher();
+  }
+
+  private decipher(): DecipherGCM {
+    return createDecipheriv(CIPHER, this.key, nonce(this.counter), { authTagLength: TAG });
   }
 }

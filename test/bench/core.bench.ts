@@ -26,7 +26,7 @@ import { measureCall, measureManySingles } from './submissions.js';
 import type { CallResult, ManyResult } from './submissions.js';
 import { bareNodeWsRss, idleAgentRss } from './agent-memory.js';
 import { startCliController } from './cli-controller.js';
-import { tempDir } from './measure.js';
+import { cpuMs, tempDir } from './measure.js';
 import type { Connect, LatencyResult, ReadyResult, ThroughputResult } from './flotilla-bench.js';
 import { PhaseProfiler } from './profiler.js';
 import { countFrames } from './frame-counter.js';
@@ -160,14 +160,38 @@ const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyR
   }),
 );
 
-const call: (CallResult & { cold: CallResult }) | undefined = await phase('call', () =>
+/** CPU time a call costs this process (client and controller) and the agents, µs, over `f`'s `calls`. */
+async function cpuPerCall<T extends { calls: number }>(fl: import('../../client/session.js').Session, f: () => Promise<T>): Promise<T & { cpuUs: number; agentCpuUs: number | undefined }> {
+  const pids = [...new Set((await fl.agents()).lanes.map((l) => l.pid))];
+  const agentMs = () => {
+    let sum = 0;
+    for (const pid of pids) {
+      const ms = cpuMs(pid);
+      if (ms === undefined) return undefined; // gone: no figure
+      sum += ms;
+    }
+    return sum;
+  };
+  const a0 = agentMs();
+  const c0 = process.cpuUsage();
+  const r = await f();
+  const c = process.cpuUsage(c0);
+  const a1 = agentMs();
+  return { ...r, cpuUs: (c.user + c.system) / r.calls, agentCpuUs: a0 === undefined || a1 === undefined ? undefined : ((a1 - a0) * 1000) / r.calls };
+}
+const cpuText = (c: { cpuUs: number; agentCpuUs: number | undefined }) => `CPU a call: this process ${c.cpuUs.toFixed(1)} us, agents ${c.agentCpuUs?.toFixed(1) ?? 'n/a'} us`;
+
+const call: (CallResult & { cpuUs: number; agentCpuUs: number | undefined; cold: CallResult }) | undefined = await phase('call', () =>
   withSession('call', async (fl) => {
     const cold = await measureCall(fl, 1000, 200);
     console.log(`  cold: 1000 x await fl.call(fn, i) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
     await warmUp(() => measureCall(fl, 0, 200));
     const c = await profiled('call', () => measureCall(fl, 1000, 0));
     console.log(`  warm: 1000 x await fl.call(fn, i) of a registered x => x: median ${fmt(c.medianUs, 'us')}, p99 ${fmt(c.p99Us, 'us')}`);
-    return { ...c, cold };
+    // A separate pass, long enough for /proc's 10 ms ticks to count an agent's share.
+    const cpu = await cpuPerCall(fl, () => measureCall(fl, 3000, 0));
+    console.log(`    ${cpuText(cpu)} (3000 more calls)`);
+    return { ...c, cpuUs: cpu.cpuUs, agentCpuUs: cpu.agentCpuUs, cold };
   }),
 );
 
@@ -334,7 +358,7 @@ const durableCost = durable ? 1 - durable.on.medianTasksPerS / durable.off.media
 const rows: Row[] = [
   { figure: 'one inline task round trip, median', unit: 'us', value: latency?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.latencyVsRtt, reference: latency && `cold: ${fmt(latency.cold.medianUs, 'us')}, ${coldRatio(latency.cold.medianUs)}` },
   { figure: 'one inline task round trip, p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt p99', better: 'lower' },
-  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt, reference: call && `cold: ${fmt(call.cold.medianUs, 'us')}, ${coldRatio(call.cold.medianUs)}` },
+  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt, reference: call && `cold: ${fmt(call.cold.medianUs, 'us')}, ${coldRatio(call.cold.medianUs)}; ${cpuText(call)}` },
   { figure: '10,000 single-task maps at once, embedded', unit: 'tasks/s', value: singles?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.singlesPerS, reference: singles && `cold: ${fmt(singles.cold.medianPerS, 'tasks/s')}; CPU a map ${singles.cpuUsPerMap.toFixed(1)} us (cold ${singles.cold.cpuUsPerMap.toFixed(1)})` },
   { figure: '10,000 single-task maps at once, remote client', unit: 'tasks/s', value: remote?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.remoteSinglesPerS, reference: remote && `cold: ${fmt(remote.cold.medianPerS, 'tasks/s')}; CPU a map: client ${remote.cpuUsPerMap.toFixed(1)} us, controller ${remote.controllerCpuUsPerMap?.toFixed(1) ?? 'n/a'} us` },
   { figure: 'one 10k-task map', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher' },

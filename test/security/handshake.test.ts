@@ -269,6 +269,31 @@ describe('Sealer / Opener', () => {
     expect(failure(() => new Opener(keys.toController).open(foreign)).code).toBe('CHANNEL');
   });
 
+  it('ciphers made ahead (prepare) seal the same bytes under the same nonces, and still refuse replays and reordering', () => {
+    const { keys } = pair();
+    const plain = new Sealer(keys.toController);
+    const ahead = new Sealer(keys.toController);
+    const opener = new Opener(keys.toController);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 5; i++) {
+      ahead.prepare();
+      ahead.prepare(); // twice: still the one next frame's
+      const f = ahead.seal(Buffer.from(`frame ${i}`));
+      expect(f.equals(plain.seal(Buffer.from(`frame ${i}`)))).toBe(true);
+      frames.push(f);
+    }
+    opener.prepare();
+    expect(opener.open(frames[0]!).toString()).toBe('frame 0');
+    opener.prepare();
+    expect(failure(() => opener.open(frames[0]!)).message).toMatch(/frame 1 failed authentication/);
+    opener.prepare();
+    expect(failure(() => opener.open(frames[2]!)).message).toMatch(/frame 1 failed authentication/);
+    expect(opener.open(frames[1]!).toString()).toBe('frame 1');
+    opener.prepare();
+    expect(failure(() => opener.open(flipBit(frames[2]!, 3))).code).toBe('CHANNEL');
+    expect(opener.open(frames[2]!).toString()).toBe('frame 2');
+  });
+
   it('a frame shorter than its tag fails with CHANNEL', () => {
     const { opener } = pair();
     expect(failure(() => opener.open(Buffer.alloc(0))).message).toMatch(/shorter than its authentication tag/);
