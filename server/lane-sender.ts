@@ -29,12 +29,16 @@ export class LaneSender {
   send(lane: Lane, tasks: WireTask[], bins: Uint8Array[]): void {
     try {
       lane.channel.send({ t: 'run', tasks } satisfies ToAgent, bins);
-      // Its results will come: their frame's cipher is made while the agent runs the tasks.
-      lane.channel.prepare();
-      return;
     } catch (err) {
       if (tasks.length === 1) return this.unsendable(lane, tasks[0]!, err);
+      return this.oneByOne(lane, tasks, bins);
     }
+    // Its results will come: their frame's cipher is made while the agent runs the tasks.
+    lane.channel.prepare();
+  }
+
+  /** Sends each task of a batch that could not go as one frame on its own. */
+  private oneByOne(lane: Lane, tasks: WireTask[], bins: Uint8Array[]): void {
     for (const task of tasks) {
       const own: Uint8Array[] = [];
       const arg = task[2].b ? { ...task[2], b: task[2].b.map((i) => own.push(bins[i]!) - 1) } : task[2];

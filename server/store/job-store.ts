@@ -21,6 +21,7 @@ import { ArtifactTable } from './artifact-table.js';
 import { sqlite } from '../lazy.js';
 import { migrate } from './migrate.js';
 import { JOB_SCHEMA } from './job-schema.js';
+import { FlotillaError } from '../../contract/errors.js';
 
 /** What a job was submitted with, as stored. */
 export interface StoredSpec {
@@ -72,12 +73,22 @@ export class JobStore {
   /** writePending in one transaction; made once, as better-sqlite3 builds a wrapper per transaction() call. */
   private readonly commit: (jobs: Flushing[]) => void;
   private flushScheduled = false;
+  /** Jobs whose arguments go at the end of this flush or turn (dropArgs). */
+  private drops: string[] = [];
+  private readonly deleteArgs: (ids: string[]) => void;
   private closed = false;
+  /** Why results can no longer be committed, once a commit failed. */
+  private failure: FlotillaError | undefined;
   readonly path: string;
   /** Module artifacts, kept with the jobs that need them. */
   readonly artifacts: ArtifactTable;
 
-  constructor(dir: string) {
+  /**
+   * `onFailure`: a commit of results failed (the error names the file and SQLite's reason). By
+   * default it is thrown on the event loop: the controller stops rather than show results a
+   * crash could lose, and a restart goes on from what was committed.
+   */
+  constructor(dir: string, private readonly onFailure: (err: FlotillaError) => void = (err) => setImmediate(() => { throw err; })) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'jobs.db');
     const Database = sqlite();
@@ -119,6 +130,9 @@ export class JobStore {
       setTotal: p('UPDATE jobs SET total = ? WHERE id = ?'),
     };
     this.commit = this.db.transaction((jobs: Flushing[]) => this.writePending(jobs));
+    this.deleteArgs = this.db.transaction((ids: string[]) => {
+      for (const id of ids) this.st.deleteArgs.run(id);
+    });
   }
 
   /** The database, for tables other parts of the controller keep beside the jobs (registered functions). */
@@ -130,14 +144,15 @@ export class JobStore {
     this.st.insertJob.run(row.id, row.pool, JSON.stringify(row.spec), row.total, row.createdAt);
   }
 
-  /** Stores arguments [first, first + args.length) as one chunk. */
-  appendArgs(jobId: string, first: number, args: readonly Encoded[]): void {
-    if (args.length === 0) return;
+  /** Stores arguments [first, first + args.length) as one chunk; returns its stored size in bytes. */
+  appendArgs(jobId: string, first: number, args: readonly Encoded[]): number {
+    if (args.length === 0) return 0;
     const body = packArgs(args);
     this.db.transaction(() => {
       this.st.appendArgs.run(jobId, first, args.length, body);
       this.st.setAppended.run(first + args.length, jobId);
     })();
+    return body.length;
   }
 
   /** The stored chunk of arguments holding task `index`. */
@@ -160,27 +175,43 @@ export class JobStore {
   /** A job has results to write: they are committed at the end of this turn of the event loop. */
   markDirty(job: Flushing): void {
     this.dirty.add(job);
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.failure) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      try {
+        this.flush();
+      } catch {
+        // reported through onFailure
+      }
+    });
   }
 
   /**
    * Commits every job's pending results in one transaction, then lets them be shown. A job with
    * more than RESULTS_PER_FLUSH waiting (a cancel of millions) is committed over several turns
    * of the event loop, so other jobs and clients are served meanwhile; its row's counts are
-   * written with its last part.
+   * written with its last part. A commit that fails is reported (onFailure) and throws here;
+   * nothing it held is shown, and nothing is committed after it.
    */
   flush(): void {
     this.flushScheduled = false;
+    if (this.failure) throw this.failure;
     if (this.dirty.size === 0 || this.closed) return;
     const jobs = [...this.dirty];
     this.dirty.clear();
-    this.commit(jobs);
+    try {
+      this.commit(jobs);
+    } catch (err) {
+      this.failure = storeFailure(this.path, (err as Error).message);
+      this.onFailure(this.failure);
+      throw this.failure;
+    }
     for (const job of jobs) {
       job.publish();
       if (job.hasPending) this.markDirty(job);
     }
+    // Jobs that finished with this commit no longer need their arguments: one transaction for all.
+    this.dropNow();
   }
 
   /** Writes each job's pending results (inside `commit`'s transaction). */
@@ -230,9 +261,22 @@ export class JobStore {
     }));
   }
 
-  /** Arguments of a finished job are no longer needed. */
+  /**
+   * Arguments of a finished job are no longer needed: deleted at the end of the flush that
+   * finished it (with those of every job it finished, in one transaction, not one each), or of
+   * this turn.
+   */
   dropArgs(jobId: string): void {
-    this.st.deleteArgs.run(jobId);
+    this.drops.push(jobId);
+    if (this.drops.length > 1 || this.closed) return;
+    setImmediate(() => this.dropNow());
+  }
+
+  private dropNow(): void {
+    if (this.drops.length === 0 || this.closed) return;
+    const ids = this.drops;
+    this.drops = [];
+    this.deleteArgs(ids);
   }
 
   deleteJob(jobId: string): void {
@@ -255,12 +299,28 @@ export class JobStore {
     return (this.db.prepare('SELECT * FROM agents').all() as Record<string, any>[]).map((r) => ({ id: r.id, pool: r.pool, publicKey: new Uint8Array(r.public_key), issuedAt: r.issued_at }));
   }
 
+  /** Commits what is pending, then closes (after a failed commit, what was not committed stays unshown: it was reported). */
   close(): void {
     if (this.closed) return;
-    while (this.dirty.size > 0) this.flush();
-    this.closed = true;
-    this.db.close();
+    try {
+      while (this.dirty.size > 0 && !this.failure) this.flush();
+      this.dropNow();
+    } catch {
+      // reported through onFailure
+    } finally {
+      this.closed = true;
+      this.db.close();
+    }
   }
+}
+
+/** The error of a store that cannot commit results: which file, why, and what to do. */
+export function storeFailure(path: string, reason: string): FlotillaError {
+  return new FlotillaError(
+    'INTERNAL',
+    `the durable job store could not commit results to ${path}: ${reason}. Results not committed were not shown; ` +
+      'fix the cause (disk space, permissions, another process locking the file) and start the controller again: jobs go on from what was committed',
+  );
 }
 
 /** Results per stored row, at most. */

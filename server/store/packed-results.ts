@@ -28,9 +28,22 @@ const BINARY = 128;
 /** Timings as integer differences when each fits (zigzag doubles it: 52 bits at most); otherwise as five doubles. */
 const exact = (v: number) => Number.isInteger(v) && v <= 2 ** 52 && v >= -(2 ** 52);
 
+/**
+ * Where a row's fields are written before they are copied into the row: one buffer for every row
+ * (packing is synchronous), rather than one per row grown by doubling as it fills, which cost
+ * as much as the writing and made garbage of every row's size.
+ */
+let scratch = new ByteWriter(64 << 10);
+/** A scratch buffer grown past this (a row of large errors) is not kept. */
+const SCRATCH_KEPT = 1 << 20;
+
 /** A row of results, packed (throws if a value or an error cannot be written as JSON). */
 export function packResults(results: readonly TaskResult[]): Buffer {
-  const w = new ByteWriter(16 + results.length * 12);
+  if (scratch.buf.length > SCRATCH_KEPT) scratch = new ByteWriter(64 << 10);
+  const w = scratch;
+  w.at = 0;
+  // A tiny result with its timings takes ~16 bytes: room for most rows at once.
+  w.room(16 + results.length * 24);
   const names: string[] = [];
   const nameIds = new Map<string, number>();
   // Results of a row come from a few agents, mostly in runs: the last name found is tried first.

@@ -9,9 +9,22 @@ import type { JobStore } from './job-store.js';
 /** The stored chunk fresh tasks are being taken from, and which of its tasks are being dispatched or running. */
 interface Window {
   first: number;
-  args: Encoded[];
+  args: readonly Encoded[];
   held: Uint8Array;
 }
+
+/** A chunk as it was appended, kept until the window reaches it. */
+interface Fresh {
+  first: number;
+  args: readonly Encoded[];
+  bytes: number;
+}
+
+/**
+ * Stored size of the chunks kept as they were appended, at most: the window mostly moves to a
+ * chunk appended shortly before, which then need not be read back and unpacked.
+ */
+const FRESH_BYTES = 4 << 20;
 
 export class StoredArguments implements ArgumentSource {
   private window: Window | undefined;
@@ -21,11 +34,19 @@ export class StoredArguments implements ArgumentSource {
    * order, so most live in the window and cost a byte there rather than an entry here.
    */
   private readonly live = new Map<number, Encoded>();
+  /** Chunks appended lately, oldest first, FRESH_BYTES of stored size at most. */
+  private fresh: Fresh[] = [];
+  private freshBytes = 0;
 
   constructor(private readonly store: JobStore, private readonly jobId: string) {}
 
   append(offset: number, args: readonly Encoded[]): void {
-    this.store.appendArgs(this.jobId, offset, args);
+    const bytes = this.store.appendArgs(this.jobId, offset, args);
+    // A chunk with binary parts is not kept: they may be views of the whole frame they came in.
+    if (bytes > FRESH_BYTES || args.some((a) => a.b !== undefined)) return;
+    this.fresh.push({ first: offset, args, bytes });
+    this.freshBytes += bytes;
+    while (this.freshBytes > FRESH_BYTES) this.freshBytes -= this.fresh.shift()!.bytes;
   }
 
   hold(index: number): void {
@@ -55,12 +76,20 @@ export class StoredArguments implements ArgumentSource {
   discard(): void {
     this.window = undefined;
     this.live.clear();
+    this.fresh = [];
+    this.freshBytes = 0;
     this.store.dropArgs(this.jobId);
   }
 
-  /** Reads the chunk holding task `index`; the tasks the old window held keep their arguments in `live`. */
+  /** The chunk holding task `index`, kept or read back; the tasks the old window held keep their arguments in `live`. */
   private move(index: number): Window {
-    const chunk = this.store.argsChunk(this.jobId, index);
+    const k = this.fresh.findIndex((f) => index >= f.first && index < f.first + f.args.length);
+    let chunk: { first: number; args: readonly Encoded[] };
+    if (k < 0) chunk = this.store.argsChunk(this.jobId, index);
+    else {
+      chunk = this.fresh.splice(k, 1)[0]!;
+      this.freshBytes -= (chunk as Fresh).bytes;
+    }
     const old = this.window;
     if (old) for (let i = 0; i < old.held.length; i++) if (old.held[i]) this.live.set(old.first + i, old.args[i]!);
     return (this.window = { first: chunk.first, args: chunk.args, held: new Uint8Array(chunk.args.length) });

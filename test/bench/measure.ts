@@ -51,6 +51,11 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU time (ms) the calling thread has run, from the scheduler's nanosecond count (Linux). */
+export function threadCpuMs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+}
+
 export interface LatencyStat {
   calls: number;
   medianUs: number;
@@ -76,6 +81,8 @@ export interface TputRun {
   tasksPerS: number;
   /** CPU this process spent per task, us. */
   cpuUsPerTask: number;
+  /** Of it, on this thread (the event loop's), us. */
+  loopCpuUsPerTask: number;
   /** CPU per task of the watched processes (by role), us. */
   others: Record<string, number>;
 }
@@ -85,13 +92,15 @@ export async function throughputRun(fl: Session, pool: string, n: number, watch:
   const sum = (pids: number[]) => pids.reduce((a, p) => a + (cpuMs(p) ?? NaN), 0);
   const before = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, sum(pids)]));
   const cpu0 = process.cpuUsage();
+  const loop0 = threadCpuMs();
   const t0 = nowUs();
   const values = await within(Promise.resolve(fl.map(items, (x) => x, { pool })), 300_000, `map of ${n} tasks on ${pool}`);
   const s = (nowUs() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
+  const loop = threadCpuMs() - loop0;
   const others = Object.fromEntries(Object.entries(watch).map(([k, pids]) => [k, ((sum(pids) - before[k]!) * 1e3) / n]));
   if (values.length !== n || values[n - 1] !== n - 1) throw new Error(`map of ${n} on ${pool} returned wrong values`);
-  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n, others };
+  return { tasksPerS: n / s, cpuUsPerTask: (cpu.user + cpu.system) / n, loopCpuUsPerTask: (loop * 1e3) / n, others };
 }
 
 export interface AlternateOptions {

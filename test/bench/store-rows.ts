@@ -10,12 +10,14 @@ import { encodeValue } from '../../contract/codec.js';
 import type { TaskResult } from '../../server/jobs/types.js';
 import { JobStore } from '../../server/store/job-store.js';
 import { StoredResultLog } from '../../server/store/stored-result-log.js';
-import { tempDir } from './measure.js';
+import { tempDir, threadCpuMs } from './measure.js';
 import { median } from './stats.js';
 
 export interface StoreRowsResult {
   /** Medians over the repetitions, µs of CPU time per item. */
   recordAndCommitUs: number;
+  /** Of it, on this thread (the event loop's; the rest is the store's writer thread). */
+  recordOnLoopUs: number;
   readResultsUs: number;
   storeArgsUs: number;
   readArgsUs: number;
@@ -32,7 +34,7 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
 };
 
 export function measureStoreRows(reps: number): StoreRowsResult {
-  const samples: Record<Exclude<keyof StoreRowsResult, 'bytesPerResult'>, number[]> = { recordAndCommitUs: [], readResultsUs: [], storeArgsUs: [], readArgsUs: [] };
+  const samples: Record<Exclude<keyof StoreRowsResult, 'bytesPerResult'>, number[]> = { recordAndCommitUs: [], recordOnLoopUs: [], readResultsUs: [], storeArgsUs: [], readArgsUs: [] };
   let bytesPerResult = 0;
   for (let rep = 0; rep < reps + 1; rep++) {
     const dir = tempDir('flotilla-bench-rows-');
@@ -51,11 +53,13 @@ export function measureStoreRows(reps: number): StoreRowsResult {
       for (let i = 0; i < N; i += CHUNK) store.argsChunk(id, i);
       const readArgs = cpuMs(t0);
       t0 = process.cpuUsage();
+      const loop0 = threadCpuMs();
       for (let i = 0; i < N; i += FLUSH) {
         for (let k = i; k < Math.min(N, i + FLUSH); k++) log.append(results[k]!);
         store.flush();
       }
       const record = cpuMs(t0);
+      const recordOnLoop = threadCpuMs() - loop0;
       t0 = process.cpuUsage();
       let read = 0;
       while (read < N) read += store.readResults(id, read, 16_384, Infinity).length;
@@ -63,6 +67,7 @@ export function measureStoreRows(reps: number): StoreRowsResult {
       const bytes = (store.database.prepare('SELECT sum(length(body)) AS n FROM results WHERE job = ?').get(id) as { n: number }).n;
       if (rep === 0) continue; // warm-up
       samples.recordAndCommitUs.push((record * 1e3) / N);
+      samples.recordOnLoopUs.push((recordOnLoop * 1e3) / N);
       samples.readResultsUs.push((readResults * 1e3) / N);
       samples.storeArgsUs.push((storeArgs * 1e3) / N);
       samples.readArgsUs.push((readArgs * 1e3) / N);
@@ -74,6 +79,7 @@ export function measureStoreRows(reps: number): StoreRowsResult {
   }
   return {
     recordAndCommitUs: median(samples.recordAndCommitUs),
+    recordOnLoopUs: median(samples.recordOnLoopUs),
     readResultsUs: median(samples.readResultsUs),
     storeArgsUs: median(samples.storeArgsUs),
     readArgsUs: median(samples.readArgsUs),

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeValue, encodeValue } from '../../contract/codec.js';
 import type { FnSpec } from '../../contract/fnspec.js';
 import { Job, QUEUED } from '../../server/job.js';
@@ -182,5 +182,23 @@ describe('durable job', () => {
     const restored = Job.restore(store.jobs()[0]!, store);
     expect(restored.status()).toMatchObject({ state: 'done', done: 5, failed: 1, queued: 0 });
     expect(restored.readLog(0, 10).map((r) => r.index)).toEqual([1, 3, 0, 4, 2]);
+  });
+
+  it('deletes the arguments of every job one commit finished in one transaction, not one each', () => {
+    const store = open(tempDir());
+    const jobs = ['j-a', 'j-b', 'j-c'].map((id) => {
+      const job = new Job(spec(1, id), store);
+      job.persist();
+      job.append(0, args(0, 1));
+      job.take();
+      return job;
+    });
+    const deletes = vi.spyOn(store as unknown as { deleteArgs: (ids: string[]) => void }, 'deleteArgs');
+    for (const job of jobs) job.record({ index: 0, ok: true, value: encodeValue('done') });
+    store.flush();
+    expect(jobs.every((j) => j.finished)).toBe(true);
+    expect(deletes).toHaveBeenCalledTimes(1);
+    expect(deletes).toHaveBeenCalledWith(['j-a', 'j-b', 'j-c']);
+    for (const id of ['j-a', 'j-b', 'j-c']) expect(() => store.argsChunk(id, 0)).toThrow(/no stored argument/);
   });
 });

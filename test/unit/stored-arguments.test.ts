@@ -44,4 +44,34 @@ describe('stored arguments', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('dispatches from chunks appended lately without reading them back, and reads back older ones and those with binary parts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-args-'));
+    const store = new JobStore(dir);
+    try {
+      store.createJob({ id: 'j', pool: 'local', total: 9, createdAt: 0, spec: { fn: { id: 'f', src: '(x) => x', vals: {}, fns: {} }, retries: 1, crashLimit: 1, timeoutMs: 0 } });
+      const args = new StoredArguments(store, 'j');
+      let reads = 0;
+      const read = store.argsChunk.bind(store);
+      store.argsChunk = (job, index) => (reads++, read(job, index));
+      args.append(0, [0, 1, 2].map((k) => encodeValue(`arg ${k}`)));
+      args.append(3, [3, 4, 5].map((k) => ({ ...encodeValue(`arg ${k}`), b: [new Uint8Array([k])] })));
+      args.append(6, [6, 7, 8].map((k) => encodeValue(`arg ${k}`)));
+      args.hold(0);
+      expect(decodeValue(args.get(0)!)).toBe('arg 0');
+      expect(reads).toBe(0);
+      args.hold(3); // binary parts: stored, read back (a copy, not a view of the frame they came in)
+      expect(reads).toBe(1);
+      expect(args.get(3)!.b![0]).toEqual(new Uint8Array([3]));
+      args.hold(7);
+      expect(decodeValue(args.get(7)!)).toBe('arg 7');
+      expect(reads).toBe(1);
+      args.hold(1); // back to the first chunk, no longer kept: read back
+      expect(decodeValue(args.get(1)!)).toBe('arg 1');
+      expect(reads).toBe(2);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

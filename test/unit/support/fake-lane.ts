@@ -43,7 +43,7 @@ interface Running {
 }
 
 /** What a Lane and the scheduler use of a SecureChannel. */
-type ChannelPart = 'send' | 'close' | 'isOpen' | 'onmessage' | 'onclose';
+type ChannelPart = 'send' | 'prepare' | 'close' | 'isOpen' | 'onmessage' | 'onclose';
 
 export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
   onmessage: ((msg: any, bins: Buffer[]) => void) | undefined;
@@ -69,6 +69,9 @@ export class FakeLaneChannel implements Pick<SecureChannel, ChannelPart> {
   get isOpen(): boolean {
     return this.open;
   }
+
+  /** No cipher to make ahead in memory. */
+  prepare(): void {}
 
   /** Tasks in the lane: running and queued behind it. */
   get holding(): number {
