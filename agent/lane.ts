@@ -60,7 +60,6 @@ export async function runLane(data: LaneData): Promise<void> {
     let stop = false;
     channel = ch;
     status[S.CONNECTED] = 1;
-    post({ t: 'connected' });
     ch.onmessage = (msg: ToAgent, bins) => {
       if (msg.t === 'shutdown') {
         stop = true;
@@ -72,6 +71,9 @@ export async function runLane(data: LaneData): Promise<void> {
     };
     const hb = setInterval(() => ch.send({ t: 'hb', ...runner.load, rssBytes: process.memoryUsage.rss(), cpuUs: cpuTotalUs() }), HEARTBEAT_MS);
     ch.send({ t: 'ready', slots: 1, lane: data.lane, thread: threadId, pid: process.pid, host: where.host, node: process.version, platform: `${process.platform}-${process.arch}`, pool: creds.pool, arts: listCached() });
+    // Told once `ready` is on its way: the supervisor wakes and dials its control connection,
+    // work that would otherwise compete for the CPU with this lane's last step to its first task.
+    post({ t: 'connected' });
     const { code, reason } = await closed;
     clearInterval(hb);
     runner.reset();

@@ -13,7 +13,17 @@ const outfile = new URL('../dist/agent.mjs', import.meta.url).pathname;
  * stages and process workers. They load on first use instead (about 0.3 MiB per thread).
  */
 const LAZY_CJS = new Set(['https', 'tls', 'zlib']); // required by ws, which we do not edit
-const LAZY_ESM = { 'node:child_process': ['spawn', 'fork'] }; // a name missing here fails the build
+/**
+ * Builtins our own code imports, loaded on the first call of one of these names (a name missing
+ * here fails the build). Besides child processes: crypto and net, which a bundle's `import`
+ * statements would load before its first line runs, and the supervisor starts the first lane's
+ * thread before it needs either (linking them first put ~4 ms ahead of that thread's start).
+ */
+const LAZY_ESM = {
+  'node:child_process': ['spawn', 'fork'],
+  'node:crypto': ['createCipheriv', 'createDecipheriv', 'createHash', 'createPrivateKey', 'createPublicKey', 'diffieHellman', 'generateKeyPairSync', 'hkdfSync', 'randomBytes', 'sign', 'verify'],
+  'node:net': ['connect', 'createServer'],
+};
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -24,12 +34,18 @@ const lazyBuiltins = {
       // Every property read (a function or a constant) goes to the real module, loaded then.
       contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:${a.path}'))[k] });`,
     }));
-    b.onResolve({ filter: /^node:child_process$/ }, (a) => (a.namespace === 'lazy-esm' ? undefined : { path: a.path, namespace: 'lazy-esm' }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-esm' }, (a) => ({
-      loader: 'js',
-      contents: `let m; const load = () => (m ??= require('${a.path}'));\n` +
-        LAZY_ESM[a.path].map((n) => `export const ${n} = (...args) => load().${n}(...args);`).join('\n'),
-    }));
+    b.onResolve({ filter: /^node:(child_process|crypto|net)$/ }, (a) => (a.namespace === 'lazy-esm' ? undefined : { path: a.path, namespace: 'lazy-esm' }));
+    // Live bindings: the first call replaces every name by the real function, so later calls
+    // (a frame's cipher, say) go straight to it.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-esm' }, (a) => {
+      const names = LAZY_ESM[a.path];
+      return {
+        loader: 'js',
+        contents: `let loaded = false;\nfunction load() {\n  if (loaded) return;\n  loaded = true;\n  const m = require('${a.path}');\n` +
+          names.map((n) => `  ${n} = m.${n};`).join('\n') + '\n}\n' +
+          names.map((n) => `export let ${n} = (...args) => (load(), ${n}(...args));`).join('\n'),
+      };
+    });
   },
 };
 await build({

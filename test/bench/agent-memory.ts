@@ -14,6 +14,7 @@ import type { Connect } from './flotilla-bench.js';
 import { median, within } from './stats.js';
 
 const CHILD = fileURLToPath(new URL('./ws-echo-child.mjs', import.meta.url));
+const SHAPE_CHILD = fileURLToPath(new URL('./ws-shape-child.cjs', import.meta.url));
 
 /**
  * Resident memory of a process, MiB: total; its private (anonymous) part; and the pages of the
@@ -90,10 +91,12 @@ export async function idleAgentRss(connect: Connect, slots: number, reps: number
 }
 
 /**
- * RSS of a bare `node` child connected to a ws server (the echo child), idle; with `worker`, the
- * child also runs one worker thread holding its own connection. Median of `reps`.
+ * RSS of a bare `node` child connected to a ws server, idle; with `worker`, the child also runs
+ * one worker thread holding its own connection. The child is the echo child (ESM, importing
+ * `ws`), or with `asBundled` ws-shape-child.cjs, which loads `ws` as the agent's bundle does:
+ * the floor of an agent's shape. Median of `reps`.
  */
-export async function bareNodeWsRss(reps: number, worker = false): Promise<Resident> {
+export async function bareNodeWsRss(reps: number, worker = false, asBundled = false): Promise<Resident> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   wss.on('error', () => {});
   await new Promise<void>((r) => wss.once('listening', () => r()));
@@ -110,7 +113,7 @@ export async function bareNodeWsRss(reps: number, worker = false): Promise<Resid
         };
         wss.on('connection', on);
       });
-      const child = spawn(process.execPath, [CHILD, url, ...(worker ? ['--worker'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [asBundled ? SHAPE_CHILD : CHILD, url, ...(worker ? ['--worker'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
       child.on('error', () => {});
       await within(connected, 10_000, 'echo child connecting');
       await Promise.all(conns.map((ws) => new Promise<void>((r) => (ws.once('message', () => r()), ws.send('x')))));

@@ -19,14 +19,23 @@ export interface ReadyResult {
   agentsUpMedianMs: number | undefined;
   /** Time `close()` took, per session, ms. */
   closeMs: number[];
+  /** With `bare`: its sample taken right before each connect(), ms. */
+  bareMs?: number[];
+  /** With `bare`: the median of each connect()'s time over the bare sample beside it, the first (cold) pair left out. */
+  pairedRatio?: number;
 }
 
-/** Times `connect()` with `waitForAgents` until it resolves, on `reps` fresh sessions. */
-export async function measureReady(connect: Connect, opts: ConnectOptions, reps: number): Promise<ReadyResult> {
+/**
+ * Times `connect()` with `waitForAgents` until it resolves, on `reps` fresh sessions; with
+ * `bare`, takes one of its samples (a bare node child connecting) right before each.
+ */
+export async function measureReady(connect: Connect, opts: ConnectOptions, reps: number, bare?: () => Promise<number>): Promise<ReadyResult> {
   const samplesMs: number[] = [];
   const upMs: number[] = [];
   const closeMs: number[] = [];
+  const bareMs: number[] = [];
   for (let i = 0; i < reps; i++) {
+    if (bare) bareMs.push(await bare());
     const up = new Map<string, number>();
     const t0 = nowUs();
     // The embedded controller forwards agents' stderr lines to this log; it only notes times.
@@ -41,7 +50,8 @@ export async function measureReady(connect: Connect, opts: ConnectOptions, reps:
     await within(fl.close(), 30_000, 'session close()');
     closeMs.push((nowUs() - t1) / 1e3);
   }
-  return { medianMs: median(samplesMs), samplesMs, agentsUpMedianMs: upMs.length ? median(upMs) : undefined, closeMs };
+  const paired = bare ? median(samplesMs.slice(1).map((ms, i) => ms / bareMs[i + 1]!)) : undefined;
+  return { medianMs: median(samplesMs), samplesMs, agentsUpMedianMs: upMs.length ? median(upMs) : undefined, closeMs, ...(bare ? { bareMs, pairedRatio: paired } : {}) };
 }
 
 export interface LatencyResult {

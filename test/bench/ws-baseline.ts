@@ -132,6 +132,28 @@ function pipelined(ws: WebSocket, n: number, window: number, bytes: number): Pro
   });
 }
 
+/**
+ * A source of single spawn-to-connected samples (one echo child each), for a phase that pairs
+ * each of its own samples with one taken right before it: on a shared machine the load drifts
+ * between phases. `close` ends its server.
+ */
+export async function echoSpawnTimer(): Promise<{ sample(): Promise<number>; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('error', () => {});
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const url = `ws://127.0.0.1:${(wss.address() as import('node:net').AddressInfo).port}`;
+  return {
+    async sample() {
+      const t0 = nowUs();
+      const echoes = await spawnEchoes(wss, url, 1);
+      const ms = (nowUs() - t0) / 1e3;
+      await stopEchoes(echoes);
+      return ms;
+    },
+    close: () => new Promise<void>((r) => wss.close(() => r())),
+  };
+}
+
 export async function runWsBaseline(opts: WsBaselineOptions = {}): Promise<WsBaselineResult> {
   const { roundTrips: nTrips = 1000, warmup = 200, warmMs = 0, pipelined: nPipe = 100_000, window = 256, bytes = 64, spawnReps = 5, children = 2 } = opts;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });

@@ -10,7 +10,7 @@ import { connect } from '../../client/index.js';
 import { Controller } from '../../server/controller.js';
 import { EarlyLane } from '../../agent/early-lane.js';
 import { createLaneStatus } from '../../agent/lane-state.js';
-import { AGENT_BUNDLE, Reaper, startAgent, waitGone, within } from './helpers.js';
+import { AGENT_BUNDLE, Reaper, startAgent, startProcess, waitGone, within } from './helpers.js';
 
 describe('a lane thread started before the credentials', () => {
   it('becomes a lane of the controller that issued the credentials sent to it afterwards', async () => {
@@ -44,6 +44,56 @@ describe('a lane thread started before the credentials', () => {
       expect(out).toEqual([['3', '3']]);
     } finally {
       await fl.close();
+    }
+  });
+});
+
+/**
+ * Run before the bundle: reports (JSON lines on stdout) the builtins the agent's main thread had
+ * loaded when it started its first thread, and again as it exits. Each list is taken before
+ * stdout is touched (a piped stdout loads `net`).
+ */
+const REPORT_LOADED = `data:text/javascript,${encodeURIComponent(`
+import wt from 'node:worker_threads';
+import { syncBuiltinESMExports } from 'node:module';
+const loaded = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+const Real = wt.Worker;
+let told = false;
+wt.Worker = class extends Real {
+  constructor(...args) {
+    if (!told) {
+      told = true;
+      const list = loaded();
+      process.stdout.write(JSON.stringify(list) + '\\n');
+    }
+    super(...args);
+  }
+};
+syncBuiltinESMExports();
+process.on('exit', () => {
+  const list = loaded();
+  process.stdout.write(JSON.stringify(list) + '\\n');
+});
+`)}`;
+
+describe('the first lane thread of an agent', () => {
+  it('starts before the agent loads crypto or net (their load would delay it), and OpenSSL starts while it boots', async () => {
+    const reaper = new Reaper();
+    try {
+      const agent = startProcess(reaper, process.execPath, ['--import', REPORT_LOADED, AGENT_BUNDLE]);
+      const atThread = (await within(agent.nextJson(), 15_000, 'the agent starting its first thread')) as string[];
+      expect(atThread).toContain('worker_threads'); // the list is real
+      expect(atThread).not.toContain('crypto');
+      expect(atThread).not.toContain('net');
+      // Credentials it cannot read: it exits before any use of crypto of its own (a dial, a key).
+      agent.child.stdin.end('not credentials\n');
+      const atExit = (await within(agent.nextJson(), 15_000, 'the agent exiting')) as string[];
+      expect(atExit).toContain('crypto');
+      const ended = await within(agent.exited, 15_000, 'agent given bad credentials');
+      expect(ended.code).toBe(2);
+      expect(agent.stderr()).toMatch(/cannot start: credentials are not JSON/);
+    } finally {
+      await reaper.run();
     }
   });
 });
