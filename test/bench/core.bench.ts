@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runSealBench } from './seal.bench.js';
-import { echoSpawnTimer, runWsBaseline } from './ws-baseline.js';
+import { echoPartner, echoSpawnTimer, runWsBaseline } from './ws-baseline.js';
 import type { WsBaselineResult } from './ws-baseline.js';
 import { measureLatency, measureReady, measureThroughput } from './flotilla-bench.js';
 import { measureCall, measureManySingles } from './submissions.js';
@@ -31,7 +31,7 @@ import type { Connect, LatencyResult, ReadyResult, ThroughputResult } from './fl
 import { PhaseProfiler } from './profiler.js';
 import { countFrames } from './frame-counter.js';
 import type { FrameStats } from './frame-counter.js';
-import { median } from './stats.js';
+import { median, nowUs } from './stats.js';
 import { TARGETS, fmt, ratio, table, verdict } from './report.js';
 import type { Row } from './report.js';
 import { banner, exitWhenDone, machineEnv, onlyPhases, phaseRunner, printFailures, readResults, writeResults } from './results.js';
@@ -146,7 +146,43 @@ async function withSession<T>(name: string, f: (fl: import('../../client/session
   }
 }
 
-const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyResult }) | undefined = await phase('latency', () =>
+/** One operation's round trip timed in blocks alternating with blocks of a `ws` echo's. */
+interface Paired {
+  /** Median of the operation's block medians, and of the echo's, µs. */
+  opUs: number;
+  echoUs: number;
+  /** The operation's block median over the echo's block median right before it, per block. */
+  ratios: number[];
+}
+
+/**
+ * `op`'s round trip (after the phase has warmed it) in `blocks` blocks of `n`, each right after
+ * a block of `n` round trips of a `ws` echo with a plain `node` child: the ratio compares the
+ * two in the same state of the machine, which a baseline taken minutes before does not.
+ */
+async function pairedWithEcho(op: (i: number) => Promise<unknown>, blocks = 10, n = 200): Promise<Paired> {
+  const echo = await echoPartner();
+  try {
+    await echo.roundTrips(2000); // warm, as the operation is
+    const op_: number[] = [], echo_: number[] = [];
+    for (let b = 0; b < blocks; b++) {
+      echo_.push(median(await echo.roundTrips(n)));
+      const t: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = nowUs();
+        await op(i);
+        t.push(nowUs() - t0);
+      }
+      op_.push(median(t));
+    }
+    return { opUs: median(op_), echoUs: median(echo_), ratios: op_.map((v, i) => v / echo_[i]!) };
+  } finally {
+    await echo.close();
+  }
+}
+const pairedText = (p: Paired) => `${fmt(p.opUs, 'us')} vs ws rtt ${fmt(p.echoUs, 'us')} in 10 alternating blocks (per block ${p.ratios.map((r) => r.toFixed(2)).join(' ')})`;
+
+const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyResult; paired: Paired }) | undefined = await phase('latency', () =>
   withSession('latency', async (fl) => {
     const cold = await measureLatency(fl, 1000, 200);
     console.log(`  cold: 1000 x await map([i], x => x) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
@@ -156,7 +192,9 @@ const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyR
     console.log(`    of which map() -> submit acknowledged: median ${fmt(l.submitMedianUs, 'us')}; -> values: median ${fmt(l.resultMedianUs, 'us')}`);
     const frames = await framesDuring(() => measureLatency(fl, 100, 0));
     showFrames('100 calls', 100, frames);
-    return { ...l, frames, cold };
+    const paired = await pairedWithEcho(async (i) => (await fl.map([i], (x) => x))[0]);
+    console.log(`  paired with a ws echo: ${pairedText(paired)}`);
+    return { ...l, frames, cold, paired };
   }),
 );
 
@@ -181,7 +219,7 @@ async function cpuPerCall<T extends { calls: number }>(fl: import('../../client/
 }
 const cpuText = (c: { cpuUs: number; agentCpuUs: number | undefined }) => `CPU a call: this process ${c.cpuUs.toFixed(1)} us, agents ${c.agentCpuUs?.toFixed(1) ?? 'n/a'} us`;
 
-const call: (CallResult & { cpuUs: number; agentCpuUs: number | undefined; cold: CallResult }) | undefined = await phase('call', () =>
+const call: (CallResult & { cpuUs: number; agentCpuUs: number | undefined; cold: CallResult; paired: Paired }) | undefined = await phase('call', () =>
   withSession('call', async (fl) => {
     const cold = await measureCall(fl, 1000, 200);
     console.log(`  cold: 1000 x await fl.call(fn, i) after 200: median ${fmt(cold.medianUs, 'us')}, p99 ${fmt(cold.p99Us, 'us')}`);
@@ -191,7 +229,10 @@ const call: (CallResult & { cpuUs: number; agentCpuUs: number | undefined; cold:
     // A separate pass, long enough for /proc's 10 ms ticks to count an agent's share.
     const cpu = await cpuPerCall(fl, () => measureCall(fl, 3000, 0));
     console.log(`    ${cpuText(cpu)} (3000 more calls)`);
-    return { ...c, cpuUs: cpu.cpuUs, agentCpuUs: cpu.agentCpuUs, cold };
+    const fn = await fl.functions.register('bench-identity', (x: number) => x);
+    const paired = await pairedWithEcho((i) => fl.call(fn, i));
+    console.log(`  paired with a ws echo: ${pairedText(paired)}`);
+    return { ...c, cpuUs: cpu.cpuUs, agentCpuUs: cpu.agentCpuUs, cold, paired };
   }),
 );
 
@@ -352,13 +393,16 @@ interface SwarmFigures {
 /** A cold figure against the cold ws round trip of the same run. */
 const coldRatio = (us: number) => (baseline?.rttColdMedianUs ? `${(us / baseline.rttColdMedianUs).toFixed(1)}x the cold ws rtt (${fmt(baseline.rttColdMedianUs, 'us')})` : 'no cold ws rtt');
 const rtt = baseline?.rttMedianUs;
+const wholeRun = (us: number) => (rtt ? `${(us / rtt).toFixed(1)}x the run's first ws rtt (${fmt(rtt, 'us')})` : 'no ws rtt of the run');
 const wsRate = baseline?.pipelinedMsgPerS;
 const t100k = throughput?.t100k.medianTasksPerS;
 const durableCost = durable ? 1 - durable.on.medianTasksPerS / durable.off.medianTasksPerS : undefined;
 const rows: Row[] = [
-  { figure: 'one inline task round trip, median', unit: 'us', value: latency?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.latencyVsRtt, reference: latency && `cold: ${fmt(latency.cold.medianUs, 'us')}, ${coldRatio(latency.cold.medianUs)}` },
+  // Round trips are compared with the echo's in blocks alternating with theirs (pairedWithEcho);
+  // the ratio to the run's first baseline is given beside it.
+  { figure: 'one inline task round trip, median', unit: 'us', value: latency?.paired.opUs, baseline: latency?.paired.echoUs, baselineName: 'ws rtt, alternating', better: 'lower', targetRatio: TARGETS.latencyVsRtt, reference: latency && `1000 in a row: ${fmt(latency.medianUs, 'us')}, ${wholeRun(latency.medianUs)}; cold: ${fmt(latency.cold.medianUs, 'us')}, ${coldRatio(latency.cold.medianUs)}` },
   { figure: 'one inline task round trip, p99', unit: 'us', value: latency?.p99Us, baseline: baseline?.rttP99Us, baselineName: 'ws rtt p99', better: 'lower' },
-  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.medianUs, baseline: rtt, baselineName: 'ws rtt', better: 'lower', targetRatio: TARGETS.callVsRtt, reference: call && `cold: ${fmt(call.cold.medianUs, 'us')}, ${coldRatio(call.cold.medianUs)}; ${cpuText(call)}` },
+  { figure: 'one fl.call of a registered function', unit: 'us', value: call?.paired.opUs, baseline: call?.paired.echoUs, baselineName: 'ws rtt, alternating', better: 'lower', targetRatio: TARGETS.callVsRtt, reference: call && `1000 in a row: ${fmt(call.medianUs, 'us')}, ${wholeRun(call.medianUs)}; cold: ${fmt(call.cold.medianUs, 'us')}, ${coldRatio(call.cold.medianUs)}; ${cpuText(call)}` },
   { figure: '10,000 single-task maps at once, embedded', unit: 'tasks/s', value: singles?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.singlesPerS, reference: singles && `cold: ${fmt(singles.cold.medianPerS, 'tasks/s')}; CPU a map ${singles.cpuUsPerMap.toFixed(1)} us (cold ${singles.cold.cpuUsPerMap.toFixed(1)})` },
   { figure: '10,000 single-task maps at once, remote client', unit: 'tasks/s', value: remote?.medianPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher', target: TARGETS.remoteSinglesPerS, reference: remote && `cold: ${fmt(remote.cold.medianPerS, 'tasks/s')}; CPU a map: client ${remote.cpuUsPerMap.toFixed(1)} us, controller ${remote.controllerCpuUsPerMap?.toFixed(1) ?? 'n/a'} us` },
   { figure: 'one 10k-task map', unit: 'tasks/s', value: throughput?.t10k.medianTasksPerS, baseline: wsRate, baselineName: 'ws pipelined', better: 'higher' },

@@ -154,6 +154,27 @@ export async function echoSpawnTimer(): Promise<{ sample(): Promise<number>; clo
   };
 }
 
+/**
+ * One echo child kept connected, for a phase that times its own round trips in blocks that
+ * alternate with blocks of the echo's (`roundTrips(n)`: µs each): on a shared machine the echo's
+ * round trip moves by 3x within minutes (waking an idle core costs more than a busy one), so a
+ * ratio to a baseline taken minutes earlier says as much about the machine as about flotilla.
+ */
+export async function echoPartner(bytes = 64): Promise<{ roundTrips(n: number): Promise<number[]>; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('error', () => {});
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const url = `ws://127.0.0.1:${(wss.address() as import('node:net').AddressInfo).port}`;
+  const echoes = await spawnEchoes(wss, url, 1);
+  return {
+    roundTrips: (n) => roundTrips(echoes[0]!.ws, n, bytes),
+    async close() {
+      await stopEchoes(echoes);
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
 export async function runWsBaseline(opts: WsBaselineOptions = {}): Promise<WsBaselineResult> {
   const { roundTrips: nTrips = 1000, warmup = 200, warmMs = 0, pipelined: nPipe = 100_000, window = 256, bytes = 64, spawnReps = 5, children = 2 } = opts;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
