@@ -163,7 +163,8 @@ interface Paired {
 async function pairedWithEcho(op: (i: number) => Promise<unknown>, blocks = 10, n = 200): Promise<Paired> {
   const echo = await echoPartner();
   try {
-    await echo.roundTrips(2000); // warm, as the operation is
+    // Warm, as the operation is: 4 s of repetition, as the warm figures of the run have.
+    for (const end = Date.now() + 4000; Date.now() < end; ) await echo.roundTrips(200);
     const op_: number[] = [], echo_: number[] = [];
     for (let b = 0; b < blocks; b++) {
       echo_.push(median(await echo.roundTrips(n)));
