@@ -78,6 +78,11 @@ export class ResultMux implements JobMux {
   readonly #gone = new Set<string>();
   #queue: Queued[] = [];
   #inFlight = 0;
+  /**
+   * Followers of jobs this mux already follows (an attach beside its own map): a stream follows a
+   * job once, so each further follower goes on a mux, and a stream, of its own. Rare.
+   */
+  #more: ResultMux | undefined;
 
   constructor(private readonly transport: MuxTransport) {}
 
@@ -92,6 +97,7 @@ export class ResultMux implements JobMux {
 
   /** Follows a job submitted earlier from offset 0 (attach); returns the stop. */
   follow(jobId: string, to: Receiver): () => void {
+    if (this.#handlers.has(jobId)) return (this.#more ??= new ResultMux(this.transport)).follow(jobId, to);
     const stream = this.#open();
     this.#handle(jobId, { to, seq: 0 });
     this.#inFlight++;
@@ -102,9 +108,11 @@ export class ResultMux implements JobMux {
     return () => this.#end(jobId);
   }
 
-  /** Stops handing a job's results over (its stream ended, or it is no longer wanted). */
-  stop(jobId: string): void {
-    this.#end(jobId);
+  /** Stops handing a job's results over (its stream ended, or it is no longer wanted): to `to`, or to every follower. */
+  stop(jobId: string, to?: object): void {
+    const here = this.#handlers.get(jobId)?.to;
+    if (to === undefined || here === to) this.#end(jobId);
+    if (to === undefined || here !== to) this.#more?.stop(jobId, to);
   }
 
   async #flush(): Promise<void> {
@@ -225,5 +233,6 @@ export class ResultMux implements JobMux {
   /** Ends every job's stream with `err` and closes the stream. */
   close(err: FlotillaError): void {
     this.#fail(err);
+    this.#more?.close(err);
   }
 }
