@@ -16,6 +16,7 @@ import { encodeValue } from '../../contract/codec.js';
 import { FlotillaError } from '../../contract/errors.js';
 import { closedInfo } from '../../server/result-feed.js';
 import { BATCH } from '../../server/result-stream.js';
+import { expectAttachedTwice } from '../support/attach-twice.js';
 
 /** A task that does not finish until cancelled (or its agent stops). */
 const forever = () => new Promise<never>(() => {});
@@ -30,14 +31,7 @@ describe('an embedded session’s results', () => {
   });
 
   it('a map attached to twice by its own session gives all three handles every result', async () => {
-    const job = fl.map([1, 2, 3], (x: number) => new Promise<number>((r) => setTimeout(() => r(x * 10), 200)));
-    const id = await job.id;
-    const a = fl.attach<number>(id);
-    const b = fl.attach<number>(id);
-    const all = await within(Promise.all([job, a, b]), 30_000, 'the map and its two attaches');
-    expect(all).toEqual([[10, 20, 30], [10, 20, 30], [10, 20, 30]]);
-    // Attached again after it finished: every result, from the first.
-    expect(await within(Promise.resolve(fl.attach<number>(id)), 30_000, 'a late attach')).toEqual([10, 20, 30]);
+    await expectAttachedTwice(fl);
   }, 60_000);
 
   it('each of many single-task maps issued at once is its own job: its id gives its status and its result on attach', async () => {

@@ -4,9 +4,10 @@ import { statSync } from 'node:fs';
 import { connect } from '../../client/index.js';
 import { remoteClient } from '../../client/transport.js';
 import { Controller } from '../../server/controller.js';
-import { rejection, within } from '../support/async.js';
+import { rejection } from '../support/async.js';
 import { CLI as cli, startCliController } from '../support/cli-controller.js';
 import { Reaper } from '../support/reaper.js';
+import { expectAttachedTwice } from '../support/attach-twice.js';
 
 const files = Reaper.afterAll();
 let dir: string;
@@ -45,14 +46,7 @@ describe('a standalone controller shared by several programs', () => {
   it('a map attached to twice by its own remote session gives all three handles every result', async () => {
     const fl = await connect({ url, tokenFile });
     try {
-      const job = fl.map([1, 2, 3], (x: number) => new Promise<number>((r) => setTimeout(() => r(x * 10), 200)));
-      const id = await job.id;
-      const a = fl.attach<number>(id);
-      const b = fl.attach<number>(id);
-      const all = await within(Promise.all([job, a, b]), 30_000, 'the map and its two attaches');
-      expect(all).toEqual([[10, 20, 30], [10, 20, 30], [10, 20, 30]]);
-      // Attached again after it finished: every result, from the first.
-      expect(await within(Promise.resolve(fl.attach<number>(id)), 30_000, 'a late attach')).toEqual([10, 20, 30]);
+      await expectAttachedTwice(fl);
     } finally {
       await fl.close();
     }
