@@ -165,23 +165,23 @@ async function pairedWithEcho(op: (i: number) => Promise<unknown>, blocks = 10, 
   try {
     // Warm, as the operation is: 4 s of repetition, as the warm figures of the run have.
     for (const end = Date.now() + 4000; Date.now() < end; ) await echo.roundTrips(200);
-    const op_: number[] = [], echo_: number[] = [];
+    const opBlocks: number[] = [], echoBlocks: number[] = [];
     for (let b = 0; b < blocks; b++) {
-      echo_.push(median(await echo.roundTrips(n)));
+      echoBlocks.push(median(await echo.roundTrips(n)));
       const t: number[] = [];
       for (let i = 0; i < n; i++) {
         const t0 = nowUs();
         await op(i);
         t.push(nowUs() - t0);
       }
-      op_.push(median(t));
+      opBlocks.push(median(t));
     }
-    return { opUs: median(op_), echoUs: median(echo_), ratios: op_.map((v, i) => v / echo_[i]!) };
+    return { opUs: median(opBlocks), echoUs: median(echoBlocks), ratios: opBlocks.map((v, i) => v / echoBlocks[i]!) };
   } finally {
     await echo.close();
   }
 }
-const pairedText = (p: Paired) => `${fmt(p.opUs, 'us')} vs ws rtt ${fmt(p.echoUs, 'us')} in 10 alternating blocks (per block ${p.ratios.map((r) => r.toFixed(2)).join(' ')})`;
+const pairedText = (p: Paired) => `${fmt(p.opUs, 'us')} vs ws rtt ${fmt(p.echoUs, 'us')} in ${p.ratios.length} alternating blocks (per block ${p.ratios.map((r) => r.toFixed(2)).join(' ')})`;
 
 const latency: (LatencyResult & { frames: FrameStats | undefined; cold: LatencyResult; paired: Paired }) | undefined = await phase('latency', () =>
   withSession('latency', async (fl) => {
