@@ -65,7 +65,7 @@ export function localHotPath(controller: Controller): HotPath {
       }
     },
     mux: () => new LocalMux(controller.plane, { batch: BATCH, closed: closedInfo, maxFollowed: MAX_FOLLOWED_PER_CLIENT }),
-    call: localCall(controller, MAX_FOLLOWED_PER_CLIENT),
+    call: localCall(controller, MAX_FOLLOWED_PER_CLIENT, closedInfo),
   };
 }
 

@@ -4,6 +4,7 @@
  * without a result stream in between.
  */
 import { FlotillaError } from '../contract/errors.js';
+import type { ErrorInfo } from '../contract/errors.js';
 import type { Controller } from '../server/controller.js';
 import type { Job } from '../server/job.js';
 import type { CallPath, CallReceiver } from './calls.js';
@@ -17,6 +18,8 @@ class FirstResult {
     private readonly to: CallReceiver,
     private readonly waiting: Set<FirstResult>,
     private readonly closing: AbortSignal,
+    /** Why the job ends unfinished when the controller closes (`kept`: a durable one goes on at its next start). */
+    private readonly closed: (job: Job, kept: boolean) => ErrorInfo,
     private readonly durable: boolean,
   ) {}
 
@@ -26,10 +29,7 @@ class FirstResult {
     const { job } = this;
     if (job.logLength > 0) return this.#end(() => this.to.result(job.readLog(0, 1)[0]!, job.pool));
     // Closing with the job unfinished: a durable controller keeps it for its next start, and no result comes now.
-    if (this.closing.aborted) {
-      const kept = this.durable ? '; it is kept, and goes on when the controller starts again' : '';
-      return this.#end(() => this.to.failed(new FlotillaError('CLOSED', `the controller closed before job ${job.id} finished${kept}`, { context: { jobId: job.id } })));
-    }
+    if (this.closing.aborted) return this.#end(() => this.to.failed(FlotillaError.fromInfo(this.closed(job, this.durable))));
     job.onChange(() => this.check());
   }
 
@@ -42,9 +42,10 @@ class FirstResult {
 
 /**
  * Calls on `controller`, in process; a call the controller refuses throws. At most `maxPending`
- * wait at once (embedded.ts passes the bound a client's maps have on the jobs it follows).
+ * wait at once, and `closed` says why a call's job ends unfinished when the controller closes
+ * (embedded.ts passes what a client's followed jobs have: only it loads server code).
  */
-export function localCall(controller: Controller, maxPending: number): CallPath {
+export function localCall(controller: Controller, maxPending: number, closed: (job: Job, kept: boolean) => ErrorInfo): CallPath {
   const { plane } = controller;
   const waiting = new Set<FirstResult>();
   // One listener for every call: when the controller closes, calls whose job cannot finish now end.
@@ -55,11 +56,11 @@ export function localCall(controller: Controller, maxPending: number): CallPath 
     }
     let job: Job;
     try {
-      job = plane.job(controller.submit(input).jobId);
+      job = plane.submitJob(input);
     } catch (err) {
       throw FlotillaError.from(err, 'BAD_INPUT');
     }
-    const w = new FirstResult(job, to, waiting, plane.closingSignal, plane.durable);
+    const w = new FirstResult(job, to, waiting, plane.closingSignal, closed, plane.durable);
     waiting.add(w);
     w.check();
   };

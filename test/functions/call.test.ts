@@ -14,6 +14,7 @@ import { connect } from '../../client/index.js';
 import { localCall } from '../../client/local-call.js';
 import type { FlotillaError, Session } from '../../client/index.js';
 import { deferred, rejection, within } from '../support/async.js';
+import { closedInfo } from '../../server/result-feed.js';
 
 const dirs: string[] = [];
 function tempDir(prefix: string): string {
@@ -133,7 +134,7 @@ describe('fl.call on an embedded controller', () => {
     try {
       await own.functions.register('call.bounded', untilAborted);
       // The session's own path, with a bound of 2 instead of the 200,000 of a real one.
-      const call = localCall(own.controller!, 2);
+      const call = localCall(own.controller!, 2, closedInfo);
       const input = { fnName: 'call.bounded', args: [{ j: '1' }], total: 1 };
       const first = deferred<string>();
       const receiver = { result: () => first.resolve('result'), failed: (err: unknown) => first.resolve((err as FlotillaError).code) };
